@@ -1,0 +1,105 @@
+//! The login page. A plain HTML form posted to `/login`, so it works with JavaScript disabled;
+//! the server answers with a redirect, carrying an error code back here when it fails.
+
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::components::Redirect;
+use leptos_router::hooks::use_query_map;
+
+use crate::i18n::*;
+use crate::ui::fill;
+use crate::setup::needs_setup;
+use crate::shell::pages::LanguageSwitch;
+
+#[component]
+pub fn LoginPage() -> impl IntoView {
+    let i18n = use_i18n();
+    let query = use_query_map();
+    let setup = Resource::new_blocking(|| (), |_| needs_setup());
+    let error = move || {
+        let query = query.read();
+        let retry_minutes = query
+            .get("retry")
+            .and_then(|s| s.parse::<u64>().ok())
+            .unwrap_or(900)
+            .div_ceil(60);
+        match query.get("error").as_deref() {
+            Some("credentials") => Some(t_string!(i18n, errors.credentials).to_string()),
+            Some("missing") => Some(t_string!(i18n, login.missing).to_string()),
+            Some("deactivated") => Some(t_string!(i18n, errors.deactivated).to_string()),
+            Some("rate_limited") => Some(
+                fill(t_string!(i18n, errors.rate_limited), &[("minutes", retry_minutes.to_string())]).to_string(),
+            ),
+            Some(_) => Some(t_string!(i18n, errors.internal).to_string()),
+            None => None,
+        }
+    };
+    let email = move || query.read().get("email").unwrap_or_default();
+    let next = move || query.read().get("next").unwrap_or_default();
+    let logged_out = move || query.read().get("bye").is_some();
+
+    view! {
+        <Title text=move || t_string!(i18n, login.title) />
+        <Suspense>
+            {move || Suspend::new(async move {
+                if setup.await.unwrap_or(false) {
+                    return view! { <Redirect path="/setup" /> }.into_any();
+                }
+                view! {
+                    <main class="auth-page">
+                        <form method="post" action="/login" class="card auth-card">
+                            <h1 class="auth-title">
+                                <span class="brand-name">{t!(i18n, brand)}</span>
+                                <span class="auth-subtitle">{t!(i18n, login.title)}</span>
+                            </h1>
+                            {move || {
+                                logged_out()
+                                    .then(|| {
+                                        view! {
+                                            <p class="notice" role="status">
+                                                {t!(i18n, login.logged_out)}
+                                            </p>
+                                        }
+                                    })
+                            }}
+                            {move || {
+                                error()
+                                    .map(|message| {
+                                        view! {
+                                            <p class="form-error" role="alert" id="login-error">
+                                                {message}
+                                            </p>
+                                        }
+                                    })
+                            }}
+                            <input type="hidden" name="next" value=next />
+                            <label for="email">{t!(i18n, fields.email)}</label>
+                            <input
+                                id="email"
+                                name="email"
+                                type="email"
+                                autocomplete="username"
+                                required
+                                autofocus
+                                value=email
+                            />
+                            <label for="password">{t!(i18n, fields.password)}</label>
+                            <input
+                                id="password"
+                                name="password"
+                                type="password"
+                                autocomplete="current-password"
+                                required
+                            />
+                            <button type="submit" class="button primary wide">
+                                {t!(i18n, login.submit)}
+                            </button>
+                        </form>
+                        <LanguageSwitch />
+                    </main>
+                }
+                    .into_any()
+            })}
+        </Suspense>
+    }
+}

@@ -1,0 +1,39 @@
+//! Password hashing with Argon2id, always off the async runtime: a hash takes tens of
+//! milliseconds of CPU and would otherwise stall every other request on that worker.
+
+use argon2::password_hash::{rand_core::OsRng, PasswordHash, PasswordHasher, SaltString};
+use argon2::{Argon2, PasswordVerifier};
+
+use crate::error::AppError;
+
+pub async fn hash(password: String) -> Result<String, AppError> {
+    tokio::task::spawn_blocking(move || {
+        let salt = SaltString::generate(&mut OsRng);
+        Argon2::default()
+            .hash_password(password.as_bytes(), &salt)
+            .map(|h| h.to_string())
+            .map_err(AppError::internal)
+    })
+    .await
+    .map_err(AppError::internal)?
+}
+
+/// Whether `password` matches `stored`. With no stored hash (unknown user or pending invite) a
+/// dummy hash is checked anyway, so the answer takes as long and reveals nothing.
+pub async fn verify(password: String, stored: Option<String>) -> Result<bool, AppError> {
+    tokio::task::spawn_blocking(move || {
+        let known = stored.is_some();
+        let stored = stored.unwrap_or_else(|| DUMMY_HASH.to_string());
+        let parsed = PasswordHash::new(&stored).map_err(AppError::internal)?;
+        let matches = Argon2::default()
+            .verify_password(password.as_bytes(), &parsed)
+            .is_ok();
+        Ok(known && matches)
+    })
+    .await
+    .map_err(AppError::internal)?
+}
+
+/// The Argon2id hash of a random string nobody knows, with the default parameters.
+const DUMMY_HASH: &str =
+    "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$Zk3cnF5ohQwTb2pJzP0cQX7mY8E1Vd2bJm2aY0M8k3A";

@@ -1,0 +1,141 @@
+//! The one application error. Every server function returns it; the browser turns it into a
+//! translated message (see `crate::i18n_errors`). Internal causes are logged on the server and
+//! never sent to the client.
+
+use leptos::prelude::{FromServerFnError, ServerFnErrorErr};
+use leptos::server_fn::codec::JsonEncoding;
+use serde::{Deserialize, Serialize};
+
+/// A form field a validation error belongs to, so the message appears next to it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Field {
+    Email,
+    Name,
+    Password,
+    CurrentPassword,
+    Organization,
+    Role,
+    RoleName,
+    Invite,
+    Language,
+}
+
+/// What is wrong with a field's value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Problem {
+    Required,
+    TooLong { max: usize },
+    TooShort { min: usize },
+    Malformed,
+    Taken,
+    Unknown,
+    Expired,
+    AlreadyUsed,
+    Wrong,
+    InUse,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
+pub enum AppError {
+    #[error("invalid {field:?}: {problem:?}")]
+    Invalid { field: Field, problem: Problem },
+    #[error("not signed in")]
+    Unauthenticated,
+    #[error("forbidden")]
+    Forbidden,
+    #[error("not found")]
+    NotFound,
+    #[error("too many failed attempts, retry in {retry_after_secs}s")]
+    RateLimited { retry_after_secs: u64 },
+    #[error("the organization is already set up")]
+    AlreadySetUp,
+    #[error("internal error")]
+    Internal,
+    /// The request did not reach the server or its answer could not be read.
+    #[error("request failed: {0}")]
+    Transport(String),
+}
+
+impl AppError {
+    pub fn invalid(field: Field, problem: Problem) -> AppError {
+        AppError::Invalid { field, problem }
+    }
+
+    /// The problem with `field`, when this error is about that field.
+    pub fn problem_with(&self, field: Field) -> Option<Problem> {
+        match self {
+            AppError::Invalid { field: f, problem } if *f == field => Some(*problem),
+            _ => None,
+        }
+    }
+}
+
+impl FromServerFnError for AppError {
+    type Encoder = JsonEncoding;
+
+    fn from_server_fn_error(value: ServerFnErrorErr) -> Self {
+        AppError::Transport(value.to_string())
+    }
+}
+
+pub type AppResult<T> = Result<T, AppError>;
+
+#[cfg(feature = "ssr")]
+mod ssr {
+    use super::*;
+    use axum::http::StatusCode;
+
+    impl AppError {
+        pub fn status(&self) -> StatusCode {
+            match self {
+                AppError::Invalid { .. } => StatusCode::UNPROCESSABLE_ENTITY,
+                AppError::Unauthenticated => StatusCode::UNAUTHORIZED,
+                AppError::Forbidden => StatusCode::FORBIDDEN,
+                AppError::NotFound => StatusCode::NOT_FOUND,
+                AppError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
+                AppError::AlreadySetUp => StatusCode::CONFLICT,
+                AppError::Internal | AppError::Transport(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            }
+        }
+
+        /// Logs an internal cause and hides it from the client.
+        pub fn internal(cause: impl std::fmt::Display) -> AppError {
+            tracing::error!(%cause, "internal error");
+            AppError::Internal
+        }
+
+        /// Sets the HTTP status of the current server-function response to match the error.
+        pub fn respond(self) -> AppError {
+            if let Some(options) = leptos::prelude::use_context::<leptos_axum::ResponseOptions>()
+            {
+                options.set_status(self.status());
+            }
+            self
+        }
+    }
+
+    impl From<sqlx::Error> for AppError {
+        fn from(err: sqlx::Error) -> Self {
+            AppError::internal(err)
+        }
+    }
+
+    /// Turns a unique-constraint violation into a validation error on a field.
+    pub trait ResultExt<T> {
+        fn on_unique(self, field: Field) -> Result<T, AppError>;
+    }
+
+    impl<T> ResultExt<T> for Result<T, sqlx::Error> {
+        fn on_unique(self, field: Field) -> Result<T, AppError> {
+            self.map_err(|err| match &err {
+                sqlx::Error::Database(db) if db.is_unique_violation() => {
+                    AppError::invalid(field, Problem::Taken)
+                }
+                _ => AppError::from(err),
+            })
+        }
+    }
+}
+
+#[cfg(feature = "ssr")]
+pub use ssr::ResultExt;

@@ -1,0 +1,49 @@
+//! Buzón's application: the screens, the server functions behind them, and the rules both
+//! share. Compiled twice: with `ssr` into the server, with `hydrate` into the browser's WASM.
+#![recursion_limit = "512"]
+
+/// The translations (`locales/*.json`), checked at compile time.
+mod translations {
+    // The macro form is deprecated in favour of a build-script generator that needs several
+    // heavy build dependencies; the generated module is the same.
+    #![allow(deprecated)]
+    leptos_i18n::load_locales!();
+}
+pub use translations::i18n;
+
+/// The one application error and its translation-ready parts.
+pub mod error;
+/// Who may do what: pure rules, enforced by the server and mirrored by the interface.
+pub mod permissions;
+/// Input rules for forms, shared by both sides.
+pub mod validate;
+/// Translated error messages and small form components.
+pub mod ui;
+
+/// Sessions, the signed-in user, login.
+pub mod auth;
+/// First run: the first organization and its administrator.
+pub mod setup;
+/// The team: invitations, roles of users, deactivation.
+pub mod users;
+/// Custom roles and the settings page.
+pub mod roles;
+/// A user's own profile.
+pub mod profile;
+/// The document, routes and navigation.
+pub mod shell;
+
+/// The database: backend choice, pool, migrations.
+#[cfg(feature = "ssr")]
+pub mod db;
+/// Outgoing email.
+#[cfg(feature = "ssr")]
+pub mod mail;
+/// Organizations (tenants).
+#[cfg(feature = "ssr")]
+pub mod orgs;
+/// State shared by every request.
+#[cfg(feature = "ssr")]
+pub mod state;
+
+pub use shell::{shell, App};

@@ -1,0 +1,314 @@
+//! Who may do what. Pure functions on plain data, shared by the server (which enforces them in
+//! every server function, the live stream and the media endpoint) and the browser (which only
+//! uses them to hide what a role cannot do).
+
+use serde::{Deserialize, Serialize};
+
+/// One named capability a role can grant (SPEC R31).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub enum Permission {
+    /// Open the inbox at all.
+    UseInbox,
+    /// See every conversation, not only those assigned to oneself.
+    SeeAllConversations,
+    /// Start conversations with any contact, not only those one owns.
+    StartWithAnyContact,
+    /// Delete conversations of channels one connected (R36).
+    DeleteConversations,
+    /// Invite users, change their roles and status, define roles.
+    ManageUsers,
+    /// Connect channels and change organization settings.
+    ManageSettings,
+}
+
+impl Permission {
+    pub const ALL: [Permission; 6] = [
+        Permission::UseInbox,
+        Permission::SeeAllConversations,
+        Permission::StartWithAnyContact,
+        Permission::DeleteConversations,
+        Permission::ManageUsers,
+        Permission::ManageSettings,
+    ];
+
+    /// The stable name stored in the database.
+    pub fn key(self) -> &'static str {
+        match self {
+            Permission::UseInbox => "use_inbox",
+            Permission::SeeAllConversations => "see_all_conversations",
+            Permission::StartWithAnyContact => "start_with_any_contact",
+            Permission::DeleteConversations => "delete_conversations",
+            Permission::ManageUsers => "manage_users",
+            Permission::ManageSettings => "manage_settings",
+        }
+    }
+
+    pub fn from_key(key: &str) -> Option<Permission> {
+        Permission::ALL.into_iter().find(|p| p.key() == key)
+    }
+
+    fn bit(self) -> u32 {
+        1 << (self as u32)
+    }
+}
+
+/// A set of permissions: what a role grants.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct PermissionSet(u32);
+
+impl PermissionSet {
+    pub const EMPTY: PermissionSet = PermissionSet(0);
+
+    pub fn of(permissions: &[Permission]) -> PermissionSet {
+        permissions
+            .iter()
+            .fold(PermissionSet::EMPTY, |set, p| set.with(*p))
+    }
+
+    pub fn with(self, permission: Permission) -> PermissionSet {
+        PermissionSet(self.0 | permission.bit())
+    }
+
+    pub fn has(self, permission: Permission) -> bool {
+        self.0 & permission.bit() != 0
+    }
+
+    pub fn iter(self) -> impl Iterator<Item = Permission> {
+        Permission::ALL.into_iter().filter(move |p| self.has(*p))
+    }
+
+    /// Stored form: the permission keys separated by commas, in a fixed order.
+    pub fn to_keys(self) -> String {
+        self.iter().map(Permission::key).collect::<Vec<_>>().join(",")
+    }
+
+    /// Parses the stored form. Unknown keys are an error so that a typo never silently grants
+    /// or removes a capability.
+    pub fn from_keys(keys: &str) -> Result<PermissionSet, String> {
+        keys.split(',')
+            .map(str::trim)
+            .filter(|k| !k.is_empty())
+            .try_fold(PermissionSet::EMPTY, |set, key| {
+                Permission::from_key(key)
+                    .map(|p| set.with(p))
+                    .ok_or_else(|| key.to_string())
+            })
+    }
+}
+
+/// The three roles every organization starts with (R31).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum BuiltinRole {
+    Administrator,
+    Seller,
+    Editor,
+}
+
+impl BuiltinRole {
+    pub const ALL: [BuiltinRole; 3] = [
+        BuiltinRole::Administrator,
+        BuiltinRole::Seller,
+        BuiltinRole::Editor,
+    ];
+
+    pub fn key(self) -> &'static str {
+        match self {
+            BuiltinRole::Administrator => "admin",
+            BuiltinRole::Seller => "seller",
+            BuiltinRole::Editor => "editor",
+        }
+    }
+
+    pub fn from_key(key: &str) -> Option<BuiltinRole> {
+        BuiltinRole::ALL.into_iter().find(|r| r.key() == key)
+    }
+
+    pub fn permissions(self) -> PermissionSet {
+        match self {
+            BuiltinRole::Administrator => PermissionSet::of(&Permission::ALL),
+            // A seller works the inbox, but only their own conversations and contacts.
+            BuiltinRole::Seller => PermissionSet::of(&[Permission::UseInbox]),
+            // An editor keeps the CRM up to date and never sees conversations.
+            BuiltinRole::Editor => PermissionSet::EMPTY,
+        }
+    }
+}
+
+/// The user on whose behalf something is being done.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Actor {
+    pub user_id: i64,
+    pub org_id: i64,
+    pub permissions: PermissionSet,
+}
+
+impl Actor {
+    fn has(&self, permission: Permission) -> bool {
+        self.permissions.has(permission)
+    }
+}
+
+pub fn can_use_inbox(actor: &Actor) -> bool {
+    actor.has(Permission::UseInbox)
+}
+
+/// Whether `actor` may read a conversation of their organization assigned to `assignee`.
+pub fn can_see_conversation(actor: &Actor, assignee: Option<i64>) -> bool {
+    can_use_inbox(actor)
+        && (actor.has(Permission::SeeAllConversations) || assignee == Some(actor.user_id))
+}
+
+/// Whether `actor` may start a conversation with a contact owned by `contact_owner` (R15).
+pub fn can_start_conversation(actor: &Actor, contact_owner: Option<i64>) -> bool {
+    can_use_inbox(actor)
+        && (actor.has(Permission::StartWithAnyContact) || contact_owner == Some(actor.user_id))
+}
+
+/// Only the user who connected the channel may delete its conversations (R36).
+pub fn can_delete_conversation(actor: &Actor, channel_connected_by: Option<i64>) -> bool {
+    can_use_inbox(actor)
+        && actor.has(Permission::DeleteConversations)
+        && channel_connected_by == Some(actor.user_id)
+}
+
+pub fn can_manage_users(actor: &Actor) -> bool {
+    actor.has(Permission::ManageUsers)
+}
+
+pub fn can_manage_settings(actor: &Actor) -> bool {
+    actor.has(Permission::ManageSettings)
+}
+
+/// Whether `actor` may change the role or status of `target_user_id`. Nobody changes their own
+/// role or deactivates themselves, so an organization cannot lock itself out by accident.
+pub fn can_administer_user(actor: &Actor, target_user_id: i64) -> bool {
+    can_manage_users(actor) && actor.user_id != target_user_id
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn actor(role: BuiltinRole) -> Actor {
+        Actor {
+            user_id: 7,
+            org_id: 1,
+            permissions: role.permissions(),
+        }
+    }
+
+    fn custom(permissions: &[Permission]) -> Actor {
+        Actor {
+            user_id: 7,
+            org_id: 1,
+            permissions: PermissionSet::of(permissions),
+        }
+    }
+
+    #[test]
+    fn administrator_sees_every_conversation() {
+        let admin = actor(BuiltinRole::Administrator);
+        assert!(can_see_conversation(&admin, None));
+        assert!(can_see_conversation(&admin, Some(7)));
+        assert!(can_see_conversation(&admin, Some(99)));
+    }
+
+    #[test]
+    fn seller_sees_only_conversations_assigned_to_them() {
+        let seller = actor(BuiltinRole::Seller);
+        assert!(can_see_conversation(&seller, Some(7)));
+        assert!(!can_see_conversation(&seller, Some(99)));
+        assert!(!can_see_conversation(&seller, None));
+    }
+
+    #[test]
+    fn editor_has_no_inbox_at_all() {
+        let editor = actor(BuiltinRole::Editor);
+        assert!(!can_use_inbox(&editor));
+        assert!(!can_see_conversation(&editor, Some(7)));
+        assert!(!can_start_conversation(&editor, Some(7)));
+    }
+
+    #[test]
+    fn seeing_everything_without_the_inbox_grants_nothing() {
+        let odd = custom(&[Permission::SeeAllConversations]);
+        assert!(!can_see_conversation(&odd, None));
+    }
+
+    #[test]
+    fn administrator_starts_conversations_with_any_contact() {
+        let admin = actor(BuiltinRole::Administrator);
+        assert!(can_start_conversation(&admin, None));
+        assert!(can_start_conversation(&admin, Some(99)));
+    }
+
+    #[test]
+    fn seller_starts_conversations_only_with_owned_contacts() {
+        let seller = actor(BuiltinRole::Seller);
+        assert!(can_start_conversation(&seller, Some(7)));
+        assert!(!can_start_conversation(&seller, Some(99)));
+        assert!(!can_start_conversation(&seller, None));
+    }
+
+    #[test]
+    fn custom_role_can_see_all_but_start_only_with_owned_contacts() {
+        let supervisor = custom(&[Permission::UseInbox, Permission::SeeAllConversations]);
+        assert!(can_see_conversation(&supervisor, Some(99)));
+        assert!(!can_start_conversation(&supervisor, Some(99)));
+        assert!(can_start_conversation(&supervisor, Some(7)));
+    }
+
+    #[test]
+    fn only_the_user_who_connected_the_channel_deletes_its_conversations() {
+        let admin = actor(BuiltinRole::Administrator);
+        assert!(can_delete_conversation(&admin, Some(7)));
+        assert!(!can_delete_conversation(&admin, Some(99)));
+        assert!(!can_delete_conversation(&admin, None));
+        let seller = actor(BuiltinRole::Seller);
+        assert!(!can_delete_conversation(&seller, Some(7)));
+    }
+
+    #[test]
+    fn only_user_managers_administer_users_and_never_themselves() {
+        let admin = actor(BuiltinRole::Administrator);
+        assert!(can_administer_user(&admin, 99));
+        assert!(!can_administer_user(&admin, 7));
+        assert!(!can_administer_user(&actor(BuiltinRole::Seller), 99));
+        assert!(!can_administer_user(&actor(BuiltinRole::Editor), 99));
+    }
+
+    #[test]
+    fn settings_belong_to_administrators_and_custom_roles_that_grant_them() {
+        assert!(can_manage_settings(&actor(BuiltinRole::Administrator)));
+        assert!(!can_manage_settings(&actor(BuiltinRole::Seller)));
+        assert!(can_manage_settings(&custom(&[Permission::ManageSettings])));
+        assert!(!can_manage_users(&custom(&[Permission::ManageSettings])));
+    }
+
+    #[test]
+    fn permission_sets_round_trip_through_their_stored_form() {
+        for role in BuiltinRole::ALL {
+            let set = role.permissions();
+            assert_eq!(PermissionSet::from_keys(&set.to_keys()), Ok(set));
+        }
+        let set = PermissionSet::of(&[Permission::ManageUsers, Permission::UseInbox]);
+        assert_eq!(set.to_keys(), "use_inbox,manage_users");
+    }
+
+    #[test]
+    fn unknown_permission_keys_are_refused() {
+        assert_eq!(
+            PermissionSet::from_keys("use_inbox,fly"),
+            Err("fly".to_string())
+        );
+        assert_eq!(PermissionSet::from_keys(""), Ok(PermissionSet::EMPTY));
+    }
+
+    #[test]
+    fn builtin_roles_are_found_by_key() {
+        for role in BuiltinRole::ALL {
+            assert_eq!(BuiltinRole::from_key(role.key()), Some(role));
+        }
+        assert_eq!(BuiltinRole::from_key("owner"), None);
+    }
+}

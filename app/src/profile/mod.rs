@@ -1,0 +1,76 @@
+//! A user's own settings: name, password, interface language and notification sound (R22).
+
+pub mod page;
+
+use leptos::prelude::*;
+
+use crate::error::AppError;
+
+/// Saves the name, language and sound preference. `sound` is a checkbox: present means on.
+#[server(prefix = "/api", endpoint = "update_profile")]
+pub async fn update_profile(
+    name: String,
+    language: String,
+    sound: Option<String>,
+) -> Result<(), AppError> {
+    ssr::update_profile(name, language, sound.is_some())
+        .await
+        .map_err(AppError::respond)
+}
+
+#[server(prefix = "/api", endpoint = "change_password")]
+pub async fn change_password(
+    current_password: String,
+    new_password: String,
+) -> Result<(), AppError> {
+    ssr::change_password(current_password, new_password)
+        .await
+        .map_err(AppError::respond)
+}
+
+#[cfg(feature = "ssr")]
+mod ssr {
+    use super::*;
+    use crate::auth::ssr::{language_cookie, require_user};
+    use crate::auth::{password, Language};
+    use crate::error::{Field, Problem};
+    use crate::state::AppState;
+    use crate::users::store;
+    use crate::validate;
+
+    pub async fn update_profile(
+        name: String,
+        language: String,
+        sound_enabled: bool,
+    ) -> Result<(), AppError> {
+        let me = require_user().await?;
+        let db = &AppState::current()?.db;
+        let name = validate::name(Field::Name, &name)?;
+        let language = Language::from_code(&language)
+            .ok_or(AppError::invalid(Field::Language, Problem::Unknown))?;
+        store::update_profile(db, me.org_id, me.id, &name, language, sound_enabled).await?;
+        if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
+            response.append_header(axum::http::header::SET_COOKIE, language_cookie(language));
+        }
+        Ok(())
+    }
+
+    pub async fn change_password(
+        current_password: String,
+        new_password: String,
+    ) -> Result<(), AppError> {
+        let me = require_user().await?;
+        let db = &AppState::current()?.db;
+        if current_password.is_empty() {
+            return Err(AppError::invalid(Field::CurrentPassword, Problem::Required));
+        }
+        let new_password = validate::new_password(Field::Password, &new_password)?;
+        let stored = store::password_hash(db, me.org_id, me.id).await?;
+        if !password::verify(current_password, stored).await? {
+            return Err(AppError::invalid(Field::CurrentPassword, Problem::Wrong));
+        }
+        let hash = password::hash(new_password).await?;
+        store::set_password_hash(db, me.org_id, me.id, &hash).await?;
+        Ok(())
+    }
+}

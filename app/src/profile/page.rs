@@ -1,0 +1,133 @@
+//! `/profile`: the user's own name, language, notification sound and password.
+
+use leptos::prelude::*;
+use leptos_meta::Title;
+
+use crate::auth::{CurrentUser, Language};
+use crate::error::Field;
+use crate::i18n::*;
+use crate::profile::{ChangePassword, UpdateProfile};
+use crate::shell::{LogoutButton, ReloadUser};
+use crate::ui::{action_error, role_name, FieldError, FormError};
+
+#[component]
+pub fn ProfilePage() -> impl IntoView {
+    let i18n = use_i18n();
+    let user = expect_context::<CurrentUser>();
+    let reload = expect_context::<ReloadUser>();
+    let update = ServerAction::<UpdateProfile>::new();
+    let change_password = ServerAction::<ChangePassword>::new();
+    let update_error = action_error(update);
+    let password_error = action_error(change_password);
+
+    // Once saved, switch the interface language and refresh the name in the navigation.
+    let chosen_language = RwSignal::new(user.language);
+    Effect::new(move |_| {
+        if let Some(Ok(())) = update.value().get() {
+            i18n.set_locale(chosen_language.get_untracked().locale());
+            reload.0.refetch();
+        }
+    });
+    let password_saved = move || matches!(change_password.value().get(), Some(Ok(())));
+    let profile_saved = move || matches!(update.value().get(), Some(Ok(())));
+
+    view! {
+        <Title text=move || t_string!(i18n, profile.title) />
+        <header class="page-header">
+            <h1>{t!(i18n, profile.title)}</h1>
+            <p class="muted">
+                {user.email.clone()} " · "
+                {move || role_name(i18n.get_locale(), &user.role.name, user.role.builtin)}
+            </p>
+        </header>
+        <section class="card">
+            <h2>{t!(i18n, profile.details_heading)}</h2>
+            <ActionForm action=update attr:class="stack-form">
+                <FormError error=update_error fields=&[Field::Name, Field::Language] />
+                <label for="profile-name">{t!(i18n, fields.your_name)}</label>
+                <input
+                    id="profile-name"
+                    name="name"
+                    required
+                    maxlength="100"
+                    autocomplete="name"
+                    value=user.name.clone()
+                    aria-describedby="profile-name-error"
+                />
+                <FieldError error=update_error field=Field::Name id="profile-name-error" />
+                <label for="profile-language">{t!(i18n, fields.language)}</label>
+                <select
+                    id="profile-language"
+                    name="language"
+                    on:change=move |ev| {
+                        if let Some(language) = Language::from_code(&event_target_value(&ev)) {
+                            chosen_language.set(language);
+                        }
+                    }
+                >
+                    <option value="es" selected=user.language == Language::Es>
+                        {t!(i18n, language.es)}
+                    </option>
+                    <option value="en" selected=user.language == Language::En>
+                        {t!(i18n, language.en)}
+                    </option>
+                </select>
+                <FieldError error=update_error field=Field::Language id="profile-language-error" />
+                <label class="checkbox">
+                    <input type="checkbox" name="sound" value="on" checked=user.sound_enabled />
+                    <span>{t!(i18n, profile.sound)}</span>
+                </label>
+                <div class="form-actions">
+                    <button type="submit" class="button primary" disabled=move || update.pending().get()>
+                        {t!(i18n, profile.save)}
+                    </button>
+                    {move || {
+                        profile_saved()
+                            .then(|| view! { <span class="saved" role="status">{t!(i18n, profile.saved)}</span> })
+                    }}
+                </div>
+            </ActionForm>
+        </section>
+        <section class="card">
+            <h2>{t!(i18n, profile.password_heading)}</h2>
+            <ActionForm action=change_password attr:class="stack-form">
+                <FormError error=password_error fields=&[Field::CurrentPassword, Field::Password] />
+                <label for="current-password">{t!(i18n, fields.current_password)}</label>
+                <input
+                    id="current-password"
+                    name="current_password"
+                    type="password"
+                    required
+                    autocomplete="current-password"
+                    aria-describedby="current-password-error"
+                />
+                <FieldError error=password_error field=Field::CurrentPassword id="current-password-error" />
+                <label for="new-password">{t!(i18n, fields.new_password)}</label>
+                <input
+                    id="new-password"
+                    name="new_password"
+                    type="password"
+                    required
+                    minlength="8"
+                    autocomplete="new-password"
+                    aria-describedby="new-password-error"
+                />
+                <FieldError error=password_error field=Field::Password id="new-password-error" />
+                <div class="form-actions">
+                    <button type="submit" class="button primary" disabled=move || change_password.pending().get()>
+                        {t!(i18n, profile.change_password)}
+                    </button>
+                    {move || {
+                        password_saved()
+                            .then(|| {
+                                view! { <span class="saved" role="status">{t!(i18n, profile.password_changed)}</span> }
+                            })
+                    }}
+                </div>
+            </ActionForm>
+        </section>
+        <section class="card phone-only">
+            <LogoutButton />
+        </section>
+    }
+}

@@ -1,0 +1,191 @@
+//! `/settings`: the organization's settings. Roles live here; channels arrive later.
+
+use leptos::prelude::*;
+use leptos_meta::Title;
+
+use crate::auth::{CurrentUser, RoleView};
+use crate::error::Field;
+use crate::i18n::*;
+use crate::permissions::{can_manage_settings, can_manage_users, Permission};
+use crate::roles::{DeleteRole, SaveRole};
+use crate::shell::Forbidden;
+use crate::ui::{action_error, error_text, permission_name, role_name, FieldError, FormError};
+use crate::users::load_team;
+
+#[component]
+pub fn SettingsPage() -> impl IntoView {
+    let i18n = use_i18n();
+    let user = expect_context::<CurrentUser>();
+    let actor = user.actor();
+    if !can_manage_settings(&actor) && !can_manage_users(&actor) {
+        return view! { <Forbidden /> }.into_any();
+    }
+    view! {
+        <Title text=move || t_string!(i18n, settings.title) />
+        <header class="page-header">
+            <h1>{t!(i18n, settings.title)}</h1>
+            <p class="muted">{user.org_name.clone()}</p>
+        </header>
+        {can_manage_settings(&actor)
+            .then(|| {
+                view! {
+                    <section class="card">
+                        <h2>{t!(i18n, settings.channels_heading)}</h2>
+                        <p class="muted">{t!(i18n, settings.channels_empty)}</p>
+                    </section>
+                }
+            })}
+        {can_manage_users(&actor).then(|| view! { <RolesSection /> })}
+    }
+    .into_any()
+}
+
+#[component]
+fn RolesSection() -> impl IntoView {
+    let i18n = use_i18n();
+    let save = ServerAction::<SaveRole>::new();
+    let delete = ServerAction::<DeleteRole>::new();
+    let roles = Resource::new(
+        move || (save.version().get(), delete.version().get()),
+        |_| async move { load_team().await.map(|t| t.roles) },
+    );
+    let save_error = action_error(save);
+    let delete_error = action_error(delete);
+    let new_name = RwSignal::new(String::new());
+    let new_permissions = RwSignal::new(vec![Permission::UseInbox]);
+    Effect::new(move |_| {
+        if let Some(Ok(_)) = save.value().get() {
+            new_name.set(String::new());
+            new_permissions.set(vec![Permission::UseInbox]);
+        }
+    });
+
+    view! {
+        <section class="card">
+            <h2>{t!(i18n, settings.roles_heading)}</h2>
+            <p class="muted">{t!(i18n, settings.roles_intro)}</p>
+            <FormError error=delete_error fields=&[] />
+            <Transition fallback=|| view! { <p class="loading" aria-busy="true"></p> }>
+                {move || Suspend::new(async move {
+                    match roles.await {
+                        Err(err) => {
+                            view! {
+                                <p class="form-error" role="alert">
+                                    {error_text(i18n.get_locale_untracked(), &err)}
+                                </p>
+                            }
+                                .into_any()
+                        }
+                        Ok(roles) => {
+                            view! {
+                                <ul class="role-list">
+                                    {roles
+                                        .into_iter()
+                                        .map(|role| view! { <RoleItem role delete /> })
+                                        .collect_view()}
+                                </ul>
+                            }
+                                .into_any()
+                        }
+                    }
+                })}
+            </Transition>
+            <form
+                class="stack-form role-form"
+                on:submit=move |ev| {
+                    ev.prevent_default();
+                    save.dispatch(SaveRole {
+                        id: None,
+                        name: new_name.get_untracked(),
+                        permissions: new_permissions.get_untracked(),
+                    });
+                }
+            >
+                <h3>{t!(i18n, settings.new_role)}</h3>
+                <label for="role-name">{t!(i18n, fields.role_name)}</label>
+                <input
+                    id="role-name"
+                    maxlength="50"
+                    prop:value=new_name
+                    on:input=move |ev| new_name.set(event_target_value(&ev))
+                    aria-describedby="role-name-error"
+                />
+                <FieldError error=save_error field=Field::RoleName id="role-name-error" />
+                <fieldset class="permission-grid">
+                    <legend>{t!(i18n, settings.permissions)}</legend>
+                    {Permission::ALL
+                        .into_iter()
+                        .map(|permission| {
+                            view! {
+                                <label class="checkbox">
+                                    <input
+                                        type="checkbox"
+                                        prop:checked=move || new_permissions.read().contains(&permission)
+                                        on:change=move |ev| {
+                                            let on = event_target_checked(&ev);
+                                            new_permissions
+                                                .update(|set| {
+                                                    set.retain(|p| *p != permission);
+                                                    if on {
+                                                        set.push(permission);
+                                                    }
+                                                });
+                                        }
+                                    />
+                                    <span>{move || permission_name(i18n.get_locale(), permission)}</span>
+                                </label>
+                            }
+                        })
+                        .collect_view()}
+                </fieldset>
+                <FormError error=save_error fields=&[Field::RoleName] />
+                <div class="form-actions">
+                    <button type="submit" class="button primary" disabled=move || save.pending().get()>
+                        {t!(i18n, settings.create_role)}
+                    </button>
+                </div>
+            </form>
+        </section>
+    }
+}
+
+#[component]
+fn RoleItem(role: RoleView, delete: ServerAction<DeleteRole>) -> impl IntoView {
+    let i18n = use_i18n();
+    let id = role.id;
+    let builtin = role.builtin.is_some();
+    let permissions: Vec<Permission> = role.permissions.iter().collect();
+    view! {
+        <li class="role">
+            <div class="role-head">
+                <strong>{move || role_name(i18n.get_locale(), &role.name, role.builtin)}</strong>
+                {builtin.then(|| view! { <span class="badge">{t!(i18n, settings.builtin)}</span> })}
+                {(!builtin)
+                    .then(|| {
+                        view! {
+                            <button
+                                type="button"
+                                class="button small danger"
+                                on:click=move |_| {
+                                    delete.dispatch(DeleteRole { id });
+                                }
+                            >
+                                {t!(i18n, settings.delete_role)}
+                            </button>
+                        }
+                    })}
+            </div>
+            <ul class="chips">
+                {if permissions.is_empty() {
+                    view! { <li class="chip muted">{t!(i18n, settings.no_permissions)}</li> }.into_any()
+                } else {
+                    permissions
+                        .into_iter()
+                        .map(|p| view! { <li class="chip">{move || permission_name(i18n.get_locale(), p)}</li> })
+                        .collect_view()
+                        .into_any()
+                }}
+            </ul>
+        </li>
+    }
+}

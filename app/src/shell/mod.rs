@@ -1,0 +1,211 @@
+//! The application frame: the HTML document, the routes, and the navigation around every
+//! signed-in page (a side rail on desktop and tablet, a bottom bar on phones).
+
+mod icons;
+pub mod pages;
+
+use leptos::prelude::*;
+use leptos_meta::{provide_meta_context, Link, Meta, MetaTags, Stylesheet, Title};
+use leptos_router::components::{Outlet, ParentRoute, Redirect, Route, Router, Routes, A};
+use leptos_router::{path, SsrMode};
+
+use crate::auth::login_page::LoginPage;
+use crate::auth::{fetch_current_user, CurrentUser};
+use crate::i18n::*;
+use crate::permissions::{can_manage_settings, can_manage_users, can_use_inbox};
+use crate::profile::page::ProfilePage;
+use crate::roles::page::SettingsPage;
+use crate::setup::page::SetupPage;
+use crate::ui::error_text;
+use crate::users::invite_page::InvitePage;
+use crate::users::page::UsersPage;
+use pages::{ContactsPage, Home, InboxPage, NotFound};
+
+/// The HTML document the server renders around the application.
+pub fn shell(options: LeptosOptions) -> impl IntoView {
+    view! {
+        <!DOCTYPE html>
+        <html>
+            <head>
+                <meta charset="utf-8" />
+                <meta name="viewport" content="width=device-width, initial-scale=1, viewport-fit=cover" />
+                <AutoReload options=options.clone() />
+                <HydrationScripts options />
+                <MetaTags />
+            </head>
+            <body>
+                <App />
+            </body>
+        </html>
+    }
+}
+
+#[component]
+pub fn App() -> impl IntoView {
+    provide_meta_context();
+    view! {
+        <I18nContextProvider>
+            <Stylesheet id="buzon" href="/pkg/buzon.css" />
+            <Link rel="manifest" href="/manifest.webmanifest" />
+            <Link rel="icon" href="/icons/icon.svg" />
+            <Link rel="apple-touch-icon" href="/icons/icon-192.png" />
+            <Meta name="theme-color" content="#0e5e56" />
+            <Router>
+                <Routes fallback=NotFound>
+                    <Route path=path!("/setup") view=SetupPage ssr=SsrMode::Async />
+                    <Route path=path!("/login") view=LoginPage ssr=SsrMode::Async />
+                    <Route path=path!("/invite/:token") view=InvitePage ssr=SsrMode::Async />
+                    <ParentRoute path=path!("") view=SignedIn ssr=SsrMode::Async>
+                        <Route path=path!("") view=Home />
+                        <Route path=path!("/inbox") view=InboxPage />
+                        <Route path=path!("/contacts") view=ContactsPage />
+                        <Route path=path!("/settings") view=SettingsPage />
+                        <Route path=path!("/users") view=UsersPage />
+                        <Route path=path!("/profile") view=ProfilePage />
+                    </ParentRoute>
+                </Routes>
+            </Router>
+        </I18nContextProvider>
+    }
+}
+
+/// Refetches the signed-in user (after they change their profile).
+#[derive(Clone, Copy)]
+pub struct ReloadUser(pub Resource<Result<Option<CurrentUser>, crate::error::AppError>>);
+
+/// Every page that needs a signed-in user: sends everyone else to the login page.
+#[component]
+fn SignedIn() -> impl IntoView {
+    let i18n = use_i18n();
+    let me = Resource::new_blocking(|| (), |_| fetch_current_user());
+    provide_context(ReloadUser(me));
+    view! {
+        <Suspense>
+            {move || Suspend::new(async move {
+                match me.await {
+                    Ok(Some(user)) => {
+                        provide_context(user.clone());
+                        view! { <Frame user /> }.into_any()
+                    }
+                    Ok(None) => view! { <Redirect path="/login" /> }.into_any(),
+                    Err(err) => {
+                        view! {
+                            <p class="form-error" role="alert">
+                                {error_text(i18n.get_locale_untracked(), &err)}
+                            </p>
+                        }
+                            .into_any()
+                    }
+                }
+            })}
+        </Suspense>
+    }
+}
+
+#[component]
+fn Frame(user: CurrentUser) -> impl IntoView {
+    let i18n = use_i18n();
+    let actor = user.actor();
+    view! {
+        <Title formatter=|text: String| format!("{text} · Buzón") />
+        <div class="app">
+            <nav class="nav" aria-label=move || t_string!(i18n, nav.label)>
+                <a href="/" class="brand">
+                    <icons::Logo />
+                    <span class="brand-name">{t!(i18n, brand)}</span>
+                </a>
+                <ul class="nav-links">
+                    {can_use_inbox(&actor)
+                        .then(|| {
+                            view! {
+                                <li>
+                                    <A href="/inbox">
+                                        <icons::Inbox />
+                                        <span>{t!(i18n, nav.inbox)}</span>
+                                    </A>
+                                </li>
+                            }
+                        })}
+                    <li>
+                        <A href="/contacts">
+                            <icons::Contacts />
+                            <span>{t!(i18n, nav.contacts)}</span>
+                        </A>
+                    </li>
+                    {can_manage_users(&actor)
+                        .then(|| {
+                            view! {
+                                <li>
+                                    <A href="/users">
+                                        <icons::Team />
+                                        <span>{t!(i18n, nav.users)}</span>
+                                    </A>
+                                </li>
+                            }
+                        })}
+                    {(can_manage_settings(&actor) || can_manage_users(&actor))
+                        .then(|| {
+                            view! {
+                                <li>
+                                    <A href="/settings">
+                                        <icons::Settings />
+                                        <span>{t!(i18n, nav.settings)}</span>
+                                    </A>
+                                </li>
+                            }
+                        })}
+                    <li>
+                        <A href="/profile">
+                            <icons::Person />
+                            <span>{t!(i18n, nav.profile)}</span>
+                        </A>
+                    </li>
+                </ul>
+                <div class="nav-foot">
+                    <div class="whoami">
+                        <span class="whoami-name">{user.name.clone()}</span>
+                        <span class="whoami-org">{user.org_name.clone()}</span>
+                    </div>
+                    <LogoutButton />
+                </div>
+            </nav>
+            <main class="content" id="main">
+                <Outlet />
+            </main>
+        </div>
+    }
+}
+
+/// A plain form, so signing out works without JavaScript too.
+#[component]
+pub fn LogoutButton() -> impl IntoView {
+    let i18n = use_i18n();
+    view! {
+        <form method="post" action="/logout" class="logout">
+            <button type="submit" class="button ghost">
+                {t!(i18n, nav.logout)}
+            </button>
+        </form>
+    }
+}
+
+/// Shown instead of a page the user's role does not allow; answers 403 on the server.
+#[component]
+pub fn Forbidden() -> impl IntoView {
+    let i18n = use_i18n();
+    #[cfg(feature = "ssr")]
+    if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
+        response.set_status(axum::http::StatusCode::FORBIDDEN);
+    }
+    view! {
+        <Title text=move || t_string!(i18n, forbidden.title) />
+        <section class="empty-state">
+            <icons::Lock />
+            <h1>{t!(i18n, forbidden.title)}</h1>
+            <p>{t!(i18n, forbidden.body)}</p>
+            <a href="/" class="button">
+                {t!(i18n, forbidden.home)}
+            </a>
+        </section>
+    }
+}

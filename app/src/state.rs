@@ -1,0 +1,52 @@
+//! What the server shares with every request and server function: one `AppState`, provided to
+//! Leptos as context and to axum as router state.
+
+use std::sync::Arc;
+
+use axum::extract::FromRef;
+use leptos::prelude::LeptosOptions;
+
+use crate::db::Db;
+use crate::mail::Mailer;
+
+#[derive(Clone)]
+pub struct AppState {
+    pub db: Db,
+    pub settings: Arc<Settings>,
+    pub mailer: Option<Mailer>,
+    pub leptos_options: LeptosOptions,
+}
+
+/// Settings the application logic needs (the server's own configuration lives in `server`).
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// The address people reach Buzón at, used in emailed links and the origin check.
+    pub public_url: String,
+    /// How long an invitation link stays valid, in milliseconds.
+    pub invite_ttl_ms: i64,
+}
+
+impl FromRef<AppState> for LeptosOptions {
+    fn from_ref(state: &AppState) -> Self {
+        state.leptos_options.clone()
+    }
+}
+
+impl AppState {
+    /// The state of the current server function.
+    pub fn current() -> Result<AppState, crate::error::AppError> {
+        leptos::prelude::use_context::<AppState>()
+            .ok_or_else(|| crate::error::AppError::internal("AppState missing from context"))
+    }
+}
+
+impl std::fmt::Debug for AppState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AppState")
+            .field("backend", &self.db.backend)
+            .field("settings", &self.settings)
+            .field("mail", &self.mailer.is_some())
+            .finish()
+    }
+}
+

@@ -1,0 +1,128 @@
+//! Small pieces every form uses: translated error messages next to their field.
+
+use leptos::prelude::*;
+
+use crate::error::{AppError, Field, Problem};
+use crate::i18n::*;
+use crate::permissions::{BuiltinRole, Permission};
+
+/// The translated sentence for a problem with a field.
+pub fn problem_text(locale: Locale, field: Field, problem: Problem) -> String {
+    match (field, problem) {
+        (_, Problem::Required) => td_string!(locale, errors.required).to_string(),
+        (_, Problem::TooLong { max }) => fill(td_string!(locale, errors.too_long), &[("max", max.to_string())]).to_string(),
+        (_, Problem::TooShort { min }) => {
+            fill(td_string!(locale, errors.too_short), &[("min", min.to_string())]).to_string()
+        }
+        (Field::Email, Problem::Malformed) => td_string!(locale, errors.email_malformed).to_string(),
+        (_, Problem::Malformed) => td_string!(locale, errors.malformed).to_string(),
+        (Field::Email, Problem::Taken) => td_string!(locale, errors.email_taken).to_string(),
+        (Field::Organization, Problem::Taken) => {
+            td_string!(locale, errors.organization_taken).to_string()
+        }
+        (Field::RoleName, Problem::Taken) => td_string!(locale, errors.role_name_taken).to_string(),
+        (_, Problem::Taken) => td_string!(locale, errors.taken).to_string(),
+        (Field::Role, Problem::Unknown) => td_string!(locale, errors.role_unknown).to_string(),
+        (Field::Invite, Problem::Unknown) => td_string!(locale, errors.invite_unknown).to_string(),
+        (Field::Language, Problem::Unknown) => {
+            td_string!(locale, errors.language_unknown).to_string()
+        }
+        (_, Problem::Unknown) => td_string!(locale, errors.unknown).to_string(),
+        (_, Problem::Expired) => td_string!(locale, errors.invite_expired).to_string(),
+        (_, Problem::AlreadyUsed) => td_string!(locale, errors.invite_used).to_string(),
+        (Field::CurrentPassword, Problem::Wrong) => {
+            td_string!(locale, errors.current_password_wrong).to_string()
+        }
+        (_, Problem::Wrong) => td_string!(locale, errors.credentials).to_string(),
+        (_, Problem::InUse) => td_string!(locale, errors.role_in_use).to_string(),
+    }
+}
+
+/// The translated sentence for any error.
+pub fn error_text(locale: Locale, error: &AppError) -> String {
+    match error {
+        AppError::Invalid { field, problem } => problem_text(locale, *field, *problem),
+        AppError::Unauthenticated => td_string!(locale, errors.unauthenticated).to_string(),
+        AppError::Forbidden => td_string!(locale, errors.forbidden).to_string(),
+        AppError::NotFound => td_string!(locale, errors.not_found).to_string(),
+        AppError::RateLimited { retry_after_secs } => fill(td_string!(locale, errors.rate_limited), &[("minutes", retry_after_secs.div_ceil(60).to_string())])
+        .to_string(),
+        AppError::AlreadySetUp => td_string!(locale, errors.already_set_up).to_string(),
+        AppError::Internal => td_string!(locale, errors.internal).to_string(),
+        AppError::Transport(_) => td_string!(locale, errors.transport).to_string(),
+    }
+}
+
+/// The error of the last submission, when it belongs to `field`, shown under that field.
+#[component]
+pub fn FieldError(
+    #[prop(into)] error: Signal<Option<AppError>>,
+    field: Field,
+    #[prop(into)] id: String,
+) -> impl IntoView {
+    let i18n = use_i18n();
+    move || {
+        error.get().and_then(|e| e.problem_with(field)).map(|problem| {
+            view! {
+                <p class="field-error" id=id.clone() role="alert">
+                    {problem_text(i18n.get_locale(), field, problem)}
+                </p>
+            }
+        })
+    }
+}
+
+/// The error of the last submission when it is not about one of `fields`.
+#[component]
+pub fn FormError(
+    #[prop(into)] error: Signal<Option<AppError>>,
+    fields: &'static [Field],
+) -> impl IntoView {
+    let i18n = use_i18n();
+    move || {
+        error
+            .get()
+            .filter(|e| !fields.iter().any(|f| e.problem_with(*f).is_some()))
+            .map(|e| {
+                view! { <p class="form-error" role="alert">{error_text(i18n.get_locale(), &e)}</p> }
+            })
+    }
+}
+
+/// The error a server action ended with, if its last run failed.
+pub fn action_error<I, O>(action: ServerAction<I>) -> Signal<Option<AppError>>
+where
+    I: leptos::server_fn::ServerFn<Output = O, Error = AppError> + Clone + Send + Sync + 'static,
+    O: Clone + Send + Sync + 'static,
+{
+    Signal::derive(move || action.value().get().and_then(|r| r.err()))
+}
+
+/// The name a role is shown by: built-in roles are translated.
+pub fn role_name(locale: Locale, name: &str, builtin: Option<BuiltinRole>) -> String {
+    match builtin {
+        Some(BuiltinRole::Administrator) => td_string!(locale, roles.admin).to_string(),
+        Some(BuiltinRole::Seller) => td_string!(locale, roles.seller).to_string(),
+        Some(BuiltinRole::Editor) => td_string!(locale, roles.editor).to_string(),
+        None => name.to_string(),
+    }
+}
+
+pub fn permission_name(locale: Locale, permission: Permission) -> String {
+    match permission {
+        Permission::UseInbox => td_string!(locale, permissions.use_inbox).to_string(),
+        Permission::SeeAllConversations => td_string!(locale, permissions.see_all_conversations).to_string(),
+        Permission::StartWithAnyContact => td_string!(locale, permissions.start_with_any_contact).to_string(),
+        Permission::DeleteConversations => td_string!(locale, permissions.delete_conversations).to_string(),
+        Permission::ManageUsers => td_string!(locale, permissions.manage_users).to_string(),
+        Permission::ManageSettings => td_string!(locale, permissions.manage_settings).to_string(),
+    }
+}
+
+/// Fills the `%name%` placeholders of a translated text.
+pub fn fill(text: impl std::fmt::Display, args: &[(&str, String)]) -> String {
+    args.iter()
+        .fold(text.to_string(), |text, (name, value)| {
+            text.replace(&format!("%{name}%"), value)
+        })
+}

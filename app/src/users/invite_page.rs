@@ -1,0 +1,100 @@
+//! `/invite/:token`: the invitee chooses their name and password.
+
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::hooks::use_params_map;
+
+use crate::error::Field;
+use crate::i18n::*;
+use crate::ui::{fill, action_error, error_text, FieldError, FormError};
+use crate::users::{load_invite, AcceptInvite};
+
+#[component]
+pub fn InvitePage() -> impl IntoView {
+    let i18n = use_i18n();
+    let params = use_params_map();
+    let token = move || params.read().get("token").unwrap_or_default();
+    let details = Resource::new_blocking(token, load_invite);
+    let action = ServerAction::<AcceptInvite>::new();
+    let error = action_error(action);
+
+    view! {
+        <Title text=move || t_string!(i18n, invite.title) />
+        <main class="auth-page">
+            <Suspense>
+                {move || Suspend::new(async move {
+                    match details.await {
+                        Err(err) => {
+                            view! {
+                                <section class="card auth-card">
+                                    <h1 class="auth-title">{t!(i18n, invite.title)}</h1>
+                                    <p class="form-error" role="alert">
+                                        {error_text(i18n.get_locale_untracked(), &err)}
+                                    </p>
+                                    <a href="/login" class="button wide">
+                                        {t!(i18n, invite.to_login)}
+                                    </a>
+                                </section>
+                            }
+                                .into_any()
+                        }
+                        Ok(details) => {
+                            let org = details.org_name.clone();
+                            let email = details.email.clone();
+                            view! {
+                                <ActionForm action attr:class="card auth-card">
+                                    <h1 class="auth-title">
+                                        <span class="brand-name">{t!(i18n, brand)}</span>
+                                        <span class="auth-subtitle">
+                                            {move || fill(t_string!(i18n, invite.heading), &[("org", org.clone())]).to_string()}
+                                        </span>
+                                    </h1>
+                                    <p class="muted">
+                                        {move || {
+                                            fill(t_string!(i18n, invite.intro), &[("email", email.clone())])
+                                                .to_string()
+                                        }}
+                                    </p>
+                                    <FormError error fields=&[Field::Name, Field::Password] />
+                                    <input type="hidden" name="token" value=token />
+                                    <label for="name">{t!(i18n, fields.your_name)}</label>
+                                    <input
+                                        id="name"
+                                        name="name"
+                                        required
+                                        maxlength="100"
+                                        autocomplete="name"
+                                        aria-describedby="name-error"
+                                    />
+                                    <FieldError error field=Field::Name id="name-error" />
+                                    <label for="password">{t!(i18n, fields.password)}</label>
+                                    <input
+                                        id="password"
+                                        name="password"
+                                        type="password"
+                                        required
+                                        minlength="8"
+                                        autocomplete="new-password"
+                                        aria-describedby="password-error password-hint"
+                                    />
+                                    <p class="hint" id="password-hint">
+                                        {t!(i18n, fields.password_hint)}
+                                    </p>
+                                    <FieldError error field=Field::Password id="password-error" />
+                                    <button
+                                        type="submit"
+                                        class="button primary wide"
+                                        disabled=move || action.pending().get()
+                                    >
+                                        {t!(i18n, invite.submit)}
+                                    </button>
+                                </ActionForm>
+                            }
+                                .into_any()
+                        }
+                    }
+                })}
+            </Suspense>
+        </main>
+    }
+}

@@ -1,0 +1,299 @@
+//! The team: inviting users, changing their role and status (R32), accepting an invitation.
+
+pub mod invite_page;
+pub mod page;
+#[cfg(feature = "ssr")]
+pub mod store;
+
+use leptos::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use crate::auth::RoleView;
+use crate::error::AppError;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum UserStatus {
+    /// Invited, has not set a password yet.
+    Invited,
+    Active,
+    Deactivated,
+}
+
+impl UserStatus {
+    pub fn key(self) -> &'static str {
+        match self {
+            UserStatus::Invited => "invited",
+            UserStatus::Active => "active",
+            UserStatus::Deactivated => "deactivated",
+        }
+    }
+
+    pub fn from_key(key: &str) -> Option<UserStatus> {
+        [
+            UserStatus::Invited,
+            UserStatus::Active,
+            UserStatus::Deactivated,
+        ]
+        .into_iter()
+        .find(|s| s.key() == key)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TeamMember {
+    pub id: i64,
+    pub name: String,
+    pub email: String,
+    pub role_id: i64,
+    pub status: UserStatus,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Team {
+    pub me: i64,
+    pub members: Vec<TeamMember>,
+    pub roles: Vec<RoleView>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InviteOutcome {
+    pub email: String,
+    /// The link to hand over, when it was not emailed.
+    pub link: Option<String>,
+}
+
+/// What the invitation page shows before the invitee sets a password.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InviteDetails {
+    pub email: String,
+    pub org_name: String,
+}
+
+/// The users and roles of the caller's organization.
+#[server(prefix = "/api", endpoint = "team")]
+pub async fn load_team() -> Result<Team, AppError> {
+    ssr::load_team().await.map_err(AppError::respond)
+}
+
+/// Invites someone by email with a role: a pending user and a one-time link.
+#[server(prefix = "/api", endpoint = "invite_user")]
+pub async fn invite_user(email: String, role_id: String) -> Result<InviteOutcome, AppError> {
+    ssr::invite_user(email, role_id)
+        .await
+        .map_err(AppError::respond)
+}
+
+#[server(prefix = "/api", endpoint = "change_user_role")]
+pub async fn change_user_role(user_id: i64, role_id: String) -> Result<(), AppError> {
+    ssr::change_user_role(user_id, role_id)
+        .await
+        .map_err(AppError::respond)
+}
+
+/// Deactivates (ending all their sessions at once) or reactivates a user.
+#[server(prefix = "/api", endpoint = "set_user_active")]
+pub async fn set_user_active(user_id: i64, active: bool) -> Result<(), AppError> {
+    ssr::set_user_active(user_id, active)
+        .await
+        .map_err(AppError::respond)
+}
+
+#[server(prefix = "/api", endpoint = "invite_details")]
+pub async fn load_invite(token: String) -> Result<InviteDetails, AppError> {
+    ssr::load_invite(token).await.map_err(AppError::respond)
+}
+
+/// Sets the invitee's name and password, activates them and signs them in.
+#[server(prefix = "/api", endpoint = "accept_invite")]
+pub async fn accept_invite(token: String, name: String, password: String) -> Result<(), AppError> {
+    ssr::accept_invite(token, name, password)
+        .await
+        .map_err(AppError::respond)
+}
+
+#[cfg(feature = "ssr")]
+mod ssr {
+    use rand::RngCore;
+    use sha2::{Digest, Sha256};
+
+    use super::*;
+    use crate::auth::session_store::end_sessions_of_user;
+    use crate::auth::password;
+    use crate::auth::ssr::{require, require_user, sign_in};
+    use crate::db::now_ms;
+    use crate::error::{Field, Problem};
+    use crate::permissions::{can_administer_user, can_manage_users};
+    use crate::state::AppState;
+    use crate::users::store;
+    use crate::ui::fill;
+    use crate::validate;
+
+    pub async fn load_team() -> Result<Team, AppError> {
+        let me = require(can_manage_users).await?;
+        let db = &AppState::current()?.db;
+        Ok(Team {
+            me: me.id,
+            members: store::members(db, me.org_id).await?,
+            roles: store::roles(db, me.org_id).await?,
+        })
+    }
+
+    fn parse_role_id(role_id: &str) -> Result<i64, AppError> {
+        role_id
+            .trim()
+            .parse()
+            .map_err(|_| AppError::invalid(Field::Role, Problem::Unknown))
+    }
+
+    pub async fn invite_user(email: String, role_id: String) -> Result<InviteOutcome, AppError> {
+        let me = require(can_manage_users).await?;
+        let state = AppState::current()?;
+        let email = validate::email(&email)?;
+        let role_id = parse_role_id(&role_id)?;
+        store::role(&state.db, me.org_id, role_id)
+            .await?
+            .ok_or(AppError::invalid(Field::Role, Problem::Unknown))?;
+
+        let token = new_token();
+        let now = now_ms();
+        let mut tx = state.db.pool.begin().await?;
+        let user_id = store::insert_user(
+            &mut tx,
+            store::NewUser {
+                org_id: me.org_id,
+                role_id,
+                email: &email,
+                name: "",
+                password_hash: None,
+                status: UserStatus::Invited,
+                language: me.language,
+            },
+        )
+        .await?;
+        store::insert_invite(
+            &mut tx,
+            me.org_id,
+            user_id,
+            &token_hash(&token),
+            me.id,
+            now + state.settings.invite_ttl_ms,
+        )
+        .await?;
+        let link = format!(
+            "{}/invite/{token}",
+            state.settings.public_url.trim_end_matches('/')
+        );
+
+        // The email goes out before the commit: if the SMTP server refuses it, nothing is
+        // created and the admin can simply try again.
+        if let Some(mailer) = &state.mailer {
+            let locale = me.language.locale();
+            let email_message = crate::mail::Email {
+                to: email.clone(),
+                subject: fill(crate::i18n::td_string!(locale, invite_email.subject), &[("org", me.org_name.clone())])
+                    .to_string(),
+                body: fill(crate::i18n::td_string!(locale, invite_email.body), &[("inviter", me.name.clone()), ("org", me.org_name.clone()), ("link", link.clone()), ("days", (state.settings.invite_ttl_ms / 86_400_000).to_string())])
+                .to_string(),
+            };
+            mailer.send(email_message).await.map_err(AppError::internal)?;
+            tx.commit().await?;
+            return Ok(InviteOutcome { email, link: None });
+        }
+        tx.commit().await?;
+        Ok(InviteOutcome {
+            email,
+            link: Some(link),
+        })
+    }
+
+    pub async fn change_user_role(user_id: i64, role_id: String) -> Result<(), AppError> {
+        let me = require_user().await?;
+        if !can_administer_user(&me.actor(), user_id) {
+            return Err(AppError::Forbidden);
+        }
+        let db = &AppState::current()?.db;
+        let role_id = parse_role_id(&role_id)?;
+        store::role(db, me.org_id, role_id)
+            .await?
+            .ok_or(AppError::invalid(Field::Role, Problem::Unknown))?;
+        if !store::set_role(db, me.org_id, user_id, role_id).await? {
+            return Err(AppError::NotFound);
+        }
+        Ok(())
+    }
+
+    pub async fn set_user_active(user_id: i64, active: bool) -> Result<(), AppError> {
+        let me = require_user().await?;
+        if !can_administer_user(&me.actor(), user_id) {
+            return Err(AppError::Forbidden);
+        }
+        let db = &AppState::current()?.db;
+        let status = if active {
+            UserStatus::Active
+        } else {
+            UserStatus::Deactivated
+        };
+        if !store::set_status(db, me.org_id, user_id, status).await? {
+            return Err(AppError::NotFound);
+        }
+        if !active {
+            end_sessions_of_user(db, user_id).await?;
+        }
+        Ok(())
+    }
+
+    pub async fn load_invite(token: String) -> Result<InviteDetails, AppError> {
+        let db = &AppState::current()?.db;
+        let invite = usable_invite(db, &token).await?;
+        Ok(InviteDetails {
+            email: invite.email,
+            org_name: invite.org_name,
+        })
+    }
+
+    pub async fn accept_invite(token: String, name: String, password: String) -> Result<(), AppError> {
+        let state = AppState::current()?;
+        let invite = usable_invite(&state.db, &token).await?;
+        let name = validate::name(Field::Name, &name)?;
+        let password = validate::new_password(Field::Password, &password)?;
+        let hash = password::hash(password).await?;
+        let mut tx = state.db.pool.begin().await?;
+        // Claiming the invite first makes a second, concurrent acceptance fail cleanly.
+        if !store::claim_invite(&mut tx, invite.id, now_ms()).await? {
+            return Err(AppError::invalid(Field::Invite, Problem::AlreadyUsed));
+        }
+        store::activate_invited(&mut tx, invite.org_id, invite.user_id, &name, &hash).await?;
+        tx.commit().await?;
+        sign_in(invite.user_id, invite.language).await?;
+        leptos_axum::redirect("/");
+        Ok(())
+    }
+
+    /// The invite behind a token, if it is still usable.
+    async fn usable_invite(db: &crate::db::Db, token: &str) -> Result<store::Invite, AppError> {
+        let invite = store::invite_by_token_hash(db, &token_hash(token.trim()))
+            .await?
+            .ok_or(AppError::invalid(Field::Invite, Problem::Unknown))?;
+        if invite.used_at.is_some() {
+            return Err(AppError::invalid(Field::Invite, Problem::AlreadyUsed));
+        }
+        if invite.expires_at <= now_ms() {
+            return Err(AppError::invalid(Field::Invite, Problem::Expired));
+        }
+        Ok(invite)
+    }
+
+    fn new_token() -> String {
+        let mut bytes = [0u8; 32];
+        rand::rngs::OsRng.fill_bytes(&mut bytes);
+        bytes.iter().map(|b| format!("{b:02x}")).collect()
+    }
+
+    /// Only this hash is stored, so the database never holds a usable link.
+    pub fn token_hash(token: &str) -> String {
+        Sha256::digest(token.as_bytes())
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect()
+    }
+}

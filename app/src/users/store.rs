@@ -1,0 +1,280 @@
+//! SQL for users, roles and invitations. Every query takes the caller's organization.
+
+use crate::auth::ssr::role_view;
+use crate::auth::{Language, RoleView};
+use crate::db::{now_ms, Db};
+use crate::error::{AppError, Field, ResultExt};
+use crate::orgs::Tx;
+use crate::users::{TeamMember, UserStatus};
+
+pub struct NewUser<'a> {
+    pub org_id: i64,
+    pub role_id: i64,
+    pub email: &'a str,
+    pub name: &'a str,
+    pub password_hash: Option<&'a str>,
+    pub status: UserStatus,
+    pub language: Language,
+}
+
+pub async fn insert_user(tx: &mut Tx<'_>, user: NewUser<'_>) -> Result<i64, AppError> {
+    let now = now_ms();
+    let (id,): (i64,) = sqlx::query_as(
+        "INSERT INTO users (org_id, role_id, email, name, password_hash, status, language, \
+                            created_at, updated_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8) RETURNING id",
+    )
+    .bind(user.org_id)
+    .bind(user.role_id)
+    .bind(user.email)
+    .bind(user.name)
+    .bind(user.password_hash)
+    .bind(user.status.key())
+    .bind(user.language.code())
+    .bind(now)
+    .fetch_one(&mut **tx)
+    .await
+    .on_unique(Field::Email)?;
+    Ok(id)
+}
+
+pub async fn members(db: &Db, org_id: i64) -> Result<Vec<TeamMember>, AppError> {
+    let rows: Vec<(i64, String, String, i64, String)> = sqlx::query_as(
+        "SELECT id, name, email, role_id, status FROM users WHERE org_id = $1 \
+         ORDER BY lower(name), email",
+    )
+    .bind(org_id)
+    .fetch_all(&db.pool)
+    .await?;
+    rows.into_iter()
+        .map(|(id, name, email, role_id, status)| {
+            Ok(TeamMember {
+                id,
+                name,
+                email,
+                role_id,
+                status: UserStatus::from_key(&status)
+                    .ok_or_else(|| AppError::internal(format!("unknown status {status:?}")))?,
+            })
+        })
+        .collect()
+}
+
+type RoleRow = (i64, String, Option<String>, String);
+
+pub async fn roles(db: &Db, org_id: i64) -> Result<Vec<RoleView>, AppError> {
+    let rows: Vec<RoleRow> = sqlx::query_as(
+        "SELECT id, name, builtin, permissions FROM roles WHERE org_id = $1 ORDER BY id",
+    )
+    .bind(org_id)
+    .fetch_all(&db.pool)
+    .await?;
+    rows.into_iter()
+        .map(|(id, name, builtin, permissions)| role_view(id, name, builtin, &permissions))
+        .collect()
+}
+
+pub async fn role(db: &Db, org_id: i64, role_id: i64) -> Result<Option<RoleView>, AppError> {
+    let row: Option<RoleRow> = sqlx::query_as(
+        "SELECT id, name, builtin, permissions FROM roles WHERE org_id = $1 AND id = $2",
+    )
+    .bind(org_id)
+    .bind(role_id)
+    .fetch_optional(&db.pool)
+    .await?;
+    row.map(|(id, name, builtin, permissions)| role_view(id, name, builtin, &permissions))
+        .transpose()
+}
+
+/// A role by its name (built-in roles by their key: admin, seller, editor).
+pub async fn role_by_name(db: &Db, org_id: i64, name: &str) -> Result<Option<i64>, AppError> {
+    let row: Option<(i64,)> =
+        sqlx::query_as("SELECT id FROM roles WHERE org_id = $1 AND lower(name) = lower($2)")
+            .bind(org_id)
+            .bind(name.trim())
+            .fetch_optional(&db.pool)
+            .await?;
+    Ok(row.map(|(id,)| id))
+}
+
+/// Returns whether the user exists in the organization.
+pub async fn set_role(db: &Db, org_id: i64, user_id: i64, role_id: i64) -> Result<bool, AppError> {
+    let result = sqlx::query(
+        "UPDATE users SET role_id = $1, updated_at = $2 WHERE org_id = $3 AND id = $4",
+    )
+    .bind(role_id)
+    .bind(now_ms())
+    .bind(org_id)
+    .bind(user_id)
+    .execute(&db.pool)
+    .await?;
+    Ok(result.rows_affected() == 1)
+}
+
+/// Activates or deactivates a user who has accepted their invitation (a pending invitee stays
+/// pending when "reactivated"). Returns whether the user exists in the organization.
+pub async fn set_status(
+    db: &Db,
+    org_id: i64,
+    user_id: i64,
+    status: UserStatus,
+) -> Result<bool, AppError> {
+    let result = sqlx::query(
+        "UPDATE users SET status = CASE WHEN password_hash IS NULL THEN \
+                 (CASE WHEN $1 = 'active' THEN 'invited' ELSE $1 END) ELSE $1 END, \
+                 updated_at = $2 \
+         WHERE org_id = $3 AND id = $4",
+    )
+    .bind(status.key())
+    .bind(now_ms())
+    .bind(org_id)
+    .bind(user_id)
+    .execute(&db.pool)
+    .await?;
+    Ok(result.rows_affected() == 1)
+}
+
+pub async fn insert_invite(
+    tx: &mut Tx<'_>,
+    org_id: i64,
+    user_id: i64,
+    token_hash: &str,
+    created_by: i64,
+    expires_at: i64,
+) -> Result<(), AppError> {
+    sqlx::query(
+        "INSERT INTO invites (org_id, user_id, token_hash, created_by, expires_at, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6)",
+    )
+    .bind(org_id)
+    .bind(user_id)
+    .bind(token_hash)
+    .bind(created_by)
+    .bind(expires_at)
+    .bind(now_ms())
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+pub struct Invite {
+    pub id: i64,
+    pub org_id: i64,
+    pub user_id: i64,
+    pub email: String,
+    pub org_name: String,
+    pub language: Language,
+    pub expires_at: i64,
+    pub used_at: Option<i64>,
+}
+
+/// Looks an invitation up by the hash of its token. The token is the only key a stranger
+/// holds, so this lookup is not scoped by organization; everything after it is.
+pub async fn invite_by_token_hash(db: &Db, token_hash: &str) -> Result<Option<Invite>, AppError> {
+    let row: Option<(i64, i64, i64, String, String, String, i64, Option<i64>, String)> =
+        sqlx::query_as(
+            "SELECT i.id, i.org_id, i.user_id, u.email, o.name, u.language, i.expires_at, \
+                    i.used_at, u.status \
+             FROM invites i \
+             JOIN users u ON u.id = i.user_id AND u.org_id = i.org_id \
+             JOIN organizations o ON o.id = i.org_id \
+             WHERE i.token_hash = $1",
+        )
+        .bind(token_hash)
+        .fetch_optional(&db.pool)
+        .await?;
+    Ok(row.map(
+        |(id, org_id, user_id, email, org_name, language, expires_at, used_at, status)| Invite {
+            id,
+            org_id,
+            user_id,
+            email,
+            org_name,
+            language: Language::from_code(&language).unwrap_or_default(),
+            expires_at,
+            // An invitee deactivated before accepting cannot use the link either.
+            used_at: used_at.or((status == UserStatus::Deactivated.key()).then_some(expires_at)),
+        },
+    ))
+}
+
+/// Marks an invitation used; `false` when someone else used it first.
+pub async fn claim_invite(tx: &mut Tx<'_>, invite_id: i64, now: i64) -> Result<bool, AppError> {
+    let result = sqlx::query("UPDATE invites SET used_at = $1 WHERE id = $2 AND used_at IS NULL")
+        .bind(now)
+        .bind(invite_id)
+        .execute(&mut **tx)
+        .await?;
+    Ok(result.rows_affected() == 1)
+}
+
+pub async fn activate_invited(
+    tx: &mut Tx<'_>,
+    org_id: i64,
+    user_id: i64,
+    name: &str,
+    password_hash: &str,
+) -> Result<(), AppError> {
+    sqlx::query(
+        "UPDATE users SET name = $1, password_hash = $2, status = 'active', updated_at = $3 \
+         WHERE org_id = $4 AND id = $5 AND status = 'invited'",
+    )
+    .bind(name)
+    .bind(password_hash)
+    .bind(now_ms())
+    .bind(org_id)
+    .bind(user_id)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+/// The profile fields a user edits about themselves.
+pub async fn update_profile(
+    db: &Db,
+    org_id: i64,
+    user_id: i64,
+    name: &str,
+    language: Language,
+    sound_enabled: bool,
+) -> Result<(), AppError> {
+    sqlx::query(
+        "UPDATE users SET name = $1, language = $2, sound_enabled = $3, updated_at = $4 \
+         WHERE org_id = $5 AND id = $6",
+    )
+    .bind(name)
+    .bind(language.code())
+    .bind(sound_enabled)
+    .bind(now_ms())
+    .bind(org_id)
+    .bind(user_id)
+    .execute(&db.pool)
+    .await?;
+    Ok(())
+}
+
+pub async fn password_hash(db: &Db, org_id: i64, user_id: i64) -> Result<Option<String>, AppError> {
+    let row: Option<(Option<String>,)> =
+        sqlx::query_as("SELECT password_hash FROM users WHERE org_id = $1 AND id = $2")
+            .bind(org_id)
+            .bind(user_id)
+            .fetch_optional(&db.pool)
+            .await?;
+    Ok(row.and_then(|(hash,)| hash))
+}
+
+pub async fn set_password_hash(
+    db: &Db,
+    org_id: i64,
+    user_id: i64,
+    password_hash: &str,
+) -> Result<(), AppError> {
+    sqlx::query("UPDATE users SET password_hash = $1, updated_at = $2 WHERE org_id = $3 AND id = $4")
+        .bind(password_hash)
+        .bind(now_ms())
+        .bind(org_id)
+        .bind(user_id)
+        .execute(&db.pool)
+        .await?;
+    Ok(())
+}

@@ -1,0 +1,101 @@
+//! Administration from the command line: organizations and users.
+
+use std::io::Read;
+
+use app::auth::{password, Language};
+use app::db::Db;
+use app::error::{AppError, Field};
+use app::users::store::{insert_user, role_by_name, NewUser};
+use app::users::UserStatus;
+use app::{orgs, validate};
+
+#[derive(Debug, thiserror::Error)]
+pub enum CliError {
+    #[error("no organization named or numbered {0:?}")]
+    UnknownOrg(String),
+    #[error("no role {0:?} in that organization (try admin, seller or editor)")]
+    UnknownRole(String),
+    #[error("unknown language {0:?} (es or en)")]
+    UnknownLanguage(String),
+    #[error("cannot read the password from standard input: {0}")]
+    Stdin(std::io::Error),
+    #[error("{0}")]
+    Invalid(String),
+}
+
+impl From<AppError> for CliError {
+    fn from(err: AppError) -> CliError {
+        CliError::Invalid(match err {
+            AppError::Invalid { field, problem } => format!("{field:?}: {problem:?}"),
+            other => other.to_string(),
+        })
+    }
+}
+
+/// `buzon org add --name …`; returns the new organization's id.
+pub async fn org_add(db: &Db, name: &str) -> Result<i64, CliError> {
+    let name = validate::name(Field::Organization, name)?;
+    let mut tx = db.pool.begin().await.map_err(AppError::from)?;
+    let id = orgs::create(&mut tx, &name).await?;
+    tx.commit().await.map_err(AppError::from)?;
+    Ok(id)
+}
+
+pub struct UserAdd<'a> {
+    pub org: &'a str,
+    pub email: &'a str,
+    pub name: &'a str,
+    pub role: &'a str,
+    pub language: &'a str,
+}
+
+/// `buzon user add …`; the password comes from `password_source` (standard input).
+pub async fn user_add(
+    db: &Db,
+    user: UserAdd<'_>,
+    mut password_source: impl Read,
+) -> Result<i64, CliError> {
+    let org_id = find_org(db, user.org).await?;
+    let role_id = role_by_name(db, org_id, user.role)
+        .await?
+        .ok_or_else(|| CliError::UnknownRole(user.role.to_string()))?;
+    let language = Language::from_code(user.language)
+        .ok_or_else(|| CliError::UnknownLanguage(user.language.to_string()))?;
+    let email = validate::email(user.email)?;
+    let name = validate::name(Field::Name, user.name)?;
+    let mut secret = String::new();
+    password_source
+        .read_to_string(&mut secret)
+        .map_err(CliError::Stdin)?;
+    let secret = validate::new_password(Field::Password, secret.trim_end_matches(['\n', '\r']))?;
+    let hash = password::hash(secret).await?;
+    let mut tx = db.pool.begin().await.map_err(AppError::from)?;
+    let id = insert_user(
+        &mut tx,
+        NewUser {
+            org_id,
+            role_id,
+            email: &email,
+            name: &name,
+            password_hash: Some(&hash),
+            status: UserStatus::Active,
+            language,
+        },
+    )
+    .await?;
+    tx.commit().await.map_err(AppError::from)?;
+    Ok(id)
+}
+
+async fn find_org(db: &Db, org: &str) -> Result<i64, CliError> {
+    let by_id = org.parse::<i64>().ok();
+    let row: Option<(i64,)> =
+        sqlx::query_as("SELECT id FROM organizations WHERE name = $1 OR id = $2")
+            .bind(org)
+            .bind(by_id.unwrap_or(-1))
+            .fetch_optional(&db.pool)
+            .await
+            .map_err(AppError::from)?;
+    row.map(|(id,)| id)
+        .ok_or_else(|| CliError::UnknownOrg(org.to_string()))
+}

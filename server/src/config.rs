@@ -1,0 +1,131 @@
+//! Configuration: command-line flags, each with an environment-variable equivalent.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+#[derive(Debug, Parser)]
+#[command(name = "buzon", version, about = "Buzón: omnichannel sales inbox with a CRM")]
+pub struct Cli {
+    #[command(flatten)]
+    pub common: Common,
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+/// Settings every subcommand shares.
+#[derive(Debug, Clone, Args)]
+pub struct Common {
+    /// Where Buzón keeps its files (the SQLite database by default, media later).
+    #[arg(long, env = "BUZON_DATA_DIR", default_value = "data", global = true)]
+    pub data_dir: PathBuf,
+    /// `sqlite://path/to/file.db` or `postgres://user@host/db`. Default: SQLite in the data
+    /// directory.
+    #[arg(long, env = "BUZON_DATABASE_URL", global = true)]
+    pub database_url: Option<String>,
+}
+
+impl Common {
+    pub fn database_url(&self) -> String {
+        self.database_url.clone().unwrap_or_else(|| {
+            format!("sqlite://{}", self.data_dir.join("buzon.db").display())
+        })
+    }
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the web server (the default).
+    Serve(ServeArgs),
+    /// Apply the database migrations and exit.
+    Migrate,
+    /// Manage organizations.
+    #[command(subcommand)]
+    Org(OrgCommand),
+    /// Manage users.
+    #[command(subcommand)]
+    User(UserCommand),
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct ServeArgs {
+    /// The address to listen on.
+    #[arg(long, env = "BUZON_LISTEN", default_value = "127.0.0.1:3000")]
+    pub listen: SocketAddr,
+    /// The address people reach Buzón at (used in links and the same-origin check). Cookies
+    /// are marked Secure when it starts with https. Default: http://<listen address>.
+    #[arg(long, env = "BUZON_PUBLIC_URL")]
+    pub public_url: Option<String>,
+    /// The folder with the compiled browser assets (pkg/, icons, manifest).
+    #[arg(long, env = "BUZON_SITE_ROOT", default_value = "target/site")]
+    pub site_root: PathBuf,
+    /// SMTP server for invitation emails, e.g. `smtp://mail.example.com:587?tls=required` or
+    /// `smtps://user:pass@mail.example.com`. Without it, admins copy invitation links by hand.
+    #[arg(long, env = "BUZON_SMTP_URL")]
+    pub smtp_url: Option<String>,
+    /// The sender of invitation emails.
+    #[arg(long, env = "BUZON_SMTP_FROM", default_value = "Buzón <buzon@localhost>")]
+    pub smtp_from: String,
+    /// How long invitation links stay valid, in hours.
+    #[arg(long, env = "BUZON_INVITE_TTL_HOURS", default_value_t = 72)]
+    pub invite_ttl_hours: i64,
+}
+
+impl Default for ServeArgs {
+    fn default() -> Self {
+        ServeArgs {
+            listen: "127.0.0.1:3000".parse().expect("valid address"),
+            public_url: None,
+            site_root: PathBuf::from("target/site"),
+            smtp_url: None,
+            smtp_from: "Buzón <buzon@localhost>".to_string(),
+            invite_ttl_hours: 72,
+        }
+    }
+}
+
+#[derive(Debug, Subcommand)]
+pub enum OrgCommand {
+    /// Create an organization (with its built-in roles).
+    Add {
+        /// The organization's name.
+        #[arg(long)]
+        name: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum UserCommand {
+    /// Create an active user in an organization; the password is read from standard input.
+    Add {
+        /// The organization's name or id.
+        #[arg(long)]
+        org: String,
+        #[arg(long)]
+        email: String,
+        #[arg(long)]
+        name: String,
+        /// admin, seller, editor, or the name of a custom role.
+        #[arg(long, default_value = "seller")]
+        role: String,
+        /// Read the password from standard input (required; keeps it out of the shell history).
+        #[arg(long, required = true)]
+        password_stdin: bool,
+        /// Interface language: es or en.
+        #[arg(long, default_value = "es")]
+        language: String,
+    },
+}
+
+impl ServeArgs {
+    /// The serve settings when no subcommand is given: flags absent, environment applies.
+    pub fn parse_from_env() -> ServeArgs {
+        #[derive(Parser)]
+        struct Only {
+            #[command(flatten)]
+            serve: ServeArgs,
+        }
+        Only::parse_from(["buzon"]).serve
+    }
+}

@@ -1,0 +1,164 @@
+//! The Buzón server: configuration, the axum application around the Leptos routes and server
+//! functions, and the command-line tools. `launch` is what `main` and the integration tests
+//! both call, so tests run the real server on a random port.
+
+/// Flags and environment variables.
+pub mod config;
+/// `buzon org add`, `buzon user add`.
+pub mod cli;
+/// Login and logout as plain form posts (they work without JavaScript).
+pub mod login;
+/// Refusing state-changing requests from other origins.
+pub mod origin;
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use app::auth::session_store::DbSessionStore;
+use app::db::{Db, DbError};
+use app::mail::{MailError, Mailer};
+use app::state::{AppState, Settings};
+use app::{shell, App};
+use axum::routing::{get, post};
+use axum::Router;
+use leptos::prelude::*;
+use leptos_axum::{file_and_error_handler_with_context, generate_route_list, LeptosRoutes};
+use tokio::net::TcpListener;
+use tower_http::compression::CompressionLayer;
+use tower_sessions::cookie::SameSite;
+use tower_sessions::{Expiry, SessionManagerLayer};
+
+use config::{Common, ServeArgs};
+
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error(transparent)]
+    Db(#[from] DbError),
+    #[error("email is misconfigured: {0}")]
+    Mail(#[from] MailError),
+    #[error("cannot listen on {0}: {1}")]
+    Listen(SocketAddr, std::io::Error),
+    #[error("the server stopped: {0}")]
+    Serve(std::io::Error),
+}
+
+/// Opens (and migrates) the database and assembles the shared state.
+pub async fn build_state(
+    common: &Common,
+    args: &ServeArgs,
+    listen: SocketAddr,
+) -> Result<AppState, StartError> {
+    let db = Db::connect(&common.database_url()).await?;
+    db.migrate().await?;
+    let public_url = args
+        .public_url
+        .clone()
+        .unwrap_or_else(|| format!("http://{listen}"))
+        .trim_end_matches('/')
+        .to_string();
+    let mailer = args
+        .smtp_url
+        .as_deref()
+        .map(|url| Mailer::new(url, &args.smtp_from))
+        .transpose()?;
+    let leptos_options = LeptosOptions::builder()
+        .output_name("buzon")
+        .site_root(args.site_root.display().to_string())
+        .site_pkg_dir("pkg")
+        .site_addr(listen)
+        .build();
+    Ok(AppState {
+        db,
+        settings: Arc::new(Settings {
+            public_url,
+            invite_ttl_ms: args.invite_ttl_hours * 3_600_000,
+        }),
+        mailer,
+        leptos_options,
+    })
+}
+
+/// The whole HTTP application.
+pub fn router(state: AppState) -> Router {
+    let routes = generate_route_list(App);
+    let secure = state.settings.public_url.starts_with("https://");
+    let sessions = SessionManagerLayer::new(DbSessionStore::new(state.db.clone()))
+        .with_name("buzon_session")
+        .with_http_only(true)
+        .with_same_site(SameSite::Lax)
+        .with_secure(secure)
+        .with_expiry(Expiry::OnInactivity(tower_sessions::cookie::time::Duration::days(14)));
+    let context_state = state.clone();
+    let leptos_options = state.leptos_options.clone();
+
+    Router::new()
+        .route("/login", post(login::login))
+        .route("/logout", post(login::logout))
+        .route("/healthz", get(|| async { "ok" }))
+        .leptos_routes_with_context(
+            &state,
+            routes,
+            move || provide_context(context_state.clone()),
+            move || shell(leptos_options.clone()),
+        )
+        .fallback(file_and_error_handler_with_context::<AppState, _>(
+            || {},
+            shell,
+        ))
+        .layer(axum::middleware::from_fn_with_state(
+            state.settings.clone(),
+            origin::refuse_cross_origin,
+        ))
+        .layer(sessions)
+        .layer(CompressionLayer::new())
+        .with_state(state)
+}
+
+/// Serves until `shutdown` completes. Expired sessions are swept in the background.
+pub async fn serve(
+    listener: TcpListener,
+    state: AppState,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), StartError> {
+    let sweeper = DbSessionStore::new(state.db.clone());
+    let sweep = tokio::spawn(async move {
+        let mut every = tokio::time::interval(Duration::from_secs(3600));
+        loop {
+            every.tick().await;
+            if let Err(err) = sweeper.delete_expired().await {
+                tracing::warn!(%err, "could not delete expired sessions");
+            }
+        }
+    });
+    let app = router(state).into_make_service_with_connect_info::<SocketAddr>();
+    let result = axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown)
+        .await
+        .map_err(StartError::Serve);
+    sweep.abort();
+    result
+}
+
+/// Binds, builds the state and serves: what `buzon serve` does.
+pub async fn launch(
+    common: Common,
+    args: ServeArgs,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), StartError> {
+    let listener = TcpListener::bind(args.listen)
+        .await
+        .map_err(|e| StartError::Listen(args.listen, e))?;
+    let local = listener
+        .local_addr()
+        .map_err(|e| StartError::Listen(args.listen, e))?;
+    let state = build_state(&common, &args, local).await?;
+    tracing::info!(
+        address = %local,
+        public_url = %state.settings.public_url,
+        backend = ?state.db.backend,
+        "Buzón is listening"
+    );
+    serve(listener, state, shutdown).await
+}

@@ -1,0 +1,97 @@
+//! `buzon`: the server binary and its administration commands.
+
+use std::process::ExitCode;
+
+use app::db::Db;
+use buzon_server::cli::{self, UserAdd};
+use buzon_server::config::{Cli, Command, OrgCommand, ServeArgs, UserCommand};
+use clap::Parser;
+use tracing_subscriber::EnvFilter;
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            EnvFilter::try_from_env("BUZON_LOG").unwrap_or_else(|_| EnvFilter::new("info")),
+        )
+        .init();
+    let cli = Cli::parse();
+    match run(cli).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("buzon: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(cli: Cli) -> Result<(), String> {
+    let common = cli.common;
+    let command = cli.command.unwrap_or(Command::Serve(ServeArgs::parse_from_env()));
+    match command {
+        Command::Serve(args) => buzon_server::launch(common, args, shutdown_signal())
+            .await
+            .map_err(|e| e.to_string()),
+        Command::Migrate => {
+            let db = open(&common.database_url()).await?;
+            println!("migrations applied ({:?})", db.backend);
+            Ok(())
+        }
+        Command::Org(OrgCommand::Add { name }) => {
+            let db = open(&common.database_url()).await?;
+            let id = cli::org_add(&db, &name).await.map_err(|e| e.to_string())?;
+            println!("organization {id} created: {name}");
+            Ok(())
+        }
+        Command::User(UserCommand::Add {
+            org,
+            email,
+            name,
+            role,
+            password_stdin: _,
+            language,
+        }) => {
+            let db = open(&common.database_url()).await?;
+            let user = UserAdd {
+                org: &org,
+                email: &email,
+                name: &name,
+                role: &role,
+                language: &language,
+            };
+            let id = cli::user_add(&db, user, std::io::stdin())
+                .await
+                .map_err(|e| e.to_string())?;
+            println!("user {id} created: {email}");
+            Ok(())
+        }
+    }
+}
+
+/// Opens the database and applies migrations; a failed migration stops here with its reason.
+async fn open(url: &str) -> Result<Db, String> {
+    let db = Db::connect(url).await.map_err(|e| e.to_string())?;
+    db.migrate().await.map_err(|e| e.to_string())?;
+    Ok(db)
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        if let Ok(mut signal) =
+            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        {
+            signal.recv().await;
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = terminate => {},
+    }
+    tracing::info!("shutting down");
+}
