@@ -2,8 +2,8 @@
 //!
 //! Both backends are reached through `sqlx::Any`, so every store operation is written once.
 //! The SQL text uses `$n` placeholders, which both dialects accept. Values stay within the types
-//! both agree on: 64-bit integers (ids, counts, epoch-millisecond timestamps in UTC), text and
-//! booleans. What differs between the dialects lives in the per-backend migration folders.
+//! both agree on: 64-bit integers (ids, counts, flags as 0/1, epoch-millisecond timestamps in
+//! UTC) and text. What differs between the dialects lives in the per-backend migration folders.
 
 use std::path::Path;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -105,7 +105,10 @@ fn sqlite_url_creating_file(url: &str) -> Result<String, DbError> {
     let rest = url.trim_start_matches("sqlite:").trim_start_matches("//");
     let (path, query) = rest.split_once('?').unwrap_or((rest, ""));
     if path != ":memory:" {
-        if let Some(dir) = Path::new(path).parent().filter(|d| !d.as_os_str().is_empty()) {
+        if let Some(dir) = Path::new(path)
+            .parent()
+            .filter(|d| !d.as_os_str().is_empty())
+        {
             std::fs::create_dir_all(dir)
                 .map_err(|e| DbError::Directory(dir.display().to_string(), e))?;
         }

@@ -106,8 +106,7 @@ mod ssr {
 
         /// Sets the HTTP status of the current server-function response to match the error.
         pub fn respond(self) -> AppError {
-            if let Some(options) = leptos::prelude::use_context::<leptos_axum::ResponseOptions>()
-            {
+            if let Some(options) = leptos::prelude::use_context::<leptos_axum::ResponseOptions>() {
                 options.set_status(self.status());
             }
             self

@@ -15,23 +15,23 @@ pub use translations::i18n;
 pub mod error;
 /// Who may do what: pure rules, enforced by the server and mirrored by the interface.
 pub mod permissions;
-/// Input rules for forms, shared by both sides.
-pub mod validate;
 /// Translated error messages and small form components.
 pub mod ui;
+/// Input rules for forms, shared by both sides.
+pub mod validate;
 
 /// Sessions, the signed-in user, login.
 pub mod auth;
-/// First run: the first organization and its administrator.
-pub mod setup;
-/// The team: invitations, roles of users, deactivation.
-pub mod users;
-/// Custom roles and the settings page.
-pub mod roles;
 /// A user's own profile.
 pub mod profile;
+/// Custom roles and the settings page.
+pub mod roles;
+/// First run: the first organization and its administrator.
+pub mod setup;
 /// The document, routes and navigation.
 pub mod shell;
+/// The team: invitations, roles of users, deactivation.
+pub mod users;
 
 /// The database: backend choice, pool, migrations.
 #[cfg(feature = "ssr")]

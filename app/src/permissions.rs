@@ -79,7 +79,10 @@ impl PermissionSet {
 
     /// Stored form: the permission keys separated by commas, in a fixed order.
     pub fn to_keys(self) -> String {
-        self.iter().map(Permission::key).collect::<Vec<_>>().join(",")
+        self.iter()
+            .map(Permission::key)
+            .collect::<Vec<_>>()
+            .join(",")
     }
 
     /// Parses the stored form. Unknown keys are an error so that a typo never silently grants

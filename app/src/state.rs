@@ -49,4 +49,3 @@ impl std::fmt::Debug for AppState {
             .finish()
     }
 }
-

@@ -10,11 +10,19 @@ use crate::permissions::{BuiltinRole, Permission};
 pub fn problem_text(locale: Locale, field: Field, problem: Problem) -> String {
     match (field, problem) {
         (_, Problem::Required) => td_string!(locale, errors.required).to_string(),
-        (_, Problem::TooLong { max }) => fill(td_string!(locale, errors.too_long), &[("max", max.to_string())]).to_string(),
-        (_, Problem::TooShort { min }) => {
-            fill(td_string!(locale, errors.too_short), &[("min", min.to_string())]).to_string()
+        (_, Problem::TooLong { max }) => fill(
+            td_string!(locale, errors.too_long),
+            &[("max", max.to_string())],
+        )
+        .to_string(),
+        (_, Problem::TooShort { min }) => fill(
+            td_string!(locale, errors.too_short),
+            &[("min", min.to_string())],
+        )
+        .to_string(),
+        (Field::Email, Problem::Malformed) => {
+            td_string!(locale, errors.email_malformed).to_string()
         }
-        (Field::Email, Problem::Malformed) => td_string!(locale, errors.email_malformed).to_string(),
         (_, Problem::Malformed) => td_string!(locale, errors.malformed).to_string(),
         (Field::Email, Problem::Taken) => td_string!(locale, errors.email_taken).to_string(),
         (Field::Organization, Problem::Taken) => {
@@ -45,7 +53,10 @@ pub fn error_text(locale: Locale, error: &AppError) -> String {
         AppError::Unauthenticated => td_string!(locale, errors.unauthenticated).to_string(),
         AppError::Forbidden => td_string!(locale, errors.forbidden).to_string(),
         AppError::NotFound => td_string!(locale, errors.not_found).to_string(),
-        AppError::RateLimited { retry_after_secs } => fill(td_string!(locale, errors.rate_limited), &[("minutes", retry_after_secs.div_ceil(60).to_string())])
+        AppError::RateLimited { retry_after_secs } => fill(
+            td_string!(locale, errors.rate_limited),
+            &[("minutes", retry_after_secs.div_ceil(60).to_string())],
+        )
         .to_string(),
         AppError::AlreadySetUp => td_string!(locale, errors.already_set_up).to_string(),
         AppError::Internal => td_string!(locale, errors.internal).to_string(),
@@ -62,13 +73,16 @@ pub fn FieldError(
 ) -> impl IntoView {
     let i18n = use_i18n();
     move || {
-        error.get().and_then(|e| e.problem_with(field)).map(|problem| {
-            view! {
-                <p class="field-error" id=id.clone() role="alert">
-                    {problem_text(i18n.get_locale(), field, problem)}
-                </p>
-            }
-        })
+        error
+            .get()
+            .and_then(|e| e.problem_with(field))
+            .map(|problem| {
+                view! {
+                    <p class="field-error" id=id.clone() role="alert">
+                        {problem_text(i18n.get_locale(), field, problem)}
+                    </p>
+                }
+            })
     }
 }
 
@@ -111,9 +125,15 @@ pub fn role_name(locale: Locale, name: &str, builtin: Option<BuiltinRole>) -> St
 pub fn permission_name(locale: Locale, permission: Permission) -> String {
     match permission {
         Permission::UseInbox => td_string!(locale, permissions.use_inbox).to_string(),
-        Permission::SeeAllConversations => td_string!(locale, permissions.see_all_conversations).to_string(),
-        Permission::StartWithAnyContact => td_string!(locale, permissions.start_with_any_contact).to_string(),
-        Permission::DeleteConversations => td_string!(locale, permissions.delete_conversations).to_string(),
+        Permission::SeeAllConversations => {
+            td_string!(locale, permissions.see_all_conversations).to_string()
+        }
+        Permission::StartWithAnyContact => {
+            td_string!(locale, permissions.start_with_any_contact).to_string()
+        }
+        Permission::DeleteConversations => {
+            td_string!(locale, permissions.delete_conversations).to_string()
+        }
         Permission::ManageUsers => td_string!(locale, permissions.manage_users).to_string(),
         Permission::ManageSettings => td_string!(locale, permissions.manage_settings).to_string(),
     }
@@ -121,8 +141,7 @@ pub fn permission_name(locale: Locale, permission: Permission) -> String {
 
 /// Fills the `%name%` placeholders of a translated text.
 pub fn fill(text: impl std::fmt::Display, args: &[(&str, String)]) -> String {
-    args.iter()
-        .fold(text.to_string(), |text, (name, value)| {
-            text.replace(&format!("%{name}%"), value)
-        })
+    args.iter().fold(text.to_string(), |text, (name, value)| {
+        text.replace(&format!("%{name}%"), value)
+    })
 }

@@ -74,7 +74,15 @@ mod tests {
 
     #[test]
     fn malformed_emails_are_refused() {
-        for bad in ["ana", "ana@", "@empresa.mx", "ana@empresa", "a b@c.mx", "a@@c.mx", "a@c..mx"] {
+        for bad in [
+            "ana",
+            "ana@",
+            "@empresa.mx",
+            "ana@empresa",
+            "a b@c.mx",
+            "a@@c.mx",
+            "a@c..mx",
+        ] {
             assert_eq!(
                 email(bad),
                 Err(AppError::invalid(Field::Email, Problem::Malformed)),

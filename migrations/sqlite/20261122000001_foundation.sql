@@ -2,7 +2,7 @@
 -- them. Conventions, shared with the PostgreSQL migration of the same version:
 --   * every business row carries org_id and every query filters on it (multi-tenancy);
 --   * timestamps are BIGINT milliseconds since the Unix epoch, UTC;
---   * flags are BOOLEAN; enumerations are short TEXT values checked by the application;
+--   * flags are integers 0/1 (the Any driver maps no SQLite boolean); enumerations are short TEXT values checked by the application;
 --   * lists that grow without bound get (parent, time, id) indexes for keyset pagination.
 
 CREATE TABLE organizations (
@@ -36,8 +36,8 @@ CREATE TABLE users (
     password_hash TEXT,
     status TEXT NOT NULL,
     language TEXT NOT NULL DEFAULT 'es',
-    sound_enabled BOOLEAN NOT NULL DEFAULT TRUE,
-    available BOOLEAN NOT NULL DEFAULT TRUE,
+    sound_enabled INTEGER NOT NULL DEFAULT 1,
+    available INTEGER NOT NULL DEFAULT 1,
     created_at BIGINT NOT NULL,
     updated_at BIGINT NOT NULL
 );
@@ -385,7 +385,7 @@ CREATE TABLE notes (
     period_start BIGINT,
     body TEXT NOT NULL,
     author_id BIGINT REFERENCES users (id),
-    edited BOOLEAN NOT NULL DEFAULT FALSE,
+    edited INTEGER NOT NULL DEFAULT 0,
     created_at BIGINT NOT NULL,
     updated_at BIGINT NOT NULL
 );
@@ -396,7 +396,7 @@ CREATE INDEX notes_deal ON notes (org_id, deal_id);
 CREATE TABLE auto_close_rules (
     id INTEGER PRIMARY KEY,
     org_id BIGINT NOT NULL REFERENCES organizations (id) ON DELETE CASCADE,
-    enabled BOOLEAN NOT NULL,
+    enabled INTEGER NOT NULL,
     inactivity_minutes BIGINT NOT NULL,
     reason TEXT NOT NULL,
     created_by BIGINT REFERENCES users (id),

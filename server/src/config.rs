@@ -6,7 +6,11 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand};
 
 #[derive(Debug, Parser)]
-#[command(name = "buzon", version, about = "Buzón: omnichannel sales inbox with a CRM")]
+#[command(
+    name = "buzon",
+    version,
+    about = "Buzón: omnichannel sales inbox with a CRM"
+)]
 pub struct Cli {
     #[command(flatten)]
     pub common: Common,
@@ -28,9 +32,9 @@ pub struct Common {
 
 impl Common {
     pub fn database_url(&self) -> String {
-        self.database_url.clone().unwrap_or_else(|| {
-            format!("sqlite://{}", self.data_dir.join("buzon.db").display())
-        })
+        self.database_url
+            .clone()
+            .unwrap_or_else(|| format!("sqlite://{}", self.data_dir.join("buzon.db").display()))
     }
 }
 
@@ -65,7 +69,11 @@ pub struct ServeArgs {
     #[arg(long, env = "BUZON_SMTP_URL")]
     pub smtp_url: Option<String>,
     /// The sender of invitation emails.
-    #[arg(long, env = "BUZON_SMTP_FROM", default_value = "Buzón <buzon@localhost>")]
+    #[arg(
+        long,
+        env = "BUZON_SMTP_FROM",
+        default_value = "Buzón <buzon@localhost>"
+    )]
     pub smtp_from: String,
     /// How long invitation links stay valid, in hours.
     #[arg(long, env = "BUZON_INVITE_TTL_HOURS", default_value_t = 72)]

@@ -2,10 +2,10 @@
 //! functions, and the command-line tools. `launch` is what `main` and the integration tests
 //! both call, so tests run the real server on a random port.
 
-/// Flags and environment variables.
-pub mod config;
 /// `buzon org add`, `buzon user add`.
 pub mod cli;
+/// Flags and environment variables.
+pub mod config;
 /// Login and logout as plain form posts (they work without JavaScript).
 pub mod login;
 /// Refusing state-changing requests from other origins.
@@ -89,7 +89,9 @@ pub fn router(state: AppState) -> Router {
         .with_http_only(true)
         .with_same_site(SameSite::Lax)
         .with_secure(secure)
-        .with_expiry(Expiry::OnInactivity(tower_sessions::cookie::time::Duration::days(14)));
+        .with_expiry(Expiry::OnInactivity(
+            tower_sessions::cookie::time::Duration::days(14),
+        ));
     let context_state = state.clone();
     let leptos_options = state.leptos_options.clone();
 

@@ -67,7 +67,10 @@ fn retry_of(failure: LoginFailure) -> Option<u64> {
 }
 
 fn back_to_login(form: &LoginForm, code: &str, retry: Option<u64>) -> Response {
-    let mut query = vec![("error", code.to_string()), ("email", form.email.trim().to_string())];
+    let mut query = vec![
+        ("error", code.to_string()),
+        ("email", form.email.trim().to_string()),
+    ];
     if let Some(retry) = retry {
         query.push(("retry", retry.to_string()));
     }

@@ -27,7 +27,9 @@ async fn main() -> ExitCode {
 
 async fn run(cli: Cli) -> Result<(), String> {
     let common = cli.common;
-    let command = cli.command.unwrap_or(Command::Serve(ServeArgs::parse_from_env()));
+    let command = cli
+        .command
+        .unwrap_or(Command::Serve(ServeArgs::parse_from_env()));
     match command {
         Command::Serve(args) => buzon_server::launch(common, args, shutdown_signal())
             .await

@@ -87,7 +87,10 @@ mod tests {
         ));
         assert!(!is_cross_origin(
             PUBLIC,
-            &post(&[("origin", "http://localhost:3000"), ("host", "localhost:3000")])
+            &post(&[
+                ("origin", "http://localhost:3000"),
+                ("host", "localhost:3000")
+            ])
         ));
     }
 
@@ -95,7 +98,10 @@ mod tests {
     fn foreign_origins_are_refused() {
         assert!(is_cross_origin(
             PUBLIC,
-            &post(&[("origin", "https://evil.example"), ("host", "buzon.example.com")])
+            &post(&[
+                ("origin", "https://evil.example"),
+                ("host", "buzon.example.com")
+            ])
         ));
         assert!(is_cross_origin(
             PUBLIC,
@@ -106,8 +112,14 @@ mod tests {
 
     #[test]
     fn without_origin_fetch_metadata_decides() {
-        assert!(is_cross_origin(PUBLIC, &post(&[("sec-fetch-site", "cross-site")])));
-        assert!(!is_cross_origin(PUBLIC, &post(&[("sec-fetch-site", "same-origin")])));
+        assert!(is_cross_origin(
+            PUBLIC,
+            &post(&[("sec-fetch-site", "cross-site")])
+        ));
+        assert!(!is_cross_origin(
+            PUBLIC,
+            &post(&[("sec-fetch-site", "same-origin")])
+        ));
         assert!(!is_cross_origin(PUBLIC, &post(&[])));
     }
 
@@ -122,7 +134,10 @@ mod tests {
 
     #[test]
     fn origin_of_drops_the_path() {
-        assert_eq!(origin_of("https://a.example:8443/x/y"), "https://a.example:8443");
+        assert_eq!(
+            origin_of("https://a.example:8443/x/y"),
+            "https://a.example:8443"
+        );
         assert_eq!(origin_of("http://127.0.0.1:3000"), "http://127.0.0.1:3000");
     }
 }

@@ -7,9 +7,9 @@ use leptos_router::components::Redirect;
 use leptos_router::hooks::use_query_map;
 
 use crate::i18n::*;
-use crate::ui::fill;
 use crate::setup::needs_setup;
 use crate::shell::pages::LanguageSwitch;
+use crate::ui::fill;
 
 #[component]
 pub fn LoginPage() -> impl IntoView {
@@ -28,7 +28,11 @@ pub fn LoginPage() -> impl IntoView {
             Some("missing") => Some(t_string!(i18n, login.missing).to_string()),
             Some("deactivated") => Some(t_string!(i18n, errors.deactivated).to_string()),
             Some("rate_limited") => Some(
-                fill(t_string!(i18n, errors.rate_limited), &[("minutes", retry_minutes.to_string())]).to_string(),
+                fill(
+                    t_string!(i18n, errors.rate_limited),
+                    &[("minutes", retry_minutes.to_string())],
+                )
+                .to_string(),
             ),
             Some(_) => Some(t_string!(i18n, errors.internal).to_string()),
             None => None,

@@ -1,8 +1,8 @@
 //! Who is signed in: the session, the current user and their permissions, login and logout.
 
-pub mod login_page;
 #[cfg(feature = "ssr")]
 pub mod login;
+pub mod login_page;
 #[cfg(feature = "ssr")]
 pub mod password;
 #[cfg(feature = "ssr")]
@@ -110,10 +110,7 @@ pub mod ssr {
     pub async fn require_user() -> Result<CurrentUser, AppError> {
         let state = AppState::current()?;
         let session = session().await?;
-        let user_id: Option<i64> = session
-            .get(USER_ID_KEY)
-            .await
-            .map_err(AppError::internal)?;
+        let user_id: Option<i64> = session.get(USER_ID_KEY).await.map_err(AppError::internal)?;
         let user_id = user_id.ok_or(AppError::Unauthenticated)?;
         match load_active_user(&state.db, user_id).await? {
             Some(user) => Ok(user),
@@ -142,7 +139,7 @@ pub mod ssr {
         String,
         String,
         String,
-        bool,
+        i64,
         i64,
         String,
         Option<String>,
@@ -159,10 +156,7 @@ pub mod ssr {
             .await
             .map_err(AppError::internal)?;
         if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
-            response.append_header(
-                axum::http::header::SET_COOKIE,
-                language_cookie(language),
-            );
+            response.append_header(axum::http::header::SET_COOKIE, language_cookie(language));
         }
         Ok(())
     }
@@ -215,7 +209,7 @@ pub mod ssr {
             email,
             name,
             language: Language::from_code(&language).unwrap_or_default(),
-            sound_enabled,
+            sound_enabled: sound_enabled != 0,
             role: role_view(role_id, role_name, builtin, &permissions)?,
         }))
     }

@@ -66,14 +66,16 @@ mod ssr {
                 if existing.builtin.is_some() {
                     return Err(AppError::Forbidden);
                 }
-                sqlx::query("UPDATE roles SET name = $1, permissions = $2 WHERE org_id = $3 AND id = $4")
-                    .bind(&name)
-                    .bind(&permissions)
-                    .bind(me.org_id)
-                    .bind(id)
-                    .execute(&db.pool)
-                    .await
-                    .on_unique(Field::RoleName)?;
+                sqlx::query(
+                    "UPDATE roles SET name = $1, permissions = $2 WHERE org_id = $3 AND id = $4",
+                )
+                .bind(&name)
+                .bind(&permissions)
+                .bind(me.org_id)
+                .bind(id)
+                .execute(&db.pool)
+                .await
+                .on_unique(Field::RoleName)?;
                 Ok(id)
             }
         }

@@ -6,7 +6,7 @@ use leptos_router::hooks::use_params_map;
 
 use crate::error::Field;
 use crate::i18n::*;
-use crate::ui::{fill, action_error, error_text, FieldError, FormError};
+use crate::ui::{action_error, error_text, fill, FieldError, FormError};
 use crate::users::{load_invite, AcceptInvite};
 
 #[component]

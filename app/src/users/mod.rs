@@ -98,7 +98,7 @@ pub async fn set_user_active(user_id: i64, active: bool) -> Result<(), AppError>
         .map_err(AppError::respond)
 }
 
-#[server(prefix = "/api", endpoint = "invite_details")]
+#[server(prefix = "/api", endpoint = "load_invite")]
 pub async fn load_invite(token: String) -> Result<InviteDetails, AppError> {
     ssr::load_invite(token).await.map_err(AppError::respond)
 }
@@ -117,15 +117,15 @@ mod ssr {
     use sha2::{Digest, Sha256};
 
     use super::*;
-    use crate::auth::session_store::end_sessions_of_user;
     use crate::auth::password;
+    use crate::auth::session_store::end_sessions_of_user;
     use crate::auth::ssr::{require, require_user, sign_in};
     use crate::db::now_ms;
     use crate::error::{Field, Problem};
     use crate::permissions::{can_administer_user, can_manage_users};
     use crate::state::AppState;
-    use crate::users::store;
     use crate::ui::fill;
+    use crate::users::store;
     use crate::validate;
 
     pub async fn load_team() -> Result<Team, AppError> {
@@ -190,12 +190,29 @@ mod ssr {
             let locale = me.language.locale();
             let email_message = crate::mail::Email {
                 to: email.clone(),
-                subject: fill(crate::i18n::td_string!(locale, invite_email.subject), &[("org", me.org_name.clone())])
-                    .to_string(),
-                body: fill(crate::i18n::td_string!(locale, invite_email.body), &[("inviter", me.name.clone()), ("org", me.org_name.clone()), ("link", link.clone()), ("days", (state.settings.invite_ttl_ms / 86_400_000).to_string())])
+                subject: fill(
+                    crate::i18n::td_string!(locale, invite_email.subject),
+                    &[("org", me.org_name.clone())],
+                )
+                .to_string(),
+                body: fill(
+                    crate::i18n::td_string!(locale, invite_email.body),
+                    &[
+                        ("inviter", me.name.clone()),
+                        ("org", me.org_name.clone()),
+                        ("link", link.clone()),
+                        (
+                            "days",
+                            (state.settings.invite_ttl_ms / 86_400_000).to_string(),
+                        ),
+                    ],
+                )
                 .to_string(),
             };
-            mailer.send(email_message).await.map_err(AppError::internal)?;
+            mailer
+                .send(email_message)
+                .await
+                .map_err(AppError::internal)?;
             tx.commit().await?;
             return Ok(InviteOutcome { email, link: None });
         }
@@ -251,7 +268,11 @@ mod ssr {
         })
     }
 
-    pub async fn accept_invite(token: String, name: String, password: String) -> Result<(), AppError> {
+    pub async fn accept_invite(
+        token: String,
+        name: String,
+        password: String,
+    ) -> Result<(), AppError> {
         let state = AppState::current()?;
         let invite = usable_invite(&state.db, &token).await?;
         let name = validate::name(Field::Name, &name)?;

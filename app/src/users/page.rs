@@ -8,7 +8,7 @@ use crate::error::Field;
 use crate::i18n::*;
 use crate::permissions::can_manage_users;
 use crate::shell::Forbidden;
-use crate::ui::{fill, action_error, error_text, role_name, FieldError, FormError};
+use crate::ui::{action_error, error_text, fill, role_name, FieldError, FormError};
 use crate::users::{load_team, ChangeUserRole, InviteUser, SetUserActive, TeamMember, UserStatus};
 
 #[component]

@@ -99,15 +99,14 @@ pub async fn role_by_name(db: &Db, org_id: i64, name: &str) -> Result<Option<i64
 
 /// Returns whether the user exists in the organization.
 pub async fn set_role(db: &Db, org_id: i64, user_id: i64, role_id: i64) -> Result<bool, AppError> {
-    let result = sqlx::query(
-        "UPDATE users SET role_id = $1, updated_at = $2 WHERE org_id = $3 AND id = $4",
-    )
-    .bind(role_id)
-    .bind(now_ms())
-    .bind(org_id)
-    .bind(user_id)
-    .execute(&db.pool)
-    .await?;
+    let result =
+        sqlx::query("UPDATE users SET role_id = $1, updated_at = $2 WHERE org_id = $3 AND id = $4")
+            .bind(role_id)
+            .bind(now_ms())
+            .bind(org_id)
+            .bind(user_id)
+            .execute(&db.pool)
+            .await?;
     Ok(result.rows_affected() == 1)
 }
 
@@ -171,18 +170,27 @@ pub struct Invite {
 /// Looks an invitation up by the hash of its token. The token is the only key a stranger
 /// holds, so this lookup is not scoped by organization; everything after it is.
 pub async fn invite_by_token_hash(db: &Db, token_hash: &str) -> Result<Option<Invite>, AppError> {
-    let row: Option<(i64, i64, i64, String, String, String, i64, Option<i64>, String)> =
-        sqlx::query_as(
-            "SELECT i.id, i.org_id, i.user_id, u.email, o.name, u.language, i.expires_at, \
+    let row: Option<(
+        i64,
+        i64,
+        i64,
+        String,
+        String,
+        String,
+        i64,
+        Option<i64>,
+        String,
+    )> = sqlx::query_as(
+        "SELECT i.id, i.org_id, i.user_id, u.email, o.name, u.language, i.expires_at, \
                     i.used_at, u.status \
              FROM invites i \
              JOIN users u ON u.id = i.user_id AND u.org_id = i.org_id \
              JOIN organizations o ON o.id = i.org_id \
              WHERE i.token_hash = $1",
-        )
-        .bind(token_hash)
-        .fetch_optional(&db.pool)
-        .await?;
+    )
+    .bind(token_hash)
+    .fetch_optional(&db.pool)
+    .await?;
     Ok(row.map(
         |(id, org_id, user_id, email, org_name, language, expires_at, used_at, status)| Invite {
             id,
@@ -244,7 +252,7 @@ pub async fn update_profile(
     )
     .bind(name)
     .bind(language.code())
-    .bind(sound_enabled)
+    .bind(i64::from(sound_enabled))
     .bind(now_ms())
     .bind(org_id)
     .bind(user_id)
@@ -269,12 +277,14 @@ pub async fn set_password_hash(
     user_id: i64,
     password_hash: &str,
 ) -> Result<(), AppError> {
-    sqlx::query("UPDATE users SET password_hash = $1, updated_at = $2 WHERE org_id = $3 AND id = $4")
-        .bind(password_hash)
-        .bind(now_ms())
-        .bind(org_id)
-        .bind(user_id)
-        .execute(&db.pool)
-        .await?;
+    sqlx::query(
+        "UPDATE users SET password_hash = $1, updated_at = $2 WHERE org_id = $3 AND id = $4",
+    )
+    .bind(password_hash)
+    .bind(now_ms())
+    .bind(org_id)
+    .bind(user_id)
+    .execute(&db.pool)
+    .await?;
     Ok(())
 }

@@ -1,0 +1,371 @@
+//! The test harness: the real server on a random port, on a fresh SQLite file or a fresh
+//! PostgreSQL database per test, and an HTTP client per person that keeps its own cookies.
+#![allow(dead_code)]
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use app::db::Db;
+use buzon_server::config::{Common, ServeArgs};
+use reqwest::cookie::{CookieStore, Jar};
+use reqwest::redirect::Policy;
+use reqwest::{Response, StatusCode};
+use serde_json::Value;
+use tokio::net::TcpListener;
+use tokio::sync::oneshot;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// Runs an async test body once per database backend.
+#[macro_export]
+macro_rules! on_both_databases {
+    ($($name:ident),* $(,)?) => {
+        $(
+            mod $name {
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn sqlite() {
+                    super::$name($crate::common::Backend::Sqlite).await
+                }
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn postgres() {
+                    super::$name($crate::common::Backend::Postgres).await
+                }
+            }
+        )*
+    };
+}
+
+/// The PostgreSQL server the tests create their databases in.
+pub fn postgres_admin_url() -> String {
+    std::env::var("BUZON_TEST_POSTGRES_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_string())
+}
+
+fn unique(prefix: &str) -> String {
+    use rand::Rng;
+    format!(
+        "{prefix}_{}_{:08x}",
+        std::process::id(),
+        rand::thread_rng().gen::<u32>()
+    )
+}
+
+/// A database that exists for one test and is removed afterwards.
+pub struct TestDb {
+    pub url: String,
+    dir: Option<PathBuf>,
+    pg_name: Option<String>,
+}
+
+impl TestDb {
+    pub async fn new(backend: Backend) -> TestDb {
+        match backend {
+            Backend::Sqlite => {
+                let dir = std::env::temp_dir().join(unique("buzon_test"));
+                std::fs::create_dir_all(&dir).unwrap();
+                TestDb {
+                    url: format!("sqlite://{}", dir.join("buzon.db").display()),
+                    dir: Some(dir),
+                    pg_name: None,
+                }
+            }
+            Backend::Postgres => {
+                let name = unique("buzon_test");
+                let admin = Db::connect(&postgres_admin_url())
+                    .await
+                    .expect("PostgreSQL must be running for the test suite (see README)");
+                sqlx::query(&format!("CREATE DATABASE {name}"))
+                    .execute(&admin.pool)
+                    .await
+                    .unwrap();
+                admin.pool.close().await;
+                let base = postgres_admin_url();
+                let server = base.rsplit_once('/').map(|(s, _)| s).unwrap_or(&base);
+                TestDb {
+                    url: format!("{server}/{name}"),
+                    dir: None,
+                    pg_name: Some(name),
+                }
+            }
+        }
+    }
+
+    /// A direct connection, for the few things tests arrange behind the server's back.
+    pub async fn connect(&self) -> Db {
+        Db::connect(&self.url).await.unwrap()
+    }
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        if let Some(dir) = &self.dir {
+            let _ = std::fs::remove_dir_all(dir);
+        }
+        if let Some(name) = self.pg_name.clone() {
+            // Drop runs outside async; a short-lived runtime on its own thread does the cleanup.
+            let _ = std::thread::spawn(move || {
+                let runtime = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                    .unwrap();
+                runtime.block_on(async move {
+                    if let Ok(admin) = Db::connect(&postgres_admin_url()).await {
+                        let _ =
+                            sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                                .execute(&admin.pool)
+                                .await;
+                    }
+                });
+            })
+            .join();
+        }
+    }
+}
+
+/// The real server, serving a test database on a random port.
+pub struct TestServer {
+    pub base: String,
+    pub db: TestDb,
+    stop: Option<oneshot::Sender<()>>,
+    task: Option<tokio::task::JoinHandle<()>>,
+}
+
+impl TestServer {
+    pub async fn start(backend: Backend) -> TestServer {
+        Self::start_with(backend, ServeArgs::default()).await
+    }
+
+    pub async fn start_with(backend: Backend, args: ServeArgs) -> TestServer {
+        let _ = tracing_subscriber::fmt()
+            .with_env_filter(tracing_subscriber::EnvFilter::new("warn"))
+            .with_test_writer()
+            .try_init();
+        let db = TestDb::new(backend).await;
+        let common = Common {
+            data_dir: std::env::temp_dir(),
+            database_url: Some(db.url.clone()),
+        };
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let state = buzon_server::build_state(&common, &args, addr)
+            .await
+            .unwrap();
+        let (stop, stopped) = oneshot::channel::<()>();
+        let task = tokio::spawn(async move {
+            buzon_server::serve(listener, state, async {
+                let _ = stopped.await;
+            })
+            .await
+            .unwrap();
+        });
+        TestServer {
+            base: format!("http://{addr}"),
+            db,
+            stop: Some(stop),
+            task: Some(task),
+        }
+    }
+
+    pub fn client(&self) -> Client {
+        Client::new(&self.base)
+    }
+
+    /// Stops the server and waits for it, so the test database can be dropped.
+    pub async fn stop(mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(task) = self.task.take() {
+            let _ = task.await;
+        }
+    }
+
+    /// Sets up the first organization and returns its administrator's client.
+    pub async fn setup_admin(&self) -> Client {
+        let admin = self.client();
+        let response = admin
+            .call(
+                "setup",
+                &[
+                    ("organization", "Ventas Andinas"),
+                    ("name", "Ana Admin"),
+                    ("email", "ana@andinas.example"),
+                    ("password", "clave-segura-1"),
+                    ("language", "es"),
+                ],
+            )
+            .await;
+        assert!(
+            response.status().is_success(),
+            "setup failed: {}",
+            response.status()
+        );
+        admin
+    }
+
+    /// Invites `email` with `role_id` as `admin`, has the invitee accept, and returns the
+    /// invitee's signed-in client.
+    pub async fn invite_and_accept(&self, admin: &Client, email: &str, role_id: i64) -> Client {
+        let outcome = admin
+            .json(
+                "invite_user",
+                &[("email", email), ("role_id", &role_id.to_string())],
+            )
+            .await;
+        let link = outcome["link"]
+            .as_str()
+            .expect("an invitation link")
+            .to_string();
+        let token = link.rsplit('/').next().unwrap().to_string();
+        let invitee = self.client();
+        let response = invitee
+            .call(
+                "accept_invite",
+                &[
+                    ("token", &token),
+                    ("name", "Sergio Seller"),
+                    ("password", "vendedor-123"),
+                ],
+            )
+            .await;
+        assert!(
+            response.status().is_success(),
+            "accept failed: {}",
+            response.status()
+        );
+        invitee
+    }
+}
+
+/// One person's browser: a cookie jar and the server's address.
+pub struct Client {
+    pub base: String,
+    pub jar: Arc<Jar>,
+    http: reqwest::Client,
+}
+
+impl Client {
+    pub fn new(base: &str) -> Client {
+        let jar = Arc::new(Jar::default());
+        let http = reqwest::Client::builder()
+            .cookie_provider(jar.clone())
+            .redirect(Policy::none())
+            .build()
+            .unwrap();
+        Client {
+            base: base.to_string(),
+            jar,
+            http,
+        }
+    }
+
+    /// The underlying HTTP client, sharing this person's cookies.
+    pub fn raw(&self) -> &reqwest::Client {
+        &self.http
+    }
+
+    /// Calls a server function with form-encoded arguments, as an `ActionForm` does.
+    pub async fn call(&self, endpoint: &str, form: &[(&str, &str)]) -> Response {
+        self.http
+            .post(format!("{}/api/{endpoint}", self.base))
+            .form(form)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// Calls a server function and returns its successful JSON answer.
+    pub async fn json(&self, endpoint: &str, form: &[(&str, &str)]) -> Value {
+        let response = self.call(endpoint, form).await;
+        let status = response.status();
+        let body = response.text().await.unwrap();
+        assert!(status.is_success(), "{endpoint} answered {status}: {body}");
+        serde_json::from_str(&body).unwrap()
+    }
+
+    /// Calls a server function that must fail; returns the status and the error.
+    pub async fn error(&self, endpoint: &str, form: &[(&str, &str)]) -> (StatusCode, Value) {
+        let response = self.call(endpoint, form).await;
+        let status = response.status();
+        let body = response.text().await.unwrap();
+        assert!(
+            !status.is_success(),
+            "{endpoint} unexpectedly succeeded: {body}"
+        );
+        (
+            status,
+            serde_json::from_str(&body).unwrap_or(Value::String(body)),
+        )
+    }
+
+    /// Calls a server function with a JSON body.
+    pub async fn call_json(&self, endpoint: &str, body: &Value) -> Response {
+        self.http
+            .post(format!("{}/api/{endpoint}", self.base))
+            .json(body)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// Posts the login form; returns where the server redirected to.
+    pub async fn login(&self, email: &str, password: &str) -> String {
+        let response = self
+            .http
+            .post(format!("{}/login", self.base))
+            .form(&[("email", email), ("password", password)])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::SEE_OTHER);
+        response.headers()["location"].to_str().unwrap().to_string()
+    }
+
+    /// Opens a page as a browser does.
+    pub async fn get(&self, path: &str) -> Response {
+        self.http
+            .get(format!("{}{path}", self.base))
+            .header("accept", "text/html,application/xhtml+xml")
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// The signed-in user as the server sees them (`null` when signed out).
+    pub async fn me(&self) -> Value {
+        self.json("me", &[]).await
+    }
+
+    /// The value of the session cookie this client holds.
+    pub fn session_cookie(&self) -> Option<String> {
+        let url = self.base.parse().unwrap();
+        let header = self.jar.cookies(&url)?;
+        header
+            .to_str()
+            .unwrap()
+            .split("; ")
+            .find_map(|c| c.strip_prefix("buzon_session=").map(str::to_string))
+    }
+}
+
+/// The id of a role by its built-in key, from an administrator's view of the team.
+pub async fn role_id(admin: &Client, builtin: &str) -> i64 {
+    let team = admin.json("team", &[]).await;
+    let wanted = match builtin {
+        "admin" => "Administrator",
+        "seller" => "Seller",
+        "editor" => "Editor",
+        other => other,
+    };
+    team["roles"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["builtin"] == wanted || r["name"] == builtin)
+        .and_then(|r| r["id"].as_i64())
+        .unwrap_or_else(|| panic!("no role {builtin}"))
+}
