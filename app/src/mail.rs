@@ -1,7 +1,8 @@
 //! Outgoing email (invitations), through an SMTP server given by URL
 //! (`smtp://host:port`, `smtps://user:pass@host`, `smtp://host?tls=required`).
 
-use lettre::message::{header::ContentType, Mailbox};
+use lettre::message::header::{ContentTransferEncoding, ContentType};
+use lettre::message::{Mailbox, SinglePart};
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 
 #[derive(Clone)]
@@ -47,8 +48,13 @@ impl Mailer {
             .from(self.from.clone())
             .to(email.to.parse().map_err(|_| MailError::To)?)
             .subject(email.subject)
-            .header(ContentType::TEXT_PLAIN)
-            .body(email.body)
+            .singlepart(
+                // Quoted-printable keeps accented text readable and links intact in any client.
+                SinglePart::builder()
+                    .header(ContentType::TEXT_PLAIN)
+                    .header(ContentTransferEncoding::QuotedPrintable)
+                    .body(email.body),
+            )
             .map_err(MailError::Build)?;
         self.transport
             .send(message)

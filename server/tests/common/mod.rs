@@ -140,11 +140,15 @@ impl TestServer {
     }
 
     pub async fn start_with(backend: Backend, args: ServeArgs) -> TestServer {
+        Self::start_on(TestDb::new(backend).await, args).await
+    }
+
+    /// Serves an existing test database.
+    pub async fn start_on(db: TestDb, args: ServeArgs) -> TestServer {
         let _ = tracing_subscriber::fmt()
             .with_env_filter(tracing_subscriber::EnvFilter::new("warn"))
             .with_test_writer()
             .try_init();
-        let db = TestDb::new(backend).await;
         let common = Common {
             data_dir: std::env::temp_dir(),
             database_url: Some(db.url.clone()),
