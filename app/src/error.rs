@@ -49,6 +49,9 @@ pub enum AppError {
     RateLimited { retry_after_secs: u64 },
     #[error("the organization is already set up")]
     AlreadySetUp,
+    /// The mail server refused or could not be reached; nothing was created.
+    #[error("the email could not be sent")]
+    EmailNotSent,
     #[error("internal error")]
     Internal,
     /// The request did not reach the server or its answer could not be read.
@@ -94,6 +97,7 @@ mod ssr {
                 AppError::NotFound => StatusCode::NOT_FOUND,
                 AppError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
                 AppError::AlreadySetUp => StatusCode::CONFLICT,
+                AppError::EmailNotSent => StatusCode::BAD_GATEWAY,
                 AppError::Internal | AppError::Transport(_) => StatusCode::INTERNAL_SERVER_ERROR,
             }
         }

@@ -59,6 +59,7 @@ pub fn error_text(locale: Locale, error: &AppError) -> String {
         )
         .to_string(),
         AppError::AlreadySetUp => td_string!(locale, errors.already_set_up).to_string(),
+        AppError::EmailNotSent => td_string!(locale, errors.email_not_sent).to_string(),
         AppError::Internal => td_string!(locale, errors.internal).to_string(),
         AppError::Transport(_) => td_string!(locale, errors.transport).to_string(),
     }

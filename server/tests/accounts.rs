@@ -23,6 +23,7 @@ on_both_databases!(
     profile_changes_name_language_sound_and_password,
     editor_gets_a_forbidden_page_for_the_inbox,
     cross_origin_state_changes_are_refused,
+    pages_follow_the_browser_language_until_the_user_chooses,
 );
 
 async fn first_run_setup_creates_the_organization_and_signs_the_admin_in(backend: Backend) {
@@ -743,6 +744,31 @@ async fn editor_gets_a_forbidden_page_for_the_inbox(backend: Backend) {
 
     let response = admin.get("/inbox").await;
     assert_eq!(response.status(), StatusCode::OK);
+    // Served over plain http, the session cookie cannot be Secure.
+    let fresh = server.client();
+    let login = fresh
+        .raw()
+        .post(format!("{}/login", server.base))
+        .form(&[
+            ("email", "ana@andinas.example"),
+            ("password", "clave-segura-1"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    let cookie = login
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .map(|v| v.to_str().unwrap().to_string())
+        .find(|c| c.starts_with("buzon_session="))
+        .unwrap();
+    assert!(
+        cookie.contains("HttpOnly")
+            && cookie.contains("SameSite=Lax")
+            && !cookie.contains("Secure"),
+        "{cookie}"
+    );
     assert!(response.text().await.unwrap().contains("href=\"/inbox\""));
 
     // Signed-out visitors are sent to the login page.
@@ -789,6 +815,56 @@ async fn cross_origin_state_changes_are_refused(backend: Backend) {
         .collect();
     assert!(emails.contains(&"legit@andinas.example"));
     assert!(!emails.contains(&"espia@evil.example"));
+    server.stop().await;
+}
+
+async fn pages_follow_the_browser_language_until_the_user_chooses(backend: Backend) {
+    let server = TestServer::start(backend).await;
+    server.setup_admin().await;
+    let page = |language: &'static str| {
+        let client = server.client();
+        async move {
+            client
+                .raw()
+                .get(format!("{}/login", client.base))
+                .header("accept", "text/html")
+                .header("accept-language", language)
+                .send()
+                .await
+                .unwrap()
+                .text()
+                .await
+                .unwrap()
+        }
+    };
+    let spanish = page("es-MX,es;q=0.9").await;
+    assert!(spanish.contains("Iniciar sesión") && spanish.contains("lang=\"es\""));
+    let english = page("en-US,en;q=0.9").await;
+    assert!(english.contains("Log in") && english.contains("lang=\"en\""));
+    // Spanish when the browser asks for neither.
+    assert!(page("fr-FR").await.contains("Iniciar sesión"));
+
+    // Once signed in, the user's own choice wins, whatever the browser says.
+    let admin = server.client();
+    admin.login("ana@andinas.example", "clave-segura-1").await;
+    admin
+        .call(
+            "update_profile",
+            &[("name", "Ana"), ("language", "en"), ("sound", "on")],
+        )
+        .await;
+    let html = admin
+        .raw()
+        .get(format!("{}/profile", admin.base))
+        .header("accept", "text/html")
+        .header("accept-language", "es-MX")
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(html.contains("Your details"), "{html}");
     server.stop().await;
 }
 

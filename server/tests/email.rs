@@ -37,16 +37,18 @@ impl SmtpServer {
             .stderr(Stdio::inherit())
             .spawn()
             .expect("python3 with aiosmtpd (pip install aiosmtpd) is needed by the email tests");
+        // Owned at once, so the process is killed and reaped on every path (see Drop).
+        let server = SmtpServer {
+            port,
+            maildir,
+            child,
+        };
         for _ in 0..100 {
             if tokio::net::TcpStream::connect(("127.0.0.1", port))
                 .await
                 .is_ok()
             {
-                return SmtpServer {
-                    port,
-                    maildir,
-                    child,
-                };
+                return server;
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
@@ -164,6 +166,17 @@ async fn invitation_is_emailed_and_its_link_signs_the_invitee_in(backend: Backen
         )
         .await;
     assert!(response.status().is_success());
+    // Served under https, the session cookie is Secure as well as HttpOnly and SameSite=Lax.
+    let cookie = response
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .map(|v| v.to_str().unwrap().to_string())
+        .find(|c| c.starts_with("buzon_session="))
+        .expect("a session cookie");
+    for attribute in ["HttpOnly", "SameSite=Lax", "Secure"] {
+        assert!(cookie.contains(attribute), "{cookie}");
+    }
     assert_eq!(invitee.me().await["role"]["builtin"], "Seller");
     server.stop().await;
 }
@@ -188,8 +201,8 @@ async fn an_unreachable_mail_server_creates_no_invitation(backend: Backend) {
             ],
         )
         .await;
-    assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR);
-    assert_eq!(error, Value::String("Internal".into()));
+    assert_eq!(status, StatusCode::BAD_GATEWAY);
+    assert_eq!(error, Value::String("EmailNotSent".into()));
     let team = admin.json("team", &[]).await;
     assert_eq!(team["members"].as_array().unwrap().len(), 1);
     server.stop().await;

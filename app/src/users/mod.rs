@@ -184,43 +184,41 @@ mod ssr {
             state.settings.public_url.trim_end_matches('/')
         );
 
-        // The email goes out before the commit: if the SMTP server refuses it, nothing is
-        // created and the admin can simply try again.
-        if let Some(mailer) = &state.mailer {
-            let locale = me.language.locale();
-            let email_message = crate::mail::Email {
-                to: email.clone(),
-                subject: fill(
-                    crate::i18n::td_string!(locale, invite_email.subject),
-                    &[("org", me.org_name.clone())],
-                )
-                .to_string(),
-                body: fill(
-                    crate::i18n::td_string!(locale, invite_email.body),
-                    &[
-                        ("inviter", me.name.clone()),
-                        ("org", me.org_name.clone()),
-                        ("link", link.clone()),
-                        (
-                            "days",
-                            (state.settings.invite_ttl_ms / 86_400_000).to_string(),
-                        ),
-                    ],
-                )
-                .to_string(),
-            };
-            mailer
-                .send(email_message)
-                .await
-                .map_err(AppError::internal)?;
-            tx.commit().await?;
-            return Ok(InviteOutcome { email, link: None });
-        }
         tx.commit().await?;
-        Ok(InviteOutcome {
-            email,
-            link: Some(link),
-        })
+        let Some(mailer) = &state.mailer else {
+            return Ok(InviteOutcome {
+                email,
+                link: Some(link),
+            });
+        };
+        let locale = me.language.locale();
+        let message = crate::mail::Email {
+            to: email.clone(),
+            subject: fill(
+                crate::i18n::td_string!(locale, invite_email.subject),
+                &[("org", me.org_name.clone())],
+            ),
+            body: fill(
+                crate::i18n::td_string!(locale, invite_email.body),
+                &[
+                    ("inviter", me.name.clone()),
+                    ("org", me.org_name.clone()),
+                    ("link", link),
+                    (
+                        "days",
+                        (state.settings.invite_ttl_ms / 86_400_000).to_string(),
+                    ),
+                ],
+            ),
+        };
+        // Sent after the commit so no transaction waits on the mail server; if the mail
+        // cannot go out, the pending user is removed again and the admin can retry.
+        if let Err(err) = mailer.send(message).await {
+            tracing::warn!(%err, "invitation email not sent");
+            store::delete_pending_user(&state.db, me.org_id, user_id).await?;
+            return Err(AppError::EmailNotSent);
+        }
+        Ok(InviteOutcome { email, link: None })
     }
 
     pub async fn change_user_role(user_id: i64, role_id: String) -> Result<(), AppError> {

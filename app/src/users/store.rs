@@ -133,6 +133,16 @@ pub async fn set_status(
     Ok(result.rows_affected() == 1)
 }
 
+/// Removes a user who never accepted their invitation (and, by cascade, the invitation).
+pub async fn delete_pending_user(db: &Db, org_id: i64, user_id: i64) -> Result<(), AppError> {
+    sqlx::query("DELETE FROM users WHERE org_id = $1 AND id = $2 AND status = 'invited'")
+        .bind(org_id)
+        .bind(user_id)
+        .execute(&db.pool)
+        .await?;
+    Ok(())
+}
+
 pub async fn insert_invite(
     tx: &mut Tx<'_>,
     org_id: i64,
@@ -167,20 +177,22 @@ pub struct Invite {
     pub used_at: Option<i64>,
 }
 
+type InviteRow = (
+    i64,
+    i64,
+    i64,
+    String,
+    String,
+    String,
+    i64,
+    Option<i64>,
+    String,
+);
+
 /// Looks an invitation up by the hash of its token. The token is the only key a stranger
 /// holds, so this lookup is not scoped by organization; everything after it is.
 pub async fn invite_by_token_hash(db: &Db, token_hash: &str) -> Result<Option<Invite>, AppError> {
-    let row: Option<(
-        i64,
-        i64,
-        i64,
-        String,
-        String,
-        String,
-        i64,
-        Option<i64>,
-        String,
-    )> = sqlx::query_as(
+    let row: Option<InviteRow> = sqlx::query_as(
         "SELECT i.id, i.org_id, i.user_id, u.email, o.name, u.language, i.expires_at, \
                     i.used_at, u.status \
              FROM invites i \
