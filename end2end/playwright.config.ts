@@ -23,7 +23,7 @@ const dataRoot = process.env.BUZON_E2E_DATA ?? '../target/e2e-data';
 
 export default defineConfig({
   testDir: './tests',
-  timeout: 60_000,
+  timeout: 180_000,
   expect: { timeout: 10_000 },
   fullyParallel: false,
   workers: 1,

@@ -31,7 +31,14 @@ async function acceptInvite(browser: Browser, link: string, name: string, passwo
   return page;
 }
 
-test('setup, invitations and roles', async ({ page, browser, isMobile }) => {
+test('setup, invitations and roles', async ({ page, browser, request }) => {
+  // Installable: the manifest and its icons are served.
+  const manifest = await (await request.get('/manifest.webmanifest')).json();
+  expect(manifest.display).toBe('standalone');
+  for (const icon of manifest.icons) {
+    expect((await request.get(icon.src)).ok()).toBeTruthy();
+  }
+
   // First run: the setup page.
   await page.goto('/');
   await expect(page).toHaveURL(/\/setup$/);
@@ -144,5 +151,4 @@ test('setup, invitations and roles', async ({ page, browser, isMobile }) => {
   await shot(page, '10-profile-english');
   await page.reload();
   await expect(page.getByRole('heading', { name: 'Profile' })).toBeVisible();
-  void isMobile;
 });

@@ -26,7 +26,7 @@ use axum::Router;
 use leptos::prelude::*;
 use leptos_axum::{file_and_error_handler_with_context, generate_route_list, LeptosRoutes};
 use tokio::net::TcpListener;
-use tower_http::compression::CompressionLayer;
+use tower_http::compression::{CompressionLayer, CompressionLevel};
 use tower_sessions::cookie::SameSite;
 use tower_sessions::{Expiry, SessionManagerLayer};
 
@@ -114,7 +114,9 @@ pub fn router(state: AppState) -> Router {
             origin::refuse_cross_origin,
         ))
         .layer(sessions)
-        .layer(CompressionLayer::new())
+        // Brotli's default quality (11) takes seconds on a multi-megabyte debug WASM; level 5
+        // keeps most of the gain at a fraction of the CPU.
+        .layer(CompressionLayer::new().quality(CompressionLevel::Precise(5)))
         .with_state(state)
 }
 

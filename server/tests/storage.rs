@@ -1,0 +1,73 @@
+//! The storage layer's promises: how SQLite is opened, and that every business row belongs to
+//! an organization, on both backends.
+
+mod common;
+
+use app::db::{Backend as DbBackend, Db};
+use common::{Backend, TestDb};
+
+on_both_databases!(every_business_table_carries_the_organization);
+
+#[tokio::test]
+async fn sqlite_is_created_with_its_directory_in_wal_mode_with_foreign_keys() {
+    let dir = std::env::temp_dir().join(format!("buzon_storage_{}", std::process::id()));
+    let file = dir.join("nested").join("buzon.db");
+    let db = Db::connect(&format!("sqlite://{}", file.display()))
+        .await
+        .unwrap();
+    assert_eq!(db.backend, DbBackend::Sqlite);
+    assert!(file.exists());
+    let (mode,): (String,) = sqlx::query_as("PRAGMA journal_mode")
+        .fetch_one(&db.pool)
+        .await
+        .unwrap();
+    assert_eq!(mode, "wal");
+    let (foreign_keys,): (i64,) = sqlx::query_as("PRAGMA foreign_keys")
+        .fetch_one(&db.pool)
+        .await
+        .unwrap();
+    assert_eq!(foreign_keys, 1);
+    db.pool.close().await;
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+async fn every_business_table_carries_the_organization(backend: Backend) {
+    let test_db = TestDb::new(backend).await;
+    let db = test_db.connect().await;
+    db.migrate().await.unwrap();
+    let columns: Vec<(String, String)> = match backend {
+        Backend::Sqlite => sqlx::query_as(
+            "SELECT m.name, p.name FROM sqlite_master m, pragma_table_info(m.name) p \
+             WHERE m.type = 'table' AND m.name NOT LIKE 'sqlite_%'",
+        ),
+        Backend::Postgres => sqlx::query_as(
+            "SELECT table_name::text, column_name::text FROM information_schema.columns \
+             WHERE table_schema = 'public'",
+        ),
+    }
+    .fetch_all(&db.pool)
+    .await
+    .unwrap();
+    let mut tables: Vec<&str> = columns.iter().map(|(t, _)| t.as_str()).collect();
+    tables.sort_unstable();
+    tables.dedup();
+    // Installation-level tables: the tenants themselves, sessions and login throttling exist
+    // before anyone is signed in, and the migration ledger.
+    let installation = [
+        "_sqlx_migrations",
+        "login_failures",
+        "organizations",
+        "sessions",
+    ];
+    let business: Vec<&str> = tables
+        .into_iter()
+        .filter(|t| !installation.contains(t))
+        .collect();
+    assert!(business.len() >= 20, "{business:?}");
+    for table in business {
+        assert!(
+            columns.iter().any(|(t, c)| t == table && c == "org_id"),
+            "{table} has no org_id"
+        );
+    }
+}
