@@ -407,11 +407,7 @@ async fn role_change_takes_effect_on_the_next_request(backend: Backend) {
     let server = TestServer::start(backend).await;
     let admin = server.setup_admin().await;
     let seller = server
-        .invite_and_accept(
-            &admin,
-            "sergio@andinas.example",
-            role_id(&admin, "seller").await,
-        )
+        .invite_and_accept(&admin, "sergio@andinas.example", "seller")
         .await;
     let seller_id = seller.me().await["id"].as_i64().unwrap();
     assert_eq!(seller.error("team", &[]).await.0, StatusCode::FORBIDDEN);
@@ -448,11 +444,7 @@ async fn deactivated_user_loses_access_at_once(backend: Backend) {
     let server = TestServer::start(backend).await;
     let admin = server.setup_admin().await;
     let seller = server
-        .invite_and_accept(
-            &admin,
-            "sergio@andinas.example",
-            role_id(&admin, "seller").await,
-        )
+        .invite_and_accept(&admin, "sergio@andinas.example", "seller")
         .await;
     let second_device = server.client();
     assert_eq!(
@@ -511,11 +503,7 @@ async fn users_of_another_organization_are_out_of_reach(backend: Backend) {
     let server = TestServer::start(backend).await;
     let admin_a = server.setup_admin().await;
     let seller_a = server
-        .invite_and_accept(
-            &admin_a,
-            "sergio@andinas.example",
-            role_id(&admin_a, "seller").await,
-        )
+        .invite_and_accept(&admin_a, "sergio@andinas.example", "seller")
         .await;
     let seller_a_id = seller_a.me().await["id"].as_i64().unwrap().to_string();
 
@@ -612,7 +600,7 @@ async fn custom_role_grants_exactly_its_permissions(backend: Backend) {
     );
 
     let supervisor = server
-        .invite_and_accept(&admin, "sofia@andinas.example", supervisor_role)
+        .invite_and_accept(&admin, "sofia@andinas.example", "Supervisor")
         .await;
     let me = supervisor.me().await;
     assert_eq!(me["role"]["name"], "Supervisor");
@@ -727,11 +715,7 @@ async fn editor_gets_a_forbidden_page_for_the_inbox(backend: Backend) {
     let server = TestServer::start(backend).await;
     let admin = server.setup_admin().await;
     let editor = server
-        .invite_and_accept(
-            &admin,
-            "elena@andinas.example",
-            role_id(&admin, "editor").await,
-        )
+        .invite_and_accept(&admin, "elena@andinas.example", "editor")
         .await;
     let response = editor.get("/inbox").await;
     assert_eq!(response.status(), StatusCode::FORBIDDEN);

@@ -211,9 +211,10 @@ impl TestServer {
         admin
     }
 
-    /// Invites `email` with `role_id` as `admin`, has the invitee accept, and returns the
-    /// invitee's signed-in client.
-    pub async fn invite_and_accept(&self, admin: &Client, email: &str, role_id: i64) -> Client {
+    /// Invites `email` as `admin` with a role (a built-in key such as `seller`, or a custom
+    /// role's name), has the invitee accept, and returns the invitee's signed-in client.
+    pub async fn invite_and_accept(&self, admin: &Client, email: &str, role: &str) -> Client {
+        let role_id = role_id(admin, role).await;
         let outcome = admin
             .json(
                 "invite_user",
