@@ -24,6 +24,8 @@ pub struct Settings {
     pub public_url: String,
     /// How long an invitation link stays valid, in milliseconds.
     pub invite_ttl_ms: i64,
+    /// Whether a reverse proxy in front sets `X-Forwarded-For`.
+    pub trust_proxy: bool,
 }
 
 impl FromRef<AppState> for LeptosOptions {

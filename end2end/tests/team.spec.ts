@@ -32,6 +32,11 @@ async function acceptInvite(browser: Browser, link: string, name: string, passwo
 }
 
 test('setup, invitations and roles', async ({ page, browser, request }) => {
+  // Browser errors (a failed hydration panics in the console) show in the test output.
+  page.on('pageerror', (error) => console.log(`[page error] ${error.message}`));
+  page.on('console', (message) => {
+    if (message.type() === 'error') console.log(`[console] ${message.text()}`);
+  });
   // Installable: the manifest and its icons are served.
   const manifest = await (await request.get('/manifest.webmanifest')).json();
   expect(manifest.display).toBe('standalone');
@@ -145,9 +150,14 @@ test('setup, invitations and roles', async ({ page, browser, request }) => {
   // Profile: switch to English.
   await page.getByRole('link', { name: 'Perfil' }).click();
   await hydrated(page);
+  await page.getByLabel('Tu nombre').fill('Ana María Admin');
   await page.getByLabel('Idioma').selectOption('en');
   await page.getByRole('button', { name: 'Guardar' }).click();
   await expect(page.getByRole('link', { name: 'Profile' })).toBeVisible();
+  await expect(page.getByRole('status')).toHaveText('Saved');
+  if (test.info().project.name === 'desktop') {
+    await expect(page.locator('.whoami-name')).toHaveText('Ana María Admin');
+  }
   await shot(page, '10-profile-english');
   await page.reload();
   await expect(page.getByRole('heading', { name: 'Profile' })).toBeVisible();

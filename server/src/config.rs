@@ -78,6 +78,10 @@ pub struct ServeArgs {
     /// How long invitation links stay valid, in hours.
     #[arg(long, env = "BUZON_INVITE_TTL_HOURS", default_value_t = 72)]
     pub invite_ttl_hours: i64,
+    /// Behind a reverse proxy or load balancer: take the client's address from the last entry
+    /// of `X-Forwarded-For` (for login throttling) instead of the connection's.
+    #[arg(long, env = "BUZON_TRUST_PROXY")]
+    pub trust_proxy: bool,
 }
 
 impl Default for ServeArgs {
@@ -89,6 +93,7 @@ impl Default for ServeArgs {
             smtp_url: None,
             smtp_from: "Buzón <buzon@localhost>".to_string(),
             invite_ttl_hours: 72,
+            trust_proxy: false,
         }
     }
 }

@@ -74,6 +74,7 @@ pub async fn build_state(
         settings: Arc::new(Settings {
             public_url,
             invite_ttl_ms: args.invite_ttl_hours * 3_600_000,
+            trust_proxy: args.trust_proxy,
         }),
         mailer,
         leptos_options,

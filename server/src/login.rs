@@ -1,7 +1,7 @@
 //! `POST /login` and `POST /logout`: plain form posts answered with redirects, so signing in
 //! and out work the same with and without JavaScript.
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 
 use app::auth::login::{authenticate, LoginFailure};
 use app::auth::ssr::{language_cookie, load_active_user};
@@ -9,6 +9,7 @@ use app::auth::USER_ID_KEY;
 use app::state::AppState;
 use axum::extract::{ConnectInfo, State};
 use axum::http::header::SET_COOKIE;
+use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::Form;
 use serde::Deserialize;
@@ -28,10 +29,12 @@ pub struct LoginForm {
 pub async fn login(
     State(state): State<AppState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
     session: Session,
     Form(form): Form<LoginForm>,
 ) -> Response {
-    let outcome = authenticate(&state.db, &form.email, &form.password, Some(peer.ip())).await;
+    let address = client_address(&headers, peer.ip(), state.settings.trust_proxy);
+    let outcome = authenticate(&state.db, &form.email, &form.password, Some(address)).await;
     let user_id = match outcome {
         Ok(Ok(user_id)) => user_id,
         Ok(Err(failure)) => return back_to_login(&form, failure.code(), retry_of(failure)),
@@ -57,6 +60,23 @@ pub async fn logout(session: Session) -> Response {
         tracing::warn!(%err, "could not end a session");
     }
     Redirect::to("/login?bye=1").into_response()
+}
+
+/// The client's address: the connection's, or behind a trusted proxy the last
+/// `X-Forwarded-For` entry (the one the proxy itself appended; earlier ones are the client's
+/// word and could be forged).
+fn client_address(headers: &HeaderMap, peer: IpAddr, trust_proxy: bool) -> IpAddr {
+    if !trust_proxy {
+        return peer;
+    }
+    headers
+        .get_all("x-forwarded-for")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .next_back()
+        .and_then(|a| a.trim().parse().ok())
+        .unwrap_or(peer)
 }
 
 fn retry_of(failure: LoginFailure) -> Option<u64> {
@@ -92,7 +112,20 @@ fn safe_next(next: &str) -> &str {
 
 #[cfg(test)]
 mod tests {
-    use super::safe_next;
+    use super::*;
+
+    #[test]
+    fn forwarded_addresses_count_only_behind_a_trusted_proxy() {
+        let peer: IpAddr = "10.0.0.2".parse().unwrap();
+        let mut headers = HeaderMap::new();
+        headers.insert("x-forwarded-for", "6.6.6.6, 203.0.113.7".parse().unwrap());
+        assert_eq!(client_address(&headers, peer, false), peer);
+        assert_eq!(
+            client_address(&headers, peer, true),
+            "203.0.113.7".parse::<IpAddr>().unwrap()
+        );
+        assert_eq!(client_address(&HeaderMap::new(), peer, true), peer);
+    }
 
     #[test]
     fn next_is_limited_to_paths_of_this_site() {

@@ -7,25 +7,32 @@ use crate::auth::{CurrentUser, Language};
 use crate::error::Field;
 use crate::i18n::*;
 use crate::profile::{ChangePassword, UpdateProfile};
-use crate::shell::{LogoutButton, ReloadUser};
+use crate::shell::{LogoutButton, ShownName, WithUser};
 use crate::ui::{action_error, role_name, FieldError, FormError};
 
 #[component]
 pub fn ProfilePage() -> impl IntoView {
+    view! { <WithUser children=|user| view! { <Profile user /> } /> }
+}
+
+#[component]
+fn Profile(user: CurrentUser) -> impl IntoView {
     let i18n = use_i18n();
-    let user = expect_context::<CurrentUser>();
-    let reload = expect_context::<ReloadUser>();
+    let shown_name = expect_context::<ShownName>();
     let update = ServerAction::<UpdateProfile>::new();
     let change_password = ServerAction::<ChangePassword>::new();
     let update_error = action_error(update);
     let password_error = action_error(change_password);
 
-    // Once saved, switch the interface language and refresh the name in the navigation.
+    // Once saved, switch the interface language and show the new name in the navigation.
     let chosen_language = RwSignal::new(user.language);
+    let typed_name = RwSignal::new(user.name.clone());
     Effect::new(move |_| {
         if let Some(Ok(())) = update.value().get() {
             i18n.set_locale(chosen_language.get_untracked().locale());
-            reload.0.refetch();
+            shown_name
+                .0
+                .set(typed_name.get_untracked().trim().to_string());
         }
     });
     let password_saved = move || matches!(change_password.value().get(), Some(Ok(())));
@@ -52,6 +59,7 @@ pub fn ProfilePage() -> impl IntoView {
                     maxlength="100"
                     autocomplete="name"
                     value=user.name.clone()
+                    on:input=move |ev| typed_name.set(event_target_value(&ev))
                     aria-describedby="profile-name-error"
                 />
                 <FieldError error=update_error field=Field::Name id="profile-name-error" />

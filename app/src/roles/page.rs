@@ -4,22 +4,42 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 
 use crate::auth::{CurrentUser, RoleView};
-use crate::error::Field;
+use crate::error::{AppError, Field};
 use crate::i18n::*;
 use crate::permissions::{can_manage_settings, can_manage_users, Permission};
 use crate::roles::{DeleteRole, SaveRole};
-use crate::shell::Forbidden;
+use crate::shell::{Forbidden, WithUser};
 use crate::ui::{action_error, error_text, permission_name, role_name, FieldError, FormError};
 use crate::users::load_team;
 
 #[component]
 pub fn SettingsPage() -> impl IntoView {
-    let i18n = use_i18n();
-    let user = expect_context::<CurrentUser>();
-    let actor = user.actor();
-    if !can_manage_settings(&actor) && !can_manage_users(&actor) {
-        return view! { <Forbidden /> }.into_any();
+    let save = ServerAction::<SaveRole>::new();
+    let delete = ServerAction::<DeleteRole>::new();
+    let roles = Resource::new(
+        move || (save.version().get(), delete.version().get()),
+        |_| async move { load_team().await.map(|t| t.roles) },
+    );
+    view! {
+        <WithUser children=move |user| {
+            let actor = user.actor();
+            if !can_manage_settings(&actor) && !can_manage_users(&actor) {
+                return view! { <Forbidden /> }.into_any();
+            }
+            view! { <Settings user roles save delete /> }.into_any()
+        } />
     }
+}
+
+#[component]
+fn Settings(
+    user: CurrentUser,
+    roles: Resource<Result<Vec<RoleView>, AppError>>,
+    save: ServerAction<SaveRole>,
+    delete: ServerAction<DeleteRole>,
+) -> impl IntoView {
+    let i18n = use_i18n();
+    let actor = user.actor();
     view! {
         <Title text=move || t_string!(i18n, settings.title) />
         <header class="page-header">
@@ -35,20 +55,17 @@ pub fn SettingsPage() -> impl IntoView {
                     </section>
                 }
             })}
-        {can_manage_users(&actor).then(|| view! { <RolesSection /> })}
+        {can_manage_users(&actor).then(|| view! { <RolesSection roles save delete /> })}
     }
-    .into_any()
 }
 
 #[component]
-fn RolesSection() -> impl IntoView {
+fn RolesSection(
+    roles: Resource<Result<Vec<RoleView>, AppError>>,
+    save: ServerAction<SaveRole>,
+    delete: ServerAction<DeleteRole>,
+) -> impl IntoView {
     let i18n = use_i18n();
-    let save = ServerAction::<SaveRole>::new();
-    let delete = ServerAction::<DeleteRole>::new();
-    let roles = Resource::new(
-        move || (save.version().get(), delete.version().get()),
-        |_| async move { load_team().await.map(|t| t.roles) },
-    );
     let save_error = action_error(save);
     let delete_error = action_error(delete);
     let new_name = RwSignal::new(String::new());

@@ -69,110 +69,145 @@ pub fn App() -> impl IntoView {
     }
 }
 
-/// Refetches the signed-in user (after they change their profile).
+/// The signed-in user's name as the navigation shows it; the profile page updates it in place
+/// so that saving a new name does not reload the frame. Empty until the profile changes it.
 #[derive(Clone, Copy)]
-pub struct ReloadUser(pub Resource<Result<Option<CurrentUser>, crate::error::AppError>>);
+pub struct ShownName(pub RwSignal<String>);
+
+/// The signed-in user, loaded once by the frame for every page inside it.
+#[derive(Clone, Copy)]
+pub struct Me(pub Resource<Result<Option<CurrentUser>, crate::error::AppError>>);
+
+/// Renders `children` with the signed-in user once known (at once after the first load).
+///
+/// Pages create their resources *before* this, at their top level: a resource created inside
+/// a `Suspend` can be created again when it re-runs, and the server and the browser would then
+/// number their resources differently and fail to hydrate.
+#[component]
+pub fn WithUser<F, V>(children: F) -> impl IntoView
+where
+    F: Fn(CurrentUser) -> V + Send + Sync + 'static,
+    V: IntoView + 'static,
+{
+    let me = expect_context::<Me>().0;
+    let children = StoredValue::new(children);
+    view! {
+        <Suspense>
+            {move || Suspend::new(async move {
+                me.await.ok().flatten().map(|user| children.with_value(|render| render(user)))
+            })}
+        </Suspense>
+    }
+}
 
 /// Every page that needs a signed-in user: sends everyone else to the login page.
 #[component]
 fn SignedIn() -> impl IntoView {
     let i18n = use_i18n();
     let me = Resource::new_blocking(|| (), |_| fetch_current_user());
-    provide_context(ReloadUser(me));
+    provide_context(Me(me));
+    provide_context(ShownName(RwSignal::new(String::new())));
     view! {
-        <Suspense>
-            {move || Suspend::new(async move {
-                match me.await {
-                    Ok(Some(user)) => {
-                        provide_context(user.clone());
-                        view! { <Frame user /> }.into_any()
-                    }
-                    Ok(None) => view! { <Redirect path="/login" /> }.into_any(),
-                    Err(err) => {
-                        view! {
-                            <p class="form-error" role="alert">
-                                {error_text(i18n.get_locale_untracked(), &err)}
-                            </p>
-                        }
-                            .into_any()
-                    }
-                }
-            })}
-        </Suspense>
-    }
-}
-
-#[component]
-fn Frame(user: CurrentUser) -> impl IntoView {
-    let i18n = use_i18n();
-    let actor = user.actor();
-    view! {
-        <Title formatter=|text: String| format!("{text} · Buzón") />
         <div class="app">
-            <nav class="nav" aria-label=move || t_string!(i18n, nav.label)>
-                <a href="/" class="brand">
-                    <icons::Logo />
-                    <span class="brand-name">{t!(i18n, brand)}</span>
-                </a>
-                <ul class="nav-links">
-                    {can_use_inbox(&actor)
-                        .then(|| {
+            <Suspense>
+                {move || Suspend::new(async move {
+                    match me.await {
+                        Ok(Some(user)) => view! { <Navigation user /> }.into_any(),
+                        Ok(None) => view! { <Redirect path="/login" /> }.into_any(),
+                        Err(err) => {
                             view! {
-                                <li>
-                                    <A href="/inbox">
-                                        <icons::Inbox />
-                                        <span>{t!(i18n, nav.inbox)}</span>
-                                    </A>
-                                </li>
+                                <p class="form-error" role="alert">
+                                    {error_text(i18n.get_locale_untracked(), &err)}
+                                </p>
                             }
-                        })}
-                    <li>
-                        <A href="/contacts">
-                            <icons::Contacts />
-                            <span>{t!(i18n, nav.contacts)}</span>
-                        </A>
-                    </li>
-                    {can_manage_users(&actor)
-                        .then(|| {
-                            view! {
-                                <li>
-                                    <A href="/users">
-                                        <icons::Team />
-                                        <span>{t!(i18n, nav.users)}</span>
-                                    </A>
-                                </li>
-                            }
-                        })}
-                    {(can_manage_settings(&actor) || can_manage_users(&actor))
-                        .then(|| {
-                            view! {
-                                <li>
-                                    <A href="/settings">
-                                        <icons::Settings />
-                                        <span>{t!(i18n, nav.settings)}</span>
-                                    </A>
-                                </li>
-                            }
-                        })}
-                    <li>
-                        <A href="/profile">
-                            <icons::Person />
-                            <span>{t!(i18n, nav.profile)}</span>
-                        </A>
-                    </li>
-                </ul>
-                <div class="nav-foot">
-                    <div class="whoami">
-                        <span class="whoami-name">{user.name.clone()}</span>
-                        <span class="whoami-org">{user.org_name.clone()}</span>
-                    </div>
-                    <LogoutButton />
-                </div>
-            </nav>
+                                .into_any()
+                        }
+                    }
+                })}
+            </Suspense>
             <main class="content" id="main">
                 <Outlet />
             </main>
         </div>
+    }
+}
+
+#[component]
+fn Navigation(user: CurrentUser) -> impl IntoView {
+    let i18n = use_i18n();
+    let actor = user.actor();
+    let shown_name = expect_context::<ShownName>().0;
+    let name = user.name.clone();
+    let name = move || {
+        let changed = shown_name.get();
+        if changed.is_empty() {
+            name.clone()
+        } else {
+            changed
+        }
+    };
+    view! {
+        <Title formatter=|text: String| format!("{text} · Buzón") />
+        <nav class="nav" aria-label=move || t_string!(i18n, nav.label)>
+            <a href="/" class="brand">
+                <icons::Logo />
+                <span class="brand-name">{t!(i18n, brand)}</span>
+            </a>
+            <ul class="nav-links">
+                {can_use_inbox(&actor)
+                    .then(|| {
+                        view! {
+                            <li>
+                                <A href="/inbox">
+                                    <icons::Inbox />
+                                    <span>{t!(i18n, nav.inbox)}</span>
+                                </A>
+                            </li>
+                        }
+                    })}
+                <li>
+                    <A href="/contacts">
+                        <icons::Contacts />
+                        <span>{t!(i18n, nav.contacts)}</span>
+                    </A>
+                </li>
+                {can_manage_users(&actor)
+                    .then(|| {
+                        view! {
+                            <li>
+                                <A href="/users">
+                                    <icons::Team />
+                                    <span>{t!(i18n, nav.users)}</span>
+                                </A>
+                            </li>
+                        }
+                    })}
+                {(can_manage_settings(&actor) || can_manage_users(&actor))
+                    .then(|| {
+                        view! {
+                            <li>
+                                <A href="/settings">
+                                    <icons::Settings />
+                                    <span>{t!(i18n, nav.settings)}</span>
+                                </A>
+                            </li>
+                        }
+                    })}
+                <li>
+                    <A href="/profile">
+                        <icons::Person />
+                        <span>{t!(i18n, nav.profile)}</span>
+                    </A>
+                </li>
+            </ul>
+            <div class="nav-foot">
+                <div class="whoami">
+                    <span class="whoami-name">{name}</span>
+                    <span class="whoami-org">{user.org_name.clone()}</span>
+                </div>
+                <LogoutButton />
+            </div>
+        </nav>
     }
 }
 

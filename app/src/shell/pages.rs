@@ -4,39 +4,40 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::components::Redirect;
 
-use super::{icons, Forbidden};
-use crate::auth::CurrentUser;
+use super::{icons, Forbidden, WithUser};
 use crate::i18n::*;
 use crate::permissions::can_use_inbox;
 
 /// `/`: the inbox for those who may use it, the contacts for everyone else.
 #[component]
 pub fn Home() -> impl IntoView {
-    let user = expect_context::<CurrentUser>();
-    let target = if can_use_inbox(&user.actor()) {
-        "/inbox"
-    } else {
-        "/contacts"
-    };
-    view! { <Redirect path=target /> }
+    view! {
+        <WithUser children=|user| {
+            let target = if can_use_inbox(&user.actor()) { "/inbox" } else { "/contacts" };
+            view! { <Redirect path=target /> }
+        } />
+    }
 }
 
 #[component]
 pub fn InboxPage() -> impl IntoView {
     let i18n = use_i18n();
-    let user = expect_context::<CurrentUser>();
-    if !can_use_inbox(&user.actor()) {
-        return view! { <Forbidden /> }.into_any();
-    }
     view! {
-        <Title text=move || t_string!(i18n, inbox.title) />
-        <section class="empty-state">
-            <icons::Chat />
-            <h1>{t!(i18n, inbox.empty_title)}</h1>
-            <p>{t!(i18n, inbox.empty_body)}</p>
-        </section>
+        <WithUser children=move |user| {
+            if !can_use_inbox(&user.actor()) {
+                return view! { <Forbidden /> }.into_any();
+            }
+            view! {
+                <Title text=move || t_string!(i18n, inbox.title) />
+                <section class="empty-state">
+                    <icons::Chat />
+                    <h1>{t!(i18n, inbox.empty_title)}</h1>
+                    <p>{t!(i18n, inbox.empty_body)}</p>
+                </section>
+            }
+                .into_any()
+        } />
     }
-    .into_any()
 }
 
 #[component]

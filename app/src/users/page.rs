@@ -3,21 +3,16 @@
 use leptos::prelude::*;
 use leptos_meta::Title;
 
-use crate::auth::{CurrentUser, RoleView};
-use crate::error::Field;
+use crate::auth::RoleView;
+use crate::error::{AppError, Field};
 use crate::i18n::*;
 use crate::permissions::can_manage_users;
-use crate::shell::Forbidden;
+use crate::shell::{Forbidden, WithUser};
 use crate::ui::{action_error, error_text, fill, role_name, FieldError, FormError};
 use crate::users::{load_team, ChangeUserRole, InviteUser, SetUserActive, TeamMember, UserStatus};
 
 #[component]
 pub fn UsersPage() -> impl IntoView {
-    let user = expect_context::<CurrentUser>();
-    if !can_manage_users(&user.actor()) {
-        return view! { <Forbidden /> }.into_any();
-    }
-    let i18n = use_i18n();
     let invite = ServerAction::<InviteUser>::new();
     let change_role = ServerAction::<ChangeUserRole>::new();
     let set_active = ServerAction::<SetUserActive>::new();
@@ -38,6 +33,26 @@ pub fn UsersPage() -> impl IntoView {
             .or_else(|| action_error(set_active).get())
     });
 
+    view! {
+        <WithUser children=move |user| {
+            if !can_manage_users(&user.actor()) {
+                return view! { <Forbidden /> }.into_any();
+            }
+            view! { <Team team invite change_role set_active invite_error change_error /> }.into_any()
+        } />
+    }
+}
+
+#[component]
+fn Team(
+    team: Resource<Result<crate::users::Team, AppError>>,
+    invite: ServerAction<InviteUser>,
+    change_role: ServerAction<ChangeUserRole>,
+    set_active: ServerAction<SetUserActive>,
+    invite_error: Signal<Option<AppError>>,
+    change_error: Signal<Option<AppError>>,
+) -> impl IntoView {
+    let i18n = use_i18n();
     view! {
         <Title text=move || t_string!(i18n, users.title) />
         <header class="page-header">
@@ -135,7 +150,6 @@ pub fn UsersPage() -> impl IntoView {
             })}
         </Transition>
     }
-    .into_any()
 }
 
 fn role_option(locale: Locale, role: &RoleView, selected: Option<i64>) -> impl IntoView {
