@@ -19,9 +19,15 @@ pub mod permissions;
 pub mod ui;
 /// Input rules for forms, shared by both sides.
 pub mod validate;
+/// The interaction window: what may be sent in a conversation, and when (R11-R14).
+pub mod window;
 
+/// Connected WhatsApp lines, Pages, Instagram accounts and Twilio senders.
+pub mod accounts;
 /// Sessions, the signed-in user, login.
 pub mod auth;
+/// Conversations and messages as the browser sees them, and the changes the stream pushes.
+pub mod conversations;
 /// A user's own profile.
 pub mod profile;
 /// Custom roles and the settings page.
@@ -36,12 +42,18 @@ pub mod users;
 /// The database: backend choice, pool, migrations.
 #[cfg(feature = "ssr")]
 pub mod db;
+/// The event log and the live hub.
+#[cfg(feature = "ssr")]
+pub mod live;
 /// Outgoing email.
 #[cfg(feature = "ssr")]
 pub mod mail;
 /// Organizations (tenants).
 #[cfg(feature = "ssr")]
 pub mod orgs;
+/// Provider credentials sealed with the server key.
+#[cfg(feature = "ssr")]
+pub mod secrets;
 /// State shared by every request.
 #[cfg(feature = "ssr")]
 pub mod state;

@@ -7,13 +7,19 @@ use axum::extract::FromRef;
 use leptos::prelude::LeptosOptions;
 
 use crate::db::Db;
+use crate::live::Hub;
 use crate::mail::Mailer;
+use crate::secrets::SecretBox;
 
 #[derive(Clone)]
 pub struct AppState {
     pub db: Db,
     pub settings: Arc<Settings>,
     pub mailer: Option<Mailer>,
+    /// Seals provider credentials at rest.
+    pub secrets: SecretBox,
+    /// Fan-out of committed events to live streams.
+    pub hub: Hub,
     pub leptos_options: LeptosOptions,
 }
 

@@ -28,6 +28,11 @@ pub struct Common {
     /// directory.
     #[arg(long, env = "BUZON_DATABASE_URL", global = true)]
     pub database_url: Option<String>,
+    /// The key that seals provider credentials in the database, as 64 hexadecimal digits.
+    /// Several servers sharing one PostgreSQL database need the same key. Default: read from
+    /// (or created in) `secret.key` in the data directory.
+    #[arg(long, env = "BUZON_SECRET_KEY", global = true, hide_env_values = true)]
+    pub secret_key: Option<String>,
 }
 
 impl Common {
@@ -35,6 +40,14 @@ impl Common {
         self.database_url
             .clone()
             .unwrap_or_else(|| format!("sqlite://{}", self.data_dir.join("buzon.db").display()))
+    }
+
+    /// The server key: given, or kept in the data directory.
+    pub fn secrets(&self) -> Result<app::secrets::SecretBox, app::secrets::SecretError> {
+        match &self.secret_key {
+            Some(hex) => app::secrets::SecretBox::from_hex(hex),
+            None => app::secrets::SecretBox::load_or_create(&self.data_dir.join("secret.key")),
+        }
     }
 }
 

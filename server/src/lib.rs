@@ -6,10 +6,14 @@
 pub mod cli;
 /// Flags and environment variables.
 pub mod config;
+/// Storing verified webhook batches: conversations, messages, statuses, events, jobs.
+pub mod ingest;
 /// Login and logout as plain form posts (they work without JavaScript).
 pub mod login;
 /// Refusing state-changing requests from other origins.
 pub mod origin;
+/// The signed webhook endpoints of every channel.
+pub mod webhooks;
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -38,6 +42,8 @@ pub enum StartError {
     Db(#[from] DbError),
     #[error("email is misconfigured: {0}")]
     Mail(#[from] MailError),
+    #[error(transparent)]
+    SecretKey(#[from] app::secrets::SecretError),
     #[error("cannot listen on {0}: {1}")]
     Listen(SocketAddr, std::io::Error),
     #[error("the server stopped: {0}")]
@@ -50,6 +56,7 @@ pub async fn build_state(
     args: &ServeArgs,
     listen: SocketAddr,
 ) -> Result<AppState, StartError> {
+    let secrets = common.secrets()?;
     let db = Db::connect(&common.database_url()).await?;
     db.migrate().await?;
     let public_url = args
@@ -77,6 +84,8 @@ pub async fn build_state(
             trust_proxy: args.trust_proxy,
         }),
         mailer,
+        secrets,
+        hub: app::live::Hub::new(),
         leptos_options,
     })
 }
@@ -95,8 +104,15 @@ pub fn router(state: AppState) -> Router {
         ));
     let context_state = state.clone();
     let leptos_options = state.leptos_options.clone();
+    let webhooks = webhooks::routes(webhooks::Webhooks {
+        db: state.db.clone(),
+        secrets: state.secrets.clone(),
+        ingest: ingest::Ingest::start(state.db.clone(), state.hub.clone()),
+        public_url: state.settings.public_url.clone(),
+    });
 
     Router::new()
+        .merge(webhooks)
         .route("/login", post(login::login))
         .route("/logout", post(login::logout))
         .route("/healthz", get(|| async { "ok" }))

@@ -126,6 +126,10 @@ impl Drop for TestDb {
     }
 }
 
+/// The server key of every test server (tests seal credentials with it too).
+pub const TEST_SECRET_KEY: &str =
+    "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
+
 /// The real server, serving a test database on a random port.
 pub struct TestServer {
     pub base: String,
@@ -152,6 +156,7 @@ impl TestServer {
         let common = Common {
             data_dir: std::env::temp_dir(),
             database_url: Some(db.url.clone()),
+            secret_key: Some(TEST_SECRET_KEY.to_string()),
         };
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();

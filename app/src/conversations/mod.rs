@@ -1,0 +1,137 @@
+//! Conversations and their messages as the browser sees them. The chat window, the list and
+//! the live stream all speak these types.
+
+use serde::{Deserialize, Serialize};
+
+/// One row of the conversation list.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ConversationSummary {
+    pub id: i64,
+    pub account_id: i64,
+    /// `whatsapp`, `messenger`, `instagram` or `twilio`.
+    pub channel: String,
+    pub customer_key: String,
+    pub customer_name: Option<String>,
+    pub customer_username: Option<String>,
+    pub contact_id: Option<i64>,
+    /// `open` or `closed`.
+    pub status: String,
+    pub assignee_id: Option<i64>,
+    pub last_incoming_at: Option<i64>,
+    pub last_message_at: i64,
+    pub last_message_preview: Option<String>,
+    pub last_message_kind: Option<String>,
+}
+
+/// A message in the chat window.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MessageView {
+    pub id: i64,
+    pub conversation_id: i64,
+    /// `in`, `out` or `system`.
+    pub direction: String,
+    pub kind: String,
+    pub body: Option<String>,
+    /// The kind-specific parts (location, choice, media details, story) as stored.
+    pub content: serde_json::Value,
+    pub reply_to_id: Option<i64>,
+    pub sender_user_id: Option<i64>,
+    /// Where an outgoing message not written in Buzón came from (`business_app`, ...).
+    pub sent_from: Option<String>,
+    pub status: Option<String>,
+    pub error_code: Option<String>,
+    pub error_reason: Option<String>,
+    pub edited: bool,
+    pub deleted: bool,
+    pub at: i64,
+}
+
+/// What changed, as pushed on the live stream and stored in the event log.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum Change {
+    /// A new message, with its conversation as it now stands (new or not).
+    MessageCreated {
+        message: Box<MessageView>,
+        conversation: Box<ConversationSummary>,
+    },
+    MessageStatus {
+        conversation_id: i64,
+        message_id: i64,
+        status: String,
+        error_code: Option<String>,
+        error_reason: Option<String>,
+    },
+    MessageEdited {
+        conversation_id: i64,
+        message_id: i64,
+        kind: String,
+        body: Option<String>,
+        content: serde_json::Value,
+    },
+    MessageDeleted {
+        conversation_id: i64,
+        message_id: i64,
+    },
+    /// `emoji: None` removes `actor`'s reaction (`customer` or `business`).
+    Reaction {
+        conversation_id: i64,
+        message_id: i64,
+        actor: String,
+        emoji: Option<String>,
+    },
+    /// A received file has been downloaded and can be shown.
+    AttachmentReady {
+        conversation_id: i64,
+        message_id: i64,
+        attachment_id: i64,
+        mime_type: String,
+        size_bytes: i64,
+    },
+    ConversationUpdated {
+        conversation: Box<ConversationSummary>,
+    },
+}
+
+impl Change {
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Change::MessageCreated { .. } => "message_created",
+            Change::MessageStatus { .. } => "message_status",
+            Change::MessageEdited { .. } => "message_edited",
+            Change::MessageDeleted { .. } => "message_deleted",
+            Change::Reaction { .. } => "reaction",
+            Change::AttachmentReady { .. } => "attachment_ready",
+            Change::ConversationUpdated { .. } => "conversation_updated",
+        }
+    }
+
+    pub fn conversation_id(&self) -> i64 {
+        match self {
+            Change::MessageCreated { conversation, .. }
+            | Change::ConversationUpdated { conversation } => conversation.id,
+            Change::MessageStatus {
+                conversation_id, ..
+            }
+            | Change::MessageEdited {
+                conversation_id, ..
+            }
+            | Change::MessageDeleted {
+                conversation_id, ..
+            }
+            | Change::Reaction {
+                conversation_id, ..
+            }
+            | Change::AttachmentReady {
+                conversation_id, ..
+            } => *conversation_id,
+        }
+    }
+}
+
+/// One entry of the event log, as the stream sends it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StreamEvent {
+    pub id: i64,
+    pub change: Change,
+}

@@ -1,0 +1,174 @@
+//! Secrets at rest (R5): access tokens, app secrets and auth tokens are sealed with the
+//! server key (ChaCha20-Poly1305, a fresh random nonce per value) before they reach the
+//! database, and never leave the server once saved.
+
+use std::path::Path;
+
+use ring::aead::{Aad, LessSafeKey, Nonce, UnboundKey, CHACHA20_POLY1305, NONCE_LEN};
+use ring::rand::{SecureRandom, SystemRandom};
+
+const KEY_LEN: usize = 32;
+
+#[derive(Debug, thiserror::Error)]
+pub enum SecretError {
+    #[error("cannot read or create the server key {0}: {1}")]
+    KeyFile(String, std::io::Error),
+    #[error("the server key must be {KEY_LEN} bytes, written as 64 hexadecimal digits")]
+    BadKey,
+    #[error("a stored secret cannot be opened with this server key")]
+    Unreadable,
+}
+
+/// Seals and opens secrets with the server key.
+#[derive(Clone)]
+pub struct SecretBox {
+    key: std::sync::Arc<LessSafeKey>,
+}
+
+impl std::fmt::Debug for SecretBox {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("SecretBox(<redacted>)")
+    }
+}
+
+impl SecretBox {
+    /// From 64 hexadecimal digits (how the key is written in files and the environment).
+    pub fn from_hex(text: &str) -> Result<SecretBox, SecretError> {
+        let text = text.trim();
+        if text.len() != KEY_LEN * 2 || !text.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return Err(SecretError::BadKey);
+        }
+        let bytes: Vec<u8> = (0..KEY_LEN)
+            .map(|i| u8::from_str_radix(&text[i * 2..i * 2 + 2], 16).expect("checked hex"))
+            .collect();
+        let key = UnboundKey::new(&CHACHA20_POLY1305, &bytes).map_err(|_| SecretError::BadKey)?;
+        Ok(SecretBox {
+            key: std::sync::Arc::new(LessSafeKey::new(key)),
+        })
+    }
+
+    /// Reads the key file, creating it (readable by its owner only) on first start.
+    pub fn load_or_create(path: &Path) -> Result<SecretBox, SecretError> {
+        let describe = |e| SecretError::KeyFile(path.display().to_string(), e);
+        match std::fs::read_to_string(path) {
+            Ok(text) => SecretBox::from_hex(&text),
+            Err(err) if err.kind() == std::io::ErrorKind::NotFound => {
+                if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+                    std::fs::create_dir_all(dir).map_err(describe)?;
+                }
+                let mut bytes = [0u8; KEY_LEN];
+                SystemRandom::new()
+                    .fill(&mut bytes)
+                    .map_err(|_| describe(std::io::Error::other("no randomness")))?;
+                let text: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+                write_private(path, &text).map_err(describe)?;
+                SecretBox::from_hex(&text)
+            }
+            Err(err) => Err(describe(err)),
+        }
+    }
+
+    /// `nonce || ciphertext || tag`.
+    pub fn seal(&self, plaintext: &[u8]) -> Vec<u8> {
+        let mut nonce = [0u8; NONCE_LEN];
+        SystemRandom::new()
+            .fill(&mut nonce)
+            .expect("the system random source works");
+        let mut sealed = plaintext.to_vec();
+        self.key
+            .seal_in_place_append_tag(
+                Nonce::assume_unique_for_key(nonce),
+                Aad::empty(),
+                &mut sealed,
+            )
+            .expect("sealing cannot fail for in-memory data");
+        let mut out = nonce.to_vec();
+        out.extend_from_slice(&sealed);
+        out
+    }
+
+    pub fn open(&self, sealed: &[u8]) -> Result<Vec<u8>, SecretError> {
+        if sealed.len() < NONCE_LEN {
+            return Err(SecretError::Unreadable);
+        }
+        let (nonce, ciphertext) = sealed.split_at(NONCE_LEN);
+        let nonce = Nonce::try_assume_unique_for_key(nonce).map_err(|_| SecretError::Unreadable)?;
+        let mut buffer = ciphertext.to_vec();
+        let plain = self
+            .key
+            .open_in_place(nonce, Aad::empty(), &mut buffer)
+            .map_err(|_| SecretError::Unreadable)?;
+        Ok(plain.to_vec())
+    }
+}
+
+#[cfg(unix)]
+fn write_private(path: &Path, text: &str) -> std::io::Result<()> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)?;
+    file.write_all(text.as_bytes())
+}
+
+#[cfg(not(unix))]
+fn write_private(path: &Path, text: &str) -> std::io::Result<()> {
+    std::fs::write(path, text)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sample() -> SecretBox {
+        SecretBox::from_hex(&"ab".repeat(32)).unwrap()
+    }
+
+    #[test]
+    fn sealed_secrets_open_with_the_same_key_only() {
+        let sealed = sample().seal(b"EAAG-token");
+        assert!(!sealed.windows(10).any(|w| w == b"EAAG-token"));
+        assert_eq!(sample().open(&sealed).unwrap(), b"EAAG-token");
+        let other = SecretBox::from_hex(&"cd".repeat(32)).unwrap();
+        assert!(matches!(other.open(&sealed), Err(SecretError::Unreadable)));
+    }
+
+    #[test]
+    fn each_seal_uses_a_fresh_nonce_and_tampering_is_detected() {
+        let a = sample().seal(b"same");
+        let b = sample().seal(b"same");
+        assert_ne!(a, b);
+        let mut tampered = a.clone();
+        let last = tampered.len() - 1;
+        tampered[last] ^= 1;
+        assert!(sample().open(&tampered).is_err());
+        assert!(sample().open(&a[..5]).is_err());
+    }
+
+    #[test]
+    fn bad_keys_are_refused() {
+        assert!(SecretBox::from_hex("abc").is_err());
+        assert!(SecretBox::from_hex(&"zz".repeat(32)).is_err());
+    }
+
+    #[test]
+    fn the_key_file_is_created_once_and_reused() {
+        let dir = std::env::temp_dir().join(format!("buzon-key-{}", std::process::id()));
+        let path = dir.join("secret.key");
+        let _ = std::fs::remove_dir_all(&dir);
+        let first = SecretBox::load_or_create(&path).unwrap();
+        let sealed = first.seal(b"x");
+        let again = SecretBox::load_or_create(&path).unwrap();
+        assert_eq!(again.open(&sealed).unwrap(), b"x");
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(&path).unwrap().permissions().mode();
+            assert_eq!(mode & 0o777, 0o600);
+        }
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}

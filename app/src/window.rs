@@ -1,0 +1,221 @@
+//! The interaction window (R11–R14): what the business may send in a conversation, as a pure
+//! function of the channel, the customer's last incoming message and the time. The server
+//! checks it on every send; the composer uses it for the live countdown.
+
+use channels::Channel;
+use serde::{Deserialize, Serialize};
+
+pub const HOUR_MS: i64 = 3_600_000;
+/// WhatsApp's customer-service window, and the standard Messenger/Instagram window.
+pub const FREE_WINDOW_MS: i64 = 24 * HOUR_MS;
+/// How long after the customer's last message a human agent may still answer on Messenger and
+/// Instagram (the HUMAN_AGENT tag).
+pub const HUMAN_AGENT_WINDOW_MS: i64 = 7 * 24 * HOUR_MS;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Window {
+    /// Any message may be sent until `until` (epoch ms).
+    Free { until: i64 },
+    /// Messenger/Instagram, 24 h to 7 days after the customer wrote: a person may still answer
+    /// (sent with the HUMAN_AGENT tag) until `until`.
+    HumanAgent { until: i64 },
+    /// WhatsApp outside the 24 h window: approved templates only.
+    TemplatesOnly,
+    /// Messenger/Instagram: nothing can be sent.
+    Closed(ClosedBecause),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ClosedBecause {
+    /// The business can never write first on Facebook or Instagram (R12).
+    CustomerNeverWrote,
+    /// More than 7 days since the customer's last message.
+    Expired,
+}
+
+/// The window of a conversation on `channel` whose customer last wrote at `last_incoming`.
+pub fn window(channel: Channel, last_incoming: Option<i64>, now: i64) -> Window {
+    let whatsapp = matches!(channel, Channel::Whatsapp | Channel::Twilio);
+    match last_incoming {
+        None if whatsapp => Window::TemplatesOnly,
+        None => Window::Closed(ClosedBecause::CustomerNeverWrote),
+        Some(last) if now < last.saturating_add(FREE_WINDOW_MS) => Window::Free {
+            until: last + FREE_WINDOW_MS,
+        },
+        Some(_) if whatsapp => Window::TemplatesOnly,
+        Some(last) if now < last.saturating_add(HUMAN_AGENT_WINDOW_MS) => Window::HumanAgent {
+            until: last + HUMAN_AGENT_WINDOW_MS,
+        },
+        Some(_) => Window::Closed(ClosedBecause::Expired),
+    }
+}
+
+/// What the agent is trying to send.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outgoing {
+    /// Text, media, a quick reply: anything that is not an approved template.
+    FreeForm,
+    /// An approved WhatsApp template.
+    Template,
+}
+
+/// How a permitted message must go out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SendAs {
+    /// Inside the window (Messenger's `RESPONSE`).
+    Response,
+    /// Messenger/Instagram after 24 h: `MESSAGE_TAG` + `HUMAN_AGENT`.
+    HumanAgentTag,
+    Template,
+}
+
+/// Why a send is refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Refusal {
+    /// WhatsApp outside 24 h: only a template can be sent.
+    TemplateRequired,
+    /// Templates exist only on WhatsApp.
+    TemplatesNotOnThisChannel,
+    /// Facebook/Instagram: the customer has not written yet.
+    CustomerMustWriteFirst,
+    /// Facebook/Instagram: more than 7 days since the customer wrote.
+    WindowExpired,
+}
+
+/// The rule the server enforces on every send.
+pub fn may_send(window: Window, channel: Channel, what: Outgoing) -> Result<SendAs, Refusal> {
+    let whatsapp = matches!(channel, Channel::Whatsapp | Channel::Twilio);
+    match (what, window) {
+        (Outgoing::Template, _) if !whatsapp => Err(Refusal::TemplatesNotOnThisChannel),
+        (Outgoing::Template, _) => Ok(SendAs::Template),
+        (Outgoing::FreeForm, Window::Free { .. }) => Ok(SendAs::Response),
+        (Outgoing::FreeForm, Window::HumanAgent { .. }) => Ok(SendAs::HumanAgentTag),
+        (Outgoing::FreeForm, Window::TemplatesOnly) => Err(Refusal::TemplateRequired),
+        (Outgoing::FreeForm, Window::Closed(ClosedBecause::CustomerNeverWrote)) => {
+            Err(Refusal::CustomerMustWriteFirst)
+        }
+        (Outgoing::FreeForm, Window::Closed(ClosedBecause::Expired)) => Err(Refusal::WindowExpired),
+    }
+}
+
+impl Window {
+    /// When the current state ends, for the countdown.
+    pub fn until(self) -> Option<i64> {
+        match self {
+            Window::Free { until } | Window::HumanAgent { until } => Some(until),
+            _ => None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const T: i64 = 1_800_000_000_000;
+
+    #[test]
+    fn whatsapp_is_free_for_exactly_24_hours_after_the_customer_wrote() {
+        for channel in [Channel::Whatsapp, Channel::Twilio] {
+            assert_eq!(
+                window(channel, Some(T), T),
+                Window::Free {
+                    until: T + FREE_WINDOW_MS
+                }
+            );
+            assert_eq!(
+                window(channel, Some(T), T + FREE_WINDOW_MS - 1),
+                Window::Free {
+                    until: T + FREE_WINDOW_MS
+                }
+            );
+            assert_eq!(
+                window(channel, Some(T), T + FREE_WINDOW_MS),
+                Window::TemplatesOnly
+            );
+            assert_eq!(
+                window(channel, Some(T), T + 30 * 24 * HOUR_MS),
+                Window::TemplatesOnly
+            );
+        }
+    }
+
+    #[test]
+    fn whatsapp_may_start_a_conversation_with_a_template_only() {
+        let start = window(Channel::Whatsapp, None, T);
+        assert_eq!(start, Window::TemplatesOnly);
+        assert_eq!(
+            may_send(start, Channel::Whatsapp, Outgoing::Template),
+            Ok(SendAs::Template)
+        );
+        assert_eq!(
+            may_send(start, Channel::Whatsapp, Outgoing::FreeForm),
+            Err(Refusal::TemplateRequired)
+        );
+    }
+
+    #[test]
+    fn facebook_and_instagram_never_write_first() {
+        for channel in [Channel::Messenger, Channel::Instagram] {
+            let w = window(channel, None, T);
+            assert_eq!(w, Window::Closed(ClosedBecause::CustomerNeverWrote));
+            assert_eq!(
+                may_send(w, channel, Outgoing::FreeForm),
+                Err(Refusal::CustomerMustWriteFirst)
+            );
+            assert_eq!(
+                may_send(w, channel, Outgoing::Template),
+                Err(Refusal::TemplatesNotOnThisChannel)
+            );
+        }
+    }
+
+    #[test]
+    fn facebook_and_instagram_answer_with_the_human_agent_tag_until_seven_days() {
+        for channel in [Channel::Messenger, Channel::Instagram] {
+            let inside = window(channel, Some(T), T + FREE_WINDOW_MS - 1);
+            assert_eq!(
+                may_send(inside, channel, Outgoing::FreeForm),
+                Ok(SendAs::Response)
+            );
+            let tagged = window(channel, Some(T), T + FREE_WINDOW_MS);
+            assert_eq!(
+                tagged,
+                Window::HumanAgent {
+                    until: T + HUMAN_AGENT_WINDOW_MS
+                }
+            );
+            assert_eq!(
+                may_send(tagged, channel, Outgoing::FreeForm),
+                Ok(SendAs::HumanAgentTag)
+            );
+            let last_moment = window(channel, Some(T), T + HUMAN_AGENT_WINDOW_MS - 1);
+            assert!(matches!(last_moment, Window::HumanAgent { .. }));
+            let expired = window(channel, Some(T), T + HUMAN_AGENT_WINDOW_MS);
+            assert_eq!(expired, Window::Closed(ClosedBecause::Expired));
+            assert_eq!(
+                may_send(expired, channel, Outgoing::FreeForm),
+                Err(Refusal::WindowExpired)
+            );
+        }
+    }
+
+    #[test]
+    fn a_template_is_always_allowed_on_whatsapp_even_inside_the_window() {
+        let w = window(Channel::Whatsapp, Some(T), T + 1);
+        assert_eq!(
+            may_send(w, Channel::Whatsapp, Outgoing::Template),
+            Ok(SendAs::Template)
+        );
+        assert_eq!(w.until(), Some(T + FREE_WINDOW_MS));
+        assert_eq!(Window::TemplatesOnly.until(), None);
+    }
+
+    #[test]
+    fn a_clock_behind_the_last_message_still_counts_as_inside() {
+        assert!(matches!(
+            window(Channel::Whatsapp, Some(T), T - 5_000),
+            Window::Free { .. }
+        ));
+    }
+}

@@ -1,0 +1,774 @@
+//! Storing what webhooks bring (R6–R10, R41). A verified batch is applied in one transaction:
+//! conversations found or opened (one per account and customer, guaranteed by a unique
+//! index), messages inserted once (a provider id is unique per account, so a redelivery is a
+//! no-op), statuses, reactions, edits and deletions applied monotonically, events appended and
+//! slow work queued as jobs. Only after the commit is the provider answered and the hub told.
+//!
+//! One writer task applies the batches: whatever webhooks arrive while it commits are
+//! committed together next time, so one disk sync covers many messages (group commit).
+
+use std::collections::HashMap;
+
+use app::conversations::{Change, ConversationSummary, MessageView};
+use app::db::{now_ms, Db};
+use app::error::AppError;
+use app::live::{self, Hub, Published};
+use app::orgs::Tx;
+use channels::{
+    Channel, Content, Delete, Delivery, Edit, Inbound, Message, Reaction, StatusUpdate,
+    SyncedContact, Watermark, WatermarkPoint,
+};
+use serde_json::json;
+use tokio::sync::{mpsc, oneshot};
+
+/// The account a verified event belongs to.
+#[derive(Debug, Clone, Copy)]
+pub struct AccountRef {
+    pub id: i64,
+    pub org_id: i64,
+    pub channel: Channel,
+}
+
+/// What one batch did.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Stored {
+    pub messages: usize,
+    pub duplicates: usize,
+    pub updates: usize,
+    /// Events about messages Buzón does not have (yet): logged and, for statuses, retried.
+    pub unmatched: usize,
+}
+
+struct Submission {
+    accounts: HashMap<String, AccountRef>,
+    events: Vec<Inbound>,
+    done: oneshot::Sender<Result<Stored, AppError>>,
+}
+
+/// The handle webhooks submit verified batches to.
+#[derive(Clone)]
+pub struct Ingest {
+    queue: mpsc::Sender<Submission>,
+}
+
+/// How many waiting batches one commit may cover.
+const GROUP_LIMIT: usize = 256;
+
+impl Ingest {
+    /// Starts the writer task.
+    pub fn start(db: Db, hub: Hub) -> Ingest {
+        let (queue, receiver) = mpsc::channel(4096);
+        tokio::spawn(writer(db, hub, receiver));
+        Ingest { queue }
+    }
+
+    /// Stores the events durably; returns once they are committed.
+    pub async fn store(
+        &self,
+        accounts: HashMap<String, AccountRef>,
+        events: Vec<Inbound>,
+    ) -> Result<Stored, AppError> {
+        let (done, result) = oneshot::channel();
+        self.queue
+            .send(Submission {
+                accounts,
+                events,
+                done,
+            })
+            .await
+            .map_err(|_| AppError::internal("the ingest writer has stopped"))?;
+        result
+            .await
+            .map_err(|_| AppError::internal("the ingest writer dropped a batch"))?
+    }
+}
+
+async fn writer(db: Db, hub: Hub, mut receiver: mpsc::Receiver<Submission>) {
+    while let Some(first) = receiver.recv().await {
+        let mut group = vec![first];
+        while group.len() < GROUP_LIMIT {
+            match receiver.try_recv() {
+                Ok(next) => group.push(next),
+                Err(_) => break,
+            }
+        }
+        match apply_group(&db, &group).await {
+            Ok((results, published)) => {
+                hub.publish(published);
+                for (submission, stored) in group.into_iter().zip(results) {
+                    let _ = submission.done.send(Ok(stored));
+                }
+            }
+            Err(err) if group.len() > 1 => {
+                // One bad batch must not fail its neighbours: retry each on its own.
+                tracing::warn!(%err, batches = group.len(), "group commit failed; retrying one by one");
+                for submission in group {
+                    let result = apply_group(&db, std::slice::from_ref(&submission)).await;
+                    let answer = result.map(|(mut results, published)| {
+                        hub.publish(published);
+                        results.pop().unwrap_or_default()
+                    });
+                    let _ = submission.done.send(answer);
+                }
+            }
+            Err(err) => {
+                for submission in group {
+                    let _ = submission.done.send(Err(err.clone()));
+                }
+            }
+        }
+    }
+}
+
+async fn apply_group(
+    db: &Db,
+    group: &[Submission],
+) -> Result<(Vec<Stored>, Vec<Published>), AppError> {
+    let mut tx = db.pool.begin().await?;
+    let mut results = Vec::with_capacity(group.len());
+    let mut published = Vec::new();
+    for submission in group {
+        let mut stored = Stored::default();
+        for event in &submission.events {
+            let Some(account) = submission.accounts.get(event.account()) else {
+                continue;
+            };
+            apply(&mut tx, *account, event, &mut stored, &mut published).await?;
+        }
+        results.push(stored);
+    }
+    tx.commit().await?;
+    Ok((results, published))
+}
+
+/// One event being applied: the transaction, its account, and what it has done so far.
+struct Step<'a, 't> {
+    tx: &'a mut Tx<'t>,
+    account: AccountRef,
+    stored: &'a mut Stored,
+    published: &'a mut Vec<Published>,
+}
+
+impl Step<'_, '_> {
+    /// The stored message a status, reaction, edit or deletion is about; counted as unmatched
+    /// when Buzón does not have it.
+    async fn target(&mut self, provider_id: &str) -> Result<Option<Target>, AppError> {
+        let found = message_by_provider_id(self.tx, self.account.id, provider_id).await?;
+        if found.is_none() {
+            self.stored.unmatched += 1;
+        }
+        Ok(found)
+    }
+
+    /// Records a change to an existing message and appends it to the event log.
+    async fn changed(&mut self, target: &Target, change: Change) -> Result<(), AppError> {
+        self.stored.updates += 1;
+        let event = live::append(self.tx, self.account.org_id, target.assignee_id, &change).await?;
+        self.published.push(event);
+        Ok(())
+    }
+}
+
+async fn apply(
+    tx: &mut Tx<'_>,
+    account: AccountRef,
+    event: &Inbound,
+    stored: &mut Stored,
+    published: &mut Vec<Published>,
+) -> Result<(), AppError> {
+    let mut step = Step {
+        tx,
+        account,
+        stored,
+        published,
+    };
+    match event {
+        Inbound::Message(message) => store_message(&mut step, message).await,
+        Inbound::Status(update) => apply_status(&mut step, update).await,
+        Inbound::Watermark(mark) => apply_watermark(&mut step, mark).await,
+        Inbound::Reaction(reaction) => apply_reaction(&mut step, reaction).await,
+        Inbound::Edit(edit) => apply_edit(&mut step, edit).await,
+        Inbound::Delete(delete) => apply_delete(&mut step, delete).await,
+        Inbound::ContactSync(contact) => sync_contact(&mut step, contact).await,
+    }
+}
+
+type SummaryRow = (
+    i64,
+    i64,
+    String,
+    Option<String>,
+    Option<String>,
+    Option<i64>,
+    String,
+    Option<i64>,
+    Option<i64>,
+    i64,
+    Option<String>,
+    Option<String>,
+);
+
+const SUMMARY_COLUMNS: &str = "id, account_id, customer_key, customer_name, customer_username, \
+     contact_id, status, assignee_id, last_incoming_at, last_message_at, last_message_preview, \
+     last_message_kind";
+
+fn summary(channel: Channel, row: SummaryRow) -> ConversationSummary {
+    let (
+        id,
+        account_id,
+        customer_key,
+        customer_name,
+        customer_username,
+        contact_id,
+        status,
+        assignee_id,
+        last_incoming_at,
+        last_message_at,
+        last_message_preview,
+        last_message_kind,
+    ) = row;
+    ConversationSummary {
+        id,
+        account_id,
+        channel: channel.as_str().to_string(),
+        customer_key,
+        customer_name,
+        customer_username,
+        contact_id,
+        status,
+        assignee_id,
+        last_incoming_at,
+        last_message_at,
+        last_message_preview,
+        last_message_kind,
+    }
+}
+
+/// Longest preview kept on the conversation row.
+const PREVIEW_CHARS: usize = 160;
+
+fn preview(content: &Content) -> Option<String> {
+    content
+        .text()
+        .map(|text| text.chars().take(PREVIEW_CHARS).collect())
+}
+
+/// The stored JSON of a message's content, with the context that is not part of the kind.
+fn content_json(message: &Message) -> serde_json::Value {
+    let mut value = serde_json::to_value(&message.content).unwrap_or_else(|_| json!({}));
+    if let Some(story) = &message.story {
+        value["story"] = json!(story);
+    }
+    if message.forwarded {
+        value["forwarded"] = json!(true);
+    }
+    if message.referral {
+        value["referral"] = json!(true);
+    }
+    value
+}
+
+async fn store_message(step: &mut Step<'_, '_>, message: &Message) -> Result<(), AppError> {
+    let account = step.account;
+    let tx = &mut *step.tx;
+    let stored = &mut *step.stored;
+    let now = now_ms();
+    let at = if message.at_ms > 0 {
+        message.at_ms
+    } else {
+        now
+    };
+
+    // An echo of a message Buzón itself sent: the message exists, it only lacked its id.
+    if let Some(own_id) = message
+        .echo_metadata
+        .as_deref()
+        .and_then(|m| m.strip_prefix("buzon:"))
+        .and_then(|id| id.parse::<i64>().ok())
+    {
+        sqlx::query(
+            "UPDATE messages SET provider_id = $1 \
+             WHERE id = $2 AND account_id = $3 AND provider_id IS NULL",
+        )
+        .bind(&message.provider_id)
+        .bind(own_id)
+        .bind(account.id)
+        .execute(&mut **tx)
+        .await?;
+        stored.duplicates += 1;
+        return Ok(());
+    }
+
+    let incoming = !message.outgoing;
+    let (conversation_id, created) = open_conversation(tx, account, message, at, now).await?;
+    let reply_to_id = match &message.reply_to {
+        Some(provider_id) => message_by_provider_id(tx, account.id, provider_id)
+            .await?
+            .map(|m| m.id),
+        None => None,
+    };
+    let kind = message.content.kind();
+    let body = message.content.text().map(str::to_string);
+    let content = content_json(message);
+    let status = if incoming {
+        None
+    } else {
+        Some(message.history_status.unwrap_or(Delivery::Sent).as_str())
+    };
+    let inserted: Option<(i64,)> = sqlx::query_as(
+        "INSERT INTO messages (org_id, conversation_id, account_id, direction, kind, body, content, \
+         provider_id, reply_to_id, reply_to_provider_id, sent_from, status, provider_at, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) \
+         ON CONFLICT DO NOTHING RETURNING id",
+    )
+    .bind(account.org_id)
+    .bind(conversation_id)
+    .bind(account.id)
+    .bind(if incoming { "in" } else { "out" })
+    .bind(kind)
+    .bind(&body)
+    .bind(content.to_string())
+    .bind(&message.provider_id)
+    .bind(reply_to_id)
+    .bind(&message.reply_to)
+    .bind(message.sent_from.map(|s| s.as_str()))
+    .bind(status)
+    .bind(at)
+    .bind(at)
+    .fetch_optional(&mut **tx)
+    .await?;
+    let Some((message_id,)) = inserted else {
+        stored.duplicates += 1;
+        return Ok(());
+    };
+    stored.messages += 1;
+
+    if let Content::Media(media) = &message.content {
+        let (attachment_id,): (i64,) = sqlx::query_as(
+            "INSERT INTO attachments (org_id, message_id, kind, mime_type, file_name, sha256, \
+             provider_media_id, status, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, 'pending', $8) RETURNING id",
+        )
+        .bind(account.org_id)
+        .bind(message_id)
+        .bind(media.kind.as_str())
+        .bind(
+            media
+                .mime_type
+                .as_deref()
+                .unwrap_or("application/octet-stream"),
+        )
+        .bind(&media.file_name)
+        .bind(&media.sha256)
+        .bind(&media.media_id)
+        .bind(now)
+        .fetch_one(&mut **tx)
+        .await?;
+        enqueue_job(
+            tx,
+            account.org_id,
+            "download_media",
+            &json!({
+                "attachment_id": attachment_id,
+                "account_id": account.id,
+                "media_id": media.media_id,
+                "url": media.url,
+            }),
+            now,
+        )
+        .await?;
+    }
+
+    let preview = preview(&message.content);
+    let row: SummaryRow = sqlx::query_as(&format!(
+        "UPDATE conversations SET \
+           last_message_preview = CASE WHEN $1 >= last_message_at THEN $2 ELSE last_message_preview END, \
+           last_message_kind = CASE WHEN $1 >= last_message_at THEN $3 ELSE last_message_kind END, \
+           last_message_at = CASE WHEN $1 >= last_message_at THEN $1 ELSE last_message_at END, \
+           last_incoming_at = CASE WHEN $4 = 1 AND (last_incoming_at IS NULL OR $1 > last_incoming_at) \
+                                   THEN $1 ELSE last_incoming_at END, \
+           customer_name = COALESCE($5, customer_name), \
+           customer_username = COALESCE($6, customer_username), \
+           status = CASE WHEN $4 = 1 THEN 'open' ELSE status END, \
+           close_reason = CASE WHEN $4 = 1 THEN NULL ELSE close_reason END, \
+           deleted_at = NULL, \
+           updated_at = $7 \
+         WHERE id = $8 RETURNING {SUMMARY_COLUMNS}"
+    ))
+    .bind(at)
+    .bind(&preview)
+    .bind(kind)
+    .bind(i64::from(incoming))
+    .bind(&message.customer.name)
+    .bind(&message.customer.username)
+    .bind(now)
+    .bind(conversation_id)
+    .fetch_one(&mut **tx)
+    .await?;
+    let conversation = summary(account.channel, row);
+
+    let needs_profile = created
+        && matches!(account.channel, Channel::Messenger | Channel::Instagram)
+        && conversation.customer_name.is_none();
+    if needs_profile {
+        enqueue_job(
+            tx,
+            account.org_id,
+            "fetch_profile",
+            &json!({"conversation_id": conversation_id, "account_id": account.id}),
+            now,
+        )
+        .await?;
+    }
+
+    let view = MessageView {
+        id: message_id,
+        conversation_id,
+        direction: if incoming { "in" } else { "out" }.to_string(),
+        kind: kind.to_string(),
+        body,
+        content,
+        reply_to_id,
+        sender_user_id: None,
+        sent_from: message.sent_from.map(|s| s.as_str().to_string()),
+        status: status.map(str::to_string),
+        error_code: None,
+        error_reason: None,
+        edited: false,
+        deleted: false,
+        at,
+    };
+    let assignee = conversation.assignee_id;
+    let change = Change::MessageCreated {
+        message: Box::new(view),
+        conversation: Box::new(conversation),
+    };
+    let event = live::append(tx, account.org_id, assignee, &change).await?;
+    step.published.push(event);
+    Ok(())
+}
+
+/// Finds the customer's conversation on this account or opens it. The unique index on
+/// (account, customer) makes concurrent first messages converge on one row.
+async fn open_conversation(
+    tx: &mut Tx<'_>,
+    account: AccountRef,
+    message: &Message,
+    at: i64,
+    now: i64,
+) -> Result<(i64, bool), AppError> {
+    let created: Option<(i64,)> = sqlx::query_as(
+        "INSERT INTO conversations (org_id, account_id, customer_key, customer_name, \
+         customer_username, status, last_message_at, created_at, updated_at) \
+         VALUES ($1, $2, $3, $4, $5, 'open', $6, $7, $7) \
+         ON CONFLICT (account_id, customer_key) DO NOTHING RETURNING id",
+    )
+    .bind(account.org_id)
+    .bind(account.id)
+    .bind(&message.customer.key)
+    .bind(&message.customer.name)
+    .bind(&message.customer.username)
+    .bind(at)
+    .bind(now)
+    .fetch_optional(&mut **tx)
+    .await?;
+    if let Some((id,)) = created {
+        return Ok((id, true));
+    }
+    let (id,): (i64,) =
+        sqlx::query_as("SELECT id FROM conversations WHERE account_id = $1 AND customer_key = $2")
+            .bind(account.id)
+            .bind(&message.customer.key)
+            .fetch_one(&mut **tx)
+            .await?;
+    Ok((id, false))
+}
+
+#[derive(sqlx::FromRow)]
+struct Target {
+    id: i64,
+    conversation_id: i64,
+    status: Option<String>,
+    assignee_id: Option<i64>,
+    created_at: i64,
+}
+
+async fn message_by_provider_id(
+    tx: &mut Tx<'_>,
+    account_id: i64,
+    provider_id: &str,
+) -> Result<Option<Target>, AppError> {
+    Ok(sqlx::query_as(
+        "SELECT m.id, m.conversation_id, m.status, c.assignee_id, m.created_at \
+         FROM messages m JOIN conversations c ON c.id = m.conversation_id \
+         WHERE m.account_id = $1 AND m.provider_id = $2",
+    )
+    .bind(account_id)
+    .bind(provider_id)
+    .fetch_optional(&mut **tx)
+    .await?)
+}
+
+async fn apply_status(step: &mut Step<'_, '_>, update: &StatusUpdate) -> Result<(), AppError> {
+    let Some(target) = step.target(&update.provider_id).await? else {
+        // The status overtook the send's own response: try again shortly.
+        let attempt = json!({"account_id": step.account.id, "update": update});
+        let due = now_ms() + 2_000;
+        enqueue_job(step.tx, step.account.org_id, "late_status", &attempt, due).await?;
+        return Ok(());
+    };
+    if update.pricing_category.is_some() {
+        sqlx::query("UPDATE messages SET pricing_category = $1 WHERE id = $2")
+            .bind(&update.pricing_category)
+            .bind(target.id)
+            .execute(&mut **step.tx)
+            .await?;
+    }
+    set_status(step, &target, update.status, update.error.as_ref()).await
+}
+
+/// Moves a message's delivery state forward (never back) and tells the stream.
+async fn set_status(
+    step: &mut Step<'_, '_>,
+    target: &Target,
+    next: Delivery,
+    error: Option<&channels::ProviderError>,
+) -> Result<(), AppError> {
+    let current = target
+        .status
+        .as_deref()
+        .and_then(Delivery::parse)
+        .unwrap_or(Delivery::Pending);
+    if !current.may_become(next) {
+        return Ok(());
+    }
+    let (code, reason) = match error {
+        Some(e) => (Some(e.code.clone()), Some(e.reason.clone())),
+        None => (None, None),
+    };
+    sqlx::query(
+        "UPDATE messages SET status = $1, error_code = COALESCE($2, error_code), \
+         error_reason = COALESCE($3, error_reason) WHERE id = $4",
+    )
+    .bind(next.as_str())
+    .bind(&code)
+    .bind(&reason)
+    .bind(target.id)
+    .execute(&mut **step.tx)
+    .await?;
+    let change = Change::MessageStatus {
+        conversation_id: target.conversation_id,
+        message_id: target.id,
+        status: next.as_str().to_string(),
+        error_code: code,
+        error_reason: reason,
+    };
+    step.changed(target, change).await
+}
+
+async fn apply_watermark(step: &mut Step<'_, '_>, mark: &Watermark) -> Result<(), AppError> {
+    let up_to = match &mark.up_to {
+        WatermarkPoint::Time(ms) => *ms,
+        WatermarkPoint::Messages(mids) => {
+            let mut latest = None;
+            for mid in mids {
+                let found = message_by_provider_id(step.tx, step.account.id, mid).await?;
+                latest = latest.max(found.map(|target| target.created_at));
+            }
+            match latest {
+                Some(at) => at,
+                None => {
+                    step.stored.unmatched += 1;
+                    return Ok(());
+                }
+            }
+        }
+    };
+    let targets: Vec<Target> = sqlx::query_as(
+        "SELECT m.id, m.conversation_id, m.status, c.assignee_id, m.created_at \
+         FROM conversations c JOIN messages m ON m.conversation_id = c.id \
+         WHERE c.account_id = $1 AND c.customer_key = $2 AND m.direction = 'out' \
+           AND m.created_at <= $3 AND m.status IN ('pending', 'sent', 'delivered')",
+    )
+    .bind(step.account.id)
+    .bind(&mark.customer)
+    .bind(up_to)
+    .fetch_all(&mut **step.tx)
+    .await?;
+    for target in targets {
+        set_status(step, &target, mark.status, None).await?;
+    }
+    Ok(())
+}
+
+async fn apply_reaction(step: &mut Step<'_, '_>, reaction: &Reaction) -> Result<(), AppError> {
+    let Some(target) = step.target(&reaction.target).await? else {
+        return Ok(());
+    };
+    let actor = if reaction.by_business {
+        "business"
+    } else {
+        "customer"
+    };
+    let changed = match &reaction.emoji {
+        Some(emoji) => sqlx::query(
+            "INSERT INTO reactions (org_id, message_id, actor, emoji, created_at) \
+             VALUES ($1, $2, $3, $4, $5) \
+             ON CONFLICT (message_id, actor) DO UPDATE SET emoji = excluded.emoji \
+             WHERE reactions.emoji <> excluded.emoji",
+        )
+        .bind(step.account.org_id)
+        .bind(target.id)
+        .bind(actor)
+        .bind(emoji)
+        .bind(now_ms())
+        .execute(&mut **step.tx)
+        .await?
+        .rows_affected(),
+        None => sqlx::query("DELETE FROM reactions WHERE message_id = $1 AND actor = $2")
+            .bind(target.id)
+            .bind(actor)
+            .execute(&mut **step.tx)
+            .await?
+            .rows_affected(),
+    };
+    if changed == 0 {
+        return Ok(());
+    }
+    let change = Change::Reaction {
+        conversation_id: target.conversation_id,
+        message_id: target.id,
+        actor: actor.to_string(),
+        emoji: reaction.emoji.clone(),
+    };
+    step.changed(&target, change).await
+}
+
+async fn apply_edit(step: &mut Step<'_, '_>, edit: &Edit) -> Result<(), AppError> {
+    let Some(target) = step.target(&edit.target).await? else {
+        return Ok(());
+    };
+    let kind = edit.content.kind();
+    let body = edit.content.text().map(str::to_string);
+    let content = serde_json::to_value(&edit.content).unwrap_or_else(|_| json!({}));
+    let at = if edit.at_ms > 0 { edit.at_ms } else { now_ms() };
+    let changed = sqlx::query(
+        "UPDATE messages SET kind = $1, body = $2, content = $3, edited_at = $4 \
+         WHERE id = $5 AND deleted_at IS NULL AND (edited_at IS NULL OR edited_at < $4)",
+    )
+    .bind(kind)
+    .bind(&body)
+    .bind(content.to_string())
+    .bind(at)
+    .bind(target.id)
+    .execute(&mut **step.tx)
+    .await?
+    .rows_affected();
+    if changed == 0 {
+        return Ok(());
+    }
+    let change = Change::MessageEdited {
+        conversation_id: target.conversation_id,
+        message_id: target.id,
+        kind: kind.to_string(),
+        body,
+        content,
+    };
+    step.changed(&target, change).await
+}
+
+async fn apply_delete(step: &mut Step<'_, '_>, delete: &Delete) -> Result<(), AppError> {
+    let Some(target) = step.target(&delete.target).await? else {
+        return Ok(());
+    };
+    let at = if delete.at_ms > 0 {
+        delete.at_ms
+    } else {
+        now_ms()
+    };
+    // What the customer took back is not kept: the body goes, the marker stays.
+    let changed = sqlx::query(
+        "UPDATE messages SET deleted_at = $1, body = NULL, content = '{}' \
+         WHERE id = $2 AND deleted_at IS NULL",
+    )
+    .bind(at)
+    .bind(target.id)
+    .execute(&mut **step.tx)
+    .await?
+    .rows_affected();
+    if changed == 0 {
+        return Ok(());
+    }
+    let change = Change::MessageDeleted {
+        conversation_id: target.conversation_id,
+        message_id: target.id,
+    };
+    step.changed(&target, change).await
+}
+
+/// A Business App contact becomes a CRM contact with that WhatsApp number, once. Removing it
+/// from the phone does not delete the CRM record.
+async fn sync_contact(step: &mut Step<'_, '_>, contact: &SyncedContact) -> Result<(), AppError> {
+    if contact.removed {
+        return Ok(());
+    }
+    let org_id = step.account.org_id;
+    let existing: Option<(i64,)> =
+        sqlx::query_as("SELECT id FROM contacts WHERE org_id = $1 AND whatsapp_phone = $2")
+            .bind(org_id)
+            .bind(&contact.phone)
+            .fetch_optional(&mut **step.tx)
+            .await?;
+    if existing.is_some() {
+        return Ok(());
+    }
+    let full = contact
+        .full_name
+        .clone()
+        .or_else(|| contact.first_name.clone())
+        .unwrap_or_default();
+    let (first, last) = match &contact.first_name {
+        Some(first) if full.starts_with(first.as_str()) => {
+            (first.clone(), full[first.len()..].trim().to_string())
+        }
+        _ => match full.split_once(' ') {
+            Some((first, last)) => (first.to_string(), last.to_string()),
+            None => (full.clone(), String::new()),
+        },
+    };
+    let now = now_ms();
+    sqlx::query(
+        "INSERT INTO contacts (org_id, first_name, last_name, primary_phone, whatsapp_phone, \
+         created_at, updated_at) VALUES ($1, $2, $3, $4, $4, $5, $5)",
+    )
+    .bind(org_id)
+    .bind(first)
+    .bind(last)
+    .bind(&contact.phone)
+    .bind(now)
+    .execute(&mut **step.tx)
+    .await?;
+    step.stored.updates += 1;
+    Ok(())
+}
+
+/// Queues slow work to run after the commit, from the durable jobs table.
+pub async fn enqueue_job(
+    tx: &mut Tx<'_>,
+    org_id: i64,
+    kind: &str,
+    payload: &serde_json::Value,
+    due_at: i64,
+) -> Result<(), AppError> {
+    sqlx::query(
+        "INSERT INTO jobs (org_id, kind, payload, due_at, created_at) VALUES ($1, $2, $3, $4, $5)",
+    )
+    .bind(org_id)
+    .bind(kind)
+    .bind(payload.to_string())
+    .bind(due_at)
+    .bind(now_ms())
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}

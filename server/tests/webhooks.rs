@@ -1,0 +1,794 @@
+//! Webhooks end to end against the real server: handshake, signatures, routing, idempotency,
+//! one conversation per customer, statuses that never go backwards, on both databases.
+
+mod common;
+
+use app::accounts::store::{connect, Credentials, NewAccount};
+use app::db::Db;
+use app::secrets::SecretBox;
+use channels::signature::{ascii_json, meta_signature, twilio_signature};
+use channels::Channel;
+use common::{Backend, TestServer, TEST_SECRET_KEY};
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+
+const APP_SECRET: &str = "meta-app-secret";
+const VERIFY_TOKEN: &str = "verify-me";
+const LINE: &str = "106540352242922";
+const PAGE: &str = "100200300";
+const IG: &str = "17841400000000000";
+const TWILIO_NUMBER: &str = "14155238886";
+const TWILIO_TOKEN: &str = "twilio-auth-token";
+
+struct Fixture {
+    server: TestServer,
+    db: Db,
+    http: reqwest::Client,
+    org_id: i64,
+}
+
+impl Fixture {
+    async fn new(backend: Backend) -> Fixture {
+        let server = TestServer::start(backend).await;
+        server.setup_admin().await;
+        let db = server.db.connect().await;
+        let (org_id,): (i64,) = sqlx::query_as("SELECT id FROM organizations")
+            .fetch_one(&db.pool)
+            .await
+            .unwrap();
+        let fixture = Fixture {
+            server,
+            db,
+            http: reqwest::Client::new(),
+            org_id,
+        };
+        for (channel, external_id) in [
+            (Channel::Whatsapp, LINE),
+            (Channel::Whatsapp, "L2"),
+            (Channel::Messenger, PAGE),
+            (Channel::Instagram, IG),
+            (Channel::Twilio, TWILIO_NUMBER),
+        ] {
+            fixture.connect(channel, external_id, APP_SECRET).await;
+        }
+        fixture
+    }
+
+    async fn connect(&self, channel: Channel, external_id: &str, app_secret: &str) -> i64 {
+        let secrets = SecretBox::from_hex(TEST_SECRET_KEY).unwrap();
+        let account = NewAccount {
+            channel,
+            name: format!("{} {external_id}", channel.as_str()),
+            external_id: external_id.to_string(),
+            display_handle: None,
+            config: json!({}),
+            credentials: Credentials {
+                access_token: "token".into(),
+                app_secret: app_secret.into(),
+                verify_token: VERIFY_TOKEN.into(),
+                auth_token: TWILIO_TOKEN.into(),
+            },
+            connected_by: None,
+        };
+        connect(&self.db, &secrets, self.org_id, &account)
+            .await
+            .unwrap()
+    }
+
+    async fn post_meta(&self, channel: &str, body: &Value, secret: Option<&str>) -> StatusCode {
+        let bytes = ascii_json(body);
+        let mut request = self
+            .http
+            .post(format!("{}/webhooks/{channel}", self.server.base))
+            .header("content-type", "application/json")
+            .body(bytes.clone());
+        if let Some(secret) = secret {
+            request = request.header(
+                "x-hub-signature-256",
+                meta_signature(secret.as_bytes(), bytes.as_bytes()),
+            );
+        }
+        request.send().await.unwrap().status()
+    }
+
+    async fn post_whatsapp(&self, body: &Value) -> StatusCode {
+        self.post_meta("whatsapp", body, Some(APP_SECRET)).await
+    }
+
+    async fn count(&self, sql: &str) -> i64 {
+        let (n,): (i64,) = sqlx::query_as(sql).fetch_one(&self.db.pool).await.unwrap();
+        n
+    }
+
+    async fn messages(&self) -> i64 {
+        self.count("SELECT COUNT(*) FROM messages").await
+    }
+
+    async fn conversations(&self) -> i64 {
+        self.count("SELECT COUNT(*) FROM conversations").await
+    }
+
+    async fn events(&self) -> i64 {
+        self.count("SELECT COUNT(*) FROM events").await
+    }
+
+    async fn status_of(&self, provider_id: &str) -> (String, Option<String>, Option<String>) {
+        sqlx::query_as(
+            "SELECT status, error_code, error_reason FROM messages WHERE provider_id = $1",
+        )
+        .bind(provider_id)
+        .fetch_one(&self.db.pool)
+        .await
+        .unwrap()
+    }
+
+    /// An outgoing message Buzón sent on the line, as the outbox will leave it.
+    async fn outgoing(&self, provider_id: &str, customer: &str, at: i64) {
+        let (account_id,): (i64,) =
+            sqlx::query_as("SELECT id FROM accounts WHERE external_id = $1")
+                .bind(LINE)
+                .fetch_one(&self.db.pool)
+                .await
+                .unwrap();
+        let (conversation_id,): (i64,) = sqlx::query_as(
+            "INSERT INTO conversations (org_id, account_id, customer_key, status, last_message_at, \
+             created_at, updated_at) VALUES ($1, $2, $3, 'open', $4, $4, $4) \
+             ON CONFLICT (account_id, customer_key) DO UPDATE SET updated_at = excluded.updated_at \
+             RETURNING id",
+        )
+        .bind(self.org_id)
+        .bind(account_id)
+        .bind(customer)
+        .bind(at)
+        .fetch_one(&self.db.pool)
+        .await
+        .unwrap();
+        sqlx::query(
+            "INSERT INTO messages (org_id, conversation_id, account_id, direction, kind, body, \
+             provider_id, status, created_at) VALUES ($1, $2, $3, 'out', 'text', 'hola', $4, 'pending', $5)",
+        )
+        .bind(self.org_id)
+        .bind(conversation_id)
+        .bind(account_id)
+        .bind(provider_id)
+        .bind(at)
+        .execute(&self.db.pool)
+        .await
+        .unwrap();
+    }
+
+    async fn stop(self) {
+        self.db.pool.close().await;
+        self.server.stop().await;
+    }
+}
+
+fn whatsapp(line: &str, value: Value) -> Value {
+    let mut value = value;
+    value["messaging_product"] = json!("whatsapp");
+    value["metadata"] = json!({"display_phone_number": "15550783881", "phone_number_id": line});
+    json!({"object": "whatsapp_business_account",
+           "entry": [{"id": "WABA", "changes": [{"field": "messages", "value": value}]}]})
+}
+
+fn text_from(customer: &str, id: &str, text: &str) -> Value {
+    whatsapp(
+        LINE,
+        json!({
+            "contacts": [{"profile": {"name": "Lucía Pérez"}, "wa_id": customer}],
+            "messages": [{"from": customer, "id": id, "timestamp": "1760000000", "type": "text",
+                          "text": {"body": text}}]
+        }),
+    )
+}
+
+fn status(id: &str, status: &str, extra: Value) -> Value {
+    let mut item = json!({"id": id, "status": status, "timestamp": "1760000100",
+                          "recipient_id": "5215512345678"});
+    if let Value::Object(extra) = extra {
+        for (k, v) in extra {
+            item[k] = v;
+        }
+    }
+    whatsapp(LINE, json!({"statuses": [item]}))
+}
+
+on_both_databases!(
+    handshake_answers_the_challenge_only_for_a_known_token,
+    unsigned_or_badly_signed_webhooks_store_nothing,
+    escaped_non_ascii_bodies_verify_and_store_the_decoded_text,
+    redelivered_webhooks_store_each_message_once,
+    a_burst_from_one_customer_opens_one_conversation,
+    statuses_in_any_order_never_go_backwards,
+    malformed_oversized_and_misaddressed_bodies_are_refused,
+    disconnected_accounts_take_nothing_new,
+    a_batch_for_several_lines_routes_each_message_to_its_line,
+    media_and_new_senders_queue_their_slow_work,
+    reactions_edits_and_deletions_apply_once,
+    messenger_and_instagram_events_flow_in,
+    twilio_forms_are_verified_against_the_public_url,
+);
+
+async fn handshake_answers_the_challenge_only_for_a_known_token(backend: Backend) {
+    let f = Fixture::new(backend).await;
+    let url = |channel: &str, token: &str| {
+        format!(
+            "{}/webhooks/{channel}?hub.mode=subscribe&hub.verify_token={token}&hub.challenge=1158201444",
+            f.server.base
+        )
+    };
+    for channel in ["whatsapp", "messenger", "instagram"] {
+        let ok = f.http.get(url(channel, VERIFY_TOKEN)).send().await.unwrap();
+        assert_eq!(ok.status(), StatusCode::OK);
+        assert_eq!(ok.text().await.unwrap(), "1158201444");
+        let wrong = f.http.get(url(channel, "nope")).send().await.unwrap();
+        assert_eq!(wrong.status(), StatusCode::FORBIDDEN);
+    }
+    let missing = f
+        .http
+        .get(format!(
+            "{}/webhooks/whatsapp?hub.challenge=1",
+            f.server.base
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(missing.status(), StatusCode::FORBIDDEN);
+    let unknown = f
+        .http
+        .get(url("telegram", VERIFY_TOKEN))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(unknown.status(), StatusCode::NOT_FOUND);
+    f.stop().await;
+}
+
+async fn unsigned_or_badly_signed_webhooks_store_nothing(backend: Backend) {
+    let f = Fixture::new(backend).await;
+    let body = text_from("5215512345678", "wamid.A", "hola");
+    assert_eq!(
+        f.post_meta("whatsapp", &body, None).await,
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        f.post_meta("whatsapp", &body, Some("another-secret")).await,
+        StatusCode::UNAUTHORIZED
+    );
+    let tampered = f
+        .http
+        .post(format!("{}/webhooks/whatsapp", f.server.base))
+        .header(
+            "x-hub-signature-256",
+            meta_signature(APP_SECRET.as_bytes(), ascii_json(&body).as_bytes()),
+        )
+        .body(ascii_json(&text_from("5215512345678", "wamid.A", "adiós")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(tampered.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(f.messages().await, 0);
+    assert_eq!(f.conversations().await, 0);
+    assert_eq!(f.events().await, 0);
+
+    assert_eq!(f.post_whatsapp(&body).await, StatusCode::OK);
+    assert_eq!(f.messages().await, 1);
+    f.stop().await;
+}
+
+async fn escaped_non_ascii_bodies_verify_and_store_the_decoded_text(backend: Backend) {
+    let f = Fixture::new(backend).await;
+    let text = "¿Tienen envío a Medellín? 😮";
+    let body = text_from("573001112233", "wamid.U", text);
+    assert!(ascii_json(&body).contains("\\u00bf"));
+    assert_eq!(f.post_whatsapp(&body).await, StatusCode::OK);
+    let (stored, name): (String, String) = sqlx::query_as(
+        "SELECT m.body, c.customer_name FROM messages m JOIN conversations c ON c.id = m.conversation_id",
+    )
+    .fetch_one(&f.db.pool)
+    .await
+    .unwrap();
+    assert_eq!(stored, text);
+    assert_eq!(name, "Lucía Pérez");
+    f.stop().await;
+}
+
+/// One body of every kind the line can receive, each delivered twice.
+fn every_kind(customer: &str) -> Vec<Value> {
+    let message = |id: &str, part: Value| {
+        let mut m = json!({"from": customer, "id": id, "timestamp": "1760000000"});
+        for (k, v) in part.as_object().unwrap() {
+            m[k] = v.clone();
+        }
+        whatsapp(
+            LINE,
+            json!({"contacts": [{"profile": {"name": "C"}, "wa_id": customer}], "messages": [m]}),
+        )
+    };
+    vec![
+        message("w.text", json!({"type": "text", "text": {"body": "hola"}})),
+        message(
+            "w.reply",
+            json!({"type": "text", "text": {"body": "ese"}, "context": {"id": "w.text"}}),
+        ),
+        message(
+            "w.loc",
+            json!({"type": "location", "location": {"latitude": 1.0, "longitude": 2.0}}),
+        ),
+        message(
+            "w.voice",
+            json!({"type": "audio", "audio": {"id": "m1", "mime_type": "audio/ogg", "voice": true}}),
+        ),
+        message(
+            "w.img",
+            json!({"type": "image", "image": {"id": "m2", "mime_type": "image/jpeg"}}),
+        ),
+        message(
+            "w.vid",
+            json!({"type": "video", "video": {"id": "m3", "mime_type": "video/mp4"}}),
+        ),
+        message(
+            "w.doc",
+            json!({"type": "document", "document": {"id": "m4", "mime_type": "application/pdf", "filename": "a.pdf"}}),
+        ),
+        message(
+            "w.stk",
+            json!({"type": "sticker", "sticker": {"id": "m5", "mime_type": "image/webp"}}),
+        ),
+        message(
+            "w.btn",
+            json!({"type": "interactive", "interactive": {"type": "button_reply", "button_reply": {"id": "1", "title": "Sí"}}}),
+        ),
+        message(
+            "w.list",
+            json!({"type": "interactive", "interactive": {"type": "list_reply", "list_reply": {"id": "2", "title": "M"}}}),
+        ),
+        message(
+            "w.poll",
+            json!({"type": "unsupported", "unsupported": {"type": "poll_creation"}}),
+        ),
+        message(
+            "w.react",
+            json!({"type": "reaction", "reaction": {"message_id": "w.text", "emoji": "👍"}}),
+        ),
+        message(
+            "w.edit",
+            json!({"type": "edit", "edit": {"original_message_id": "w.text", "message": {"type": "text", "text": {"body": "hola!"}}}}),
+        ),
+    ]
+}
+
+async fn redelivered_webhooks_store_each_message_once(backend: Backend) {
+    let f = Fixture::new(backend).await;
+    let bodies = every_kind("5215512345678");
+    for body in &bodies {
+        assert_eq!(f.post_whatsapp(body).await, StatusCode::OK);
+    }
+    let messages = f.messages().await;
+    let events = f.events().await;
+    let reactions = f.count("SELECT COUNT(*) FROM reactions").await;
+    let jobs = f.count("SELECT COUNT(*) FROM jobs").await;
+    assert_eq!(messages, 11, "reaction and edit are not messages");
+    assert_eq!(reactions, 1);
+    for body in &bodies {
+        assert_eq!(f.post_whatsapp(body).await, StatusCode::OK);
+    }
+    assert_eq!(f.messages().await, messages);
+    assert_eq!(f.events().await, events, "a redelivery changes nothing");
+    assert_eq!(f.count("SELECT COUNT(*) FROM reactions").await, reactions);
+    assert_eq!(f.count("SELECT COUNT(*) FROM jobs").await, jobs);
+    assert_eq!(f.conversations().await, 1);
+
+    let kinds: Vec<(String,)> = sqlx::query_as("SELECT kind FROM messages ORDER BY id")
+        .fetch_all(&f.db.pool)
+        .await
+        .unwrap();
+    let kinds: Vec<&str> = kinds.iter().map(|(k,)| k.as_str()).collect();
+    assert_eq!(
+        kinds,
+        [
+            "text",
+            "text",
+            "location",
+            "voice",
+            "image",
+            "video",
+            "document",
+            "sticker",
+            "choice",
+            "choice",
+            "unsupported"
+        ]
+    );
+    let (reply_to, edited_body): (Option<i64>, Option<String>) = sqlx::query_as(
+        "SELECT (SELECT reply_to_id FROM messages WHERE provider_id = 'w.reply'), \
+                (SELECT body FROM messages WHERE provider_id = 'w.text')",
+    )
+    .fetch_one(&f.db.pool)
+    .await
+    .unwrap();
+    assert!(
+        reply_to.is_some(),
+        "the reply points at the stored original"
+    );
+    assert_eq!(edited_body.as_deref(), Some("hola!"));
+    f.stop().await;
+}
+
+async fn a_burst_from_one_customer_opens_one_conversation(backend: Backend) {
+    let f = Fixture::new(backend).await;
+    let mut sends = Vec::new();
+    for i in 0..25 {
+        let body = text_from(
+            "5215500000001",
+            &format!("wamid.B{i}"),
+            &format!("mensaje {i}"),
+        );
+        let bytes = ascii_json(&body);
+        let request = f
+            .http
+            .post(format!("{}/webhooks/whatsapp", f.server.base))
+            .header(
+                "x-hub-signature-256",
+                meta_signature(APP_SECRET.as_bytes(), bytes.as_bytes()),
+            )
+            .body(bytes);
+        sends.push(tokio::spawn(request.send()));
+    }
+    for send in sends {
+        assert_eq!(send.await.unwrap().unwrap().status(), StatusCode::OK);
+    }
+    assert_eq!(f.conversations().await, 1);
+    assert_eq!(f.messages().await, 25);
+    f.stop().await;
+}
+
+async fn statuses_in_any_order_never_go_backwards(backend: Backend) {
+    let f = Fixture::new(backend).await;
+    f.outgoing("wamid.OUT1", "5215512345678", 1_760_000_000_000)
+        .await;
+    let service = json!({"pricing": {"billable": false, "pricing_model": "PMP",
+                                     "type": "free_customer_service", "category": "service"}});
+    assert_eq!(
+        f.post_whatsapp(&status("wamid.OUT1", "read", service.clone()))
+            .await,
+        StatusCode::OK
+    );
+    for late in ["delivered", "sent", "read"] {
+        assert_eq!(
+            f.post_whatsapp(&status("wamid.OUT1", late, json!({})))
+                .await,
+            StatusCode::OK
+        );
+    }
+    let failed = json!({"errors": [{"code": 131047, "title": "Re-engagement message",
+        "error_data": {"details": "More than 24 hours have passed since the customer last replied."}}]});
+    f.post_whatsapp(&status("wamid.OUT1", "failed", failed.clone()))
+        .await;
+    assert_eq!(f.status_of("wamid.OUT1").await, ("read".into(), None, None));
+    let (category,): (Option<String>,) =
+        sqlx::query_as("SELECT pricing_category FROM messages WHERE provider_id = 'wamid.OUT1'")
+            .fetch_one(&f.db.pool)
+            .await
+            .unwrap();
+    assert_eq!(category.as_deref(), Some("service"));
+    assert_eq!(
+        f.count("SELECT COUNT(*) FROM events WHERE kind = 'message_status'")
+            .await,
+        1,
+        "only the first read changed anything"
+    );
+
+    f.outgoing("wamid.OUT2", "5215512345678", 1_760_000_000_001)
+        .await;
+    f.post_whatsapp(&status("wamid.OUT2", "sent", json!({})))
+        .await;
+    f.post_whatsapp(&status("wamid.OUT2", "failed", failed))
+        .await;
+    f.post_whatsapp(&status("wamid.OUT2", "delivered", json!({})))
+        .await;
+    let (state, code, reason) = f.status_of("wamid.OUT2").await;
+    assert_eq!(state, "failed");
+    assert_eq!(code.as_deref(), Some("131047"));
+    assert!(reason.unwrap().contains("24 hours"));
+
+    // A status for a message not stored yet is kept for a later attempt, not lost.
+    f.post_whatsapp(&status("wamid.FUTURE", "delivered", json!({})))
+        .await;
+    assert_eq!(
+        f.count("SELECT COUNT(*) FROM jobs WHERE kind = 'late_status'")
+            .await,
+        1
+    );
+    f.stop().await;
+}
+
+async fn malformed_oversized_and_misaddressed_bodies_are_refused(backend: Backend) {
+    let f = Fixture::new(backend).await;
+    let post_raw = |bytes: Vec<u8>| {
+        let signature = meta_signature(APP_SECRET.as_bytes(), &bytes);
+        f.http
+            .post(format!("{}/webhooks/whatsapp", f.server.base))
+            .header("x-hub-signature-256", signature)
+            .body(bytes)
+            .send()
+    };
+    let malformed = post_raw(b"{\"object\":\"whatsapp_business_account\",\"entry\":[".to_vec())
+        .await
+        .unwrap();
+    assert_eq!(malformed.status(), StatusCode::BAD_REQUEST);
+    let mut huge = ascii_json(&text_from("1", "w.big", "x")).into_bytes();
+    huge.extend(std::iter::repeat_n(b' ', 3 * 1024 * 1024 + 1));
+    let oversized = post_raw(huge).await.unwrap();
+    assert_eq!(oversized.status(), StatusCode::PAYLOAD_TOO_LARGE);
+    let stranger = whatsapp(
+        "999999",
+        json!({"messages": [{"from": "1", "id": "w.s", "timestamp": "1", "type": "text", "text": {"body": "?"}}]}),
+    );
+    assert_eq!(f.post_whatsapp(&stranger).await, StatusCode::UNAUTHORIZED);
+    assert_eq!(f.messages().await, 0);
+    f.stop().await;
+}
+
+async fn disconnected_accounts_take_nothing_new(backend: Backend) {
+    let f = Fixture::new(backend).await;
+    assert_eq!(
+        f.post_whatsapp(&text_from("5215512345678", "w.before", "antes"))
+            .await,
+        StatusCode::OK
+    );
+    sqlx::query("UPDATE accounts SET status = 'disconnected' WHERE external_id = $1")
+        .bind(LINE)
+        .execute(&f.db.pool)
+        .await
+        .unwrap();
+    assert_eq!(
+        f.post_whatsapp(&text_from("5215512345678", "w.after", "después"))
+            .await,
+        StatusCode::OK
+    );
+    assert_eq!(f.messages().await, 1, "history stays, nothing new arrives");
+    f.stop().await;
+}
+
+async fn a_batch_for_several_lines_routes_each_message_to_its_line(backend: Backend) {
+    let f = Fixture::new(backend).await;
+    let change = |line: &str, id: &str| {
+        json!({"field": "messages", "value": {
+            "messaging_product": "whatsapp",
+            "metadata": {"display_phone_number": "1", "phone_number_id": line},
+            "messages": [{"from": "5215512345678", "id": id, "timestamp": "1", "type": "text", "text": {"body": id}}]
+        }})
+    };
+    let body = json!({"object": "whatsapp_business_account", "entry": [
+        {"id": "W1", "changes": [change(LINE, "w.l1a"), change("L2", "w.l2")]},
+        {"id": "W2", "changes": [change(LINE, "w.l1b")]}
+    ]});
+    assert_eq!(f.post_whatsapp(&body).await, StatusCode::OK);
+    let rows: Vec<(String, String)> = sqlx::query_as(
+        "SELECT m.provider_id, a.external_id FROM messages m JOIN accounts a ON a.id = m.account_id \
+         ORDER BY m.provider_id",
+    )
+    .fetch_all(&f.db.pool)
+    .await
+    .unwrap();
+    assert_eq!(
+        rows,
+        [("w.l1a", LINE), ("w.l1b", LINE), ("w.l2", "L2")]
+            .map(|(m, a)| (m.to_string(), a.to_string()))
+    );
+    assert_eq!(
+        f.conversations().await,
+        2,
+        "same customer, two lines, two conversations"
+    );
+    f.stop().await;
+}
+
+async fn media_and_new_senders_queue_their_slow_work(backend: Backend) {
+    let f = Fixture::new(backend).await;
+    let image = whatsapp(
+        LINE,
+        json!({"messages": [{"from": "1", "id": "w.img", "timestamp": "1", "type": "image",
+            "image": {"id": "MEDIA1", "mime_type": "image/jpeg", "sha256": "abc"}}]}),
+    );
+    assert_eq!(f.post_whatsapp(&image).await, StatusCode::OK);
+    let (kind, payload): (String, String) = sqlx::query_as("SELECT kind, payload FROM jobs")
+        .fetch_one(&f.db.pool)
+        .await
+        .unwrap();
+    assert_eq!(kind, "download_media");
+    let payload: Value = serde_json::from_str(&payload).unwrap();
+    assert_eq!(payload["media_id"], "MEDIA1");
+    let (status, provider_media_id): (String, Option<String>) =
+        sqlx::query_as("SELECT status, provider_media_id FROM attachments")
+            .fetch_one(&f.db.pool)
+            .await
+            .unwrap();
+    assert_eq!(status, "pending");
+    assert_eq!(provider_media_id.as_deref(), Some("MEDIA1"));
+
+    let first = json!({"object": "page", "entry": [{"id": PAGE, "time": 1, "messaging": [
+        {"sender": {"id": "PSID1"}, "recipient": {"id": PAGE}, "timestamp": 1_760_000_000_000_i64,
+         "message": {"mid": "m_1", "text": "hola"}}]}]});
+    assert_eq!(
+        f.post_meta("messenger", &first, Some(APP_SECRET)).await,
+        StatusCode::OK
+    );
+    assert_eq!(
+        f.count("SELECT COUNT(*) FROM jobs WHERE kind = 'fetch_profile'")
+            .await,
+        1
+    );
+    f.stop().await;
+}
+
+async fn reactions_edits_and_deletions_apply_once(backend: Backend) {
+    let f = Fixture::new(backend).await;
+    let customer = "5215512345678";
+    f.post_whatsapp(&text_from(customer, "w.1", "hola")).await;
+    let event = |part: Value| {
+        let mut m =
+            json!({"from": customer, "id": format!("w.e{}", part), "timestamp": "1760000500"});
+        for (k, v) in part.as_object().unwrap() {
+            m[k] = v.clone();
+        }
+        whatsapp(LINE, json!({"messages": [m]}))
+    };
+    let react =
+        event(json!({"type": "reaction", "reaction": {"message_id": "w.1", "emoji": "❤️"}}));
+    let change =
+        event(json!({"type": "reaction", "reaction": {"message_id": "w.1", "emoji": "😂"}}));
+    let unreact =
+        event(json!({"type": "reaction", "reaction": {"message_id": "w.1", "emoji": ""}}));
+    f.post_whatsapp(&react).await;
+    f.post_whatsapp(&react).await;
+    assert_eq!(
+        f.count("SELECT COUNT(*) FROM events WHERE kind = 'reaction'")
+            .await,
+        1
+    );
+    f.post_whatsapp(&change).await;
+    let (emoji,): (String,) = sqlx::query_as("SELECT emoji FROM reactions")
+        .fetch_one(&f.db.pool)
+        .await
+        .unwrap();
+    assert_eq!(emoji, "😂");
+    f.post_whatsapp(&unreact).await;
+    f.post_whatsapp(&unreact).await;
+    assert_eq!(f.count("SELECT COUNT(*) FROM reactions").await, 0);
+    assert_eq!(
+        f.count("SELECT COUNT(*) FROM events WHERE kind = 'reaction'")
+            .await,
+        3
+    );
+
+    let delete = event(json!({"type": "revoke", "revoke": {"original_message_id": "w.1"}}));
+    f.post_whatsapp(&delete).await;
+    f.post_whatsapp(&delete).await;
+    let (body, deleted): (Option<String>, Option<i64>) =
+        sqlx::query_as("SELECT body, deleted_at FROM messages WHERE provider_id = 'w.1'")
+            .fetch_one(&f.db.pool)
+            .await
+            .unwrap();
+    assert_eq!(body, None);
+    assert!(deleted.is_some());
+    assert_eq!(
+        f.count("SELECT COUNT(*) FROM events WHERE kind = 'message_deleted'")
+            .await,
+        1
+    );
+    let edit_after_delete = event(
+        json!({"type": "edit", "edit": {"original_message_id": "w.1",
+        "message": {"type": "text", "text": {"body": "resucitado"}}}}),
+    );
+    f.post_whatsapp(&edit_after_delete).await;
+    let (body,): (Option<String>,) =
+        sqlx::query_as("SELECT body FROM messages WHERE provider_id = 'w.1'")
+            .fetch_one(&f.db.pool)
+            .await
+            .unwrap();
+    assert_eq!(body, None, "an edit cannot bring back a deleted message");
+    f.stop().await;
+}
+
+async fn messenger_and_instagram_events_flow_in(backend: Backend) {
+    let f = Fixture::new(backend).await;
+    let page = |events: Value| json!({"object": "page", "entry": [{"id": PAGE, "time": 1, "messaging": events}]});
+    let t0 = 1_760_000_000_000_i64;
+    let body = page(json!([
+        {"sender": {"id": "PSID9"}, "recipient": {"id": PAGE}, "timestamp": t0,
+         "message": {"mid": "m_in", "text": "¿precio?"}},
+        {"sender": {"id": PAGE}, "recipient": {"id": "PSID9"}, "timestamp": t0 + 1000,
+         "message": {"mid": "m_echo", "is_echo": true, "text": "Desde la app de la página"}}
+    ]));
+    assert_eq!(
+        f.post_meta("messenger", &body, Some(APP_SECRET)).await,
+        StatusCode::OK
+    );
+    let rows: Vec<(String, String, Option<String>, Option<String>)> = sqlx::query_as(
+        "SELECT provider_id, direction, sent_from, status FROM messages ORDER BY created_at",
+    )
+    .fetch_all(&f.db.pool)
+    .await
+    .unwrap();
+    assert_eq!(rows[0], ("m_in".into(), "in".into(), None, None));
+    assert_eq!(
+        rows[1],
+        (
+            "m_echo".into(),
+            "out".into(),
+            Some("native_app".into()),
+            Some("sent".into())
+        )
+    );
+    let read = page(
+        json!([{"sender": {"id": "PSID9"}, "recipient": {"id": PAGE},
+                            "timestamp": t0 + 5000, "read": {"watermark": t0 + 2000}}]),
+    );
+    f.post_meta("messenger", &read, Some(APP_SECRET)).await;
+    assert_eq!(f.status_of("m_echo").await.0, "read");
+
+    // The same body sent to the Instagram endpoint is not an Instagram body.
+    assert_eq!(
+        f.post_meta("instagram", &body, Some(APP_SECRET)).await,
+        StatusCode::BAD_REQUEST
+    );
+    let ig = json!({"object": "instagram", "entry": [{"id": IG, "time": 1, "messaging": [
+        {"sender": {"id": "IGSID1"}, "recipient": {"id": IG}, "timestamp": t0,
+         "message": {"mid": "ig_1", "text": "vi tu historia",
+                     "reply_to": {"story": {"id": "st1", "url": "https://cdn.example/s.jpg"}}}}]}]});
+    assert_eq!(
+        f.post_meta("instagram", &ig, Some(APP_SECRET)).await,
+        StatusCode::OK
+    );
+    let (content,): (String,) =
+        sqlx::query_as("SELECT content FROM messages WHERE provider_id = 'ig_1'")
+            .fetch_one(&f.db.pool)
+            .await
+            .unwrap();
+    let content: Value = serde_json::from_str(&content).unwrap();
+    assert_eq!(content["story"]["id"], "st1");
+    f.stop().await;
+}
+
+async fn twilio_forms_are_verified_against_the_public_url(backend: Backend) {
+    let f = Fixture::new(backend).await;
+    let fields = vec![
+        ("MessageSid".to_string(), "SM1".to_string()),
+        ("From".to_string(), "whatsapp:+5491155556666".to_string()),
+        ("To".to_string(), format!("whatsapp:+{TWILIO_NUMBER}")),
+        ("Body".to_string(), "Hola + chau".to_string()),
+        ("ProfileName".to_string(), "Martín".to_string()),
+        ("WaId".to_string(), "5491155556666".to_string()),
+        ("NumMedia".to_string(), "0".to_string()),
+    ];
+    let url = format!("{}/webhooks/twilio", f.server.base);
+    let post = |signature: String| {
+        f.http
+            .post(&url)
+            .header("content-type", "application/x-www-form-urlencoded")
+            .header("x-twilio-signature", signature)
+            .body(serde_urlencoded::to_string(&fields).unwrap())
+            .send()
+    };
+    let wrong = twilio_signature(b"not-the-token", &url, &fields);
+    assert_eq!(
+        post(wrong).await.unwrap().status(),
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(f.messages().await, 0);
+    let right = twilio_signature(TWILIO_TOKEN.as_bytes(), &url, &fields);
+    assert_eq!(post(right.clone()).await.unwrap().status(), StatusCode::OK);
+    assert_eq!(post(right).await.unwrap().status(), StatusCode::OK);
+    let (body, name): (String, String) = sqlx::query_as(
+        "SELECT m.body, c.customer_name FROM messages m JOIN conversations c ON c.id = m.conversation_id",
+    )
+    .fetch_one(&f.db.pool)
+    .await
+    .unwrap();
+    assert_eq!(body, "Hola + chau");
+    assert_eq!(name, "Martín");
+    assert_eq!(f.messages().await, 1);
+    f.stop().await;
+}
