@@ -8,6 +8,8 @@ pub mod cli;
 pub mod config;
 /// Storing verified webhook batches: conversations, messages, statuses, events, jobs.
 pub mod ingest;
+/// The live stream: a WebSocket replaying and following the event log.
+pub mod live;
 /// Login and logout as plain form posts (they work without JavaScript).
 pub mod login;
 /// Refusing state-changing requests from other origins.
@@ -116,6 +118,7 @@ pub fn router(state: AppState) -> Router {
         .route("/login", post(login::login))
         .route("/logout", post(login::logout))
         .route("/healthz", get(|| async { "ok" }))
+        .route("/api/live", get(live::stream))
         .leptos_routes_with_context(
             &state,
             routes,

@@ -45,7 +45,7 @@ fn is_cross_origin(public_url: &str, request: &Request<Body>) -> bool {
 }
 
 /// The origin matches the public URL's, or the host the request was sent to.
-fn same_origin(origin: &str, public_url: &str, host: Option<&str>) -> bool {
+pub(crate) fn same_origin(origin: &str, public_url: &str, host: Option<&str>) -> bool {
     let origin = origin.trim_end_matches('/');
     if origin.eq_ignore_ascii_case(origin_of(public_url)) {
         return true;

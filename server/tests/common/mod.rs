@@ -2,6 +2,9 @@
 //! PostgreSQL database per test, and an HTTP client per person that keeps its own cookies.
 #![allow(dead_code)]
 
+/// Connected accounts and signed provider webhooks.
+pub mod meta;
+
 use std::path::PathBuf;
 use std::sync::Arc;
 

@@ -1,0 +1,189 @@
+//! The live stream: authenticated by the session, filtered by the permission rule, resumable
+//! from the last event id, on both databases.
+
+mod common;
+
+use std::time::Duration;
+
+use common::meta::*;
+use common::{Backend, Client};
+use futures_util::{SinkExt, StreamExt};
+use serde_json::Value;
+use tokio::net::TcpStream;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::tungstenite::http::StatusCode as WsStatus;
+use tokio_tungstenite::tungstenite::{Error as WsError, Message};
+use tokio_tungstenite::{connect_async, MaybeTlsStream, WebSocketStream};
+
+type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
+
+fn live_url(base: &str, after: Option<i64>) -> String {
+    let ws = base.replacen("http://", "ws://", 1);
+    match after {
+        Some(after) => format!("{ws}/api/live?after={after}"),
+        None => format!("{ws}/api/live"),
+    }
+}
+
+async fn open(client: &Client, after: Option<i64>) -> Result<Socket, WsError> {
+    let mut request = live_url(&client.base, after).into_client_request().unwrap();
+    if let Some(cookie) = client.session_cookie() {
+        request
+            .headers_mut()
+            .insert("cookie", format!("buzon_session={cookie}").parse().unwrap());
+    }
+    connect_async(request).await.map(|(socket, _)| socket)
+}
+
+/// The next event on the stream, or `None` when nothing arrives for a while.
+async fn next_event(socket: &mut Socket, wait: Duration) -> Option<Value> {
+    loop {
+        match tokio::time::timeout(wait, socket.next()).await {
+            Ok(Some(Ok(Message::Text(text)))) => return Some(serde_json::from_str(&text).unwrap()),
+            Ok(Some(Ok(_))) => continue,
+            _ => return None,
+        }
+    }
+}
+
+const WAIT: Duration = Duration::from_secs(5);
+const QUIET: Duration = Duration::from_millis(700);
+
+on_both_databases!(
+    the_stream_requires_a_signed_in_inbox_user_from_this_site,
+    each_user_receives_only_conversations_they_may_see,
+    a_reconnecting_client_receives_what_it_missed,
+);
+
+async fn the_stream_requires_a_signed_in_inbox_user_from_this_site(backend: Backend) {
+    let f = Fixture::new(backend).await;
+    let anonymous = f.server.client();
+    match open(&anonymous, None).await {
+        Err(WsError::Http(response)) => assert_eq!(response.status(), WsStatus::UNAUTHORIZED),
+        other => panic!("expected 401, got {:?}", other.map(|_| ())),
+    }
+    let mut request = live_url(&f.server.base, None)
+        .into_client_request()
+        .unwrap();
+    let cookie = f.admin.session_cookie().unwrap();
+    request
+        .headers_mut()
+        .insert("cookie", format!("buzon_session={cookie}").parse().unwrap());
+    request
+        .headers_mut()
+        .insert("origin", "https://evil.example".parse().unwrap());
+    match connect_async(request).await {
+        Err(WsError::Http(response)) => assert_eq!(response.status(), WsStatus::FORBIDDEN),
+        other => panic!("expected 403, got {:?}", other.map(|_| ())),
+    }
+    let editor = f
+        .server
+        .invite_and_accept(&f.admin, "eva@andinas.example", "editor")
+        .await;
+    match open(&editor, None).await {
+        Err(WsError::Http(response)) => assert_eq!(response.status(), WsStatus::FORBIDDEN),
+        other => panic!("expected 403 for an editor, got {:?}", other.map(|_| ())),
+    }
+    assert!(open(&f.admin, None).await.is_ok());
+    f.stop().await;
+}
+
+async fn each_user_receives_only_conversations_they_may_see(backend: Backend) {
+    let f = Fixture::new(backend).await;
+    let seller = f
+        .server
+        .invite_and_accept(&f.admin, "sergio@andinas.example", "seller")
+        .await;
+    let (seller_id,): (i64,) = sqlx::query_as("SELECT id FROM users WHERE email = $1")
+        .bind("sergio@andinas.example")
+        .fetch_one(&f.db.pool)
+        .await
+        .unwrap();
+    let mut admin_live = open(&f.admin, None).await.unwrap();
+    let mut seller_live = open(&seller, None).await.unwrap();
+
+    f.post_whatsapp(&text_from("5215500000001", "w.unassigned", "hola"))
+        .await;
+    let event = next_event(&mut admin_live, WAIT)
+        .await
+        .expect("admin sees it");
+    assert_eq!(event["change"]["type"], "message_created");
+    assert_eq!(event["change"]["message"]["body"], "hola");
+    assert_eq!(
+        event["change"]["conversation"]["customer_name"],
+        "Lucía Pérez"
+    );
+    assert!(
+        next_event(&mut seller_live, QUIET).await.is_none(),
+        "a seller does not see unassigned conversations"
+    );
+
+    sqlx::query("UPDATE conversations SET assignee_id = $1")
+        .bind(seller_id)
+        .execute(&f.db.pool)
+        .await
+        .unwrap();
+    f.post_whatsapp(&text_from("5215500000001", "w.assigned", "¿sigue?"))
+        .await;
+    let seller_event = next_event(&mut seller_live, WAIT)
+        .await
+        .expect("now it is theirs");
+    assert_eq!(seller_event["change"]["message"]["body"], "¿sigue?");
+    let admin_event = next_event(&mut admin_live, WAIT).await.unwrap();
+    assert_eq!(admin_event["id"], seller_event["id"]);
+
+    // Another customer's conversation, unassigned: only the admin hears of it.
+    f.post_whatsapp(&text_from("5215500000002", "w.other", "buenas"))
+        .await;
+    assert!(next_event(&mut admin_live, WAIT).await.is_some());
+    assert!(next_event(&mut seller_live, QUIET).await.is_none());
+    let _ = admin_live.close(None).await;
+    let _ = seller_live.close(None).await;
+    f.stop().await;
+}
+
+async fn a_reconnecting_client_receives_what_it_missed(backend: Backend) {
+    let f = Fixture::new(backend).await;
+    let mut live = open(&f.admin, None).await.unwrap();
+    f.post_whatsapp(&text_from("5215500000001", "w.1", "uno"))
+        .await;
+    let first = next_event(&mut live, WAIT).await.unwrap();
+    let seen = first["id"].as_i64().unwrap();
+    live.close(None).await.unwrap();
+    drop(live);
+
+    // While the client is away: a message, a status for it, a reaction.
+    f.post_whatsapp(&text_from("5215500000001", "w.2", "dos"))
+        .await;
+    f.post_whatsapp(&text_from("5215500000001", "w.3", "tres"))
+        .await;
+    f.outgoing("w.out", "5215500000001", 1_760_000_000_000)
+        .await;
+    f.post_whatsapp(&status("w.out", "delivered", serde_json::json!({})))
+        .await;
+
+    let mut again = open(&f.admin, Some(seen)).await.unwrap();
+    let mut missed = Vec::new();
+    while let Some(event) = next_event(&mut again, QUIET).await {
+        missed.push(event);
+    }
+    let kinds: Vec<&str> = missed
+        .iter()
+        .map(|e| e["change"]["type"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        kinds,
+        ["message_created", "message_created", "message_status"]
+    );
+    assert_eq!(missed[0]["change"]["message"]["body"], "dos");
+    let ids: Vec<i64> = missed.iter().map(|e| e["id"].as_i64().unwrap()).collect();
+    assert!(ids.windows(2).all(|w| w[0] < w[1]) && ids[0] > seen);
+
+    // And it keeps following after the replay.
+    f.post_whatsapp(&text_from("5215500000001", "w.4", "cuatro"))
+        .await;
+    let live_again = next_event(&mut again, WAIT).await.unwrap();
+    assert_eq!(live_again["change"]["message"]["body"], "cuatro");
+    let _ = again.send(Message::Close(None)).await;
+    f.stop().await;
+}
