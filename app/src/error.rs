@@ -18,6 +18,7 @@ pub enum Field {
     RoleName,
     Invite,
     Language,
+    Message,
 }
 
 /// What is wrong with a field's value.
@@ -54,6 +55,15 @@ pub enum AppError {
     EmailNotSent,
     #[error("internal error")]
     Internal,
+    /// The interaction window does not allow this message now (R11-R14).
+    #[error("not allowed by the interaction window: {0:?}")]
+    Window(crate::window::Refusal),
+    /// The conversation's account was disconnected: history only (R4).
+    #[error("the account is disconnected")]
+    AccountDisconnected,
+    /// The file is not one this channel accepts (R20).
+    #[error("file refused: {0}")]
+    File(channels::files::FileRefusal),
     /// The request did not reach the server or its answer could not be read.
     #[error("request failed: {0}")]
     Transport(String),
@@ -98,6 +108,8 @@ mod ssr {
                 AppError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
                 AppError::AlreadySetUp => StatusCode::CONFLICT,
                 AppError::EmailNotSent => StatusCode::BAD_GATEWAY,
+                AppError::Window(_) | AppError::AccountDisconnected => StatusCode::CONFLICT,
+                AppError::File(_) => StatusCode::UNPROCESSABLE_ENTITY,
                 AppError::Internal | AppError::Transport(_) => StatusCode::INTERNAL_SERVER_ERROR,
             }
         }

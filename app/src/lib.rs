@@ -48,6 +48,9 @@ pub mod live;
 /// Outgoing email.
 #[cfg(feature = "ssr")]
 pub mod mail;
+/// Where received and sent files are kept.
+#[cfg(feature = "ssr")]
+pub mod media;
 /// Organizations (tenants).
 #[cfg(feature = "ssr")]
 pub mod orgs;

@@ -9,6 +9,7 @@ use leptos::prelude::LeptosOptions;
 use crate::db::Db;
 use crate::live::Hub;
 use crate::mail::Mailer;
+use crate::media::Media;
 use crate::secrets::SecretBox;
 
 #[derive(Clone)]
@@ -20,6 +21,12 @@ pub struct AppState {
     pub secrets: SecretBox,
     /// Fan-out of committed events to live streams.
     pub hub: Hub,
+    /// The providers' HTTP APIs.
+    pub api: channels::api::Api,
+    /// Received and sent files.
+    pub media: Media,
+    /// Wakes the outbox worker when a send is queued.
+    pub outbox_wake: Arc<tokio::sync::Notify>,
     pub leptos_options: LeptosOptions,
 }
 
@@ -32,6 +39,13 @@ pub struct Settings {
     pub invite_ttl_ms: i64,
     /// Whether a reverse proxy in front sets `X-Forwarded-For`.
     pub trust_proxy: bool,
+}
+
+impl Settings {
+    /// Where Twilio should post the status callbacks of a send.
+    pub fn twilio_status_callback(&self) -> String {
+        format!("{}/webhooks/twilio", self.public_url)
+    }
 }
 
 impl FromRef<AppState> for LeptosOptions {

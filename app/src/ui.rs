@@ -62,6 +62,37 @@ pub fn error_text(locale: Locale, error: &AppError) -> String {
         AppError::EmailNotSent => td_string!(locale, errors.email_not_sent).to_string(),
         AppError::Internal => td_string!(locale, errors.internal).to_string(),
         AppError::Transport(_) => td_string!(locale, errors.transport).to_string(),
+        AppError::Window(refusal) => refusal_text(locale, *refusal),
+        AppError::AccountDisconnected => {
+            td_string!(locale, errors.account_disconnected).to_string()
+        }
+        AppError::File(refusal) => file_refusal_text(locale, *refusal),
+    }
+}
+
+/// Why the interaction window does not allow a message.
+pub fn refusal_text(locale: Locale, refusal: crate::window::Refusal) -> String {
+    use crate::window::Refusal;
+    match refusal {
+        Refusal::TemplateRequired => td_string!(locale, errors.window_template_required),
+        Refusal::TemplatesNotOnThisChannel => td_string!(locale, errors.window_no_templates),
+        Refusal::CustomerMustWriteFirst => td_string!(locale, errors.window_customer_first),
+        Refusal::WindowExpired => td_string!(locale, errors.window_expired),
+    }
+    .to_string()
+}
+
+/// Why a file cannot be sent on this channel.
+pub fn file_refusal_text(locale: Locale, refusal: channels::files::FileRefusal) -> String {
+    use channels::files::FileRefusal;
+    match refusal {
+        FileRefusal::Type => td_string!(locale, errors.file_type).to_string(),
+        FileRefusal::Empty => td_string!(locale, errors.file_empty).to_string(),
+        FileRefusal::TooLarge { max_bytes } => fill(
+            td_string!(locale, errors.file_too_large),
+            &[("max", format!("{:.0}", max_bytes as f64 / 1_048_576.0))],
+        )
+        .to_string(),
     }
 }
 

@@ -278,6 +278,9 @@ pub struct StatusUpdate {
     pub error: Option<ProviderError>,
     /// The billing category of the message (`marketing`, `utility`, `service`, ...).
     pub pricing_category: Option<String>,
+    /// The reference Buzón attached to its send, echoed back: it ties a status to a message
+    /// whose send answer was lost.
+    pub reference: Option<String>,
 }
 
 /// A provider's error code and the reason it gives, shown to the agent on a failed message.

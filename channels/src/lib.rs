@@ -4,10 +4,17 @@
 //! [`Batch`] of [`Inbound`] events comes out. The parsers never do I/O and never panic on
 //! hostile input, which is why they live in their own small crate (and have a fuzz test).
 
+/// The providers' HTTP APIs (sending, media, profiles, templates).
+#[cfg(feature = "client")]
+pub mod api;
+/// Which files each channel accepts, judged by content.
+pub mod files;
 /// The product's own inbound events.
 pub mod inbound;
 /// Messenger Platform webhooks, shared by Facebook Pages and Instagram professional accounts.
 pub mod messenger;
+/// What Buzón sends, and how a provider's refusal is classified.
+pub mod outbound;
 /// `X-Hub-Signature-256` (Meta) and `X-Twilio-Signature` (Twilio).
 pub mod signature;
 /// Twilio's WhatsApp webhooks (form-encoded).

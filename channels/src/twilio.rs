@@ -91,6 +91,7 @@ fn status(form: &Form, account: String, sid: &str, batch: &mut Batch) {
         at_ms: 0,
         error,
         pricing_category: None,
+        reference: None,
     }));
 }
 

@@ -518,6 +518,7 @@ struct WaStatus {
     pricing: Option<Pricing>,
     #[serde(default)]
     errors: Vec<WaError>,
+    biz_opaque_callback_data: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -543,6 +544,7 @@ fn status(account: &str, raw: Value) -> Result<StatusUpdate, String> {
         at_ms: timestamp_ms(&status.timestamp),
         error: status.errors.first().map(WaError::to_provider),
         pricing_category: status.pricing.and_then(|p| p.category),
+        reference: status.biz_opaque_callback_data,
     })
 }
 

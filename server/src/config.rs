@@ -21,7 +21,7 @@ pub struct Cli {
 /// Settings every subcommand shares.
 #[derive(Debug, Clone, Args)]
 pub struct Common {
-    /// Where Buzón keeps its files (the SQLite database by default, media later).
+    /// Where Buzón keeps its files: the SQLite database by default, the server key, media.
     #[arg(long, env = "BUZON_DATA_DIR", default_value = "data", global = true)]
     pub data_dir: PathBuf,
     /// `sqlite://path/to/file.db` or `postgres://user@host/db`. Default: SQLite in the data
@@ -95,6 +95,27 @@ pub struct ServeArgs {
     /// of `X-Forwarded-For` (for login throttling) instead of the connection's.
     #[arg(long, env = "BUZON_TRUST_PROXY")]
     pub trust_proxy: bool,
+    /// The Graph API base, with its version (WhatsApp Cloud API, Messenger, Instagram). Point
+    /// it at the sandbox to try Buzón without Meta.
+    #[arg(long, env = "BUZON_GRAPH_API_URL", default_value = channels::api::META_GRAPH_URL)]
+    pub graph_api_url: String,
+    /// Twilio's API base.
+    #[arg(long, env = "BUZON_TWILIO_API_URL", default_value = channels::api::TWILIO_API_URL)]
+    pub twilio_api_url: String,
+    /// How long a provider call may take before its outcome counts as unknown, in seconds.
+    #[arg(long, env = "BUZON_PROVIDER_TIMEOUT_SECS", default_value_t = 20)]
+    pub provider_timeout_secs: u64,
+    /// The first retry delay of a failed send, doubled at each attempt (ms).
+    #[arg(long, env = "BUZON_RETRY_BASE_MS", default_value_t = 1000, hide = true)]
+    pub retry_base_ms: i64,
+    /// How long a send whose outcome is unknown waits for the provider's webhooks (ms).
+    #[arg(
+        long,
+        env = "BUZON_RECONCILE_WAIT_MS",
+        default_value_t = 30_000,
+        hide = true
+    )]
+    pub reconcile_wait_ms: i64,
 }
 
 impl Default for ServeArgs {
@@ -107,6 +128,11 @@ impl Default for ServeArgs {
             smtp_from: "Buzón <buzon@localhost>".to_string(),
             invite_ttl_hours: 72,
             trust_proxy: false,
+            graph_api_url: channels::api::META_GRAPH_URL.to_string(),
+            twilio_api_url: channels::api::TWILIO_API_URL.to_string(),
+            provider_timeout_secs: 20,
+            retry_base_ms: 1000,
+            reconcile_wait_ms: 30_000,
         }
     }
 }

@@ -9,7 +9,8 @@
 
 use std::collections::HashMap;
 
-use app::conversations::{Change, ConversationSummary, MessageView};
+use app::conversations::store::{self, summary, SummaryRow, SUMMARY_COLUMNS};
+use app::conversations::{AttachmentView, Change, MessageView};
 use app::db::{now_ms, Db};
 use app::error::AppError;
 use app::live::{self, Hub, Published};
@@ -193,64 +194,8 @@ async fn apply(
     }
 }
 
-type SummaryRow = (
-    i64,
-    i64,
-    String,
-    Option<String>,
-    Option<String>,
-    Option<i64>,
-    String,
-    Option<i64>,
-    Option<i64>,
-    i64,
-    Option<String>,
-    Option<String>,
-);
-
-const SUMMARY_COLUMNS: &str = "id, account_id, customer_key, customer_name, customer_username, \
-     contact_id, status, assignee_id, last_incoming_at, last_message_at, last_message_preview, \
-     last_message_kind";
-
-fn summary(channel: Channel, row: SummaryRow) -> ConversationSummary {
-    let (
-        id,
-        account_id,
-        customer_key,
-        customer_name,
-        customer_username,
-        contact_id,
-        status,
-        assignee_id,
-        last_incoming_at,
-        last_message_at,
-        last_message_preview,
-        last_message_kind,
-    ) = row;
-    ConversationSummary {
-        id,
-        account_id,
-        channel: channel.as_str().to_string(),
-        customer_key,
-        customer_name,
-        customer_username,
-        contact_id,
-        status,
-        assignee_id,
-        last_incoming_at,
-        last_message_at,
-        last_message_preview,
-        last_message_kind,
-    }
-}
-
-/// Longest preview kept on the conversation row.
-const PREVIEW_CHARS: usize = 160;
-
 fn preview(content: &Content) -> Option<String> {
-    content
-        .text()
-        .map(|text| text.chars().take(PREVIEW_CHARS).collect())
+    store::preview(content.text())
 }
 
 /// The stored JSON of a message's content, with the context that is not part of the kind.
@@ -280,12 +225,7 @@ async fn store_message(step: &mut Step<'_, '_>, message: &Message) -> Result<(),
     };
 
     // An echo of a message Buzón itself sent: the message exists, it only lacked its id.
-    if let Some(own_id) = message
-        .echo_metadata
-        .as_deref()
-        .and_then(|m| m.strip_prefix("buzon:"))
-        .and_then(|id| id.parse::<i64>().ok())
-    {
+    if let Some(own_id) = message.echo_metadata.as_deref().and_then(own_message_id) {
         sqlx::query(
             "UPDATE messages SET provider_id = $1 \
              WHERE id = $2 AND account_id = $3 AND provider_id IS NULL",
@@ -343,7 +283,12 @@ async fn store_message(step: &mut Step<'_, '_>, message: &Message) -> Result<(),
     };
     stored.messages += 1;
 
+    let mut attachment = None;
     if let Content::Media(media) = &message.content {
+        let mime_type = media
+            .mime_type
+            .clone()
+            .unwrap_or_else(|| "application/octet-stream".to_string());
         let (attachment_id,): (i64,) = sqlx::query_as(
             "INSERT INTO attachments (org_id, message_id, kind, mime_type, file_name, sha256, \
              provider_media_id, status, created_at) \
@@ -377,6 +322,14 @@ async fn store_message(step: &mut Step<'_, '_>, message: &Message) -> Result<(),
             now,
         )
         .await?;
+        attachment = Some(AttachmentView {
+            id: attachment_id,
+            kind: media.kind.as_str().to_string(),
+            mime_type,
+            file_name: media.file_name.clone(),
+            size_bytes: None,
+            status: "pending".to_string(),
+        });
     }
 
     let preview = preview(&message.content);
@@ -437,6 +390,8 @@ async fn store_message(step: &mut Step<'_, '_>, message: &Message) -> Result<(),
         edited: false,
         deleted: false,
         at,
+        attachment,
+        reactions: Vec::new(),
     };
     let assignee = conversation.assignee_id;
     let change = Change::MessageCreated {
@@ -510,6 +465,18 @@ async fn message_by_provider_id(
 }
 
 async fn apply_status(step: &mut Step<'_, '_>, update: &StatusUpdate) -> Result<(), AppError> {
+    // A send whose answer was lost (a timeout) learns its provider id from its first status.
+    if let Some(own_id) = update.reference.as_deref().and_then(own_message_id) {
+        sqlx::query(
+            "UPDATE messages SET provider_id = $1 \
+             WHERE id = $2 AND account_id = $3 AND provider_id IS NULL",
+        )
+        .bind(&update.provider_id)
+        .bind(own_id)
+        .bind(step.account.id)
+        .execute(&mut **step.tx)
+        .await?;
+    }
     let Some(target) = step.target(&update.provider_id).await? else {
         // The status overtook the send's own response: try again shortly.
         let attempt = json!({"account_id": step.account.id, "update": update});
@@ -750,6 +717,15 @@ async fn sync_contact(step: &mut Step<'_, '_>, contact: &SyncedContact) -> Resul
     .await?;
     step.stored.updates += 1;
     Ok(())
+}
+
+/// The reference Buzón puts on its sends: `buzon:<message id>`.
+pub fn reference(message_id: i64) -> String {
+    format!("buzon:{message_id}")
+}
+
+fn own_message_id(reference: &str) -> Option<i64> {
+    reference.strip_prefix("buzon:")?.parse().ok()
 }
 
 /// Queues slow work to run after the commit, from the durable jobs table.

@@ -8,12 +8,18 @@ pub mod cli;
 pub mod config;
 /// Storing verified webhook batches: conversations, messages, statuses, events, jobs.
 pub mod ingest;
+/// Slow work from the durable jobs table: media downloads, profiles, late statuses.
+pub mod jobs;
 /// The live stream: a WebSocket replaying and following the event log.
 pub mod live;
 /// Login and logout as plain form posts (they work without JavaScript).
 pub mod login;
+/// Serving stored files to those allowed to see them.
+pub mod media;
 /// Refusing state-changing requests from other origins.
 pub mod origin;
+/// Delivering queued sends, exactly once.
+pub mod outbox;
 /// The signed webhook endpoints of every channel.
 pub mod webhooks;
 
@@ -88,12 +94,19 @@ pub async fn build_state(
         mailer,
         secrets,
         hub: app::live::Hub::new(),
+        api: channels::api::Api::new(
+            &args.graph_api_url,
+            &args.twilio_api_url,
+            Duration::from_secs(args.provider_timeout_secs),
+        ),
+        media: Arc::new(app::media::LocalMedia::new(common.data_dir.join("media"))),
+        outbox_wake: Arc::new(tokio::sync::Notify::new()),
         leptos_options,
     })
 }
 
-/// The whole HTTP application.
-pub fn router(state: AppState) -> Router {
+/// The whole HTTP application. Webhook batches are stored through `ingest`.
+pub fn router(state: AppState, ingest: ingest::Ingest) -> Router {
     let routes = generate_route_list(App);
     let secure = state.settings.public_url.starts_with("https://");
     let sessions = SessionManagerLayer::new(DbSessionStore::new(state.db.clone()))
@@ -109,7 +122,7 @@ pub fn router(state: AppState) -> Router {
     let webhooks = webhooks::routes(webhooks::Webhooks {
         db: state.db.clone(),
         secrets: state.secrets.clone(),
-        ingest: ingest::Ingest::start(state.db.clone(), state.hub.clone()),
+        ingest,
         public_url: state.settings.public_url.clone(),
     });
 
@@ -119,6 +132,7 @@ pub fn router(state: AppState) -> Router {
         .route("/logout", post(login::logout))
         .route("/healthz", get(|| async { "ok" }))
         .route("/api/live", get(live::stream))
+        .route("/media/{attachment_id}", get(media::serve))
         .leptos_routes_with_context(
             &state,
             routes,
@@ -144,24 +158,32 @@ pub fn router(state: AppState) -> Router {
 pub async fn serve(
     listener: TcpListener,
     state: AppState,
+    timing: outbox::Timing,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), StartError> {
+    let ingest = ingest::Ingest::start(state.db.clone(), state.hub.clone());
     let sweeper = DbSessionStore::new(state.db.clone());
-    let sweep = tokio::spawn(async move {
-        let mut every = tokio::time::interval(Duration::from_secs(3600));
-        loop {
-            every.tick().await;
-            if let Err(err) = sweeper.delete_expired().await {
-                tracing::warn!(%err, "could not delete expired sessions");
+    let background = [
+        tokio::spawn(async move {
+            let mut every = tokio::time::interval(Duration::from_secs(3600));
+            loop {
+                every.tick().await;
+                if let Err(err) = sweeper.delete_expired().await {
+                    tracing::warn!(%err, "could not delete expired sessions");
+                }
             }
-        }
-    });
-    let app = router(state).into_make_service_with_connect_info::<SocketAddr>();
+        }),
+        tokio::spawn(outbox::Outbox::from_state(&state, timing).run()),
+        tokio::spawn(jobs::Jobs::from_state(&state, ingest.clone()).run()),
+    ];
+    let app = router(state, ingest).into_make_service_with_connect_info::<SocketAddr>();
     let result = axum::serve(listener, app)
         .with_graceful_shutdown(shutdown)
         .await
         .map_err(StartError::Serve);
-    sweep.abort();
+    for task in background {
+        task.abort();
+    }
     result
 }
 
@@ -184,5 +206,9 @@ pub async fn launch(
         backend = ?state.db.backend,
         "Buzón is listening"
     );
-    serve(listener, state, shutdown).await
+    let timing = outbox::Timing {
+        retry_base_ms: args.retry_base_ms,
+        reconcile_wait_ms: args.reconcile_wait_ms,
+    };
+    serve(listener, state, timing, shutdown).await
 }

@@ -61,7 +61,8 @@ pub async fn stream(
         .on_upgrade(move |socket| follow(socket, state, user, resume.after))
 }
 
-async fn signed_in(db: &Db, session: &Session) -> Option<CurrentUser> {
+/// The signed-in, active user of a request, if any.
+pub(crate) async fn signed_in(db: &Db, session: &Session) -> Option<CurrentUser> {
     let user_id: i64 = session.get(USER_ID_KEY).await.ok().flatten()?;
     load_active_user(db, user_id).await.ok().flatten()
 }

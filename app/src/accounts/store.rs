@@ -97,23 +97,45 @@ pub async fn connect(
     Ok(id)
 }
 
-type AccountRow = (i64, i64, String, String, String, Option<Vec<u8>>);
+#[derive(sqlx::FromRow)]
+struct AccountRow {
+    id: i64,
+    org_id: i64,
+    channel: String,
+    external_id: String,
+    status: String,
+    config: String,
+    secrets: Option<Vec<u8>>,
+}
 
-fn routed(
-    secrets: &SecretBox,
-    channel: Channel,
-    row: AccountRow,
-) -> Result<RoutedAccount, AppError> {
-    let (id, org_id, external_id, status, config, sealed) = row;
+const ACCOUNT_COLUMNS: &str = "id, org_id, channel, external_id, status, config, secrets";
+
+fn routed(secrets: &SecretBox, row: AccountRow) -> Result<RoutedAccount, AppError> {
     Ok(RoutedAccount {
-        id,
-        org_id,
-        channel,
-        external_id,
-        connected: status == "connected",
-        config: serde_json::from_str(&config).unwrap_or(serde_json::Value::Null),
-        credentials: open(secrets, sealed.as_deref())?,
+        id: row.id,
+        org_id: row.org_id,
+        channel: Channel::parse(&row.channel)
+            .ok_or_else(|| AppError::internal(format!("unknown channel {}", row.channel)))?,
+        external_id: row.external_id,
+        connected: row.status == "connected",
+        config: serde_json::from_str(&row.config).unwrap_or(serde_json::Value::Null),
+        credentials: open(secrets, row.secrets.as_deref())?,
     })
+}
+
+/// One account with its credentials opened, for calling its provider.
+pub async fn by_id(
+    db: &Db,
+    secrets: &SecretBox,
+    account_id: i64,
+) -> Result<Option<RoutedAccount>, AppError> {
+    let row: Option<AccountRow> = sqlx::query_as(&format!(
+        "SELECT {ACCOUNT_COLUMNS} FROM accounts WHERE id = $1"
+    ))
+    .bind(account_id)
+    .fetch_optional(&db.pool)
+    .await?;
+    row.map(|row| routed(secrets, row)).transpose()
 }
 
 /// The accounts of `channel` with these routing ids (unknown ids are simply absent).
@@ -125,16 +147,15 @@ pub async fn routed_accounts(
 ) -> Result<Vec<RoutedAccount>, AppError> {
     let mut found = Vec::with_capacity(external_ids.len());
     for external_id in external_ids {
-        let row: Option<AccountRow> = sqlx::query_as(
-            "SELECT id, org_id, external_id, status, config, secrets FROM accounts \
-             WHERE channel = $1 AND external_id = $2",
-        )
+        let row: Option<AccountRow> = sqlx::query_as(&format!(
+            "SELECT {ACCOUNT_COLUMNS} FROM accounts WHERE channel = $1 AND external_id = $2"
+        ))
         .bind(channel.as_str())
         .bind(external_id)
         .fetch_optional(&db.pool)
         .await?;
         if let Some(row) = row {
-            found.push(routed(secrets, channel, row)?);
+            found.push(routed(secrets, row)?);
         }
     }
     Ok(found)
@@ -146,14 +167,11 @@ pub async fn connected_accounts(
     secrets: &SecretBox,
     channel: Channel,
 ) -> Result<Vec<RoutedAccount>, AppError> {
-    let rows: Vec<AccountRow> = sqlx::query_as(
-        "SELECT id, org_id, external_id, status, config, secrets FROM accounts \
-         WHERE channel = $1 AND status = 'connected'",
-    )
+    let rows: Vec<AccountRow> = sqlx::query_as(&format!(
+        "SELECT {ACCOUNT_COLUMNS} FROM accounts WHERE channel = $1 AND status = 'connected'"
+    ))
     .bind(channel.as_str())
     .fetch_all(&db.pool)
     .await?;
-    rows.into_iter()
-        .map(|row| routed(secrets, channel, row))
-        .collect()
+    rows.into_iter().map(|row| routed(secrets, row)).collect()
 }

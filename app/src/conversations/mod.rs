@@ -1,7 +1,13 @@
 //! Conversations and their messages as the browser sees them. The chat window, the list and
 //! the live stream all speak these types.
 
+use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
+
+use crate::error::AppError;
+
+#[cfg(feature = "ssr")]
+pub mod store;
 
 /// One row of the conversation list.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -44,6 +50,34 @@ pub struct MessageView {
     pub edited: bool,
     pub deleted: bool,
     pub at: i64,
+    /// The file of a media message.
+    pub attachment: Option<AttachmentView>,
+    /// `(actor, emoji)`: `customer` or `business`.
+    pub reactions: Vec<(String, String)>,
+}
+
+/// A message's file, served by `/media/<id>` once downloaded.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AttachmentView {
+    pub id: i64,
+    pub kind: String,
+    pub mime_type: String,
+    pub file_name: Option<String>,
+    pub size_bytes: Option<i64>,
+    /// `pending` (being downloaded or uploaded), `ready` or `failed`.
+    pub status: String,
+}
+
+/// A conversation and the latest part of its thread.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Thread {
+    pub conversation: ConversationSummary,
+    /// Oldest first.
+    pub messages: Vec<MessageView>,
+    /// Older messages exist before the first one.
+    pub has_more: bool,
+    /// `false` once the account was disconnected: read only (R4).
+    pub account_connected: bool,
 }
 
 /// What changed, as pushed on the live stream and stored in the event log.
@@ -134,4 +168,36 @@ impl Change {
 pub struct StreamEvent {
     pub id: i64,
     pub change: Change,
+}
+
+/// The conversations the caller may see, most recent activity first; `before` is the
+/// `(last_message_at, id)` of the last row already shown.
+#[server(prefix = "/api", endpoint = "conversations")]
+pub async fn load_conversations(
+    before_at: Option<i64>,
+    before_id: Option<i64>,
+) -> Result<Vec<ConversationSummary>, AppError> {
+    store::ssr::load_conversations(before_at.zip(before_id))
+        .await
+        .map_err(AppError::respond)
+}
+
+/// A conversation with the latest messages of its thread, or older ones before `before_id`.
+#[server(prefix = "/api", endpoint = "thread")]
+pub async fn load_thread(conversation_id: i64, before_id: Option<i64>) -> Result<Thread, AppError> {
+    store::ssr::load_thread(conversation_id, before_id)
+        .await
+        .map_err(AppError::respond)
+}
+
+/// Queues a text message for delivery; it appears at once as pending.
+#[server(prefix = "/api", endpoint = "send_text")]
+pub async fn send_text(
+    conversation_id: i64,
+    body: String,
+    reply_to_id: Option<i64>,
+) -> Result<MessageView, AppError> {
+    store::ssr::send_text(conversation_id, body, reply_to_id)
+        .await
+        .map_err(AppError::respond)
 }

@@ -4,6 +4,8 @@
 
 /// Connected accounts and signed provider webhooks.
 pub mod meta;
+/// Buzón with the sandbox playing the providers.
+pub mod pair;
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -137,6 +139,8 @@ pub const TEST_SECRET_KEY: &str =
 pub struct TestServer {
     pub base: String,
     pub db: TestDb,
+    /// Media and other files of this server.
+    pub data_dir: PathBuf,
     stop: Option<oneshot::Sender<()>>,
     task: Option<tokio::task::JoinHandle<()>>,
 }
@@ -156,8 +160,9 @@ impl TestServer {
             .with_env_filter(tracing_subscriber::EnvFilter::new("warn"))
             .with_test_writer()
             .try_init();
+        let data_dir = std::env::temp_dir().join(unique("buzon_data"));
         let common = Common {
-            data_dir: std::env::temp_dir(),
+            data_dir: data_dir.clone(),
             database_url: Some(db.url.clone()),
             secret_key: Some(TEST_SECRET_KEY.to_string()),
         };
@@ -168,7 +173,11 @@ impl TestServer {
             .unwrap();
         let (stop, stopped) = oneshot::channel::<()>();
         let task = tokio::spawn(async move {
-            buzon_server::serve(listener, state, async {
+            let timing = buzon_server::outbox::Timing {
+                retry_base_ms: args.retry_base_ms,
+                reconcile_wait_ms: args.reconcile_wait_ms,
+            };
+            buzon_server::serve(listener, state, timing, async {
                 let _ = stopped.await;
             })
             .await
@@ -177,6 +186,7 @@ impl TestServer {
         TestServer {
             base: format!("http://{addr}"),
             db,
+            data_dir,
             stop: Some(stop),
             task: Some(task),
         }
@@ -194,6 +204,7 @@ impl TestServer {
         if let Some(task) = self.task.take() {
             let _ = task.await;
         }
+        let _ = std::fs::remove_dir_all(&self.data_dir);
     }
 
     /// Sets up the first organization and returns its administrator's client.

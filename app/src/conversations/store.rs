@@ -1,0 +1,382 @@
+//! Conversations and messages in the database: the list, the thread, queuing a send.
+
+use channels::Channel;
+
+use super::{AttachmentView, ConversationSummary, MessageView};
+
+/// The columns of a [`ConversationSummary`], in [`SummaryRow`] order (without the channel,
+/// which comes from the account).
+pub const SUMMARY_COLUMNS: &str = "id, account_id, customer_key, customer_name, \
+     customer_username, contact_id, status, assignee_id, last_incoming_at, last_message_at, \
+     last_message_preview, last_message_kind";
+
+/// A conversation row as [`SUMMARY_COLUMNS`] reads it.
+#[derive(Debug, sqlx::FromRow)]
+pub struct SummaryRow {
+    id: i64,
+    account_id: i64,
+    customer_key: String,
+    customer_name: Option<String>,
+    customer_username: Option<String>,
+    contact_id: Option<i64>,
+    status: String,
+    assignee_id: Option<i64>,
+    last_incoming_at: Option<i64>,
+    last_message_at: i64,
+    last_message_preview: Option<String>,
+    last_message_kind: Option<String>,
+}
+
+pub fn summary(channel: Channel, row: SummaryRow) -> ConversationSummary {
+    ConversationSummary {
+        id: row.id,
+        account_id: row.account_id,
+        channel: channel.as_str().to_string(),
+        customer_key: row.customer_key,
+        customer_name: row.customer_name,
+        customer_username: row.customer_username,
+        contact_id: row.contact_id,
+        status: row.status,
+        assignee_id: row.assignee_id,
+        last_incoming_at: row.last_incoming_at,
+        last_message_at: row.last_message_at,
+        last_message_preview: row.last_message_preview,
+        last_message_kind: row.last_message_kind,
+    }
+}
+
+/// A conversation row with its account's channel and state.
+#[derive(Debug, sqlx::FromRow)]
+struct Listed {
+    channel: String,
+    account_status: String,
+    #[sqlx(flatten)]
+    row: SummaryRow,
+}
+
+impl Listed {
+    fn channel(&self) -> Channel {
+        Channel::parse(&self.channel).unwrap_or(Channel::Whatsapp)
+    }
+}
+
+/// Longest preview kept on the conversation row.
+pub const PREVIEW_CHARS: usize = 160;
+
+pub fn preview(text: Option<&str>) -> Option<String> {
+    text.map(|text| text.chars().take(PREVIEW_CHARS).collect())
+}
+
+/// The columns of a [`MessageView`] (prefixed `m.`), with its attachment's (`a.`).
+const MESSAGE_COLUMNS: &str = "m.id, m.conversation_id, m.direction, m.kind, m.body, m.content, \
+     m.reply_to_id, m.sender_user_id, m.sent_from, m.status, m.error_code, m.error_reason, \
+     m.edited_at, m.deleted_at, m.created_at, a.id AS attachment_id, a.kind AS attachment_kind, \
+     a.mime_type AS attachment_mime, a.file_name AS attachment_name, \
+     a.size_bytes AS attachment_size, a.status AS attachment_status";
+
+#[derive(sqlx::FromRow)]
+struct MessageRow {
+    id: i64,
+    conversation_id: i64,
+    direction: String,
+    kind: String,
+    body: Option<String>,
+    content: String,
+    reply_to_id: Option<i64>,
+    sender_user_id: Option<i64>,
+    sent_from: Option<String>,
+    status: Option<String>,
+    error_code: Option<String>,
+    error_reason: Option<String>,
+    edited_at: Option<i64>,
+    deleted_at: Option<i64>,
+    created_at: i64,
+    attachment_id: Option<i64>,
+    attachment_kind: Option<String>,
+    attachment_mime: Option<String>,
+    attachment_name: Option<String>,
+    attachment_size: Option<i64>,
+    attachment_status: Option<String>,
+}
+
+impl MessageRow {
+    fn view(self) -> MessageView {
+        let attachment = self.attachment_id.map(|id| AttachmentView {
+            id,
+            kind: self.attachment_kind.unwrap_or_default(),
+            mime_type: self.attachment_mime.unwrap_or_default(),
+            file_name: self.attachment_name,
+            size_bytes: self.attachment_size,
+            status: self.attachment_status.unwrap_or_default(),
+        });
+        MessageView {
+            id: self.id,
+            conversation_id: self.conversation_id,
+            direction: self.direction,
+            kind: self.kind,
+            body: self.body,
+            content: serde_json::from_str(&self.content).unwrap_or(serde_json::Value::Null),
+            reply_to_id: self.reply_to_id,
+            sender_user_id: self.sender_user_id,
+            sent_from: self.sent_from,
+            status: self.status,
+            error_code: self.error_code,
+            error_reason: self.error_reason,
+            edited: self.edited_at.is_some(),
+            deleted: self.deleted_at.is_some(),
+            at: self.created_at,
+            attachment,
+            reactions: Vec::new(),
+        }
+    }
+}
+
+#[cfg(feature = "ssr")]
+pub mod ssr {
+    use super::*;
+    use crate::auth::ssr::require;
+    use crate::conversations::{Change, Thread};
+    use crate::db::now_ms;
+    use crate::error::{AppError, Field, Problem};
+    use crate::live;
+    use crate::permissions::{can_see_conversation, can_use_inbox, Actor, Permission};
+    use crate::state::AppState;
+    use crate::window::{may_send, window, Outgoing};
+
+    const PAGE: i64 = 50;
+    const THREAD_PAGE: i64 = 100;
+
+    pub async fn load_conversations(
+        before: Option<(i64, i64)>,
+    ) -> Result<Vec<ConversationSummary>, AppError> {
+        let user = require(can_use_inbox).await?;
+        let state = AppState::current()?;
+        let actor = user.actor();
+        let sees_all = i64::from(actor.permissions.has(Permission::SeeAllConversations));
+        let (before_at, before_id) = before.unwrap_or((i64::MAX, i64::MAX));
+        let columns = prefixed(SUMMARY_COLUMNS, "c.");
+        let rows: Vec<Listed> = sqlx::query_as(&format!(
+            "SELECT a.channel, a.status AS account_status, {columns} FROM conversations c \
+                 JOIN accounts a ON a.id = c.account_id \
+                 WHERE c.org_id = $1 AND c.deleted_at IS NULL \
+                   AND ($2 = 1 OR c.assignee_id = $3) \
+                   AND (c.last_message_at < $4 OR (c.last_message_at = $4 AND c.id < $5)) \
+                 ORDER BY c.last_message_at DESC, c.id DESC LIMIT $6"
+        ))
+        .bind(user.org_id)
+        .bind(sees_all)
+        .bind(user.id)
+        .bind(before_at)
+        .bind(before_id)
+        .bind(PAGE)
+        .fetch_all(&state.db.pool)
+        .await?;
+        Ok(rows
+            .into_iter()
+            .map(|listed| summary(listed.channel(), listed.row))
+            .collect())
+    }
+
+    /// `c.id, c.account_id, ...` from `id, account_id, ...`.
+    fn prefixed(columns: &str, prefix: &str) -> String {
+        columns
+            .split(',')
+            .map(|c| format!("{prefix}{}", c.trim()))
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+
+    /// A conversation the actor may see, with its account's channel and state.
+    pub struct Visible {
+        pub summary: ConversationSummary,
+        pub channel: Channel,
+        pub account_connected: bool,
+    }
+
+    pub async fn visible_conversation(
+        state: &AppState,
+        actor: &Actor,
+        conversation_id: i64,
+    ) -> Result<Visible, AppError> {
+        let columns = prefixed(SUMMARY_COLUMNS, "c.");
+        let listed: Option<Listed> = sqlx::query_as(&format!(
+            "SELECT a.channel, a.status AS account_status, {columns} FROM conversations c \
+                 JOIN accounts a ON a.id = c.account_id \
+                 WHERE c.id = $1 AND c.org_id = $2 AND c.deleted_at IS NULL"
+        ))
+        .bind(conversation_id)
+        .bind(actor.org_id)
+        .fetch_optional(&state.db.pool)
+        .await?;
+        let Some(listed) = listed else {
+            return Err(AppError::NotFound);
+        };
+        let channel = listed.channel();
+        let account_connected = listed.account_status == "connected";
+        let summary = summary(channel, listed.row);
+        // Someone who may not see it is told it does not exist.
+        if !can_see_conversation(actor, summary.assignee_id) {
+            return Err(AppError::NotFound);
+        }
+        Ok(Visible {
+            summary,
+            channel,
+            account_connected,
+        })
+    }
+
+    pub async fn load_thread(
+        conversation_id: i64,
+        before_id: Option<i64>,
+    ) -> Result<Thread, AppError> {
+        let user = require(can_use_inbox).await?;
+        let state = AppState::current()?;
+        let visible = visible_conversation(&state, &user.actor(), conversation_id).await?;
+        let mut rows: Vec<MessageRow> = sqlx::query_as(&format!(
+            "SELECT {MESSAGE_COLUMNS} FROM messages m \
+             LEFT JOIN attachments a ON a.message_id = m.id \
+             WHERE m.conversation_id = $1 AND m.id < $2 \
+             ORDER BY m.created_at DESC, m.id DESC LIMIT $3"
+        ))
+        .bind(conversation_id)
+        .bind(before_id.unwrap_or(i64::MAX))
+        .bind(THREAD_PAGE + 1)
+        .fetch_all(&state.db.pool)
+        .await?;
+        let has_more = rows.len() as i64 > THREAD_PAGE;
+        rows.truncate(THREAD_PAGE as usize);
+        rows.reverse();
+        let mut messages: Vec<MessageView> = rows.into_iter().map(MessageRow::view).collect();
+        if let (Some(first), Some(last)) = (messages.first(), messages.last()) {
+            let reactions: Vec<(i64, String, String)> = sqlx::query_as(
+                "SELECT r.message_id, r.actor, r.emoji FROM reactions r \
+                 JOIN messages m ON m.id = r.message_id \
+                 WHERE m.conversation_id = $1 AND r.message_id BETWEEN $2 AND $3",
+            )
+            .bind(conversation_id)
+            .bind(first.id.min(last.id))
+            .bind(first.id.max(last.id))
+            .fetch_all(&state.db.pool)
+            .await?;
+            for (message_id, actor, emoji) in reactions {
+                if let Some(message) = messages.iter_mut().find(|m| m.id == message_id) {
+                    message.reactions.push((actor, emoji));
+                }
+            }
+        }
+        Ok(Thread {
+            conversation: visible.summary,
+            messages,
+            has_more,
+            account_connected: visible.account_connected,
+        })
+    }
+
+    /// The longest text each channel takes.
+    fn max_text(channel: Channel) -> usize {
+        match channel {
+            Channel::Whatsapp | Channel::Twilio => 4096,
+            Channel::Messenger => 2000,
+            Channel::Instagram => 1000,
+        }
+    }
+
+    pub async fn send_text(
+        conversation_id: i64,
+        body: String,
+        reply_to_id: Option<i64>,
+    ) -> Result<MessageView, AppError> {
+        let user = require(can_use_inbox).await?;
+        let state = AppState::current()?;
+        let visible = visible_conversation(&state, &user.actor(), conversation_id).await?;
+        if !visible.account_connected {
+            return Err(AppError::AccountDisconnected);
+        }
+        let body = body.trim().to_string();
+        if body.is_empty() {
+            return Err(AppError::invalid(Field::Message, Problem::Required));
+        }
+        let max = max_text(visible.channel);
+        if body.chars().count() > max {
+            return Err(AppError::invalid(Field::Message, Problem::TooLong { max }));
+        }
+        let now = now_ms();
+        let open = window(visible.channel, visible.summary.last_incoming_at, now);
+        may_send(open, visible.channel, Outgoing::FreeForm).map_err(AppError::Window)?;
+
+        let mut tx = state.db.pool.begin().await?;
+        let reply_to: Option<(i64,)> = match reply_to_id {
+            Some(id) => {
+                sqlx::query_as("SELECT id FROM messages WHERE id = $1 AND conversation_id = $2")
+                    .bind(id)
+                    .bind(conversation_id)
+                    .fetch_optional(&mut *tx)
+                    .await?
+            }
+            None => None,
+        };
+        let (message_id,): (i64,) = sqlx::query_as(
+            "INSERT INTO messages (org_id, conversation_id, account_id, direction, kind, body, \
+             content, reply_to_id, sender_user_id, status, created_at) \
+             VALUES ($1, $2, $3, 'out', 'text', $4, $5, $6, $7, 'pending', $8) RETURNING id",
+        )
+        .bind(user.org_id)
+        .bind(conversation_id)
+        .bind(visible.summary.account_id)
+        .bind(&body)
+        .bind(serde_json::json!({"type": "text", "body": body}).to_string())
+        .bind(reply_to.map(|(id,)| id))
+        .bind(user.id)
+        .bind(now)
+        .fetch_one(&mut *tx)
+        .await?;
+        sqlx::query(
+            "INSERT INTO outbox (org_id, message_id, status, next_attempt_at, created_at) \
+             VALUES ($1, $2, 'queued', $3, $3)",
+        )
+        .bind(user.org_id)
+        .bind(message_id)
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+        let row: SummaryRow = sqlx::query_as(&format!(
+            "UPDATE conversations SET last_message_at = $1, last_message_preview = $2, \
+             last_message_kind = 'text', updated_at = $1 WHERE id = $3 RETURNING {SUMMARY_COLUMNS}"
+        ))
+        .bind(now)
+        .bind(preview(Some(&body)))
+        .bind(conversation_id)
+        .fetch_one(&mut *tx)
+        .await?;
+        let conversation = summary(visible.channel, row);
+        let view = MessageView {
+            id: message_id,
+            conversation_id,
+            direction: "out".into(),
+            kind: "text".into(),
+            body: Some(body.clone()),
+            content: serde_json::json!({"type": "text", "body": body}),
+            reply_to_id: reply_to.map(|(id,)| id),
+            sender_user_id: Some(user.id),
+            sent_from: None,
+            status: Some("pending".into()),
+            error_code: None,
+            error_reason: None,
+            edited: false,
+            deleted: false,
+            at: now,
+            attachment: None,
+            reactions: Vec::new(),
+        };
+        let assignee = conversation.assignee_id;
+        let change = Change::MessageCreated {
+            message: Box::new(view.clone()),
+            conversation: Box::new(conversation),
+        };
+        let event = live::append(&mut tx, user.org_id, assignee, &change).await?;
+        tx.commit().await?;
+        state.hub.publish([event]);
+        state.outbox_wake.notify_one();
+        Ok(view)
+    }
+}

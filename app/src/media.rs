@@ -1,0 +1,99 @@
+//! The media store (R10): received and sent files live here, keyed by storage key; rows hold
+//! only keys and metadata. A local directory by default; anything implementing [`MediaStore`]
+//! (an S3-compatible bucket, say) can take its place.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+#[async_trait::async_trait]
+pub trait MediaStore: Send + Sync + std::fmt::Debug {
+    /// Stores `bytes` under `key` durably (it survives a crash once this returns).
+    async fn put(&self, key: &str, bytes: &[u8]) -> std::io::Result<()>;
+    async fn get(&self, key: &str) -> std::io::Result<Vec<u8>>;
+    /// Removes the file; a missing file is not an error.
+    async fn delete(&self, key: &str) -> std::io::Result<()>;
+}
+
+pub type Media = Arc<dyn MediaStore>;
+
+/// Files in a directory: `<root>/<key>`, written to a temporary name, synced, then renamed.
+#[derive(Debug, Clone)]
+pub struct LocalMedia {
+    root: PathBuf,
+}
+
+impl LocalMedia {
+    pub fn new(root: impl Into<PathBuf>) -> LocalMedia {
+        LocalMedia { root: root.into() }
+    }
+
+    fn path(&self, key: &str) -> std::io::Result<PathBuf> {
+        // Keys are made by Buzón (`<org>/<id>`); anything that could climb out is refused.
+        let safe = !key.is_empty()
+            && key.split('/').all(|part| {
+                !part.is_empty() && part != "." && part != ".." && !part.contains('\\')
+            });
+        if !safe {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::InvalidInput,
+                "invalid media key",
+            ));
+        }
+        Ok(self.root.join(key))
+    }
+}
+
+#[async_trait::async_trait]
+impl MediaStore for LocalMedia {
+    async fn put(&self, key: &str, bytes: &[u8]) -> std::io::Result<()> {
+        let path = self.path(key)?;
+        let bytes = bytes.to_vec();
+        tokio::task::spawn_blocking(move || write_durably(&path, &bytes))
+            .await
+            .map_err(std::io::Error::other)?
+    }
+
+    async fn get(&self, key: &str) -> std::io::Result<Vec<u8>> {
+        tokio::fs::read(self.path(key)?).await
+    }
+
+    async fn delete(&self, key: &str) -> std::io::Result<()> {
+        match tokio::fs::remove_file(self.path(key)?).await {
+            Err(err) if err.kind() == std::io::ErrorKind::NotFound => Ok(()),
+            other => other,
+        }
+    }
+}
+
+fn write_durably(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
+    let dir = path.parent().expect("media paths have a parent");
+    std::fs::create_dir_all(dir)?;
+    let temporary = path.with_extension("part");
+    let mut file = std::fs::File::create(&temporary)?;
+    file.write_all(bytes)?;
+    file.sync_all()?;
+    std::fs::rename(&temporary, path)?;
+    // The rename itself is durable once the directory is synced.
+    std::fs::File::open(dir)?.sync_all()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn files_round_trip_and_keys_cannot_escape() {
+        let root = std::env::temp_dir().join(format!("buzon-media-{}", std::process::id()));
+        let store = LocalMedia::new(&root);
+        store.put("1/42", b"bytes").await.unwrap();
+        assert_eq!(store.get("1/42").await.unwrap(), b"bytes");
+        store.delete("1/42").await.unwrap();
+        store.delete("1/42").await.unwrap();
+        assert!(store.get("1/42").await.is_err());
+        for bad in ["../etc/passwd", "1/../../x", "", "/abs", "a//b"] {
+            assert!(store.put(bad, b"x").await.is_err(), "{bad}");
+        }
+        let _ = std::fs::remove_dir_all(root);
+    }
+}

@@ -1,0 +1,682 @@
+//! The providers' HTTP APIs: WhatsApp Cloud API and the Messenger Platform through the Graph
+//! API, and Twilio's Messages API. Base URLs are configurable, so the same calls reach Meta,
+//! Twilio or the local sandbox.
+
+use std::time::Duration;
+
+use reqwest::multipart::{Form, Part};
+use reqwest::{RequestBuilder, Response};
+use serde_json::{json, Value};
+
+use crate::outbound::*;
+use crate::{Channel, MediaKind};
+
+/// Meta's Graph API, at the version Buzón speaks.
+pub const META_GRAPH_URL: &str = "https://graph.facebook.com/v25.0";
+pub const TWILIO_API_URL: &str = "https://api.twilio.com";
+/// The largest file any channel accepts (WhatsApp documents).
+pub const MAX_DOWNLOAD: usize = 100 * 1024 * 1024;
+
+/// What calling the provider on behalf of one account takes.
+#[derive(Clone)]
+pub struct Access {
+    pub channel: Channel,
+    /// Phone-number id, Page id, Instagram id, or the Twilio sender number.
+    pub external_id: String,
+    pub access_token: String,
+    /// The WhatsApp Business Account id (templates live there).
+    pub business_id: Option<String>,
+    pub twilio_account_sid: Option<String>,
+    pub twilio_auth_token: String,
+    /// Where Twilio should post status callbacks for this sender.
+    pub status_callback: Option<String>,
+}
+
+impl std::fmt::Debug for Access {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Access")
+            .field("channel", &self.channel)
+            .field("external_id", &self.external_id)
+            .finish_non_exhaustive()
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct Api {
+    http: reqwest::Client,
+    graph: String,
+    twilio: String,
+}
+
+impl Api {
+    pub fn new(graph_url: &str, twilio_url: &str, timeout: Duration) -> Api {
+        let http = reqwest::Client::builder()
+            .timeout(timeout)
+            .connect_timeout(Duration::from_secs(5))
+            .user_agent(concat!("Buzon/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .expect("the HTTP client builds");
+        Api {
+            http,
+            graph: graph_url.trim_end_matches('/').to_string(),
+            twilio: twilio_url.trim_end_matches('/').to_string(),
+        }
+    }
+
+    /// Delivers one message; the provider's id for it on success.
+    pub async fn send(&self, access: &Access, send: &Send) -> Result<Sent, CallError> {
+        match access.channel {
+            Channel::Whatsapp => {
+                let url = format!("{}/{}/messages", self.graph, access.external_id);
+                let body = whatsapp_body(send);
+                let answer =
+                    graph_call(self.bearer(self.http.post(url), access).json(&body)).await?;
+                answer
+                    .pointer("/messages/0/id")
+                    .and_then(Value::as_str)
+                    .map(|id| Sent {
+                        provider_id: id.to_string(),
+                    })
+                    .ok_or_else(|| unknown("the answer has no message id"))
+            }
+            Channel::Messenger | Channel::Instagram => {
+                let url = format!("{}/{}/messages", self.graph, access.external_id);
+                let body = messenger_body(send);
+                let answer =
+                    graph_call(self.bearer(self.http.post(url), access).json(&body)).await?;
+                answer
+                    .get("message_id")
+                    .and_then(Value::as_str)
+                    .map(|id| Sent {
+                        provider_id: id.to_string(),
+                    })
+                    .ok_or_else(|| unknown("the answer has no message id"))
+            }
+            Channel::Twilio => {
+                let sid = twilio_sid(access)?;
+                let url = format!("{}/2010-04-01/Accounts/{sid}/Messages.json", self.twilio);
+                let mut form = vec![
+                    ("To".to_string(), format!("whatsapp:+{}", send.to)),
+                    (
+                        "From".to_string(),
+                        format!("whatsapp:+{}", access.external_id),
+                    ),
+                ];
+                if let Some(callback) = &access.status_callback {
+                    form.push(("StatusCallback".into(), callback.clone()));
+                }
+                match &send.content {
+                    Outbound::Text { body } => form.push(("Body".into(), body.clone())),
+                    Outbound::Media { link, caption, .. } => {
+                        let link = link.clone().ok_or_else(|| CallError::Permanent {
+                            code: "media_link".into(),
+                            reason: "Twilio fetches media from a public link".into(),
+                        })?;
+                        form.push(("MediaUrl".into(), link));
+                        if let Some(caption) = caption {
+                            form.push(("Body".into(), caption.clone()));
+                        }
+                    }
+                    Outbound::Template {
+                        name, body_params, ..
+                    } => {
+                        let variables: serde_json::Map<String, Value> = body_params
+                            .iter()
+                            .enumerate()
+                            .map(|(i, v)| ((i + 1).to_string(), json!(v)))
+                            .collect();
+                        form.push(("ContentSid".into(), name.clone()));
+                        form.push((
+                            "ContentVariables".into(),
+                            Value::Object(variables).to_string(),
+                        ));
+                    }
+                }
+                let request = self
+                    .http
+                    .post(url)
+                    .basic_auth(sid, Some(&access.twilio_auth_token))
+                    .form(&form);
+                let answer = twilio_call(request).await?;
+                answer
+                    .get("sid")
+                    .and_then(Value::as_str)
+                    .map(|id| Sent {
+                        provider_id: id.to_string(),
+                    })
+                    .ok_or_else(|| unknown("the answer has no sid"))
+            }
+        }
+    }
+
+    /// Uploads a file to send it by id afterwards.
+    pub async fn upload(
+        &self,
+        access: &Access,
+        kind: MediaKind,
+        mime_type: &str,
+        file_name: &str,
+        bytes: Vec<u8>,
+    ) -> Result<String, CallError> {
+        let part = Part::bytes(bytes)
+            .file_name(file_name.to_string())
+            .mime_str(mime_type)
+            .map_err(|_| CallError::Permanent {
+                code: "mime".into(),
+                reason: format!("invalid media type {mime_type}"),
+            })?;
+        match access.channel {
+            Channel::Whatsapp => {
+                let url = format!("{}/{}/media", self.graph, access.external_id);
+                let form = Form::new()
+                    .text("messaging_product", "whatsapp")
+                    .text("type", mime_type.to_string())
+                    .part("file", part);
+                let answer =
+                    graph_call(self.bearer(self.http.post(url), access).multipart(form)).await?;
+                text_field(&answer, "id")
+            }
+            Channel::Messenger | Channel::Instagram => {
+                let url = format!("{}/{}/message_attachments", self.graph, access.external_id);
+                let message = json!({"attachment": {"type": messenger_attachment_type(kind),
+                                                    "payload": {"is_reusable": true}}});
+                let mut form = Form::new()
+                    .text("message", message.to_string())
+                    .part("filedata", part);
+                if access.channel == Channel::Instagram {
+                    form = form.text("platform", "instagram");
+                }
+                let answer =
+                    graph_call(self.bearer(self.http.post(url), access).multipart(form)).await?;
+                text_field(&answer, "attachment_id")
+            }
+            Channel::Twilio => Err(CallError::Permanent {
+                code: "media_link".into(),
+                reason: "Twilio fetches media from a public link".into(),
+            }),
+        }
+    }
+
+    /// Downloads received media: by WhatsApp media id, or from the link the webhook carried.
+    pub async fn download(
+        &self,
+        access: &Access,
+        media_id: Option<&str>,
+        url: Option<&str>,
+    ) -> Result<Download, CallError> {
+        let request = match (access.channel, media_id, url) {
+            (Channel::Whatsapp, Some(media_id), _) => {
+                let info = graph_call(
+                    self.bearer(self.http.get(format!("{}/{media_id}", self.graph)), access),
+                )
+                .await?;
+                let link = text_field(&info, "url")?;
+                self.bearer(self.http.get(link), access)
+            }
+            (Channel::Twilio, _, Some(url)) => self.http.get(url).basic_auth(
+                access.twilio_account_sid.clone().unwrap_or_default(),
+                Some(&access.twilio_auth_token),
+            ),
+            (_, _, Some(url)) => self.http.get(url),
+            _ => {
+                return Err(CallError::Permanent {
+                    code: "no_media".into(),
+                    reason: "the message names no media to download".into(),
+                })
+            }
+        };
+        let mut response = request.send().await.map_err(transport)?;
+        let status = response.status();
+        if !status.is_success() {
+            let code = status.as_u16().to_string();
+            let reason = format!("download answered {status}");
+            return Err(if status.is_server_error() || status.as_u16() == 429 {
+                CallError::Retry { code, reason }
+            } else {
+                CallError::Permanent { code, reason }
+            });
+        }
+        let mime_type = response
+            .headers()
+            .get(reqwest::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string);
+        let mut bytes = Vec::new();
+        while let Some(chunk) = response.chunk().await.map_err(transport)? {
+            if bytes.len() + chunk.len() > MAX_DOWNLOAD {
+                return Err(CallError::Permanent {
+                    code: "too_large".into(),
+                    reason: "the file is larger than any channel allows".into(),
+                });
+            }
+            bytes.extend_from_slice(&chunk);
+        }
+        Ok(Download { bytes, mime_type })
+    }
+
+    /// The customer's name (and Instagram username) from the user-profile API.
+    pub async fn profile(&self, access: &Access, customer: &str) -> Result<Profile, CallError> {
+        let fields = match access.channel {
+            Channel::Messenger => "first_name,last_name",
+            Channel::Instagram => "name,username",
+            _ => return Ok(Profile::default()),
+        };
+        let url = format!("{}/{customer}?fields={fields}", self.graph);
+        let answer = graph_call(self.bearer(self.http.get(url), access)).await?;
+        let text = |key: &str| {
+            answer
+                .get(key)
+                .and_then(Value::as_str)
+                .filter(|s| !s.is_empty())
+                .map(str::to_string)
+        };
+        let name = match access.channel {
+            Channel::Messenger => {
+                let parts: Vec<String> = [text("first_name"), text("last_name")]
+                    .into_iter()
+                    .flatten()
+                    .collect();
+                (!parts.is_empty()).then(|| parts.join(" "))
+            }
+            _ => text("name"),
+        };
+        Ok(Profile {
+            name,
+            username: text("username"),
+        })
+    }
+
+    /// The account's approved WhatsApp templates.
+    pub async fn templates(&self, access: &Access) -> Result<Vec<Template>, CallError> {
+        let Some(business_id) = access.business_id.as_deref() else {
+            return Ok(Vec::new());
+        };
+        let mut url = format!(
+            "{}/{business_id}/message_templates?fields=name,language,category,status,components&limit=100",
+            self.graph
+        );
+        let mut templates = Vec::new();
+        // Follow the pages, with a bound in case a provider keeps answering "next".
+        for _ in 0..50 {
+            let answer = graph_call(self.bearer(self.http.get(&url), access)).await?;
+            for item in answer
+                .get("data")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+            {
+                let text = |key: &str| {
+                    item.get(key)
+                        .and_then(Value::as_str)
+                        .unwrap_or_default()
+                        .to_string()
+                };
+                if text("status") != "APPROVED" {
+                    continue;
+                }
+                templates.push(Template {
+                    name: text("name"),
+                    language: text("language"),
+                    category: text("category"),
+                    status: text("status"),
+                    components: item.get("components").cloned().unwrap_or(Value::Null),
+                });
+            }
+            match answer.pointer("/paging/next").and_then(Value::as_str) {
+                Some(next) => url = next.to_string(),
+                None => break,
+            }
+        }
+        Ok(templates)
+    }
+
+    /// Checks the credentials by reading the account; returns the provider's name for it.
+    pub async fn check(&self, access: &Access) -> Result<String, CallError> {
+        let (url, key) = match access.channel {
+            Channel::Whatsapp => (
+                format!(
+                    "{}/{}?fields=display_phone_number,verified_name",
+                    self.graph, access.external_id
+                ),
+                "verified_name",
+            ),
+            Channel::Messenger => (
+                format!("{}/{}?fields=name", self.graph, access.external_id),
+                "name",
+            ),
+            Channel::Instagram => (
+                format!("{}/{}?fields=username", self.graph, access.external_id),
+                "username",
+            ),
+            Channel::Twilio => {
+                let sid = twilio_sid(access)?;
+                let url = format!("{}/2010-04-01/Accounts/{sid}.json", self.twilio);
+                let request = self
+                    .http
+                    .get(url)
+                    .basic_auth(sid, Some(&access.twilio_auth_token));
+                let answer = twilio_call(request).await?;
+                return text_field(&answer, "friendly_name");
+            }
+        };
+        let answer = graph_call(self.bearer(self.http.get(url), access)).await?;
+        text_field(&answer, key)
+    }
+
+    fn bearer(&self, request: RequestBuilder, access: &Access) -> RequestBuilder {
+        request.bearer_auth(&access.access_token)
+    }
+}
+
+fn twilio_sid(access: &Access) -> Result<&str, CallError> {
+    access
+        .twilio_account_sid
+        .as_deref()
+        .ok_or_else(|| CallError::Permanent {
+            code: "account_sid".into(),
+            reason: "the Twilio account SID is missing".into(),
+        })
+}
+
+fn unknown(reason: &str) -> CallError {
+    CallError::Unknown {
+        reason: reason.to_string(),
+    }
+}
+
+fn text_field(answer: &Value, key: &str) -> Result<String, CallError> {
+    answer
+        .get(key)
+        .and_then(Value::as_str)
+        .map(str::to_string)
+        .ok_or_else(|| unknown(&format!("the answer has no {key}")))
+}
+
+/// A request that failed before an answer: refused connections never reached the provider.
+fn transport(err: reqwest::Error) -> CallError {
+    if err.is_connect() {
+        CallError::Retry {
+            code: "connect".into(),
+            reason: err.to_string(),
+        }
+    } else {
+        CallError::Unknown {
+            reason: err.to_string(),
+        }
+    }
+}
+
+async fn read_json(response: Response) -> Result<(u16, Value), CallError> {
+    let status = response.status().as_u16();
+    let body = response.bytes().await.map_err(transport)?;
+    let value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+    Ok((status, value))
+}
+
+/// A Graph API call: the JSON answer, or the error classified by its code.
+async fn graph_call(request: RequestBuilder) -> Result<Value, CallError> {
+    let response = request.send().await.map_err(transport)?;
+    let (status, value) = read_json(response).await?;
+    if (200..300).contains(&status) {
+        return Ok(value);
+    }
+    let error = value.get("error");
+    let code = error
+        .and_then(|e| e.get("code"))
+        .and_then(Value::as_i64)
+        .unwrap_or(0);
+    let reason = error
+        .and_then(|e| {
+            e.pointer("/error_data/details")
+                .or_else(|| e.get("message"))
+        })
+        .and_then(Value::as_str)
+        .map(str::to_string)
+        .unwrap_or_else(|| format!("the provider answered {status}"));
+    let code_text = if code == 0 {
+        status.to_string()
+    } else {
+        code.to_string()
+    };
+    Err(if meta_error_is_temporary(status, code) {
+        CallError::Retry {
+            code: code_text,
+            reason,
+        }
+    } else {
+        CallError::Permanent {
+            code: code_text,
+            reason,
+        }
+    })
+}
+
+async fn twilio_call(request: RequestBuilder) -> Result<Value, CallError> {
+    let response = request.send().await.map_err(transport)?;
+    let (status, value) = read_json(response).await?;
+    if (200..300).contains(&status) {
+        return Ok(value);
+    }
+    let code = value
+        .get("code")
+        .map(|c| c.to_string())
+        .unwrap_or_else(|| status.to_string());
+    let reason = value
+        .get("message")
+        .and_then(Value::as_str)
+        .unwrap_or("Twilio refused the request")
+        .to_string();
+    Err(if status == 429 || status >= 500 {
+        CallError::Retry { code, reason }
+    } else {
+        CallError::Permanent { code, reason }
+    })
+}
+
+/// The Cloud API body of a send.
+pub fn whatsapp_body(send: &Send) -> Value {
+    let mut body = json!({"messaging_product": "whatsapp", "recipient_type": "individual",
+                          "biz_opaque_callback_data": send.reference});
+    // A phone number goes in `to`; a business-scoped user id (username users) in `recipient`.
+    if send.to.bytes().all(|b| b.is_ascii_digit()) {
+        body["to"] = json!(send.to);
+    } else {
+        body["recipient"] = json!(send.to);
+    }
+    if let Some(reply_to) = &send.reply_to {
+        body["context"] = json!({"message_id": reply_to});
+    }
+    match &send.content {
+        Outbound::Text { body: text } => {
+            body["type"] = json!("text");
+            body["text"] = json!({"preview_url": false, "body": text});
+        }
+        Outbound::Media {
+            kind,
+            media_id,
+            link,
+            caption,
+            file_name,
+        } => {
+            let kind = match kind {
+                MediaKind::Voice => "audio",
+                MediaKind::Gif => "video",
+                other => other.as_str(),
+            };
+            let mut media = serde_json::Map::new();
+            if let Some(id) = media_id {
+                media.insert("id".into(), json!(id));
+            } else if let Some(link) = link {
+                media.insert("link".into(), json!(link));
+            }
+            // Audio and stickers carry no caption.
+            if let Some(caption) = caption
+                .as_ref()
+                .filter(|_| !matches!(kind, "audio" | "sticker"))
+            {
+                media.insert("caption".into(), json!(caption));
+            }
+            if let Some(name) = file_name.as_ref().filter(|_| kind == "document") {
+                media.insert("filename".into(), json!(name));
+            }
+            body["type"] = json!(kind);
+            body[kind] = Value::Object(media);
+        }
+        Outbound::Template {
+            name,
+            language,
+            body_params,
+        } => {
+            let mut template =
+                json!({"name": name, "language": {"code": language, "policy": "deterministic"}});
+            if !body_params.is_empty() {
+                let parameters: Vec<Value> = body_params
+                    .iter()
+                    .map(|p| json!({"type": "text", "text": p}))
+                    .collect();
+                template["components"] = json!([{"type": "body", "parameters": parameters}]);
+            }
+            body["type"] = json!("template");
+            body["template"] = template;
+        }
+    }
+    body
+}
+
+fn messenger_attachment_type(kind: MediaKind) -> &'static str {
+    match kind {
+        MediaKind::Image | MediaKind::Gif | MediaKind::Sticker => "image",
+        MediaKind::Video => "video",
+        MediaKind::Audio | MediaKind::Voice => "audio",
+        MediaKind::Document => "file",
+    }
+}
+
+/// The Send API body (Messenger and Instagram).
+pub fn messenger_body(send: &Send) -> Value {
+    let mut message = match &send.content {
+        Outbound::Text { body } => json!({"text": body}),
+        Outbound::Media {
+            kind,
+            media_id,
+            link,
+            ..
+        } => {
+            let payload = match (media_id, link) {
+                (Some(id), _) => json!({"attachment_id": id}),
+                (None, link) => json!({"url": link, "is_reusable": true}),
+            };
+            json!({"attachment": {"type": messenger_attachment_type(*kind), "payload": payload}})
+        }
+        Outbound::Template { name, .. } => json!({"text": name}),
+    };
+    message["metadata"] = json!(send.reference);
+    if let Some(reply_to) = &send.reply_to {
+        message["reply_to"] = json!({"mid": reply_to});
+    }
+    let mut body = json!({"recipient": {"id": send.to}, "message": message});
+    if send.human_agent {
+        body["messaging_type"] = json!("MESSAGE_TAG");
+        body["tag"] = json!("HUMAN_AGENT");
+    } else {
+        body["messaging_type"] = json!("RESPONSE");
+    }
+    body
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn send(content: Outbound) -> Send {
+        Send {
+            to: "5215512345678".into(),
+            reply_to: None,
+            content,
+            human_agent: false,
+            reference: "buzon:7".into(),
+        }
+    }
+
+    #[test]
+    fn whatsapp_text_reply_and_template_bodies() {
+        let mut text = send(Outbound::Text {
+            body: "Hola".into(),
+        });
+        text.reply_to = Some("wamid.X".into());
+        assert_eq!(
+            whatsapp_body(&text),
+            json!({"messaging_product": "whatsapp", "recipient_type": "individual",
+                   "biz_opaque_callback_data": "buzon:7", "to": "5215512345678",
+                   "context": {"message_id": "wamid.X"}, "type": "text",
+                   "text": {"preview_url": false, "body": "Hola"}})
+        );
+        let template = whatsapp_body(&send(Outbound::Template {
+            name: "order_update".into(),
+            language: "es_MX".into(),
+            body_params: vec!["Ana".into()],
+        }));
+        assert_eq!(
+            template["template"]["components"][0]["parameters"][0]["text"],
+            "Ana"
+        );
+        assert_eq!(template["template"]["language"]["code"], "es_MX");
+        let username = Send {
+            to: "US.1349".into(),
+            ..send(Outbound::Text { body: "x".into() })
+        };
+        assert_eq!(whatsapp_body(&username)["recipient"], "US.1349");
+    }
+
+    #[test]
+    fn whatsapp_media_bodies_name_the_uploaded_file() {
+        let document = whatsapp_body(&send(Outbound::Media {
+            kind: MediaKind::Document,
+            media_id: Some("77".into()),
+            link: None,
+            caption: Some("Cotización".into()),
+            file_name: Some("cotizacion.pdf".into()),
+        }));
+        assert_eq!(document["type"], "document");
+        assert_eq!(
+            document["document"],
+            json!({"id": "77", "caption": "Cotización", "filename": "cotizacion.pdf"})
+        );
+        let voice = whatsapp_body(&send(Outbound::Media {
+            kind: MediaKind::Voice,
+            media_id: Some("78".into()),
+            link: None,
+            caption: Some("ignored".into()),
+            file_name: None,
+        }));
+        assert_eq!(voice["audio"], json!({"id": "78"}));
+    }
+
+    #[test]
+    fn messenger_bodies_tag_human_agent_replies_and_carry_the_reference() {
+        let mut late = send(Outbound::Text {
+            body: "Seguimos".into(),
+        });
+        late.human_agent = true;
+        let body = messenger_body(&late);
+        assert_eq!(body["messaging_type"], "MESSAGE_TAG");
+        assert_eq!(body["tag"], "HUMAN_AGENT");
+        assert_eq!(body["message"]["metadata"], "buzon:7");
+        let inside = messenger_body(&send(Outbound::Text {
+            body: "Hola".into(),
+        }));
+        assert_eq!(inside["messaging_type"], "RESPONSE");
+        assert!(inside.get("tag").is_none());
+        let image = messenger_body(&send(Outbound::Media {
+            kind: MediaKind::Image,
+            media_id: Some("att1".into()),
+            link: None,
+            caption: None,
+            file_name: None,
+        }));
+        assert_eq!(
+            image["message"]["attachment"],
+            json!({"type": "image", "payload": {"attachment_id": "att1"}})
+        );
+    }
+}

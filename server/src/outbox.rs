@@ -1,0 +1,343 @@
+//! Delivering queued sends (R41). A send is an outbox row before anything leaves; the worker
+//! claims due rows with a lease, calls the provider, and records the outcome with an event:
+//! `sent` with the provider's id; a later retry with backoff for timeouts, 5xx and rate limits;
+//! `failed` with the provider's reason for permanent errors.
+//!
+//! Never twice: when a call's outcome is unknown (it timed out after leaving), the row waits
+//! for the provider's status webhook or echo, which carries Buzón's reference and fills in the
+//! message's provider id. Only if none arrives is the message sent again.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use app::accounts::store::{self as accounts, RoutedAccount};
+use app::conversations::Change;
+use app::db::{now_ms, Db};
+use app::error::AppError;
+use app::live::{self, Hub, Published};
+use app::secrets::SecretBox;
+use app::state::AppState;
+use channels::api::{Access, Api};
+use channels::outbound::{CallError, Outbound, Send};
+use channels::{Channel, Delivery};
+use tokio::sync::Notify;
+
+use crate::ingest::reference;
+
+/// How long a claimed row is reserved for one attempt.
+const LEASE_MS: i64 = 120_000;
+/// Attempts before a temporary failure becomes a permanent one.
+pub const MAX_ATTEMPTS: i64 = 8;
+/// Delay before retry number `attempt` (1-based): twice `base`, then doubling, capped at 5
+/// minutes.
+pub fn backoff_ms(base: i64, attempt: i64) -> i64 {
+    let exponent = attempt.clamp(1, 20) as u32;
+    base.max(1).saturating_mul(1i64 << exponent).min(300_000)
+}
+
+/// Retry timing of sends.
+#[derive(Debug, Clone, Copy)]
+pub struct Timing {
+    /// The first retry delay, doubled at each attempt.
+    pub retry_base_ms: i64,
+    /// How long a send whose outcome is unknown waits for the provider's webhooks.
+    pub reconcile_wait_ms: i64,
+}
+
+impl Default for Timing {
+    fn default() -> Self {
+        Timing {
+            retry_base_ms: 1000,
+            reconcile_wait_ms: 30_000,
+        }
+    }
+}
+
+#[derive(Clone)]
+pub struct Outbox {
+    pub db: Db,
+    pub hub: Hub,
+    pub api: Api,
+    pub secrets: SecretBox,
+    pub wake: Arc<Notify>,
+    pub twilio_status_callback: String,
+    pub timing: Timing,
+}
+
+impl Outbox {
+    pub fn from_state(state: &AppState, timing: Timing) -> Outbox {
+        Outbox {
+            db: state.db.clone(),
+            hub: state.hub.clone(),
+            api: state.api.clone(),
+            secrets: state.secrets.clone(),
+            wake: state.outbox_wake.clone(),
+            twilio_status_callback: state.settings.twilio_status_callback(),
+            timing,
+        }
+    }
+
+    /// Runs until the task is dropped: one row at a time, so a customer's messages leave in
+    /// the order they were written.
+    pub async fn run(self) {
+        loop {
+            match self.deliver_next().await {
+                Ok(true) => continue,
+                Ok(false) => {}
+                Err(err) => tracing::warn!(%err, "outbox pass failed"),
+            }
+            tokio::select! {
+                _ = self.wake.notified() => {}
+                _ = tokio::time::sleep(Duration::from_millis(500)) => {}
+            }
+        }
+    }
+
+    /// Delivers one due row; `false` when none is due.
+    pub async fn deliver_next(&self) -> Result<bool, AppError> {
+        let now = now_ms();
+        let claimed: Option<(i64, i64, i64, Option<String>)> = sqlx::query_as(
+            "UPDATE outbox SET locked_until = $1, attempts = attempts + 1 \
+             WHERE id = (SELECT id FROM outbox WHERE status = 'queued' AND next_attempt_at <= $2 \
+                           AND (locked_until IS NULL OR locked_until < $2) \
+                         ORDER BY next_attempt_at, id LIMIT 1) \
+               AND status = 'queued' AND (locked_until IS NULL OR locked_until < $2) \
+             RETURNING id, message_id, attempts, last_error",
+        )
+        .bind(now + LEASE_MS)
+        .bind(now)
+        .fetch_optional(&self.db.pool)
+        .await?;
+        let Some((outbox_id, message_id, attempts, last_error)) = claimed else {
+            return Ok(false);
+        };
+        let job = self.load(message_id).await?;
+        // Sent already: the answer was lost, but a status or echo told us its id.
+        if job.provider_id.is_some() {
+            self.finish(
+                outbox_id,
+                &job,
+                Ok(job.provider_id.clone().unwrap_or_default()),
+            )
+            .await?;
+            return Ok(true);
+        }
+        if attempts > 1 && last_error.is_none() {
+            // A previous attempt ended without a recorded outcome (the server stopped mid-call):
+            // treat it as unknown and give the provider's webhooks time to answer first.
+            self.reschedule(outbox_id, self.timing.reconcile_wait_ms, "interrupted")
+                .await?;
+            return Ok(true);
+        }
+        let outcome = self.api.send(&job.access, &job.send).await;
+        match outcome {
+            Ok(sent) => self.finish(outbox_id, &job, Ok(sent.provider_id)).await?,
+            Err(CallError::Unknown { reason }) if attempts < MAX_ATTEMPTS => {
+                tracing::warn!(message_id, %reason, "send outcome unknown; waiting for the provider");
+                self.reschedule(
+                    outbox_id,
+                    self.timing.reconcile_wait_ms,
+                    &format!("unknown: {reason}"),
+                )
+                .await?
+            }
+            Err(CallError::Retry { code, reason }) if attempts < MAX_ATTEMPTS => {
+                tracing::info!(message_id, %code, %reason, attempts, "send will be retried");
+                self.reschedule(
+                    outbox_id,
+                    backoff_ms(self.timing.retry_base_ms, attempts),
+                    &format!("{code}: {reason}"),
+                )
+                .await?
+            }
+            Err(err) => self.finish(outbox_id, &job, Err(err)).await?,
+        }
+        Ok(true)
+    }
+
+    async fn reschedule(&self, outbox_id: i64, delay_ms: i64, error: &str) -> Result<(), AppError> {
+        sqlx::query(
+            "UPDATE outbox SET next_attempt_at = $1, locked_until = NULL, last_error = $2 \
+             WHERE id = $3",
+        )
+        .bind(now_ms() + delay_ms)
+        .bind(error)
+        .bind(outbox_id)
+        .execute(&self.db.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// Records the final outcome of a send, with its event.
+    async fn finish(
+        &self,
+        outbox_id: i64,
+        job: &Job,
+        outcome: Result<String, CallError>,
+    ) -> Result<(), AppError> {
+        let mut tx = self.db.pool.begin().await?;
+        let (next, provider_id, error) = match &outcome {
+            Ok(provider_id) => (Delivery::Sent, Some(provider_id.clone()), None),
+            Err(err) => (
+                Delivery::Failed,
+                None,
+                Some((err.code().to_string(), err.reason().to_string())),
+            ),
+        };
+        sqlx::query(
+            "UPDATE outbox SET status = $1, locked_until = NULL, last_error = $2 WHERE id = $3",
+        )
+        .bind(if outcome.is_ok() { "done" } else { "failed" })
+        .bind(
+            error
+                .as_ref()
+                .map(|(code, reason)| format!("{code}: {reason}")),
+        )
+        .bind(outbox_id)
+        .execute(&mut *tx)
+        .await?;
+        if let Some(provider_id) = &provider_id {
+            sqlx::query(
+                "UPDATE messages SET provider_id = COALESCE(provider_id, $1) WHERE id = $2",
+            )
+            .bind(provider_id)
+            .bind(job.message_id)
+            .execute(&mut *tx)
+            .await?;
+        }
+        // Statuses may have overtaken the answer; only ever move forward.
+        let (current,): (Option<String>,) =
+            sqlx::query_as("SELECT status FROM messages WHERE id = $1")
+                .bind(job.message_id)
+                .fetch_one(&mut *tx)
+                .await?;
+        let current = current
+            .as_deref()
+            .and_then(Delivery::parse)
+            .unwrap_or(Delivery::Pending);
+        let mut published: Vec<Published> = Vec::new();
+        if current.may_become(next) {
+            sqlx::query(
+                "UPDATE messages SET status = $1, error_code = $2, error_reason = $3 WHERE id = $4",
+            )
+            .bind(next.as_str())
+            .bind(error.as_ref().map(|(code, _)| code.clone()))
+            .bind(error.as_ref().map(|(_, reason)| reason.clone()))
+            .bind(job.message_id)
+            .execute(&mut *tx)
+            .await?;
+            let change = Change::MessageStatus {
+                conversation_id: job.conversation_id,
+                message_id: job.message_id,
+                status: next.as_str().to_string(),
+                error_code: error.as_ref().map(|(code, _)| code.clone()),
+                error_reason: error.as_ref().map(|(_, reason)| reason.clone()),
+            };
+            published.push(live::append(&mut tx, job.org_id, job.assignee_id, &change).await?);
+        }
+        tx.commit().await?;
+        self.hub.publish(published);
+        Ok(())
+    }
+
+    async fn load(&self, message_id: i64) -> Result<Job, AppError> {
+        let row: JobRow = sqlx::query_as(
+            "SELECT m.org_id, m.conversation_id, m.body, m.provider_id, \
+                    r.provider_id AS reply_to_provider_id, c.customer_key, c.assignee_id, \
+                    c.last_incoming_at, m.account_id \
+             FROM messages m \
+             JOIN conversations c ON c.id = m.conversation_id \
+             LEFT JOIN messages r ON r.id = m.reply_to_id \
+             WHERE m.id = $1",
+        )
+        .bind(message_id)
+        .fetch_one(&self.db.pool)
+        .await?;
+        let account = accounts::by_id(&self.db, &self.secrets, row.account_id)
+            .await?
+            .ok_or_else(|| AppError::internal("the message's account is gone"))?;
+        let channel = account.channel;
+        let access = access(&account, &self.twilio_status_callback);
+        // Messenger and Instagram answers after 24 h go out with the HUMAN_AGENT tag.
+        let human_agent = matches!(channel, Channel::Messenger | Channel::Instagram)
+            && row
+                .last_incoming_at
+                .is_some_and(|at| now_ms() >= at + app::window::FREE_WINDOW_MS);
+        let send = Send {
+            to: row.customer_key,
+            reply_to: row.reply_to_provider_id,
+            content: Outbound::Text {
+                body: row.body.unwrap_or_default(),
+            },
+            human_agent,
+            reference: reference(message_id),
+        };
+        Ok(Job {
+            message_id,
+            org_id: row.org_id,
+            conversation_id: row.conversation_id,
+            assignee_id: row.assignee_id,
+            provider_id: row.provider_id,
+            access,
+            send,
+        })
+    }
+}
+
+/// How to reach the provider for an account.
+pub fn access(account: &RoutedAccount, twilio_status_callback: &str) -> Access {
+    let text = |key: &str| {
+        account
+            .config
+            .get(key)
+            .and_then(|v| v.as_str())
+            .map(str::to_string)
+    };
+    Access {
+        channel: account.channel,
+        external_id: account.external_id.clone(),
+        access_token: account.credentials.access_token.clone(),
+        business_id: text("business_id"),
+        twilio_account_sid: text("account_sid"),
+        twilio_auth_token: account.credentials.auth_token.clone(),
+        status_callback: Some(twilio_status_callback.to_string()),
+    }
+}
+
+#[derive(sqlx::FromRow)]
+struct JobRow {
+    org_id: i64,
+    conversation_id: i64,
+    body: Option<String>,
+    provider_id: Option<String>,
+    reply_to_provider_id: Option<String>,
+    customer_key: String,
+    assignee_id: Option<i64>,
+    last_incoming_at: Option<i64>,
+    account_id: i64,
+}
+
+struct Job {
+    message_id: i64,
+    org_id: i64,
+    conversation_id: i64,
+    assignee_id: Option<i64>,
+    provider_id: Option<String>,
+    access: Access,
+    send: Send,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::backoff_ms;
+
+    #[test]
+    fn backoff_doubles_and_is_capped() {
+        assert_eq!(backoff_ms(1000, 1), 2_000);
+        assert_eq!(backoff_ms(1000, 2), 4_000);
+        assert_eq!(backoff_ms(1000, 5), 32_000);
+        assert_eq!(backoff_ms(1000, 12), 300_000);
+        assert_eq!(backoff_ms(1000, 1000), 300_000);
+        assert_eq!(backoff_ms(50, 1), 100);
+    }
+}

@@ -1,0 +1,372 @@
+//! Conversations both ways against the sandbox: customers write on every channel, agents
+//! answer through the outbox, statuses come back; retries never send twice; media is kept
+//! and served only to those who may see it; the window and disconnection are enforced.
+
+mod common;
+
+use std::time::Duration;
+
+use common::pair::{eventually, Pair};
+use common::Backend;
+use reqwest::StatusCode;
+use sandbox::world::Fault;
+use serde_json::{json, Value};
+
+const WAIT: Duration = Duration::from_secs(15);
+
+on_both_databases!(
+    a_whatsapp_customer_and_an_agent_talk_both_ways_with_ticks,
+    failed_sends_are_retried_without_sending_twice,
+    a_send_whose_answer_is_lost_is_matched_by_its_status_not_resent,
+    permanent_refusals_mark_the_message_failed_with_the_reason,
+    received_media_is_downloaded_and_served_only_to_those_who_may_see_it,
+    messenger_replies_are_not_duplicated_by_their_echoes_and_senders_get_names,
+    the_window_and_disconnection_are_enforced_by_the_server,
+);
+
+async fn thread(pair: &Pair, conversation_id: i64) -> Value {
+    pair.admin
+        .json(
+            "thread",
+            &[("conversation_id", &conversation_id.to_string())],
+        )
+        .await
+}
+
+async fn send_text(pair: &Pair, conversation_id: i64, text: &str) -> Value {
+    pair.admin
+        .json(
+            "send_text",
+            &[
+                ("conversation_id", &conversation_id.to_string()),
+                ("body", text),
+            ],
+        )
+        .await
+}
+
+async fn status_of(pair: &Pair, message_id: i64) -> Option<String> {
+    let (status,): (Option<String>,) = sqlx::query_as("SELECT status FROM messages WHERE id = $1")
+        .bind(message_id)
+        .fetch_one(&pair.db.pool)
+        .await
+        .unwrap();
+    status
+}
+
+async fn a_whatsapp_customer_and_an_agent_talk_both_ways_with_ticks(backend: Backend) {
+    let pair = Pair::start(backend).await;
+    pair.customer_sends(json!({"channel": "whatsapp", "text": "¿Tienen la chaqueta en azul?"}))
+        .await;
+    let conversation_id = pair.conversation_id().await;
+    let shown = thread(&pair, conversation_id).await;
+    assert_eq!(shown["conversation"]["customer_name"], "Lucía Pérez");
+    assert_eq!(shown["messages"][0]["body"], "¿Tienen la chaqueta en azul?");
+
+    let sent = send_text(&pair, conversation_id, "¡Sí! Te paso fotos.").await;
+    assert_eq!(sent["status"], "pending");
+    let message_id = sent["id"].as_i64().unwrap();
+    let delivered = eventually("the sandbox to receive the reply", WAIT, || async {
+        let got = pair.business_messages();
+        (!got.is_empty()).then_some(got)
+    })
+    .await;
+    assert_eq!(delivered.len(), 1);
+    assert_eq!(delivered[0].text.as_deref(), Some("¡Sí! Te paso fotos."));
+    assert_eq!(delivered[0].customer, "5215512345678");
+    // The customer's reading comes back as the read tick.
+    eventually("the read status", WAIT, || async {
+        (status_of(&pair, message_id).await.as_deref() == Some("read")).then_some(())
+    })
+    .await;
+    let (provider_id, pricing): (Option<String>, Option<String>) =
+        sqlx::query_as("SELECT provider_id, pricing_category FROM messages WHERE id = $1")
+            .bind(message_id)
+            .fetch_one(&pair.db.pool)
+            .await
+            .unwrap();
+    assert_eq!(provider_id.as_deref(), Some(delivered[0].id.as_str()));
+    assert_eq!(pricing.as_deref(), Some("service"));
+    pair.stop().await;
+}
+
+async fn failed_sends_are_retried_without_sending_twice(backend: Backend) {
+    let pair = Pair::start(backend).await;
+    pair.customer_sends(json!({"channel": "whatsapp", "text": "hola"}))
+        .await;
+    let conversation_id = pair.conversation_id().await;
+    pair.fault(Fault::ServerError, 2);
+    pair.fault(Fault::TimeoutBeforeAccept, 1);
+    pair.sandbox.lock().unwrap().behaviour.hang_ms = 300;
+    let sent = send_text(&pair, conversation_id, "respuesta").await;
+    let message_id = sent["id"].as_i64().unwrap();
+    eventually("delivery after the faults", WAIT, || async {
+        matches!(
+            status_of(&pair, message_id).await.as_deref(),
+            Some("sent" | "delivered" | "read")
+        )
+        .then_some(())
+    })
+    .await;
+    assert_eq!(
+        pair.send_attempts(),
+        4,
+        "three refused attempts, then one that worked"
+    );
+    assert_eq!(
+        pair.business_messages().len(),
+        1,
+        "the customer got it once"
+    );
+    let (attempts, status): (i64, String) =
+        sqlx::query_as("SELECT attempts, status FROM outbox WHERE message_id = $1")
+            .bind(message_id)
+            .fetch_one(&pair.db.pool)
+            .await
+            .unwrap();
+    assert_eq!((attempts, status.as_str()), (4, "done"));
+    pair.stop().await;
+}
+
+async fn a_send_whose_answer_is_lost_is_matched_by_its_status_not_resent(backend: Backend) {
+    let pair = Pair::start_with(backend, |args| args.provider_timeout_secs = 1).await;
+    pair.customer_sends(json!({"channel": "whatsapp", "text": "hola"}))
+        .await;
+    let conversation_id = pair.conversation_id().await;
+    // The provider takes the message but answers after Buzón stopped waiting.
+    pair.sandbox.lock().unwrap().behaviour.hang_ms = 3_000;
+    pair.fault(Fault::TimeoutAfterAccept, 1);
+    let sent = send_text(&pair, conversation_id, "¿me recibes?").await;
+    let message_id = sent["id"].as_i64().unwrap();
+    eventually("the outbox to settle", WAIT, || async {
+        let (status,): (String,) =
+            sqlx::query_as("SELECT status FROM outbox WHERE message_id = $1")
+                .bind(message_id)
+                .fetch_one(&pair.db.pool)
+                .await
+                .unwrap();
+        (status == "done").then_some(())
+    })
+    .await;
+    assert_eq!(pair.business_messages().len(), 1, "never sent twice");
+    assert_eq!(pair.send_attempts(), 1);
+    let (provider_id,): (Option<String>,) =
+        sqlx::query_as("SELECT provider_id FROM messages WHERE id = $1")
+            .bind(message_id)
+            .fetch_one(&pair.db.pool)
+            .await
+            .unwrap();
+    assert_eq!(
+        provider_id.as_deref(),
+        Some(pair.business_messages()[0].id.as_str())
+    );
+    pair.stop().await;
+}
+
+async fn permanent_refusals_mark_the_message_failed_with_the_reason(backend: Backend) {
+    let pair = Pair::start(backend).await;
+    pair.customer_sends(json!({"channel": "messenger", "text": "hola"}))
+        .await;
+    let conversation_id = pair.conversation_id().await;
+    // The customer's last message is 3 days old, but the server thinks the window is open:
+    // Buzón sends with the HUMAN_AGENT tag, which the provider accepts.
+    sqlx::query("UPDATE conversations SET last_incoming_at = last_incoming_at - 3 * 86400000")
+        .execute(&pair.db.pool)
+        .await
+        .unwrap();
+    let late = send_text(&pair, conversation_id, "Seguimos atentos").await;
+    let late_id = late["id"].as_i64().unwrap();
+    eventually("the tagged send", WAIT, || async {
+        (status_of(&pair, late_id).await.as_deref() != Some("pending")).then_some(())
+    })
+    .await;
+    let request = pair.business_messages()[0].request.clone().unwrap();
+    assert_eq!(request["messaging_type"], "MESSAGE_TAG");
+    assert_eq!(request["tag"], "HUMAN_AGENT");
+
+    // The sandbox's own clock says the window closed 8 days ago: a permanent refusal.
+    {
+        let mut world = pair.sandbox.lock().unwrap();
+        for at in world.last_incoming.values_mut() {
+            *at -= 8 * 86_400_000;
+        }
+    }
+    let refused = send_text(&pair, conversation_id, "¿Sigues ahí?").await;
+    let refused_id = refused["id"].as_i64().unwrap();
+    eventually("the refusal", WAIT, || async {
+        (status_of(&pair, refused_id).await.as_deref() == Some("failed")).then_some(())
+    })
+    .await;
+    let (code, reason): (Option<String>, Option<String>) =
+        sqlx::query_as("SELECT error_code, error_reason FROM messages WHERE id = $1")
+            .bind(refused_id)
+            .fetch_one(&pair.db.pool)
+            .await
+            .unwrap();
+    assert_eq!(code.as_deref(), Some("10"));
+    assert!(reason.unwrap().contains("outside of allowed window"));
+    assert_eq!(pair.send_attempts(), 2, "a permanent error is not retried");
+    pair.stop().await;
+}
+
+async fn received_media_is_downloaded_and_served_only_to_those_who_may_see_it(backend: Backend) {
+    let pair = Pair::start(backend).await;
+    pair.customer_sends(json!({"channel": "whatsapp", "type": "image", "text": "esta"}))
+        .await;
+    let attachment_id = eventually("the download", WAIT, || async {
+        let row: Option<(i64, String)> =
+            sqlx::query_as("SELECT id, status FROM attachments WHERE status <> 'pending'")
+                .fetch_optional(&pair.db.pool)
+                .await
+                .unwrap();
+        row.map(|(id, status)| {
+            assert_eq!(status, "ready");
+            id
+        })
+    })
+    .await;
+    let (mime, size): (String, i64) =
+        sqlx::query_as("SELECT mime_type, size_bytes FROM attachments WHERE id = $1")
+            .bind(attachment_id)
+            .fetch_one(&pair.db.pool)
+            .await
+            .unwrap();
+    assert_eq!(mime, "image/png");
+    let response = pair.admin.get(&format!("/media/{attachment_id}")).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(response.headers()["content-type"], "image/png");
+    assert_eq!(response.headers()["x-content-type-options"], "nosniff");
+    let bytes = response.bytes().await.unwrap();
+    assert_eq!(bytes.len() as i64, size);
+    assert!(bytes.starts_with(b"\x89PNG"));
+
+    let seller = pair
+        .server
+        .invite_and_accept(&pair.admin, "sergio@andinas.example", "seller")
+        .await;
+    let response = seller.get(&format!("/media/{attachment_id}")).await;
+    assert_eq!(
+        response.status(),
+        StatusCode::NOT_FOUND,
+        "not their conversation"
+    );
+    let anonymous = pair.server.client();
+    assert_eq!(
+        anonymous
+            .get(&format!("/media/{attachment_id}"))
+            .await
+            .status(),
+        StatusCode::UNAUTHORIZED
+    );
+    sqlx::query("UPDATE conversations SET assignee_id = (SELECT id FROM users WHERE email = $1)")
+        .bind("sergio@andinas.example")
+        .execute(&pair.db.pool)
+        .await
+        .unwrap();
+    assert_eq!(
+        seller
+            .get(&format!("/media/{attachment_id}"))
+            .await
+            .status(),
+        StatusCode::OK,
+        "assigned to them now"
+    );
+    pair.stop().await;
+}
+
+async fn messenger_replies_are_not_duplicated_by_their_echoes_and_senders_get_names(
+    backend: Backend,
+) {
+    let pair = Pair::start(backend).await;
+    pair.customer_sends(json!({"channel": "messenger", "text": "¿Hacen envíos?"}))
+        .await;
+    let conversation_id = pair.conversation_id().await;
+    // Messenger webhooks carry no name: it is looked up from the profile API.
+    eventually("the profile lookup", WAIT, || async {
+        let (name,): (Option<String>,) =
+            sqlx::query_as("SELECT customer_name FROM conversations WHERE id = $1")
+                .bind(conversation_id)
+                .fetch_one(&pair.db.pool)
+                .await
+                .unwrap();
+        (name.as_deref() == Some("Camila Rojas")).then_some(())
+    })
+    .await;
+    let sent = send_text(&pair, conversation_id, "Sí, a todo el país").await;
+    let message_id = sent["id"].as_i64().unwrap();
+    eventually("the read watermark", WAIT, || async {
+        (status_of(&pair, message_id).await.as_deref() == Some("read")).then_some(())
+    })
+    .await;
+    // The Page echoed the send back: still one outgoing message.
+    assert_eq!(
+        pair.count("SELECT COUNT(*) FROM messages WHERE direction = 'out'")
+            .await,
+        1
+    );
+    // Written from Facebook's own inbox: an outgoing message of its own.
+    pair.customer_sends(
+        json!({"channel": "messenger", "text": "Te escribo desde el celular", "echo": true}),
+    )
+    .await;
+    let (sent_from,): (Option<String>,) = sqlx::query_as(
+        "SELECT sent_from FROM messages WHERE direction = 'out' ORDER BY id DESC LIMIT 1",
+    )
+    .fetch_one(&pair.db.pool)
+    .await
+    .unwrap();
+    assert_eq!(sent_from.as_deref(), Some("native_app"));
+    pair.stop().await;
+}
+
+async fn the_window_and_disconnection_are_enforced_by_the_server(backend: Backend) {
+    let pair = Pair::start(backend).await;
+    pair.customer_sends(json!({"channel": "whatsapp", "text": "hola"}))
+        .await;
+    let conversation_id = pair.conversation_id().await;
+    sqlx::query("UPDATE conversations SET last_incoming_at = last_incoming_at - 25 * 3600000")
+        .execute(&pair.db.pool)
+        .await
+        .unwrap();
+    let form = [
+        ("conversation_id", conversation_id.to_string()),
+        ("body", "¿sigues?".to_string()),
+    ];
+    let form: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let (status, error) = pair.admin.error("send_text", &form).await;
+    assert_eq!(status, StatusCode::CONFLICT);
+    assert_eq!(error, json!({"Window": "TemplateRequired"}));
+
+    let (empty_status, _) = pair
+        .admin
+        .error(
+            "send_text",
+            &[
+                ("conversation_id", &conversation_id.to_string()),
+                ("body", "  "),
+            ],
+        )
+        .await;
+    assert_eq!(empty_status, StatusCode::UNPROCESSABLE_ENTITY);
+
+    sqlx::query("UPDATE conversations SET last_incoming_at = $1")
+        .bind(app::db::now_ms())
+        .execute(&pair.db.pool)
+        .await
+        .unwrap();
+    sqlx::query("UPDATE accounts SET status = 'disconnected' WHERE channel = 'whatsapp'")
+        .execute(&pair.db.pool)
+        .await
+        .unwrap();
+    let (status, error) = pair.admin.error("send_text", &form).await;
+    assert_eq!(status, StatusCode::CONFLICT);
+    assert_eq!(error, json!("AccountDisconnected"));
+    assert_eq!(
+        pair.count("SELECT COUNT(*) FROM messages WHERE direction = 'out'")
+            .await,
+        0,
+        "nothing refused was stored"
+    );
+    assert_eq!(pair.send_attempts(), 0);
+    pair.stop().await;
+}
