@@ -19,14 +19,19 @@ pub enum Field {
     Invite,
     Language,
     Message,
+    Account,
 }
 
 /// What is wrong with a field's value.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Problem {
     Required,
-    TooLong { max: usize },
-    TooShort { min: usize },
+    TooLong {
+        max: usize,
+    },
+    TooShort {
+        min: usize,
+    },
     Malformed,
     Taken,
     Unknown,
@@ -34,6 +39,10 @@ pub enum Problem {
     AlreadyUsed,
     Wrong,
     InUse,
+    /// There are already `max` of these.
+    TooMany {
+        max: usize,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]

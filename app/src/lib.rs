@@ -11,6 +11,8 @@ mod translations {
 }
 pub use translations::i18n;
 
+/// Times and dates in the viewer's time zone.
+pub mod clock;
 /// The one application error and its translation-ready parts.
 pub mod error;
 /// Who may do what: pure rules, enforced by the server and mirrored by the interface.

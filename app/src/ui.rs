@@ -29,6 +29,7 @@ pub fn problem_text(locale: Locale, field: Field, problem: Problem) -> String {
             td_string!(locale, errors.organization_taken).to_string()
         }
         (Field::RoleName, Problem::Taken) => td_string!(locale, errors.role_name_taken).to_string(),
+        (Field::Account, Problem::Taken) => td_string!(locale, errors.account_taken).to_string(),
         (_, Problem::Taken) => td_string!(locale, errors.taken).to_string(),
         (Field::Role, Problem::Unknown) => td_string!(locale, errors.role_unknown).to_string(),
         (Field::Invite, Problem::Unknown) => td_string!(locale, errors.invite_unknown).to_string(),
@@ -43,6 +44,16 @@ pub fn problem_text(locale: Locale, field: Field, problem: Problem) -> String {
         }
         (_, Problem::Wrong) => td_string!(locale, errors.credentials).to_string(),
         (_, Problem::InUse) => td_string!(locale, errors.role_in_use).to_string(),
+        (Field::Account, Problem::TooMany { max }) => fill(
+            td_string!(locale, errors.too_many_lines),
+            &[("max", max.to_string())],
+        )
+        .to_string(),
+        (_, Problem::TooMany { max }) => fill(
+            td_string!(locale, errors.too_many),
+            &[("max", max.to_string())],
+        )
+        .to_string(),
     }
 }
 

@@ -5,11 +5,24 @@
 pub fn hydrate() {
     console_error_panic_hook::set_once();
     leptos::mount::hydrate_body(app::App);
+    remember_time_zone();
     // Marks the page interactive: styles and browser tests can tell hydration has happened.
     if let Some(root) = web_sys::window()
         .and_then(|w| w.document())
         .and_then(|d| d.document_element())
     {
         let _ = root.set_attribute("data-hydrated", "");
+    }
+}
+
+/// Tells the server the browser's time zone (minutes east of UTC) for the next pages.
+fn remember_time_zone() {
+    use wasm_bindgen::JsCast;
+    let offset = -(js_sys::Date::new_0().get_timezone_offset() as i32);
+    let document = web_sys::window().and_then(|w| w.document());
+    if let Some(html) = document.and_then(|d| d.dyn_into::<web_sys::HtmlDocument>().ok()) {
+        let _ = html.set_cookie(&format!(
+            "tz={offset}; Path=/; Max-Age=31536000; SameSite=Lax"
+        ));
     }
 }

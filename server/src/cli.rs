@@ -1,4 +1,4 @@
-//! Administration from the command line: organizations and users.
+//! Administration from the command line: organizations, users and connected accounts.
 
 use std::io::Read;
 
@@ -19,6 +19,10 @@ pub enum CliError {
     UnknownLanguage(String),
     #[error("cannot read the password from standard input: {0}")]
     Stdin(std::io::Error),
+    #[error("unknown channel {0:?} (whatsapp, messenger, instagram or twilio)")]
+    UnknownChannel(String),
+    #[error("the credentials on standard input are not valid JSON: {0}")]
+    Credentials(String),
     #[error("{0}")]
     Invalid(String),
 }
@@ -98,4 +102,53 @@ async fn find_org(db: &Db, org: &str) -> Result<i64, CliError> {
             .map_err(AppError::from)?;
     row.map(|(id,)| id)
         .ok_or_else(|| CliError::UnknownOrg(org.to_string()))
+}
+
+pub struct AccountConnect<'a> {
+    pub org: &'a str,
+    pub channel: &'a str,
+    pub external_id: &'a str,
+    pub name: &'a str,
+    pub handle: Option<&'a str>,
+    pub business_id: Option<&'a str>,
+    pub account_sid: Option<&'a str>,
+}
+
+/// `buzon account connect …`; the credentials (JSON) come from `source` (standard input).
+pub async fn account_connect(
+    db: &Db,
+    secrets: &app::secrets::SecretBox,
+    account: AccountConnect<'_>,
+    mut source: impl Read,
+) -> Result<i64, CliError> {
+    use app::accounts::store::{connect, Credentials, NewAccount};
+    let org_id = find_org(db, account.org).await?;
+    let channel = channels::Channel::parse(account.channel)
+        .ok_or_else(|| CliError::UnknownChannel(account.channel.to_string()))?;
+    let external_id = account.external_id.trim();
+    let name = validate::name(Field::Account, account.name)?;
+    if external_id.is_empty() {
+        return Err(CliError::Invalid("the external id is required".into()));
+    }
+    let mut text = String::new();
+    source.read_to_string(&mut text).map_err(CliError::Stdin)?;
+    let credentials: Credentials =
+        serde_json::from_str(&text).map_err(|e| CliError::Credentials(e.to_string()))?;
+    let mut config = serde_json::Map::new();
+    if let Some(id) = account.business_id {
+        config.insert("business_id".into(), id.into());
+    }
+    if let Some(sid) = account.account_sid {
+        config.insert("account_sid".into(), sid.into());
+    }
+    let new = NewAccount {
+        channel,
+        name,
+        external_id: external_id.to_string(),
+        display_handle: account.handle.map(str::to_string),
+        config: serde_json::Value::Object(config),
+        credentials,
+        connected_by: None,
+    };
+    Ok(connect(db, secrets, org_id, &new).await?)
 }

@@ -63,6 +63,42 @@ pub enum Command {
     /// Manage users.
     #[command(subcommand)]
     User(UserCommand),
+    /// Manage connected accounts (WhatsApp lines, Pages, Instagram accounts, Twilio senders).
+    #[command(subcommand)]
+    Account(AccountCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AccountCommand {
+    /// Connect an account, or update its settings if the organization already has it. The
+    /// credentials are read from standard input as JSON: `{"access_token": …, "app_secret": …,
+    /// "verify_token": …, "auth_token": …}` (the ones the channel needs).
+    Connect {
+        /// The organization's name or id.
+        #[arg(long)]
+        org: String,
+        /// whatsapp, messenger, instagram or twilio.
+        #[arg(long)]
+        channel: String,
+        /// The phone-number id, Page id, Instagram account id, or Twilio number (digits).
+        #[arg(long)]
+        external_id: String,
+        /// How the team calls it, e.g. "Ventas norte".
+        #[arg(long)]
+        name: String,
+        /// The public number or username, as shown to the team.
+        #[arg(long)]
+        handle: Option<String>,
+        /// WhatsApp Business Account id (for templates).
+        #[arg(long)]
+        business_id: Option<String>,
+        /// Twilio account SID.
+        #[arg(long)]
+        account_sid: Option<String>,
+        /// Read the credentials (JSON) from standard input.
+        #[arg(long, required = true)]
+        credentials_stdin: bool,
+    },
 }
 
 #[derive(Debug, Clone, Args)]

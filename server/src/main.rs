@@ -3,8 +3,8 @@
 use std::process::ExitCode;
 
 use app::db::Db;
-use buzon_server::cli::{self, UserAdd};
-use buzon_server::config::{Cli, Command, OrgCommand, ServeArgs, UserCommand};
+use buzon_server::cli::{self, AccountConnect, UserAdd};
+use buzon_server::config::{AccountCommand, Cli, Command, OrgCommand, ServeArgs, UserCommand};
 use clap::Parser;
 use tracing_subscriber::EnvFilter;
 
@@ -65,6 +65,33 @@ async fn run(cli: Cli) -> Result<(), String> {
                 .await
                 .map_err(|e| e.to_string())?;
             println!("user {id} created: {email}");
+            Ok(())
+        }
+        Command::Account(AccountCommand::Connect {
+            org,
+            channel,
+            external_id,
+            name,
+            handle,
+            business_id,
+            account_sid,
+            credentials_stdin: _,
+        }) => {
+            let secrets = common.secrets().map_err(|e| e.to_string())?;
+            let db = open(&common.database_url()).await?;
+            let account = AccountConnect {
+                org: &org,
+                channel: &channel,
+                external_id: &external_id,
+                name: &name,
+                handle: handle.as_deref(),
+                business_id: business_id.as_deref(),
+                account_sid: account_sid.as_deref(),
+            };
+            let id = cli::account_connect(&db, &secrets, account, std::io::stdin())
+                .await
+                .map_err(|e| e.to_string())?;
+            println!("account {id} connected: {channel} {external_id}");
             Ok(())
         }
     }

@@ -4,7 +4,7 @@ use channels::Channel;
 use serde::{Deserialize, Serialize};
 
 use crate::db::{now_ms, Db};
-use crate::error::AppError;
+use crate::error::{AppError, Field, Problem, ResultExt};
 use crate::secrets::SecretBox;
 
 /// The credentials of an account. Which ones apply depends on the channel.
@@ -70,7 +70,8 @@ pub fn open(secrets: &SecretBox, sealed: Option<&[u8]>) -> Result<Credentials, A
     }
 }
 
-/// Connects an account; returns its id.
+/// Connects an account, or reconnects it with new settings if this organization had it;
+/// returns its id. WhatsApp lines are limited per organization (R2).
 pub async fn connect(
     db: &Db,
     secrets: &SecretBox,
@@ -78,6 +79,41 @@ pub async fn connect(
     new: &NewAccount,
 ) -> Result<i64, AppError> {
     let now = now_ms();
+    let existing: Option<(i64,)> = sqlx::query_as(
+        "UPDATE accounts SET name = $1, display_handle = $2, config = $3, secrets = $4, \
+         status = 'connected', disconnected_at = NULL, connected_by = COALESCE($5, connected_by) \
+         WHERE org_id = $6 AND channel = $7 AND external_id = $8 RETURNING id",
+    )
+    .bind(&new.name)
+    .bind(&new.display_handle)
+    .bind(new.config.to_string())
+    .bind(seal(secrets, &new.credentials))
+    .bind(new.connected_by)
+    .bind(org_id)
+    .bind(new.channel.as_str())
+    .bind(&new.external_id)
+    .fetch_optional(&db.pool)
+    .await?;
+    if let Some((id,)) = existing {
+        return Ok(id);
+    }
+    if new.channel == Channel::Whatsapp {
+        let (lines,): (i64,) = sqlx::query_as(
+            "SELECT COUNT(*) FROM accounts WHERE org_id = $1 AND channel = 'whatsapp' \
+             AND status = 'connected'",
+        )
+        .bind(org_id)
+        .fetch_one(&db.pool)
+        .await?;
+        if lines >= super::MAX_WHATSAPP_LINES {
+            return Err(AppError::invalid(
+                Field::Account,
+                Problem::TooMany {
+                    max: super::MAX_WHATSAPP_LINES as usize,
+                },
+            ));
+        }
+    }
     let (id,): (i64,) = sqlx::query_as(
         "INSERT INTO accounts (org_id, channel, name, external_id, display_handle, config, \
          secrets, status, connected_by, connected_at, created_at) \
@@ -93,7 +129,8 @@ pub async fn connect(
     .bind(new.connected_by)
     .bind(now)
     .fetch_one(&db.pool)
-    .await?;
+    .await
+    .on_unique(Field::Account)?;
     Ok(id)
 }
 

@@ -6,8 +6,12 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::AppError;
 
+/// The inbox page: list, chat window, composer.
+pub mod inbox;
 #[cfg(feature = "ssr")]
 pub mod store;
+/// The browser's end of the live stream.
+pub mod stream;
 
 /// One row of the conversation list.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -66,6 +70,14 @@ pub struct AttachmentView {
     pub size_bytes: Option<i64>,
     /// `pending` (being downloaded or uploaded), `ready` or `failed`.
     pub status: String,
+}
+
+/// The first page of the conversation list, and where the live stream should resume.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct InboxList {
+    pub conversations: Vec<ConversationSummary>,
+    /// The newest event already reflected in this list.
+    pub last_event_id: i64,
 }
 
 /// A conversation and the latest part of its thread.
@@ -176,7 +188,7 @@ pub struct StreamEvent {
 pub async fn load_conversations(
     before_at: Option<i64>,
     before_id: Option<i64>,
-) -> Result<Vec<ConversationSummary>, AppError> {
+) -> Result<InboxList, AppError> {
     store::ssr::load_conversations(before_at.zip(before_id))
         .await
         .map_err(AppError::respond)

@@ -135,7 +135,7 @@ impl MessageRow {
 pub mod ssr {
     use super::*;
     use crate::auth::ssr::require;
-    use crate::conversations::{Change, Thread};
+    use crate::conversations::{Change, InboxList, Thread};
     use crate::db::now_ms;
     use crate::error::{AppError, Field, Problem};
     use crate::live;
@@ -146,11 +146,15 @@ pub mod ssr {
     const PAGE: i64 = 50;
     const THREAD_PAGE: i64 = 100;
 
-    pub async fn load_conversations(
-        before: Option<(i64, i64)>,
-    ) -> Result<Vec<ConversationSummary>, AppError> {
+    pub async fn load_conversations(before: Option<(i64, i64)>) -> Result<InboxList, AppError> {
         let user = require(can_use_inbox).await?;
         let state = AppState::current()?;
+        // Read first: whatever happens after this id reaches the page through the stream.
+        let (last_event_id,): (Option<i64>,) =
+            sqlx::query_as("SELECT MAX(id) FROM events WHERE org_id = $1")
+                .bind(user.org_id)
+                .fetch_one(&state.db.pool)
+                .await?;
         let actor = user.actor();
         let sees_all = i64::from(actor.permissions.has(Permission::SeeAllConversations));
         let (before_at, before_id) = before.unwrap_or((i64::MAX, i64::MAX));
@@ -171,10 +175,13 @@ pub mod ssr {
         .bind(PAGE)
         .fetch_all(&state.db.pool)
         .await?;
-        Ok(rows
-            .into_iter()
-            .map(|listed| summary(listed.channel(), listed.row))
-            .collect())
+        Ok(InboxList {
+            conversations: rows
+                .into_iter()
+                .map(|listed| summary(listed.channel(), listed.row))
+                .collect(),
+            last_event_id: last_event_id.unwrap_or(0),
+        })
     }
 
     /// `c.id, c.account_id, ...` from `id, account_id, ...`.

@@ -11,6 +11,7 @@ use leptos_router::{path, SsrMode};
 
 use crate::auth::login_page::LoginPage;
 use crate::auth::{fetch_current_user, CurrentUser};
+use crate::conversations::inbox::InboxPage;
 use crate::i18n::*;
 use crate::permissions::{can_manage_settings, can_manage_users, can_use_inbox};
 use crate::profile::page::ProfilePage;
@@ -19,7 +20,7 @@ use crate::setup::page::SetupPage;
 use crate::ui::error_text;
 use crate::users::invite_page::InvitePage;
 use crate::users::page::UsersPage;
-use pages::{ContactsPage, Home, InboxPage, NotFound};
+use pages::{ContactsPage, Home, NotFound};
 
 /// The HTML document the server renders around the application.
 pub fn shell(options: LeptosOptions) -> impl IntoView {

@@ -4,7 +4,7 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::components::Redirect;
 
-use super::{icons, Forbidden, WithUser};
+use super::{icons, WithUser};
 use crate::i18n::*;
 use crate::permissions::can_use_inbox;
 
@@ -15,27 +15,6 @@ pub fn Home() -> impl IntoView {
         <WithUser children=|user| {
             let target = if can_use_inbox(&user.actor()) { "/inbox" } else { "/contacts" };
             view! { <Redirect path=target /> }
-        } />
-    }
-}
-
-#[component]
-pub fn InboxPage() -> impl IntoView {
-    let i18n = use_i18n();
-    view! {
-        <WithUser children=move |user| {
-            if !can_use_inbox(&user.actor()) {
-                return view! { <Forbidden /> }.into_any();
-            }
-            view! {
-                <Title text=move || t_string!(i18n, inbox.title) />
-                <section class="empty-state">
-                    <icons::Chat />
-                    <h1>{t!(i18n, inbox.empty_title)}</h1>
-                    <p>{t!(i18n, inbox.empty_body)}</p>
-                </section>
-            }
-                .into_any()
         } />
     }
 }

@@ -1,0 +1,137 @@
+//! Times as people read them, in the browser's time zone. The offset travels in the `tz`
+//! cookie (set by the browser entry point), so the server renders the same text the browser
+//! would and hydration matches.
+
+/// Now, in epoch milliseconds, on either side.
+pub fn now_ms() -> i64 {
+    #[cfg(all(feature = "hydrate", not(feature = "ssr")))]
+    {
+        js_sys::Date::now() as i64
+    }
+    #[cfg(not(all(feature = "hydrate", not(feature = "ssr"))))]
+    {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_millis() as i64)
+            .unwrap_or(0)
+    }
+}
+
+/// The viewer's offset from UTC in minutes (east positive), from the `tz` cookie; 0 if unknown.
+pub fn viewer_offset_minutes() -> i32 {
+    cookie_value("tz")
+        .and_then(|v| v.parse::<i32>().ok())
+        .filter(|m| m.abs() <= 14 * 60)
+        .unwrap_or(0)
+}
+
+#[cfg(feature = "ssr")]
+fn cookie_value(name: &str) -> Option<String> {
+    let parts = leptos::prelude::use_context::<axum::http::request::Parts>()?;
+    let header = parts
+        .headers
+        .get(axum::http::header::COOKIE)?
+        .to_str()
+        .ok()?;
+    find_cookie(header, name)
+}
+
+#[cfg(all(feature = "hydrate", not(feature = "ssr")))]
+fn cookie_value(name: &str) -> Option<String> {
+    use wasm_bindgen::JsCast;
+    let document = web_sys::window()?.document()?;
+    let html = document.dyn_into::<web_sys::HtmlDocument>().ok()?;
+    find_cookie(&html.cookie().ok()?, name)
+}
+
+#[cfg(not(any(feature = "ssr", feature = "hydrate")))]
+fn cookie_value(_name: &str) -> Option<String> {
+    None
+}
+
+fn find_cookie(header: &str, name: &str) -> Option<String> {
+    header.split(';').find_map(|pair| {
+        let (key, value) = pair.trim().split_once('=')?;
+        (key == name).then(|| value.to_string())
+    })
+}
+
+/// (year, month 1-12, day) of a day count since 1970-01-01.
+fn civil_from_days(days: i64) -> (i64, u32, u32) {
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    (yoe + era * 400 + i64::from(month <= 2), month, day)
+}
+
+/// Local day number (days since 1970-01-01 in the viewer's zone).
+pub fn local_day(ms: i64, offset_minutes: i32) -> i64 {
+    (ms + i64::from(offset_minutes) * 60_000).div_euclid(86_400_000)
+}
+
+/// `14:05`.
+pub fn time_of_day(ms: i64, offset_minutes: i32) -> String {
+    let local = ms + i64::from(offset_minutes) * 60_000;
+    let minutes = local.div_euclid(60_000).rem_euclid(24 * 60);
+    format!("{:02}:{:02}", minutes / 60, minutes % 60)
+}
+
+/// `22/11/2026`.
+pub fn date(ms: i64, offset_minutes: i32) -> String {
+    let (year, month, day) = civil_from_days(local_day(ms, offset_minutes));
+    format!("{day:02}/{month:02}/{year}")
+}
+
+/// A duration as `5 h 12 min` / `3 d 4 h` / `12 min`.
+pub fn duration(ms: i64) -> String {
+    let minutes = (ms.max(0) + 59_999) / 60_000;
+    let (days, hours, minutes) = (minutes / 1440, (minutes % 1440) / 60, minutes % 60);
+    if days > 0 {
+        format!("{days} d {hours} h")
+    } else if hours > 0 {
+        format!("{hours} h {minutes} min")
+    } else {
+        format!("{minutes} min")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn times_and_dates_in_the_viewers_zone() {
+        // 2026-11-22 04:15 UTC
+        let t = 1_795_320_900_000;
+        assert_eq!(time_of_day(t, 0), "04:15");
+        assert_eq!(date(t, 0), "22/11/2026");
+        // Mexico City (UTC-6): still the 21st.
+        assert_eq!(time_of_day(t, -360), "22:15");
+        assert_eq!(date(t, -360), "21/11/2026");
+        assert_eq!(local_day(t, -360) + 1, local_day(t, 0));
+        assert_eq!(date(0, 0), "01/01/1970");
+        assert_eq!(date(951_782_400_000, 0), "29/02/2000");
+    }
+
+    #[test]
+    fn durations_round_up_to_the_minute() {
+        assert_eq!(duration(1), "1 min");
+        assert_eq!(duration(3_600_000 * 5 + 60_000 * 12), "5 h 12 min");
+        assert_eq!(duration(86_400_000 * 3 + 3_600_000 * 4), "3 d 4 h");
+        assert_eq!(duration(-5), "0 min");
+    }
+
+    #[test]
+    fn cookies_are_found_by_name() {
+        assert_eq!(
+            find_cookie("a=1; tz=-360; b=2", "tz").as_deref(),
+            Some("-360")
+        );
+        assert_eq!(find_cookie("tzx=1", "tz"), None);
+    }
+}

@@ -1,0 +1,117 @@
+//! The browser's end of the live stream: one WebSocket to `/api/live`, resumed from the last
+//! event seen after any disconnection, with a quiet "reconnecting" state meanwhile.
+
+use super::StreamEvent;
+
+/// Whether the stream is connected, for the "reconnecting" notice.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Link {
+    Connected,
+    Reconnecting,
+}
+
+/// Follows the stream from event `after`, calling `on_event` for each event in order.
+#[cfg(feature = "hydrate")]
+pub fn follow(
+    after: i64,
+    on_event: impl Fn(StreamEvent) + 'static,
+    on_link: impl Fn(Link) + 'static,
+) {
+    use std::cell::Cell;
+    use std::rc::Rc;
+
+    struct Shared {
+        last: Cell<i64>,
+        failures: Cell<u32>,
+        on_event: Box<dyn Fn(StreamEvent)>,
+        on_link: Box<dyn Fn(Link)>,
+    }
+
+    fn connect(shared: Rc<Shared>) {
+        use wasm_bindgen::closure::Closure;
+        use wasm_bindgen::JsCast;
+        let Some(window) = web_sys::window() else {
+            return;
+        };
+        let location = window.location();
+        let scheme = if location.protocol().ok().as_deref() == Some("https:") {
+            "wss"
+        } else {
+            "ws"
+        };
+        let host = location.host().unwrap_or_default();
+        let url = format!("{scheme}://{host}/api/live?after={}", shared.last.get());
+        let Ok(socket) = web_sys::WebSocket::new(&url) else {
+            return retry(shared);
+        };
+        let on_open = {
+            let shared = shared.clone();
+            Closure::<dyn FnMut()>::new(move || {
+                shared.failures.set(0);
+                (shared.on_link)(Link::Connected);
+            })
+        };
+        let on_message = {
+            let shared = shared.clone();
+            Closure::<dyn FnMut(web_sys::MessageEvent)>::new(move |event: web_sys::MessageEvent| {
+                let Some(text) = event.data().as_string() else {
+                    return;
+                };
+                if let Ok(event) = serde_json::from_str::<StreamEvent>(&text) {
+                    if event.id > shared.last.get() {
+                        shared.last.set(event.id);
+                    }
+                    (shared.on_event)(event);
+                } else if text.contains("\"resync\"") {
+                    // Too far behind to replay: the page starts over from fresh data.
+                    let _ = web_sys::window().map(|w| w.location().reload());
+                }
+            })
+        };
+        let on_close = {
+            let shared = shared.clone();
+            Closure::<dyn FnMut()>::new(move || {
+                (shared.on_link)(Link::Reconnecting);
+                retry(shared.clone());
+            })
+        };
+        socket.set_onopen(Some(on_open.as_ref().unchecked_ref()));
+        socket.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
+        socket.set_onclose(Some(on_close.as_ref().unchecked_ref()));
+        // The socket lives as long as the page; so do its handlers.
+        on_open.forget();
+        on_message.forget();
+        on_close.forget();
+    }
+
+    fn retry(shared: Rc<Shared>) {
+        use wasm_bindgen::closure::Closure;
+        use wasm_bindgen::JsCast;
+        let failures = shared.failures.get() + 1;
+        shared.failures.set(failures);
+        let delay = (500 * 2i32.pow(failures.min(5))).min(15_000);
+        let again = Closure::once_into_js(move || connect(shared));
+        if let Some(window) = web_sys::window() {
+            let _ = window.set_timeout_with_callback_and_timeout_and_arguments_0(
+                again.unchecked_ref(),
+                delay,
+            );
+        }
+    }
+
+    connect(Rc::new(Shared {
+        last: Cell::new(after),
+        failures: Cell::new(0),
+        on_event: Box::new(on_event),
+        on_link: Box::new(on_link),
+    }));
+}
+
+/// Without a browser there is nothing to follow.
+#[cfg(not(feature = "hydrate"))]
+pub fn follow(
+    _after: i64,
+    _on_event: impl Fn(StreamEvent) + 'static,
+    _on_link: impl Fn(Link) + 'static,
+) {
+}
