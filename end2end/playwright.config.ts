@@ -2,6 +2,7 @@ import { defineConfig } from '@playwright/test';
 
 // Each project gets its own server and its own fresh SQLite database, so every run starts
 // from the first-run setup page. The server is the debug build made by `cargo leptos build`.
+// Spec files run in name order: 01-team sets up the organization the later ones use.
 const chromium = {
   browserName: 'chromium' as const,
   launchOptions: {
@@ -19,6 +20,9 @@ const servers = [
 ];
 
 const binary = process.env.BUZON_BIN ?? '../target/debug/buzon';
+const sandbox = process.env.SANDBOX_BIN ?? '../target/debug/buzon-sandbox';
+// One sandbox (Meta, Twilio and the customers) per project with JavaScript, at port + 100.
+const sandboxes = servers.filter((s) => s.javaScriptEnabled);
 const dataRoot = process.env.BUZON_E2E_DATA ?? '../target/e2e-data';
 
 export default defineConfig({
@@ -42,7 +46,7 @@ export default defineConfig({
       javaScriptEnabled: s.javaScriptEnabled,
     },
   })),
-  webServer: servers.map((s) => ({
+  webServer: [...servers.map((s) => ({
     command: `rm -rf ${dataRoot}/${s.name} && ${binary} serve`,
     url: `http://127.0.0.1:${s.port}/healthz`,
     reuseExistingServer: false,
@@ -54,6 +58,15 @@ export default defineConfig({
       BUZON_DATA_DIR: `${dataRoot}/${s.name}`,
       BUZON_SITE_ROOT: process.env.BUZON_SITE_ROOT ?? '../target/site',
       BUZON_LOG: 'warn',
+      BUZON_GRAPH_API_URL: `http://127.0.0.1:${s.port + 100}/v25.0`,
+      BUZON_TWILIO_API_URL: `http://127.0.0.1:${s.port + 100}`,
     },
-  })),
+  })), ...sandboxes.map((s) => ({
+    command: `${sandbox} --listen 127.0.0.1:${s.port + 100} --buzon-url http://127.0.0.1:${s.port}`,
+    url: `http://127.0.0.1:${s.port + 100}/healthz`,
+    reuseExistingServer: false,
+    timeout: 60_000,
+    stdout: 'ignore' as const,
+    stderr: 'pipe' as const,
+  }))],
 });

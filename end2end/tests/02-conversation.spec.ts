@@ -1,0 +1,97 @@
+import { expect, test, type Page } from '@playwright/test';
+import { execFileSync } from 'node:child_process';
+
+// A conversation both ways, live: the sandbox plays a WhatsApp customer; the agent's browser
+// shows their messages as they arrive, answers, and watches the delivery ticks change.
+// Runs after 01-team, whose administrator (now using English) it signs in as.
+
+const admin = { email: 'ana@andinas.example', password: 'clave-segura-1' };
+const sandboxPorts: Record<string, number> = { desktop: 3201, tablet: 3202, phone: 3203 };
+
+function sandboxUrl() {
+  return `http://127.0.0.1:${sandboxPorts[test.info().project.name]}`;
+}
+
+async function shot(page: Page, name: string) {
+  const project = test.info().project.name;
+  await page.screenshot({ path: `screenshots/${project}-${name}.png`, fullPage: false });
+}
+
+async function hydrated(page: Page) {
+  await page.waitForSelector('html[data-hydrated]', { state: 'attached' });
+}
+
+/** Connects the sandbox's accounts to this project's Buzón, as an administrator would. */
+function connectAccounts() {
+  const project = test.info().project.name;
+  const env = {
+    ...process.env,
+    BUZON_DATA_DIR: `${process.env.BUZON_E2E_DATA ?? '../target/e2e-data'}/${project}`,
+    BUZON_LOG: 'warn',
+  };
+  const binary = process.env.BUZON_BIN ?? '../target/debug/buzon';
+  const credentials = JSON.stringify({
+    access_token: 'sandbox-access-token', app_secret: 'sandbox-app-secret',
+    verify_token: 'sandbox-verify-token', auth_token: 'sandbox-twilio-token',
+  });
+  execFileSync(binary, ['account', 'connect', '--org', 'Ventas Andinas', '--channel', 'whatsapp',
+    '--external-id', '106540352242922', '--name', 'Ventas', '--business-id', '102290129340398',
+    '--credentials-stdin'], { env, input: credentials });
+}
+
+async function customerSends(page: Page, body: object) {
+  const response = await page.request.post(`${sandboxUrl()}/sandbox/api/send`, { data: body });
+  const answer = await response.json();
+  expect(answer.webhook_status).toBe(200);
+  return answer.id as string;
+}
+
+test('a customer and an agent talk live', async ({ page }) => {
+  test.skip(!(test.info().project.name in sandboxPorts), 'needs JavaScript');
+  page.on('pageerror', (error) => console.log(`[page error] ${error.message}`));
+  connectAccounts();
+
+  await page.goto('/login');
+  await page.getByLabel(/Correo electrónico|Email/).fill(admin.email);
+  await page.getByLabel(/Contraseña|Password/).fill(admin.password);
+  await page.getByRole('button', { name: /Entrar|Sign in/ }).click();
+  await expect(page).toHaveURL(/\/inbox$/);
+  await hydrated(page);
+
+  // The customer writes: the conversation appears without a reload.
+  const project = test.info().project.name;
+  const text = `Hola, ¿tienen la chaqueta azul en talla M? (${project})`;
+  await customerSends(page, { channel: 'whatsapp', text });
+  const row = page.getByRole('link', { name: /Lucía Pérez/ });
+  await expect(row).toBeVisible();
+  await expect(row).toContainText('chaqueta azul');
+  await shot(page, '11-inbox-live');
+
+  // Open it, answer with Enter.
+  await row.click();
+  await expect(page).toHaveURL(/\/inbox\?c=\d+$/);
+  const thread = page.getByRole('log');
+  await expect(thread.getByText(text)).toBeVisible();
+  const reply = 'Sí, la tenemos. ¿Te la aparto?';
+  const composer = page.getByRole('textbox', { name: 'Write a message' });
+  await composer.fill(reply);
+  await composer.press('Enter');
+  const sent = thread.locator('.bubble.out').filter({ hasText: reply });
+  await expect(sent).toBeVisible();
+
+  // It reaches the customer's phone (the sandbox) once...
+  await expect.poll(async () => {
+    const log = await (await page.request.get(`${sandboxUrl()}/sandbox/api/messages?channel=whatsapp`)).json();
+    return log.filter((m: { from: string; text: string }) => m.from === 'business' && m.text === reply).length;
+  }).toBe(1);
+  // ...and the ticks follow: delivered, then read when the customer opens it.
+  await expect(sent.locator('.ticks-read')).toBeVisible({ timeout: 15_000 });
+  await expect(sent.locator('.ticks-read')).toHaveAttribute('aria-label', 'Read');
+
+  // A photo from the customer arrives and is shown once downloaded.
+  await customerSends(page, { channel: 'whatsapp', type: 'image', text: 'Esta es la que vi' });
+  const photo = thread.locator('.bubble.in img.media');
+  await expect(photo).toBeVisible();
+  await expect.poll(() => photo.evaluate((img: HTMLImageElement) => img.naturalWidth)).toBeGreaterThan(0);
+  await shot(page, '12-chat-live');
+});
