@@ -6,7 +6,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/buzon/target}"
-cargo build --release -q -p server -p ingest-bench
+[ -n "${SKIP_BUILD:-}" ] || cargo build --release -q -p server -p ingest-bench
 bin="$CARGO_TARGET_DIR/release/buzon"
 bench="$CARGO_TARGET_DIR/release/buzon-bench-ingest"
 agents="${AGENTS:-50}"

@@ -87,9 +87,10 @@ pub fn date(ms: i64, offset_minutes: i32) -> String {
     format!("{day:02}/{month:02}/{year}")
 }
 
-/// A duration as `5 h 12 min` / `3 d 4 h` / `12 min`.
+/// A remaining time as `5 h 12 min` / `3 d 4 h` / `12 min`, never overstated (whole minutes
+/// left, at least 1 while any time is left).
 pub fn duration(ms: i64) -> String {
-    let minutes = (ms.max(0) + 59_999) / 60_000;
+    let minutes = if ms > 0 { (ms / 60_000).max(1) } else { 0 };
     let (days, hours, minutes) = (minutes / 1440, (minutes % 1440) / 60, minutes % 60);
     if days > 0 {
         format!("{days} d {hours} h")
@@ -119,9 +120,10 @@ mod tests {
     }
 
     #[test]
-    fn durations_round_up_to_the_minute() {
+    fn remaining_time_is_never_overstated() {
         assert_eq!(duration(1), "1 min");
-        assert_eq!(duration(3_600_000 * 5 + 60_000 * 12), "5 h 12 min");
+        assert_eq!(duration(86_400_000 - 5_000), "23 h 59 min");
+        assert_eq!(duration(3_600_000 * 5 + 60_000 * 12 + 59_000), "5 h 12 min");
         assert_eq!(duration(86_400_000 * 3 + 3_600_000 * 4), "3 d 4 h");
         assert_eq!(duration(-5), "0 min");
     }

@@ -20,6 +20,13 @@ pub enum Field {
     Language,
     Message,
     Account,
+    Channel,
+    ExternalId,
+    AccessToken,
+    AppSecret,
+    VerifyToken,
+    AuthToken,
+    AccountSid,
 }
 
 /// What is wrong with a field's value.
@@ -73,6 +80,9 @@ pub enum AppError {
     /// The file is not one this channel accepts (R20).
     #[error("file refused: {0}")]
     File(channels::files::FileRefusal),
+    /// Meta or Twilio refused a call, with their code and reason.
+    #[error("the provider answered {code}: {reason}")]
+    Provider { code: String, reason: String },
     /// The request did not reach the server or its answer could not be read.
     #[error("request failed: {0}")]
     Transport(String),
@@ -119,6 +129,7 @@ mod ssr {
                 AppError::EmailNotSent => StatusCode::BAD_GATEWAY,
                 AppError::Window(_) | AppError::AccountDisconnected => StatusCode::CONFLICT,
                 AppError::File(_) => StatusCode::UNPROCESSABLE_ENTITY,
+                AppError::Provider { .. } => StatusCode::BAD_GATEWAY,
                 AppError::Internal | AppError::Transport(_) => StatusCode::INTERNAL_SERVER_ERROR,
             }
         }

@@ -29,7 +29,9 @@ pub fn problem_text(locale: Locale, field: Field, problem: Problem) -> String {
             td_string!(locale, errors.organization_taken).to_string()
         }
         (Field::RoleName, Problem::Taken) => td_string!(locale, errors.role_name_taken).to_string(),
-        (Field::Account, Problem::Taken) => td_string!(locale, errors.account_taken).to_string(),
+        (Field::Account | Field::ExternalId, Problem::Taken) => {
+            td_string!(locale, errors.account_taken).to_string()
+        }
         (_, Problem::Taken) => td_string!(locale, errors.taken).to_string(),
         (Field::Role, Problem::Unknown) => td_string!(locale, errors.role_unknown).to_string(),
         (Field::Invite, Problem::Unknown) => td_string!(locale, errors.invite_unknown).to_string(),
@@ -78,6 +80,11 @@ pub fn error_text(locale: Locale, error: &AppError) -> String {
             td_string!(locale, errors.account_disconnected).to_string()
         }
         AppError::File(refusal) => file_refusal_text(locale, *refusal),
+        AppError::Provider { code, reason } => fill(
+            td_string!(locale, errors.provider),
+            &[("code", code.clone()), ("reason", reason.clone())],
+        )
+        .to_string(),
     }
 }
 

@@ -94,4 +94,14 @@ test('a customer and an agent talk live', async ({ page }) => {
   await expect(photo).toBeVisible();
   await expect.poll(() => photo.evaluate((img: HTMLImageElement) => img.naturalWidth)).toBeGreaterThan(0);
   await shot(page, '12-chat-live');
+
+  // Settings: the line is listed (its secrets are not), and the connection test asks the provider.
+  await page.getByRole('link', { name: 'Settings' }).click();
+  await hydrated(page);
+  const line = page.getByRole('listitem').filter({ hasText: '106540352242922' });
+  await expect(line).toContainText('Connected');
+  await line.getByRole('button', { name: 'Test connection' }).click();
+  await expect(line.getByRole('status')).toContainText('Connection works: Ventas Sandbox');
+  await expect(page.locator('body')).not.toContainText('sandbox-access-token');
+  await shot(page, '13-settings-channels');
 });

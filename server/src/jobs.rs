@@ -21,7 +21,8 @@ use channels::{files, Inbound, StatusUpdate};
 use serde_json::Value;
 
 use crate::ingest::{AccountRef, Ingest};
-use crate::outbox::{access, backoff_ms};
+use crate::outbox::backoff_ms;
+use app::accounts::store::access;
 
 const LEASE_MS: i64 = 300_000;
 pub const MAX_ATTEMPTS: i64 = 8;

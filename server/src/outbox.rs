@@ -10,7 +10,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use app::accounts::store::{self as accounts, RoutedAccount};
+use app::accounts::store::{self as accounts, access};
 use app::conversations::Change;
 use app::db::{now_ms, Db};
 use app::error::AppError;
@@ -112,6 +112,14 @@ impl Outbox {
             return Ok(false);
         };
         let job = self.load(message_id).await?;
+        if !job.account_connected {
+            let refused = CallError::Permanent {
+                code: "disconnected".into(),
+                reason: "The account was disconnected before the message could be sent.".into(),
+            };
+            self.finish(outbox_id, &job, Err(refused)).await?;
+            return Ok(true);
+        }
         // Sent already: the answer was lost, but a status or echo told us its id.
         if job.provider_id.is_some() {
             self.finish(
@@ -257,6 +265,7 @@ impl Outbox {
             .await?
             .ok_or_else(|| AppError::internal("the message's account is gone"))?;
         let channel = account.channel;
+        let account_connected = account.connected;
         let access = access(&account, &self.twilio_status_callback);
         // Messenger and Instagram answers after 24 h go out with the HUMAN_AGENT tag.
         let human_agent = matches!(channel, Channel::Messenger | Channel::Instagram)
@@ -278,29 +287,10 @@ impl Outbox {
             conversation_id: row.conversation_id,
             assignee_id: row.assignee_id,
             provider_id: row.provider_id,
+            account_connected,
             access,
             send,
         })
-    }
-}
-
-/// How to reach the provider for an account.
-pub fn access(account: &RoutedAccount, twilio_status_callback: &str) -> Access {
-    let text = |key: &str| {
-        account
-            .config
-            .get(key)
-            .and_then(|v| v.as_str())
-            .map(str::to_string)
-    };
-    Access {
-        channel: account.channel,
-        external_id: account.external_id.clone(),
-        access_token: account.credentials.access_token.clone(),
-        business_id: text("business_id"),
-        twilio_account_sid: text("account_sid"),
-        twilio_auth_token: account.credentials.auth_token.clone(),
-        status_callback: Some(twilio_status_callback.to_string()),
     }
 }
 
@@ -323,6 +313,7 @@ struct Job {
     conversation_id: i64,
     assignee_id: Option<i64>,
     provider_id: Option<String>,
+    account_connected: bool,
     access: Access,
     send: Send,
 }

@@ -1,8 +1,94 @@
 //! Connected accounts (R1–R5): WhatsApp lines, Facebook Pages, Instagram accounts and Twilio
-//! senders, with their credentials sealed at rest.
+//! senders, with their credentials sealed at rest and never sent back to the browser.
 
+pub mod page;
 #[cfg(feature = "ssr")]
 pub mod store;
 
+use leptos::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use crate::error::AppError;
+
 /// At most this many WhatsApp lines per organization (R2).
 pub const MAX_WHATSAPP_LINES: i64 = 10;
+
+/// An account as the settings page shows it: which credentials are stored, never their values.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AccountView {
+    pub id: i64,
+    pub channel: String,
+    pub name: String,
+    pub external_id: String,
+    pub display_handle: Option<String>,
+    pub business_id: Option<String>,
+    pub account_sid: Option<String>,
+    pub connected: bool,
+    pub has_access_token: bool,
+    pub has_app_secret: bool,
+    pub has_verify_token: bool,
+    pub has_auth_token: bool,
+}
+
+/// The organization's accounts and the address providers must call.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Accounts {
+    pub accounts: Vec<AccountView>,
+    /// `https://…/webhooks`: add `/whatsapp`, `/messenger`, `/instagram` or `/twilio`.
+    pub webhook_base: String,
+}
+
+#[server(prefix = "/api", endpoint = "accounts")]
+pub async fn load_accounts() -> Result<Accounts, AppError> {
+    store::ssr::load_accounts().await.map_err(AppError::respond)
+}
+
+/// Connects a new account, or edits one (`id`); empty credential fields keep what is stored.
+#[server(prefix = "/api", endpoint = "save_account")]
+#[allow(clippy::too_many_arguments)]
+pub async fn save_account(
+    id: Option<i64>,
+    channel: String,
+    name: String,
+    external_id: String,
+    handle: Option<String>,
+    business_id: Option<String>,
+    account_sid: Option<String>,
+    access_token: Option<String>,
+    app_secret: Option<String>,
+    verify_token: Option<String>,
+    auth_token: Option<String>,
+) -> Result<AccountView, AppError> {
+    let form = store::AccountForm {
+        id,
+        channel,
+        name,
+        external_id,
+        handle,
+        business_id,
+        account_sid,
+        access_token,
+        app_secret,
+        verify_token,
+        auth_token,
+    };
+    store::ssr::save_account(form)
+        .await
+        .map_err(AppError::respond)
+}
+
+/// Disconnects an account: its conversations stay, read only (R4).
+#[server(prefix = "/api", endpoint = "disconnect_account")]
+pub async fn disconnect_account(id: i64) -> Result<(), AppError> {
+    store::ssr::disconnect_account(id)
+        .await
+        .map_err(AppError::respond)
+}
+
+/// Calls the provider with the stored credentials; returns the name it knows the account by.
+#[server(prefix = "/api", endpoint = "test_account")]
+pub async fn test_account(id: i64) -> Result<String, AppError> {
+    store::ssr::test_account(id)
+        .await
+        .map_err(AppError::respond)
+}

@@ -212,3 +212,257 @@ pub async fn connected_accounts(
     .await?;
     rows.into_iter().map(|row| routed(secrets, row)).collect()
 }
+
+/// How to call the provider for an account.
+pub fn access(account: &RoutedAccount, twilio_status_callback: &str) -> channels::api::Access {
+    let text = |key: &str| {
+        account
+            .config
+            .get(key)
+            .and_then(|v| v.as_str())
+            .map(str::to_string)
+    };
+    channels::api::Access {
+        channel: account.channel,
+        external_id: account.external_id.clone(),
+        access_token: account.credentials.access_token.clone(),
+        business_id: text("business_id"),
+        twilio_account_sid: text("account_sid"),
+        twilio_auth_token: account.credentials.auth_token.clone(),
+        status_callback: Some(twilio_status_callback.to_string()),
+    }
+}
+
+/// What the settings form sends.
+#[derive(Debug, Clone, Default)]
+pub struct AccountForm {
+    pub id: Option<i64>,
+    pub channel: String,
+    pub name: String,
+    pub external_id: String,
+    pub handle: Option<String>,
+    pub business_id: Option<String>,
+    pub account_sid: Option<String>,
+    pub access_token: Option<String>,
+    pub app_secret: Option<String>,
+    pub verify_token: Option<String>,
+    pub auth_token: Option<String>,
+}
+
+/// The routing id as providers send it: digits only (a Twilio number loses `+` and spaces).
+pub fn normalize_external_id(channel: Channel, value: &str) -> Option<String> {
+    let value = value.trim();
+    let value = match channel {
+        Channel::Twilio => value.strip_prefix("whatsapp:").unwrap_or(value),
+        _ => value,
+    };
+    let digits: String = value
+        .chars()
+        .filter(|c| !matches!(c, '+' | ' ' | '-' | '(' | ')'))
+        .collect();
+    (!digits.is_empty() && digits.len() <= 32 && digits.bytes().all(|b| b.is_ascii_digit()))
+        .then_some(digits)
+}
+
+pub mod ssr {
+    use super::*;
+    use crate::accounts::{AccountView, Accounts};
+    use crate::auth::ssr::require;
+    use crate::permissions::can_manage_settings;
+    use crate::state::AppState;
+    use crate::validate;
+
+    fn view(account: &RoutedAccount, name: String, handle: Option<String>) -> AccountView {
+        let text = |key: &str| {
+            account
+                .config
+                .get(key)
+                .and_then(|v| v.as_str())
+                .map(str::to_string)
+        };
+        AccountView {
+            id: account.id,
+            channel: account.channel.as_str().to_string(),
+            name,
+            external_id: account.external_id.clone(),
+            display_handle: handle,
+            business_id: text("business_id"),
+            account_sid: text("account_sid"),
+            connected: account.connected,
+            has_access_token: !account.credentials.access_token.is_empty(),
+            has_app_secret: !account.credentials.app_secret.is_empty(),
+            has_verify_token: !account.credentials.verify_token.is_empty(),
+            has_auth_token: !account.credentials.auth_token.is_empty(),
+        }
+    }
+
+    pub async fn load_accounts() -> Result<Accounts, AppError> {
+        let user = require(can_manage_settings).await?;
+        let state = AppState::current()?;
+        let rows: Vec<(i64, String, Option<String>)> = sqlx::query_as(
+            "SELECT id, name, display_handle FROM accounts WHERE org_id = $1 \
+             ORDER BY status, channel, name, id",
+        )
+        .bind(user.org_id)
+        .fetch_all(&state.db.pool)
+        .await?;
+        let mut accounts = Vec::with_capacity(rows.len());
+        for (id, name, handle) in rows {
+            if let Some(account) = by_id(&state.db, &state.secrets, id).await? {
+                accounts.push(view(&account, name, handle));
+            }
+        }
+        Ok(Accounts {
+            accounts,
+            webhook_base: format!("{}/webhooks", state.settings.public_url),
+        })
+    }
+
+    fn given(value: Option<String>) -> Option<String> {
+        value
+            .map(|v| v.trim().to_string())
+            .filter(|v| !v.is_empty())
+    }
+
+    pub async fn save_account(form: AccountForm) -> Result<AccountView, AppError> {
+        let user = require(can_manage_settings).await?;
+        let state = AppState::current()?;
+        let channel = Channel::parse(&form.channel)
+            .ok_or(AppError::invalid(Field::Channel, Problem::Unknown))?;
+        let name = validate::name(Field::Name, &form.name)?;
+        let external_id = normalize_external_id(channel, &form.external_id).ok_or(
+            if form.external_id.trim().is_empty() {
+                AppError::invalid(Field::ExternalId, Problem::Required)
+            } else {
+                AppError::invalid(Field::ExternalId, Problem::Malformed)
+            },
+        )?;
+        let existing = match form.id {
+            Some(id) => {
+                let account = by_id(&state.db, &state.secrets, id)
+                    .await?
+                    .ok_or(AppError::NotFound)?;
+                let (org_id,): (i64,) = sqlx::query_as("SELECT org_id FROM accounts WHERE id = $1")
+                    .bind(id)
+                    .fetch_one(&state.db.pool)
+                    .await?;
+                if org_id != user.org_id {
+                    return Err(AppError::NotFound);
+                }
+                Some(account)
+            }
+            None => None,
+        };
+        // Empty secret fields keep what is stored.
+        let stored = existing
+            .as_ref()
+            .map(|a| a.credentials.clone())
+            .unwrap_or_default();
+        let credentials = Credentials {
+            access_token: given(form.access_token).unwrap_or(stored.access_token),
+            app_secret: given(form.app_secret).unwrap_or(stored.app_secret),
+            verify_token: given(form.verify_token).unwrap_or(stored.verify_token),
+            auth_token: given(form.auth_token).unwrap_or(stored.auth_token),
+        };
+        let business_id = given(form.business_id);
+        let account_sid = given(form.account_sid);
+        let required: &[(Field, bool)] = match channel {
+            Channel::Twilio => &[
+                (Field::AccountSid, account_sid.is_some()),
+                (Field::AuthToken, !credentials.auth_token.is_empty()),
+            ],
+            _ => &[
+                (Field::AccessToken, !credentials.access_token.is_empty()),
+                (Field::AppSecret, !credentials.app_secret.is_empty()),
+                (Field::VerifyToken, !credentials.verify_token.is_empty()),
+            ],
+        };
+        if let Some((field, _)) = required.iter().find(|(_, present)| !present) {
+            return Err(AppError::invalid(*field, Problem::Required));
+        }
+        let mut config = serde_json::Map::new();
+        if let Some(id) = &business_id {
+            config.insert("business_id".into(), id.clone().into());
+        }
+        if let Some(sid) = &account_sid {
+            config.insert("account_sid".into(), sid.clone().into());
+        }
+        let handle = given(form.handle);
+        let new = NewAccount {
+            channel,
+            name: name.clone(),
+            external_id,
+            display_handle: handle.clone(),
+            config: serde_json::Value::Object(config),
+            credentials,
+            connected_by: Some(user.id),
+        };
+        let id = match existing {
+            // Editing may change the routing id too; the row keeps its history.
+            Some(account) => {
+                sqlx::query(
+                    "UPDATE accounts SET name = $1, external_id = $2, display_handle = $3, \
+                     config = $4, secrets = $5 WHERE id = $6",
+                )
+                .bind(&new.name)
+                .bind(&new.external_id)
+                .bind(&new.display_handle)
+                .bind(new.config.to_string())
+                .bind(seal(&state.secrets, &new.credentials))
+                .bind(account.id)
+                .execute(&state.db.pool)
+                .await
+                .on_unique(Field::ExternalId)?;
+                account.id
+            }
+            None => connect(&state.db, &state.secrets, user.org_id, &new).await?,
+        };
+        let saved = by_id(&state.db, &state.secrets, id)
+            .await?
+            .ok_or(AppError::NotFound)?;
+        Ok(view(&saved, name, handle))
+    }
+
+    async fn own_account(
+        state: &AppState,
+        org_id: i64,
+        id: i64,
+    ) -> Result<RoutedAccount, AppError> {
+        let account = by_id(&state.db, &state.secrets, id)
+            .await?
+            .filter(|a| a.org_id == org_id)
+            .ok_or(AppError::NotFound)?;
+        Ok(account)
+    }
+
+    pub async fn disconnect_account(id: i64) -> Result<(), AppError> {
+        let user = require(can_manage_settings).await?;
+        let state = AppState::current()?;
+        own_account(&state, user.org_id, id).await?;
+        sqlx::query(
+            "UPDATE accounts SET status = 'disconnected', disconnected_at = $1 \
+             WHERE id = $2 AND org_id = $3",
+        )
+        .bind(now_ms())
+        .bind(id)
+        .bind(user.org_id)
+        .execute(&state.db.pool)
+        .await?;
+        Ok(())
+    }
+
+    pub async fn test_account(id: i64) -> Result<String, AppError> {
+        let user = require(can_manage_settings).await?;
+        let state = AppState::current()?;
+        let account = own_account(&state, user.org_id, id).await?;
+        let access = access(&account, &state.settings.twilio_status_callback());
+        state
+            .api
+            .check(&access)
+            .await
+            .map_err(|err| AppError::Provider {
+                code: err.code().to_string(),
+                reason: err.reason().to_string(),
+            })
+    }
+}

@@ -1,8 +1,10 @@
-//! `/settings`: the organization's settings. Roles live here; channels arrive later.
+//! `/settings`: the organization's settings: connected channels and roles.
 
 use leptos::prelude::*;
 use leptos_meta::Title;
 
+use crate::accounts::page::{AccountsResource, AccountsSection};
+use crate::accounts::{load_accounts, DisconnectAccount, SaveAccount};
 use crate::auth::{CurrentUser, RoleView};
 use crate::error::{AppError, Field};
 use crate::i18n::*;
@@ -20,15 +22,30 @@ pub fn SettingsPage() -> impl IntoView {
         move || (save.version().get(), delete.version().get()),
         |_| async move { load_team().await.map(|t| t.roles) },
     );
+    let save_account = ServerAction::<SaveAccount>::new();
+    let disconnect = ServerAction::<DisconnectAccount>::new();
+    let accounts = Resource::new(
+        move || (save_account.version().get(), disconnect.version().get()),
+        |_| load_accounts(),
+    );
     view! {
         <WithUser children=move |user| {
             let actor = user.actor();
             if !can_manage_settings(&actor) && !can_manage_users(&actor) {
                 return view! { <Forbidden /> }.into_any();
             }
-            view! { <Settings user roles save delete /> }.into_any()
+            let channels = Channels { accounts, save: save_account, disconnect };
+            view! { <Settings user roles save delete channels /> }.into_any()
         } />
     }
+}
+
+/// What the connected-channels section needs, created at the page's top level.
+#[derive(Clone, Copy)]
+struct Channels {
+    accounts: AccountsResource,
+    save: ServerAction<SaveAccount>,
+    disconnect: ServerAction<DisconnectAccount>,
 }
 
 #[component]
@@ -37,6 +54,7 @@ fn Settings(
     roles: Resource<Result<Vec<RoleView>, AppError>>,
     save: ServerAction<SaveRole>,
     delete: ServerAction<DeleteRole>,
+    channels: Channels,
 ) -> impl IntoView {
     let i18n = use_i18n();
     let actor = user.actor();
@@ -49,10 +67,11 @@ fn Settings(
         {can_manage_settings(&actor)
             .then(|| {
                 view! {
-                    <section class="card">
-                        <h2>{t!(i18n, settings.channels_heading)}</h2>
-                        <p class="muted">{t!(i18n, settings.channels_empty)}</p>
-                    </section>
+                    <AccountsSection
+                        accounts=channels.accounts
+                        save=channels.save
+                        disconnect=channels.disconnect
+                    />
                 }
             })}
         {can_manage_users(&actor).then(|| view! { <RolesSection roles save delete /> })}

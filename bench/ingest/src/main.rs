@@ -51,7 +51,10 @@ struct Args {
 }
 
 fn micros() -> u64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_micros() as u64
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_micros() as u64
 }
 
 fn percentile(sorted: &[u64], p: f64) -> f64 {
@@ -140,7 +143,11 @@ async fn main() {
         customers: args.customers,
         counter: AtomicU64::new(0),
     });
-    let label = if args.label.is_empty() { String::new() } else { format!("[{}] ", args.label) };
+    let label = if args.label.is_empty() {
+        String::new()
+    } else {
+        format!("[{}] ", args.label)
+    };
 
     // Agents on the live stream.
     let (rss_before_agents, _) = memory_kib(args.pid);
@@ -168,9 +175,18 @@ async fn main() {
                     }
                     if let Message::Text(text) = message {
                         let event: Value = serde_json::from_str(&text).unwrap_or_default();
-                        if let Some(body) = event.pointer("/change/message/body").and_then(Value::as_str) {
-                            if let Some(sent) = body.strip_prefix("bench ").and_then(|s| s.parse::<u64>().ok()) {
-                                deliveries.lock().unwrap().push(micros().saturating_sub(sent));
+                        if let Some(body) = event
+                            .pointer("/change/message/body")
+                            .and_then(Value::as_str)
+                        {
+                            if let Some(sent) = body
+                                .strip_prefix("bench ")
+                                .and_then(|s| s.parse::<u64>().ok())
+                            {
+                                deliveries
+                                    .lock()
+                                    .unwrap()
+                                    .push(micros().saturating_sub(sent));
                             }
                         }
                     }

@@ -1,0 +1,353 @@
+//! The "Connected channels" section of the settings page: connect, edit, test and disconnect
+//! WhatsApp lines, a Facebook Page, an Instagram account and a Twilio sender.
+
+use leptos::prelude::*;
+
+use super::{test_account, AccountView, Accounts, DisconnectAccount, SaveAccount};
+use crate::error::{AppError, Field};
+use crate::i18n::*;
+use crate::ui::{action_error, error_text, FieldError, FormError};
+
+pub type AccountsResource = Resource<Result<Accounts, AppError>>;
+
+const FORM_FIELDS: &[Field] = &[
+    Field::Channel,
+    Field::Name,
+    Field::ExternalId,
+    Field::AccessToken,
+    Field::AppSecret,
+    Field::VerifyToken,
+    Field::AuthToken,
+    Field::AccountSid,
+];
+
+fn channel_label(channel: &str) -> &'static str {
+    match channel {
+        "whatsapp" => "WhatsApp",
+        "messenger" => "Messenger",
+        "instagram" => "Instagram",
+        _ => "Twilio WhatsApp",
+    }
+}
+
+#[component]
+pub fn AccountsSection(
+    accounts: AccountsResource,
+    save: ServerAction<SaveAccount>,
+    disconnect: ServerAction<DisconnectAccount>,
+) -> impl IntoView {
+    let i18n = use_i18n();
+    let editing = RwSignal::new(None::<AccountView>);
+    let channel = RwSignal::new("whatsapp".to_string());
+    let tested = RwSignal::new(None::<(i64, Result<String, AppError>)>);
+    let test = Action::new(move |id: &i64| {
+        let id = *id;
+        async move { (id, test_account(id).await) }
+    });
+    Effect::new(move |_| {
+        if let Some(result) = test.value().get() {
+            tested.set(Some(result));
+        }
+    });
+    Effect::new(move |_| {
+        if let Some(Ok(_)) = save.value().get() {
+            editing.set(None);
+        }
+    });
+    let save_error = action_error(save);
+    let disconnect_error = action_error(disconnect);
+    let rows = move || {
+        accounts
+            .get()
+            .and_then(Result::ok)
+            .map(|a| a.accounts)
+            .unwrap_or_default()
+    };
+    let webhook_base = move || {
+        accounts
+            .get()
+            .and_then(Result::ok)
+            .map(|a| a.webhook_base)
+            .unwrap_or_default()
+    };
+    view! {
+        <section class="card" aria-labelledby="accounts-heading">
+            <h2 id="accounts-heading">{t!(i18n, settings.channels_heading)}</h2>
+            <p class="muted small">
+                {t!(i18n, settings.webhook_hint)} " "
+                <code>{move || format!("{}/{}", webhook_base(), channel.get())}</code>
+            </p>
+            <FormError error=disconnect_error fields=&[] />
+            <Transition fallback=|| view! { <div class="loading"></div> }>
+                <Show when=move || rows().is_empty()>
+                    <p class="muted">{t!(i18n, settings.channels_empty)}</p>
+                </Show>
+                <ul class="account-list">
+                    <For each=rows key=|a| (a.id, a.name.clone(), a.connected, a.external_id.clone()) let:account>
+                        {
+                            let id = account.id;
+                            let connected = account.connected;
+                            let for_edit = account.clone();
+                            let detail = format!(
+                                "{}{}",
+                                account
+                                    .display_handle
+                                    .clone()
+                                    .map(|h| format!("{h} · "))
+                                    .unwrap_or_default(),
+                                account.external_id,
+                            );
+                            view! {
+                                <li class="account" class:inactive=!connected>
+                                    <div class="account-who">
+                                        <span class=format!(
+                                            "channel channel-{}",
+                                            account.channel,
+                                        )>{channel_label(&account.channel)}</span>
+                                        <strong>{account.name.clone()}</strong>
+                                        <span class="muted small">{detail}</span>
+                                        {if connected {
+                                            view! {
+                                                <span class="status status-active">
+                                                    {t!(i18n, settings.connected)}
+                                                </span>
+                                            }
+                                                .into_any()
+                                        } else {
+                                            view! {
+                                                <span class="status status-deactivated">
+                                                    {t!(i18n, settings.disconnected)}
+                                                </span>
+                                            }
+                                                .into_any()
+                                        }}
+                                    </div>
+                                    <div class="account-controls">
+                                        <button
+                                            class="button small"
+                                            type="button"
+                                            on:click=move |_| {
+                                                test.dispatch(id);
+                                            }
+                                        >
+                                            {t!(i18n, settings.test)}
+                                        </button>
+                                        <button
+                                            class="button small"
+                                            type="button"
+                                            on:click=move |_| {
+                                                channel.set(for_edit.channel.clone());
+                                                editing.set(Some(for_edit.clone()));
+                                            }
+                                        >
+                                            {t!(i18n, settings.edit)}
+                                        </button>
+                                        {connected
+                                            .then(|| {
+                                                view! {
+                                                    <button
+                                                        class="button small danger"
+                                                        type="button"
+                                                        on:click=move |_| {
+                                                            if confirm(
+                                                                t_string!(i18n, settings.disconnect_confirm),
+                                                            ) {
+                                                                disconnect.dispatch(DisconnectAccount { id });
+                                                            }
+                                                        }
+                                                    >
+                                                        {t!(i18n, settings.disconnect)}
+                                                    </button>
+                                                }
+                                            })}
+                                    </div>
+                                    {move || {
+                                        tested
+                                            .get()
+                                            .filter(|(tested_id, _)| *tested_id == id)
+                                            .map(|(_, result)| match result {
+                                                Ok(name) => {
+                                                    view! {
+                                                        <p class="notice" role="status">
+                                                            {t!(i18n, settings.test_ok)} " " {name}
+                                                        </p>
+                                                    }
+                                                        .into_any()
+                                                }
+                                                Err(err) => {
+                                                    view! {
+                                                        <p class="form-error" role="alert">
+                                                            {error_text(i18n.get_locale(), &err)}
+                                                        </p>
+                                                    }
+                                                        .into_any()
+                                                }
+                                            })
+                                    }}
+                                </li>
+                            }
+                        }
+                    </For>
+                </ul>
+            </Transition>
+            <AccountForm save editing channel save_error />
+        </section>
+    }
+}
+
+fn confirm(question: &str) -> bool {
+    #[cfg(feature = "hydrate")]
+    {
+        web_sys::window()
+            .and_then(|w| w.confirm_with_message(question).ok())
+            .unwrap_or(false)
+    }
+    #[cfg(not(feature = "hydrate"))]
+    {
+        let _ = question;
+        false
+    }
+}
+
+#[component]
+fn AccountForm(
+    save: ServerAction<SaveAccount>,
+    editing: RwSignal<Option<AccountView>>,
+    channel: RwSignal<String>,
+    save_error: Signal<Option<AppError>>,
+) -> impl IntoView {
+    let i18n = use_i18n();
+    let is_meta = move || channel.get() != "twilio";
+    let value = move |pick: fn(&AccountView) -> Option<String>| {
+        move || editing.get().as_ref().and_then(pick).unwrap_or_default()
+    };
+    let kept = move |has: fn(&AccountView) -> bool| {
+        move || {
+            if editing.get().as_ref().is_some_and(has) {
+                t_string!(i18n, settings.secret_kept).to_string()
+            } else {
+                String::new()
+            }
+        }
+    };
+    let external_label = move || match channel.get().as_str() {
+        "whatsapp" => t_string!(i18n, settings.phone_number_id),
+        "messenger" => t_string!(i18n, settings.page_id),
+        "instagram" => t_string!(i18n, settings.instagram_id),
+        _ => t_string!(i18n, settings.twilio_number),
+    };
+    view! {
+        <ActionForm action=save attr:class="account-form stack-form">
+            <h3>
+                {move || {
+                    if editing.get().is_some() {
+                        t_string!(i18n, settings.edit_account)
+                    } else {
+                        t_string!(i18n, settings.connect_account)
+                    }
+                }}
+            </h3>
+            {move || {
+                editing
+                    .get()
+                    .map(|account| view! { <input type="hidden" name="id" value=account.id /> })
+            }}
+            <label for="account-channel">{t!(i18n, settings.channel)}</label>
+            <select
+                id="account-channel"
+                name="channel"
+                prop:value=move || channel.get()
+                disabled=move || editing.get().is_some()
+                on:change=move |ev| channel.set(event_target_value(&ev))
+            >
+                <option value="whatsapp">"WhatsApp"</option>
+                <option value="messenger">"Messenger"</option>
+                <option value="instagram">"Instagram"</option>
+                <option value="twilio">"Twilio WhatsApp"</option>
+            </select>
+            {move || {
+                editing
+                    .get()
+                    .map(|account| view! { <input type="hidden" name="channel" value=account.channel /> })
+            }}
+            <label for="account-name">{t!(i18n, settings.account_name)}</label>
+            <input id="account-name" name="name" required prop:value=value(|a| Some(a.name.clone())) />
+            <FieldError error=save_error field=Field::Name id="account-name-error" />
+            <label for="account-external">{external_label}</label>
+            <input
+                id="account-external"
+                name="external_id"
+                required
+                inputmode="numeric"
+                prop:value=value(|a| Some(a.external_id.clone()))
+            />
+            <FieldError error=save_error field=Field::ExternalId id="account-external-error" />
+            <label for="account-handle">{t!(i18n, settings.handle)}</label>
+            <input id="account-handle" name="handle" prop:value=value(|a| a.display_handle.clone()) />
+            <div class:hidden=move || channel.get() != "whatsapp">
+                <label for="account-business">{t!(i18n, settings.business_id)}</label>
+                <input id="account-business" name="business_id" prop:value=value(|a| a.business_id.clone()) />
+            </div>
+            <div class:hidden=is_meta>
+                <label for="account-sid">{t!(i18n, settings.account_sid)}</label>
+                <input id="account-sid" name="account_sid" prop:value=value(|a| a.account_sid.clone()) />
+                <FieldError error=save_error field=Field::AccountSid id="account-sid-error" />
+                <label for="account-auth">{t!(i18n, settings.auth_token)}</label>
+                <input
+                    id="account-auth"
+                    name="auth_token"
+                    type="password"
+                    autocomplete="off"
+                    placeholder=kept(|a| a.has_auth_token)
+                />
+                <FieldError error=save_error field=Field::AuthToken id="account-auth-error" />
+            </div>
+            <div class:hidden=move || !is_meta()>
+                <label for="account-token">{t!(i18n, settings.access_token)}</label>
+                <input
+                    id="account-token"
+                    name="access_token"
+                    type="password"
+                    autocomplete="off"
+                    placeholder=kept(|a| a.has_access_token)
+                />
+                <FieldError error=save_error field=Field::AccessToken id="account-token-error" />
+                <label for="account-secret">{t!(i18n, settings.app_secret)}</label>
+                <input
+                    id="account-secret"
+                    name="app_secret"
+                    type="password"
+                    autocomplete="off"
+                    placeholder=kept(|a| a.has_app_secret)
+                />
+                <FieldError error=save_error field=Field::AppSecret id="account-secret-error" />
+                <label for="account-verify">{t!(i18n, settings.verify_token)}</label>
+                <input
+                    id="account-verify"
+                    name="verify_token"
+                    type="password"
+                    autocomplete="off"
+                    placeholder=kept(|a| a.has_verify_token)
+                />
+                <FieldError error=save_error field=Field::VerifyToken id="account-verify-error" />
+            </div>
+            <FormError error=save_error fields=FORM_FIELDS />
+            <div class="form-actions">
+                <button class="button primary" type="submit">
+                    {move || {
+                        if editing.get().is_some() {
+                            t_string!(i18n, settings.save_account)
+                        } else {
+                            t_string!(i18n, settings.connect)
+                        }
+                    }}
+                </button>
+                <Show when=move || editing.get().is_some()>
+                    <button class="button ghost" type="button" on:click=move |_| editing.set(None)>
+                        {t!(i18n, settings.cancel)}
+                    </button>
+                </Show>
+            </div>
+        </ActionForm>
+    }
+}

@@ -1,0 +1,196 @@
+//! Connecting accounts from the settings page: admins only, credentials sealed and never sent
+//! back, at most ten WhatsApp lines, the connection test against the provider (the sandbox),
+//! disconnection keeping history.
+
+mod common;
+
+use common::pair::{Pair, ACCESS_TOKEN, APP_SECRET};
+use common::Backend;
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+
+on_both_databases!(
+    an_admin_connects_a_line_whose_secrets_never_come_back,
+    missing_credentials_and_other_roles_are_refused,
+    an_organization_has_at_most_ten_whatsapp_lines,
+    the_connection_test_calls_the_provider_and_edits_keep_unsent_secrets,
+);
+
+fn whatsapp_form<'a>(external_id: &'a str, token: &'a str) -> Vec<(&'a str, &'a str)> {
+    vec![
+        ("channel", "whatsapp"),
+        ("name", "Ventas norte"),
+        ("external_id", external_id),
+        ("handle", "+52 55 1234 5678"),
+        ("business_id", "102290129340398"),
+        ("access_token", token),
+        ("app_secret", APP_SECRET),
+        ("verify_token", "verificame"),
+    ]
+}
+
+async fn an_admin_connects_a_line_whose_secrets_never_come_back(backend: Backend) {
+    let pair = Pair::start(backend).await;
+    let saved = pair
+        .admin
+        .json(
+            "save_account",
+            &whatsapp_form("555000111222", "EAAG-secret-token"),
+        )
+        .await;
+    assert_eq!(saved["name"], "Ventas norte");
+    assert_eq!(saved["has_access_token"], true);
+    let listed = pair.admin.json("accounts", &[]).await;
+    let text = listed.to_string();
+    assert!(!text.contains("EAAG-secret-token") && !text.contains(APP_SECRET));
+    assert!(listed["webhook_base"]
+        .as_str()
+        .unwrap()
+        .ends_with("/webhooks"));
+    let (sealed,): (Vec<u8>,) =
+        sqlx::query_as("SELECT secrets FROM accounts WHERE external_id = '555000111222'")
+            .fetch_one(&pair.db.pool)
+            .await
+            .unwrap();
+    assert!(
+        !sealed.windows(17).any(|w| w == b"EAAG-secret-token"),
+        "sealed at rest"
+    );
+
+    let id = saved["id"].as_i64().unwrap().to_string();
+    pair.admin.json("disconnect_account", &[("id", &id)]).await;
+    let listed = pair.admin.json("accounts", &[]).await;
+    let line = listed["accounts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["external_id"] == "555000111222")
+        .unwrap()
+        .clone();
+    assert_eq!(line["connected"], false);
+    pair.stop().await;
+}
+
+async fn missing_credentials_and_other_roles_are_refused(backend: Backend) {
+    let pair = Pair::start(backend).await;
+    let mut form = whatsapp_form("555000111333", "");
+    form.retain(|(k, _)| *k != "access_token");
+    let (status, error) = pair.admin.error("save_account", &form).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(
+        error,
+        json!({"Invalid": {"field": "AccessToken", "problem": "Required"}})
+    );
+    let (status, error) = pair
+        .admin
+        .error("save_account", &whatsapp_form("not-a-number", "t"))
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(
+        error,
+        json!({"Invalid": {"field": "ExternalId", "problem": "Malformed"}})
+    );
+
+    let seller = pair
+        .server
+        .invite_and_accept(&pair.admin, "sergio@andinas.example", "seller")
+        .await;
+    let (status, _) = seller.error("accounts", &[]).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let (status, _) = seller
+        .error("save_account", &whatsapp_form("555000111444", "t"))
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    assert_eq!(
+        pair.count("SELECT COUNT(*) FROM accounts WHERE external_id LIKE '555000111%'")
+            .await,
+        0
+    );
+    pair.stop().await;
+}
+
+async fn an_organization_has_at_most_ten_whatsapp_lines(backend: Backend) {
+    // The sandbox pair already connected two lines.
+    let pair = Pair::start(backend).await;
+    for n in 0..8 {
+        let id = format!("55500020000{n}");
+        pair.admin
+            .json("save_account", &whatsapp_form(&id, "t"))
+            .await;
+    }
+    let (status, error) = pair
+        .admin
+        .error("save_account", &whatsapp_form("555000299999", "t"))
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(
+        error,
+        json!({"Invalid": {"field": "Account", "problem": {"TooMany": {"max": 10}}}})
+    );
+    // Disconnecting one frees its place.
+    let (id,): (i64,) =
+        sqlx::query_as("SELECT id FROM accounts WHERE external_id = '555000200000'")
+            .fetch_one(&pair.db.pool)
+            .await
+            .unwrap();
+    pair.admin
+        .json("disconnect_account", &[("id", &id.to_string())])
+        .await;
+    pair.admin
+        .json("save_account", &whatsapp_form("555000299999", "t"))
+        .await;
+    pair.stop().await;
+}
+
+async fn the_connection_test_calls_the_provider_and_edits_keep_unsent_secrets(backend: Backend) {
+    let pair = Pair::start(backend).await;
+    let line = pair.sandbox.lock().unwrap().lines[0]
+        .phone_number_id
+        .clone();
+    let listed = pair.admin.json("accounts", &[]).await;
+    let account: Value = listed["accounts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["external_id"] == line.as_str())
+        .unwrap()
+        .clone();
+    let id = account["id"].as_i64().unwrap().to_string();
+    let name = pair.admin.json("test_account", &[("id", &id)]).await;
+    assert_eq!(name, "Ventas Sandbox");
+
+    // A wrong token: the provider's own refusal, translated.
+    let edit = |token: &'static str| {
+        vec![
+            ("id", id.clone()),
+            ("channel", "whatsapp".to_string()),
+            ("name", "Ventas".to_string()),
+            ("external_id", line.clone()),
+            ("access_token", token.to_string()),
+        ]
+    };
+    let form = edit("wrong-token");
+    let form: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    pair.admin.json("save_account", &form).await;
+    let (status, error) = pair.admin.error("test_account", &[("id", &id)]).await;
+    assert_eq!(status, StatusCode::BAD_GATEWAY);
+    assert_eq!(error["Provider"]["code"], "190");
+
+    // Saving without a token keeps the stored one; the app secret was never resent either.
+    let form = edit("");
+    let form: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    pair.admin.json("save_account", &form).await;
+    let (status, _) = pair.admin.error("test_account", &[("id", &id)]).await;
+    assert_eq!(status, StatusCode::BAD_GATEWAY, "still the wrong token");
+    let form = edit(ACCESS_TOKEN);
+    let form: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    pair.admin.json("save_account", &form).await;
+    assert_eq!(
+        pair.admin.json("test_account", &[("id", &id)]).await,
+        "Ventas Sandbox"
+    );
+    // Webhooks still verify with the untouched app secret.
+    pair.customer_sends(json!({"channel": "whatsapp", "text": "¿siguen ahí?"}))
+        .await;
+    pair.stop().await;
+}
