@@ -43,38 +43,45 @@ pub async fn load_accounts() -> Result<Accounts, AppError> {
     store::ssr::load_accounts().await.map_err(AppError::respond)
 }
 
-/// Connects a new account, or edits one (`id`); empty credential fields keep what is stored.
-#[server(prefix = "/api", endpoint = "save_account")]
-#[allow(clippy::too_many_arguments)]
-pub async fn save_account(
-    id: Option<i64>,
-    channel: String,
-    name: String,
-    external_id: String,
-    handle: Option<String>,
-    business_id: Option<String>,
-    account_sid: Option<String>,
-    access_token: Option<String>,
-    app_secret: Option<String>,
-    verify_token: Option<String>,
-    auth_token: Option<String>,
-) -> Result<AccountView, AppError> {
-    let form = store::AccountForm {
-        id,
-        channel,
-        name,
-        external_id,
-        handle,
-        business_id,
-        account_sid,
-        access_token,
-        app_secret,
-        verify_token,
-        auth_token,
-    };
-    store::ssr::save_account(form)
-        .await
-        .map_err(AppError::respond)
+pub use save::{save_account, SaveAccount};
+
+mod save {
+    // One argument per form field, so the plain HTML form posts to it without JavaScript.
+    #![allow(clippy::too_many_arguments)]
+    use super::*;
+
+    /// Connects a new account, or edits one (`id`); empty credential fields keep what is stored.
+    #[server(prefix = "/api", endpoint = "save_account")]
+    pub async fn save_account(
+        id: Option<i64>,
+        channel: String,
+        name: String,
+        external_id: String,
+        handle: Option<String>,
+        business_id: Option<String>,
+        account_sid: Option<String>,
+        access_token: Option<String>,
+        app_secret: Option<String>,
+        verify_token: Option<String>,
+        auth_token: Option<String>,
+    ) -> Result<AccountView, AppError> {
+        let form = store::AccountForm {
+            id,
+            channel,
+            name,
+            external_id,
+            handle,
+            business_id,
+            account_sid,
+            access_token,
+            app_secret,
+            verify_token,
+            auth_token,
+        };
+        store::ssr::save_account(form)
+            .await
+            .map_err(AppError::respond)
+    }
 }
 
 /// Disconnects an account: its conversations stay, read only (R4).
