@@ -27,6 +27,10 @@ pub enum Field {
     VerifyToken,
     AuthToken,
     AccountSid,
+    Template,
+    Category,
+    Price,
+    Currency,
 }
 
 /// What is wrong with a field's value.

@@ -38,6 +38,8 @@ pub mod roles;
 pub mod setup;
 /// The document, routes and navigation.
 pub mod shell;
+/// WhatsApp templates: sync, prices, sending.
+pub mod templates;
 /// The team: invitations, roles of users, deactivation.
 pub mod users;
 

@@ -9,6 +9,9 @@ use crate::permissions::{BuiltinRole, Permission};
 /// The translated sentence for a problem with a field.
 pub fn problem_text(locale: Locale, field: Field, problem: Problem) -> String {
     match (field, problem) {
+        (Field::Template, Problem::Required) => {
+            td_string!(locale, errors.template_params).to_string()
+        }
         (_, Problem::Required) => td_string!(locale, errors.required).to_string(),
         (_, Problem::TooLong { max }) => fill(
             td_string!(locale, errors.too_long),

@@ -204,12 +204,5 @@ fn non_media_content(form: &Form, body: Option<String>) -> Content {
 
 fn media_kind(mime: &str) -> MediaKind {
     let essence = mime.split(';').next().unwrap_or(mime).trim();
-    match essence {
-        "image/gif" => MediaKind::Gif,
-        "image/webp" => MediaKind::Sticker,
-        m if m.starts_with("image/") => MediaKind::Image,
-        m if m.starts_with("video/") => MediaKind::Video,
-        m if m.starts_with("audio/") => MediaKind::Audio,
-        _ => MediaKind::Document,
-    }
+    crate::files::kind_of(essence)
 }

@@ -250,7 +250,7 @@ impl Outbox {
 
     async fn load(&self, message_id: i64) -> Result<Job, AppError> {
         let row: JobRow = sqlx::query_as(
-            "SELECT m.org_id, m.conversation_id, m.body, m.provider_id, \
+            "SELECT m.org_id, m.conversation_id, m.kind, m.body, m.content, m.provider_id, \
                     r.provider_id AS reply_to_provider_id, c.customer_key, c.assignee_id, \
                     c.last_incoming_at, m.account_id \
              FROM messages m \
@@ -275,9 +275,7 @@ impl Outbox {
         let send = Send {
             to: row.customer_key,
             reply_to: row.reply_to_provider_id,
-            content: Outbound::Text {
-                body: row.body.unwrap_or_default(),
-            },
+            content: outbound(&row.kind, row.body, &row.content),
             human_agent,
             reference: reference(message_id),
         };
@@ -294,11 +292,36 @@ impl Outbox {
     }
 }
 
+/// What to send for a stored outgoing message.
+fn outbound(kind: &str, body: Option<String>, content: &str) -> Outbound {
+    let content: serde_json::Value = serde_json::from_str(content).unwrap_or_default();
+    match kind {
+        "template" => Outbound::Template {
+            name: content["name"].as_str().unwrap_or_default().to_string(),
+            language: content["language"].as_str().unwrap_or_default().to_string(),
+            body_params: content["params"]
+                .as_array()
+                .map(|params| {
+                    params
+                        .iter()
+                        .filter_map(|p| p.as_str().map(str::to_string))
+                        .collect()
+                })
+                .unwrap_or_default(),
+        },
+        _ => Outbound::Text {
+            body: body.unwrap_or_default(),
+        },
+    }
+}
+
 #[derive(sqlx::FromRow)]
 struct JobRow {
     org_id: i64,
     conversation_id: i64,
+    kind: String,
     body: Option<String>,
+    content: String,
     provider_id: Option<String>,
     reply_to_provider_id: Option<String>,
     customer_key: String,

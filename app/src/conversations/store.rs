@@ -135,6 +135,7 @@ impl MessageRow {
 pub mod ssr {
     use super::*;
     use crate::auth::ssr::require;
+    use crate::auth::CurrentUser;
     use crate::conversations::{Change, InboxList, Thread};
     use crate::db::now_ms;
     use crate::error::{AppError, Field, Problem};
@@ -307,12 +308,45 @@ pub mod ssr {
         if body.chars().count() > max {
             return Err(AppError::invalid(Field::Message, Problem::TooLong { max }));
         }
-        let now = now_ms();
-        let open = window(visible.channel, visible.summary.last_incoming_at, now);
+        let open = window(visible.channel, visible.summary.last_incoming_at, now_ms());
         may_send(open, visible.channel, Outgoing::FreeForm).map_err(AppError::Window)?;
 
+        let draft = Draft {
+            kind: "text",
+            content: serde_json::json!({"type": "text", "body": body}),
+            body,
+            reply_to_id,
+            template_name: None,
+            pricing_category: None,
+            price: None,
+        };
+        queue(&state, &user, &visible, draft).await
+    }
+
+    /// An outgoing message about to be queued.
+    pub struct Draft {
+        pub kind: &'static str,
+        pub body: String,
+        pub content: serde_json::Value,
+        pub reply_to_id: Option<i64>,
+        pub template_name: Option<String>,
+        pub pricing_category: Option<String>,
+        /// `(micros, currency)` of a template send.
+        pub price: Option<(i64, String)>,
+    }
+
+    /// Stores an outgoing message as pending with its outbox row and event, in one
+    /// transaction, then wakes the outbox worker.
+    pub async fn queue(
+        state: &AppState,
+        user: &CurrentUser,
+        visible: &Visible,
+        draft: Draft,
+    ) -> Result<MessageView, AppError> {
+        let now = now_ms();
+        let conversation_id = visible.summary.id;
         let mut tx = state.db.pool.begin().await?;
-        let reply_to: Option<(i64,)> = match reply_to_id {
+        let reply_to: Option<(i64,)> = match draft.reply_to_id {
             Some(id) => {
                 sqlx::query_as("SELECT id FROM messages WHERE id = $1 AND conversation_id = $2")
                     .bind(id)
@@ -322,18 +356,29 @@ pub mod ssr {
             }
             None => None,
         };
+        let (price_micros, price_currency) = match &draft.price {
+            Some((micros, currency)) => (Some(*micros), Some(currency.clone())),
+            None => (None, None),
+        };
         let (message_id,): (i64,) = sqlx::query_as(
             "INSERT INTO messages (org_id, conversation_id, account_id, direction, kind, body, \
-             content, reply_to_id, sender_user_id, status, created_at) \
-             VALUES ($1, $2, $3, 'out', 'text', $4, $5, $6, $7, 'pending', $8) RETURNING id",
+             content, reply_to_id, sender_user_id, status, template_name, pricing_category, \
+             price_micros, price_currency, created_at) \
+             VALUES ($1, $2, $3, 'out', $4, $5, $6, $7, $8, 'pending', $9, $10, $11, $12, $13) \
+             RETURNING id",
         )
         .bind(user.org_id)
         .bind(conversation_id)
         .bind(visible.summary.account_id)
-        .bind(&body)
-        .bind(serde_json::json!({"type": "text", "body": body}).to_string())
+        .bind(draft.kind)
+        .bind(&draft.body)
+        .bind(draft.content.to_string())
         .bind(reply_to.map(|(id,)| id))
         .bind(user.id)
+        .bind(&draft.template_name)
+        .bind(&draft.pricing_category)
+        .bind(price_micros)
+        .bind(&price_currency)
         .bind(now)
         .fetch_one(&mut *tx)
         .await?;
@@ -348,10 +393,11 @@ pub mod ssr {
         .await?;
         let row: SummaryRow = sqlx::query_as(&format!(
             "UPDATE conversations SET last_message_at = $1, last_message_preview = $2, \
-             last_message_kind = 'text', updated_at = $1 WHERE id = $3 RETURNING {SUMMARY_COLUMNS}"
+             last_message_kind = $3, updated_at = $1 WHERE id = $4 RETURNING {SUMMARY_COLUMNS}"
         ))
         .bind(now)
-        .bind(preview(Some(&body)))
+        .bind(preview(Some(&draft.body)))
+        .bind(draft.kind)
         .bind(conversation_id)
         .fetch_one(&mut *tx)
         .await?;
@@ -360,9 +406,9 @@ pub mod ssr {
             id: message_id,
             conversation_id,
             direction: "out".into(),
-            kind: "text".into(),
-            body: Some(body.clone()),
-            content: serde_json::json!({"type": "text", "body": body}),
+            kind: draft.kind.into(),
+            body: Some(draft.body),
+            content: draft.content,
             reply_to_id: reply_to.map(|(id,)| id),
             sender_user_id: Some(user.id),
             sent_from: None,

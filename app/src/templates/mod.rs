@@ -1,0 +1,68 @@
+//! WhatsApp message templates (R11): synced from the provider (approved ones only), offered to
+//! the composer with their category and price, sent with their parameters.
+
+#[cfg(feature = "ssr")]
+pub mod store;
+
+use leptos::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use crate::conversations::MessageView;
+use crate::error::AppError;
+use leptos::server_fn::codec::Json;
+
+/// A template as the composer offers it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TemplateView {
+    pub id: i64,
+    pub name: String,
+    pub language: String,
+    /// `marketing`, `utility` or `authentication`.
+    pub category: String,
+    /// The body with its `{{1}}`, `{{2}}` ... placeholders.
+    pub body: String,
+    pub params: usize,
+    /// The organization's price for the category, in millionths of `currency`.
+    pub price_micros: Option<i64>,
+    pub currency: Option<String>,
+}
+
+/// Fetches the account's approved templates from the provider; returns how many there are.
+#[server(prefix = "/api", endpoint = "sync_templates")]
+pub async fn sync_templates(account_id: i64) -> Result<usize, AppError> {
+    store::ssr::sync(account_id)
+        .await
+        .map_err(AppError::respond)
+}
+
+/// The templates a conversation's account can send.
+#[server(prefix = "/api", endpoint = "templates")]
+pub async fn load_templates(conversation_id: i64) -> Result<Vec<TemplateView>, AppError> {
+    store::ssr::for_conversation(conversation_id)
+        .await
+        .map_err(AppError::respond)
+}
+
+/// Sets the price of a template category for spend figures (e.g. `0.0250` USD per message).
+#[server(prefix = "/api", endpoint = "save_template_price")]
+pub async fn save_template_price(
+    category: String,
+    price: String,
+    currency: String,
+) -> Result<(), AppError> {
+    store::ssr::save_price(category, price, currency)
+        .await
+        .map_err(AppError::respond)
+}
+
+/// Queues a template for delivery, filled with `params` in order.
+#[server(prefix = "/api", endpoint = "send_template", input = Json)]
+pub async fn send_template(
+    conversation_id: i64,
+    template_id: i64,
+    params: Vec<String>,
+) -> Result<MessageView, AppError> {
+    store::ssr::send(conversation_id, template_id, params)
+        .await
+        .map_err(AppError::respond)
+}

@@ -1,0 +1,235 @@
+//! Templates in the database, and sending one.
+
+pub mod ssr {
+    use channels::outbound::Template;
+    use channels::Channel;
+
+    use crate::accounts::store::{access, by_id};
+    use crate::auth::ssr::require;
+    use crate::conversations::store::ssr::{queue, visible_conversation, Draft};
+    use crate::conversations::MessageView;
+    use crate::db::now_ms;
+    use crate::error::{AppError, Field, Problem};
+    use crate::permissions::{can_manage_settings, can_use_inbox};
+    use crate::state::AppState;
+    use crate::templates::TemplateView;
+    use crate::window::{may_send, window, Outgoing};
+
+    pub async fn sync(account_id: i64) -> Result<usize, AppError> {
+        let user = require(can_manage_settings).await?;
+        let state = AppState::current()?;
+        let account = by_id(&state.db, &state.secrets, account_id)
+            .await?
+            .filter(|a| a.org_id == user.org_id)
+            .ok_or(AppError::NotFound)?;
+        if account.channel != Channel::Whatsapp {
+            return Ok(0);
+        }
+        let access = access(&account, &state.settings.twilio_status_callback());
+        let templates = state
+            .api
+            .templates(&access)
+            .await
+            .map_err(|err| AppError::Provider {
+                code: err.code().to_string(),
+                reason: err.reason().to_string(),
+            })?;
+        let now = now_ms();
+        let mut tx = state.db.pool.begin().await?;
+        for template in &templates {
+            sqlx::query(
+                "INSERT INTO templates (org_id, account_id, name, language, category, status, \
+                 components, synced_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
+                 ON CONFLICT (account_id, name, language) DO UPDATE SET \
+                 category = excluded.category, status = excluded.status, \
+                 components = excluded.components, synced_at = excluded.synced_at",
+            )
+            .bind(user.org_id)
+            .bind(account.id)
+            .bind(&template.name)
+            .bind(&template.language)
+            .bind(template.category.to_ascii_lowercase())
+            .bind(&template.status)
+            .bind(template.components.to_string())
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+        }
+        // What the provider no longer lists as approved cannot be sent any more.
+        sqlx::query("DELETE FROM templates WHERE account_id = $1 AND synced_at < $2")
+            .bind(account.id)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(templates.len())
+    }
+
+    #[derive(sqlx::FromRow)]
+    struct Row {
+        id: i64,
+        name: String,
+        language: String,
+        category: String,
+        status: String,
+        components: String,
+        price_micros: Option<i64>,
+        currency: Option<String>,
+    }
+
+    impl Row {
+        fn template(&self) -> Template {
+            Template {
+                name: self.name.clone(),
+                language: self.language.clone(),
+                category: self.category.clone(),
+                status: self.status.clone(),
+                components: serde_json::from_str(&self.components).unwrap_or_default(),
+            }
+        }
+
+        fn view(&self) -> TemplateView {
+            let template = self.template();
+            TemplateView {
+                id: self.id,
+                name: self.name.clone(),
+                language: self.language.clone(),
+                category: self.category.clone(),
+                body: template.body_text().unwrap_or_default().to_string(),
+                params: template.body_param_count(),
+                price_micros: self.price_micros,
+                currency: self.currency.clone(),
+            }
+        }
+    }
+
+    const COLUMNS: &str = "t.id, t.name, t.language, t.category, t.status, t.components, \
+         p.price_micros, p.currency";
+
+    pub async fn for_conversation(conversation_id: i64) -> Result<Vec<TemplateView>, AppError> {
+        let user = require(can_use_inbox).await?;
+        let state = AppState::current()?;
+        let visible = visible_conversation(&state, &user.actor(), conversation_id).await?;
+        let rows: Vec<Row> = sqlx::query_as(&format!(
+            "SELECT {COLUMNS} FROM templates t \
+             LEFT JOIN template_prices p ON p.org_id = t.org_id AND p.category = t.category \
+             WHERE t.account_id = $1 AND t.status = 'APPROVED' ORDER BY t.name, t.language"
+        ))
+        .bind(visible.summary.account_id)
+        .fetch_all(&state.db.pool)
+        .await?;
+        Ok(rows.iter().map(Row::view).collect())
+    }
+
+    /// `0.0250` → 25 000 micros.
+    pub fn parse_price(text: &str) -> Option<i64> {
+        let text = text.trim().replace(',', ".");
+        let (whole, fraction) = text.split_once('.').unwrap_or((&text, ""));
+        if whole.is_empty() && fraction.is_empty()
+            || fraction.len() > 6
+            || !whole.bytes().all(|b| b.is_ascii_digit())
+            || !fraction.bytes().all(|b| b.is_ascii_digit())
+        {
+            return None;
+        }
+        let whole: i64 = if whole.is_empty() {
+            0
+        } else {
+            whole.parse().ok()?
+        };
+        let fraction: i64 = format!("{fraction:0<6}").parse().ok()?;
+        whole.checked_mul(1_000_000)?.checked_add(fraction)
+    }
+
+    pub async fn save_price(
+        category: String,
+        price: String,
+        currency: String,
+    ) -> Result<(), AppError> {
+        let user = require(can_manage_settings).await?;
+        let state = AppState::current()?;
+        let category = category.trim().to_ascii_lowercase();
+        if !matches!(
+            category.as_str(),
+            "marketing" | "utility" | "authentication"
+        ) {
+            return Err(AppError::invalid(Field::Category, Problem::Unknown));
+        }
+        let micros =
+            parse_price(&price).ok_or(AppError::invalid(Field::Price, Problem::Malformed))?;
+        let currency = currency.trim().to_ascii_uppercase();
+        if currency.len() != 3 || !currency.bytes().all(|b| b.is_ascii_uppercase()) {
+            return Err(AppError::invalid(Field::Currency, Problem::Malformed));
+        }
+        sqlx::query(
+            "INSERT INTO template_prices (org_id, category, price_micros, currency) \
+             VALUES ($1, $2, $3, $4) ON CONFLICT (org_id, category) DO UPDATE SET \
+             price_micros = excluded.price_micros, currency = excluded.currency",
+        )
+        .bind(user.org_id)
+        .bind(&category)
+        .bind(micros)
+        .bind(&currency)
+        .execute(&state.db.pool)
+        .await?;
+        Ok(())
+    }
+
+    pub async fn send(
+        conversation_id: i64,
+        template_id: i64,
+        params: Vec<String>,
+    ) -> Result<MessageView, AppError> {
+        let user = require(can_use_inbox).await?;
+        let state = AppState::current()?;
+        let visible = visible_conversation(&state, &user.actor(), conversation_id).await?;
+        if !visible.account_connected {
+            return Err(AppError::AccountDisconnected);
+        }
+        let open = window(visible.channel, visible.summary.last_incoming_at, now_ms());
+        may_send(open, visible.channel, Outgoing::Template).map_err(AppError::Window)?;
+        let row: Option<Row> = sqlx::query_as(&format!(
+            "SELECT {COLUMNS} FROM templates t \
+             LEFT JOIN template_prices p ON p.org_id = t.org_id AND p.category = t.category \
+             WHERE t.id = $1 AND t.account_id = $2 AND t.status = 'APPROVED'"
+        ))
+        .bind(template_id)
+        .bind(visible.summary.account_id)
+        .fetch_optional(&state.db.pool)
+        .await?;
+        let row = row.ok_or(AppError::invalid(Field::Template, Problem::Unknown))?;
+        let template = row.template();
+        let params: Vec<String> = params.into_iter().map(|p| p.trim().to_string()).collect();
+        if params.len() != template.body_param_count() || params.iter().any(String::is_empty) {
+            return Err(AppError::invalid(Field::Template, Problem::Required));
+        }
+        let draft = Draft {
+            kind: "template",
+            body: template.render(&params),
+            content: serde_json::json!({"type": "template", "name": template.name,
+                "language": template.language, "params": params, "category": row.category}),
+            reply_to_id: None,
+            template_name: Some(template.name.clone()),
+            pricing_category: Some(row.category.clone()),
+            price: row.price_micros.zip(row.currency.clone()),
+        };
+        queue(&state, &user, &visible, draft).await
+    }
+
+    #[cfg(test)]
+    mod tests {
+        use super::parse_price;
+
+        #[test]
+        fn prices_are_exact_decimals() {
+            assert_eq!(parse_price("0.0250"), Some(25_000));
+            assert_eq!(parse_price("1"), Some(1_000_000));
+            assert_eq!(parse_price("0,0107"), Some(10_700));
+            assert_eq!(parse_price(".5"), Some(500_000));
+            assert_eq!(parse_price("1.1234567"), None);
+            assert_eq!(parse_price("-1"), None);
+            assert_eq!(parse_price("abc"), None);
+            assert_eq!(parse_price(""), None);
+        }
+    }
+}

@@ -1,0 +1,151 @@
+//! Templates against the sandbox: synced (approved only), priced per category, sent with
+//! parameters when the window is closed, refused where templates do not exist.
+
+mod common;
+
+use std::time::Duration;
+
+use common::pair::{eventually, Pair};
+use common::Backend;
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+
+on_both_databases!(a_closed_window_is_reopened_with_a_priced_template);
+
+async fn a_closed_window_is_reopened_with_a_priced_template(backend: Backend) {
+    let pair = Pair::start(backend).await;
+    let line = pair.sandbox.lock().unwrap().lines[0]
+        .phone_number_id
+        .clone();
+    let (account_id,): (i64,) = sqlx::query_as("SELECT id FROM accounts WHERE external_id = $1")
+        .bind(&line)
+        .fetch_one(&pair.db.pool)
+        .await
+        .unwrap();
+    let synced = pair
+        .admin
+        .json("sync_templates", &[("account_id", &account_id.to_string())])
+        .await;
+    assert_eq!(synced, 4, "the rejected one is left out");
+    let (status, _) = pair
+        .admin
+        .error(
+            "save_template_price",
+            &[
+                ("category", "utility"),
+                ("price", "diez"),
+                ("currency", "USD"),
+            ],
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    pair.admin
+        .json(
+            "save_template_price",
+            &[
+                ("category", "utility"),
+                ("price", "0.0107"),
+                ("currency", "usd"),
+            ],
+        )
+        .await;
+
+    pair.customer_sends(json!({"channel": "whatsapp", "text": "hola"}))
+        .await;
+    let conversation_id = pair.conversation_id().await;
+    sqlx::query("UPDATE conversations SET last_incoming_at = last_incoming_at - 30 * 3600000")
+        .execute(&pair.db.pool)
+        .await
+        .unwrap();
+    let templates = pair
+        .admin
+        .json(
+            "templates",
+            &[("conversation_id", &conversation_id.to_string())],
+        )
+        .await;
+    let follow_up = templates
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["name"] == "seguimiento_pedido")
+        .unwrap()
+        .clone();
+    assert_eq!(follow_up["category"], "utility");
+    assert_eq!(follow_up["params"], 2);
+    assert_eq!(follow_up["price_micros"], 10_700);
+    assert_eq!(follow_up["currency"], "USD");
+
+    let template_id = follow_up["id"].clone();
+    let admin = &pair.admin;
+    let send = |params: Value| {
+        let body = json!({"conversation_id": conversation_id, "template_id": template_id, "params": params});
+        async move { admin.call_json("send_template", &body).await }
+    };
+    let short = send(json!(["Lucía"])).await;
+    assert_eq!(short.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let sent: Value = send(json!(["Lucía", "A-7"])).await.json().await.unwrap();
+    assert_eq!(sent["body"], "Hola Lucía, tu pedido A-7 está en camino.");
+    assert_eq!(sent["kind"], "template");
+    let message_id = sent["id"].as_i64().unwrap();
+
+    let received = eventually(
+        "the template at the provider",
+        Duration::from_secs(15),
+        || async {
+            pair.business_messages()
+                .into_iter()
+                .find(|m| m.kind == "template")
+        },
+    )
+    .await;
+    let request = received.request.unwrap();
+    assert_eq!(request["template"]["name"], "seguimiento_pedido");
+    assert_eq!(request["template"]["language"]["code"], "es_MX");
+    assert_eq!(
+        request["template"]["components"][0]["parameters"],
+        json!([{"type": "text", "text": "Lucía"}, {"type": "text", "text": "A-7"}])
+    );
+    let (category, price, currency): (Option<String>, Option<i64>, Option<String>) = eventually(
+        "the delivered status",
+        Duration::from_secs(15),
+        || async {
+            let row: (Option<String>, Option<String>, Option<i64>, Option<String>) = sqlx::query_as(
+                "SELECT status, pricing_category, price_micros, price_currency FROM messages WHERE id = $1",
+            )
+            .bind(message_id)
+            .fetch_one(&pair.db.pool)
+            .await
+            .unwrap();
+            matches!(row.0.as_deref(), Some("delivered" | "read")).then_some((row.1, row.2, row.3))
+        },
+    )
+    .await;
+    assert_eq!(category.as_deref(), Some("utility"));
+    assert_eq!(price, Some(10_700));
+    assert_eq!(currency.as_deref(), Some("USD"));
+
+    // Facebook and Instagram have no templates.
+    pair.customer_sends(json!({"channel": "messenger", "text": "hola"}))
+        .await;
+    let (messenger_conversation,): (i64,) = sqlx::query_as(
+        "SELECT c.id FROM conversations c JOIN accounts a ON a.id = c.account_id \
+         WHERE a.channel = 'messenger'",
+    )
+    .fetch_one(&pair.db.pool)
+    .await
+    .unwrap();
+    let refused = pair
+        .admin
+        .call_json(
+            "send_template",
+            &json!({"conversation_id": messenger_conversation, "template_id": follow_up["id"], "params": ["a", "b"]}),
+        )
+        .await;
+    assert_eq!(refused.status(), StatusCode::CONFLICT);
+    assert_eq!(
+        refused.json::<Value>().await.unwrap(),
+        json!({"Window": "TemplatesNotOnThisChannel"})
+    );
+    pair.stop().await;
+}
