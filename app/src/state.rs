@@ -27,6 +27,8 @@ pub struct AppState {
     pub media: Media,
     /// Wakes the outbox worker when a send is queued.
     pub outbox_wake: Arc<tokio::sync::Notify>,
+    /// Bumped whenever an account changes here, so cached copies are read again at once.
+    pub accounts_version: Arc<std::sync::atomic::AtomicU64>,
     pub leptos_options: LeptosOptions,
 }
 

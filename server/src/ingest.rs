@@ -412,11 +412,13 @@ async fn open_conversation(
     at: i64,
     now: i64,
 ) -> Result<(i64, bool), AppError> {
-    let created: Option<(i64,)> = sqlx::query_as(
+    // One statement either way; a row created now carries this call's own timestamp.
+    let (id, created_at): (i64, i64) = sqlx::query_as(
         "INSERT INTO conversations (org_id, account_id, customer_key, customer_name, \
          customer_username, status, last_message_at, created_at, updated_at) \
          VALUES ($1, $2, $3, $4, $5, 'open', $6, $7, $7) \
-         ON CONFLICT (account_id, customer_key) DO NOTHING RETURNING id",
+         ON CONFLICT (account_id, customer_key) DO UPDATE SET updated_at = excluded.updated_at \
+         RETURNING id, created_at",
     )
     .bind(account.org_id)
     .bind(account.id)
@@ -425,18 +427,9 @@ async fn open_conversation(
     .bind(&message.customer.username)
     .bind(at)
     .bind(now)
-    .fetch_optional(&mut **tx)
+    .fetch_one(&mut **tx)
     .await?;
-    if let Some((id,)) = created {
-        return Ok((id, true));
-    }
-    let (id,): (i64,) =
-        sqlx::query_as("SELECT id FROM conversations WHERE account_id = $1 AND customer_key = $2")
-            .bind(account.id)
-            .bind(&message.customer.key)
-            .fetch_one(&mut **tx)
-            .await?;
-    Ok((id, false))
+    Ok((id, created_at == now))
 }
 
 #[derive(sqlx::FromRow)]

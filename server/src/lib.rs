@@ -101,6 +101,7 @@ pub async fn build_state(
         ),
         media: Arc::new(app::media::LocalMedia::new(common.data_dir.join("media"))),
         outbox_wake: Arc::new(tokio::sync::Notify::new()),
+        accounts_version: Arc::default(),
         leptos_options,
     })
 }
@@ -124,6 +125,7 @@ pub fn router(state: AppState, ingest: ingest::Ingest) -> Router {
         secrets: state.secrets.clone(),
         ingest,
         public_url: state.settings.public_url.clone(),
+        accounts: webhooks::AccountCache::new(state.accounts_version.clone()),
     });
 
     Router::new()

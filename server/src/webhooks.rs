@@ -7,6 +7,9 @@
 //! the provider retries whatever was not stored.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use app::accounts::store::{self, RoutedAccount};
 use app::db::Db;
@@ -32,6 +35,68 @@ pub struct Webhooks {
     pub ingest: Ingest,
     /// The public URL Twilio was configured with (its signature covers the URL).
     pub public_url: String,
+    pub accounts: AccountCache,
+}
+
+/// How long a looked-up account (or its absence) is trusted: edits in the settings reach the
+/// webhooks within this time, on every instance.
+const ACCOUNT_TTL: Duration = Duration::from_secs(5);
+
+/// When it was read, at which accounts version, and what was found.
+type CacheEntry = (Instant, u64, Option<RoutedAccount>);
+
+/// Accounts by routing id, so a busy line's webhooks do not each read and unseal it again.
+/// A change made on this instance (the version moves) is seen at once; one made on another
+/// instance within the TTL.
+#[derive(Clone)]
+pub struct AccountCache {
+    entries: Arc<Mutex<HashMap<(Channel, String), CacheEntry>>>,
+    version: Arc<AtomicU64>,
+}
+
+impl AccountCache {
+    pub fn new(version: Arc<AtomicU64>) -> AccountCache {
+        AccountCache {
+            entries: Arc::default(),
+            version,
+        }
+    }
+
+    async fn routed(
+        &self,
+        db: &Db,
+        secrets: &SecretBox,
+        channel: Channel,
+        ids: &[String],
+    ) -> Result<Vec<RoutedAccount>, app::error::AppError> {
+        let version = self.version.load(Ordering::Acquire);
+        let mut found = Vec::with_capacity(ids.len());
+        let mut missing = Vec::new();
+        {
+            let entries = self.entries.lock().expect("cache lock");
+            for id in ids {
+                match entries.get(&(channel, id.clone())) {
+                    Some((at, seen, account)) if *seen == version && at.elapsed() < ACCOUNT_TTL => {
+                        found.extend(account.clone());
+                    }
+                    _ => missing.push(id.clone()),
+                }
+            }
+        }
+        if !missing.is_empty() {
+            let loaded = store::routed_accounts(db, secrets, channel, &missing).await?;
+            let mut entries = self.entries.lock().expect("cache lock");
+            if entries.len() > 10_000 {
+                entries.clear();
+            }
+            for id in missing {
+                let account = loaded.iter().find(|a| a.external_id == id).cloned();
+                entries.insert((channel, id), (Instant::now(), version, account.clone()));
+                found.extend(account);
+            }
+        }
+        Ok(found)
+    }
 }
 
 pub fn routes<S>(webhooks: Webhooks) -> Router<S> {
@@ -103,11 +168,14 @@ async fn receive(
             return StatusCode::BAD_REQUEST.into_response();
         }
     };
-    let accounts =
-        match store::routed_accounts(&hooks.db, &hooks.secrets, channel, &addressed).await {
-            Ok(accounts) => accounts,
-            Err(_) => return StatusCode::SERVICE_UNAVAILABLE.into_response(),
-        };
+    let accounts = match hooks
+        .accounts
+        .routed(&hooks.db, &hooks.secrets, channel, &addressed)
+        .await
+    {
+        Ok(accounts) => accounts,
+        Err(_) => return StatusCode::SERVICE_UNAVAILABLE.into_response(),
+    };
     let trusted = if channel.is_meta() {
         let header = headers
             .get("x-hub-signature-256")

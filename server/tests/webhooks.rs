@@ -353,11 +353,14 @@ async fn disconnected_accounts_take_nothing_new(backend: Backend) {
             .await,
         StatusCode::OK
     );
-    sqlx::query("UPDATE accounts SET status = 'disconnected' WHERE external_id = $1")
+    let (id,): (i64,) = sqlx::query_as("SELECT id FROM accounts WHERE external_id = $1")
         .bind(LINE)
-        .execute(&f.db.pool)
+        .fetch_one(&f.db.pool)
         .await
         .unwrap();
+    f.admin
+        .json("disconnect_account", &[("id", &id.to_string())])
+        .await;
     assert_eq!(
         f.post_whatsapp(&text_from("5215512345678", "w.after", "después"))
             .await,

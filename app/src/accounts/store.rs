@@ -417,6 +417,7 @@ pub mod ssr {
             }
             None => connect(&state.db, &state.secrets, user.org_id, &new).await?,
         };
+        changed(&state);
         let saved = by_id(&state.db, &state.secrets, id)
             .await?
             .ok_or(AppError::NotFound)?;
@@ -448,7 +449,15 @@ pub mod ssr {
         .bind(user.org_id)
         .execute(&state.db.pool)
         .await?;
+        changed(&state);
         Ok(())
+    }
+
+    /// Cached copies of accounts are stale now.
+    fn changed(state: &AppState) {
+        state
+            .accounts_version
+            .fetch_add(1, std::sync::atomic::Ordering::Release);
     }
 
     pub async fn test_account(id: i64) -> Result<String, AppError> {
