@@ -135,6 +135,12 @@ pub fn router(state: AppState, ingest: ingest::Ingest) -> Router {
         .route("/healthz", get(|| async { "ok" }))
         .route("/api/live", get(live::stream))
         .route("/media/{attachment_id}", get(media::serve))
+        .route(
+            "/api/upload",
+            post(media::upload).layer(axum::extract::DefaultBodyLimit::max(
+                channels::api::MAX_DOWNLOAD + 64 * 1024,
+            )),
+        )
         .leptos_routes_with_context(
             &state,
             routes,

@@ -1,11 +1,19 @@
-//! `GET /media/{attachment id}`: a stored file, to users allowed to see its conversation only
-//! (the same permission rule as everywhere). Anyone else gets 404, as if it did not exist.
+//! Files of conversations. `GET /media/{attachment id}`: a stored file, to users allowed to see
+//! its conversation only (the same permission rule as everywhere); anyone else gets 404, as if
+//! it did not exist. `POST /api/upload?conversation_id=…`: a file an agent is about to send,
+//! checked by its content against the conversation's channel before it is kept.
 
-use app::permissions::can_see_conversation;
+use app::conversations::store::ssr::visible_conversation;
+use app::conversations::AttachmentView;
+use app::db::now_ms;
+use app::error::AppError;
+use app::permissions::{can_see_conversation, can_use_inbox};
 use app::state::AppState;
-use axum::extract::{Path, State};
+use axum::extract::{Multipart, Path, Query, State};
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
+use axum::Json;
+use channels::files;
 use tower_sessions::Session;
 
 use crate::live::signed_in;
@@ -85,6 +93,114 @@ pub async fn serve(
         HeaderValue::from_static("private, max-age=86400, immutable"),
     );
     response
+}
+
+#[derive(serde::Deserialize)]
+pub struct UploadTo {
+    conversation_id: i64,
+}
+
+/// An error as server functions send it, so the browser translates it the same way.
+fn refuse(error: AppError) -> Response {
+    (error.status(), Json(error)).into_response()
+}
+
+pub async fn upload(
+    State(state): State<AppState>,
+    session: Session,
+    Query(to): Query<UploadTo>,
+    mut multipart: Multipart,
+) -> Response {
+    let Some(user) = signed_in(&state.db, &session).await else {
+        return refuse(AppError::Unauthenticated);
+    };
+    if !can_use_inbox(&user.actor()) {
+        return refuse(AppError::Forbidden);
+    }
+    let visible = match visible_conversation(&state, &user.actor(), to.conversation_id).await {
+        Ok(visible) => visible,
+        Err(err) => return refuse(err),
+    };
+    if !visible.account_connected {
+        return refuse(AppError::AccountDisconnected);
+    }
+    let mut file = None;
+    while let Ok(Some(field)) = multipart.next_field().await {
+        if field.name() != Some("file") {
+            continue;
+        }
+        let declared = field.content_type().map(str::to_string);
+        let name = field.file_name().map(clean_file_name);
+        match field.bytes().await {
+            Ok(bytes) => file = Some((bytes, declared, name)),
+            Err(_) => {
+                return refuse(AppError::File(files::FileRefusal::TooLarge {
+                    max_bytes: files::limit(visible.channel, "application/pdf").unwrap_or(0),
+                }))
+            }
+        }
+        break;
+    }
+    let Some((bytes, declared, file_name)) = file else {
+        return refuse(AppError::File(files::FileRefusal::Empty));
+    };
+    // What the bytes are, not what the name or the browser says.
+    let Some(sniffed) = files::sniff(&bytes) else {
+        return refuse(AppError::File(files::FileRefusal::Type));
+    };
+    let mime_type = files::effective_type(sniffed, declared.as_deref());
+    if let Err(refusal) = files::check(visible.channel, &mime_type, bytes.len() as u64) {
+        return refuse(AppError::File(refusal));
+    }
+    let kind = files::kind_of(&mime_type);
+    let inserted: Result<(i64,), sqlx::Error> = sqlx::query_as(
+        "INSERT INTO attachments (org_id, kind, mime_type, file_name, size_bytes, status, \
+         created_at) VALUES ($1, $2, $3, $4, $5, 'uploading', $6) RETURNING id",
+    )
+    .bind(user.org_id)
+    .bind(kind.as_str())
+    .bind(&mime_type)
+    .bind(&file_name)
+    .bind(bytes.len() as i64)
+    .bind(now_ms())
+    .fetch_one(&state.db.pool)
+    .await;
+    let Ok((id,)) = inserted else {
+        return refuse(AppError::internal("could not record an upload"));
+    };
+    let key = format!("{}/{id}", user.org_id);
+    if let Err(err) = state.media.put(&key, &bytes).await {
+        return refuse(AppError::internal(format!("media store: {err}")));
+    }
+    let ready =
+        sqlx::query("UPDATE attachments SET status = 'ready', storage_key = $1 WHERE id = $2")
+            .bind(&key)
+            .bind(id)
+            .execute(&state.db.pool)
+            .await;
+    if ready.is_err() {
+        return refuse(AppError::internal("could not record an upload"));
+    }
+    Json(AttachmentView {
+        id,
+        kind: kind.as_str().to_string(),
+        mime_type,
+        file_name,
+        size_bytes: Some(bytes.len() as i64),
+        status: "ready".into(),
+    })
+    .into_response()
+}
+
+/// The last path segment of a browser-given name, without control characters.
+fn clean_file_name(name: &str) -> String {
+    let base = name.rsplit(['/', '\\']).next().unwrap_or(name);
+    let cleaned: String = base.chars().filter(|c| !c.is_control()).take(120).collect();
+    if cleaned.trim().is_empty() {
+        "archivo".to_string()
+    } else {
+        cleaned
+    }
 }
 
 /// `inline` or `attachment`, with the file name encoded per RFC 6266 / 5987.

@@ -62,6 +62,7 @@ pub struct Outbox {
     pub wake: Arc<Notify>,
     pub twilio_status_callback: String,
     pub timing: Timing,
+    pub media: app::media::Media,
 }
 
 impl Outbox {
@@ -74,6 +75,7 @@ impl Outbox {
             wake: state.outbox_wake.clone(),
             twilio_status_callback: state.settings.twilio_status_callback(),
             timing,
+            media: state.media.clone(),
         }
     }
 
@@ -137,7 +139,10 @@ impl Outbox {
                 .await?;
             return Ok(true);
         }
-        let outcome = self.api.send(&job.access, &job.send).await;
+        let outcome = match self.upload_file(&job).await {
+            Ok(send) => self.api.send(&job.access, &send).await,
+            Err(err) => Err(err),
+        };
         match outcome {
             Ok(sent) => self.finish(outbox_id, &job, Ok(sent.provider_id)).await?,
             Err(CallError::Unknown { reason }) if attempts < MAX_ATTEMPTS => {
@@ -161,6 +166,49 @@ impl Outbox {
             Err(err) => self.finish(outbox_id, &job, Err(err)).await?,
         }
         Ok(true)
+    }
+
+    /// The send, with its file uploaded to the provider first (once: the provider's id is kept
+    /// for retries).
+    async fn upload_file(&self, job: &Job) -> Result<Send, CallError> {
+        let Some(file) = &job.file else {
+            return Ok(job.send.clone());
+        };
+        let media_id = match &file.provider_media_id {
+            Some(id) => id.clone(),
+            None => {
+                let bytes = self.media.get(&file.storage_key).await.map_err(|err| {
+                    CallError::Permanent {
+                        code: "media".into(),
+                        reason: format!("the file is no longer stored: {err}"),
+                    }
+                })?;
+                let name = file.file_name.clone().unwrap_or_else(|| "archivo".into());
+                let id = self
+                    .api
+                    .upload(&job.access, file.kind, &file.mime_type, &name, bytes)
+                    .await?;
+                sqlx::query("UPDATE attachments SET provider_media_id = $1 WHERE id = $2")
+                    .bind(&id)
+                    .bind(file.id)
+                    .execute(&self.db.pool)
+                    .await
+                    .map_err(|err| CallError::Retry {
+                        code: "database".into(),
+                        reason: err.to_string(),
+                    })?;
+                id
+            }
+        };
+        let mut send = job.send.clone();
+        send.content = Outbound::Media {
+            kind: file.kind,
+            media_id: Some(media_id),
+            link: None,
+            caption: Some(job.caption.clone()).filter(|c| !c.is_empty()),
+            file_name: file.file_name.clone(),
+        };
+        Ok(send)
     }
 
     async fn reschedule(&self, outbox_id: i64, delay_ms: i64, error: &str) -> Result<(), AppError> {
@@ -268,10 +316,28 @@ impl Outbox {
         let account_connected = account.connected;
         let access = access(&account, &self.twilio_status_callback);
         // Messenger and Instagram answers after 24 h go out with the HUMAN_AGENT tag.
+        let file: Option<FileRow> = sqlx::query_as(
+            "SELECT id, mime_type, file_name, storage_key, provider_media_id \
+             FROM attachments WHERE message_id = $1 AND storage_key IS NOT NULL",
+        )
+        .bind(message_id)
+        .fetch_optional(&self.db.pool)
+        .await?;
+        let file = file
+            .map(|f| OutgoingFile {
+                id: f.id,
+                kind: channels::files::kind_of(&f.mime_type),
+                mime_type: f.mime_type,
+                file_name: f.file_name,
+                storage_key: f.storage_key,
+                provider_media_id: f.provider_media_id,
+            })
+            .filter(|_| row.kind != "template");
         let human_agent = matches!(channel, Channel::Messenger | Channel::Instagram)
             && row
                 .last_incoming_at
                 .is_some_and(|at| now_ms() >= at + app::window::FREE_WINDOW_MS);
+        let caption = row.body.clone().unwrap_or_default();
         let send = Send {
             to: row.customer_key,
             reply_to: row.reply_to_provider_id,
@@ -288,6 +354,8 @@ impl Outbox {
             account_connected,
             access,
             send,
+            file,
+            caption,
         })
     }
 }
@@ -339,6 +407,27 @@ struct Job {
     account_connected: bool,
     access: Access,
     send: Send,
+    /// The file the message carries, uploaded before the send.
+    file: Option<OutgoingFile>,
+    caption: String,
+}
+
+struct OutgoingFile {
+    id: i64,
+    kind: channels::MediaKind,
+    mime_type: String,
+    file_name: Option<String>,
+    storage_key: String,
+    provider_media_id: Option<String>,
+}
+
+#[derive(sqlx::FromRow)]
+struct FileRow {
+    id: i64,
+    mime_type: String,
+    file_name: Option<String>,
+    storage_key: String,
+    provider_media_id: Option<String>,
 }
 
 #[cfg(test)]

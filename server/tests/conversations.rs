@@ -22,6 +22,7 @@ on_both_databases!(
     received_media_is_downloaded_and_served_only_to_those_who_may_see_it,
     messenger_replies_are_not_duplicated_by_their_echoes_and_senders_get_names,
     the_window_and_disconnection_are_enforced_by_the_server,
+    files_are_checked_by_content_then_uploaded_and_sent_by_id,
 );
 
 async fn thread(pair: &Pair, conversation_id: i64) -> Value {
@@ -368,5 +369,131 @@ async fn the_window_and_disconnection_are_enforced_by_the_server(backend: Backen
         "nothing refused was stored"
     );
     assert_eq!(pair.send_attempts(), 0);
+    pair.stop().await;
+}
+
+async fn upload(
+    pair: &Pair,
+    client: &common::Client,
+    conversation_id: i64,
+    name: &str,
+    declared: &str,
+    bytes: Vec<u8>,
+) -> (StatusCode, Value) {
+    let part = reqwest::multipart::Part::bytes(bytes)
+        .file_name(name.to_string())
+        .mime_str(declared)
+        .unwrap();
+    let form = reqwest::multipart::Form::new().part("file", part);
+    let response = client
+        .raw()
+        .post(format!(
+            "{}/api/upload?conversation_id={conversation_id}",
+            pair.server.base
+        ))
+        .multipart(form)
+        .send()
+        .await
+        .unwrap();
+    let status = response.status();
+    (status, response.json().await.unwrap_or(Value::Null))
+}
+
+async fn files_are_checked_by_content_then_uploaded_and_sent_by_id(backend: Backend) {
+    let pair = Pair::start(backend).await;
+    pair.customer_sends(json!({"channel": "whatsapp", "text": "¿me mandas la cotización?"}))
+        .await;
+    let conversation_id = pair.conversation_id().await;
+    let pdf = b"%PDF-1.4\n1 0 obj<</Type/Catalog>>endobj\ntrailer<</Root 1 0 R>>\n%%EOF\n".to_vec();
+
+    // The name and the declared type lie; the content decides.
+    let (status, file) = upload(
+        &pair,
+        &pair.admin,
+        conversation_id,
+        "cotización.png",
+        "image/png",
+        pdf.clone(),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{file}");
+    assert_eq!(file["mime_type"], "application/pdf");
+    assert_eq!(file["kind"], "document");
+    let (status, error) = upload(
+        &pair,
+        &pair.admin,
+        conversation_id,
+        "setup.pdf",
+        "application/pdf",
+        b"MZ\x90\x00\x03\x00\x00\x00".to_vec(),
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(error, json!({"File": "Type"}));
+    let mut big = vec![0xFF, 0xD8, 0xFF, 0xE0];
+    big.resize(5 * 1024 * 1024 + 1, 0);
+    let (status, error) = upload(
+        &pair,
+        &pair.admin,
+        conversation_id,
+        "foto.jpg",
+        "image/jpeg",
+        big,
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(
+        error,
+        json!({"File": {"TooLarge": {"max_bytes": 5 * 1024 * 1024}}})
+    );
+
+    let seller = pair
+        .server
+        .invite_and_accept(&pair.admin, "sergio@andinas.example", "seller")
+        .await;
+    let (status, _) = upload(
+        &pair,
+        &seller,
+        conversation_id,
+        "a.pdf",
+        "application/pdf",
+        pdf,
+    )
+    .await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "not their conversation");
+
+    let attachment = file["id"].as_i64().unwrap().to_string();
+    let form = [
+        ("conversation_id", conversation_id.to_string()),
+        ("attachment_id", attachment.clone()),
+        ("caption", "Aquí está".to_string()),
+    ];
+    let form: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let sent = pair.admin.json("send_media", &form).await;
+    assert_eq!(sent["kind"], "document");
+    assert_eq!(sent["attachment"]["file_name"], "cotización.png");
+    let delivered = eventually("the document at the provider", WAIT, || async {
+        pair.business_messages()
+            .into_iter()
+            .find(|m| m.kind == "document")
+    })
+    .await;
+    let request = delivered.request.unwrap();
+    let media_id = request["document"]["id"].as_str().unwrap().to_string();
+    assert_eq!(request["document"]["caption"], "Aquí está");
+    assert_eq!(request["document"]["filename"], "cotización.png");
+    let uploaded = pair
+        .sandbox
+        .lock()
+        .unwrap()
+        .media
+        .get(&media_id)
+        .cloned()
+        .unwrap();
+    assert_eq!(uploaded.mime_type, "application/pdf");
+    assert!(uploaded.bytes.starts_with(b"%PDF"));
+    // One file, one message.
+    let (status, _) = pair.admin.error("send_media", &form).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
     pair.stop().await;
 }

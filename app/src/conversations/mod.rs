@@ -213,3 +213,15 @@ pub async fn send_text(
         .await
         .map_err(AppError::respond)
 }
+
+/// Queues an uploaded file (see `POST /api/upload`) for delivery, with an optional caption.
+#[server(prefix = "/api", endpoint = "send_media")]
+pub async fn send_media(
+    conversation_id: i64,
+    attachment_id: i64,
+    caption: Option<String>,
+) -> Result<MessageView, AppError> {
+    store::ssr::send_media(conversation_id, attachment_id, caption)
+        .await
+        .map_err(AppError::respond)
+}

@@ -319,6 +319,72 @@ pub mod ssr {
             template_name: None,
             pricing_category: None,
             price: None,
+            attachment: None,
+        };
+        queue(&state, &user, &visible, draft).await
+    }
+
+    /// Longest caption the channels take.
+    const MAX_CAPTION: usize = 1024;
+
+    pub async fn send_media(
+        conversation_id: i64,
+        attachment_id: i64,
+        caption: Option<String>,
+    ) -> Result<MessageView, AppError> {
+        let user = require(can_use_inbox).await?;
+        let state = AppState::current()?;
+        let visible = visible_conversation(&state, &user.actor(), conversation_id).await?;
+        if !visible.account_connected {
+            return Err(AppError::AccountDisconnected);
+        }
+        let open = window(visible.channel, visible.summary.last_incoming_at, now_ms());
+        may_send(open, visible.channel, Outgoing::FreeForm).map_err(AppError::Window)?;
+        let caption = caption.map(|c| c.trim().to_string()).unwrap_or_default();
+        if caption.chars().count() > MAX_CAPTION {
+            return Err(AppError::invalid(
+                Field::Message,
+                Problem::TooLong { max: MAX_CAPTION },
+            ));
+        }
+        let file: Option<(String, String, Option<String>, Option<i64>)> = sqlx::query_as(
+            "SELECT kind, mime_type, file_name, size_bytes FROM attachments \
+             WHERE id = $1 AND org_id = $2 AND message_id IS NULL AND status = 'ready'",
+        )
+        .bind(attachment_id)
+        .bind(user.org_id)
+        .fetch_optional(&state.db.pool)
+        .await?;
+        let (kind, mime_type, file_name, size_bytes) = file.ok_or(AppError::NotFound)?;
+        // Checked again here: the upload may have been for another conversation's channel.
+        channels::files::check(visible.channel, &mime_type, size_bytes.unwrap_or(0) as u64)
+            .map_err(AppError::File)?;
+        let kind: &'static str = match kind.as_str() {
+            "image" => "image",
+            "gif" => "gif",
+            "video" => "video",
+            "audio" => "audio",
+            "voice" => "voice",
+            "sticker" => "sticker",
+            _ => "document",
+        };
+        let draft = Draft {
+            kind,
+            content: serde_json::json!({"type": "media", "kind": kind, "mime_type": mime_type,
+                "file_name": file_name, "caption": caption}),
+            body: caption,
+            reply_to_id: None,
+            template_name: None,
+            pricing_category: None,
+            price: None,
+            attachment: Some(AttachmentView {
+                id: attachment_id,
+                kind: kind.to_string(),
+                mime_type,
+                file_name,
+                size_bytes,
+                status: "ready".into(),
+            }),
         };
         queue(&state, &user, &visible, draft).await
     }
@@ -333,6 +399,8 @@ pub mod ssr {
         pub pricing_category: Option<String>,
         /// `(micros, currency)` of a template send.
         pub price: Option<(i64, String)>,
+        /// An uploaded file the message carries.
+        pub attachment: Option<AttachmentView>,
     }
 
     /// Stores an outgoing message as pending with its outbox row and event, in one
@@ -382,6 +450,20 @@ pub mod ssr {
         .bind(now)
         .fetch_one(&mut *tx)
         .await?;
+        if let Some(attachment) = &draft.attachment {
+            // A file goes out with one message only.
+            let linked = sqlx::query(
+                "UPDATE attachments SET message_id = $1 WHERE id = $2 AND message_id IS NULL",
+            )
+            .bind(message_id)
+            .bind(attachment.id)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+            if linked != 1 {
+                return Err(AppError::NotFound);
+            }
+        }
         sqlx::query(
             "INSERT INTO outbox (org_id, message_id, status, next_attempt_at, created_at) \
              VALUES ($1, $2, 'queued', $3, $3)",
@@ -396,7 +478,7 @@ pub mod ssr {
              last_message_kind = $3, updated_at = $1 WHERE id = $4 RETURNING {SUMMARY_COLUMNS}"
         ))
         .bind(now)
-        .bind(preview(Some(&draft.body)))
+        .bind(preview(Some(draft.body.as_str()).filter(|b| !b.is_empty())))
         .bind(draft.kind)
         .bind(conversation_id)
         .fetch_one(&mut *tx)
@@ -418,7 +500,7 @@ pub mod ssr {
             edited: false,
             deleted: false,
             at: now,
-            attachment: None,
+            attachment: draft.attachment,
             reactions: Vec::new(),
         };
         let assignee = conversation.assignee_id;

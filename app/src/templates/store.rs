@@ -212,6 +212,7 @@ pub mod ssr {
             template_name: Some(template.name.clone()),
             pricing_category: Some(row.category.clone()),
             price: row.price_micros.zip(row.currency.clone()),
+            attachment: None,
         };
         queue(&state, &user, &visible, draft).await
     }
