@@ -52,6 +52,8 @@ pub enum DbError {
 pub struct Db {
     pub pool: AnyPool,
     pub backend: Backend,
+    /// The URL it was opened with (PostgreSQL listeners open their own connection).
+    pub url: std::sync::Arc<str>,
 }
 
 impl Db {
@@ -86,7 +88,11 @@ impl Db {
             .connect(&url)
             .await
             .map_err(DbError::Connect)?;
-        Ok(Db { pool, backend })
+        Ok(Db {
+            pool,
+            backend,
+            url: url.as_str().into(),
+        })
     }
 
     /// Applies the embedded migrations of this backend.

@@ -24,17 +24,42 @@ pub struct Published {
     pub json: Arc<str>,
 }
 
-/// Fan-out of committed events to the connected streams of this process.
+/// Fan-out of committed events to the connected streams of this process, and (with several
+/// instances on PostgreSQL) word of them to the other instances.
 #[derive(Clone, Debug)]
 pub struct Hub {
     sender: broadcast::Sender<Published>,
+    /// Ids of events published here, for the other instances to read from the log.
+    others: Option<tokio::sync::mpsc::UnboundedSender<Vec<i64>>>,
+    /// The other end of `others`, until the server's bridge takes it.
+    told: std::sync::Arc<std::sync::Mutex<Option<tokio::sync::mpsc::UnboundedReceiver<Vec<i64>>>>>,
 }
 
 impl Hub {
     pub fn new() -> Hub {
         // A stream that falls this far behind resynchronises from the log.
         let (sender, _) = broadcast::channel(4096);
-        Hub { sender }
+        Hub {
+            sender,
+            others: None,
+            told: Default::default(),
+        }
+    }
+
+    /// A hub that also tells other instances (see [`Hub::take_told`]).
+    pub fn with_peers() -> Hub {
+        let (tell, told) = tokio::sync::mpsc::unbounded_channel();
+        let hub = Hub::new();
+        *hub.told.lock().expect("hub lock") = Some(told);
+        Hub {
+            others: Some(tell),
+            ..hub
+        }
+    }
+
+    /// The ids of every batch published here, once, for the bridge to the other instances.
+    pub fn take_told(&self) -> Option<tokio::sync::mpsc::UnboundedReceiver<Vec<i64>>> {
+        self.told.lock().expect("hub lock").take()
     }
 
     pub fn subscribe(&self) -> broadcast::Receiver<Published> {
@@ -43,8 +68,20 @@ impl Hub {
 
     /// Called after the transaction that appended the events has committed.
     pub fn publish(&self, events: impl IntoIterator<Item = Published>) {
+        let mut ids = Vec::new();
         for event in events {
+            ids.push(event.id);
             // No receiver is not an error: nobody is watching.
+            let _ = self.sender.send(event);
+        }
+        if let (Some(others), false) = (&self.others, ids.is_empty()) {
+            let _ = others.send(ids);
+        }
+    }
+
+    /// Events another instance committed: for this instance's streams only.
+    pub fn publish_local(&self, events: impl IntoIterator<Item = Published>) {
+        for event in events {
             let _ = self.sender.send(event);
         }
     }

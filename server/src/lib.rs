@@ -20,6 +20,8 @@ pub mod media;
 pub mod origin;
 /// Delivering queued sends, exactly once.
 pub mod outbox;
+/// Live events between several instances on PostgreSQL.
+pub mod peers;
 /// The signed webhook endpoints of every channel.
 pub mod webhooks;
 
@@ -67,6 +69,11 @@ pub async fn build_state(
     let secrets = common.secrets()?;
     let db = Db::connect(&common.database_url()).await?;
     db.migrate().await?;
+    // With PostgreSQL, other instances may share the database: they hear of each other's events.
+    let hub = match db.backend {
+        app::db::Backend::Postgres => app::live::Hub::with_peers(),
+        app::db::Backend::Sqlite => app::live::Hub::new(),
+    };
     let public_url = args
         .public_url
         .clone()
@@ -93,7 +100,7 @@ pub async fn build_state(
         }),
         mailer,
         secrets,
-        hub: app::live::Hub::new(),
+        hub,
         api: channels::api::Api::new(
             &args.graph_api_url,
             &args.twilio_api_url,
@@ -171,7 +178,7 @@ pub async fn serve(
 ) -> Result<(), StartError> {
     let ingest = ingest::Ingest::start(state.db.clone(), state.hub.clone());
     let sweeper = DbSessionStore::new(state.db.clone());
-    let background = [
+    let mut background = vec![
         tokio::spawn(async move {
             let mut every = tokio::time::interval(Duration::from_secs(3600));
             loop {
@@ -184,6 +191,19 @@ pub async fn serve(
         tokio::spawn(outbox::Outbox::from_state(&state, timing).run()),
         tokio::spawn(jobs::Jobs::from_state(&state, ingest.clone()).run()),
     ];
+    if let Some(told) = state.hub.take_told() {
+        let instance = peers::instance_name();
+        background.push(tokio::spawn(peers::tell(
+            state.db.clone(),
+            instance.clone(),
+            told,
+        )));
+        background.push(tokio::spawn(peers::listen(
+            state.db.clone(),
+            state.hub.clone(),
+            instance,
+        )));
+    }
     let app = router(state, ingest).into_make_service_with_connect_info::<SocketAddr>();
     let result = axum::serve(listener, app)
         .with_graceful_shutdown(shutdown)

@@ -55,6 +55,45 @@ on_both_databases!(
     a_reconnecting_client_receives_what_it_missed,
 );
 
+/// Several instances share one PostgreSQL database: a message taken in by one reaches a
+/// stream open on the other.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn instances_on_one_postgres_database_share_live_events() {
+    let f = Fixture::new(Backend::Postgres).await;
+    let other = common::TestServer::start_on(
+        f.server.db.shared(),
+        buzon_server::config::ServeArgs::default(),
+    )
+    .await;
+    let mut on_other = {
+        // Sessions live in the database: the admin's cookie is good on either instance.
+        let mut request = live_url(&other.base, None).into_client_request().unwrap();
+        let cookie = f.admin.session_cookie().unwrap();
+        request
+            .headers_mut()
+            .insert("cookie", format!("buzon_session={cookie}").parse().unwrap());
+        connect_async(request).await.unwrap().0
+    };
+    // Let the other instance's listener start.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    f.post_whatsapp(&text_from(
+        "5215500000009",
+        "w.shared",
+        "desde la otra instancia",
+    ))
+    .await;
+    let event = next_event(&mut on_other, WAIT)
+        .await
+        .expect("the other instance hears it");
+    assert_eq!(
+        event["change"]["message"]["body"],
+        "desde la otra instancia"
+    );
+    let _ = on_other.close(None).await;
+    other.stop().await;
+    f.stop().await;
+}
+
 async fn the_stream_requires_a_signed_in_inbox_user_from_this_site(backend: Backend) {
     let f = Fixture::new(backend).await;
     let anonymous = f.server.client();

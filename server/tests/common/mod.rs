@@ -99,6 +99,15 @@ impl TestDb {
         }
     }
 
+    /// The same database for a second server; dropping it removes nothing.
+    pub fn shared(&self) -> TestDb {
+        TestDb {
+            url: self.url.clone(),
+            dir: None,
+            pg_name: None,
+        }
+    }
+
     /// A direct connection, for the few things tests arrange behind the server's back.
     pub async fn connect(&self) -> Db {
         Db::connect(&self.url).await.unwrap()
