@@ -92,6 +92,30 @@ pub enum ParseError {
     Form(String),
     #[error("unexpected webhook object {0:?}")]
     WrongObject(String),
+    /// No provider batches this many accounts in one delivery; refusing early keeps a forged
+    /// body from costing anything before its signature is checked.
+    #[error("the body names more than {MAX_ACCOUNTS_PER_BODY} accounts")]
+    TooManyAccounts,
+}
+
+/// The most distinct accounts one webhook body may address.
+pub const MAX_ACCOUNTS_PER_BODY: usize = 50;
+
+/// Collects distinct account ids, refusing more than [`MAX_ACCOUNTS_PER_BODY`].
+pub(crate) fn distinct_accounts(
+    ids: impl Iterator<Item = String>,
+) -> Result<Vec<String>, ParseError> {
+    let mut seen = std::collections::HashSet::new();
+    let mut ordered = Vec::new();
+    for id in ids {
+        if seen.insert(id.clone()) {
+            if ordered.len() == MAX_ACCOUNTS_PER_BODY {
+                return Err(ParseError::TooManyAccounts);
+            }
+            ordered.push(id);
+        }
+    }
+    Ok(ordered)
 }
 
 /// Epoch seconds, as WhatsApp sends them (a string), in milliseconds.

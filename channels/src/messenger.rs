@@ -58,17 +58,12 @@ fn envelope(body: &[u8], platform: Platform) -> Result<Envelope, ParseError> {
 
 pub(crate) fn accounts(body: &[u8], platform: Platform) -> Result<Vec<String>, ParseError> {
     let envelope = envelope(body, platform)?;
-    let mut ids: Vec<String> = Vec::new();
-    for id in envelope
-        .entry
-        .iter()
-        .filter_map(|e| e.id.as_ref().and_then(id_text))
-    {
-        if !ids.contains(&id) {
-            ids.push(id);
-        }
-    }
-    Ok(ids)
+    crate::distinct_accounts(
+        envelope
+            .entry
+            .iter()
+            .filter_map(|e| e.id.as_ref().and_then(id_text)),
+    )
 }
 
 pub fn parse(body: &[u8], platform: Platform) -> Result<Batch, ParseError> {

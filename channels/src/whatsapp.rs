@@ -10,21 +10,15 @@ use crate::{seconds_text_to_ms, ParseError};
 
 pub(crate) fn accounts(body: &[u8]) -> Result<Vec<String>, ParseError> {
     let envelope = envelope(body)?;
-    let mut ids = Vec::new();
-    for entry in &envelope.entry {
-        for change in &entry.changes {
-            if let Some(id) = change
+    crate::distinct_accounts(envelope.entry.iter().flat_map(|entry| {
+        entry.changes.iter().filter_map(|change| {
+            change
                 .value
                 .pointer("/metadata/phone_number_id")
                 .and_then(Value::as_str)
-            {
-                if !ids.iter().any(|known| known == id) {
-                    ids.push(id.to_string());
-                }
-            }
-        }
-    }
-    Ok(ids)
+                .map(str::to_string)
+        })
+    }))
 }
 
 pub fn parse(body: &[u8]) -> Result<Batch, ParseError> {

@@ -513,3 +513,25 @@ fn bad_bodies_are_errors_and_odd_items_are_notices() {
         .iter()
         .any(|n| n.contains("unreadable message")));
 }
+
+#[test]
+fn a_body_naming_too_many_accounts_is_refused_before_anything_else() {
+    let changes: Vec<Value> = (0..60)
+        .map(|n| json!({"field": "messages", "value": {"metadata": {"phone_number_id": n.to_string()}}}))
+        .collect();
+    let body = serde_json::to_vec(&json!({"object": "whatsapp_business_account",
+                                          "entry": [{"id": "W", "changes": changes}]}))
+    .unwrap();
+    assert_eq!(
+        Channel::Whatsapp.webhook_accounts(&body),
+        Err(ParseError::TooManyAccounts)
+    );
+    // Repeating one account many times is fine.
+    let same: Vec<Value> = (0..500)
+        .map(|_| json!({"field": "messages", "value": {"metadata": {"phone_number_id": "L1"}}}))
+        .collect();
+    let body = serde_json::to_vec(&json!({"object": "whatsapp_business_account",
+                                          "entry": [{"id": "W", "changes": same}]}))
+    .unwrap();
+    assert_eq!(Channel::Whatsapp.webhook_accounts(&body).unwrap(), ["L1"]);
+}

@@ -2,3 +2,7 @@
 -- category at that moment), so that later price changes do not rewrite past spend (R11).
 ALTER TABLE messages ADD COLUMN price_micros BIGINT;
 ALTER TABLE messages ADD COLUMN price_currency TEXT;
+
+-- Who uploaded a file for which conversation: only they can send it, only there.
+ALTER TABLE attachments ADD COLUMN uploaded_by BIGINT REFERENCES users (id);
+ALTER TABLE attachments ADD COLUMN upload_conversation_id BIGINT REFERENCES conversations (id) ON DELETE CASCADE;

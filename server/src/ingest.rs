@@ -226,13 +226,17 @@ async fn store_message(step: &mut Step<'_, '_>, message: &Message) -> Result<(),
 
     // An echo of a message Buzón itself sent: the message exists, it only lacked its id.
     if let Some(own_id) = message.echo_metadata.as_deref().and_then(own_message_id) {
+        // Only a message of this very conversation: another app's metadata proves nothing.
         sqlx::query(
             "UPDATE messages SET provider_id = $1 \
-             WHERE id = $2 AND account_id = $3 AND provider_id IS NULL",
+             WHERE id = $2 AND account_id = $3 AND provider_id IS NULL AND direction = 'out' \
+               AND conversation_id = (SELECT id FROM conversations \
+                                      WHERE account_id = $3 AND customer_key = $4)",
         )
         .bind(&message.provider_id)
         .bind(own_id)
         .bind(account.id)
+        .bind(&message.customer.key)
         .execute(&mut **tx)
         .await?;
         stored.duplicates += 1;
@@ -248,7 +252,7 @@ async fn store_message(step: &mut Step<'_, '_>, message: &Message) -> Result<(),
         None => None,
     };
     let kind = message.content.kind();
-    let body = message.content.text().map(str::to_string);
+    let body = message.content.text().map(without_nul);
     let content = content_json(message);
     let status = if incoming {
         None
@@ -352,8 +356,8 @@ async fn store_message(step: &mut Step<'_, '_>, message: &Message) -> Result<(),
     .bind(&preview)
     .bind(kind)
     .bind(i64::from(incoming))
-    .bind(&message.customer.name)
-    .bind(&message.customer.username)
+    .bind(message.customer.name.as_deref().map(without_nul))
+    .bind(message.customer.username.as_deref().map(without_nul))
     .bind(now)
     .bind(conversation_id)
     .fetch_one(&mut **tx)
@@ -423,8 +427,8 @@ async fn open_conversation(
     .bind(account.org_id)
     .bind(account.id)
     .bind(&message.customer.key)
-    .bind(&message.customer.name)
-    .bind(&message.customer.username)
+    .bind(message.customer.name.as_deref().map(without_nul))
+    .bind(message.customer.username.as_deref().map(without_nul))
     .bind(at)
     .bind(now)
     .fetch_one(&mut **tx)
@@ -506,16 +510,23 @@ async fn set_status(
         Some(e) => (Some(e.code.clone()), Some(e.reason.clone())),
         None => (None, None),
     };
-    sqlx::query(
+    // Compare and swap: another instance may have moved it meanwhile; never backwards.
+    let moved = sqlx::query(
         "UPDATE messages SET status = $1, error_code = COALESCE($2, error_code), \
-         error_reason = COALESCE($3, error_reason) WHERE id = $4",
+         error_reason = COALESCE($3, error_reason) \
+         WHERE id = $4 AND COALESCE(status, 'pending') = $5",
     )
     .bind(next.as_str())
     .bind(&code)
     .bind(&reason)
     .bind(target.id)
+    .bind(current.as_str())
     .execute(&mut **step.tx)
-    .await?;
+    .await?
+    .rows_affected();
+    if moved == 0 {
+        return Ok(());
+    }
     let change = Change::MessageStatus {
         conversation_id: target.conversation_id,
         message_id: target.id,
@@ -548,7 +559,8 @@ async fn apply_watermark(step: &mut Step<'_, '_>, mark: &Watermark) -> Result<()
         "SELECT m.id, m.conversation_id, m.status, c.assignee_id, m.created_at \
          FROM conversations c JOIN messages m ON m.conversation_id = c.id \
          WHERE c.account_id = $1 AND c.customer_key = $2 AND m.direction = 'out' \
-           AND m.created_at <= $3 AND m.status IN ('pending', 'sent', 'delivered')",
+           AND m.created_at <= $3 AND m.status IN ('sent', 'delivered') \
+           AND m.provider_id IS NOT NULL",
     )
     .bind(step.account.id)
     .bind(&mark.customer)
@@ -609,7 +621,7 @@ async fn apply_edit(step: &mut Step<'_, '_>, edit: &Edit) -> Result<(), AppError
         return Ok(());
     };
     let kind = edit.content.kind();
-    let body = edit.content.text().map(str::to_string);
+    let body = edit.content.text().map(without_nul);
     let content = serde_json::to_value(&edit.content).unwrap_or_else(|_| json!({}));
     let at = if edit.at_ms > 0 { edit.at_ms } else { now_ms() };
     let changed = sqlx::query(
@@ -710,6 +722,12 @@ async fn sync_contact(step: &mut Step<'_, '_>, contact: &SyncedContact) -> Resul
     .await?;
     step.stored.updates += 1;
     Ok(())
+}
+
+/// Text as PostgreSQL can store it: a NUL character (valid in JSON, refused by PostgreSQL's
+/// text type) would otherwise make the whole batch fail on one backend only.
+fn without_nul(text: &str) -> String {
+    text.replace('\0', "")
 }
 
 /// The reference Buzón puts on its sends: `buzon:<message id>`.

@@ -26,6 +26,42 @@ pub const REFRESH: Duration = Duration::from_secs(15);
 const REPLAY_PAGE: i64 = 500;
 /// A client further behind than this is told to reload instead of receiving everything.
 const REPLAY_LIMIT: usize = 20_000;
+/// Ids are handed out before commit, so a lower id can become visible after a higher one:
+/// replays start this many ids early, and what was sent is remembered instead of a maximum.
+const REPLAY_OVERLAP: i64 = 256;
+
+/// The ids this stream already sent (the most recent few thousand).
+struct Sent {
+    order: std::collections::VecDeque<i64>,
+    ids: std::collections::HashSet<i64>,
+}
+
+impl Sent {
+    fn new() -> Sent {
+        Sent {
+            order: Default::default(),
+            ids: Default::default(),
+        }
+    }
+
+    /// `true` the first time an id is seen.
+    fn first_time(&mut self, id: i64) -> bool {
+        if !self.ids.insert(id) {
+            return false;
+        }
+        self.order.push_back(id);
+        if self.order.len() > 4096 {
+            if let Some(old) = self.order.pop_front() {
+                self.ids.remove(&old);
+            }
+        }
+        true
+    }
+
+    fn highest(&self) -> i64 {
+        self.order.iter().copied().max().unwrap_or(0)
+    }
+}
 
 #[derive(serde::Deserialize)]
 pub struct Resume {
@@ -69,25 +105,23 @@ pub(crate) async fn signed_in(db: &Db, session: &Session) -> Option<CurrentUser>
 
 async fn follow(mut socket: WebSocket, state: AppState, mut user: CurrentUser, after: Option<i64>) {
     // Subscribe before replaying, so nothing committed in between is missed; what both
-    // deliver is skipped by id.
+    // deliver is sent once.
     let mut live = state.hub.subscribe();
-    let mut last_sent = match after {
-        Some(after) => match replay(&mut socket, &state.db, &user, after).await {
-            Some(last) => last,
-            None => return,
-        },
-        None => latest_event_id(&state.db, user.org_id).await.unwrap_or(0),
-    };
+    let mut sent = Sent::new();
+    if let Some(after) = after {
+        if !replay(&mut socket, &state.db, &user, after, &mut sent).await {
+            return;
+        }
+    }
     let mut refresh = tokio::time::interval(REFRESH);
     refresh.tick().await;
     loop {
         tokio::select! {
             received = live.recv() => match received {
                 Ok(event) => {
-                    if event.org_id != user.org_id || event.id <= last_sent {
+                    if event.org_id != user.org_id || !sent.first_time(event.id) {
                         continue;
                     }
-                    last_sent = event.id;
                     if !can_see_conversation(&user.actor(), event.assignee_id) {
                         continue;
                     }
@@ -97,9 +131,9 @@ async fn follow(mut socket: WebSocket, state: AppState, mut user: CurrentUser, a
                 }
                 // This stream fell behind the hub: catch up from the log.
                 Err(RecvError::Lagged(_)) => {
-                    match replay(&mut socket, &state.db, &user, last_sent).await {
-                        Some(last) => last_sent = last,
-                        None => return,
+                    let from = sent.highest();
+                    if !replay(&mut socket, &state.db, &user, from, &mut sent).await {
+                        return;
                     }
                 }
                 Err(RecvError::Closed) => return,
@@ -125,23 +159,20 @@ async fn follow(mut socket: WebSocket, state: AppState, mut user: CurrentUser, a
     }
 }
 
-async fn latest_event_id(db: &Db, org_id: i64) -> Option<i64> {
-    let (id,): (Option<i64>,) = sqlx::query_as("SELECT MAX(id) FROM events WHERE org_id = $1")
-        .bind(org_id)
-        .fetch_one(&db.pool)
-        .await
-        .ok()?;
-    Some(id.unwrap_or(0))
-}
-
-/// Sends every visible event after `after`; returns the last id looked at, or `None` when the
-/// socket is gone.
-async fn replay(socket: &mut WebSocket, db: &Db, user: &CurrentUser, after: i64) -> Option<i64> {
+/// Sends every visible event after `after` (starting a little earlier, see
+/// [`REPLAY_OVERLAP`]) not sent yet; `false` when the socket is gone.
+async fn replay(
+    socket: &mut WebSocket,
+    db: &Db,
+    user: &CurrentUser,
+    after: i64,
+    sent: &mut Sent,
+) -> bool {
     let actor = user.actor();
-    let mut last = after;
-    let mut sent = 0usize;
+    let mut last = after.saturating_sub(REPLAY_OVERLAP).max(0);
+    let mut count = 0usize;
     loop {
-        let rows: Vec<(i64, String, Option<i64>)> = sqlx::query_as(
+        let rows: Result<Vec<(i64, String, Option<i64>)>, _> = sqlx::query_as(
             "SELECT e.id, e.payload, c.assignee_id FROM events e \
              LEFT JOIN conversations c ON c.id = e.conversation_id \
              WHERE e.org_id = $1 AND e.id > $2 ORDER BY e.id LIMIT $3",
@@ -150,25 +181,28 @@ async fn replay(socket: &mut WebSocket, db: &Db, user: &CurrentUser, after: i64)
         .bind(last)
         .bind(REPLAY_PAGE)
         .fetch_all(&db.pool)
-        .await
-        .ok()?;
+        .await;
+        let Ok(rows) = rows else {
+            return false;
+        };
         let page = rows.len();
         for (id, payload, assignee_id) in rows {
             last = id;
-            if !can_see_conversation(&actor, assignee_id) {
+            if !sent.first_time(id) || !can_see_conversation(&actor, assignee_id) {
                 continue;
             }
-            sent += 1;
-            if sent > REPLAY_LIMIT {
+            count += 1;
+            if count > REPLAY_LIMIT {
                 let resync = format!("{{\"resync\":{id}}}");
-                socket.send(Message::Text(resync.into())).await.ok()?;
-                return latest_event_id(db, user.org_id).await;
+                return socket.send(Message::Text(resync.into())).await.is_ok();
             }
             let json = stream_json(id, &payload);
-            socket.send(Message::Text(json.into())).await.ok()?;
+            if socket.send(Message::Text(json.into())).await.is_err() {
+                return false;
+            }
         }
         if (page as i64) < REPLAY_PAGE {
-            return Some(last);
+            return true;
         }
     }
 }

@@ -155,7 +155,8 @@ pub async fn upload(
     let kind = files::kind_of(&mime_type);
     let inserted: Result<(i64,), sqlx::Error> = sqlx::query_as(
         "INSERT INTO attachments (org_id, kind, mime_type, file_name, size_bytes, status, \
-         created_at) VALUES ($1, $2, $3, $4, $5, 'uploading', $6) RETURNING id",
+         uploaded_by, upload_conversation_id, created_at) \
+         VALUES ($1, $2, $3, $4, $5, 'uploading', $7, $8, $6) RETURNING id",
     )
     .bind(user.org_id)
     .bind(kind.as_str())
@@ -163,6 +164,8 @@ pub async fn upload(
     .bind(&file_name)
     .bind(bytes.len() as i64)
     .bind(now_ms())
+    .bind(user.id)
+    .bind(to.conversation_id)
     .fetch_one(&state.db.pool)
     .await;
     let Ok((id,)) = inserted else {

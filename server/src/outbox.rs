@@ -98,20 +98,33 @@ impl Outbox {
     /// Delivers one due row; `false` when none is due.
     pub async fn deliver_next(&self) -> Result<bool, AppError> {
         let now = now_ms();
-        let claimed: Option<(i64, i64, i64, Option<String>)> = sqlx::query_as(
-            "UPDATE outbox SET locked_until = $1, attempts = attempts + 1 \
-             WHERE id = (SELECT id FROM outbox WHERE status = 'queued' AND next_attempt_at <= $2 \
-                           AND (locked_until IS NULL OR locked_until < $2) \
-                         ORDER BY next_attempt_at, id LIMIT 1) \
-               AND status = 'queued' AND (locked_until IS NULL OR locked_until < $2) \
-             RETURNING id, message_id, attempts, last_error",
+        // A row still `in_flight` once its lease has expired was being sent when the server
+        // stopped: its outcome is unknown.
+        let candidate: Option<(i64, String)> = sqlx::query_as(
+            "SELECT id, status FROM outbox WHERE status IN ('queued', 'in_flight') \
+               AND next_attempt_at <= $1 AND (locked_until IS NULL OR locked_until < $1) \
+             ORDER BY next_attempt_at, id LIMIT 1",
         )
-        .bind(now + LEASE_MS)
         .bind(now)
         .fetch_optional(&self.db.pool)
         .await?;
-        let Some((outbox_id, message_id, attempts, last_error)) = claimed else {
+        let Some((outbox_id, previous)) = candidate else {
             return Ok(false);
+        };
+        let claimed: Option<(i64, i64)> = sqlx::query_as(
+            "UPDATE outbox SET status = 'in_flight', locked_until = $1, attempts = attempts + 1 \
+             WHERE id = $2 AND status IN ('queued', 'in_flight') \
+               AND (locked_until IS NULL OR locked_until < $3) \
+             RETURNING message_id, attempts",
+        )
+        .bind(now + LEASE_MS)
+        .bind(outbox_id)
+        .bind(now)
+        .fetch_optional(&self.db.pool)
+        .await?;
+        // Another worker took it first.
+        let Some((message_id, attempts)) = claimed else {
+            return Ok(true);
         };
         let job = self.load(message_id).await?;
         if !job.account_connected {
@@ -123,20 +136,18 @@ impl Outbox {
             return Ok(true);
         }
         // Sent already: the answer was lost, but a status or echo told us its id.
-        if job.provider_id.is_some() {
-            self.finish(
-                outbox_id,
-                &job,
-                Ok(job.provider_id.clone().unwrap_or_default()),
-            )
-            .await?;
+        if let Some(provider_id) = job.provider_id.clone() {
+            self.finish(outbox_id, &job, Ok(provider_id)).await?;
             return Ok(true);
         }
-        if attempts > 1 && last_error.is_none() {
-            // A previous attempt ended without a recorded outcome (the server stopped mid-call):
-            // treat it as unknown and give the provider's webhooks time to answer first.
-            self.reschedule(outbox_id, self.timing.reconcile_wait_ms, "interrupted")
-                .await?;
+        if previous == "in_flight" {
+            self.unknown_outcome(
+                outbox_id,
+                &job,
+                attempts,
+                "the server stopped during the send",
+            )
+            .await?;
             return Ok(true);
         }
         let outcome = match self.upload_file(&job).await {
@@ -145,14 +156,9 @@ impl Outbox {
         };
         match outcome {
             Ok(sent) => self.finish(outbox_id, &job, Ok(sent.provider_id)).await?,
-            Err(CallError::Unknown { reason }) if attempts < MAX_ATTEMPTS => {
-                tracing::warn!(message_id, %reason, "send outcome unknown; waiting for the provider");
-                self.reschedule(
-                    outbox_id,
-                    self.timing.reconcile_wait_ms,
-                    &format!("unknown: {reason}"),
-                )
-                .await?
+            Err(CallError::Unknown { reason }) => {
+                self.unknown_outcome(outbox_id, &job, attempts, &reason)
+                    .await?
             }
             Err(CallError::Retry { code, reason }) if attempts < MAX_ATTEMPTS => {
                 tracing::info!(message_id, %code, %reason, attempts, "send will be retried");
@@ -166,6 +172,42 @@ impl Outbox {
             Err(err) => self.finish(outbox_id, &job, Err(err)).await?,
         }
         Ok(true)
+    }
+
+    /// A send may or may not have reached the provider. Where the provider echoes Buzón's
+    /// reference back (WhatsApp statuses, Messenger echoes), wait for it before trying again;
+    /// elsewhere a second try could reach the customer twice, so the message is marked failed
+    /// with the reason and the agent decides.
+    async fn unknown_outcome(
+        &self,
+        outbox_id: i64,
+        job: &Job,
+        attempts: i64,
+        reason: &str,
+    ) -> Result<(), AppError> {
+        let reconcilable = matches!(job.access.channel, Channel::Whatsapp | Channel::Messenger);
+        if reconcilable && attempts < MAX_ATTEMPTS {
+            tracing::warn!(
+                message_id = job.message_id,
+                reason,
+                "send outcome unknown; waiting for the provider"
+            );
+            return self
+                .reschedule(
+                    outbox_id,
+                    self.timing.reconcile_wait_ms,
+                    &format!("unknown: {reason}"),
+                )
+                .await;
+        }
+        let unknown = CallError::Permanent {
+            code: "unknown".into(),
+            reason: format!(
+                "It is not known whether the provider received this message ({reason}). \
+                 Check with the customer before sending it again."
+            ),
+        };
+        self.finish(outbox_id, job, Err(unknown)).await
     }
 
     /// The send, with its file uploaded to the provider first (once: the provider's id is kept
@@ -213,8 +255,8 @@ impl Outbox {
 
     async fn reschedule(&self, outbox_id: i64, delay_ms: i64, error: &str) -> Result<(), AppError> {
         sqlx::query(
-            "UPDATE outbox SET next_attempt_at = $1, locked_until = NULL, last_error = $2 \
-             WHERE id = $3",
+            "UPDATE outbox SET status = 'queued', next_attempt_at = $1, locked_until = NULL, \
+             last_error = $2 WHERE id = $3",
         )
         .bind(now_ms() + delay_ms)
         .bind(error)
@@ -253,6 +295,17 @@ impl Outbox {
         .execute(&mut *tx)
         .await?;
         if let Some(provider_id) = &provider_id {
+            // An echo of this very send may have arrived first and been stored on its own
+            // (Instagram echoes carry no reference): the send is that message.
+            sqlx::query(
+                "DELETE FROM messages WHERE account_id = $1 AND provider_id = $2 AND id <> $3 \
+                 AND direction = 'out' AND sender_user_id IS NULL AND sent_from = 'native_app'",
+            )
+            .bind(job.account_id)
+            .bind(provider_id)
+            .bind(job.message_id)
+            .execute(&mut *tx)
+            .await?;
             sqlx::query(
                 "UPDATE messages SET provider_id = COALESCE(provider_id, $1) WHERE id = $2",
             )
@@ -272,16 +325,21 @@ impl Outbox {
             .and_then(Delivery::parse)
             .unwrap_or(Delivery::Pending);
         let mut published: Vec<Published> = Vec::new();
-        if current.may_become(next) {
-            sqlx::query(
-                "UPDATE messages SET status = $1, error_code = $2, error_reason = $3 WHERE id = $4",
+        let moved = current.may_become(next)
+            && sqlx::query(
+                "UPDATE messages SET status = $1, error_code = $2, error_reason = $3 \
+                 WHERE id = $4 AND COALESCE(status, 'pending') = $5",
             )
             .bind(next.as_str())
             .bind(error.as_ref().map(|(code, _)| code.clone()))
             .bind(error.as_ref().map(|(_, reason)| reason.clone()))
             .bind(job.message_id)
+            .bind(current.as_str())
             .execute(&mut *tx)
-            .await?;
+            .await?
+            .rows_affected()
+                == 1;
+        if moved {
             let change = Change::MessageStatus {
                 conversation_id: job.conversation_id,
                 message_id: job.message_id,
@@ -347,6 +405,7 @@ impl Outbox {
         };
         Ok(Job {
             message_id,
+            account_id: row.account_id,
             org_id: row.org_id,
             conversation_id: row.conversation_id,
             assignee_id: row.assignee_id,
@@ -400,6 +459,7 @@ struct JobRow {
 
 struct Job {
     message_id: i64,
+    account_id: i64,
     org_id: i64,
     conversation_id: i64,
     assignee_id: Option<i64>,

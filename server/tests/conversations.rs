@@ -23,6 +23,7 @@ on_both_databases!(
     messenger_replies_are_not_duplicated_by_their_echoes_and_senders_get_names,
     the_window_and_disconnection_are_enforced_by_the_server,
     files_are_checked_by_content_then_uploaded_and_sent_by_id,
+    a_send_interrupted_by_a_crash_is_never_repeated_blindly,
 );
 
 async fn thread(pair: &Pair, conversation_id: i64) -> Value {
@@ -463,6 +464,21 @@ async fn files_are_checked_by_content_then_uploaded_and_sent_by_id(backend: Back
     assert_eq!(status, StatusCode::NOT_FOUND, "not their conversation");
 
     let attachment = file["id"].as_i64().unwrap().to_string();
+    // Another user cannot send (and so read) a file someone else uploaded.
+    let other_admin = pair
+        .server
+        .invite_and_accept(&pair.admin, "bruno@andinas.example", "admin")
+        .await;
+    let (status, _) = other_admin
+        .error(
+            "send_media",
+            &[
+                ("conversation_id", &conversation_id.to_string()),
+                ("attachment_id", &attachment),
+            ],
+        )
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
     let form = [
         ("conversation_id", conversation_id.to_string()),
         ("attachment_id", attachment.clone()),
@@ -495,5 +511,90 @@ async fn files_are_checked_by_content_then_uploaded_and_sent_by_id(backend: Back
     // One file, one message.
     let (status, _) = pair.admin.error("send_media", &form).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
+    pair.stop().await;
+}
+
+/// An outgoing message left `in_flight` by a server that stopped mid-send.
+async fn interrupted_send(pair: &Pair, conversation_id: i64, body: &str) -> i64 {
+    let now = app::db::now_ms();
+    let (org_id, account_id): (i64, i64) =
+        sqlx::query_as("SELECT org_id, account_id FROM conversations WHERE id = $1")
+            .bind(conversation_id)
+            .fetch_one(&pair.db.pool)
+            .await
+            .unwrap();
+    let (message_id,): (i64,) = sqlx::query_as(
+        "INSERT INTO messages (org_id, conversation_id, account_id, direction, kind, body, \
+         status, created_at) VALUES ($1, $2, $3, 'out', 'text', $4, 'pending', $5) RETURNING id",
+    )
+    .bind(org_id)
+    .bind(conversation_id)
+    .bind(account_id)
+    .bind(body)
+    .bind(now)
+    .fetch_one(&pair.db.pool)
+    .await
+    .unwrap();
+    sqlx::query(
+        "INSERT INTO outbox (org_id, message_id, status, attempts, next_attempt_at, locked_until, \
+         created_at) VALUES ($1, $2, 'in_flight', 1, $3, $3, $3)",
+    )
+    .bind(org_id)
+    .bind(message_id)
+    .bind(now - 1)
+    .execute(&pair.db.pool)
+    .await
+    .unwrap();
+    message_id
+}
+
+async fn a_send_interrupted_by_a_crash_is_never_repeated_blindly(backend: Backend) {
+    let pair = Pair::start(backend).await;
+    pair.customer_sends(json!({"channel": "whatsapp", "text": "hola"}))
+        .await;
+    let whatsapp = pair.conversation_id().await;
+    // WhatsApp echoes Buzón's reference in its statuses: wait for them, then send if none came.
+    let waited = interrupted_send(&pair, whatsapp, "¿sigues ahí?").await;
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    assert!(
+        pair.business_messages().is_empty(),
+        "not sent again at once"
+    );
+    eventually("the send after the wait", WAIT, || async {
+        (pair.business_messages().len() == 1).then_some(())
+    })
+    .await;
+    eventually("its status", WAIT, || async {
+        (status_of(&pair, waited).await.as_deref() != Some("pending")).then_some(())
+    })
+    .await;
+
+    // Twilio cannot tell Buzón whether it took the message: the agent is told instead.
+    pair.customer_sends(json!({"channel": "twilio", "text": "hola"}))
+        .await;
+    let (twilio,): (i64,) = sqlx::query_as(
+        "SELECT c.id FROM conversations c JOIN accounts a ON a.id = c.account_id \
+         WHERE a.channel = 'twilio'",
+    )
+    .fetch_one(&pair.db.pool)
+    .await
+    .unwrap();
+    let unknown = interrupted_send(&pair, twilio, "¿recibiste el pedido?").await;
+    eventually("the twilio message marked failed", WAIT, || async {
+        (status_of(&pair, unknown).await.as_deref() == Some("failed")).then_some(())
+    })
+    .await;
+    let (code,): (Option<String>,) =
+        sqlx::query_as("SELECT error_code FROM messages WHERE id = $1")
+            .bind(unknown)
+            .fetch_one(&pair.db.pool)
+            .await
+            .unwrap();
+    assert_eq!(code.as_deref(), Some("unknown"));
+    assert_eq!(
+        pair.business_messages().len(),
+        1,
+        "nothing sent to the Twilio customer"
+    );
     pair.stop().await;
 }

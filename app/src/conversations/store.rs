@@ -349,10 +349,13 @@ pub mod ssr {
         }
         let file: Option<(String, String, Option<String>, Option<i64>)> = sqlx::query_as(
             "SELECT kind, mime_type, file_name, size_bytes FROM attachments \
-             WHERE id = $1 AND org_id = $2 AND message_id IS NULL AND status = 'ready'",
+             WHERE id = $1 AND org_id = $2 AND message_id IS NULL AND status = 'ready' \
+               AND uploaded_by = $3 AND upload_conversation_id = $4",
         )
         .bind(attachment_id)
         .bind(user.org_id)
+        .bind(user.id)
+        .bind(conversation_id)
         .fetch_optional(&state.db.pool)
         .await?;
         let (kind, mime_type, file_name, size_bytes) = file.ok_or(AppError::NotFound)?;
