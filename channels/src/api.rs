@@ -330,6 +330,20 @@ impl Api {
         Ok(templates)
     }
 
+    /// Asks WhatsApp to send a Business App number's data (coexistence, R9):
+    /// `smb_app_state_sync` (its contacts) or `history` (up to 180 days of chats). The data
+    /// arrives later as webhooks; returns the provider's request id.
+    pub async fn request_business_app_sync(
+        &self,
+        access: &Access,
+        sync_type: &str,
+    ) -> Result<String, CallError> {
+        let url = format!("{}/{}/smb_app_data", self.graph, access.external_id);
+        let body = json!({"messaging_product": "whatsapp", "sync_type": sync_type});
+        let answer = graph_call(self.bearer(self.http.post(url), access).json(&body)).await?;
+        text_field(&answer, "request_id")
+    }
+
     /// Checks the credentials by reading the account; returns the provider's name for it.
     pub async fn check(&self, access: &Access) -> Result<String, CallError> {
         let (url, key) = match access.channel {

@@ -46,6 +46,10 @@ pub fn router(world: Shared) -> Router {
             "/{version}/{id}/message_templates",
             get(provider::templates),
         )
+        .route(
+            "/{version}/{id}/smb_app_data",
+            post(provider::business_app_data),
+        )
         .route("/{version}/{id}", get(provider::object))
         .route("/media-download/{id}", get(provider::media_download))
         .route("/cdn/{id}", get(provider::cdn))

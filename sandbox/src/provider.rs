@@ -768,3 +768,74 @@ pub async fn twilio_media(
     }
     file(&world, &media)
 }
+
+/// `POST /{version}/{line}/smb_app_data`: the Business App's contacts or history, delivered as
+/// webhooks shortly after the request, as Meta does for coexistence numbers.
+pub async fn business_app_data(
+    State(world): State<Shared>,
+    Path((_, line)): Path<(String, String)>,
+    headers: HeaderMap,
+    Json(body): Json<Value>,
+) -> Response {
+    if !authorized(&world, &headers) {
+        return unauthorized();
+    }
+    let display = {
+        let w = world.lock().unwrap();
+        match w.line(&line) {
+            Some(l) => l.display_phone_number.clone(),
+            None => {
+                return graph_error(
+                    StatusCode::BAD_REQUEST,
+                    100,
+                    "Unsupported post request",
+                    None,
+                )
+            }
+        }
+    };
+    let sync_type = body["sync_type"].as_str().unwrap_or_default().to_string();
+    let value = match sync_type.as_str() {
+        "smb_app_state_sync" => json!({"state_sync": [
+            {"type": "contact", "contact": {"full_name": "Rosa Martínez", "first_name": "Rosa",
+             "phone_number": "+52 1 55 3000 1111"}, "action": "add", "metadata": {"timestamp": (now_ms() / 1000).to_string()}},
+            {"type": "contact", "contact": {"full_name": "Pedro Salas", "first_name": "Pedro",
+             "phone_number": "+52 1 55 3000 2222"}, "action": "add", "metadata": {"timestamp": (now_ms() / 1000).to_string()}}
+        ]}),
+        "history" => {
+            let day = 86_400;
+            let base = now_ms() / 1000 - 3 * day;
+            json!({"history": [{"metadata": {"phase": 1, "chunk_order": 1, "progress": 100}, "threads": [
+            {"id": "5215530001111", "messages": [
+                {"from": "5215530001111", "id": "wamid.HISTORY1", "timestamp": base.to_string(),
+                 "type": "text", "text": {"body": "¿Me guardas dos cajas?"}, "history_context": {"status": "READ"}},
+                {"from": display, "to": "5215530001111", "id": "wamid.HISTORY2", "timestamp": (base + 60).to_string(),
+                 "type": "text", "text": {"body": "¡Claro! Pasa el viernes."}, "history_context": {"status": "READ"}}
+            ]}]}]})
+        }
+        _ => {
+            return graph_error(
+                StatusCode::BAD_REQUEST,
+                100,
+                "Invalid parameter",
+                Some("sync_type must be smb_app_state_sync or history"),
+            )
+        }
+    };
+    let field = if sync_type == "history" {
+        "history"
+    } else {
+        "smb_app_state_sync"
+    };
+    let mut value = value;
+    value["messaging_product"] = json!("whatsapp");
+    value["metadata"] = json!({"display_phone_number": display, "phone_number_id": line});
+    let payload = json!({"object": "whatsapp_business_account",
+        "entry": [{"id": WABA_ID, "changes": [{"field": field, "value": value}]}]});
+    let request_id = format!("req{}", world.lock().unwrap().next_number());
+    tokio::spawn(async move {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        deliver::meta(&world, Channel::Whatsapp, payload).await;
+    });
+    Json(json!({"messaging_product": "whatsapp", "request_id": request_id})).into_response()
+}

@@ -194,3 +194,84 @@ async fn the_connection_test_calls_the_provider_and_edits_keep_unsent_secrets(ba
         .await;
     pair.stop().await;
 }
+
+on_both_databases!(business_app_contacts_and_history_are_imported);
+
+async fn business_app_contacts_and_history_are_imported(backend: Backend) {
+    let pair = Pair::start(backend).await;
+    let line = pair.sandbox.lock().unwrap().lines[0]
+        .phone_number_id
+        .clone();
+    let (id,): (i64,) = sqlx::query_as("SELECT id FROM accounts WHERE external_id = $1")
+        .bind(&line)
+        .fetch_one(&pair.db.pool)
+        .await
+        .unwrap();
+    pair.admin
+        .json("import_business_app", &[("id", &id.to_string())])
+        .await;
+    common::pair::eventually(
+        "the imported history",
+        std::time::Duration::from_secs(10),
+        || async {
+            (pair
+                .count("SELECT COUNT(*) FROM messages WHERE provider_id LIKE 'wamid.HISTORY%'")
+                .await
+                == 2)
+                .then_some(())
+        },
+    )
+    .await;
+    let contacts: Vec<(String, String, Option<String>)> = sqlx::query_as(
+        "SELECT first_name, last_name, whatsapp_phone FROM contacts ORDER BY first_name",
+    )
+    .fetch_all(&pair.db.pool)
+    .await
+    .unwrap();
+    assert_eq!(
+        contacts,
+        vec![
+            (
+                "Pedro".to_string(),
+                "Salas".to_string(),
+                Some("5215530002222".to_string())
+            ),
+            (
+                "Rosa".to_string(),
+                "Martínez".to_string(),
+                Some("5215530001111".to_string())
+            ),
+        ]
+    );
+    let (direction, sent_from, status): (String, Option<String>, Option<String>) = sqlx::query_as(
+        "SELECT direction, sent_from, status FROM messages WHERE provider_id = 'wamid.HISTORY2'",
+    )
+    .fetch_one(&pair.db.pool)
+    .await
+    .unwrap();
+    assert_eq!(
+        (direction.as_str(), sent_from.as_deref(), status.as_deref()),
+        ("out", Some("history"), Some("read"))
+    );
+    // Importing again changes nothing.
+    pair.admin
+        .json("import_business_app", &[("id", &id.to_string())])
+        .await;
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    assert_eq!(pair.count("SELECT COUNT(*) FROM contacts").await, 2);
+    assert_eq!(
+        pair.count("SELECT COUNT(*) FROM messages WHERE provider_id LIKE 'wamid.HISTORY%'")
+            .await,
+        2
+    );
+    // A seller cannot start an import.
+    let seller = pair
+        .server
+        .invite_and_accept(&pair.admin, "sergio@andinas.example", "seller")
+        .await;
+    let (status, _) = seller
+        .error("import_business_app", &[("id", &id.to_string())])
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    pair.stop().await;
+}

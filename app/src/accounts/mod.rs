@@ -99,3 +99,12 @@ pub async fn test_account(id: i64) -> Result<String, AppError> {
         .await
         .map_err(AppError::respond)
 }
+
+/// Imports a WhatsApp Business App number's contacts, then its chat history (R9). Both arrive
+/// as webhooks within minutes; run it once, soon after connecting the number.
+#[server(prefix = "/api", endpoint = "import_business_app")]
+pub async fn import_business_app(id: i64) -> Result<(), AppError> {
+    store::ssr::import_business_app(id)
+        .await
+        .map_err(AppError::respond)
+}

@@ -3,7 +3,9 @@
 
 use leptos::prelude::*;
 
-use super::{test_account, AccountView, Accounts, DisconnectAccount, SaveAccount};
+use super::{
+    import_business_app, test_account, AccountView, Accounts, DisconnectAccount, SaveAccount,
+};
 use crate::error::{AppError, Field};
 use crate::i18n::*;
 use crate::ui::{action_error, error_text, FieldError, FormError};
@@ -49,6 +51,16 @@ pub fn AccountsSection(
             tested.set(Some(result));
         }
     });
+    let imported = RwSignal::new(None::<(i64, Result<(), AppError>)>);
+    let import = Action::new(move |id: &i64| {
+        let id = *id;
+        async move { (id, import_business_app(id).await) }
+    });
+    Effect::new(move |_| {
+        if let Some(result) = import.value().get() {
+            imported.set(Some(result));
+        }
+    });
     Effect::new(move |_| {
         if let Some(Ok(_)) = save.value().get() {
             editing.set(None);
@@ -87,6 +99,7 @@ pub fn AccountsSection(
                         {
                             let id = account.id;
                             let connected = account.connected;
+                            let whatsapp = account.channel == "whatsapp";
                             let for_edit = account.clone();
                             let detail = format!(
                                 "{}{}",
@@ -142,6 +155,20 @@ pub fn AccountsSection(
                                         >
                                             {t!(i18n, settings.edit)}
                                         </button>
+                                        {(connected && whatsapp)
+                                            .then(|| {
+                                                view! {
+                                                    <button
+                                                        class="button small"
+                                                        type="button"
+                                                        on:click=move |_| {
+                                                            import.dispatch(id);
+                                                        }
+                                                    >
+                                                        {t!(i18n, settings.import_business_app)}
+                                                    </button>
+                                                }
+                                            })}
                                         {connected
                                             .then(|| {
                                                 view! {
@@ -161,6 +188,29 @@ pub fn AccountsSection(
                                                 }
                                             })}
                                     </div>
+                                    {move || {
+                                        imported
+                                            .get()
+                                            .filter(|(imported_id, _)| *imported_id == id)
+                                            .map(|(_, result)| match result {
+                                                Ok(()) => {
+                                                    view! {
+                                                        <p class="notice" role="status">
+                                                            {t!(i18n, settings.import_started)}
+                                                        </p>
+                                                    }
+                                                        .into_any()
+                                                }
+                                                Err(err) => {
+                                                    view! {
+                                                        <p class="form-error" role="alert">
+                                                            {error_text(i18n.get_locale(), &err)}
+                                                        </p>
+                                                    }
+                                                        .into_any()
+                                                }
+                                            })
+                                    }}
                                     {move || {
                                         tested
                                             .get()

@@ -460,6 +460,28 @@ pub mod ssr {
             .fetch_add(1, std::sync::atomic::Ordering::Release);
     }
 
+    pub async fn import_business_app(id: i64) -> Result<(), AppError> {
+        let user = require(can_manage_settings).await?;
+        let state = AppState::current()?;
+        let account = own_account(&state, user.org_id, id).await?;
+        if account.channel != Channel::Whatsapp || !account.connected {
+            return Err(AppError::invalid(Field::Account, Problem::Unknown));
+        }
+        let access = access(&account, &state.settings.twilio_status_callback());
+        // Contacts first: history threads then find their names in the CRM.
+        for sync_type in ["smb_app_state_sync", "history"] {
+            state
+                .api
+                .request_business_app_sync(&access, sync_type)
+                .await
+                .map_err(|err| AppError::Provider {
+                    code: err.code().to_string(),
+                    reason: err.reason().to_string(),
+                })?;
+        }
+        Ok(())
+    }
+
     pub async fn test_account(id: i64) -> Result<String, AppError> {
         let user = require(can_manage_settings).await?;
         let state = AppState::current()?;

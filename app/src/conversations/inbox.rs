@@ -626,11 +626,24 @@ fn Composer(conversation_id: i64, thread: ThreadResource) -> impl IntoView {
             return None;
         }
         let (channel, last, _) = state()?;
+        let whatsapp = matches!(
+            channel,
+            channels::Channel::Whatsapp | channels::Channel::Twilio
+        );
         match window(channel, last, now.get()) {
-            Window::Free { until } | Window::HumanAgent { until } => Some(fill_remaining(
+            // WhatsApp: free messages until the window closes, templates after.
+            Window::Free { until } if whatsapp => Some(fill_remaining(
                 t_string!(i18n, inbox.window_left),
                 clock::duration(until - now.get()),
             )),
+            // Facebook and Instagram: any answer until 7 days after the customer wrote.
+            Window::Free { .. } | Window::HumanAgent { .. } => {
+                let until = last? + crate::window::HUMAN_AGENT_WINDOW_MS;
+                Some(fill_remaining(
+                    t_string!(i18n, inbox.window_left_reply),
+                    clock::duration(until - now.get()),
+                ))
+            }
             _ => None,
         }
     };
