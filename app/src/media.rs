@@ -10,11 +10,16 @@ pub trait MediaStore: Send + Sync + std::fmt::Debug {
     /// Stores `bytes` under `key` durably (it survives a crash once this returns).
     async fn put(&self, key: &str, bytes: &[u8]) -> std::io::Result<()>;
     async fn get(&self, key: &str) -> std::io::Result<Vec<u8>>;
+    /// The file as a stream, with its length, for serving it without holding it in memory.
+    async fn open(&self, key: &str) -> std::io::Result<(Reader, u64)>;
     /// Removes the file; a missing file is not an error.
     async fn delete(&self, key: &str) -> std::io::Result<()>;
 }
 
 pub type Media = Arc<dyn MediaStore>;
+
+/// A file being read.
+pub type Reader = Box<dyn tokio::io::AsyncRead + Send + Unpin>;
 
 /// Files in a directory: `<root>/<key>`, written to a temporary name, synced, then renamed.
 #[derive(Debug, Clone)]
@@ -55,6 +60,12 @@ impl MediaStore for LocalMedia {
 
     async fn get(&self, key: &str) -> std::io::Result<Vec<u8>> {
         tokio::fs::read(self.path(key)?).await
+    }
+
+    async fn open(&self, key: &str) -> std::io::Result<(Reader, u64)> {
+        let file = tokio::fs::File::open(self.path(key)?).await?;
+        let length = file.metadata().await?.len();
+        Ok((Box::new(file), length))
     }
 
     async fn delete(&self, key: &str) -> std::io::Result<()> {

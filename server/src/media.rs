@@ -60,8 +60,9 @@ pub async fn serve(
     let (Some(key), "ready") = (stored.storage_key.as_deref(), stored.status.as_str()) else {
         return StatusCode::NOT_FOUND.into_response();
     };
-    let bytes = match state.media.get(key).await {
-        Ok(bytes) => bytes,
+    // Streamed: a large video is never held in memory whole.
+    let (reader, length) = match state.media.open(key).await {
+        Ok(opened) => opened,
         Err(err) => {
             tracing::error!(%err, key, "stored media is missing");
             return StatusCode::NOT_FOUND.into_response();
@@ -71,8 +72,10 @@ pub async fn serve(
         .iter()
         .any(|prefix| stored.mime_type.starts_with(prefix));
     let disposition = content_disposition(inline, stored.file_name.as_deref());
-    let mut response = bytes.into_response();
+    let body = axum::body::Body::from_stream(tokio_util::io::ReaderStream::new(reader));
+    let mut response = body.into_response();
     let headers = response.headers_mut();
+    headers.insert(header::CONTENT_LENGTH, HeaderValue::from(length));
     if let Ok(value) = HeaderValue::from_str(&stored.mime_type) {
         headers.insert(header::CONTENT_TYPE, value);
     }
