@@ -14,7 +14,7 @@ use crate::clock;
 use crate::error::AppError;
 use crate::i18n::*;
 use crate::permissions::can_use_inbox;
-use crate::shell::{Forbidden, WithUser};
+use crate::shell::{Forbidden, Me, WithUser};
 use crate::ui::{error_text, refusal_text};
 use crate::window::{may_send, window, Outgoing, Window};
 
@@ -25,11 +25,26 @@ type ThreadResource = Resource<Result<Option<Thread>, AppError>>;
 pub fn InboxPage() -> impl IntoView {
     let query = use_query_map();
     let selected = Memo::new(move |_| query.read().get("c").and_then(|id| id.parse::<i64>().ok()));
-    // Created once, at the top, before anything that may re-run (see `WithUser`).
-    let list: ListResource = Resource::new(|| (), |_| load_conversations(None, None));
+    // Created once, at the top, before anything that may re-run (see `WithUser`). Someone
+    // without the inbox is not asked for its data at all.
+    let me = expect_context::<Me>().0;
+    let allowed =
+        move || async move { matches!(me.await, Ok(Some(user)) if can_use_inbox(&user.actor())) };
+    let list: ListResource = Resource::new(
+        || (),
+        move |_| async move {
+            if !allowed().await {
+                return Err(AppError::Forbidden);
+            }
+            load_conversations(None, None).await
+        },
+    );
     let thread: ThreadResource = Resource::new(
         move || selected.get(),
-        |id| async move {
+        move |id| async move {
+            if !allowed().await {
+                return Err(AppError::Forbidden);
+            }
             match id {
                 Some(id) => load_thread(id, None).await.map(Some),
                 None => Ok(None),
