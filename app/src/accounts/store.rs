@@ -213,15 +213,19 @@ pub async fn connected_accounts(
     rows.into_iter().map(|row| routed(secrets, row)).collect()
 }
 
-/// How to call the provider for an account.
-pub fn access(account: &RoutedAccount, twilio_status_callback: &str) -> channels::api::Access {
-    let text = |key: &str| {
-        account
-            .config
+impl RoutedAccount {
+    /// A text setting of the account's configuration (`business_id`, `account_sid`).
+    pub fn setting(&self, key: &str) -> Option<String> {
+        self.config
             .get(key)
             .and_then(|v| v.as_str())
             .map(str::to_string)
-    };
+    }
+}
+
+/// How to call the provider for an account.
+pub fn access(account: &RoutedAccount, twilio_status_callback: &str) -> channels::api::Access {
+    let text = |key: &str| account.setting(key);
     channels::api::Access {
         channel: account.channel,
         external_id: account.external_id.clone(),
@@ -273,13 +277,7 @@ pub mod ssr {
     use crate::validate;
 
     fn view(account: &RoutedAccount, name: String, handle: Option<String>) -> AccountView {
-        let text = |key: &str| {
-            account
-                .config
-                .get(key)
-                .and_then(|v| v.as_str())
-                .map(str::to_string)
-        };
+        let text = |key: &str| account.setting(key);
         AccountView {
             id: account.id,
             channel: account.channel.as_str().to_string(),
@@ -299,18 +297,24 @@ pub mod ssr {
     pub async fn load_accounts() -> Result<Accounts, AppError> {
         let user = require(can_manage_settings).await?;
         let state = AppState::current()?;
-        let rows: Vec<(i64, String, Option<String>)> = sqlx::query_as(
-            "SELECT id, name, display_handle FROM accounts WHERE org_id = $1 \
-             ORDER BY status, channel, name, id",
-        )
+        #[derive(sqlx::FromRow)]
+        struct Listed {
+            name: String,
+            display_handle: Option<String>,
+            #[sqlx(flatten)]
+            row: AccountRow,
+        }
+        let rows: Vec<Listed> = sqlx::query_as(&format!(
+            "SELECT name, display_handle, {ACCOUNT_COLUMNS} FROM accounts WHERE org_id = $1 \
+             ORDER BY status, channel, name, id"
+        ))
         .bind(user.org_id)
         .fetch_all(&state.db.pool)
         .await?;
         let mut accounts = Vec::with_capacity(rows.len());
-        for (id, name, handle) in rows {
-            if let Some(account) = by_id(&state.db, &state.secrets, id).await? {
-                accounts.push(view(&account, name, handle));
-            }
+        for listed in rows {
+            let account = routed(&state.secrets, listed.row)?;
+            accounts.push(view(&account, listed.name, listed.display_handle));
         }
         Ok(Accounts {
             accounts,

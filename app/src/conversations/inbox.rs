@@ -389,10 +389,10 @@ fn OpenChat(shown: ConversationSummary, thread: ThreadResource) -> impl IntoView
             .unwrap_or_default()
     };
     let scroller = NodeRef::<leptos::html::Div>::new();
+    // Each change of the thread scrolls to its end.
     Effect::new(move |_| {
-        let count = messages().len();
+        thread.track();
         if let Some(element) = scroller.get() {
-            let _ = count;
             element.set_scroll_top(element.scroll_height());
         }
     });

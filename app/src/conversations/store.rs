@@ -201,6 +201,20 @@ pub mod ssr {
         pub account_connected: bool,
     }
 
+    impl Visible {
+        /// Whether `what` may be sent here now: the account is connected and the interaction
+        /// window allows it (R4, R11-R14).
+        pub fn allows(&self, what: Outgoing) -> Result<(), AppError> {
+            if !self.account_connected {
+                return Err(AppError::AccountDisconnected);
+            }
+            let open = window(self.channel, self.summary.last_incoming_at, now_ms());
+            may_send(open, self.channel, what)
+                .map(|_| ())
+                .map_err(AppError::Window)
+        }
+    }
+
     pub async fn visible_conversation(
         state: &AppState,
         actor: &Actor,
@@ -308,8 +322,7 @@ pub mod ssr {
         if body.chars().count() > max {
             return Err(AppError::invalid(Field::Message, Problem::TooLong { max }));
         }
-        let open = window(visible.channel, visible.summary.last_incoming_at, now_ms());
-        may_send(open, visible.channel, Outgoing::FreeForm).map_err(AppError::Window)?;
+        visible.allows(Outgoing::FreeForm)?;
 
         let draft = Draft {
             kind: "text",
@@ -335,11 +348,7 @@ pub mod ssr {
         let user = require(can_use_inbox).await?;
         let state = AppState::current()?;
         let visible = visible_conversation(&state, &user.actor(), conversation_id).await?;
-        if !visible.account_connected {
-            return Err(AppError::AccountDisconnected);
-        }
-        let open = window(visible.channel, visible.summary.last_incoming_at, now_ms());
-        may_send(open, visible.channel, Outgoing::FreeForm).map_err(AppError::Window)?;
+        visible.allows(Outgoing::FreeForm)?;
         let caption = caption.map(|c| c.trim().to_string()).unwrap_or_default();
         if caption.chars().count() > MAX_CAPTION {
             return Err(AppError::invalid(

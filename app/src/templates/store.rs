@@ -13,7 +13,7 @@ pub mod ssr {
     use crate::permissions::{can_manage_settings, can_use_inbox};
     use crate::state::AppState;
     use crate::templates::TemplateView;
-    use crate::window::{may_send, window, Outgoing};
+    use crate::window::Outgoing;
 
     pub async fn sync(account_id: i64) -> Result<usize, AppError> {
         let user = require(can_manage_settings).await?;
@@ -183,11 +183,7 @@ pub mod ssr {
         let user = require(can_use_inbox).await?;
         let state = AppState::current()?;
         let visible = visible_conversation(&state, &user.actor(), conversation_id).await?;
-        if !visible.account_connected {
-            return Err(AppError::AccountDisconnected);
-        }
-        let open = window(visible.channel, visible.summary.last_incoming_at, now_ms());
-        may_send(open, visible.channel, Outgoing::Template).map_err(AppError::Window)?;
+        visible.allows(Outgoing::Template)?;
         let row: Option<Row> = sqlx::query_as(&format!(
             "SELECT {COLUMNS} FROM templates t \
              LEFT JOIN template_prices p ON p.org_id = t.org_id AND p.category = t.category \
