@@ -198,3 +198,18 @@ pub fn fill(text: impl std::fmt::Display, args: &[(&str, String)]) -> String {
         text.replace(&format!("%{name}%"), value)
     })
 }
+
+/// The text of a page's `<Title>`. The server writes the title into the page after leaving the
+/// page's reactive scope, where reading the language signal is not allowed (concurrent renders
+/// panicked there), so on the server the text is read once, now; in the browser it follows the
+/// language.
+pub fn page_title<T: ToString>(text: impl Fn() -> T + Send + Sync + 'static) -> TextProp {
+    #[cfg(feature = "ssr")]
+    {
+        TextProp::from(text().to_string())
+    }
+    #[cfg(not(feature = "ssr"))]
+    {
+        TextProp::from(move || text().to_string())
+    }
+}

@@ -115,7 +115,7 @@ pub async fn build_state(
 
 /// The whole HTTP application. Webhook batches are stored through `ingest`.
 pub fn router(state: AppState, ingest: ingest::Ingest) -> Router {
-    let routes = generate_route_list(App);
+    let routes = route_list();
     let secure = state.settings.public_url.starts_with("https://");
     let sessions = SessionManagerLayer::new(DbSessionStore::new(state.db.clone()))
         .with_name("buzon_session")
@@ -167,6 +167,16 @@ pub fn router(state: AppState, ingest: ingest::Ingest) -> Router {
         // keeps most of the gain at a fraction of the CPU.
         .layer(CompressionLayer::new().quality(CompressionLevel::Precise(5)))
         .with_state(state)
+}
+
+/// The application's routes, listed once per process. Listing runs the whole app with resource
+/// loading suppressed through a process-wide flag, so a second listing while another server of
+/// the same process renders a page (the integration tests run many) would leave that page's
+/// resources waiting forever.
+fn route_list() -> Vec<leptos_axum::AxumRouteListing> {
+    static ROUTES: std::sync::OnceLock<Vec<leptos_axum::AxumRouteListing>> =
+        std::sync::OnceLock::new();
+    ROUTES.get_or_init(|| generate_route_list(App)).clone()
 }
 
 /// Serves until `shutdown` completes. Expired sessions are swept in the background.

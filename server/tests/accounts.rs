@@ -892,3 +892,41 @@ impl Client {
             .add_cookie_str(&format!("buzon_session={value}; Path=/"), &url);
     }
 }
+
+/// Pages rendered at the same time all finish (the title once read a signal outside its
+/// page's scope), and so do pages rendered while another server of the same process starts
+/// (listing its routes suppresses resource loading process-wide for a moment).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_pages_finish_while_other_servers_start() {
+    common::within_limit(async {
+        let server = TestServer::start(Backend::Sqlite).await;
+        let admin = server.setup_admin().await;
+        let starting = tokio::spawn(async {
+            for _ in 0..40 {
+                TestServer::start(Backend::Sqlite).await.stop().await;
+            }
+        });
+        // Several pages at a time, for as long as the other servers keep starting.
+        let rendered = std::sync::atomic::AtomicUsize::new(0);
+        let render = || async {
+            while !starting.is_finished() {
+                let page = tokio::time::timeout(std::time::Duration::from_secs(10), async {
+                    let response = admin.get("/inbox").await;
+                    assert_eq!(response.status(), StatusCode::OK);
+                    response.text().await.unwrap()
+                })
+                .await
+                .expect("the inbox page finished rendering");
+                assert!(page.contains("<title>Bandeja · Buzón</title>"), "{page}");
+                assert!(page.contains("</html>"), "{page}");
+                rendered.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            }
+        };
+        tokio::join!(render(), render(), render(), render());
+        let rendered = rendered.into_inner();
+        starting.await.unwrap();
+        assert!(rendered > 0);
+        server.stop().await;
+    })
+    .await
+}

@@ -9,7 +9,7 @@ use leptos_router::hooks::use_query_map;
 use crate::i18n::*;
 use crate::setup::needs_setup;
 use crate::shell::pages::LanguageSwitch;
-use crate::ui::fill;
+use crate::ui::{fill, page_title};
 
 #[component]
 pub fn LoginPage() -> impl IntoView {
@@ -43,7 +43,7 @@ pub fn LoginPage() -> impl IntoView {
     let logged_out = move || query.read().get("bye").is_some();
 
     view! {
-        <Title text=move || t_string!(i18n, login.title) />
+        <Title text=page_title(move || t_string!(i18n, login.title)) />
         <Suspense>
             {move || Suspend::new(async move {
                 if setup.await.unwrap_or(false) {

@@ -15,7 +15,7 @@ use crate::error::AppError;
 use crate::i18n::*;
 use crate::permissions::can_use_inbox;
 use crate::shell::{Forbidden, Me, WithUser};
-use crate::ui::{error_text, refusal_text};
+use crate::ui::{error_text, page_title, refusal_text};
 use crate::window::{may_send, window, Outgoing, Window};
 
 type ListResource = Resource<Result<InboxList, AppError>>;
@@ -70,7 +70,7 @@ pub fn InboxPage() -> impl IntoView {
     });
     let i18n = use_i18n();
     view! {
-        <Title text=move || t_string!(i18n, inbox.title) />
+        <Title text=page_title(move || t_string!(i18n, inbox.title)) />
         <WithUser children=move |user| {
             if !can_use_inbox(&user.actor()) {
                 return view! { <Forbidden /> }.into_any();

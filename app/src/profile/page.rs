@@ -8,7 +8,7 @@ use crate::error::Field;
 use crate::i18n::*;
 use crate::profile::{ChangePassword, UpdateProfile};
 use crate::shell::{LogoutButton, ShownName, WithUser};
-use crate::ui::{action_error, role_name, FieldError, FormError};
+use crate::ui::{action_error, page_title, role_name, FieldError, FormError};
 
 #[component]
 pub fn ProfilePage() -> impl IntoView {
@@ -39,7 +39,7 @@ fn Profile(user: CurrentUser) -> impl IntoView {
     let profile_saved = move || matches!(update.value().get(), Some(Ok(())));
 
     view! {
-        <Title text=move || t_string!(i18n, profile.title) />
+        <Title text=page_title(move || t_string!(i18n, profile.title)) />
         <header class="page-header">
             <h1>{t!(i18n, profile.title)}</h1>
             <p class="muted">

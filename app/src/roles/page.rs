@@ -11,7 +11,9 @@ use crate::i18n::*;
 use crate::permissions::{can_manage_settings, can_manage_users, Permission};
 use crate::roles::{DeleteRole, SaveRole};
 use crate::shell::{Forbidden, WithUser};
-use crate::ui::{action_error, error_text, permission_name, role_name, FieldError, FormError};
+use crate::ui::{
+    action_error, error_text, page_title, permission_name, role_name, FieldError, FormError,
+};
 use crate::users::load_team;
 
 #[component]
@@ -59,7 +61,7 @@ fn Settings(
     let i18n = use_i18n();
     let actor = user.actor();
     view! {
-        <Title text=move || t_string!(i18n, settings.title) />
+        <Title text=page_title(move || t_string!(i18n, settings.title)) />
         <header class="page-header">
             <h1>{t!(i18n, settings.title)}</h1>
             <p class="muted">{user.org_name.clone()}</p>

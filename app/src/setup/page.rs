@@ -8,7 +8,7 @@ use crate::error::Field;
 use crate::i18n::*;
 use crate::setup::{needs_setup, Setup};
 use crate::shell::pages::LanguageSwitch;
-use crate::ui::{action_error, FieldError, FormError};
+use crate::ui::{action_error, page_title, FieldError, FormError};
 
 #[component]
 pub fn SetupPage() -> impl IntoView {
@@ -22,7 +22,7 @@ pub fn SetupPage() -> impl IntoView {
     };
 
     view! {
-        <Title text=move || t_string!(i18n, setup.title) />
+        <Title text=page_title(move || t_string!(i18n, setup.title)) />
         <Suspense>
             {move || Suspend::new(async move {
                 if !needed.await.unwrap_or(true) {

@@ -17,7 +17,7 @@ use crate::permissions::{can_manage_settings, can_manage_users, can_use_inbox};
 use crate::profile::page::ProfilePage;
 use crate::roles::page::SettingsPage;
 use crate::setup::page::SetupPage;
-use crate::ui::error_text;
+use crate::ui::{error_text, page_title};
 use crate::users::invite_page::InvitePage;
 use crate::users::page::UsersPage;
 use pages::{ContactsPage, Home, NotFound};
@@ -234,7 +234,7 @@ pub fn Forbidden() -> impl IntoView {
         response.set_status(axum::http::StatusCode::FORBIDDEN);
     }
     view! {
-        <Title text=move || t_string!(i18n, forbidden.title) />
+        <Title text=page_title(move || t_string!(i18n, forbidden.title)) />
         <section class="empty-state">
             <icons::Lock />
             <h1>{t!(i18n, forbidden.title)}</h1>

@@ -7,6 +7,7 @@ use leptos_router::components::Redirect;
 use super::{icons, WithUser};
 use crate::i18n::*;
 use crate::permissions::can_use_inbox;
+use crate::ui::page_title;
 
 /// `/`: the inbox for those who may use it, the contacts for everyone else.
 #[component]
@@ -23,7 +24,7 @@ pub fn Home() -> impl IntoView {
 pub fn ContactsPage() -> impl IntoView {
     let i18n = use_i18n();
     view! {
-        <Title text=move || t_string!(i18n, contacts.title) />
+        <Title text=page_title(move || t_string!(i18n, contacts.title)) />
         <section class="empty-state">
             <icons::Contacts />
             <h1>{t!(i18n, contacts.empty_title)}</h1>
@@ -40,7 +41,7 @@ pub fn NotFound() -> impl IntoView {
         response.set_status(axum::http::StatusCode::NOT_FOUND);
     }
     view! {
-        <Title text=move || t_string!(i18n, not_found.title) />
+        <Title text=page_title(move || t_string!(i18n, not_found.title)) />
         <section class="empty-state standalone">
             <h1>{t!(i18n, not_found.title)}</h1>
             <p>{t!(i18n, not_found.body)}</p>

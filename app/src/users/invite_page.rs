@@ -6,7 +6,7 @@ use leptos_router::hooks::use_params_map;
 
 use crate::error::Field;
 use crate::i18n::*;
-use crate::ui::{action_error, error_text, fill, FieldError, FormError};
+use crate::ui::{action_error, error_text, fill, page_title, FieldError, FormError};
 use crate::users::{load_invite, AcceptInvite};
 
 #[component]
@@ -19,7 +19,7 @@ pub fn InvitePage() -> impl IntoView {
     let error = action_error(action);
 
     view! {
-        <Title text=move || t_string!(i18n, invite.title) />
+        <Title text=page_title(move || t_string!(i18n, invite.title)) />
         <main class="auth-page">
             <Suspense>
                 {move || Suspend::new(async move {

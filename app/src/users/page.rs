@@ -8,7 +8,7 @@ use crate::error::{AppError, Field};
 use crate::i18n::*;
 use crate::permissions::can_manage_users;
 use crate::shell::{Forbidden, WithUser};
-use crate::ui::{action_error, error_text, fill, role_name, FieldError, FormError};
+use crate::ui::{action_error, error_text, fill, page_title, role_name, FieldError, FormError};
 use crate::users::{load_team, ChangeUserRole, InviteUser, SetUserActive, TeamMember, UserStatus};
 
 #[component]
@@ -54,7 +54,7 @@ fn Team(
 ) -> impl IntoView {
     let i18n = use_i18n();
     view! {
-        <Title text=move || t_string!(i18n, users.title) />
+        <Title text=page_title(move || t_string!(i18n, users.title)) />
         <header class="page-header">
             <h1>{t!(i18n, users.title)}</h1>
         </header>

@@ -33,15 +33,26 @@ macro_rules! on_both_databases {
             mod $name {
                 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
                 async fn sqlite() {
-                    super::$name($crate::common::Backend::Sqlite).await
+                    $crate::common::within_limit(super::$name($crate::common::Backend::Sqlite)).await
                 }
                 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
                 async fn postgres() {
-                    super::$name($crate::common::Backend::Postgres).await
+                    $crate::common::within_limit(super::$name($crate::common::Backend::Postgres)).await
                 }
             }
         )*
     };
+}
+
+/// Fails a test that has not finished in three minutes, so that a hang shows up as one failed
+/// test instead of a test run that never ends.
+pub async fn within_limit(test: impl std::future::Future<Output = ()>) {
+    if tokio::time::timeout(std::time::Duration::from_secs(180), test)
+        .await
+        .is_err()
+    {
+        panic!("the test did not finish within three minutes");
+    }
 }
 
 /// The PostgreSQL server the tests create their databases in.
@@ -287,6 +298,8 @@ impl Client {
         let http = reqwest::Client::builder()
             .cookie_provider(jar.clone())
             .redirect(Policy::none())
+            // A request the server never answers fails the test instead of hanging it.
+            .timeout(std::time::Duration::from_secs(60))
             .build()
             .unwrap();
         Client {
