@@ -407,8 +407,9 @@ async fn store_message(step: &mut Step<'_, '_>, message: &Message) -> Result<(),
     Ok(())
 }
 
-/// Finds the customer's conversation on this account or opens it. The unique index on
-/// (account, customer) makes concurrent first messages converge on one row.
+/// Finds the customer's conversation on this account or opens it; `true` when opened now.
+/// The unique index on (account, customer) makes concurrent first messages converge on one
+/// row: only the insert that created it returns it.
 async fn open_conversation(
     tx: &mut Tx<'_>,
     account: AccountRef,
@@ -416,13 +417,20 @@ async fn open_conversation(
     at: i64,
     now: i64,
 ) -> Result<(i64, bool), AppError> {
-    // One statement either way; a row created now carries this call's own timestamp.
-    let (id, created_at): (i64, i64) = sqlx::query_as(
+    const FIND: &str = "SELECT id FROM conversations WHERE account_id = $1 AND customer_key = $2";
+    let found: Option<(i64,)> = sqlx::query_as(FIND)
+        .bind(account.id)
+        .bind(&message.customer.key)
+        .fetch_optional(&mut **tx)
+        .await?;
+    if let Some((id,)) = found {
+        return Ok((id, false));
+    }
+    let opened: Option<(i64,)> = sqlx::query_as(
         "INSERT INTO conversations (org_id, account_id, customer_key, customer_name, \
          customer_username, status, last_message_at, created_at, updated_at) \
          VALUES ($1, $2, $3, $4, $5, 'open', $6, $7, $7) \
-         ON CONFLICT (account_id, customer_key) DO UPDATE SET updated_at = excluded.updated_at \
-         RETURNING id, created_at",
+         ON CONFLICT (account_id, customer_key) DO NOTHING RETURNING id",
     )
     .bind(account.org_id)
     .bind(account.id)
@@ -431,9 +439,18 @@ async fn open_conversation(
     .bind(message.customer.username.as_deref().map(without_nul))
     .bind(at)
     .bind(now)
-    .fetch_one(&mut **tx)
+    .fetch_optional(&mut **tx)
     .await?;
-    Ok((id, created_at == now))
+    if let Some((id,)) = opened {
+        return Ok((id, true));
+    }
+    // Another instance opened it a moment ago (PostgreSQL); it is committed by now.
+    let (id,): (i64,) = sqlx::query_as(FIND)
+        .bind(account.id)
+        .bind(&message.customer.key)
+        .fetch_one(&mut **tx)
+        .await?;
+    Ok((id, false))
 }
 
 #[derive(sqlx::FromRow)]

@@ -30,36 +30,39 @@ const REPLAY_LIMIT: usize = 20_000;
 /// replays start this many ids early, and what was sent is remembered instead of a maximum.
 const REPLAY_OVERLAP: i64 = 256;
 
-/// The ids this stream already sent (the most recent few thousand).
+/// The ids this stream already sent: every id up to `floor`, and those in `recent` above it.
+/// Only the last [`REPLAY_OVERLAP`] ids can still arrive out of order, so that is all an idle
+/// stream keeps, however long it has been open.
 struct Sent {
-    order: std::collections::VecDeque<i64>,
-    ids: std::collections::HashSet<i64>,
+    floor: i64,
+    recent: std::collections::BTreeSet<i64>,
 }
 
 impl Sent {
     fn new() -> Sent {
         Sent {
-            order: Default::default(),
-            ids: Default::default(),
+            floor: 0,
+            recent: Default::default(),
         }
     }
 
     /// `true` the first time an id is seen.
     fn first_time(&mut self, id: i64) -> bool {
-        if !self.ids.insert(id) {
+        if id <= self.floor || !self.recent.insert(id) {
             return false;
         }
-        self.order.push_back(id);
-        if self.order.len() > 4096 {
-            if let Some(old) = self.order.pop_front() {
-                self.ids.remove(&old);
+        let floor = self.highest() - REPLAY_OVERLAP;
+        if floor > self.floor {
+            self.floor = floor;
+            while self.recent.first().is_some_and(|&oldest| oldest <= floor) {
+                self.recent.pop_first();
             }
         }
         true
     }
 
     fn highest(&self) -> i64 {
-        self.order.iter().copied().max().unwrap_or(0)
+        self.recent.last().copied().unwrap_or(self.floor)
     }
 }
 
@@ -204,5 +207,39 @@ async fn replay(
         if (page as i64) < REPLAY_PAGE {
             return true;
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_id_is_sent_once_in_any_order_within_the_overlap() {
+        let mut sent = Sent::new();
+        assert!(sent.first_time(10));
+        assert!(sent.first_time(12));
+        assert!(
+            sent.first_time(11),
+            "a lower id committed later still goes out"
+        );
+        assert!(!sent.first_time(12));
+        assert!(!sent.first_time(11));
+        assert_eq!(sent.highest(), 12);
+    }
+
+    #[test]
+    fn memory_stays_bounded_by_the_overlap() {
+        let mut sent = Sent::new();
+        for id in 1..=100_000 {
+            assert!(sent.first_time(id));
+        }
+        assert!(sent.recent.len() <= REPLAY_OVERLAP as usize);
+        assert!(
+            !sent.first_time(100_000 - REPLAY_OVERLAP),
+            "old ids count as sent"
+        );
+        assert!(sent.first_time(100_001));
+        assert_eq!(sent.highest(), 100_001);
     }
 }

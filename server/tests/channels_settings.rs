@@ -127,6 +127,10 @@ async fn an_organization_has_at_most_ten_whatsapp_lines(backend: Backend) {
         error,
         json!({"Invalid": {"field": "Account", "problem": {"TooMany": {"max": 10}}}})
     );
+    // Saving a connected line again is an edit, not an eleventh line.
+    pair.admin
+        .json("save_account", &whatsapp_form("555000200001", "t2"))
+        .await;
     // Disconnecting one frees its place.
     let (id,): (i64,) =
         sqlx::query_as("SELECT id FROM accounts WHERE external_id = '555000200000'")
@@ -139,6 +143,20 @@ async fn an_organization_has_at_most_ten_whatsapp_lines(backend: Backend) {
     pair.admin
         .json("save_account", &whatsapp_form("555000299999", "t"))
         .await;
+    // ...and reconnecting the disconnected one would take an eleventh place.
+    let (status, error) = pair
+        .admin
+        .error("save_account", &whatsapp_form("555000200000", "t"))
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(error["Invalid"]["problem"]["TooMany"]["max"], 10);
+    assert_eq!(
+        pair.count(
+            "SELECT COUNT(*) FROM accounts WHERE channel = 'whatsapp' AND status = 'connected'"
+        )
+        .await,
+        10
+    );
     pair.stop().await;
 }
 

@@ -23,6 +23,7 @@ on_both_databases!(
     reactions_edits_and_deletions_apply_once,
     messenger_and_instagram_events_flow_in,
     twilio_forms_are_verified_against_the_public_url,
+    the_thread_pages_back_in_time_order_with_every_reaction,
 );
 
 async fn handshake_answers_the_challenge_only_for_a_known_token(backend: Backend) {
@@ -427,9 +428,12 @@ async fn media_and_new_senders_queue_their_slow_work(backend: Backend) {
     assert_eq!(status, "pending");
     assert_eq!(provider_media_id.as_deref(), Some("MEDIA1"));
 
+    // A new sender's first two messages in one batch: one conversation opened, one lookup.
     let first = json!({"object": "page", "entry": [{"id": PAGE, "time": 1, "messaging": [
         {"sender": {"id": "PSID1"}, "recipient": {"id": PAGE}, "timestamp": 1_760_000_000_000_i64,
-         "message": {"mid": "m_1", "text": "hola"}}]}]});
+         "message": {"mid": "m_1", "text": "hola"}},
+        {"sender": {"id": "PSID1"}, "recipient": {"id": PAGE}, "timestamp": 1_760_000_000_001_i64,
+         "message": {"mid": "m_2", "text": "¿hay alguien?"}}]}]});
     assert_eq!(
         f.post_meta("messenger", &first, Some(APP_SECRET)).await,
         StatusCode::OK
@@ -609,5 +613,69 @@ async fn twilio_forms_are_verified_against_the_public_url(backend: Backend) {
     assert_eq!(body, "Hola + chau");
     assert_eq!(name, "Martín");
     assert_eq!(f.messages().await, 1);
+    f.stop().await;
+}
+
+async fn the_thread_pages_back_in_time_order_with_every_reaction(backend: Backend) {
+    let f = Fixture::new(backend).await;
+    let customer = "5215500000077";
+    let batch = |ids: std::ops::Range<i64>, first_second: i64| {
+        let messages: Vec<Value> = ids
+            .clone()
+            .map(|n| {
+                json!({"from": customer, "id": format!("wamid.T{n}"),
+                       "timestamp": (first_second + n - ids.start).to_string(),
+                       "type": "text", "text": {"body": format!("mensaje {n}")}})
+            })
+            .collect();
+        whatsapp(
+            LINE,
+            json!({"contacts": [{"profile": {"name": "Tomás"}, "wa_id": customer}],
+                              "messages": messages}),
+        )
+    };
+    // 120 recent messages, then 60 older ones stored afterwards (new ids, old times), as a
+    // history import does; and a reaction on one of the oldest.
+    assert_eq!(
+        f.post_whatsapp(&batch(60..180, 1_760_000_000)).await,
+        StatusCode::OK
+    );
+    assert_eq!(
+        f.post_whatsapp(&batch(0..60, 1_750_000_000)).await,
+        StatusCode::OK
+    );
+    let reaction = whatsapp(
+        LINE,
+        json!({"messages": [{"from": customer, "id": "wamid.R",
+        "timestamp": "1760000500", "type": "reaction",
+        "reaction": {"message_id": "wamid.T3", "emoji": "👍"}}]}),
+    );
+    assert_eq!(f.post_whatsapp(&reaction).await, StatusCode::OK);
+    let (conversation_id,): (i64,) = sqlx::query_as("SELECT id FROM conversations")
+        .fetch_one(&f.db.pool)
+        .await
+        .unwrap();
+
+    let mut shown: Vec<Value> = Vec::new();
+    let mut before: Option<i64> = None;
+    loop {
+        let mut form = vec![("conversation_id", conversation_id.to_string())];
+        if let Some(id) = before {
+            form.push(("before_id", id.to_string()));
+        }
+        let form: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        let page = f.admin.json("thread", &form).await;
+        let messages = page["messages"].as_array().unwrap().clone();
+        before = messages.first().map(|m| m["id"].as_i64().unwrap());
+        shown.splice(0..0, messages);
+        if page["has_more"] != true {
+            break;
+        }
+    }
+    let bodies: Vec<&str> = shown.iter().map(|m| m["body"].as_str().unwrap()).collect();
+    let expected: Vec<String> = (0..180).map(|n| format!("mensaje {n}")).collect();
+    assert_eq!(bodies, expected, "every message once, oldest first");
+    let reacted = shown.iter().find(|m| m["body"] == "mensaje 3").unwrap();
+    assert_eq!(reacted["reactions"], json!([["customer", "👍"]]));
     f.stop().await;
 }

@@ -79,6 +79,32 @@ pub async fn connect(
     new: &NewAccount,
 ) -> Result<i64, AppError> {
     let now = now_ms();
+    let mut tx = db.pool.begin().await?;
+    // A write first: connections within one organization queue here, so two at once cannot
+    // both take the tenth line (a row lock on PostgreSQL, the write lock on SQLite).
+    sqlx::query("UPDATE organizations SET id = id WHERE id = $1")
+        .bind(org_id)
+        .execute(&mut *tx)
+        .await?;
+    if new.channel == Channel::Whatsapp {
+        // Reconnecting a disconnected line takes a place too; saving a connected one does not.
+        let (others,): (i64,) = sqlx::query_as(
+            "SELECT COUNT(*) FROM accounts WHERE org_id = $1 AND channel = 'whatsapp' \
+             AND status = 'connected' AND external_id <> $2",
+        )
+        .bind(org_id)
+        .bind(&new.external_id)
+        .fetch_one(&mut *tx)
+        .await?;
+        if others >= super::MAX_WHATSAPP_LINES {
+            return Err(AppError::invalid(
+                Field::Account,
+                Problem::TooMany {
+                    max: super::MAX_WHATSAPP_LINES as usize,
+                },
+            ));
+        }
+    }
     let existing: Option<(i64,)> = sqlx::query_as(
         "UPDATE accounts SET name = $1, display_handle = $2, config = $3, secrets = $4, \
          status = 'connected', disconnected_at = NULL, connected_by = COALESCE($5, connected_by) \
@@ -92,45 +118,32 @@ pub async fn connect(
     .bind(org_id)
     .bind(new.channel.as_str())
     .bind(&new.external_id)
-    .fetch_optional(&db.pool)
+    .fetch_optional(&mut *tx)
     .await?;
-    if let Some((id,)) = existing {
-        return Ok(id);
-    }
-    if new.channel == Channel::Whatsapp {
-        let (lines,): (i64,) = sqlx::query_as(
-            "SELECT COUNT(*) FROM accounts WHERE org_id = $1 AND channel = 'whatsapp' \
-             AND status = 'connected'",
-        )
-        .bind(org_id)
-        .fetch_one(&db.pool)
-        .await?;
-        if lines >= super::MAX_WHATSAPP_LINES {
-            return Err(AppError::invalid(
-                Field::Account,
-                Problem::TooMany {
-                    max: super::MAX_WHATSAPP_LINES as usize,
-                },
-            ));
+    let id = match existing {
+        Some((id,)) => id,
+        None => {
+            let (id,): (i64,) = sqlx::query_as(
+                "INSERT INTO accounts (org_id, channel, name, external_id, display_handle, \
+                 config, secrets, status, connected_by, connected_at, created_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, 'connected', $8, $9, $9) RETURNING id",
+            )
+            .bind(org_id)
+            .bind(new.channel.as_str())
+            .bind(&new.name)
+            .bind(&new.external_id)
+            .bind(&new.display_handle)
+            .bind(new.config.to_string())
+            .bind(seal(secrets, &new.credentials))
+            .bind(new.connected_by)
+            .bind(now)
+            .fetch_one(&mut *tx)
+            .await
+            .on_unique(Field::Account)?;
+            id
         }
-    }
-    let (id,): (i64,) = sqlx::query_as(
-        "INSERT INTO accounts (org_id, channel, name, external_id, display_handle, config, \
-         secrets, status, connected_by, connected_at, created_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, 'connected', $8, $9, $9) RETURNING id",
-    )
-    .bind(org_id)
-    .bind(new.channel.as_str())
-    .bind(&new.name)
-    .bind(&new.external_id)
-    .bind(&new.display_handle)
-    .bind(new.config.to_string())
-    .bind(seal(secrets, &new.credentials))
-    .bind(new.connected_by)
-    .bind(now)
-    .fetch_one(&db.pool)
-    .await
-    .on_unique(Field::Account)?;
+    };
+    tx.commit().await?;
     Ok(id)
 }
 

@@ -254,14 +254,28 @@ pub mod ssr {
         let user = require(can_use_inbox).await?;
         let state = AppState::current()?;
         let visible = visible_conversation(&state, &user.actor(), conversation_id).await?;
+        // Pages follow the thread's order, time then id: imported history has new ids but
+        // old times.
+        let before: (i64, i64) = match before_id {
+            Some(id) => sqlx::query_as(
+                "SELECT created_at, id FROM messages WHERE id = $1 AND conversation_id = $2",
+            )
+            .bind(id)
+            .bind(conversation_id)
+            .fetch_optional(&state.db.pool)
+            .await?
+            .ok_or(AppError::NotFound)?,
+            None => (i64::MAX, i64::MAX),
+        };
         let mut rows: Vec<MessageRow> = sqlx::query_as(&format!(
             "SELECT {MESSAGE_COLUMNS} FROM messages m \
              LEFT JOIN attachments a ON a.message_id = m.id \
-             WHERE m.conversation_id = $1 AND m.id < $2 \
-             ORDER BY m.created_at DESC, m.id DESC LIMIT $3"
+             WHERE m.conversation_id = $1 AND (m.created_at, m.id) < ($2, $3) \
+             ORDER BY m.created_at DESC, m.id DESC LIMIT $4"
         ))
         .bind(conversation_id)
-        .bind(before_id.unwrap_or(i64::MAX))
+        .bind(before.0)
+        .bind(before.1)
         .bind(THREAD_PAGE + 1)
         .fetch_all(&state.db.pool)
         .await?;
@@ -273,11 +287,14 @@ pub mod ssr {
             let reactions: Vec<(i64, String, String)> = sqlx::query_as(
                 "SELECT r.message_id, r.actor, r.emoji FROM reactions r \
                  JOIN messages m ON m.id = r.message_id \
-                 WHERE m.conversation_id = $1 AND r.message_id BETWEEN $2 AND $3",
+                 WHERE m.conversation_id = $1 \
+                   AND (m.created_at, m.id) >= ($2, $3) AND (m.created_at, m.id) <= ($4, $5)",
             )
             .bind(conversation_id)
-            .bind(first.id.min(last.id))
-            .bind(first.id.max(last.id))
+            .bind(first.at)
+            .bind(first.id)
+            .bind(last.at)
+            .bind(last.id)
             .fetch_all(&state.db.pool)
             .await?;
             for (message_id, actor, emoji) in reactions {
