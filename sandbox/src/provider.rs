@@ -360,7 +360,9 @@ async fn messenger_send(world: Shared, channel: Channel, account: String, body: 
         });
         id
     };
-    // The Page's own echo of the send, carrying the sender's metadata.
+    // The account's own echo of the send. A Page's echo carries the sender's metadata; an
+    // Instagram echo carries none and, here, is delivered before the send is answered (the
+    // hardest order for the business: a copy it cannot tell from an app's own message).
     let mut echo = message.clone();
     echo["mid"] = json!(id);
     echo["is_echo"] = json!(true);
@@ -368,11 +370,14 @@ async fn messenger_send(world: Shared, channel: Channel, account: String, body: 
     let object = if channel == Channel::Messenger {
         "page"
     } else {
+        echo.as_object_mut().map(|echo| echo.remove("metadata"));
         "instagram"
     };
     let payload = json!({"object": object, "entry": [{"id": account, "time": now_ms(), "messaging": [
         {"sender": {"id": account}, "recipient": {"id": to}, "timestamp": now_ms(), "message": echo}]}]});
-    {
+    if channel == Channel::Instagram {
+        deliver::meta(&world, channel, payload).await;
+    } else {
         let world = world.clone();
         tokio::spawn(async move {
             deliver::meta(&world, channel, payload).await;

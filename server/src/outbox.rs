@@ -294,18 +294,36 @@ impl Outbox {
         .bind(outbox_id)
         .execute(&mut *tx)
         .await?;
+        let mut published: Vec<Published> = Vec::new();
         if let Some(provider_id) = &provider_id {
             // An echo of this very send may have arrived first and been stored on its own
-            // (Instagram echoes carry no reference): the send is that message.
-            sqlx::query(
-                "DELETE FROM messages WHERE account_id = $1 AND provider_id = $2 AND id <> $3 \
+            // (Instagram echoes carry no reference): the send is that message. Whatever
+            // answered the echo now answers the send, and open screens drop the copy.
+            let copies: Vec<(i64,)> = sqlx::query_as(
+                "SELECT id FROM messages WHERE account_id = $1 AND provider_id = $2 AND id <> $3 \
                  AND direction = 'out' AND sender_user_id IS NULL AND sent_from = 'native_app'",
             )
             .bind(job.account_id)
             .bind(provider_id)
             .bind(job.message_id)
-            .execute(&mut *tx)
+            .fetch_all(&mut *tx)
             .await?;
+            for (copy,) in copies {
+                sqlx::query("UPDATE messages SET reply_to_id = $1 WHERE reply_to_id = $2")
+                    .bind(job.message_id)
+                    .bind(copy)
+                    .execute(&mut *tx)
+                    .await?;
+                sqlx::query("DELETE FROM messages WHERE id = $1")
+                    .bind(copy)
+                    .execute(&mut *tx)
+                    .await?;
+                let change = Change::MessageRemoved {
+                    conversation_id: job.conversation_id,
+                    message_id: copy,
+                };
+                published.push(live::append(&mut tx, job.org_id, job.assignee_id, &change).await?);
+            }
             sqlx::query(
                 "UPDATE messages SET provider_id = COALESCE(provider_id, $1) WHERE id = $2",
             )
@@ -324,7 +342,6 @@ impl Outbox {
             .as_deref()
             .and_then(Delivery::parse)
             .unwrap_or(Delivery::Pending);
-        let mut published: Vec<Published> = Vec::new();
         let moved = current.may_become(next)
             && sqlx::query(
                 "UPDATE messages SET status = $1, error_code = $2, error_reason = $3 \

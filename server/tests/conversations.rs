@@ -318,6 +318,43 @@ async fn messenger_replies_are_not_duplicated_by_their_echoes_and_senders_get_na
     .await
     .unwrap();
     assert_eq!(sent_from.as_deref(), Some("native_app"));
+
+    // Instagram echoes our send before answering it, with nothing to tell it from a message
+    // written in Instagram's app: the copy is merged into the send and open screens drop it.
+    pair.customer_sends(json!({"channel": "instagram", "text": "¿Tienen talla M?"}))
+        .await;
+    let (instagram_id,): (i64,) = sqlx::query_as(
+        "SELECT c.id FROM conversations c JOIN accounts a ON a.id = c.account_id \
+         WHERE a.channel = 'instagram'",
+    )
+    .fetch_one(&pair.db.pool)
+    .await
+    .unwrap();
+    let sent = send_text(&pair, instagram_id, "Sí, en azul y negro").await;
+    let message_id = sent["id"].as_i64().unwrap();
+    eventually("the Instagram send", WAIT, || async {
+        (status_of(&pair, message_id).await.as_deref() != Some("pending")).then_some(())
+    })
+    .await;
+    let outgoing: Vec<(i64, Option<i64>)> = sqlx::query_as(
+        "SELECT id, sender_user_id FROM messages WHERE conversation_id = $1 AND direction = 'out'",
+    )
+    .bind(instagram_id)
+    .fetch_all(&pair.db.pool)
+    .await
+    .unwrap();
+    assert_eq!(outgoing.len(), 1, "{outgoing:?}");
+    assert_eq!(outgoing[0].0, message_id);
+    let removed: Vec<(String,)> = sqlx::query_as(
+        "SELECT payload FROM events WHERE conversation_id = $1 AND kind = 'message_removed'",
+    )
+    .bind(instagram_id)
+    .fetch_all(&pair.db.pool)
+    .await
+    .unwrap();
+    assert_eq!(removed.len(), 1, "the copy was stored, then merged");
+    let removed: Value = serde_json::from_str(&removed[0].0).unwrap();
+    assert_ne!(removed["message_id"], json!(message_id));
     pair.stop().await;
 }
 

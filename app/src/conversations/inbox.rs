@@ -173,6 +173,9 @@ fn apply_to_messages(messages: &mut Vec<MessageView>, change: Change) {
                 m.body = None;
             }
         }
+        Change::MessageRemoved { message_id, .. } => {
+            messages.retain(|m| m.id != message_id);
+        }
         Change::Reaction {
             message_id,
             actor,

@@ -119,6 +119,11 @@ pub enum Change {
         conversation_id: i64,
         message_id: i64,
     },
+    /// A copy that turned out to be another message (an app's echo of our own send) is gone.
+    MessageRemoved {
+        conversation_id: i64,
+        message_id: i64,
+    },
     /// `emoji: None` removes `actor`'s reaction (`customer` or `business`).
     Reaction {
         conversation_id: i64,
@@ -146,6 +151,7 @@ impl Change {
             Change::MessageStatus { .. } => "message_status",
             Change::MessageEdited { .. } => "message_edited",
             Change::MessageDeleted { .. } => "message_deleted",
+            Change::MessageRemoved { .. } => "message_removed",
             Change::Reaction { .. } => "reaction",
             Change::AttachmentReady { .. } => "attachment_ready",
             Change::ConversationUpdated { .. } => "conversation_updated",
@@ -163,6 +169,9 @@ impl Change {
                 conversation_id, ..
             }
             | Change::MessageDeleted {
+                conversation_id, ..
+            }
+            | Change::MessageRemoved {
                 conversation_id, ..
             }
             | Change::Reaction {
