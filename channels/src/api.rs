@@ -512,6 +512,7 @@ pub fn whatsapp_body(send: &Send) -> Value {
             caption,
             file_name,
         } => {
+            let captioned = crate::outbound::carries_caption(Channel::Whatsapp, *kind);
             let kind = match kind {
                 MediaKind::Voice => "audio",
                 MediaKind::Gif => "video",
@@ -523,11 +524,7 @@ pub fn whatsapp_body(send: &Send) -> Value {
             } else if let Some(link) = link {
                 media.insert("link".into(), json!(link));
             }
-            // Audio and stickers carry no caption.
-            if let Some(caption) = caption
-                .as_ref()
-                .filter(|_| !matches!(kind, "audio" | "sticker"))
-            {
+            if let Some(caption) = caption.as_ref().filter(|_| captioned) {
                 media.insert("caption".into(), json!(caption));
             }
             if let Some(name) = file_name.as_ref().filter(|_| kind == "document") {

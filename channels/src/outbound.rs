@@ -3,7 +3,21 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::MediaKind;
+use crate::{Channel, MediaKind};
+
+/// Whether a file sent on `channel` carries its caption: WhatsApp's images, GIFs, videos and
+/// documents and Twilio's files do; audio, stickers and Messenger or Instagram attachments do
+/// not, so their caption goes as a text message of its own right after the file.
+pub fn carries_caption(channel: Channel, kind: MediaKind) -> bool {
+    match channel {
+        Channel::Whatsapp => !matches!(
+            kind,
+            MediaKind::Audio | MediaKind::Voice | MediaKind::Sticker
+        ),
+        Channel::Twilio => true,
+        Channel::Messenger | Channel::Instagram => false,
+    }
+}
 
 /// One message to deliver.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

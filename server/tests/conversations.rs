@@ -548,6 +548,58 @@ async fn files_are_checked_by_content_then_uploaded_and_sent_by_id(backend: Back
     // One file, one message.
     let (status, _) = pair.admin.error("send_media", &form).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
+
+    // Messenger attachments carry no caption: it follows the image as a text of its own.
+    pair.customer_sends(json!({"channel": "messenger", "text": "¿Tienen catálogo?"}))
+        .await;
+    let (messenger_id,): (i64,) = sqlx::query_as(
+        "SELECT c.id FROM conversations c JOIN accounts a ON a.id = c.account_id \
+         WHERE a.channel = 'messenger'",
+    )
+    .fetch_one(&pair.db.pool)
+    .await
+    .unwrap();
+    let mut png = b"\x89PNG\r\n\x1a\n".to_vec();
+    png.resize(2048, 7);
+    let (status, file) = upload(
+        &pair,
+        &pair.admin,
+        messenger_id,
+        "catalogo.png",
+        "image/png",
+        png,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{file}");
+    let form = [
+        ("conversation_id", messenger_id.to_string()),
+        ("attachment_id", file["id"].as_i64().unwrap().to_string()),
+        ("caption", "Nuestro catálogo".to_string()),
+    ];
+    let form: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let sent = pair.admin.json("send_media", &form).await;
+    assert_eq!(sent["kind"], "image");
+    assert_eq!(sent["body"], "");
+    let caption = eventually("the caption at the provider", WAIT, || async {
+        pair.business_messages()
+            .into_iter()
+            .find(|m| m.text.as_deref() == Some("Nuestro catálogo"))
+    })
+    .await;
+    let image = pair
+        .business_messages()
+        .into_iter()
+        .find(|m| m.channel == sandbox::world::Channel::Messenger && m.kind == "image")
+        .expect("the image went first");
+    assert!(image.at <= caption.at);
+    assert_eq!(image.request.unwrap()["message"].get("text"), None);
+    assert_eq!(
+        pair.count(&format!(
+            "SELECT COUNT(*) FROM messages WHERE conversation_id = {messenger_id} AND direction = 'out'"
+        ))
+        .await,
+        2
+    );
     pair.stop().await;
 }
 

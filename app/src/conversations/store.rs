@@ -341,17 +341,7 @@ pub mod ssr {
         }
         visible.allows(Outgoing::FreeForm)?;
 
-        let draft = Draft {
-            kind: "text",
-            content: serde_json::json!({"type": "text", "body": body}),
-            body,
-            reply_to_id,
-            template_name: None,
-            pricing_category: None,
-            price: None,
-            attachment: None,
-        };
-        queue(&state, &user, &visible, draft).await
+        queue(&state, &user, &visible, text_draft(body, reply_to_id)).await
     }
 
     /// Longest caption the channels take.
@@ -388,14 +378,25 @@ pub mod ssr {
         // Checked again here: the upload may have been for another conversation's channel.
         channels::files::check(visible.channel, &mime_type, size_bytes.unwrap_or(0) as u64)
             .map_err(AppError::File)?;
-        let kind: &'static str = match kind.as_str() {
-            "image" => "image",
-            "gif" => "gif",
-            "video" => "video",
-            "audio" => "audio",
-            "voice" => "voice",
-            "sticker" => "sticker",
-            _ => "document",
+        use channels::MediaKind;
+        let media_kind = match kind.as_str() {
+            "image" => MediaKind::Image,
+            "gif" => MediaKind::Gif,
+            "video" => MediaKind::Video,
+            "audio" => MediaKind::Audio,
+            "voice" => MediaKind::Voice,
+            "sticker" => MediaKind::Sticker,
+            _ => MediaKind::Document,
+        };
+        let kind = media_kind.as_str();
+        // A caption the channel cannot attach to this file follows it as a text message.
+        let separate = (!caption.is_empty()
+            && !channels::outbound::carries_caption(visible.channel, media_kind))
+        .then(|| caption.clone());
+        let caption = if separate.is_some() {
+            String::new()
+        } else {
+            caption
         };
         let draft = Draft {
             kind,
@@ -415,7 +416,24 @@ pub mod ssr {
                 status: "ready".into(),
             }),
         };
-        queue(&state, &user, &visible, draft).await
+        let sent = queue(&state, &user, &visible, draft).await?;
+        if let Some(text) = separate {
+            queue(&state, &user, &visible, text_draft(text, None)).await?;
+        }
+        Ok(sent)
+    }
+
+    fn text_draft(body: String, reply_to_id: Option<i64>) -> Draft {
+        Draft {
+            kind: "text",
+            content: serde_json::json!({"type": "text", "body": body}),
+            body,
+            reply_to_id,
+            template_name: None,
+            pricing_category: None,
+            price: None,
+            attachment: None,
+        }
     }
 
     /// An outgoing message about to be queued.
