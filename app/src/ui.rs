@@ -103,6 +103,29 @@ pub fn refusal_text(locale: Locale, refusal: crate::window::Refusal) -> String {
     .to_string()
 }
 
+/// Why an outgoing message failed: Buzón's own reasons and the providers' most common ones
+/// translated, any other provider's reason as the provider gave it.
+pub fn failure_text(locale: Locale, code: Option<&str>, reason: Option<&str>) -> String {
+    use crate::conversations::failure::{DISCONNECTED, UNKNOWN_OUTCOME};
+    let code = code.unwrap_or_default();
+    if let Some(refusal) = crate::window::Refusal::from_code(code) {
+        return refusal_text(locale, refusal);
+    }
+    let known = match code {
+        DISCONNECTED => Some(td_string!(locale, inbox.failed_disconnected)),
+        UNKNOWN_OUTCOME => Some(td_string!(locale, inbox.failed_unknown)),
+        // WhatsApp's re-engagement refusal, and Twilio's for the same rule.
+        "131047" | "63016" => Some(td_string!(locale, inbox.failed_outside_window)),
+        "130429" | "131056" | "80007" => Some(td_string!(locale, inbox.failed_rate_limit)),
+        "131026" => Some(td_string!(locale, inbox.failed_undeliverable)),
+        _ => None,
+    };
+    match known {
+        Some(text) => text.to_string(),
+        None => reason.unwrap_or_default().to_string(),
+    }
+}
+
 /// Why a file cannot be sent on this channel.
 pub fn file_refusal_text(locale: Locale, refusal: channels::files::FileRefusal) -> String {
     use channels::files::FileRefusal;
@@ -211,5 +234,32 @@ pub fn page_title<T: ToString>(text: impl Fn() -> T + Send + Sync + 'static) -> 
     #[cfg(not(feature = "ssr"))]
     {
         TextProp::from(move || text().to_string())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn failures_are_translated_by_code_and_others_keep_the_provider_reason() {
+        let spanish = Locale::es;
+        assert!(
+            failure_text(spanish, Some("131047"), Some("Re-engagement message"))
+                .contains("24 horas")
+        );
+        assert!(
+            failure_text(spanish, Some("disconnected"), Some("The account was"))
+                .contains("desconectó")
+        );
+        assert_eq!(
+            failure_text(spanish, Some("window_expired"), None),
+            refusal_text(spanish, crate::window::Refusal::WindowExpired)
+        );
+        assert_eq!(
+            failure_text(spanish, Some("131000"), Some("Something went wrong")),
+            "Something went wrong"
+        );
+        assert_eq!(failure_text(Locale::en, None, None), "");
     }
 }

@@ -82,6 +82,29 @@ pub enum Refusal {
     WindowExpired,
 }
 
+impl Refusal {
+    pub const ALL: [Refusal; 4] = [
+        Refusal::TemplateRequired,
+        Refusal::TemplatesNotOnThisChannel,
+        Refusal::CustomerMustWriteFirst,
+        Refusal::WindowExpired,
+    ];
+
+    /// The failure code a message refused at delivery is stored with.
+    pub fn code(self) -> &'static str {
+        match self {
+            Refusal::TemplateRequired => "window_template_required",
+            Refusal::TemplatesNotOnThisChannel => "window_no_templates",
+            Refusal::CustomerMustWriteFirst => "window_customer_first",
+            Refusal::WindowExpired => "window_expired",
+        }
+    }
+
+    pub fn from_code(code: &str) -> Option<Refusal> {
+        Refusal::ALL.into_iter().find(|r| r.code() == code)
+    }
+}
+
 /// The rule the server enforces on every send.
 pub fn may_send(window: Window, channel: Channel, what: Outgoing) -> Result<SendAs, Refusal> {
     let whatsapp = matches!(channel, Channel::Whatsapp | Channel::Twilio);
@@ -111,6 +134,14 @@ impl Window {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn refusal_codes_read_back() {
+        for refusal in Refusal::ALL {
+            assert_eq!(Refusal::from_code(refusal.code()), Some(refusal));
+        }
+        assert_eq!(Refusal::from_code("131047"), None);
+    }
 
     const T: i64 = 1_800_000_000_000;
 

@@ -11,12 +11,14 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use app::accounts::store::{self as accounts, access};
+use app::conversations::failure::{DISCONNECTED, UNKNOWN_OUTCOME};
 use app::conversations::Change;
 use app::db::{now_ms, Db};
 use app::error::AppError;
 use app::live::{self, Hub, Published};
 use app::secrets::SecretBox;
 use app::state::AppState;
+use app::window::{may_send, window, Outgoing, Refusal, SendAs};
 use channels::api::{Access, Api};
 use channels::outbound::{CallError, Outbound, Send};
 use channels::{Channel, Delivery};
@@ -127,11 +129,19 @@ impl Outbox {
             return Ok(true);
         };
         let job = self.load(message_id).await?;
-        if !job.account_connected {
-            let refused = CallError::Permanent {
-                code: "disconnected".into(),
+        // Refused now, with a code the interface translates.
+        let refused = if !job.account_connected {
+            Some(CallError::Permanent {
+                code: DISCONNECTED.into(),
                 reason: "The account was disconnected before the message could be sent.".into(),
-            };
+            })
+        } else {
+            job.refused.map(|refusal| CallError::Permanent {
+                code: refusal.code().into(),
+                reason: format!("{refusal:?}"),
+            })
+        };
+        if let Some(refused) = refused {
             self.finish(outbox_id, &job, Err(refused)).await?;
             return Ok(true);
         }
@@ -201,7 +211,7 @@ impl Outbox {
                 .await;
         }
         let unknown = CallError::Permanent {
-            code: "unknown".into(),
+            code: UNKNOWN_OUTCOME.into(),
             reason: format!(
                 "It is not known whether the provider received this message ({reason}). \
                  Check with the customer before sending it again."
@@ -408,10 +418,18 @@ impl Outbox {
                 provider_media_id: f.provider_media_id,
             })
             .filter(|_| row.kind != "template");
-        let human_agent = matches!(channel, Channel::Messenger | Channel::Instagram)
-            && row
-                .last_incoming_at
-                .is_some_and(|at| now_ms() >= at + app::window::FREE_WINDOW_MS);
+        // The window decides again now: a retry may come after it closed.
+        let what = if row.kind == "template" {
+            Outgoing::Template
+        } else {
+            Outgoing::FreeForm
+        };
+        let allowed = may_send(
+            window(channel, row.last_incoming_at, now_ms()),
+            channel,
+            what,
+        );
+        let human_agent = allowed == Ok(SendAs::HumanAgentTag);
         let caption = row.body.clone().unwrap_or_default();
         let send = Send {
             to: row.customer_key,
@@ -428,6 +446,7 @@ impl Outbox {
             assignee_id: row.assignee_id,
             provider_id: row.provider_id,
             account_connected,
+            refused: allowed.err(),
             access,
             send,
             file,
@@ -482,6 +501,8 @@ struct Job {
     assignee_id: Option<i64>,
     provider_id: Option<String>,
     account_connected: bool,
+    /// What the interaction window says now, if it forbids the send.
+    refused: Option<Refusal>,
     access: Access,
     send: Send,
     /// The file the message carries, uploaded before the send.

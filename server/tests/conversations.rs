@@ -24,6 +24,8 @@ on_both_databases!(
     the_window_and_disconnection_are_enforced_by_the_server,
     files_are_checked_by_content_then_uploaded_and_sent_by_id,
     a_send_interrupted_by_a_crash_is_never_repeated_blindly,
+    a_retry_after_the_window_closed_is_refused_without_calling_the_provider,
+    rate_limited_sends_wait_and_go_out_once_and_late_failures_keep_their_reason,
 );
 
 async fn thread(pair: &Pair, conversation_id: i64) -> Value {
@@ -685,5 +687,99 @@ async fn a_send_interrupted_by_a_crash_is_never_repeated_blindly(backend: Backen
         1,
         "nothing sent to the Twilio customer"
     );
+    pair.stop().await;
+}
+
+async fn a_retry_after_the_window_closed_is_refused_without_calling_the_provider(backend: Backend) {
+    let pair = Pair::start_with(backend, |args| args.retry_base_ms = 1500).await;
+    pair.customer_sends(json!({"channel": "whatsapp", "text": "hola"}))
+        .await;
+    let conversation_id = pair.conversation_id().await;
+    pair.fault(Fault::ServerError, 1);
+    let sent = send_text(&pair, conversation_id, "te respondo mañana").await;
+    let message_id = sent["id"].as_i64().unwrap();
+    // Before the retry, the customer's last message becomes 25 hours old.
+    sqlx::query("UPDATE conversations SET last_incoming_at = $1 WHERE id = $2")
+        .bind(app::db::now_ms() - 25 * 3_600_000)
+        .bind(conversation_id)
+        .execute(&pair.db.pool)
+        .await
+        .unwrap();
+    eventually("the refusal", WAIT, || async {
+        (status_of(&pair, message_id).await.as_deref() == Some("failed")).then_some(())
+    })
+    .await;
+    let (code,): (Option<String>,) =
+        sqlx::query_as("SELECT error_code FROM messages WHERE id = $1")
+            .bind(message_id)
+            .fetch_one(&pair.db.pool)
+            .await
+            .unwrap();
+    assert_eq!(code.as_deref(), Some("window_template_required"));
+    assert!(
+        pair.business_messages().is_empty(),
+        "nothing reached the customer"
+    );
+    assert!(pair.send_attempts() <= 1);
+    pair.stop().await;
+}
+
+async fn rate_limited_sends_wait_and_go_out_once_and_late_failures_keep_their_reason(
+    backend: Backend,
+) {
+    let pair = Pair::start(backend).await;
+    pair.customer_sends(json!({"channel": "whatsapp", "text": "hola"}))
+        .await;
+    let conversation_id = pair.conversation_id().await;
+    // The line takes one message a second; the others are refused with 130429 and retried.
+    pair.sandbox.lock().unwrap().behaviour.rate_limit_mps = 1;
+    let mut ids = Vec::new();
+    for text in ["uno", "dos", "tres"] {
+        ids.push(
+            send_text(&pair, conversation_id, text).await["id"]
+                .as_i64()
+                .unwrap(),
+        );
+    }
+    for &id in &ids {
+        eventually("delivery within the rate limit", WAIT, || async {
+            matches!(
+                status_of(&pair, id).await.as_deref(),
+                Some("sent" | "delivered" | "read")
+            )
+            .then_some(())
+        })
+        .await;
+    }
+    let mut texts: Vec<String> = pair
+        .business_messages()
+        .into_iter()
+        .filter_map(|m| m.text)
+        .collect();
+    texts.sort();
+    assert_eq!(texts, ["dos", "tres", "uno"], "each once");
+    assert!(pair.send_attempts() > 3, "some were refused first");
+
+    // The provider accepts a free message, then reports it failed (its own window ended):
+    // the message fails with the provider's code, which the interface translates.
+    pair.sandbox.lock().unwrap().behaviour.rate_limit_mps = 80;
+    for at in pair.sandbox.lock().unwrap().last_incoming.values_mut() {
+        *at -= 25 * 3_600_000;
+    }
+    let late = send_text(&pair, conversation_id, "¿sigues ahí?").await["id"]
+        .as_i64()
+        .unwrap();
+    eventually("the late failure", WAIT, || async {
+        (status_of(&pair, late).await.as_deref() == Some("failed")).then_some(())
+    })
+    .await;
+    let (code, reason): (Option<String>, Option<String>) =
+        sqlx::query_as("SELECT error_code, error_reason FROM messages WHERE id = $1")
+            .bind(late)
+            .fetch_one(&pair.db.pool)
+            .await
+            .unwrap();
+    assert_eq!(code.as_deref(), Some("131047"));
+    assert!(reason.unwrap().contains("24 hours"));
     pair.stop().await;
 }

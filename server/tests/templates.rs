@@ -49,6 +49,34 @@ async fn a_closed_window_is_reopened_with_a_priced_template(backend: Backend) {
             ],
         )
         .await;
+    // The settings page: each line with its approved templates, each category with its price.
+    let settings = pair.admin.json("template_settings", &[]).await;
+    let lines = settings["lines"].as_array().unwrap();
+    assert_eq!(lines.len(), 2, "both sandbox lines");
+    let synced_line = lines
+        .iter()
+        .find(|l| l["account_id"] == account_id)
+        .unwrap();
+    assert_eq!(synced_line["approved"], 4);
+    assert!(synced_line["synced_at"].is_i64());
+    assert!(
+        lines.iter().any(|l| l["approved"] == 0),
+        "the other line is not synced yet"
+    );
+    assert_eq!(
+        settings["prices"],
+        json!([
+            {"category": "marketing", "price": null, "currency": null},
+            {"category": "utility", "price": "0.0107", "currency": "USD"},
+            {"category": "authentication", "price": null, "currency": null},
+        ])
+    );
+    let seller = pair
+        .server
+        .invite_and_accept(&pair.admin, "sergio@andinas.example", "seller")
+        .await;
+    let (status, _) = seller.error("template_settings", &[]).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
 
     pair.customer_sends(json!({"channel": "whatsapp", "text": "hola"}))
         .await;

@@ -15,7 +15,7 @@ use crate::error::AppError;
 use crate::i18n::*;
 use crate::permissions::can_use_inbox;
 use crate::shell::{Forbidden, Me, WithUser};
-use crate::ui::{error_text, page_title, refusal_text};
+use crate::ui::{error_text, failure_text, page_title, refusal_text};
 use crate::window::{may_send, window, Outgoing, Window};
 
 type ListResource = Resource<Result<InboxList, AppError>>;
@@ -467,6 +467,11 @@ fn MessageBubble(message: MessageView, offset: i32) -> impl IntoView {
     } else {
         message_body(&message, i18n).into_any()
     };
+    let failure = failure_text(
+        i18n.get_locale_untracked(),
+        message.error_code.as_deref(),
+        message.error_reason.as_deref(),
+    );
     let ticks = outgoing.then(|| {
         let (symbol, label) = match message.status.as_deref() {
             Some("pending") => ("🕓", t_string!(i18n, inbox.status_pending).to_string()),
@@ -478,7 +483,7 @@ fn MessageBubble(message: MessageView, offset: i32) -> impl IntoView {
                 format!(
                     "{}: {}",
                     t_string!(i18n, inbox.status_failed),
-                    message.error_reason.clone().unwrap_or_default()
+                    failure.clone()
                 ),
             ),
             _ => ("", String::new()),
@@ -497,10 +502,8 @@ fn MessageBubble(message: MessageView, offset: i32) -> impl IntoView {
             </span>
         }
     });
-    let failed_reason = (message.status.as_deref() == Some("failed"))
-        .then(|| message.error_reason.clone())
-        .flatten()
-        .map(|reason| view! { <p class="failed-reason">{reason}</p> });
+    let failed_reason = (message.status.as_deref() == Some("failed") && !failure.is_empty())
+        .then(|| view! { <p class="failed-reason">{failure.clone()}</p> });
     view! {
         <div class=class data-status=message.status.clone().unwrap_or_default()>
             {body}

@@ -13,6 +13,15 @@ pub mod store;
 /// The browser's end of the live stream.
 pub mod stream;
 
+/// The failure codes Buzón itself gives an outgoing message (the providers' codes are
+/// numbers; refusals of the interaction window have theirs in [`crate::window::Refusal`]).
+pub mod failure {
+    /// The account was disconnected before the message went out.
+    pub const DISCONNECTED: &str = "disconnected";
+    /// The provider may or may not have received it.
+    pub const UNKNOWN_OUTCOME: &str = "unknown";
+}
+
 /// One row of the conversation list.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ConversationSummary {

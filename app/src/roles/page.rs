@@ -11,6 +11,8 @@ use crate::i18n::*;
 use crate::permissions::{can_manage_settings, can_manage_users, Permission};
 use crate::roles::{DeleteRole, SaveRole};
 use crate::shell::{Forbidden, WithUser};
+use crate::templates::page::{TemplatesResource, TemplatesSection};
+use crate::templates::{load_template_settings, SaveTemplatePrice, SyncTemplates};
 use crate::ui::{
     action_error, error_text, page_title, permission_name, role_name, FieldError, FormError,
 };
@@ -30,13 +32,33 @@ pub fn SettingsPage() -> impl IntoView {
         move || (save_account.version().get(), disconnect.version().get()),
         |_| load_accounts(),
     );
+    let sync = ServerAction::<SyncTemplates>::new();
+    let save_price = ServerAction::<SaveTemplatePrice>::new();
+    let templates = Resource::new(
+        move || {
+            (
+                sync.version().get(),
+                save_price.version().get(),
+                save_account.version().get(),
+                disconnect.version().get(),
+            )
+        },
+        |_| load_template_settings(),
+    );
     view! {
         <WithUser children=move |user| {
             let actor = user.actor();
             if !can_manage_settings(&actor) && !can_manage_users(&actor) {
                 return view! { <Forbidden /> }.into_any();
             }
-            let channels = Channels { accounts, save: save_account, disconnect };
+            let channels = Channels {
+                accounts,
+                save: save_account,
+                disconnect,
+                templates,
+                sync,
+                save_price,
+            };
             view! { <Settings user roles save delete channels /> }.into_any()
         } />
     }
@@ -48,6 +70,9 @@ struct Channels {
     accounts: AccountsResource,
     save: ServerAction<SaveAccount>,
     disconnect: ServerAction<DisconnectAccount>,
+    templates: TemplatesResource,
+    sync: ServerAction<SyncTemplates>,
+    save_price: ServerAction<SaveTemplatePrice>,
 }
 
 #[component]
@@ -73,6 +98,11 @@ fn Settings(
                         accounts=channels.accounts
                         save=channels.save
                         disconnect=channels.disconnect
+                    />
+                    <TemplatesSection
+                        templates=channels.templates
+                        sync=channels.sync
+                        save_price=channels.save_price
                     />
                 }
             })}

@@ -1,6 +1,8 @@
 //! WhatsApp message templates (R11): synced from the provider (approved ones only), offered to
 //! the composer with their category and price, sent with their parameters.
 
+/// The templates section of the settings page.
+pub mod page;
 #[cfg(feature = "ssr")]
 pub mod store;
 
@@ -25,6 +27,52 @@ pub struct TemplateView {
     /// The organization's price for the category, in millionths of `currency`.
     pub price_micros: Option<i64>,
     pub currency: Option<String>,
+}
+
+/// The categories a template price is set for.
+pub const CATEGORIES: [&str; 3] = ["marketing", "utility", "authentication"];
+
+/// What the settings page shows of templates.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TemplateSettings {
+    /// The connected WhatsApp lines and how many approved templates each has.
+    pub lines: Vec<LineTemplates>,
+    /// One entry per category of [`CATEGORIES`], in that order.
+    pub prices: Vec<CategoryPrice>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LineTemplates {
+    pub account_id: i64,
+    pub name: String,
+    pub approved: i64,
+    /// When they were last synced (epoch ms).
+    pub synced_at: Option<i64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CategoryPrice {
+    pub category: String,
+    /// As entered, e.g. `0.025`.
+    pub price: Option<String>,
+    pub currency: Option<String>,
+}
+
+/// `25_000` micros → `0.025`; at least two decimals.
+pub fn format_price(micros: i64) -> String {
+    let fraction = format!("{:06}", micros % 1_000_000);
+    let trimmed = fraction.trim_end_matches('0');
+    let decimals = if trimmed.len() < 2 {
+        &fraction[..2]
+    } else {
+        trimmed
+    };
+    format!("{}.{decimals}", micros / 1_000_000)
+}
+
+#[server(prefix = "/api", endpoint = "template_settings")]
+pub async fn load_template_settings() -> Result<TemplateSettings, AppError> {
+    store::ssr::settings().await.map_err(AppError::respond)
 }
 
 /// Fetches the account's approved templates from the provider; returns how many there are.
@@ -65,4 +113,17 @@ pub async fn send_template(
     store::ssr::send(conversation_id, template_id, params)
         .await
         .map_err(AppError::respond)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn prices_show_what_matters() {
+        assert_eq!(format_price(25_000), "0.025");
+        assert_eq!(format_price(1_500_000), "1.50");
+        assert_eq!(format_price(0), "0.00");
+        assert_eq!(format_price(123_456), "0.123456");
+    }
 }

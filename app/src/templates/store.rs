@@ -12,8 +12,52 @@ pub mod ssr {
     use crate::error::{AppError, Field, Problem};
     use crate::permissions::{can_manage_settings, can_use_inbox};
     use crate::state::AppState;
-    use crate::templates::TemplateView;
+    use crate::templates::{
+        format_price, CategoryPrice, LineTemplates, TemplateSettings, TemplateView, CATEGORIES,
+    };
     use crate::window::Outgoing;
+
+    pub async fn settings() -> Result<TemplateSettings, AppError> {
+        let user = require(can_manage_settings).await?;
+        let state = AppState::current()?;
+        let lines: Vec<(i64, String, i64, Option<i64>)> = sqlx::query_as(
+            "SELECT a.id, a.name, COUNT(t.id), MAX(t.synced_at) FROM accounts a \
+             LEFT JOIN templates t ON t.account_id = a.id AND t.status = 'APPROVED' \
+             WHERE a.org_id = $1 AND a.channel = 'whatsapp' AND a.status = 'connected' \
+             GROUP BY a.id, a.name ORDER BY a.name, a.id",
+        )
+        .bind(user.org_id)
+        .fetch_all(&state.db.pool)
+        .await?;
+        let prices: Vec<(String, i64, String)> = sqlx::query_as(
+            "SELECT category, price_micros, currency FROM template_prices WHERE org_id = $1",
+        )
+        .bind(user.org_id)
+        .fetch_all(&state.db.pool)
+        .await?;
+        Ok(TemplateSettings {
+            lines: lines
+                .into_iter()
+                .map(|(account_id, name, approved, synced_at)| LineTemplates {
+                    account_id,
+                    name,
+                    approved,
+                    synced_at,
+                })
+                .collect(),
+            prices: CATEGORIES
+                .iter()
+                .map(|category| {
+                    let set = prices.iter().find(|(c, _, _)| c == category);
+                    CategoryPrice {
+                        category: category.to_string(),
+                        price: set.map(|(_, micros, _)| format_price(*micros)),
+                        currency: set.map(|(_, _, currency)| currency.clone()),
+                    }
+                })
+                .collect(),
+        })
+    }
 
     pub async fn sync(account_id: i64) -> Result<usize, AppError> {
         let user = require(can_manage_settings).await?;
@@ -149,10 +193,7 @@ pub mod ssr {
         let user = require(can_manage_settings).await?;
         let state = AppState::current()?;
         let category = category.trim().to_ascii_lowercase();
-        if !matches!(
-            category.as_str(),
-            "marketing" | "utility" | "authentication"
-        ) {
+        if !CATEGORIES.contains(&category.as_str()) {
             return Err(AppError::invalid(Field::Category, Problem::Unknown));
         }
         let micros =

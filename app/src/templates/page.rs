@@ -1,0 +1,153 @@
+//! The "WhatsApp templates" section of the settings page: sync each line's approved templates
+//! from the provider, and set the price of each category for spend figures.
+
+use leptos::prelude::*;
+
+use super::{SaveTemplatePrice, SyncTemplates, TemplateSettings};
+use crate::error::{AppError, Field};
+use crate::i18n::*;
+use crate::ui::{action_error, error_text, fill, FieldError, FormError};
+
+pub type TemplatesResource = Resource<Result<TemplateSettings, AppError>>;
+
+const PRICE_FIELDS: &[Field] = &[Field::Price, Field::Currency];
+
+fn category_label(locale: Locale, category: &str) -> String {
+    match category {
+        "marketing" => td_string!(locale, settings.category_marketing),
+        "utility" => td_string!(locale, settings.category_utility),
+        _ => td_string!(locale, settings.category_authentication),
+    }
+    .to_string()
+}
+
+#[component]
+pub fn TemplatesSection(
+    templates: TemplatesResource,
+    sync: ServerAction<SyncTemplates>,
+    save_price: ServerAction<SaveTemplatePrice>,
+) -> impl IntoView {
+    let i18n = use_i18n();
+    let syncing = RwSignal::new(None::<i64>);
+    let price_error = action_error(save_price);
+    let settings = move || templates.get().and_then(Result::ok);
+    let lines = move || settings().map(|s| s.lines).unwrap_or_default();
+    let prices = move || settings().map(|s| s.prices).unwrap_or_default();
+    view! {
+        <section class="card" aria-labelledby="templates-heading">
+            <h2 id="templates-heading">{t!(i18n, settings.templates_heading)}</h2>
+            <p class="muted">{t!(i18n, settings.templates_intro)}</p>
+            <Transition fallback=|| view! { <div class="loading"></div> }>
+                <Show when=move || settings().is_some_and(|s| s.lines.is_empty())>
+                    <p class="muted">{t!(i18n, settings.templates_no_lines)}</p>
+                </Show>
+                <ul class="account-list">
+                    <For each=lines key=|l| (l.account_id, l.approved, l.synced_at) let:line>
+                        {
+                            let id = line.account_id;
+                            let outcome = move || {
+                                (syncing.get() == Some(id) && !sync.pending().get())
+                                    .then(|| sync.value().get())
+                                    .flatten()
+                                    .map(|result| match result {
+                                        Ok(count) => {
+                                            view! {
+                                                <p class="notice" role="status">
+                                                    {fill(
+                                                        t_string!(i18n, settings.templates_synced),
+                                                        &[("count", count.to_string())],
+                                                    )}
+                                                </p>
+                                            }
+                                                .into_any()
+                                        }
+                                        Err(err) => {
+                                            view! {
+                                                <p class="form-error" role="alert">
+                                                    {error_text(i18n.get_locale(), &err)}
+                                                </p>
+                                            }
+                                                .into_any()
+                                        }
+                                    })
+                            };
+                            view! {
+                                <li class="account">
+                                    <div class="account-who">
+                                        <span class="channel channel-whatsapp">"WhatsApp"</span>
+                                        <strong>{line.name.clone()}</strong>
+                                        <span class="muted small">
+                                            {fill(
+                                                t_string!(i18n, settings.templates_approved),
+                                                &[("count", line.approved.to_string())],
+                                            )}
+                                        </span>
+                                    </div>
+                                    <div class="account-controls">
+                                        <button
+                                            class="button small"
+                                            type="button"
+                                            disabled=move || sync.pending().get()
+                                            on:click=move |_| {
+                                                syncing.set(Some(id));
+                                                sync.dispatch(SyncTemplates { account_id: id });
+                                            }
+                                        >
+                                            {t!(i18n, settings.templates_sync)}
+                                        </button>
+                                    </div>
+                                    {outcome}
+                                </li>
+                            }
+                        }
+                    </For>
+                </ul>
+                <h3>{t!(i18n, settings.prices_heading)}</h3>
+                <div class="price-list">
+                    <For each=prices key=|p| (p.category.clone(), p.price.clone(), p.currency.clone()) let:price>
+                        {
+                            let category = price.category.clone();
+                            let input_id = format!("price-{category}");
+                            let label = category_label(i18n.get_locale_untracked(), &category);
+                            view! {
+                                <ActionForm action=save_price attr:class="price-form">
+                                    <input type="hidden" name="category" value=category.clone() />
+                                    <label for=input_id.clone()>{label}</label>
+                                    <input
+                                        id=input_id
+                                        name="price"
+                                        inputmode="decimal"
+                                        placeholder="0.025"
+                                        required
+                                        value=price.price.clone().unwrap_or_default()
+                                    />
+                                    <input
+                                        name="currency"
+                                        maxlength="3"
+                                        class="currency"
+                                        aria-label=move || t_string!(i18n, settings.currency)
+                                        value=price.currency.clone().unwrap_or_else(|| "USD".into())
+                                    />
+                                    <button class="button small" type="submit">
+                                        {t!(i18n, settings.save_price)}
+                                    </button>
+                                </ActionForm>
+                            }
+                        }
+                    </For>
+                </div>
+                <FieldError error=price_error field=Field::Price id="price-error" />
+                <FieldError error=price_error field=Field::Currency id="currency-error" />
+                <FormError error=price_error fields=PRICE_FIELDS />
+                {move || {
+                    matches!(save_price.value().get(), Some(Ok(())))
+                        .then(|| {
+                            view! {
+                                <p class="notice" role="status">{t!(i18n, settings.price_saved)}</p>
+                            }
+                        })
+                }}
+            </Transition>
+        </section>
+    }
+}
