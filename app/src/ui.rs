@@ -126,6 +126,16 @@ pub fn failure_text(locale: Locale, code: Option<&str>, reason: Option<&str>) ->
     }
 }
 
+/// The answer to a button's action: the notice on success, the translated error otherwise.
+pub fn outcome_view(locale: Locale, result: Result<String, AppError>) -> AnyView {
+    match result {
+        Ok(notice) => view! { <p class="notice" role="status">{notice}</p> }.into_any(),
+        Err(err) => {
+            view! { <p class="form-error" role="alert">{error_text(locale, &err)}</p> }.into_any()
+        }
+    }
+}
+
 /// Why a file cannot be sent on this channel.
 pub fn file_refusal_text(locale: Locale, refusal: channels::files::FileRefusal) -> String {
     use channels::files::FileRefusal;

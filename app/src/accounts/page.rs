@@ -8,7 +8,7 @@ use super::{
 };
 use crate::error::{AppError, Field};
 use crate::i18n::*;
-use crate::ui::{action_error, error_text, FieldError, FormError};
+use crate::ui::{action_error, outcome_view, FieldError, FormError};
 
 pub type AccountsResource = Resource<Result<Accounts, AppError>>;
 
@@ -192,46 +192,20 @@ pub fn AccountsSection(
                                         imported
                                             .get()
                                             .filter(|(imported_id, _)| *imported_id == id)
-                                            .map(|(_, result)| match result {
-                                                Ok(()) => {
-                                                    view! {
-                                                        <p class="notice" role="status">
-                                                            {t!(i18n, settings.import_started)}
-                                                        </p>
-                                                    }
-                                                        .into_any()
-                                                }
-                                                Err(err) => {
-                                                    view! {
-                                                        <p class="form-error" role="alert">
-                                                            {error_text(i18n.get_locale(), &err)}
-                                                        </p>
-                                                    }
-                                                        .into_any()
-                                                }
+                                            .map(|(_, result)| {
+                                                let notice = result
+                                                    .map(|()| t_string!(i18n, settings.import_started).to_string());
+                                                outcome_view(i18n.get_locale(), notice)
                                             })
                                     }}
                                     {move || {
                                         tested
                                             .get()
                                             .filter(|(tested_id, _)| *tested_id == id)
-                                            .map(|(_, result)| match result {
-                                                Ok(name) => {
-                                                    view! {
-                                                        <p class="notice" role="status">
-                                                            {t!(i18n, settings.test_ok)} " " {name}
-                                                        </p>
-                                                    }
-                                                        .into_any()
-                                                }
-                                                Err(err) => {
-                                                    view! {
-                                                        <p class="form-error" role="alert">
-                                                            {error_text(i18n.get_locale(), &err)}
-                                                        </p>
-                                                    }
-                                                        .into_any()
-                                                }
+                                            .map(|(_, result)| {
+                                                let notice = result
+                                                    .map(|name| format!("{} {name}", t_string!(i18n, settings.test_ok)));
+                                                outcome_view(i18n.get_locale(), notice)
                                             })
                                     }}
                                 </li>

@@ -6,7 +6,7 @@ use leptos::prelude::*;
 use super::{SaveTemplatePrice, SyncTemplates, TemplateSettings};
 use crate::error::{AppError, Field};
 use crate::i18n::*;
-use crate::ui::{action_error, error_text, fill, FieldError, FormError};
+use crate::ui::{action_error, fill, outcome_view, FieldError, FormError};
 
 pub type TemplatesResource = Resource<Result<TemplateSettings, AppError>>;
 
@@ -49,26 +49,14 @@ pub fn TemplatesSection(
                                 (syncing.get() == Some(id) && !sync.pending().get())
                                     .then(|| sync.value().get())
                                     .flatten()
-                                    .map(|result| match result {
-                                        Ok(count) => {
-                                            view! {
-                                                <p class="notice" role="status">
-                                                    {fill(
-                                                        t_string!(i18n, settings.templates_synced),
-                                                        &[("count", count.to_string())],
-                                                    )}
-                                                </p>
-                                            }
-                                                .into_any()
-                                        }
-                                        Err(err) => {
-                                            view! {
-                                                <p class="form-error" role="alert">
-                                                    {error_text(i18n.get_locale(), &err)}
-                                                </p>
-                                            }
-                                                .into_any()
-                                        }
+                                    .map(|result| {
+                                        let notice = result.map(|count| {
+                                            fill(
+                                                t_string!(i18n, settings.templates_synced),
+                                                &[("count", count.to_string())],
+                                            )
+                                        });
+                                        outcome_view(i18n.get_locale(), notice)
                                     })
                             };
                             view! {
