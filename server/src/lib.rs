@@ -142,6 +142,7 @@ pub fn router(state: AppState, ingest: ingest::Ingest) -> Router {
         .route("/healthz", get(|| async { "ok" }))
         .route("/api/live", get(live::stream))
         .route("/media/{attachment_id}", get(media::serve))
+        .route("/media/{attachment_id}/shared", get(media::serve_shared))
         .route(
             "/api/upload",
             post(media::upload).layer(axum::extract::DefaultBodyLimit::max(
@@ -215,6 +216,14 @@ pub async fn serve(
         )));
     }
     let app = router(state, ingest).into_make_service_with_connect_info::<SocketAddr>();
+    // Live events are small frames written one by one: without TCP_NODELAY each would wait
+    // for the previous one's acknowledgement (Nagle), tens of milliseconds.
+    let listener =
+        axum::serve::ListenerExt::tap_io(listener, |stream: &mut tokio::net::TcpStream| {
+            if let Err(err) = stream.set_nodelay(true) {
+                tracing::debug!(%err, "cannot set TCP_NODELAY");
+            }
+        });
     let result = axum::serve(listener, app)
         .with_graceful_shutdown(shutdown)
         .await
