@@ -1,10 +1,12 @@
 //! Secrets at rest (R5): access tokens, app secrets and auth tokens are sealed with the
 //! server key (ChaCha20-Poly1305, a fresh random nonce per value) before they reach the
-//! database, and never leave the server once saved.
+//! database, and never leave the server once saved. The same key signs the short-lived links
+//! a provider fetches a file from (with a key derived for that purpose only).
 
 use std::path::Path;
 
 use ring::aead::{Aad, LessSafeKey, Nonce, UnboundKey, CHACHA20_POLY1305, NONCE_LEN};
+use ring::hmac;
 use ring::rand::{SecureRandom, SystemRandom};
 
 const KEY_LEN: usize = 32;
@@ -23,6 +25,7 @@ pub enum SecretError {
 #[derive(Clone)]
 pub struct SecretBox {
     key: std::sync::Arc<LessSafeKey>,
+    links: std::sync::Arc<hmac::Key>,
 }
 
 impl std::fmt::Debug for SecretBox {
@@ -42,8 +45,13 @@ impl SecretBox {
             .map(|i| u8::from_str_radix(&text[i * 2..i * 2 + 2], 16).expect("checked hex"))
             .collect();
         let key = UnboundKey::new(&CHACHA20_POLY1305, &bytes).map_err(|_| SecretError::BadKey)?;
+        let links = hmac::sign(
+            &hmac::Key::new(hmac::HMAC_SHA256, &bytes),
+            b"buzon: links to stored files",
+        );
         Ok(SecretBox {
             key: std::sync::Arc::new(LessSafeKey::new(key)),
+            links: std::sync::Arc::new(hmac::Key::new(hmac::HMAC_SHA256, links.as_ref())),
         })
     }
 
@@ -85,6 +93,27 @@ impl SecretBox {
         let mut out = nonce.to_vec();
         out.extend_from_slice(&sealed);
         out
+    }
+
+    /// The signature of a link (hexadecimal), which only this server key makes.
+    pub fn sign_link(&self, link: &str) -> String {
+        hmac::sign(&self.links, link.as_bytes())
+            .as_ref()
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect()
+    }
+
+    /// Whether `signature` is this key's signature of `link` (compared in constant time).
+    pub fn verify_link(&self, link: &str, signature: &str) -> bool {
+        let Some(bytes) = (0..signature.len() / 2)
+            .map(|i| u8::from_str_radix(signature.get(i * 2..i * 2 + 2)?, 16).ok())
+            .collect::<Option<Vec<u8>>>()
+            .filter(|b| b.len() * 2 == signature.len())
+        else {
+            return false;
+        };
+        hmac::verify(&self.links, link.as_bytes(), &bytes).is_ok()
     }
 
     pub fn open(&self, sealed: &[u8]) -> Result<Vec<u8>, SecretError> {
@@ -146,6 +175,20 @@ mod tests {
         tampered[last] ^= 1;
         assert!(sample().open(&tampered).is_err());
         assert!(sample().open(&a[..5]).is_err());
+    }
+
+    #[test]
+    fn link_signatures_verify_with_the_same_key_and_link_only() {
+        let signature = sample().sign_link("7:1800000000000");
+        assert_eq!(signature.len(), 64);
+        assert!(sample().verify_link("7:1800000000000", &signature));
+        assert!(!sample().verify_link("8:1800000000000", &signature));
+        assert!(!sample().verify_link("7:1800000000001", &signature));
+        let other = SecretBox::from_hex(&"cd".repeat(32)).unwrap();
+        assert!(!other.verify_link("7:1800000000000", &signature));
+        assert!(!sample().verify_link("7:1800000000000", &signature[..62]));
+        assert!(!sample().verify_link("7:1800000000000", "zz"));
+        assert!(!sample().verify_link("7:1800000000000", ""));
     }
 
     #[test]

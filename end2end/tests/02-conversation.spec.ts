@@ -104,4 +104,16 @@ test('a customer and an agent talk live', async ({ page }) => {
   await expect(line.getByRole('status')).toContainText('Connection works: Ventas Sandbox');
   await expect(page.locator('body')).not.toContainText('sandbox-access-token');
   await shot(page, '13-settings-channels');
+
+  // Templates: synced from the provider's approved ones, priced per category.
+  const templates = page.getByRole('region', { name: 'WhatsApp templates' });
+  const synced = templates.getByRole('listitem').filter({ hasText: 'Ventas' });
+  await synced.getByRole('button', { name: 'Sync templates' }).click();
+  await expect(synced.getByRole('status')).toContainText(/Synced: [1-9]\d* approved templates/);
+  const utility = templates.getByLabel('Utility');
+  await utility.fill('0,0107');
+  await templates.locator('form').filter({ has: utility }).getByRole('button', { name: 'Save price' }).click();
+  await expect(templates.getByText('Price saved.')).toBeVisible();
+  await expect(templates.getByLabel('Utility')).toHaveValue('0.0107');
+  await shot(page, '14-settings-templates');
 });

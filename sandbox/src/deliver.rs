@@ -46,7 +46,7 @@ pub fn twilio_signature(token: &str, url: &str, params: &[(String, String)]) -> 
     base64::engine::general_purpose::STANDARD.encode(mac.finalize().into_bytes())
 }
 
-fn client() -> reqwest::Client {
+pub(crate) fn client() -> reqwest::Client {
     reqwest::Client::builder()
         .timeout(Duration::from_secs(10))
         .build()

@@ -718,35 +718,81 @@ pub async fn twilio_send(
         category: "service".into(),
         status_callback: get("StatusCallback"),
     };
-    if !is_template && !inside {
-        let world = world.clone();
-        tokio::spawn(async move {
+    let media_url = get("MediaUrl");
+    let world_for_send = world.clone();
+    tokio::spawn(async move {
+        let world = world_for_send;
+        if !is_template && !inside {
             tokio::time::sleep(Duration::from_millis(100)).await;
-            world
-                .lock()
-                .unwrap()
-                .set_status(&accepted.id, "undelivered");
-            if let Some(url) = accepted.status_callback.clone() {
-                let params = vec![
-                    ("MessageSid".to_string(), accepted.id.clone()),
-                    ("MessageStatus".to_string(), "undelivered".to_string()),
-                    ("ErrorCode".to_string(), "63016".to_string()),
-                    ("ErrorMessage".to_string(), "Failed to send freeform message because you are outside the allowed window.".to_string()),
-                    ("From".to_string(), format!("whatsapp:+{TWILIO_NUMBER}")),
-                    ("To".to_string(), format!("whatsapp:+{}", accepted.customer)),
-                ];
-                deliver::twilio(&world, &url, params).await;
+            twilio_undelivered(
+                &world,
+                &accepted,
+                63016,
+                "Failed to send freeform message because you are outside the allowed window.",
+            )
+            .await;
+            return;
+        }
+        // Twilio fetches the file from the link it was given before sending it on.
+        if let Some(link) = media_url {
+            let fetched = match deliver::client().get(&link).send().await {
+                Ok(response) if response.status().is_success() => {
+                    let mime_type = response
+                        .headers()
+                        .get(header::CONTENT_TYPE)
+                        .and_then(|v| v.to_str().ok())
+                        .unwrap_or("application/octet-stream")
+                        .to_string();
+                    response
+                        .bytes()
+                        .await
+                        .ok()
+                        .map(|bytes| (mime_type, bytes.to_vec()))
+                }
+                _ => None,
+            };
+            let Some((mime_type, bytes)) = fetched else {
+                twilio_undelivered(&world, &accepted, 11200, "HTTP retrieval failure").await;
+                return;
+            };
+            let kind = match mime_type.split('/').next() {
+                Some(kind @ ("image" | "video" | "audio")) => kind.to_string(),
+                _ => "document".to_string(),
+            };
+            let mut w = world.lock().unwrap();
+            if let Some(entry) = w.log.iter_mut().rev().find(|l| l.id == accepted.id) {
+                entry.kind = kind;
             }
-        });
-    } else {
+            w.media
+                .insert(accepted.id.clone(), StoredMedia { bytes, mime_type });
+        }
         statuses::follow_up(world.clone(), accepted);
-    }
+    });
     if hang_after {
         hang(&world).await;
     }
     (StatusCode::CREATED, Json(json!({"sid": message_sid, "status": "queued", "to": to, "from": from,
         "body": get("Body"), "account_sid": sid, "num_media": if get("MediaUrl").is_some() { "1" } else { "0" },
         "date_created": now_ms().to_string(), "api_version": "2010-04-01"}))).into_response()
+}
+
+/// A Twilio message that did not go out, told to its status callback.
+async fn twilio_undelivered(world: &Shared, accepted: &Accepted, code: u32, message: &str) {
+    world
+        .lock()
+        .unwrap()
+        .set_status(&accepted.id, "undelivered");
+    if let Some(url) = accepted.status_callback.clone() {
+        let params = vec![
+            ("MessageSid".to_string(), accepted.id.clone()),
+            ("MessageStatus".to_string(), "undelivered".to_string()),
+            ("ErrorCode".to_string(), code.to_string()),
+            ("ErrorMessage".to_string(), message.to_string()),
+            ("From".to_string(), format!("whatsapp:+{TWILIO_NUMBER}")),
+            ("To".to_string(), format!("whatsapp:+{}", accepted.customer)),
+        ];
+        deliver::twilio(world, &url, params).await;
+    }
 }
 
 /// `GET /2010-04-01/Accounts/{sid}.json` (the connection test).

@@ -227,7 +227,7 @@ async fn store_message(step: &mut Step<'_, '_>, message: &Message) -> Result<(),
     // An echo of a message Buzón itself sent: the message exists, it only lacked its id.
     if let Some(own_id) = message.echo_metadata.as_deref().and_then(own_message_id) {
         // Only a message of this very conversation: another app's metadata proves nothing.
-        sqlx::query(
+        let matched = sqlx::query(
             "UPDATE messages SET provider_id = $1 \
              WHERE id = $2 AND account_id = $3 AND provider_id IS NULL AND direction = 'out' \
                AND conversation_id = (SELECT id FROM conversations \
@@ -238,9 +238,28 @@ async fn store_message(step: &mut Step<'_, '_>, message: &Message) -> Result<(),
         .bind(account.id)
         .bind(&message.customer.key)
         .execute(&mut **tx)
-        .await?;
-        stored.duplicates += 1;
-        return Ok(());
+        .await?
+        .rows_affected()
+            == 1;
+        // Matched before (a redelivery, or the send's answer came first); otherwise the
+        // metadata names no message of ours here (deleted, or another installation's) and the
+        // echo is stored as what it is: a message the business sent.
+        let known = matched
+            || sqlx::query_as::<_, (i64,)>(
+                "SELECT m.id FROM messages m JOIN conversations c ON c.id = m.conversation_id \
+                 WHERE m.id = $1 AND m.account_id = $2 AND m.direction = 'out' \
+                   AND c.customer_key = $3",
+            )
+            .bind(own_id)
+            .bind(account.id)
+            .bind(&message.customer.key)
+            .fetch_optional(&mut **tx)
+            .await?
+            .is_some();
+        if known {
+            stored.duplicates += 1;
+            return Ok(());
+        }
     }
 
     let incoming = !message.outgoing;

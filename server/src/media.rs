@@ -2,6 +2,8 @@
 //! its conversation only (the same permission rule as everywhere); anyone else gets 404, as if
 //! it did not exist. `POST /api/upload?conversation_id=…`: a file an agent is about to send,
 //! checked by its content against the conversation's channel before it is kept.
+//! `GET /media/{attachment id}/shared?until=…&sig=…`: an outgoing file for a provider that
+//! fetches files itself (Twilio), through a link signed with the server key that expires.
 
 use app::conversations::store::ssr::visible_conversation;
 use app::conversations::AttachmentView;
@@ -57,6 +59,72 @@ pub async fn serve(
     else {
         return StatusCode::NOT_FOUND.into_response();
     };
+    send_file(&state, &stored, "private, max-age=86400, immutable").await
+}
+
+/// How long a link handed to a provider works: it fetches the file at once, and retries of the
+/// send make a new link.
+pub const SHARED_LINK_MS: i64 = 60 * 60 * 1000;
+
+/// The link a provider downloads an outgoing file from: it names the file and its expiry,
+/// signed with the server key, and nothing else.
+pub fn shared_link(
+    public_url: &str,
+    secrets: &app::secrets::SecretBox,
+    attachment_id: i64,
+    now: i64,
+) -> String {
+    let until = now + SHARED_LINK_MS;
+    let signature = secrets.sign_link(&format!("{attachment_id}:{until}"));
+    format!("{public_url}/media/{attachment_id}/shared?until={until}&sig={signature}")
+}
+
+/// Missing parts read as an invalid link, answered like every other one.
+#[derive(serde::Deserialize)]
+pub struct SharedLink {
+    #[serde(default)]
+    until: i64,
+    #[serde(default)]
+    sig: String,
+}
+
+pub async fn serve_shared(
+    State(state): State<AppState>,
+    Path(attachment_id): Path<i64>,
+    Query(link): Query<SharedLink>,
+) -> Response {
+    let signed = state
+        .secrets
+        .verify_link(&format!("{attachment_id}:{}", link.until), &link.sig);
+    if !signed || link.until < now_ms() {
+        return StatusCode::NOT_FOUND.into_response();
+    }
+    // Only files the business sends are ever shared this way.
+    let stored: Option<Stored> = match sqlx::query_as(
+        "SELECT at.org_id, at.storage_key, at.mime_type, at.file_name, at.status, c.assignee_id \
+         FROM attachments at JOIN messages m ON m.id = at.message_id \
+         JOIN conversations c ON c.id = m.conversation_id \
+         WHERE at.id = $1 AND m.direction = 'out' AND c.deleted_at IS NULL",
+    )
+    .bind(attachment_id)
+    .fetch_optional(&state.db.pool)
+    .await
+    {
+        Ok(stored) => stored,
+        Err(err) => {
+            tracing::error!(%err, "media lookup failed");
+            return StatusCode::SERVICE_UNAVAILABLE.into_response();
+        }
+    };
+    match stored {
+        Some(stored) => send_file(&state, &stored, "no-store").await,
+        None => StatusCode::NOT_FOUND.into_response(),
+    }
+}
+
+/// A stored file as the response body, streamed, with headers that keep it from ever acting
+/// as a page.
+async fn send_file(state: &AppState, stored: &Stored, cache: &'static str) -> Response {
     let (Some(key), "ready") = (stored.storage_key.as_deref(), stored.status.as_str()) else {
         return StatusCode::NOT_FOUND.into_response();
     };
@@ -91,10 +159,7 @@ pub async fn serve(
         header::CONTENT_SECURITY_POLICY,
         HeaderValue::from_static("default-src 'none'; img-src 'self'; media-src 'self'; sandbox"),
     );
-    headers.insert(
-        header::CACHE_CONTROL,
-        HeaderValue::from_static("private, max-age=86400, immutable"),
-    );
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static(cache));
     response
 }
 

@@ -63,6 +63,8 @@ pub struct Outbox {
     pub secrets: SecretBox,
     pub wake: Arc<Notify>,
     pub twilio_status_callback: String,
+    /// Where providers that fetch files themselves (Twilio) download them from.
+    pub public_url: String,
     pub timing: Timing,
     pub media: app::media::Media,
 }
@@ -76,6 +78,7 @@ impl Outbox {
             secrets: state.secrets.clone(),
             wake: state.outbox_wake.clone(),
             twilio_status_callback: state.settings.twilio_status_callback(),
+            public_url: state.settings.public_url.clone(),
             timing,
             media: state.media.clone(),
         }
@@ -226,6 +229,24 @@ impl Outbox {
         let Some(file) = &job.file else {
             return Ok(job.send.clone());
         };
+        let caption = Some(job.caption.clone()).filter(|c| !c.is_empty());
+        let mut send = job.send.clone();
+        // Twilio takes no uploads: it fetches the file from a signed link that expires.
+        if job.access.channel == Channel::Twilio {
+            send.content = Outbound::Media {
+                kind: file.kind,
+                media_id: None,
+                link: Some(crate::media::shared_link(
+                    &self.public_url,
+                    &self.secrets,
+                    file.id,
+                    now_ms(),
+                )),
+                caption,
+                file_name: file.file_name.clone(),
+            };
+            return Ok(send);
+        }
         let media_id = match &file.provider_media_id {
             Some(id) => id.clone(),
             None => {
@@ -252,12 +273,11 @@ impl Outbox {
                 id
             }
         };
-        let mut send = job.send.clone();
         send.content = Outbound::Media {
             kind: file.kind,
             media_id: Some(media_id),
             link: None,
-            caption: Some(job.caption.clone()).filter(|c| !c.is_empty()),
+            caption,
             file_name: file.file_name.clone(),
         };
         Ok(send)

@@ -332,6 +332,37 @@ async fn messenger_replies_are_not_duplicated_by_their_echoes_and_senders_get_na
     .fetch_one(&pair.db.pool)
     .await
     .unwrap();
+    // Instagram webhooks carry neither name nor username: both come from the profile API.
+    let (name, username) = eventually("the Instagram profile", WAIT, || async {
+        let (name, username): (Option<String>, Option<String>) = sqlx::query_as(
+            "SELECT customer_name, customer_username FROM conversations WHERE id = $1",
+        )
+        .bind(instagram_id)
+        .fetch_one(&pair.db.pool)
+        .await
+        .unwrap();
+        username.is_some().then_some((name, username))
+    })
+    .await;
+    let customer = pair
+        .sandbox
+        .lock()
+        .unwrap()
+        .customers
+        .iter()
+        .find(|c| c.channel == sandbox::world::Channel::Instagram)
+        .cloned()
+        .unwrap();
+    assert_eq!(name, Some(customer.name()));
+    assert_eq!(
+        username,
+        Some(
+            customer
+                .username
+                .clone()
+                .unwrap_or_else(|| customer.first_name.to_lowercase())
+        )
+    );
     let sent = send_text(&pair, instagram_id, "Sí, en azul y negro").await;
     let message_id = sent["id"].as_i64().unwrap();
     eventually("the Instagram send", WAIT, || async {
@@ -602,6 +633,79 @@ async fn files_are_checked_by_content_then_uploaded_and_sent_by_id(backend: Back
         .await,
         2
     );
+
+    // Twilio takes no uploads: it fetches the file from a signed link that expires.
+    pair.customer_sends(json!({"channel": "twilio", "text": "¿Me mandas la factura?"}))
+        .await;
+    let (twilio_id,): (i64,) = sqlx::query_as(
+        "SELECT c.id FROM conversations c JOIN accounts a ON a.id = c.account_id \
+         WHERE a.channel = 'twilio'",
+    )
+    .fetch_one(&pair.db.pool)
+    .await
+    .unwrap();
+    let mut invoice = b"%PDF-1.7\n".to_vec();
+    invoice.resize(4096, b' ');
+    let (status, file) = upload(
+        &pair,
+        &pair.admin,
+        twilio_id,
+        "factura.pdf",
+        "application/pdf",
+        invoice.clone(),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{file}");
+    let form = [
+        ("conversation_id", twilio_id.to_string()),
+        ("attachment_id", file["id"].as_i64().unwrap().to_string()),
+        ("caption", "Tu factura".to_string()),
+    ];
+    let form: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let sent = pair.admin.json("send_media", &form).await;
+    let sent_id = sent["id"].as_i64().unwrap();
+    let delivered = eventually("the invoice fetched by Twilio", WAIT, || async {
+        pair.business_messages()
+            .into_iter()
+            .find(|m| m.channel == sandbox::world::Channel::Twilio && m.kind == "document")
+    })
+    .await;
+    let fetched = pair
+        .sandbox
+        .lock()
+        .unwrap()
+        .media
+        .get(&delivered.id)
+        .cloned()
+        .unwrap();
+    assert_eq!(fetched.bytes, invoice);
+    assert_eq!(fetched.mime_type, "application/pdf");
+    let request = delivered.request.unwrap();
+    assert_eq!(request["Body"], "Tu factura");
+    eventually("the invoice sent", WAIT, || async {
+        matches!(
+            status_of(&pair, sent_id).await.as_deref(),
+            Some("sent" | "delivered" | "read")
+        )
+        .then_some(())
+    })
+    .await;
+    // The link works for that file only, signed, and not once tampered with.
+    let link = request["MediaUrl"].as_str().unwrap().to_string();
+    let http = reqwest::Client::new();
+    assert_eq!(
+        http.get(&link).send().await.unwrap().status(),
+        StatusCode::OK
+    );
+    let unsigned = link.split("&sig=").next().unwrap().to_string();
+    let later = link.replacen("until=", "until=9", 1);
+    for bad in [unsigned, later] {
+        assert_eq!(
+            http.get(&bad).send().await.unwrap().status(),
+            StatusCode::NOT_FOUND,
+            "{bad}"
+        );
+    }
     pair.stop().await;
 }
 

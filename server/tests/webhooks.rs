@@ -552,6 +552,27 @@ async fn messenger_and_instagram_events_flow_in(backend: Backend) {
     f.post_meta("messenger", &read, Some(APP_SECRET)).await;
     assert_eq!(f.status_of("m_echo").await.0, "read");
 
+    // An echo whose metadata looks like ours but names no message of ours (another
+    // installation's, or a deleted one) is still a message the business sent: kept, once.
+    let foreign = page(json!([
+        {"sender": {"id": PAGE}, "recipient": {"id": "PSID9"}, "timestamp": t0 + 6000,
+         "message": {"mid": "m_echo2", "is_echo": true, "metadata": "buzon:987654",
+                     "text": "Escrito por otra instalación"}}
+    ]));
+    for _ in 0..2 {
+        assert_eq!(
+            f.post_meta("messenger", &foreign, Some(APP_SECRET)).await,
+            StatusCode::OK
+        );
+    }
+    assert_eq!(
+        f.count(
+            "SELECT COUNT(*) FROM messages WHERE provider_id = 'm_echo2' AND direction = 'out'"
+        )
+        .await,
+        1
+    );
+
     // The same body sent to the Instagram endpoint is not an Instagram body.
     assert_eq!(
         f.post_meta("instagram", &body, Some(APP_SECRET)).await,
