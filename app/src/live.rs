@@ -3,8 +3,6 @@
 //! its id is published on the hub, which every connected stream listens to and filters with
 //! the same permission rule as the server functions.
 
-use std::sync::Arc;
-
 use tokio::sync::broadcast;
 
 use crate::conversations::Change;
@@ -20,8 +18,8 @@ pub struct Published {
     pub conversation_id: i64,
     /// Who the conversation is assigned to now: what visibility is decided on.
     pub assignee_id: Option<i64>,
-    /// The `StreamEvent` as JSON.
-    pub json: Arc<str>,
+    /// The `StreamEvent` as JSON, shared by every stream that sends it (no copy per stream).
+    pub json: axum::extract::ws::Utf8Bytes,
 }
 
 /// Fan-out of committed events to the connected streams of this process, and (with several

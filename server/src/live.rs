@@ -13,15 +13,20 @@ use app::db::Db;
 use app::live::stream_json;
 use app::permissions::{can_see_conversation, can_use_inbox};
 use app::state::AppState;
-use axum::extract::ws::{Message, Utf8Bytes, WebSocket, WebSocketUpgrade};
+use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
 use axum::extract::{Query, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use tokio::sync::broadcast::error::RecvError;
+use futures_util::SinkExt;
+use tokio::sync::broadcast::error::{RecvError, TryRecvError};
 use tower_sessions::Session;
 
 /// How often an open stream re-reads its user (role, status) and pings the browser.
 pub const REFRESH: Duration = Duration::from_secs(15);
+/// Events already waiting that are written with the one that arrived, at most.
+const BATCH: usize = 64;
+/// Bytes of frames gathered before they are written to the socket.
+const WRITE_BUFFER: usize = 8 * 1024;
 /// Events replayed per query while catching up.
 const REPLAY_PAGE: i64 = 500;
 /// A client further behind than this is told to reload instead of receiving everything.
@@ -94,8 +99,9 @@ pub async fn stream(
     }
     upgrade
         // Small buffers keep an idle connection cheap; messages are small JSON documents.
+        // Frames waiting together are written together, up to this many bytes at a time.
         .read_buffer_size(4 * 1024)
-        .write_buffer_size(0)
+        .write_buffer_size(WRITE_BUFFER)
         .max_message_size(64 * 1024)
         .on_upgrade(move |socket| follow(socket, state, user, resume.after))
 }
@@ -122,14 +128,36 @@ async fn follow(mut socket: WebSocket, state: AppState, mut user: CurrentUser, a
         tokio::select! {
             received = live.recv() => match received {
                 Ok(event) => {
-                    if event.org_id != user.org_id || !sent.first_time(event.id) {
-                        continue;
+                    // This event and whatever else is already waiting go out in one write.
+                    let mut next = Some(event);
+                    let mut queued = 0;
+                    let mut lagged = false;
+                    while let Some(event) = next.take() {
+                        let visible = event.org_id == user.org_id
+                            && sent.first_time(event.id)
+                            && can_see_conversation(&user.actor(), event.assignee_id);
+                        if visible {
+                            if socket.feed(Message::Text(event.json.clone())).await.is_err() {
+                                return;
+                            }
+                            queued += 1;
+                        }
+                        if queued < BATCH {
+                            match live.try_recv() {
+                                Ok(event) => next = Some(event),
+                                Err(TryRecvError::Lagged(_)) => lagged = true,
+                                Err(_) => {}
+                            }
+                        }
                     }
-                    if !can_see_conversation(&user.actor(), event.assignee_id) {
-                        continue;
-                    }
-                    if socket.send(Message::Text(Utf8Bytes::from(&*event.json))).await.is_err() {
+                    if queued > 0 && socket.flush().await.is_err() {
                         return;
+                    }
+                    if lagged {
+                        let from = sent.highest();
+                        if !replay(&mut socket, &state.db, &user, from, &mut sent).await {
+                            return;
+                        }
                     }
                 }
                 // This stream fell behind the hub: catch up from the log.

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use channels::signature::{ascii_json, meta_signature};
 use clap::Parser;
 use futures_util::StreamExt;
-use serde_json::{json, Value};
+use serde_json::json;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::Message;
 
@@ -89,6 +89,13 @@ fn memory_kib(pid: u32) -> (u64, u64) {
     (field("VmRSS:"), field("VmHWM:"))
 }
 
+/// The microseconds after `bench ` in an event's text.
+fn bench_time(text: &str) -> Option<u64> {
+    let start = text.find("\"bench ")? + "\"bench ".len();
+    let digits = text[start..].bytes().take_while(u8::is_ascii_digit).count();
+    text[start..start + digits].parse().ok()
+}
+
 struct Sender {
     http: reqwest::Client,
     url: String,
@@ -151,7 +158,8 @@ async fn main() {
 
     // Agents on the live stream.
     let (rss_before_agents, _) = memory_kib(args.pid);
-    let deliveries = Arc::new(Mutex::new(Vec::<u64>::new()));
+    // One list per agent, so a thousand agents do not contend for one lock.
+    let mut deliveries: Vec<Arc<Mutex<Vec<u64>>>> = Vec::new();
     let stop = Arc::new(AtomicBool::new(false));
     let mut agents = 0usize;
     if let Some(path) = &args.agent_cookies {
@@ -167,27 +175,19 @@ async fn main() {
                 continue;
             };
             agents += 1;
-            let (deliveries, stop) = (deliveries.clone(), stop.clone());
+            let mine = Arc::new(Mutex::new(Vec::new()));
+            deliveries.push(mine.clone());
+            let stop = stop.clone();
             tokio::spawn(async move {
                 while let Some(Ok(message)) = socket.next().await {
                     if stop.load(Ordering::Relaxed) {
                         return;
                     }
+                    // The send time is in the message body ("bench <µs>"); finding it in the
+                    // text keeps this end from costing more than the server it measures.
                     if let Message::Text(text) = message {
-                        let event: Value = serde_json::from_str(&text).unwrap_or_default();
-                        if let Some(body) = event
-                            .pointer("/change/message/body")
-                            .and_then(Value::as_str)
-                        {
-                            if let Some(sent) = body
-                                .strip_prefix("bench ")
-                                .and_then(|s| s.parse::<u64>().ok())
-                            {
-                                deliveries
-                                    .lock()
-                                    .unwrap()
-                                    .push(micros().saturating_sub(sent));
-                            }
+                        if let Some(sent) = bench_time(&text) {
+                            mine.lock().unwrap().push(micros().saturating_sub(sent));
                         }
                     }
                 }
@@ -240,7 +240,9 @@ async fn main() {
         percentile(&latencies, 0.99),
         cpu_used / stored.max(1) as f64
     );
-    deliveries.lock().unwrap().clear();
+    for list in &deliveries {
+        list.lock().unwrap().clear();
+    }
 
     // Phase 2: a steady rate, for latencies.
     let rate = args.rate.max(1);
@@ -274,7 +276,10 @@ async fn main() {
         percentile(&steady, 0.99)
     );
     if agents > 0 {
-        let mut delivered = deliveries.lock().unwrap().clone();
+        let mut delivered: Vec<u64> = deliveries
+            .iter()
+            .flat_map(|list| list.lock().unwrap().clone())
+            .collect();
         delivered.sort_unstable();
         println!(
             "{label}delivery to {agents} agents: {} deliveries; webhook-to-WebSocket p50 {:.1} ms, p99 {:.1} ms",
