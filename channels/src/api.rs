@@ -14,6 +14,8 @@ use crate::{Channel, MediaKind};
 /// Meta's Graph API, at the version Buzón speaks.
 pub const META_GRAPH_URL: &str = "https://graph.facebook.com/v25.0";
 pub const TWILIO_API_URL: &str = "https://api.twilio.com";
+/// Twilio's Content API, where its WhatsApp templates live.
+pub const TWILIO_CONTENT_URL: &str = "https://content.twilio.com";
 /// The largest file any channel accepts (WhatsApp documents).
 pub const MAX_DOWNLOAD: usize = 100 * 1024 * 1024;
 
@@ -46,10 +48,11 @@ pub struct Api {
     http: reqwest::Client,
     graph: String,
     twilio: String,
+    twilio_content: String,
 }
 
 impl Api {
-    pub fn new(graph_url: &str, twilio_url: &str, timeout: Duration) -> Api {
+    pub fn new(graph_url: &str, twilio_url: &str, content_url: &str, timeout: Duration) -> Api {
         let http = reqwest::Client::builder()
             .timeout(timeout)
             .connect_timeout(Duration::from_secs(5))
@@ -60,6 +63,7 @@ impl Api {
             http,
             graph: graph_url.trim_end_matches('/').to_string(),
             twilio: twilio_url.trim_end_matches('/').to_string(),
+            twilio_content: content_url.trim_end_matches('/').to_string(),
         }
     }
 
@@ -118,14 +122,21 @@ impl Api {
                         }
                     }
                     Outbound::Template {
-                        name, body_params, ..
+                        name,
+                        body_params,
+                        provider_id,
+                        ..
                     } => {
+                        let content_sid = provider_id.clone().ok_or_else(|| CallError::Permanent {
+                            code: "template".into(),
+                            reason: format!("the template {name} has no Twilio content SID; sync the templates again"),
+                        })?;
                         let variables: serde_json::Map<String, Value> = body_params
                             .iter()
                             .enumerate()
                             .map(|(i, v)| ((i + 1).to_string(), json!(v)))
                             .collect();
-                        form.push(("ContentSid".into(), name.clone()));
+                        form.push(("ContentSid".into(), content_sid));
                         form.push((
                             "ContentVariables".into(),
                             Value::Object(variables).to_string(),
@@ -288,6 +299,9 @@ impl Api {
 
     /// The account's approved WhatsApp templates.
     pub async fn templates(&self, access: &Access) -> Result<Vec<Template>, CallError> {
+        if access.channel == Channel::Twilio {
+            return self.twilio_templates(access).await;
+        }
         let Some(business_id) = access.business_id.as_deref() else {
             return Ok(Vec::new());
         };
@@ -320,11 +334,71 @@ impl Api {
                     category: text("category"),
                     status: text("status"),
                     components: item.get("components").cloned().unwrap_or(Value::Null),
+                    provider_id: None,
                 });
             }
             match answer.pointer("/paging/next").and_then(Value::as_str) {
                 Some(next) => url = next.to_string(),
                 None => break,
+            }
+        }
+        Ok(templates)
+    }
+
+    /// Twilio's approved WhatsApp templates, from its Content API (`ContentAndApprovals`):
+    /// sent by their content SID, with the body of their text type.
+    async fn twilio_templates(&self, access: &Access) -> Result<Vec<Template>, CallError> {
+        let sid = twilio_sid(access)?;
+        let mut url = format!(
+            "{}/v1/ContentAndApprovals?PageSize=100",
+            self.twilio_content
+        );
+        let mut templates = Vec::new();
+        for _ in 0..50 {
+            let request = self
+                .http
+                .get(&url)
+                .basic_auth(sid, Some(&access.twilio_auth_token));
+            let answer = twilio_call(request).await?;
+            for item in answer
+                .get("contents")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+            {
+                let approval = item
+                    .pointer("/approval_requests/status")
+                    .and_then(Value::as_str);
+                if approval != Some("approved") {
+                    continue;
+                }
+                let body = item
+                    .get("types")
+                    .and_then(Value::as_object)
+                    .and_then(|types| types.values().find_map(|t| t.get("body")))
+                    .and_then(Value::as_str)
+                    .unwrap_or_default();
+                let text = |pointer: &str| {
+                    item.pointer(pointer)
+                        .and_then(Value::as_str)
+                        .unwrap_or_default()
+                        .to_string()
+                };
+                templates.push(Template {
+                    name: text("/friendly_name"),
+                    language: text("/language"),
+                    category: text("/approval_requests/category").to_ascii_uppercase(),
+                    status: "APPROVED".into(),
+                    components: json!([{"type": "BODY", "text": body}]),
+                    provider_id: Some(text("/sid")).filter(|sid| !sid.is_empty()),
+                });
+            }
+            match answer
+                .pointer("/meta/next_page_url")
+                .and_then(Value::as_str)
+            {
+                Some(next) if !next.is_empty() => url = next.to_string(),
+                _ => break,
             }
         }
         Ok(templates)
@@ -537,6 +611,7 @@ pub fn whatsapp_body(send: &Send) -> Value {
             name,
             language,
             body_params,
+            ..
         } => {
             let mut template =
                 json!({"name": name, "language": {"code": language, "policy": "deterministic"}});
@@ -626,6 +701,7 @@ mod tests {
             name: "order_update".into(),
             language: "es_MX".into(),
             body_params: vec!["Ana".into()],
+            provider_id: None,
         }));
         assert_eq!(
             template["template"]["components"][0]["parameters"][0]["text"],

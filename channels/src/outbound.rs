@@ -53,6 +53,9 @@ pub enum Outbound {
         language: String,
         /// Values of the body's `{{1}}`, `{{2}}`, ... in order.
         body_params: Vec<String>,
+        /// The provider's id of the template where sends name it by id (Twilio's content SID).
+        #[serde(default)]
+        provider_id: Option<String>,
     },
 }
 
@@ -115,6 +118,9 @@ pub struct Template {
     pub status: String,
     /// The components as the provider sent them (header, body text with `{{n}}`, buttons).
     pub components: serde_json::Value,
+    /// The provider's id of the template where sends name it by id (Twilio's content SID).
+    #[serde(default)]
+    pub provider_id: Option<String>,
 }
 
 impl Template {
@@ -184,6 +190,7 @@ mod tests {
             status: "APPROVED".into(),
             components: json!([{"type": "HEADER", "format": "TEXT", "text": "Pedido"},
                                {"type": "BODY", "text": body}]),
+            provider_id: None,
         }
     }
 

@@ -58,6 +58,7 @@ pub fn router(world: Shared) -> Router {
             post(provider::twilio_send),
         )
         .route("/2010-04-01/Accounts/{sid}", get(provider::twilio_account))
+        .route("/v1/ContentAndApprovals", get(provider::twilio_contents))
         .route(
             "/2010-04-01/Accounts/{sid}/Messages/{message}/Media/{media}",
             get(provider::twilio_media),
@@ -79,6 +80,7 @@ async fn describe(State(world): State<Shared>) -> Response {
     Json(json!({
         "graph_api_url": format!("{}/{}", w.settings.public_url, world::GRAPH_VERSION),
         "twilio_api_url": w.settings.public_url,
+        "twilio_content_url": w.settings.public_url,
         "app_secret": w.settings.app_secret,
         "access_token": w.settings.access_token,
         "verify_token": "sandbox-verify-token",

@@ -582,6 +582,41 @@ pub async fn templates(
         .into_response()
 }
 
+/// The content SID Twilio gives a template.
+pub fn content_sid(template: &Value) -> String {
+    format!("HX{:0>32}", template["id"].as_str().unwrap_or_default())
+}
+
+/// `GET /v1/ContentAndApprovals` (Twilio's Content API): the same templates as the WhatsApp
+/// line's, as Twilio describes them, with their WhatsApp approval.
+pub async fn twilio_contents(State(world): State<Shared>, headers: HeaderMap) -> Response {
+    let sid = world.lock().unwrap().settings.twilio_account_sid.clone();
+    if !twilio_authorized(&world, &headers, &sid) {
+        return twilio_error(StatusCode::UNAUTHORIZED, 20003, "Authenticate");
+    }
+    let templates = world.lock().unwrap().templates.clone();
+    let contents: Vec<Value> = templates
+        .iter()
+        .map(|t| {
+            let body = t["components"]
+                .as_array()
+                .and_then(|c| c.iter().find(|c| c["type"] == "BODY"))
+                .and_then(|c| c["text"].as_str())
+                .unwrap_or_default();
+            json!({"sid": content_sid(t), "account_sid": sid, "friendly_name": t["name"],
+                   "language": t["language"], "types": {"twilio/text": {"body": body}},
+                   "approval_requests": {"name": t["name"], "category": t["category"],
+                       "status": t["status"].as_str().unwrap_or_default().to_ascii_lowercase(),
+                       "rejection_reason": "", "content_type": "twilio/text"}})
+        })
+        .collect();
+    Json(
+        json!({"contents": contents, "meta": {"page": 0, "page_size": 100,
+        "next_page_url": null, "previous_page_url": null, "key": "contents"}}),
+    )
+    .into_response()
+}
+
 /// The file behind a WhatsApp media URL (needs the token, like Meta's).
 pub async fn media_download(
     State(world): State<Shared>,
@@ -672,6 +707,35 @@ pub async fn twilio_send(
         .filter(char::is_ascii_digit)
         .collect();
     let is_template = get("ContentSid").is_some();
+    // A template goes out by its content SID, filled with its variables.
+    let template_text = match get("ContentSid") {
+        Some(wanted) => {
+            let body = world.lock().unwrap().templates.iter().find_map(|t| {
+                (content_sid(t) == wanted && t["status"] == "APPROVED").then(|| {
+                    t["components"]
+                        .as_array()
+                        .and_then(|c| c.iter().find(|c| c["type"] == "BODY"))
+                        .and_then(|c| c["text"].as_str())
+                        .unwrap_or_default()
+                        .to_string()
+                })
+            });
+            let Some(mut body) = body else {
+                return twilio_error(StatusCode::BAD_REQUEST, 21655, "The ContentSid is Invalid");
+            };
+            let variables: serde_json::Map<String, Value> = get("ContentVariables")
+                .and_then(|v| serde_json::from_str(&v).ok())
+                .unwrap_or_default();
+            for (key, value) in variables {
+                body = body.replace(
+                    &format!("{{{{{key}}}}}"),
+                    value.as_str().unwrap_or_default(),
+                );
+            }
+            Some(body)
+        }
+        None => None,
+    };
     if get("Body").is_none() && get("MediaUrl").is_none() && !is_template {
         return twilio_error(
             StatusCode::BAD_REQUEST,
@@ -697,7 +761,7 @@ pub async fn twilio_send(
             } else {
                 "text".into()
             },
-            text: get("Body"),
+            text: template_text.or_else(|| get("Body")),
             request: Some(json!(form
                 .iter()
                 .map(|(k, v)| (k.clone(), json!(v)))

@@ -138,6 +138,13 @@ pub struct ServeArgs {
     /// Twilio's API base.
     #[arg(long, env = "BUZON_TWILIO_API_URL", default_value = channels::api::TWILIO_API_URL)]
     pub twilio_api_url: String,
+    /// Twilio's Content API base (its WhatsApp templates).
+    #[arg(
+        long,
+        env = "BUZON_TWILIO_CONTENT_URL",
+        default_value = channels::api::TWILIO_CONTENT_URL
+    )]
+    pub twilio_content_url: String,
     /// How long a provider call may take before its outcome counts as unknown, in seconds.
     #[arg(long, env = "BUZON_PROVIDER_TIMEOUT_SECS", default_value_t = 20)]
     pub provider_timeout_secs: u64,
@@ -166,6 +173,7 @@ impl Default for ServeArgs {
             trust_proxy: false,
             graph_api_url: channels::api::META_GRAPH_URL.to_string(),
             twilio_api_url: channels::api::TWILIO_API_URL.to_string(),
+            twilio_content_url: channels::api::TWILIO_CONTENT_URL.to_string(),
             provider_timeout_secs: 20,
             retry_base_ms: 1000,
             reconcile_wait_ms: 30_000,

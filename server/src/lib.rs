@@ -104,6 +104,7 @@ pub async fn build_state(
         api: channels::api::Api::new(
             &args.graph_api_url,
             &args.twilio_api_url,
+            &args.twilio_content_url,
             Duration::from_secs(args.provider_timeout_secs),
         ),
         media: Arc::new(app::media::LocalMedia::new(common.data_dir.join("media"))),

@@ -491,6 +491,7 @@ fn outbound(kind: &str, body: Option<String>, content: &str) -> Outbound {
                         .collect()
                 })
                 .unwrap_or_default(),
+            provider_id: content["provider_id"].as_str().map(str::to_string),
         },
         _ => Outbound::Text {
             body: body.unwrap_or_default(),

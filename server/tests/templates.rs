@@ -10,7 +10,33 @@ use common::Backend;
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 
-on_both_databases!(a_closed_window_is_reopened_with_a_priced_template);
+on_both_databases!(
+    a_closed_window_is_reopened_with_a_priced_template,
+    twilio_templates_come_from_its_content_api_and_go_by_content_sid,
+);
+
+/// Closes the conversation's window (the customer wrote 30 hours ago) and returns the
+/// template `name` as the composer is offered it.
+async fn offered_after_the_window(pair: &Pair, conversation_id: i64, name: &str) -> Value {
+    sqlx::query("UPDATE conversations SET last_incoming_at = last_incoming_at - 30 * 3600000")
+        .execute(&pair.db.pool)
+        .await
+        .unwrap();
+    let templates = pair
+        .admin
+        .json(
+            "templates",
+            &[("conversation_id", &conversation_id.to_string())],
+        )
+        .await;
+    templates
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["name"] == name)
+        .unwrap()
+        .clone()
+}
 
 async fn a_closed_window_is_reopened_with_a_priced_template(backend: Backend) {
     let pair = Pair::start(backend).await;
@@ -81,24 +107,7 @@ async fn a_closed_window_is_reopened_with_a_priced_template(backend: Backend) {
     pair.customer_sends(json!({"channel": "whatsapp", "text": "hola"}))
         .await;
     let conversation_id = pair.conversation_id().await;
-    sqlx::query("UPDATE conversations SET last_incoming_at = last_incoming_at - 30 * 3600000")
-        .execute(&pair.db.pool)
-        .await
-        .unwrap();
-    let templates = pair
-        .admin
-        .json(
-            "templates",
-            &[("conversation_id", &conversation_id.to_string())],
-        )
-        .await;
-    let follow_up = templates
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|t| t["name"] == "seguimiento_pedido")
-        .unwrap()
-        .clone();
+    let follow_up = offered_after_the_window(&pair, conversation_id, "seguimiento_pedido").await;
     assert_eq!(follow_up["category"], "utility");
     assert_eq!(follow_up["params"], 2);
     assert_eq!(follow_up["price_micros"], 10_700);
@@ -174,6 +183,60 @@ async fn a_closed_window_is_reopened_with_a_priced_template(backend: Backend) {
     assert_eq!(
         refused.json::<Value>().await.unwrap(),
         json!({"Window": "TemplatesNotOnThisChannel"})
+    );
+    pair.stop().await;
+}
+
+async fn twilio_templates_come_from_its_content_api_and_go_by_content_sid(backend: Backend) {
+    let pair = Pair::start(backend).await;
+    let (account_id,): (i64,) = sqlx::query_as("SELECT id FROM accounts WHERE channel = 'twilio'")
+        .fetch_one(&pair.db.pool)
+        .await
+        .unwrap();
+    let synced = pair
+        .admin
+        .json("sync_templates", &[("account_id", &account_id.to_string())])
+        .await;
+    assert_eq!(synced, 4, "approved ones only");
+
+    pair.customer_sends(json!({"channel": "twilio", "text": "hola"}))
+        .await;
+    let (conversation_id,): (i64,) =
+        sqlx::query_as("SELECT c.id FROM conversations c WHERE c.account_id = $1")
+            .bind(account_id)
+            .fetch_one(&pair.db.pool)
+            .await
+            .unwrap();
+    let follow_up = offered_after_the_window(&pair, conversation_id, "seguimiento_pedido").await;
+    assert_eq!(follow_up["params"], 2);
+    let sent = pair
+        .admin
+        .call_json(
+            "send_template",
+            &json!({"conversation_id": conversation_id, "template_id": follow_up["id"],
+                    "params": ["Lucía", "A-9"]}),
+        )
+        .await;
+    assert_eq!(sent.status(), StatusCode::OK);
+    let received = eventually(
+        "the template at Twilio",
+        Duration::from_secs(15),
+        || async {
+            pair.business_messages()
+                .into_iter()
+                .find(|m| m.kind == "template")
+        },
+    )
+    .await;
+    assert_eq!(
+        received.text.as_deref(),
+        Some("Hola Lucía, tu pedido A-9 está en camino.")
+    );
+    let request = received.request.unwrap();
+    assert!(request["ContentSid"].as_str().unwrap().starts_with("HX"));
+    assert_eq!(
+        serde_json::from_str::<Value>(request["ContentVariables"].as_str().unwrap()).unwrap(),
+        json!({"1": "Lucía", "2": "A-9"})
     );
     pair.stop().await;
 }

@@ -66,7 +66,7 @@ pub mod ssr {
             .await?
             .filter(|a| a.org_id == user.org_id)
             .ok_or(AppError::NotFound)?;
-        if account.channel != Channel::Whatsapp {
+        if !matches!(account.channel, Channel::Whatsapp | Channel::Twilio) {
             return Ok(0);
         }
         let access = access(&account, &state.settings.twilio_status_callback());
@@ -83,10 +83,13 @@ pub mod ssr {
         for template in &templates {
             sqlx::query(
                 "INSERT INTO templates (org_id, account_id, name, language, category, status, \
-                 components, synced_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
+                 components, provider_template_id, synced_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) \
                  ON CONFLICT (account_id, name, language) DO UPDATE SET \
                  category = excluded.category, status = excluded.status, \
-                 components = excluded.components, synced_at = excluded.synced_at",
+                 components = excluded.components, \
+                 provider_template_id = excluded.provider_template_id, \
+                 synced_at = excluded.synced_at",
             )
             .bind(user.org_id)
             .bind(account.id)
@@ -95,6 +98,7 @@ pub mod ssr {
             .bind(template.category.to_ascii_lowercase())
             .bind(&template.status)
             .bind(template.components.to_string())
+            .bind(&template.provider_id)
             .bind(now)
             .execute(&mut *tx)
             .await?;
@@ -117,6 +121,7 @@ pub mod ssr {
         category: String,
         status: String,
         components: String,
+        provider_template_id: Option<String>,
         price_micros: Option<i64>,
         currency: Option<String>,
     }
@@ -129,6 +134,7 @@ pub mod ssr {
                 category: self.category.clone(),
                 status: self.status.clone(),
                 components: serde_json::from_str(&self.components).unwrap_or_default(),
+                provider_id: self.provider_template_id.clone(),
             }
         }
 
@@ -148,7 +154,7 @@ pub mod ssr {
     }
 
     const COLUMNS: &str = "t.id, t.name, t.language, t.category, t.status, t.components, \
-         p.price_micros, p.currency";
+         t.provider_template_id, p.price_micros, p.currency";
 
     pub async fn for_conversation(conversation_id: i64) -> Result<Vec<TemplateView>, AppError> {
         let user = require(can_use_inbox).await?;
@@ -244,7 +250,8 @@ pub mod ssr {
             kind: "template",
             body: template.render(&params),
             content: serde_json::json!({"type": "template", "name": template.name,
-                "language": template.language, "params": params, "category": row.category}),
+                "language": template.language, "params": params, "category": row.category,
+                "provider_id": template.provider_id}),
             reply_to_id: None,
             template_name: Some(template.name.clone()),
             pricing_category: Some(row.category.clone()),
