@@ -75,10 +75,12 @@ impl Db {
                 Box::pin(async move {
                     if backend == Backend::Sqlite {
                         // WAL lets readers proceed while one writer commits; the busy timeout
-                        // makes concurrent writers queue instead of failing at once.
+                        // makes concurrent writers queue instead of failing at once. FULL syncs
+                        // every commit to disk: a message acknowledged to Meta survives a power
+                        // cut too, not only a crash of Buzón (group commit keeps it cheap).
                         conn.execute(
                             "PRAGMA journal_mode = WAL; PRAGMA foreign_keys = ON; \
-                             PRAGMA busy_timeout = 5000; PRAGMA synchronous = NORMAL;",
+                             PRAGMA busy_timeout = 5000; PRAGMA synchronous = FULL;",
                         )
                         .await?;
                     }

@@ -4,8 +4,10 @@
 //! no-op), statuses, reactions, edits and deletions applied monotonically, events appended and
 //! slow work queued as jobs. Only after the commit is the provider answered and the hub told.
 //!
-//! One writer task applies the batches: whatever webhooks arrive while it commits are
-//! committed together next time, so one disk sync covers many messages (group commit).
+//! A writer task applies the batches: whatever webhooks arrive while it commits are committed
+//! together next time, so one disk sync covers many messages (group commit). SQLite takes one
+//! writer at a time, so it has one; PostgreSQL has several, each with its own connection, and a
+//! customer's batches always go to the same one, so they are applied in order.
 
 use std::collections::HashMap;
 
@@ -49,18 +51,42 @@ struct Submission {
 /// The handle webhooks submit verified batches to.
 #[derive(Clone)]
 pub struct Ingest {
-    queue: mpsc::Sender<Submission>,
+    queues: std::sync::Arc<[mpsc::Sender<Submission>]>,
 }
 
 /// How many waiting batches one commit may cover.
 const GROUP_LIMIT: usize = 256;
+/// Writers on PostgreSQL: commits there wait on round trips, not on one file lock.
+const POSTGRES_WRITERS: usize = 4;
 
 impl Ingest {
-    /// Starts the writer task.
+    /// Starts the writer tasks.
     pub fn start(db: Db, hub: Hub) -> Ingest {
-        let (queue, receiver) = mpsc::channel(4096);
-        tokio::spawn(writer(db, hub, receiver));
-        Ingest { queue }
+        let writers = match db.backend {
+            app::db::Backend::Sqlite => 1,
+            app::db::Backend::Postgres => POSTGRES_WRITERS,
+        };
+        let queues: Vec<mpsc::Sender<Submission>> = (0..writers)
+            .map(|_| {
+                let (queue, receiver) = mpsc::channel(4096);
+                tokio::spawn(writer(db.clone(), hub.clone(), receiver));
+                queue
+            })
+            .collect();
+        Ingest {
+            queues: queues.into(),
+        }
+    }
+
+    /// The writer of a batch: chosen by its first event's account and customer.
+    fn queue_for(&self, events: &[Inbound]) -> &mpsc::Sender<Submission> {
+        use std::hash::{Hash, Hasher};
+        let mut hasher = std::collections::hash_map::DefaultHasher::new();
+        if let Some(first) = events.first() {
+            first.account().hash(&mut hasher);
+            first.customer_key().hash(&mut hasher);
+        }
+        &self.queues[hasher.finish() as usize % self.queues.len()]
     }
 
     /// Stores the events durably; returns once they are committed.
@@ -70,7 +96,7 @@ impl Ingest {
         events: Vec<Inbound>,
     ) -> Result<Stored, AppError> {
         let (done, result) = oneshot::channel();
-        self.queue
+        self.queue_for(&events)
             .send(Submission {
                 accounts,
                 events,

@@ -9,7 +9,7 @@ use common::{Backend, TestDb};
 on_both_databases!(every_business_table_carries_the_organization);
 
 #[tokio::test]
-async fn sqlite_is_created_with_its_directory_in_wal_mode_with_foreign_keys() {
+async fn sqlite_is_created_with_its_directory_in_wal_mode_with_foreign_keys_and_full_sync() {
     let dir = std::env::temp_dir().join(format!("buzon_storage_{}", std::process::id()));
     let file = dir.join("nested").join("buzon.db");
     let db = Db::connect(&format!("sqlite://{}", file.display()))
@@ -27,6 +27,12 @@ async fn sqlite_is_created_with_its_directory_in_wal_mode_with_foreign_keys() {
         .await
         .unwrap();
     assert_eq!(foreign_keys, 1);
+    // 2 = FULL: every commit reaches the disk before it is acknowledged.
+    let (synchronous,): (i64,) = sqlx::query_as("PRAGMA synchronous")
+        .fetch_one(&db.pool)
+        .await
+        .unwrap();
+    assert_eq!(synchronous, 2);
     db.pool.close().await;
     std::fs::remove_dir_all(dir).unwrap();
 }

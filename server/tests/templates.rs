@@ -78,7 +78,8 @@ async fn a_closed_window_is_reopened_with_a_priced_template(backend: Backend) {
     // The settings page: each line with its approved templates, each category with its price.
     let settings = pair.admin.json("template_settings", &[]).await;
     let lines = settings["lines"].as_array().unwrap();
-    assert_eq!(lines.len(), 2, "both sandbox lines");
+    assert_eq!(lines.len(), 3, "both sandbox lines and the Twilio sender");
+    assert_eq!(lines.iter().filter(|l| l["channel"] == "twilio").count(), 1);
     let synced_line = lines
         .iter()
         .find(|l| l["account_id"] == account_id)

@@ -35,7 +35,7 @@ pub const CATEGORIES: [&str; 3] = ["marketing", "utility", "authentication"];
 /// What the settings page shows of templates.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TemplateSettings {
-    /// The connected WhatsApp lines and how many approved templates each has.
+    /// The connected WhatsApp lines (Cloud API and Twilio) and their approved templates.
     pub lines: Vec<LineTemplates>,
     /// One entry per category of [`CATEGORIES`], in that order.
     pub prices: Vec<CategoryPrice>,
@@ -44,6 +44,8 @@ pub struct TemplateSettings {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct LineTemplates {
     pub account_id: i64,
+    /// `whatsapp` or `twilio`.
+    pub channel: String,
     pub name: String,
     pub approved: i64,
     /// When they were last synced (epoch ms).

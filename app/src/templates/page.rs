@@ -62,7 +62,16 @@ pub fn TemplatesSection(
                             view! {
                                 <li class="account">
                                     <div class="account-who">
-                                        <span class="channel channel-whatsapp">"WhatsApp"</span>
+                                        <span class=format!(
+                                            "channel channel-{}",
+                                            line.channel,
+                                        )>
+                                            {if line.channel == "twilio" {
+                                                "Twilio WhatsApp"
+                                            } else {
+                                                "WhatsApp"
+                                            }}
+                                        </span>
                                         <strong>{line.name.clone()}</strong>
                                         <span class="muted small">
                                             {fill(

@@ -20,11 +20,12 @@ pub mod ssr {
     pub async fn settings() -> Result<TemplateSettings, AppError> {
         let user = require(can_manage_settings).await?;
         let state = AppState::current()?;
-        let lines: Vec<(i64, String, i64, Option<i64>)> = sqlx::query_as(
-            "SELECT a.id, a.name, COUNT(t.id), MAX(t.synced_at) FROM accounts a \
+        let lines: Vec<(i64, String, String, i64, Option<i64>)> = sqlx::query_as(
+            "SELECT a.id, a.channel, a.name, COUNT(t.id), MAX(t.synced_at) FROM accounts a \
              LEFT JOIN templates t ON t.account_id = a.id AND t.status = 'APPROVED' \
-             WHERE a.org_id = $1 AND a.channel = 'whatsapp' AND a.status = 'connected' \
-             GROUP BY a.id, a.name ORDER BY a.name, a.id",
+             WHERE a.org_id = $1 AND a.channel IN ('whatsapp', 'twilio') \
+               AND a.status = 'connected' \
+             GROUP BY a.id, a.channel, a.name ORDER BY a.channel DESC, a.name, a.id",
         )
         .bind(user.org_id)
         .fetch_all(&state.db.pool)
@@ -38,12 +39,15 @@ pub mod ssr {
         Ok(TemplateSettings {
             lines: lines
                 .into_iter()
-                .map(|(account_id, name, approved, synced_at)| LineTemplates {
-                    account_id,
-                    name,
-                    approved,
-                    synced_at,
-                })
+                .map(
+                    |(account_id, channel, name, approved, synced_at)| LineTemplates {
+                        account_id,
+                        channel,
+                        name,
+                        approved,
+                        synced_at,
+                    },
+                )
                 .collect(),
             prices: CATEGORIES
                 .iter()

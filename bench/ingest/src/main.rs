@@ -301,7 +301,7 @@ async fn main() {
     }
 }
 
-/// Raw inserts into SQLite with Buzón's settings (WAL, synchronous NORMAL), one row per
+/// Raw inserts into SQLite with Buzón's settings (WAL, synchronous FULL), one row per
 /// message with a unique provider id, committed in groups like Buzón's writer does.
 async fn baseline(path: &str, buzon_rate: f64, label: &str) {
     use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqliteSynchronous};
@@ -311,7 +311,7 @@ async fn baseline(path: &str, buzon_rate: f64, label: &str) {
         .filename(path)
         .create_if_missing(true)
         .journal_mode(SqliteJournalMode::Wal)
-        .synchronous(SqliteSynchronous::Normal)
+        .synchronous(SqliteSynchronous::Full)
         .connect()
         .await
         .unwrap();
