@@ -114,7 +114,7 @@ pub fn TemplatesSection(
                                         id=input_id
                                         name="price"
                                         inputmode="decimal"
-                                        placeholder="0.025"
+                                        placeholder="0.00"
                                         required
                                         value=price.price.clone().unwrap_or_default()
                                     />
