@@ -38,21 +38,9 @@ pub async fn serve(
     let Some(user) = signed_in(&state.db, &session).await else {
         return StatusCode::UNAUTHORIZED.into_response();
     };
-    let stored: Option<Stored> = match sqlx::query_as(
-        "SELECT at.org_id, at.storage_key, at.mime_type, at.file_name, at.status, c.assignee_id \
-         FROM attachments at JOIN messages m ON m.id = at.message_id \
-         JOIN conversations c ON c.id = m.conversation_id \
-         WHERE at.id = $1 AND c.deleted_at IS NULL",
-    )
-    .bind(attachment_id)
-    .fetch_optional(&state.db.pool)
-    .await
-    {
+    let stored = match stored_file(&state, attachment_id, false).await {
         Ok(stored) => stored,
-        Err(err) => {
-            tracing::error!(%err, "media lookup failed");
-            return StatusCode::SERVICE_UNAVAILABLE.into_response();
-        }
+        Err(response) => return response,
     };
     let Some(stored) = stored
         .filter(|s| s.org_id == user.org_id && can_see_conversation(&user.actor(), s.assignee_id))
@@ -100,26 +88,37 @@ pub async fn serve_shared(
         return StatusCode::NOT_FOUND.into_response();
     }
     // Only files the business sends are ever shared this way.
-    let stored: Option<Stored> = match sqlx::query_as(
-        "SELECT at.org_id, at.storage_key, at.mime_type, at.file_name, at.status, c.assignee_id \
-         FROM attachments at JOIN messages m ON m.id = at.message_id \
-         JOIN conversations c ON c.id = m.conversation_id \
-         WHERE at.id = $1 AND m.direction = 'out' AND c.deleted_at IS NULL",
-    )
-    .bind(attachment_id)
-    .fetch_optional(&state.db.pool)
-    .await
-    {
+    let stored = match stored_file(&state, attachment_id, true).await {
         Ok(stored) => stored,
-        Err(err) => {
-            tracing::error!(%err, "media lookup failed");
-            return StatusCode::SERVICE_UNAVAILABLE.into_response();
-        }
+        Err(response) => return response,
     };
     match stored {
         Some(stored) => send_file(&state, &stored, "no-store").await,
         None => StatusCode::NOT_FOUND.into_response(),
     }
+}
+
+/// A file of a message of a conversation not deleted (`outgoing_only`: of a message the
+/// business sent); a failed lookup is the response to give.
+async fn stored_file(
+    state: &AppState,
+    attachment_id: i64,
+    outgoing_only: bool,
+) -> Result<Option<Stored>, Response> {
+    sqlx::query_as(
+        "SELECT at.org_id, at.storage_key, at.mime_type, at.file_name, at.status, c.assignee_id \
+         FROM attachments at JOIN messages m ON m.id = at.message_id \
+         JOIN conversations c ON c.id = m.conversation_id \
+         WHERE at.id = $1 AND c.deleted_at IS NULL AND ($2 = 0 OR m.direction = 'out')",
+    )
+    .bind(attachment_id)
+    .bind(i64::from(outgoing_only))
+    .fetch_optional(&state.db.pool)
+    .await
+    .map_err(|err| {
+        tracing::error!(%err, "media lookup failed");
+        StatusCode::SERVICE_UNAVAILABLE.into_response()
+    })
 }
 
 /// A stored file as the response body, streamed, with headers that keep it from ever acting

@@ -325,13 +325,7 @@ async fn messenger_replies_are_not_duplicated_by_their_echoes_and_senders_get_na
     // written in Instagram's app: the copy is merged into the send and open screens drop it.
     pair.customer_sends(json!({"channel": "instagram", "text": "¿Tienen talla M?"}))
         .await;
-    let (instagram_id,): (i64,) = sqlx::query_as(
-        "SELECT c.id FROM conversations c JOIN accounts a ON a.id = c.account_id \
-         WHERE a.channel = 'instagram'",
-    )
-    .fetch_one(&pair.db.pool)
-    .await
-    .unwrap();
+    let instagram_id = pair.conversation_on("instagram").await;
     // Instagram webhooks carry neither name nor username: both come from the profile API.
     let (name, username) = eventually("the Instagram profile", WAIT, || async {
         let (name, username): (Option<String>, Option<String>) = sqlx::query_as(
@@ -585,13 +579,7 @@ async fn files_are_checked_by_content_then_uploaded_and_sent_by_id(backend: Back
     // Messenger attachments carry no caption: it follows the image as a text of its own.
     pair.customer_sends(json!({"channel": "messenger", "text": "¿Tienen catálogo?"}))
         .await;
-    let (messenger_id,): (i64,) = sqlx::query_as(
-        "SELECT c.id FROM conversations c JOIN accounts a ON a.id = c.account_id \
-         WHERE a.channel = 'messenger'",
-    )
-    .fetch_one(&pair.db.pool)
-    .await
-    .unwrap();
+    let messenger_id = pair.conversation_on("messenger").await;
     let mut png = b"\x89PNG\r\n\x1a\n".to_vec();
     png.resize(2048, 7);
     let (status, file) = upload(
@@ -637,13 +625,7 @@ async fn files_are_checked_by_content_then_uploaded_and_sent_by_id(backend: Back
     // Twilio takes no uploads: it fetches the file from a signed link that expires.
     pair.customer_sends(json!({"channel": "twilio", "text": "¿Me mandas la factura?"}))
         .await;
-    let (twilio_id,): (i64,) = sqlx::query_as(
-        "SELECT c.id FROM conversations c JOIN accounts a ON a.id = c.account_id \
-         WHERE a.channel = 'twilio'",
-    )
-    .fetch_one(&pair.db.pool)
-    .await
-    .unwrap();
+    let twilio_id = pair.conversation_on("twilio").await;
     let mut invoice = b"%PDF-1.7\n".to_vec();
     invoice.resize(4096, b' ');
     let (status, file) = upload(
@@ -767,13 +749,7 @@ async fn a_send_interrupted_by_a_crash_is_never_repeated_blindly(backend: Backen
     // Twilio cannot tell Buzón whether it took the message: the agent is told instead.
     pair.customer_sends(json!({"channel": "twilio", "text": "hola"}))
         .await;
-    let (twilio,): (i64,) = sqlx::query_as(
-        "SELECT c.id FROM conversations c JOIN accounts a ON a.id = c.account_id \
-         WHERE a.channel = 'twilio'",
-    )
-    .fetch_one(&pair.db.pool)
-    .await
-    .unwrap();
+    let twilio = pair.conversation_on("twilio").await;
     let unknown = interrupted_send(&pair, twilio, "¿recibiste el pedido?").await;
     eventually("the twilio message marked failed", WAIT, || async {
         (status_of(&pair, unknown).await.as_deref() == Some("failed")).then_some(())

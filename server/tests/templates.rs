@@ -15,6 +15,20 @@ on_both_databases!(
     twilio_templates_come_from_its_content_api_and_go_by_content_sid,
 );
 
+/// The first template the provider received.
+async fn template_at_the_provider(pair: &Pair) -> sandbox::world::Logged {
+    eventually(
+        "the template at the provider",
+        Duration::from_secs(15),
+        || async {
+            pair.business_messages()
+                .into_iter()
+                .find(|m| m.kind == "template")
+        },
+    )
+    .await
+}
+
 /// Closes the conversation's window (the customer wrote 30 hours ago) and returns the
 /// template `name` as the composer is offered it.
 async fn offered_after_the_window(pair: &Pair, conversation_id: i64, name: &str) -> Value {
@@ -127,16 +141,7 @@ async fn a_closed_window_is_reopened_with_a_priced_template(backend: Backend) {
     assert_eq!(sent["kind"], "template");
     let message_id = sent["id"].as_i64().unwrap();
 
-    let received = eventually(
-        "the template at the provider",
-        Duration::from_secs(15),
-        || async {
-            pair.business_messages()
-                .into_iter()
-                .find(|m| m.kind == "template")
-        },
-    )
-    .await;
+    let received = template_at_the_provider(&pair).await;
     let request = received.request.unwrap();
     assert_eq!(request["template"]["name"], "seguimiento_pedido");
     assert_eq!(request["template"]["language"]["code"], "es_MX");
@@ -166,13 +171,7 @@ async fn a_closed_window_is_reopened_with_a_priced_template(backend: Backend) {
     // Facebook and Instagram have no templates.
     pair.customer_sends(json!({"channel": "messenger", "text": "hola"}))
         .await;
-    let (messenger_conversation,): (i64,) = sqlx::query_as(
-        "SELECT c.id FROM conversations c JOIN accounts a ON a.id = c.account_id \
-         WHERE a.channel = 'messenger'",
-    )
-    .fetch_one(&pair.db.pool)
-    .await
-    .unwrap();
+    let messenger_conversation = pair.conversation_on("messenger").await;
     let refused = pair
         .admin
         .call_json(
@@ -219,16 +218,7 @@ async fn twilio_templates_come_from_its_content_api_and_go_by_content_sid(backen
         )
         .await;
     assert_eq!(sent.status(), StatusCode::OK);
-    let received = eventually(
-        "the template at Twilio",
-        Duration::from_secs(15),
-        || async {
-            pair.business_messages()
-                .into_iter()
-                .find(|m| m.kind == "template")
-        },
-    )
-    .await;
+    let received = template_at_the_provider(&pair).await;
     assert_eq!(
         received.text.as_deref(),
         Some("Hola Lucía, tu pedido A-9 está en camino.")

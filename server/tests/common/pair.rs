@@ -190,6 +190,19 @@ impl Pair {
         id
     }
 
+    /// The conversation on the account of `channel` (`whatsapp`, `messenger`, ...).
+    pub async fn conversation_on(&self, channel: &str) -> i64 {
+        let (id,): (i64,) = sqlx::query_as(
+            "SELECT c.id FROM conversations c JOIN accounts a ON a.id = c.account_id \
+             WHERE a.channel = $1 ORDER BY c.id LIMIT 1",
+        )
+        .bind(channel)
+        .fetch_one(&self.db.pool)
+        .await
+        .unwrap();
+        id
+    }
+
     pub async fn stop(self) {
         self.task.abort();
         self.db.pool.close().await;
