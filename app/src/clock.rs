@@ -87,6 +87,12 @@ pub fn date(ms: i64, offset_minutes: i32) -> String {
     format!("{day:02}/{month:02}/{year}")
 }
 
+/// `22/11`: a day of the last weeks, where the year goes without saying.
+pub fn short_date(ms: i64, offset_minutes: i32) -> String {
+    let (_, month, day) = civil_from_days(local_day(ms, offset_minutes));
+    format!("{day:02}/{month:02}")
+}
+
 /// A remaining time as `5 h 12 min` / `3 d 4 h` / `12 min`, never overstated (whole minutes
 /// left, at least 1 while any time is left).
 pub fn duration(ms: i64) -> String {

@@ -31,6 +31,13 @@ pub enum Field {
     Category,
     Price,
     Currency,
+    FirstName,
+    LastName,
+    /// The customer's consent to store their data (R25).
+    Consent,
+    Phone,
+    /// The conversation's CRM contact.
+    Contact,
 }
 
 /// What is wrong with a field's value.

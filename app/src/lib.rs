@@ -28,6 +28,8 @@ pub mod window;
 pub mod accounts;
 /// Sessions, the signed-in user, login.
 pub mod auth;
+/// CRM contacts as the inbox sees them: the panel, create, link, start a conversation.
+pub mod contacts;
 /// Conversations and messages as the browser sees them, and the changes the stream pushes.
 pub mod conversations;
 /// A user's own profile.

@@ -12,6 +12,10 @@ pub fn problem_text(locale: Locale, field: Field, problem: Problem) -> String {
         (Field::Template, Problem::Required) => {
             td_string!(locale, errors.template_params).to_string()
         }
+        (Field::Consent, Problem::Required) => {
+            td_string!(locale, errors.consent_required).to_string()
+        }
+        (Field::Phone, Problem::Required) => td_string!(locale, errors.phone_missing).to_string(),
         (_, Problem::Required) => td_string!(locale, errors.required).to_string(),
         (_, Problem::TooLong { max }) => fill(
             td_string!(locale, errors.too_long),
@@ -35,6 +39,8 @@ pub fn problem_text(locale: Locale, field: Field, problem: Problem) -> String {
         (Field::Account | Field::ExternalId, Problem::Taken) => {
             td_string!(locale, errors.account_taken).to_string()
         }
+        (Field::Phone, Problem::Taken) => td_string!(locale, errors.phone_taken).to_string(),
+        (Field::Contact, Problem::Taken) => td_string!(locale, errors.contact_linked).to_string(),
         (_, Problem::Taken) => td_string!(locale, errors.taken).to_string(),
         (Field::Role, Problem::Unknown) => td_string!(locale, errors.role_unknown).to_string(),
         (Field::Invite, Problem::Unknown) => td_string!(locale, errors.invite_unknown).to_string(),
@@ -133,6 +139,21 @@ pub fn outcome_view(locale: Locale, result: Result<String, AppError>) -> AnyView
         Err(err) => {
             view! { <p class="form-error" role="alert">{error_text(locale, &err)}</p> }.into_any()
         }
+    }
+}
+
+/// An error beside the control it belongs to, translated; nothing while there is none.
+#[component]
+pub fn ErrorNote(#[prop(into)] error: Signal<Option<AppError>>) -> impl IntoView {
+    let i18n = use_i18n();
+    move || {
+        error.get().map(|err| {
+            view! {
+                <p class="form-error" role="alert">
+                    {error_text(i18n.get_locale_untracked(), &err)}
+                </p>
+            }
+        })
     }
 }
 

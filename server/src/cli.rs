@@ -39,7 +39,7 @@ impl From<AppError> for CliError {
 /// `buzon org add --name …`; returns the new organization's id.
 pub async fn org_add(db: &Db, name: &str) -> Result<i64, CliError> {
     let name = validate::name(Field::Organization, name)?;
-    let mut tx = db.pool.begin().await.map_err(AppError::from)?;
+    let mut tx = db.begin().await.map_err(AppError::from)?;
     let id = orgs::create(&mut tx, &name).await?;
     tx.commit().await.map_err(AppError::from)?;
     Ok(id)
@@ -73,7 +73,7 @@ pub async fn user_add(
         .map_err(CliError::Stdin)?;
     let secret = validate::new_password(Field::Password, secret.trim_end_matches(['\n', '\r']))?;
     let hash = password::hash(secret).await?;
-    let mut tx = db.pool.begin().await.map_err(AppError::from)?;
+    let mut tx = db.begin().await.map_err(AppError::from)?;
     let id = insert_user(
         &mut tx,
         NewUser {
@@ -151,4 +151,62 @@ pub async fn account_connect(
         connected_by: None,
     };
     Ok(connect(db, secrets, org_id, &new).await?)
+}
+
+pub struct ContactAdd<'a> {
+    pub org: &'a str,
+    pub first_name: &'a str,
+    pub last_name: &'a str,
+    pub phone: Option<&'a str>,
+    pub email: Option<&'a str>,
+    pub owner: Option<&'a str>,
+}
+
+/// `buzon contact add …`; returns the new contact's id.
+pub async fn contact_add(db: &Db, contact: ContactAdd<'_>) -> Result<i64, CliError> {
+    let org_id = find_org(db, contact.org).await?;
+    let first_name = validate::name(Field::FirstName, contact.first_name)?;
+    let last_name = contact.last_name.trim().to_string();
+    let phone: Option<String> = contact
+        .phone
+        .map(|p| p.chars().filter(char::is_ascii_digit).collect::<String>())
+        .filter(|p| !p.is_empty());
+    if phone.as_ref().is_some_and(|p| !(7..=15).contains(&p.len())) {
+        return Err(CliError::Invalid("the phone needs 7 to 15 digits".into()));
+    }
+    let email = contact.email.map(validate::email).transpose()?;
+    let owner_id = match contact.owner {
+        Some(owner) => {
+            let found: Option<(i64,)> =
+                sqlx::query_as("SELECT id FROM users WHERE org_id = $1 AND email = $2")
+                    .bind(org_id)
+                    .bind(owner.trim().to_lowercase())
+                    .fetch_optional(&db.pool)
+                    .await
+                    .map_err(AppError::from)?;
+            Some(
+                found
+                    .ok_or_else(|| CliError::Invalid(format!("no user {owner:?} there")))?
+                    .0,
+            )
+        }
+        None => None,
+    };
+    let now = app::db::now_ms();
+    let (id,): (i64,) = sqlx::query_as(
+        "INSERT INTO contacts (org_id, first_name, last_name, email, primary_phone, \
+         whatsapp_phone, owner_id, created_at, updated_at) \
+         VALUES ($1, $2, $3, $4, $5, $5, $6, $7, $7) RETURNING id",
+    )
+    .bind(org_id)
+    .bind(first_name)
+    .bind(last_name)
+    .bind(email)
+    .bind(phone)
+    .bind(owner_id)
+    .bind(now)
+    .fetch_one(&db.pool)
+    .await
+    .map_err(AppError::from)?;
+    Ok(id)
 }

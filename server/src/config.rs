@@ -66,6 +66,31 @@ pub enum Command {
     /// Manage connected accounts (WhatsApp lines, Pages, Instagram accounts, Twilio senders).
     #[command(subcommand)]
     Account(AccountCommand),
+    /// Manage CRM contacts.
+    #[command(subcommand)]
+    Contact(ContactCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ContactCommand {
+    /// Add a contact; the phone becomes its primary and WhatsApp phone.
+    Add {
+        /// The organization's name or id.
+        #[arg(long)]
+        org: String,
+        #[arg(long)]
+        first_name: String,
+        #[arg(long, default_value = "")]
+        last_name: String,
+        /// With or without `+`, spaces or dashes: only the digits are kept.
+        #[arg(long)]
+        phone: Option<String>,
+        #[arg(long)]
+        email: Option<String>,
+        /// The email of the user who owns the contact.
+        #[arg(long)]
+        owner: Option<String>,
+    },
 }
 
 #[derive(Debug, Subcommand)]

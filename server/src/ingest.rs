@@ -151,7 +151,7 @@ async fn apply_group(
     db: &Db,
     group: &[Submission],
 ) -> Result<(Vec<Stored>, Vec<Published>), AppError> {
-    let mut tx = db.pool.begin().await?;
+    let mut tx = db.begin().await?;
     let mut results = Vec::with_capacity(group.len());
     let mut published = Vec::new();
     for submission in group {
@@ -389,6 +389,8 @@ async fn store_message(step: &mut Step<'_, '_>, message: &Message) -> Result<(),
            last_message_at = CASE WHEN $1 >= last_message_at THEN $1 ELSE last_message_at END, \
            last_incoming_at = CASE WHEN $4 = 1 AND (last_incoming_at IS NULL OR $1 > last_incoming_at) \
                                    THEN $1 ELSE last_incoming_at END, \
+           last_incoming_id = CASE WHEN $4 = 1 AND (last_incoming_id IS NULL OR $9 > last_incoming_id) \
+                                   THEN $9 ELSE last_incoming_id END, \
            customer_name = COALESCE($5, customer_name), \
            customer_username = COALESCE($6, customer_username), \
            status = CASE WHEN $4 = 1 THEN 'open' ELSE status END, \
@@ -405,6 +407,7 @@ async fn store_message(step: &mut Step<'_, '_>, message: &Message) -> Result<(),
     .bind(message.customer.username.as_deref().map(without_nul))
     .bind(now)
     .bind(conversation_id)
+    .bind(message_id)
     .fetch_one(&mut **tx)
     .await?;
     let conversation = summary(account.channel, row);
@@ -471,12 +474,25 @@ async fn open_conversation(
     if let Some((id,)) = found {
         return Ok((id, false));
     }
-    let opened: Option<(i64,)> = sqlx::query_as(
+    // A customer already in the CRM is linked at once: by WhatsApp number, or by the
+    // page-scoped id a Facebook contact was created with (R26, R27).
+    let contact_field = match account.channel {
+        Channel::Whatsapp | Channel::Twilio => "whatsapp_phone",
+        Channel::Messenger => "facebook_id",
+        Channel::Instagram => "instagram_username",
+    };
+    let identity = match account.channel {
+        Channel::Instagram => message.customer.username.clone().unwrap_or_default(),
+        _ => message.customer.key.clone(),
+    };
+    let opened: Option<(i64,)> = sqlx::query_as(&format!(
         "INSERT INTO conversations (org_id, account_id, customer_key, customer_name, \
-         customer_username, status, last_message_at, created_at, updated_at) \
-         VALUES ($1, $2, $3, $4, $5, 'open', $6, $7, $7) \
-         ON CONFLICT (account_id, customer_key) DO NOTHING RETURNING id",
-    )
+         customer_username, contact_id, status, last_message_at, created_at, updated_at) \
+         VALUES ($1, $2, $3, $4, $5, (SELECT MIN(id) FROM contacts WHERE org_id = $1 \
+           AND {contact_field} = $8 AND $8 <> '' AND merged_into_id IS NULL), \
+           'open', $6, $7, $7) \
+         ON CONFLICT (account_id, customer_key) DO NOTHING RETURNING id"
+    ))
     .bind(account.org_id)
     .bind(account.id)
     .bind(&message.customer.key)
@@ -484,6 +500,7 @@ async fn open_conversation(
     .bind(message.customer.username.as_deref().map(without_nul))
     .bind(at)
     .bind(now)
+    .bind(without_nul(&identity))
     .fetch_optional(&mut **tx)
     .await?;
     if let Some((id,)) = opened {

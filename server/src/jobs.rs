@@ -228,7 +228,7 @@ impl Jobs {
             .await
             .map_err(|e| JobError::Retry(format!("media store: {e}")))?;
         let size = download.bytes.len() as i64;
-        let mut tx = self.db.pool.begin().await.map_err(AppError::from)?;
+        let mut tx = self.db.begin().await.map_err(AppError::from)?;
         sqlx::query(
             "UPDATE attachments SET status = 'ready', storage_key = $1, size_bytes = $2, \
              mime_type = $3 WHERE id = $4",
@@ -276,7 +276,7 @@ impl Jobs {
         if profile.name.is_none() && profile.username.is_none() {
             return Ok(());
         }
-        let mut tx = self.db.pool.begin().await.map_err(AppError::from)?;
+        let mut tx = self.db.begin().await.map_err(AppError::from)?;
         let row: SummaryRow = sqlx::query_as(&format!(
             "UPDATE conversations SET customer_name = COALESCE(customer_name, $1), \
              customer_username = COALESCE(customer_username, $2) WHERE id = $3 \

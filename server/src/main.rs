@@ -3,8 +3,10 @@
 use std::process::ExitCode;
 
 use app::db::Db;
-use buzon_server::cli::{self, AccountConnect, UserAdd};
-use buzon_server::config::{AccountCommand, Cli, Command, OrgCommand, ServeArgs, UserCommand};
+use buzon_server::cli::{self, AccountConnect, ContactAdd, UserAdd};
+use buzon_server::config::{
+    AccountCommand, Cli, Command, ContactCommand, OrgCommand, ServeArgs, UserCommand,
+};
 use clap::Parser;
 use tracing_subscriber::EnvFilter;
 
@@ -65,6 +67,29 @@ async fn run(cli: Cli) -> Result<(), String> {
                 .await
                 .map_err(|e| e.to_string())?;
             println!("user {id} created: {email}");
+            Ok(())
+        }
+        Command::Contact(ContactCommand::Add {
+            org,
+            first_name,
+            last_name,
+            phone,
+            email,
+            owner,
+        }) => {
+            let db = open(&common.database_url()).await?;
+            let contact = ContactAdd {
+                org: &org,
+                first_name: &first_name,
+                last_name: &last_name,
+                phone: phone.as_deref(),
+                email: email.as_deref(),
+                owner: owner.as_deref(),
+            };
+            let id = cli::contact_add(&db, contact)
+                .await
+                .map_err(|e| e.to_string())?;
+            println!("contact {id} created: {first_name} {last_name}");
             Ok(())
         }
         Command::Account(AccountCommand::Connect {

@@ -303,7 +303,7 @@ impl Outbox {
         job: &Job,
         outcome: Result<String, CallError>,
     ) -> Result<(), AppError> {
-        let mut tx = self.db.pool.begin().await?;
+        let mut tx = self.db.begin().await?;
         let (next, provider_id, error) = match &outcome {
             Ok(provider_id) => (Delivery::Sent, Some(provider_id.clone()), None),
             Err(err) => (

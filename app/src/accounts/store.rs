@@ -79,7 +79,7 @@ pub async fn connect(
     new: &NewAccount,
 ) -> Result<i64, AppError> {
     let now = now_ms();
-    let mut tx = db.pool.begin().await?;
+    let mut tx = db.begin().await?;
     // A write first: connections within one organization queue here, so two at once cannot
     // both take the tenth line (a row lock on PostgreSQL, the write lock on SQLite).
     sqlx::query("UPDATE organizations SET id = id WHERE id = $1")

@@ -1,42 +1,135 @@
-//! `/inbox`: the conversation list and the chat window, kept current by the live stream.
-//! `?c=<id>` selects a conversation; on phones the list and the chat are separate views.
+//! `/inbox`: the conversation list, the chat window and the contact panel, kept current by the
+//! live stream. The address holds the whole view (`?c=<id>` the open conversation, `s`, `u`,
+//! `ch`, `l`, `q` the list's section, unread tab, channel, line and search; `panel=contact`
+//! the contact panel on phones), so every view is a link and works without JavaScript.
 
 use leptos::prelude::*;
 use leptos_meta::Title;
-use leptos_router::hooks::use_query_map;
+use leptos_router::hooks::{use_navigate, use_query_map};
 
+use super::chat::ChatWindow;
+use super::list::ConversationList;
 use super::stream::{follow, Link};
 use super::{
-    load_conversations, load_thread, send_text, Change, ConversationSummary, InboxList,
-    MessageView, StreamEvent, Thread,
+    load_conversations, load_overview, load_thread, mark_read, Change, ConversationSummary,
+    InboxList, ListQuery, MessageView, Overview, Section, StreamEvent, Thread,
 };
-use crate::clock;
+use crate::auth::CurrentUser;
 use crate::error::AppError;
 use crate::i18n::*;
 use crate::permissions::can_use_inbox;
 use crate::shell::{Forbidden, Me, WithUser};
-use crate::ui::{error_text, failure_text, page_title, refusal_text};
-use crate::window::{may_send, window, Outgoing, Window};
+use crate::ui::page_title;
 
-type ListResource = Resource<Result<InboxList, AppError>>;
-type ThreadResource = Resource<Result<Option<Thread>, AppError>>;
+pub type ListResource = Resource<Result<InboxList, AppError>>;
+pub type ThreadResource = Resource<Result<Option<Thread>, AppError>>;
+pub type OverviewResource = Resource<Result<Overview, AppError>>;
+
+/// What every part of the workspace reads and changes, given once through the context.
+#[derive(Clone, Copy)]
+pub struct Workspace {
+    pub query: Memo<ListQuery>,
+    pub selected: Memo<Option<i64>>,
+    /// On phones the contact panel replaces the chat (`panel=contact`).
+    pub panel_open: Memo<bool>,
+    pub list: ListResource,
+    pub thread: ThreadResource,
+    pub overview: OverviewResource,
+    /// Bumped when the counts may have changed; the overview refetches, at most every 2 s.
+    pub counts_stale: RwSignal<u32>,
+    counts_pending: StoredValue<bool>,
+    pub link: RwSignal<Link>,
+    /// The message the next send answers.
+    pub reply_to: RwSignal<Option<MessageView>>,
+    /// A failed message of this page (negative id) to send again.
+    pub resend: RwSignal<Option<i64>>,
+    pub user_id: RwSignal<i64>,
+    pub sound: RwSignal<bool>,
+}
+
+impl Workspace {
+    /// The address of this view with some parameters changed (`None` removes one).
+    pub fn href(&self, changes: &[(&str, Option<String>)]) -> String {
+        let query = self.query.get();
+        let mut pairs: Vec<(&str, String)> = Vec::new();
+        if query.section != Section::Open {
+            pairs.push(("s", query.section.key().to_string()));
+        }
+        if query.unread {
+            pairs.push(("u", "1".into()));
+        }
+        if let Some(channel) = query.channel {
+            pairs.push(("ch", channel));
+        }
+        if let Some(line) = query.account_id {
+            pairs.push(("l", line.to_string()));
+        }
+        if let Some(search) = query.search {
+            pairs.push(("q", search));
+        }
+        if let Some(selected) = self.selected.get() {
+            pairs.push(("c", selected.to_string()));
+        }
+        for (key, value) in changes {
+            pairs.retain(|(k, _)| k != key);
+            if let Some(value) = value {
+                pairs.push((key, value.clone()));
+            }
+        }
+        if pairs.is_empty() {
+            return "/inbox".into();
+        }
+        let encoded: Vec<String> = pairs
+            .into_iter()
+            .map(|(k, v)| format!("{k}={}", encode(&v)))
+            .collect();
+        format!("/inbox?{}", encoded.join("&"))
+    }
+}
+
+/// Percent-encodes a query value.
+pub fn encode(value: &str) -> String {
+    let mut out = String::with_capacity(value.len());
+    for byte in value.bytes() {
+        if byte.is_ascii_alphanumeric() || b"-_.~".contains(&byte) {
+            out.push(byte as char);
+        } else {
+            out.push_str(&format!("%{byte:02X}"));
+        }
+    }
+    out
+}
 
 #[component]
 pub fn InboxPage() -> impl IntoView {
-    let query = use_query_map();
-    let selected = Memo::new(move |_| query.read().get("c").and_then(|id| id.parse::<i64>().ok()));
+    let params = use_query_map();
+    let selected = Memo::new(move |_| params.read().get("c").and_then(|id| id.parse().ok()));
+    let panel_open = Memo::new(move |_| params.read().get("panel").as_deref() == Some("contact"));
+    let query = Memo::new(move |_| {
+        let params = params.read();
+        let text = |key: &str| params.get(key).filter(|v| !v.trim().is_empty());
+        ListQuery {
+            section: text("s")
+                .and_then(|s| Section::from_key(&s))
+                .unwrap_or_default(),
+            unread: text("u").is_some(),
+            channel: text("ch").filter(|c| channels::Channel::parse(c).is_some()),
+            account_id: text("l").and_then(|l| l.parse().ok()),
+            search: text("q"),
+        }
+    });
     // Created once, at the top, before anything that may re-run (see `WithUser`). Someone
     // without the inbox is not asked for its data at all.
     let me = expect_context::<Me>().0;
     let allowed =
         move || async move { matches!(me.await, Ok(Some(user)) if can_use_inbox(&user.actor())) };
     let list: ListResource = Resource::new(
-        || (),
-        move |_| async move {
+        move || query.get(),
+        move |query| async move {
             if !allowed().await {
                 return Err(AppError::Forbidden);
             }
-            load_conversations(None, None).await
+            load_conversations(query, None, None).await
         },
     );
     let thread: ThreadResource = Resource::new(
@@ -51,7 +144,46 @@ pub fn InboxPage() -> impl IntoView {
             }
         },
     );
-    let link = RwSignal::new(Link::Connected);
+    let counts_stale = RwSignal::new(0u32);
+    let overview: OverviewResource = Resource::new(
+        move || {
+            let q = query.get();
+            (q.channel, q.account_id, counts_stale.get())
+        },
+        move |(channel, account_id, _)| async move {
+            if !allowed().await {
+                return Err(AppError::Forbidden);
+            }
+            load_overview(channel, account_id).await
+        },
+    );
+    let workspace = Workspace {
+        query,
+        selected,
+        panel_open,
+        list,
+        thread,
+        overview,
+        counts_stale,
+        counts_pending: StoredValue::new(false),
+        link: RwSignal::new(Link::Connected),
+        reply_to: RwSignal::new(None),
+        resend: RwSignal::new(None),
+        user_id: RwSignal::new(0),
+        sound: RwSignal::new(false),
+    };
+    provide_context(workspace);
+    Effect::new(move |_| {
+        if let Some(Ok(Some(user))) = me.get() {
+            workspace.user_id.set(user.id);
+            workspace.sound.set(user.sound_enabled);
+        }
+    });
+    // A different conversation has nothing to answer yet.
+    Effect::new(move |_| {
+        selected.track();
+        workspace.reply_to.set(None);
+    });
     let following = StoredValue::new(false);
     // The stream starts once the first list is in, from the last event that list includes.
     Effect::new(move |_| {
@@ -64,23 +196,41 @@ pub fn InboxPage() -> impl IntoView {
         following.set_value(true);
         follow(
             first.last_event_id,
-            move |event| apply(event, list, thread),
-            move |state| link.set(state),
+            move |event| apply(workspace, event),
+            move |state| workspace.link.set(state),
         );
     });
+    keyboard_shortcuts(workspace);
     let i18n = use_i18n();
+    let unread = move || {
+        overview
+            .get()
+            .and_then(Result::ok)
+            .map(|o| o.counts.unread)
+            .unwrap_or(0)
+    };
     view! {
-        <Title text=page_title(move || t_string!(i18n, inbox.title)) />
+        <Title text=page_title(move || {
+            let title = t_string!(i18n, inbox.title).to_string();
+            match unread() {
+                0 => title,
+                n => format!("({n}) {title}"),
+            }
+        }) />
         <WithUser children=move |user| {
             if !can_use_inbox(&user.actor()) {
                 return view! { <Forbidden /> }.into_any();
             }
             view! {
-                <div class="inbox" class:chat-open=move || selected.get().is_some()>
-                    <ConversationList list selected />
-                    <ChatWindow thread />
+                <div
+                    class="inbox"
+                    class:chat-open=move || selected.get().is_some()
+                    class:panel-open=move || panel_open.get()
+                >
+                    <ConversationList />
+                    <ChatWindow />
                     {move || {
-                        (link.get() == Link::Reconnecting)
+                        (workspace.link.get() == Link::Reconnecting)
                             .then(|| {
                                 view! {
                                     <p class="reconnecting" role="status">
@@ -96,39 +246,103 @@ pub fn InboxPage() -> impl IntoView {
     }
 }
 
+/// The signed-in user, once known.
+pub fn current_user() -> Option<CurrentUser> {
+    expect_context::<Me>()
+        .0
+        .get()
+        .and_then(Result::ok)
+        .flatten()
+}
+
 /// Applies one live event to what the page shows.
-fn apply(event: StreamEvent, list: ListResource, thread: ThreadResource) {
+fn apply(workspace: Workspace, event: StreamEvent) {
+    let user_id = workspace.user_id.get_untracked();
+    let selected = workspace.selected.get_untracked();
     let conversation = match &event.change {
         Change::MessageCreated { conversation, .. }
         | Change::ConversationUpdated { conversation } => Some((**conversation).clone()),
         _ => None,
     };
-    if let Some(conversation) = conversation.clone() {
-        list.update(|value| {
-            if let Some(Ok(inbox)) = value {
-                inbox.conversations.retain(|c| c.id != conversation.id);
-                inbox.conversations.push(conversation);
+    let incoming = matches!(&event.change, Change::MessageCreated { message, .. } if message.direction == "in");
+    if let Some(mut conversation) = conversation.clone() {
+        let open_here = selected == Some(conversation.id);
+        let query = workspace.query.get_untracked();
+        workspace.list.update(|value| {
+            let Some(Ok(inbox)) = value else {
+                return;
+            };
+            let before = inbox.conversations.iter().find(|c| c.id == conversation.id);
+            // What the stream does not carry is kept from the row already shown.
+            if let Some(before) = before {
+                if conversation.contact_name.is_none() && conversation.contact_id.is_some() {
+                    conversation.contact_name = before.contact_name.clone();
+                }
+                conversation.unread = before.unread;
+            }
+            if incoming {
+                conversation.unread = !open_here;
+            }
+            inbox.conversations.retain(|c| c.id != conversation.id);
+            // A row that moved past the last page loaded is left for that page to bring.
+            let beyond = inbox.has_more
+                && inbox.conversations.last().is_some_and(|last| {
+                    (conversation.last_message_at, conversation.id)
+                        < (last.last_message_at, last.id)
+                });
+            if query.admits(&conversation, user_id) && !beyond {
+                inbox.conversations.push(conversation.clone());
                 inbox
                     .conversations
                     .sort_by_key(|c| std::cmp::Reverse((c.last_message_at, c.id)));
             }
         });
+        counts_changed(workspace);
+        if incoming {
+            if open_here {
+                let id = conversation.id;
+                leptos::task::spawn_local(async move {
+                    let _ = mark_read(id).await;
+                });
+            }
+            if workspace.sound.get_untracked() {
+                super::browser::chime();
+            }
+        }
     }
-    thread.update(|value| {
+    workspace.thread.update(|value| {
         let Some(Ok(Some(shown))) = value else {
             return;
         };
         if shown.conversation.id != event.change.conversation_id() {
             return;
         }
-        if let Some(conversation) = conversation {
+        if let Some(mut conversation) = conversation {
+            if conversation.contact_name.is_none() {
+                conversation.contact_name = shown.conversation.contact_name.clone();
+            }
             shown.conversation = conversation;
         }
         apply_to_messages(&mut shown.messages, event.change);
     });
 }
 
-fn apply_to_messages(messages: &mut Vec<MessageView>, change: Change) {
+/// The counts are read again a moment after a change, once for a burst of changes.
+fn counts_changed(workspace: Workspace) {
+    if workspace.counts_pending.get_value() {
+        return;
+    }
+    workspace.counts_pending.set_value(true);
+    set_timeout(
+        move || {
+            workspace.counts_pending.set_value(false);
+            workspace.counts_stale.update(|n| *n = n.wrapping_add(1));
+        },
+        std::time::Duration::from_millis(1500),
+    );
+}
+
+pub fn apply_to_messages(messages: &mut Vec<MessageView>, change: Change) {
     match change {
         Change::MessageCreated { message, .. } => {
             let message = *message;
@@ -209,9 +423,64 @@ fn apply_to_messages(messages: &mut Vec<MessageView>, change: Change) {
     }
 }
 
-fn display_name(c: &ConversationSummary) -> String {
-    c.customer_name
+/// Alt+↓ / Alt+↑ next and previous conversation, Alt+N (or `/` outside a text box) focuses
+/// the composer's text, Escape cancels a reply.
+fn keyboard_shortcuts(workspace: Workspace) {
+    #[cfg(feature = "hydrate")]
+    {
+        let navigate = use_navigate();
+        let handle = window_event_listener(leptos::ev::keydown, move |ev| {
+            let step = match ev.key().as_str() {
+                "ArrowDown" if ev.alt_key() => 1,
+                "ArrowUp" if ev.alt_key() => -1,
+                "n" | "N" if ev.alt_key() => {
+                    ev.prevent_default();
+                    super::browser::focus("composer-text");
+                    return;
+                }
+                "Escape" => {
+                    workspace.reply_to.set(None);
+                    return;
+                }
+                _ => return,
+            };
+            ev.prevent_default();
+            let rows: Vec<i64> = workspace
+                .list
+                .with_untracked(|l| {
+                    l.as_ref()
+                        .and_then(|l| l.as_ref().ok())
+                        .map(|l| l.conversations.iter().map(|c| c.id).collect())
+                })
+                .unwrap_or_default();
+            if rows.is_empty() {
+                return;
+            }
+            let current = workspace
+                .selected
+                .get_untracked()
+                .and_then(|id| rows.iter().position(|r| *r == id));
+            let next = match current {
+                None => 0,
+                Some(i) => (i as i64 + step).clamp(0, rows.len() as i64 - 1) as usize,
+            };
+            let href = workspace.href(&[("c", Some(rows[next].to_string())), ("panel", None)]);
+            navigate(&href, Default::default());
+        });
+        on_cleanup(move || handle.remove());
+    }
+    #[cfg(not(feature = "hydrate"))]
+    {
+        let _ = (workspace, use_navigate);
+    }
+}
+
+/// The name a conversation is shown with: the contact's, the profile's, the username or the
+/// number.
+pub fn display_name(c: &ConversationSummary) -> String {
+    c.contact_name
         .clone()
+        .or_else(|| c.customer_name.clone())
         .or_else(|| c.customer_username.clone().map(|u| format!("@{u}")))
         .unwrap_or_else(|| match c.channel.as_str() {
             "whatsapp" | "twilio" => format!("+{}", c.customer_key),
@@ -219,7 +488,7 @@ fn display_name(c: &ConversationSummary) -> String {
         })
 }
 
-fn initials(name: &str) -> String {
+pub fn initials(name: &str) -> String {
     name.split_whitespace()
         .filter_map(|w| w.chars().find(|c| c.is_alphanumeric()))
         .take(2)
@@ -227,7 +496,7 @@ fn initials(name: &str) -> String {
         .to_uppercase()
 }
 
-fn channel_label(channel: &str) -> &'static str {
+pub fn channel_label(channel: &str) -> &'static str {
     match channel {
         "whatsapp" => "WhatsApp",
         "messenger" => "Messenger",
@@ -236,7 +505,8 @@ fn channel_label(channel: &str) -> &'static str {
     }
 }
 
-fn kind_icon(kind: &str) -> &'static str {
+/// The symbol a message kind is previewed with.
+pub fn kind_icon(kind: &str) -> &'static str {
     match kind {
         "image" | "gif" => "📷 ",
         "video" => "🎬 ",
@@ -244,515 +514,7 @@ fn kind_icon(kind: &str) -> &'static str {
         "document" => "📄 ",
         "sticker" => "💟 ",
         "location" => "📍 ",
+        "template" => "📋 ",
         _ => "",
     }
-}
-
-#[component]
-fn ConversationList(list: ListResource, selected: Memo<Option<i64>>) -> impl IntoView {
-    let i18n = use_i18n();
-    let offset = clock::viewer_offset_minutes();
-    let rows = move || {
-        list.get()
-            .and_then(Result::ok)
-            .map(|inbox| inbox.conversations)
-            .unwrap_or_default()
-    };
-    view! {
-        <section class="conversation-list" aria-label=move || t_string!(i18n, inbox.list_label)>
-            <header class="list-header">
-                <h1>{t!(i18n, inbox.title)}</h1>
-            </header>
-            <Transition fallback=|| view! { <div class="loading"></div> }>
-                {move || {
-                    list.get()
-                        .and_then(Result::err)
-                        .map(|err| {
-                            view! {
-                                <p class="form-error" role="alert">
-                                    {error_text(i18n.get_locale_untracked(), &err)}
-                                </p>
-                            }
-                        })
-                }}
-                <Show when=move || {
-                    list.get().and_then(Result::ok).is_some_and(|l| l.conversations.is_empty())
-                }>
-                    <div class="empty-state">
-                        <h2>{t!(i18n, inbox.empty_title)}</h2>
-                        <p>{t!(i18n, inbox.empty_body)}</p>
-                    </div>
-                </Show>
-                <ul class="rows">
-                    <For
-                        each=rows
-                        key=|c| (c.id, c.last_message_at, c.customer_name.clone(), c.status.clone())
-                        let:conversation
-                    >
-                        {
-                            let id = conversation.id;
-                            let name = display_name(&conversation);
-                            let preview = format!(
-                                "{}{}",
-                                kind_icon(conversation.last_message_kind.as_deref().unwrap_or("")),
-                                conversation.last_message_preview.clone().unwrap_or_default(),
-                            );
-                            let known = conversation.contact_id.is_some();
-                            view! {
-                                <li>
-                                    <a
-                                        class="row"
-                                        href=format!("/inbox?c={id}")
-                                        aria-current=move || {
-                                            (selected.get() == Some(id)).then_some("true")
-                                        }
-                                    >
-                                        <span class="avatar" class:contact=known>
-                                            {initials(&name)}
-                                        </span>
-                                        <span class="row-main">
-                                            <span class="row-top">
-                                                <span class="row-name">{name}</span>
-                                                <time class="row-time">
-                                                    {clock::time_of_day(
-                                                        conversation.last_message_at,
-                                                        offset,
-                                                    )}
-                                                </time>
-                                            </span>
-                                            <span class="row-bottom">
-                                                <span class=format!(
-                                                    "channel channel-{}",
-                                                    conversation.channel,
-                                                )>{channel_label(&conversation.channel)}</span>
-                                                <span class="row-preview">{preview}</span>
-                                            </span>
-                                        </span>
-                                    </a>
-                                </li>
-                            }
-                        }
-                    </For>
-                </ul>
-            </Transition>
-        </section>
-    }
-}
-
-#[component]
-fn ChatWindow(thread: ThreadResource) -> impl IntoView {
-    let i18n = use_i18n();
-    view! {
-        <section class="chat" aria-label=move || t_string!(i18n, inbox.chat_label)>
-            <Transition fallback=|| view! { <div class="loading"></div> }>
-                {move || match thread.get() {
-                    None => None,
-                    Some(Err(err)) => {
-                        Some(
-                            view! {
-                                <p class="form-error" role="alert">
-                                    {error_text(i18n.get_locale_untracked(), &err)}
-                                </p>
-                            }
-                                .into_any(),
-                        )
-                    }
-                    Some(Ok(None)) => {
-                        Some(
-                            view! {
-                                <div class="chat-empty">
-                                    <p>{t!(i18n, inbox.pick_conversation)}</p>
-                                </div>
-                            }
-                                .into_any(),
-                        )
-                    }
-                    Some(Ok(Some(shown))) => {
-                        Some(view! { <OpenChat shown=shown.conversation.clone() thread /> }.into_any())
-                    }
-                }}
-            </Transition>
-        </section>
-    }
-}
-
-#[component]
-fn OpenChat(shown: ConversationSummary, thread: ThreadResource) -> impl IntoView {
-    let i18n = use_i18n();
-    let offset = clock::viewer_offset_minutes();
-    let conversation_id = shown.id;
-    let name = display_name(&shown);
-    let channel = shown.channel.clone();
-    let messages = move || {
-        thread
-            .get()
-            .and_then(Result::ok)
-            .flatten()
-            .map(|t| t.messages)
-            .unwrap_or_default()
-    };
-    let scroller = NodeRef::<leptos::html::Div>::new();
-    // Each change of the thread scrolls to its end.
-    Effect::new(move |_| {
-        thread.track();
-        if let Some(element) = scroller.get() {
-            element.set_scroll_top(element.scroll_height());
-        }
-    });
-    view! {
-        <header class="chat-header">
-            <a class="back phone-only" href="/inbox" aria-label=move || t_string!(i18n, inbox.back)>
-                "←"
-            </a>
-            <span class="avatar">{initials(&name)}</span>
-            <div class="chat-title">
-                <h2>{name.clone()}</h2>
-                <span class=format!("channel channel-{channel}")>{channel_label(&channel)}</span>
-            </div>
-        </header>
-        <div class="thread" node_ref=scroller role="log" aria-live="polite">
-            <For
-                each=move || {
-                    let list = messages();
-                    let mut previous_day = None;
-                    list.into_iter()
-                        .map(|m| {
-                            let day = clock::local_day(m.at, offset);
-                            let first_of_day = previous_day != Some(day);
-                            previous_day = Some(day);
-                            (m, first_of_day)
-                        })
-                        .collect::<Vec<_>>()
-                }
-                key=|(m, first)| {
-                    (
-                        m.id,
-                        m.status.clone(),
-                        m.edited,
-                        m.deleted,
-                        m.reactions.len(),
-                        m.attachment.as_ref().map(|a| a.status.clone()),
-                        *first,
-                    )
-                }
-                let:item
-            >
-                {
-                    let (message, first_of_day) = item;
-                    view! {
-                        {first_of_day
-                            .then(|| {
-                                view! {
-                                    <p class="day-separator">
-                                        <span>{clock::date(message.at, offset)}</span>
-                                    </p>
-                                }
-                            })}
-                        <MessageBubble message offset />
-                    }
-                }
-            </For>
-        </div>
-        <Composer conversation_id thread />
-    }
-}
-
-#[component]
-fn MessageBubble(message: MessageView, offset: i32) -> impl IntoView {
-    let i18n = use_i18n();
-    let outgoing = message.direction == "out";
-    let class = if outgoing { "bubble out" } else { "bubble in" };
-    let body = if message.deleted {
-        view! { <p class="deleted">{t!(i18n, inbox.deleted)}</p> }.into_any()
-    } else {
-        message_body(&message, i18n).into_any()
-    };
-    let failure = failure_text(
-        i18n.get_locale_untracked(),
-        message.error_code.as_deref(),
-        message.error_reason.as_deref(),
-    );
-    let ticks = outgoing.then(|| {
-        let (symbol, label) = match message.status.as_deref() {
-            Some("pending") => ("🕓", t_string!(i18n, inbox.status_pending).to_string()),
-            Some("sent") => ("✓", t_string!(i18n, inbox.status_sent).to_string()),
-            Some("delivered") => ("✓✓", t_string!(i18n, inbox.status_delivered).to_string()),
-            Some("read") => ("✓✓", t_string!(i18n, inbox.status_read).to_string()),
-            Some("failed") => (
-                "⚠",
-                format!(
-                    "{}: {}",
-                    t_string!(i18n, inbox.status_failed),
-                    failure.clone()
-                ),
-            ),
-            _ => ("", String::new()),
-        };
-        let status = message.status.clone().unwrap_or_default();
-        view! {
-            <span class=format!("ticks ticks-{status}") title=label.clone() aria-label=label>
-                {symbol}
-            </span>
-        }
-    });
-    let reactions = (!message.reactions.is_empty()).then(|| {
-        view! {
-            <span class="reactions">
-                {message.reactions.iter().map(|(_, emoji)| emoji.clone()).collect::<String>()}
-            </span>
-        }
-    });
-    let failed_reason = (message.status.as_deref() == Some("failed") && !failure.is_empty())
-        .then(|| view! { <p class="failed-reason">{failure.clone()}</p> });
-    view! {
-        <div class=class data-status=message.status.clone().unwrap_or_default()>
-            {body}
-            {failed_reason}
-            <span class="meta">
-                {message.edited.then(|| view! { <span>{t!(i18n, inbox.edited)}</span> })}
-                <time>{clock::time_of_day(message.at, offset)}</time>
-                {ticks}
-            </span>
-            {reactions}
-        </div>
-    }
-}
-
-fn message_body(message: &MessageView, i18n: leptos_i18n::I18nContext<Locale>) -> impl IntoView {
-    let text = message.body.clone().unwrap_or_default();
-    let content = &message.content;
-    let text_part = (!text.is_empty()).then(|| view! { <p class="text">{text.clone()}</p> });
-    match message.kind.as_str() {
-        "image" | "gif" | "sticker" | "video" | "audio" | "voice" | "document" => {
-            let media = message.attachment.clone().map(|a| {
-                let url = format!("/media/{}", a.id);
-                let ready = a.status == "ready";
-                let view = match (ready, message.kind.as_str()) {
-                    (false, _) => view! {
-                        <p class="media-pending">
-                            {kind_icon(&message.kind)}
-                            {if a.status == "failed" {
-                                t_string!(i18n, inbox.media_failed)
-                            } else {
-                                t_string!(i18n, inbox.media_pending)
-                            }}
-                        </p>
-                    }
-                        .into_any(),
-                    (true, "image" | "gif" | "sticker") => {
-                        let full = url.clone();
-                        view! {
-                            <a href=full target="_blank" rel="noopener">
-                                <img class="media" src=url alt="" loading="lazy" />
-                            </a>
-                        }
-                            .into_any()
-                    }
-                    (true, "video") => view! { <video class="media" src=url controls preload="metadata"></video> }.into_any(),
-                    (true, "audio" | "voice") => view! { <audio src=url controls preload="metadata"></audio> }.into_any(),
-                    (true, _) => view! {
-                        <a class="document" href=url download=a.file_name.clone().unwrap_or_default()>
-                            "📄 "
-                            {a.file_name.clone().unwrap_or_else(|| t_string!(i18n, inbox.document).to_string())}
-                        </a>
-                    }
-                        .into_any(),
-                };
-                view
-            });
-            view! { {media} {text_part} }.into_any()
-        }
-        "location" => {
-            let lat = content["latitude"].as_f64().unwrap_or_default();
-            let lon = content["longitude"].as_f64().unwrap_or_default();
-            let href =
-                format!("https://www.openstreetmap.org/?mlat={lat}&mlon={lon}#map=16/{lat}/{lon}");
-            view! {
-                <a class="location" href=href target="_blank" rel="noopener">
-                    "📍 "
-                    {if text.is_empty() { format!("{lat:.5}, {lon:.5}") } else { text.clone() }}
-                </a>
-            }
-            .into_any()
-        }
-        "choice" => view! { <p class="choice">"🔘 " {text.clone()}</p> }.into_any(),
-        "share" => {
-            let url = content["url"].as_str().unwrap_or_default().to_string();
-            view! {
-                <a class="share" href=url target="_blank" rel="noopener">
-                    "🔗 "
-                    {if text.is_empty() { t_string!(i18n, inbox.shared_post).to_string() } else { text.clone() }}
-                </a>
-            }
-                .into_any()
-        }
-        "unsupported" => {
-            view! { <p class="unsupported">{t!(i18n, inbox.unsupported)}</p> }.into_any()
-        }
-        _ => view! { {text_part} }.into_any(),
-    }
-}
-
-#[component]
-fn Composer(conversation_id: i64, thread: ThreadResource) -> impl IntoView {
-    let i18n = use_i18n();
-    let draft = RwSignal::new(String::new());
-    let error = RwSignal::new(None::<AppError>);
-    let now = RwSignal::new(clock::now_ms());
-    // The remaining window ticks with the clock.
-    #[cfg(feature = "hydrate")]
-    {
-        use leptos::leptos_dom::helpers::set_interval_with_handle;
-        if let Ok(handle) = set_interval_with_handle(
-            move || now.set(clock::now_ms()),
-            std::time::Duration::from_secs(30),
-        ) {
-            on_cleanup(move || handle.clear());
-        }
-    }
-    let state = move || {
-        thread.with(|t| {
-            t.as_ref()
-                .and_then(|t| t.as_ref().ok())
-                .and_then(|t| t.as_ref())
-                .map(|t| {
-                    let channel = channels::Channel::parse(&t.conversation.channel)
-                        .unwrap_or(channels::Channel::Whatsapp);
-                    (
-                        channel,
-                        t.conversation.last_incoming_at,
-                        t.account_connected,
-                    )
-                })
-        })
-    };
-    let refusal = move || {
-        let (channel, last, connected) = state()?;
-        if !connected {
-            return Some(error_text(
-                i18n.get_locale(),
-                &AppError::AccountDisconnected,
-            ));
-        }
-        let open = window(channel, last, now.get());
-        may_send(open, channel, Outgoing::FreeForm)
-            .err()
-            .map(|r| refusal_text(i18n.get_locale(), r))
-    };
-    // Shown once the page runs in the browser: the server's clock would not match it.
-    let mounted = RwSignal::new(false);
-    Effect::new(move |_| mounted.set(true));
-    let remaining = move || {
-        if !mounted.get() {
-            return None;
-        }
-        let (channel, last, _) = state()?;
-        let whatsapp = matches!(
-            channel,
-            channels::Channel::Whatsapp | channels::Channel::Twilio
-        );
-        match window(channel, last, now.get()) {
-            // WhatsApp: free messages until the window closes, templates after.
-            Window::Free { until } if whatsapp => Some(fill_remaining(
-                t_string!(i18n, inbox.window_left),
-                clock::duration(until - now.get()),
-            )),
-            // Facebook and Instagram: any answer until 7 days after the customer wrote.
-            Window::Free { .. } | Window::HumanAgent { .. } => {
-                let until = last? + crate::window::HUMAN_AGENT_WINDOW_MS;
-                Some(fill_remaining(
-                    t_string!(i18n, inbox.window_left_reply),
-                    clock::duration(until - now.get()),
-                ))
-            }
-            _ => None,
-        }
-    };
-    let send = Action::new(move |body: &String| {
-        let body = body.clone();
-        async move { send_text(conversation_id, body, None).await }
-    });
-    Effect::new(move |_| {
-        if let Some(result) = send.value().get() {
-            match result {
-                Ok(message) => {
-                    error.set(None);
-                    thread.update(|value| {
-                        if let Some(Ok(Some(shown))) = value {
-                            apply_to_messages(
-                                &mut shown.messages,
-                                Change::MessageCreated {
-                                    message: Box::new(message),
-                                    conversation: Box::new(shown.conversation.clone()),
-                                },
-                            );
-                        }
-                    });
-                }
-                Err(err) => error.set(Some(err)),
-            }
-        }
-    });
-    let submit = move || {
-        let body = draft.get_untracked();
-        if body.trim().is_empty() {
-            return;
-        }
-        draft.set(String::new());
-        send.dispatch(body);
-    };
-    view! {
-        <form
-            class="composer"
-            on:submit=move |ev| {
-                ev.prevent_default();
-                submit();
-            }
-        >
-            {move || refusal().map(|reason| view! { <p class="window-closed" role="status">{reason}</p> })}
-            {move || remaining().map(|text| view! { <p class="window-left">{text}</p> })}
-            {move || {
-                error
-                    .get()
-                    .map(|err| {
-                        view! {
-                            <p class="form-error" role="alert">
-                                {error_text(i18n.get_locale_untracked(), &err)}
-                            </p>
-                        }
-                    })
-            }}
-            <div class="composer-row">
-                <label class="visually-hidden" for="composer-text">
-                    {t!(i18n, inbox.write)}
-                </label>
-                <textarea
-                    id="composer-text"
-                    name="body"
-                    rows="1"
-                    placeholder=move || t_string!(i18n, inbox.write)
-                    prop:value=move || draft.get()
-                    disabled=move || refusal().is_some()
-                    on:input=move |ev| draft.set(event_target_value(&ev))
-                    on:keydown=move |ev: leptos::ev::KeyboardEvent| {
-                        if ev.key() == "Enter" && !ev.shift_key() {
-                            ev.prevent_default();
-                            submit();
-                        }
-                    }
-                ></textarea>
-                <button
-                    class="button primary"
-                    type="submit"
-                    disabled=move || refusal().is_some()
-                >
-                    {t!(i18n, inbox.send)}
-                </button>
-            </div>
-        </form>
-    }
-}
-
-fn fill_remaining(template: &str, duration: String) -> String {
-    crate::ui::fill(template, &[("time", duration)]).to_string()
 }

@@ -6,8 +6,16 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::AppError;
 
-/// The inbox page: list, chat window, composer.
+/// What the workspace asks of the browser: chime, focus, uploads with progress.
+pub mod browser;
+/// The chat window: thread, message types, history.
+pub mod chat;
+/// The composer: text, emoji, Personalize, attachments, templates, reply-to.
+pub mod composer;
+/// The inbox page: list, chat window, contact panel, live events.
 pub mod inbox;
+/// The conversation list: tabs, sections, filters, rows, new conversation.
+pub mod list;
 #[cfg(feature = "ssr")]
 pub mod store;
 /// The browser's end of the live stream.
@@ -40,6 +48,144 @@ pub struct ConversationSummary {
     pub last_message_at: i64,
     pub last_message_preview: Option<String>,
     pub last_message_kind: Option<String>,
+    /// The CRM contact's name, when linked (the list reads it; the stream's copies may not
+    /// carry it, and the page keeps the one it has).
+    #[serde(default)]
+    pub contact_name: Option<String>,
+    /// Something arrived since this user last read it (unread state is per user, so the
+    /// stream's copies leave it `false` and the page keeps its own).
+    #[serde(default)]
+    pub unread: bool,
+}
+
+/// The part of the open conversations the list shows (R16).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Section {
+    /// Every open conversation the caller may see.
+    #[default]
+    Open,
+    Unassigned,
+    Mine,
+    Others,
+    Closed,
+}
+
+impl Section {
+    pub const ALL: [Section; 5] = [
+        Section::Open,
+        Section::Unassigned,
+        Section::Mine,
+        Section::Others,
+        Section::Closed,
+    ];
+
+    pub fn key(self) -> &'static str {
+        match self {
+            Section::Open => "open",
+            Section::Unassigned => "unassigned",
+            Section::Mine => "mine",
+            Section::Others => "others",
+            Section::Closed => "closed",
+        }
+    }
+
+    pub fn from_key(key: &str) -> Option<Section> {
+        Section::ALL.into_iter().find(|s| s.key() == key)
+    }
+
+    /// Whether a conversation with this state and assignee belongs here, for `user_id`.
+    pub fn holds(self, status: &str, assignee: Option<i64>, user_id: i64) -> bool {
+        let open = status == "open";
+        match self {
+            Section::Open => open,
+            Section::Unassigned => open && assignee.is_none(),
+            Section::Mine => open && assignee == Some(user_id),
+            Section::Others => open && assignee.is_some_and(|a| a != user_id),
+            Section::Closed => !open,
+        }
+    }
+}
+
+/// What the conversation list is narrowed to. Every field is optional in a request.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(default)]
+pub struct ListQuery {
+    pub section: Section,
+    /// Only conversations with something new for the caller.
+    pub unread: bool,
+    /// `whatsapp`, `messenger`, `instagram` or `twilio`.
+    pub channel: Option<String>,
+    pub account_id: Option<i64>,
+    /// Part of the customer's or contact's name, phone number or username.
+    pub search: Option<String>,
+}
+
+impl ListQuery {
+    /// Whether a conversation as the stream sent it belongs in this list. The search is
+    /// left to the server: a live row that may match is kept.
+    pub fn admits(&self, c: &ConversationSummary, user_id: i64) -> bool {
+        self.section.holds(&c.status, c.assignee_id, user_id)
+            && self.channel.as_ref().is_none_or(|ch| *ch == c.channel)
+            && self.account_id.is_none_or(|a| a == c.account_id)
+            && (!self.unread || c.unread)
+            && self.search.as_deref().is_none_or(|q| matches_search(c, q))
+    }
+}
+
+/// The search as the server runs it, for rows that arrive live.
+pub fn matches_search(c: &ConversationSummary, query: &str) -> bool {
+    let query = query.trim().to_lowercase();
+    if query.is_empty() {
+        return true;
+    }
+    let digits: String = query.chars().filter(char::is_ascii_digit).collect();
+    [
+        c.customer_name.as_deref(),
+        c.contact_name.as_deref(),
+        c.customer_username.as_deref(),
+        Some(c.customer_key.as_str()),
+    ]
+    .into_iter()
+    .flatten()
+    .any(|field| field.to_lowercase().contains(&query))
+        || (is_phone_search(&query) && c.customer_key.contains(&digits))
+}
+
+/// A search of digits with the usual phone punctuation (`+52 55-1234`) looks for a number.
+pub fn is_phone_search(query: &str) -> bool {
+    query.chars().any(|c| c.is_ascii_digit())
+        && query
+            .chars()
+            .all(|c| c.is_ascii_digit() || matches!(c, '+' | ' ' | '-' | '(' | ')' | '.'))
+}
+
+/// How many open conversations each tab and section holds, under the channel and line filter.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Counts {
+    pub open: i64,
+    pub unread: i64,
+    pub unassigned: i64,
+    pub mine: i64,
+    pub others: i64,
+}
+
+/// A line or page the list can be narrowed to.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LineOption {
+    pub id: i64,
+    pub channel: String,
+    pub name: String,
+    pub connected: bool,
+}
+
+/// The list's frame: counts and the lines to filter by.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Overview {
+    pub counts: Counts,
+    pub lines: Vec<LineOption>,
+    /// Whether the caller sees other people's and unassigned conversations.
+    pub sees_all: bool,
 }
 
 /// A message in the chat window.
@@ -87,6 +233,8 @@ pub struct InboxList {
     pub conversations: Vec<ConversationSummary>,
     /// The newest event already reflected in this list.
     pub last_event_id: i64,
+    /// More rows exist after the last one.
+    pub has_more: bool,
 }
 
 /// A conversation and the latest part of its thread.
@@ -99,6 +247,10 @@ pub struct Thread {
     pub has_more: bool,
     /// `false` once the account was disconnected: read only (R4).
     pub account_connected: bool,
+    /// The CRM contact the conversation is linked to.
+    pub contact: Option<crate::contacts::ContactView>,
+    /// Names of the team members who sent the outgoing messages shown.
+    pub senders: Vec<(i64, String)>,
 }
 
 /// What changed, as pushed on the live stream and stored in the event log.
@@ -200,14 +352,34 @@ pub struct StreamEvent {
     pub change: Change,
 }
 
-/// The conversations the caller may see, most recent activity first; `before` is the
-/// `(last_message_at, id)` of the last row already shown.
+/// The conversations the caller may see in `query`, most recent activity first; `before` is
+/// the `(last_message_at, id)` of the last row already shown.
 #[server(prefix = "/api", endpoint = "conversations")]
 pub async fn load_conversations(
+    #[server(default)] query: ListQuery,
     before_at: Option<i64>,
     before_id: Option<i64>,
 ) -> Result<InboxList, AppError> {
-    store::ssr::load_conversations(before_at.zip(before_id))
+    store::ssr::load_conversations(&query, before_at.zip(before_id))
+        .await
+        .map_err(AppError::respond)
+}
+
+/// The counts of the tabs and sections, in one query, and the lines to filter by.
+#[server(prefix = "/api", endpoint = "inbox_overview")]
+pub async fn load_overview(
+    channel: Option<String>,
+    account_id: Option<i64>,
+) -> Result<Overview, AppError> {
+    store::ssr::load_overview(channel, account_id)
+        .await
+        .map_err(AppError::respond)
+}
+
+/// Marks everything in a conversation read for the caller.
+#[server(prefix = "/api", endpoint = "mark_read")]
+pub async fn mark_read(conversation_id: i64) -> Result<(), AppError> {
+    store::ssr::mark_read(conversation_id)
         .await
         .map_err(AppError::respond)
 }
@@ -232,14 +404,136 @@ pub async fn send_text(
         .map_err(AppError::respond)
 }
 
+/// Sends a failed outgoing message again (the window and the account are checked again).
+#[server(prefix = "/api", endpoint = "retry_message")]
+pub async fn retry_message(message_id: i64) -> Result<MessageView, AppError> {
+    store::ssr::retry(message_id)
+        .await
+        .map_err(AppError::respond)
+}
+
+/// A contact's fields for Personalize: `{first_name}` and the others in
+/// [`composer::FIELDS`], filled when the message is sent. Unknown names stay as typed.
+pub fn personalize(text: &str, field: impl Fn(&str) -> Option<String>) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(start) = rest.find('{') {
+        out.push_str(&rest[..start]);
+        let after = &rest[start + 1..];
+        match after.find('}') {
+            Some(end) if composer::FIELDS.contains(&&after[..end]) => {
+                out.push_str(&field(&after[..end]).unwrap_or_default());
+                rest = &after[end + 1..];
+            }
+            _ => {
+                out.push('{');
+                rest = after;
+            }
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
 /// Queues an uploaded file (see `POST /api/upload`) for delivery, with an optional caption.
 #[server(prefix = "/api", endpoint = "send_media")]
 pub async fn send_media(
     conversation_id: i64,
     attachment_id: i64,
     caption: Option<String>,
+    reply_to_id: Option<i64>,
 ) -> Result<MessageView, AppError> {
-    store::ssr::send_media(conversation_id, attachment_id, caption)
+    store::ssr::send_media(conversation_id, attachment_id, caption, reply_to_id)
         .await
         .map_err(AppError::respond)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(status: &str, assignee: Option<i64>) -> ConversationSummary {
+        ConversationSummary {
+            id: 1,
+            account_id: 3,
+            channel: "whatsapp".into(),
+            customer_key: "5215512345678".into(),
+            customer_name: Some("Lucía Pérez".into()),
+            customer_username: None,
+            contact_id: None,
+            status: status.into(),
+            assignee_id: assignee,
+            last_incoming_at: None,
+            last_message_at: 0,
+            last_message_preview: None,
+            last_message_kind: None,
+            contact_name: None,
+            unread: false,
+        }
+    }
+
+    #[test]
+    fn sections_hold_what_their_names_say() {
+        let me = 7;
+        let unassigned = row("open", None);
+        let mine = row("open", Some(me));
+        let others = row("open", Some(8));
+        let closed = row("closed", Some(me));
+        assert!(Section::Open.holds(&unassigned.status, None, me));
+        assert!(!Section::Open.holds(&closed.status, closed.assignee_id, me));
+        assert!(Section::Unassigned.holds(&unassigned.status, None, me));
+        assert!(!Section::Unassigned.holds(&mine.status, mine.assignee_id, me));
+        assert!(Section::Mine.holds(&mine.status, mine.assignee_id, me));
+        assert!(!Section::Mine.holds(&others.status, others.assignee_id, me));
+        assert!(Section::Others.holds(&others.status, others.assignee_id, me));
+        assert!(!Section::Others.holds(&unassigned.status, None, me));
+        assert!(Section::Closed.holds(&closed.status, closed.assignee_id, me));
+        for section in Section::ALL {
+            assert_eq!(Section::from_key(section.key()), Some(section));
+        }
+    }
+
+    #[test]
+    fn live_rows_join_a_filtered_list_only_when_they_match() {
+        let mut query = ListQuery {
+            channel: Some("whatsapp".into()),
+            ..ListQuery::default()
+        };
+        let mut c = row("open", None);
+        assert!(query.admits(&c, 7));
+        c.channel = "instagram".into();
+        assert!(!query.admits(&c, 7));
+        c.channel = "whatsapp".into();
+        query.unread = true;
+        assert!(!query.admits(&c, 7));
+        c.unread = true;
+        assert!(query.admits(&c, 7));
+        query.search = Some("lucía".into());
+        assert!(query.admits(&c, 7));
+        query.search = Some("+52 55 1234".into());
+        assert!(query.admits(&c, 7));
+        query.search = Some("Mario".into());
+        assert!(!query.admits(&c, 7));
+    }
+
+    #[test]
+    fn phone_searches_are_digits_with_phone_punctuation() {
+        assert!(is_phone_search("+52 (55) 1234-5678"));
+        assert!(is_phone_search("5512"));
+        assert!(!is_phone_search("Ana 55"));
+        assert!(!is_phone_search("+"));
+    }
+
+    #[test]
+    fn personalize_fills_known_fields_and_leaves_other_braces() {
+        let field = |name: &str| match name {
+            "first_name" => Some("Lucía".to_string()),
+            _ => None,
+        };
+        assert_eq!(
+            personalize("Hola {first_name}, {last_name}listo {x} {", field),
+            "Hola Lucía, listo {x} {"
+        );
+        assert_eq!(personalize("sin campos", field), "sin campos");
+    }
 }

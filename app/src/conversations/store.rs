@@ -42,6 +42,8 @@ pub fn summary(channel: Channel, row: SummaryRow) -> ConversationSummary {
         last_message_at: row.last_message_at,
         last_message_preview: row.last_message_preview,
         last_message_kind: row.last_message_kind,
+        contact_name: None,
+        unread: false,
     }
 }
 
@@ -52,6 +54,23 @@ struct Listed {
     account_status: String,
     #[sqlx(flatten)]
     row: SummaryRow,
+}
+
+/// A row of the list: the conversation, its contact's name and the caller's unread state.
+#[derive(Debug, sqlx::FromRow)]
+struct ListRow {
+    #[sqlx(flatten)]
+    listed: Listed,
+    contact_first: Option<String>,
+    contact_last: Option<String>,
+    unread: i64,
+}
+
+/// `first last`, or nothing when both are empty.
+pub fn full_name(first: Option<&str>, last: Option<&str>) -> Option<String> {
+    let name = format!("{} {}", first.unwrap_or(""), last.unwrap_or(""));
+    let name = name.trim();
+    (!name.is_empty()).then(|| name.to_string())
 }
 
 impl Listed {
@@ -136,7 +155,10 @@ pub mod ssr {
     use super::*;
     use crate::auth::ssr::require;
     use crate::auth::CurrentUser;
-    use crate::conversations::{Change, InboxList, Thread};
+    use crate::conversations::{
+        is_phone_search, Change, Counts, InboxList, LineOption, ListQuery, Overview, Section,
+        Thread,
+    };
     use crate::db::now_ms;
     use crate::error::{AppError, Field, Problem};
     use crate::live;
@@ -147,7 +169,14 @@ pub mod ssr {
     const PAGE: i64 = 50;
     const THREAD_PAGE: i64 = 100;
 
-    pub async fn load_conversations(before: Option<(i64, i64)>) -> Result<InboxList, AppError> {
+    /// The unread test for the caller's read position `r` (joined on the conversation): by
+    /// message id, not time, since providers' times are whole seconds.
+    const UNREAD: &str = "COALESCE(c.last_incoming_id, 0) > COALESCE(r.last_read_id, 0)";
+
+    pub async fn load_conversations(
+        query: &ListQuery,
+        before: Option<(i64, i64)>,
+    ) -> Result<InboxList, AppError> {
         let user = require(can_use_inbox).await?;
         let state = AppState::current()?;
         // Read first: whatever happens after this id reaches the page through the stream.
@@ -157,32 +186,224 @@ pub mod ssr {
                 .fetch_one(&state.db.pool)
                 .await?;
         let actor = user.actor();
-        let sees_all = i64::from(actor.permissions.has(Permission::SeeAllConversations));
-        let (before_at, before_id) = before.unwrap_or((i64::MAX, i64::MAX));
+        // Only the filters in use become clauses, so the planner picks the index that fits;
+        // every value the caller gave is bound, never spliced.
+        let mut filter = Clauses::default();
+        let org = filter.value(Bound::Int(user.org_id));
+        let me = filter.value(Bound::Int(user.id));
+        filter.push(format!("c.org_id = {org} AND c.deleted_at IS NULL"));
+        filter.push(match query.section {
+            Section::Open => "c.status = 'open'".to_string(),
+            Section::Unassigned => "c.status = 'open' AND c.assignee_id IS NULL".to_string(),
+            Section::Mine => format!("c.status = 'open' AND c.assignee_id = {me}"),
+            Section::Others => format!("c.status = 'open' AND c.assignee_id <> {me}"),
+            Section::Closed => "c.status = 'closed'".to_string(),
+        });
+        if !actor.permissions.has(Permission::SeeAllConversations) {
+            filter.push(format!("c.assignee_id = {me}"));
+        }
+        if let Some(channel) = &query.channel {
+            let channel = filter.value(Bound::Text(channel.clone()));
+            filter.push(format!("a.channel = {channel}"));
+        }
+        if let Some(account_id) = query.account_id {
+            let account = filter.value(Bound::Int(account_id));
+            filter.push(format!("c.account_id = {account}"));
+        }
+        if query.unread {
+            filter.push(UNREAD.to_string());
+        }
+        if let Some(search) = query
+            .search
+            .as_deref()
+            .map(str::trim)
+            .filter(|q| !q.is_empty())
+        {
+            let search: String = search.chars().take(100).collect();
+            let like = filter.value(Bound::Text(format!(
+                "%{}%",
+                escape_like(&search.to_lowercase())
+            )));
+            let mut any = [
+                "LOWER(COALESCE(c.customer_name, ''))",
+                "LOWER(COALESCE(c.customer_username, ''))",
+                "LOWER(COALESCE(co.first_name, '') || ' ' || COALESCE(co.last_name, ''))",
+            ]
+            .map(|field| format!("{field} LIKE {like} ESCAPE '\\'"))
+            .to_vec();
+            if is_phone_search(&search) {
+                let digits: String = search.chars().filter(char::is_ascii_digit).collect();
+                let digits = filter.value(Bound::Text(format!("%{digits}%")));
+                any.push(format!("c.customer_key LIKE {digits}"));
+            }
+            filter.push(format!("({})", any.join(" OR ")));
+        }
+        if let Some((at, id)) = before {
+            let at = filter.value(Bound::Int(at));
+            let id = filter.value(Bound::Int(id));
+            filter.push(format!("(c.last_message_at, c.id) < ({at}, {id})"));
+        }
+        let limit = filter.value(Bound::Int(PAGE + 1));
         let columns = prefixed(SUMMARY_COLUMNS, "c.");
-        let rows: Vec<Listed> = sqlx::query_as(&format!(
-            "SELECT a.channel, a.status AS account_status, {columns} FROM conversations c \
-                 JOIN accounts a ON a.id = c.account_id \
-                 WHERE c.org_id = $1 AND c.deleted_at IS NULL \
-                   AND ($2 = 1 OR c.assignee_id = $3) \
-                   AND (c.last_message_at < $4 OR (c.last_message_at = $4 AND c.id < $5)) \
-                 ORDER BY c.last_message_at DESC, c.id DESC LIMIT $6"
-        ))
-        .bind(user.org_id)
-        .bind(sees_all)
-        .bind(user.id)
-        .bind(before_at)
-        .bind(before_id)
-        .bind(PAGE)
-        .fetch_all(&state.db.pool)
-        .await?;
+        let sql = format!(
+            "SELECT a.channel, a.status AS account_status, {columns}, \
+                 co.first_name AS contact_first, co.last_name AS contact_last, \
+                 CAST(CASE WHEN {UNREAD} THEN 1 ELSE 0 END AS BIGINT) AS unread \
+             FROM conversations c \
+             JOIN accounts a ON a.id = c.account_id \
+             LEFT JOIN contacts co ON co.id = c.contact_id \
+             LEFT JOIN conversation_reads r ON r.conversation_id = c.id AND r.user_id = {me} \
+             WHERE {} ORDER BY c.last_message_at DESC, c.id DESC LIMIT {limit}",
+            filter.clauses.join(" AND ")
+        );
+        let mut rows_query = sqlx::query_as::<_, ListRow>(&sql);
+        for value in filter.values {
+            rows_query = match value {
+                Bound::Int(v) => rows_query.bind(v),
+                Bound::Text(v) => rows_query.bind(v),
+            };
+        }
+        let rows = rows_query.fetch_all(&state.db.pool).await?;
+        let has_more = rows.len() as i64 > PAGE;
         Ok(InboxList {
             conversations: rows
                 .into_iter()
-                .map(|listed| summary(listed.channel(), listed.row))
+                .take(PAGE as usize)
+                .map(|row| {
+                    let mut shown = summary(row.listed.channel(), row.listed.row);
+                    shown.contact_name =
+                        full_name(row.contact_first.as_deref(), row.contact_last.as_deref());
+                    shown.unread = row.unread == 1;
+                    shown
+                })
                 .collect(),
             last_event_id: last_event_id.unwrap_or(0),
+            has_more,
         })
+    }
+
+    /// A value bound to a query built from parts.
+    enum Bound {
+        Int(i64),
+        Text(String),
+    }
+
+    /// The `AND`ed clauses of a query and the values their placeholders stand for.
+    #[derive(Default)]
+    struct Clauses {
+        clauses: Vec<String>,
+        values: Vec<Bound>,
+    }
+
+    impl Clauses {
+        /// Binds `value` and returns its placeholder.
+        fn value(&mut self, value: Bound) -> String {
+            self.values.push(value);
+            format!("${}", self.values.len())
+        }
+
+        fn push(&mut self, clause: String) {
+            self.clauses.push(clause);
+        }
+    }
+
+    /// `%`, `_` and the escape character itself taken literally in a LIKE pattern.
+    fn escape_like(text: &str) -> String {
+        let mut escaped = String::with_capacity(text.len());
+        for c in text.chars() {
+            if matches!(c, '%' | '_' | '\\') {
+                escaped.push('\\');
+            }
+            escaped.push(c);
+        }
+        escaped
+    }
+
+    pub async fn load_overview(
+        channel: Option<String>,
+        account_id: Option<i64>,
+    ) -> Result<Overview, AppError> {
+        let user = require(can_use_inbox).await?;
+        let state = AppState::current()?;
+        let actor = user.actor();
+        let sees_all = actor.permissions.has(Permission::SeeAllConversations);
+        // Every count in one pass over the open conversations the caller may see.
+        let (open, unread, unassigned, mine, others): (i64, i64, i64, i64, i64) =
+            sqlx::query_as(&format!(
+                "SELECT COUNT(*), COUNT(CASE WHEN {UNREAD} THEN 1 END), \
+                     COUNT(CASE WHEN c.assignee_id IS NULL THEN 1 END), \
+                     COUNT(CASE WHEN c.assignee_id = $3 THEN 1 END), \
+                     COUNT(CASE WHEN c.assignee_id <> $3 THEN 1 END) \
+                 FROM conversations c \
+                 JOIN accounts a ON a.id = c.account_id \
+                 LEFT JOIN conversation_reads r ON r.conversation_id = c.id AND r.user_id = $3 \
+                 WHERE c.org_id = $1 AND c.status = 'open' AND c.deleted_at IS NULL \
+                   AND ($2 = 1 OR c.assignee_id = $3) \
+                   AND ($4 = '' OR a.channel = $4) AND ($5 = 0 OR c.account_id = $5)"
+            ))
+            .bind(user.org_id)
+            .bind(i64::from(sees_all))
+            .bind(user.id)
+            .bind(channel.unwrap_or_default())
+            .bind(account_id.unwrap_or(0))
+            .fetch_one(&state.db.pool)
+            .await?;
+        let lines: Vec<(i64, String, String, String)> = sqlx::query_as(
+            "SELECT id, channel, name, status FROM accounts WHERE org_id = $1 ORDER BY channel, name, id",
+        )
+        .bind(user.org_id)
+        .fetch_all(&state.db.pool)
+        .await?;
+        Ok(Overview {
+            counts: Counts {
+                open,
+                unread,
+                unassigned,
+                mine,
+                others,
+            },
+            lines: lines
+                .into_iter()
+                .map(|(id, channel, name, status)| LineOption {
+                    id,
+                    channel,
+                    name,
+                    connected: status == "connected",
+                })
+                .collect(),
+            sees_all,
+        })
+    }
+
+    /// Everything that arrived so far is read by `user` (never moves backwards).
+    pub async fn record_read(
+        state: &AppState,
+        user: &CurrentUser,
+        conversation_id: i64,
+    ) -> Result<(), AppError> {
+        sqlx::query(
+            "INSERT INTO conversation_reads (org_id, conversation_id, user_id, last_read_at, \
+               last_read_id) \
+             SELECT $1, id, $3, $4, COALESCE(last_incoming_id, 0) FROM conversations \
+             WHERE id = $2 \
+             ON CONFLICT (conversation_id, user_id) \
+             DO UPDATE SET last_read_at = excluded.last_read_at, last_read_id = excluded.last_read_id \
+             WHERE conversation_reads.last_read_id < excluded.last_read_id",
+        )
+        .bind(user.org_id)
+        .bind(conversation_id)
+        .bind(user.id)
+        .bind(now_ms())
+        .execute(&state.db.pool)
+        .await?;
+        Ok(())
+    }
+
+    pub async fn mark_read(conversation_id: i64) -> Result<(), AppError> {
+        let user = require(can_use_inbox).await?;
+        let state = AppState::current()?;
+        visible_conversation(&state, &user.actor(), conversation_id).await?;
+        record_read(&state, &user, conversation_id).await
     }
 
     /// `c.id, c.account_id, ...` from `id, account_id, ...`.
@@ -196,6 +417,7 @@ pub mod ssr {
 
     /// A conversation the actor may see, with its account's channel and state.
     pub struct Visible {
+        pub org_id: i64,
         pub summary: ConversationSummary,
         pub channel: Channel,
         pub account_connected: bool,
@@ -241,6 +463,7 @@ pub mod ssr {
             return Err(AppError::NotFound);
         }
         Ok(Visible {
+            org_id: actor.org_id,
             summary,
             channel,
             account_connected,
@@ -254,6 +477,10 @@ pub mod ssr {
         let user = require(can_use_inbox).await?;
         let state = AppState::current()?;
         let visible = visible_conversation(&state, &user.actor(), conversation_id).await?;
+        // Opening a conversation reads it (its older pages change nothing).
+        if before_id.is_none() {
+            record_read(&state, &user, conversation_id).await?;
+        }
         // Pages follow the thread's order, time then id: imported history has new ids but
         // old times.
         let before: (i64, i64) = match before_id {
@@ -303,11 +530,26 @@ pub mod ssr {
                 }
             }
         }
+        let contact = match visible.summary.contact_id {
+            Some(id) => crate::contacts::store::ssr::by_id(&state, user.org_id, id).await?,
+            None => None,
+        };
+        let mut conversation = visible.summary;
+        conversation.contact_name = contact.as_ref().map(|c| c.name()).filter(|n| !n.is_empty());
+        // Every member's name is small enough to send along; live messages from anyone
+        // then show their sender without another request.
+        let senders: Vec<(i64, String)> =
+            sqlx::query_as("SELECT id, name FROM users WHERE org_id = $1 ORDER BY id")
+                .bind(user.org_id)
+                .fetch_all(&state.db.pool)
+                .await?;
         Ok(Thread {
-            conversation: visible.summary,
+            conversation,
             messages,
             has_more,
             account_connected: visible.account_connected,
+            contact,
+            senders,
         })
     }
 
@@ -340,8 +582,102 @@ pub mod ssr {
             return Err(AppError::invalid(Field::Message, Problem::TooLong { max }));
         }
         visible.allows(Outgoing::FreeForm)?;
+        let body = if body.contains('{') {
+            let body = filled(&state, &visible, &body).await?;
+            if body.trim().is_empty() {
+                return Err(AppError::invalid(Field::Message, Problem::Required));
+            }
+            body
+        } else {
+            body
+        };
 
         queue(&state, &user, &visible, text_draft(body, reply_to_id)).await
+    }
+
+    /// Personalize's fields filled from the conversation's contact, or from what the channel
+    /// knows of the customer when there is none.
+    async fn filled(state: &AppState, visible: &Visible, body: &str) -> Result<String, AppError> {
+        let contact = match visible.summary.contact_id {
+            Some(id) => crate::contacts::store::ssr::by_id(state, visible.org_id, id).await?,
+            None => None,
+        };
+        let profile = visible.summary.customer_name.clone().unwrap_or_default();
+        let phone = matches!(visible.channel, Channel::Whatsapp | Channel::Twilio)
+            .then(|| format!("+{}", visible.summary.customer_key));
+        Ok(crate::conversations::personalize(body, |field| {
+            let c = contact.as_ref();
+            match field {
+                "first_name" => c
+                    .map(|c| c.first_name.clone())
+                    .or_else(|| profile.split_whitespace().next().map(str::to_string)),
+                "last_name" => c.map(|c| c.last_name.clone()),
+                "full_name" => c.map(|c| c.name()).or_else(|| Some(profile.clone())),
+                "phone" => c
+                    .and_then(|c| c.whatsapp_phone.clone().or(c.primary_phone.clone()))
+                    .map(|p| format!("+{p}"))
+                    .or_else(|| phone.clone()),
+                "email" => c.and_then(|c| c.email.clone()),
+                "company" => c.and_then(|c| c.company.clone()),
+                _ => None,
+            }
+        }))
+    }
+
+    /// A failed outgoing message goes back to the outbox as pending, if it may still be sent.
+    pub async fn retry(message_id: i64) -> Result<MessageView, AppError> {
+        let user = require(can_use_inbox).await?;
+        let state = AppState::current()?;
+        let found: Option<(i64, Option<String>)> = sqlx::query_as(
+            "SELECT conversation_id, template_name FROM messages \
+             WHERE id = $1 AND org_id = $2 AND direction = 'out' AND status = 'failed'",
+        )
+        .bind(message_id)
+        .bind(user.org_id)
+        .fetch_optional(&state.db.pool)
+        .await?;
+        let (conversation_id, template) = found.ok_or(AppError::NotFound)?;
+        let visible = visible_conversation(&state, &user.actor(), conversation_id).await?;
+        visible.allows(if template.is_some() {
+            Outgoing::Template
+        } else {
+            Outgoing::FreeForm
+        })?;
+        let now = now_ms();
+        let mut tx = state.db.begin().await?;
+        // Only one retry wins when two arrive together.
+        let reset = sqlx::query(
+            "UPDATE messages SET status = 'pending', error_code = NULL, error_reason = NULL \
+             WHERE id = $1 AND status = 'failed'",
+        )
+        .bind(message_id)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        if reset != 1 {
+            return Err(AppError::NotFound);
+        }
+        enqueue(&mut tx, user.org_id, message_id, now).await?;
+        let change = Change::MessageStatus {
+            conversation_id,
+            message_id,
+            status: "pending".into(),
+            error_code: None,
+            error_reason: None,
+        };
+        let event =
+            live::append(&mut tx, user.org_id, visible.summary.assignee_id, &change).await?;
+        let row: Option<MessageRow> = sqlx::query_as(&format!(
+            "SELECT {MESSAGE_COLUMNS} FROM messages m \
+             LEFT JOIN attachments a ON a.message_id = m.id WHERE m.id = $1"
+        ))
+        .bind(message_id)
+        .fetch_optional(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        state.hub.publish([event]);
+        state.outbox_wake.notify_one();
+        row.map(MessageRow::view).ok_or(AppError::NotFound)
     }
 
     /// Longest caption the channels take.
@@ -351,6 +687,7 @@ pub mod ssr {
         conversation_id: i64,
         attachment_id: i64,
         caption: Option<String>,
+        reply_to_id: Option<i64>,
     ) -> Result<MessageView, AppError> {
         let user = require(can_use_inbox).await?;
         let state = AppState::current()?;
@@ -403,7 +740,7 @@ pub mod ssr {
             content: serde_json::json!({"type": "media", "kind": kind, "mime_type": mime_type,
                 "file_name": file_name, "caption": caption}),
             body: caption,
-            reply_to_id: None,
+            reply_to_id,
             template_name: None,
             pricing_category: None,
             price: None,
@@ -450,6 +787,25 @@ pub mod ssr {
         pub attachment: Option<AttachmentView>,
     }
 
+    /// Puts a message in the outbox, due now.
+    async fn enqueue(
+        tx: &mut crate::orgs::Tx<'_>,
+        org_id: i64,
+        message_id: i64,
+        now: i64,
+    ) -> Result<(), AppError> {
+        sqlx::query(
+            "INSERT INTO outbox (org_id, message_id, status, next_attempt_at, created_at) \
+             VALUES ($1, $2, 'queued', $3, $3)",
+        )
+        .bind(org_id)
+        .bind(message_id)
+        .bind(now)
+        .execute(&mut **tx)
+        .await?;
+        Ok(())
+    }
+
     /// Stores an outgoing message as pending with its outbox row and event, in one
     /// transaction, then wakes the outbox worker.
     pub async fn queue(
@@ -460,7 +816,7 @@ pub mod ssr {
     ) -> Result<MessageView, AppError> {
         let now = now_ms();
         let conversation_id = visible.summary.id;
-        let mut tx = state.db.pool.begin().await?;
+        let mut tx = state.db.begin().await?;
         let reply_to: Option<(i64,)> = match draft.reply_to_id {
             Some(id) => {
                 sqlx::query_as("SELECT id FROM messages WHERE id = $1 AND conversation_id = $2")
@@ -511,15 +867,7 @@ pub mod ssr {
                 return Err(AppError::NotFound);
             }
         }
-        sqlx::query(
-            "INSERT INTO outbox (org_id, message_id, status, next_attempt_at, created_at) \
-             VALUES ($1, $2, 'queued', $3, $3)",
-        )
-        .bind(user.org_id)
-        .bind(message_id)
-        .bind(now)
-        .execute(&mut *tx)
-        .await?;
+        enqueue(&mut tx, user.org_id, message_id, now).await?;
         let row: SummaryRow = sqlx::query_as(&format!(
             "UPDATE conversations SET last_message_at = $1, last_message_preview = $2, \
              last_message_kind = $3, updated_at = $1 WHERE id = $4 RETURNING {SUMMARY_COLUMNS}"

@@ -61,7 +61,7 @@ mod ssr {
         let language = Language::from_code(&language)
             .ok_or(AppError::invalid(Field::Language, Problem::Unknown))?;
 
-        let mut tx = state.db.pool.begin().await?;
+        let mut tx = state.db.begin().await?;
         let org_id = orgs::create(&mut tx, &organization).await?;
         let role_id = orgs::builtin_role_id(&mut tx, org_id, BuiltinRole::Administrator).await?;
         let user_id = insert_user(

@@ -83,7 +83,7 @@ pub mod ssr {
                 reason: err.reason().to_string(),
             })?;
         let now = now_ms();
-        let mut tx = state.db.pool.begin().await?;
+        let mut tx = state.db.begin().await?;
         for template in &templates {
             sqlx::query(
                 "INSERT INTO templates (org_id, account_id, name, language, category, status, \

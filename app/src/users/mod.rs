@@ -156,7 +156,7 @@ mod ssr {
 
         let token = new_token();
         let now = now_ms();
-        let mut tx = state.db.pool.begin().await?;
+        let mut tx = state.db.begin().await?;
         let user_id = store::insert_user(
             &mut tx,
             store::NewUser {
@@ -276,7 +276,7 @@ mod ssr {
         let name = validate::name(Field::Name, &name)?;
         let password = validate::new_password(Field::Password, &password)?;
         let hash = password::hash(password).await?;
-        let mut tx = state.db.pool.begin().await?;
+        let mut tx = state.db.begin().await?;
         // Claiming the invite first makes a second, concurrent acceptance fail cleanly.
         if !store::claim_invite(&mut tx, invite.id, now_ms()).await? {
             return Err(AppError::invalid(Field::Invite, Problem::AlreadyUsed));

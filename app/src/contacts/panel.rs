@@ -1,0 +1,348 @@
+//! The contact panel (R21, R24, R25): the linked contact's basic information, or a form to
+//! create one from the customer, and a search to link an existing contact instead.
+//! Beside the chat on desktops, collapsible on tablets, its own view on phones.
+
+use leptos::prelude::*;
+
+use super::{create_contact, link_contact, search_contacts, ContactView, NewContact};
+use crate::conversations::inbox::{channel_label, initials, Workspace};
+use crate::error::{AppError, Field};
+use crate::i18n::*;
+use crate::ui::{error_text, problem_text, ErrorNote};
+
+#[component]
+pub fn ContactPanel(conversation_id: i64) -> AnyView {
+    let i18n = use_i18n();
+    let workspace = expect_context::<Workspace>();
+    let shown = move || {
+        workspace
+            .thread
+            .get()
+            .and_then(Result::ok)
+            .flatten()
+            .filter(|t| t.conversation.id == conversation_id)
+    };
+    let contact = move || shown().and_then(|t| t.contact);
+    // What the panel learned itself (created or linked) shows before the stream confirms it.
+    let placed = move |contact: ContactView| {
+        workspace.thread.update(|value| {
+            if let Some(Ok(Some(thread))) = value {
+                thread.conversation.contact_id = Some(contact.id);
+                thread.conversation.contact_name = Some(contact.name()).filter(|n| !n.is_empty());
+                thread.contact = Some(contact);
+            }
+        });
+    };
+    view! {
+        <aside
+            id="contact-panel"
+            class="contact-panel"
+            aria-label=move || t_string!(i18n, contacts.panel_label)
+        >
+            <a
+                class="back phone-only"
+                href=move || workspace.href(&[("panel", None)])
+                aria-label=move || t_string!(i18n, contacts.back_to_chat)
+            >
+                "← "
+                {t!(i18n, contacts.back_to_chat)}
+            </a>
+            {move || match contact() {
+                Some(contact) => view! { <ContactCard contact /> }.into_any(),
+                None => {
+                    let channel = shown().map(|t| t.conversation.channel).unwrap_or_default();
+                    let suggested = shown()
+                        .and_then(|t| t.conversation.customer_name)
+                        .unwrap_or_default();
+                    view! {
+                        <div class="not-in-crm">
+                            <span class="avatar" aria-hidden="true">
+                                {initials(&suggested)}
+                            </span>
+                            <p class="hint">
+                                {crate::ui::fill(
+                                    td_string!(i18n.get_locale_untracked(), contacts.not_in_crm),
+                                    &[("channel", channel_label(&channel).to_string())],
+                                )}
+                            </p>
+                        </div>
+                        <CreateContact conversation_id suggested placed />
+                        <LinkContact conversation_id placed />
+                    }
+                        .into_any()
+                }
+            }}
+        </aside>
+    }
+    .into_any()
+}
+
+#[component]
+fn ContactCard(contact: ContactView) -> impl IntoView {
+    let i18n = use_i18n();
+    let name = contact.name();
+    let row = move |label: String, value: Option<String>| {
+        value.filter(|v| !v.is_empty()).map(|value| {
+            view! {
+                <dt>{label}</dt>
+                <dd>{value}</dd>
+            }
+        })
+    };
+    let locale = i18n.get_locale_untracked();
+    let phone = |p: Option<String>| p.map(|p| format!("+{p}"));
+    let others = (!contact.phones.is_empty()).then(|| {
+        contact
+            .phones
+            .iter()
+            .map(|p| format!("+{p}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    });
+    view! {
+        <div class="contact-card">
+            <span class="avatar contact large" aria-hidden="true">
+                {initials(&name)}
+            </span>
+            <h3>{name.clone()}</h3>
+            <dl>
+                {row(td_string!(locale, contacts.phone).into(), phone(contact.primary_phone.clone()))}
+                {row(
+                    td_string!(locale, contacts.whatsapp_phone).into(),
+                    phone(contact.whatsapp_phone.clone()),
+                )}
+                {row(td_string!(locale, contacts.other_phones).into(), others)}
+                {row(td_string!(locale, contacts.email).into(), contact.email.clone())}
+                {row(td_string!(locale, contacts.company).into(), contact.company.clone())}
+                {row(td_string!(locale, contacts.facebook_id).into(), contact.facebook_id.clone())}
+                {row(
+                    td_string!(locale, contacts.instagram_username).into(),
+                    contact.instagram_username.clone().map(|u| format!("@{u}")),
+                )}
+                {row(td_string!(locale, contacts.owner).into(), contact.owner_name.clone())}
+            </dl>
+        </div>
+    }
+}
+
+/// First name, last name, email and the consent checkbox; the WhatsApp number the customer
+/// wrote from becomes the primary and WhatsApp phone on the server (R25).
+#[component]
+fn CreateContact(
+    conversation_id: i64,
+    suggested: String,
+    placed: impl Fn(ContactView) + Copy + Send + Sync + 'static,
+) -> impl IntoView {
+    let i18n = use_i18n();
+    let (first, last) = match suggested.split_once(' ') {
+        Some((first, last)) => (first.to_string(), last.to_string()),
+        None => (suggested.clone(), String::new()),
+    };
+    let first_name = RwSignal::new(first);
+    let last_name = RwSignal::new(last);
+    let email = RwSignal::new(String::new());
+    let consent = RwSignal::new(false);
+    let error = RwSignal::new(None::<AppError>);
+    let save = Action::new(move |form: &NewContact| {
+        let form = form.clone();
+        async move { create_contact(conversation_id, form).await }
+    });
+    Effect::new(move |_| {
+        if let Some(result) = save.value().get() {
+            match result {
+                Ok(contact) => {
+                    error.set(None);
+                    placed(contact);
+                }
+                Err(err) => error.set(Some(err)),
+            }
+        }
+    });
+    let field_error = move |field: Field| {
+        move || match error.get() {
+            Some(AppError::Invalid { field: f, problem }) if f == field => Some(view! {
+                <p class="field-error" role="alert">
+                    {problem_text(i18n.get_locale_untracked(), f, problem)}
+                </p>
+            }),
+            _ => None,
+        }
+    };
+    let other_error = move || match error.get() {
+        Some(AppError::Invalid {
+            field: Field::FirstName | Field::LastName | Field::Email | Field::Consent,
+            ..
+        })
+        | None => None,
+        Some(err) => Some(view! {
+            <p class="form-error" role="alert">
+                {error_text(i18n.get_locale_untracked(), &err)}
+            </p>
+        }),
+    };
+    view! {
+        <form
+            class="create-contact"
+            on:submit=move |ev| {
+                ev.prevent_default();
+                save.dispatch(NewContact {
+                    first_name: first_name.get_untracked(),
+                    last_name: last_name.get_untracked(),
+                    email: email.get_untracked(),
+                    consent: consent.get_untracked(),
+                });
+            }
+        >
+            <h3>{t!(i18n, contacts.create_title)}</h3>
+            <label for="contact-first-name">{t!(i18n, contacts.first_name)}</label>
+            <input
+                id="contact-first-name"
+                type="text"
+                required
+                autocomplete="off"
+                prop:value=move || first_name.get()
+                on:input=move |ev| first_name.set(event_target_value(&ev))
+            />
+            {field_error(Field::FirstName)}
+            <label for="contact-last-name">{t!(i18n, contacts.last_name)}</label>
+            <input
+                id="contact-last-name"
+                type="text"
+                required
+                autocomplete="off"
+                prop:value=move || last_name.get()
+                on:input=move |ev| last_name.set(event_target_value(&ev))
+            />
+            {field_error(Field::LastName)}
+            <label for="contact-email">{t!(i18n, contacts.email_optional)}</label>
+            <input
+                id="contact-email"
+                type="email"
+                autocomplete="off"
+                on:input=move |ev| email.set(event_target_value(&ev))
+            />
+            {field_error(Field::Email)}
+            <label class="checkbox">
+                <input
+                    type="checkbox"
+                    prop:checked=move || consent.get()
+                    on:change=move |ev| consent.set(event_target_checked(&ev))
+                />
+                <span>{t!(i18n, contacts.consent)}</span>
+            </label>
+            {field_error(Field::Consent)}
+            {other_error}
+            <button class="button primary" type="submit" disabled=move || save.pending().get()>
+                {t!(i18n, contacts.create)}
+            </button>
+        </form>
+    }
+}
+
+/// Search by first name, last name, phone or email and link the conversation (R24).
+#[component]
+fn LinkContact(
+    conversation_id: i64,
+    placed: impl Fn(ContactView) + Copy + Send + Sync + 'static,
+) -> impl IntoView {
+    let i18n = use_i18n();
+    let query = RwSignal::new(String::new());
+    let error = RwSignal::new(None::<AppError>);
+    let link = Action::new(move |contact_id: &i64| {
+        let contact_id = *contact_id;
+        async move { link_contact(conversation_id, contact_id).await }
+    });
+    Effect::new(move |_| {
+        if let Some(result) = link.value().get() {
+            match result {
+                Ok(contact) => {
+                    error.set(None);
+                    placed(contact);
+                }
+                Err(err) => error.set(Some(err)),
+            }
+        }
+    });
+    view! {
+        <div class="link-contact">
+            <h3>{t!(i18n, contacts.link_title)}</h3>
+            <label class="visually-hidden" for="link-contact-search">
+                {t!(i18n, contacts.link_search)}
+            </label>
+            <input
+                id="link-contact-search"
+                type="search"
+                autocomplete="off"
+                placeholder=move || t_string!(i18n, contacts.link_search)
+                on:input=move |ev| query.set(event_target_value(&ev))
+            />
+            <ContactResults
+                query
+                pick=move |id| {
+                    link.dispatch(id);
+                }
+            />
+            <ErrorNote error=error />
+        </div>
+    }
+}
+
+/// The contacts matching `query` (two characters at least), each a button that calls `pick`
+/// with its id.
+#[component]
+pub fn ContactResults(
+    query: RwSignal<String>,
+    pick: impl Fn(i64) + Copy + Send + Sync + 'static,
+    #[prop(into, optional)] disabled: Signal<bool>,
+) -> impl IntoView {
+    let found = Resource::new(
+        move || query.get(),
+        |query| async move {
+            if query.trim().chars().count() < 2 {
+                return Ok(Vec::new());
+            }
+            search_contacts(query).await
+        },
+    );
+    view! {
+        <Transition fallback=|| ()>
+            <ul class="contact-results">
+                {move || {
+                    found
+                        .get()
+                        .and_then(Result::ok)
+                        .unwrap_or_default()
+                        .into_iter()
+                        .map(|contact: ContactView| {
+                            let id = contact.id;
+                            let name = contact.name();
+                            let detail = contact
+                                .whatsapp_phone
+                                .clone()
+                                .or(contact.primary_phone.clone())
+                                .map(|p| format!("+{p}"))
+                                .or(contact.email.clone())
+                                .unwrap_or_default();
+                            view! {
+                                <li>
+                                    <button
+                                        type="button"
+                                        class="contact-result"
+                                        disabled=move || disabled.get()
+                                        on:click=move |_| pick(id)
+                                    >
+                                        <span class="avatar contact" aria-hidden="true">
+                                            {initials(&name)}
+                                        </span>
+                                        <span>{name}</span>
+                                        <span class="muted">{detail}</span>
+                                    </button>
+                                </li>
+                            }
+                        })
+                        .collect_view()
+                }}
+            </ul>
+        </Transition>
+    }
+}

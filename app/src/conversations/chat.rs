@@ -1,0 +1,646 @@
+//! The chat window (R17, R7, R8): the thread with day separators, system events, senders,
+//! every message type, quoted replies, ticks with failures and retry, and older history as
+//! the thread scrolls up.
+
+use leptos::prelude::*;
+
+use super::composer::Composer;
+use super::inbox::{
+    apply_to_messages, channel_label, display_name, initials, kind_icon, Workspace,
+};
+use super::list::kind_name;
+use super::{load_thread, retry_message, Change, MessageView};
+use crate::clock;
+use crate::contacts::panel::ContactPanel;
+use crate::error::AppError;
+use crate::i18n::*;
+use crate::ui::{error_text, failure_text, ErrorNote};
+
+#[component]
+pub fn ChatWindow() -> impl IntoView {
+    let i18n = use_i18n();
+    let workspace = expect_context::<Workspace>();
+    let thread = workspace.thread;
+    view! {
+        <section class="chat" aria-label=move || t_string!(i18n, inbox.chat_label)>
+            <Transition fallback=|| view! { <div class="loading"></div> }>
+                {move || match thread.get() {
+                    None => None,
+                    Some(Err(err)) => {
+                        Some(
+                            view! {
+                                <p class="form-error" role="alert">
+                                    {error_text(i18n.get_locale_untracked(), &err)}
+                                </p>
+                            }
+                                .into_any(),
+                        )
+                    }
+                    Some(Ok(None)) => {
+                        Some(
+                            view! {
+                                <div class="chat-empty">
+                                    <p>{t!(i18n, inbox.pick_conversation)}</p>
+                                </div>
+                            }
+                                .into_any(),
+                        )
+                    }
+                    Some(Ok(Some(shown))) => {
+                        Some(view! { <OpenChat conversation_id=shown.conversation.id /> }.into_any())
+                    }
+                }}
+            </Transition>
+        </section>
+    }
+}
+
+#[component]
+fn OpenChat(conversation_id: i64) -> AnyView {
+    let i18n = use_i18n();
+    let workspace = expect_context::<Workspace>();
+    let thread = workspace.thread;
+    let offset = clock::viewer_offset_minutes();
+    let shown = move || {
+        thread
+            .get()
+            .and_then(Result::ok)
+            .flatten()
+            .filter(|t| t.conversation.id == conversation_id)
+    };
+    let header = move || shown().map(|t| t.conversation);
+    let name = move || header().map(|c| display_name(&c)).unwrap_or_default();
+    let channel = move || header().map(|c| c.channel).unwrap_or_default();
+    let known = move || header().is_some_and(|c| c.contact_id.is_some());
+    let line = move || {
+        let account_id = header()?.account_id;
+        workspace
+            .overview
+            .get()
+            .and_then(Result::ok)
+            .and_then(|o| o.lines.into_iter().find(|l| l.id == account_id))
+            .map(|l| l.name)
+    };
+    let messages = move || shown().map(|t| t.messages).unwrap_or_default();
+    let senders = move || shown().map(|t| t.senders).unwrap_or_default();
+    // Tablets show the panel beside the chat when asked; desktops always; phones as a view.
+    let panel_shown = RwSignal::new(false);
+    let scroller = NodeRef::<leptos::html::Div>::new();
+    let newest = StoredValue::new(None::<i64>);
+    // The thread follows its newest message when one arrives and the reader is at the end
+    // (or just sent it); reading older messages is never interrupted.
+    Effect::new(move |_| {
+        let last = thread.with(|t| {
+            t.as_ref()
+                .and_then(|t| t.as_ref().ok())
+                .and_then(|t| t.as_ref())
+                .and_then(|t| t.messages.last().map(|m| (m.id, m.direction == "out")))
+        });
+        let Some(element) = scroller.get() else {
+            return;
+        };
+        let changed = newest.get_value() != last.map(|(id, _)| id);
+        let first = newest.get_value().is_none();
+        newest.set_value(last.map(|(id, _)| id));
+        let near_end =
+            element.scroll_height() - element.scroll_top() - element.client_height() < 160;
+        if changed && (first || near_end || last.is_some_and(|(_, out)| out)) {
+            element.set_scroll_top(element.scroll_height());
+        }
+    });
+    let loading_older = RwSignal::new(false);
+    let older_error = RwSignal::new(None::<AppError>);
+    let load_older = move || {
+        if loading_older.get_untracked() {
+            return;
+        }
+        let first = thread.with_untracked(|t| {
+            t.as_ref()
+                .and_then(|t| t.as_ref().ok())
+                .and_then(|t| t.as_ref())
+                .filter(|t| t.has_more)
+                .and_then(|t| t.messages.first().map(|m| m.id))
+        });
+        let Some(first) = first else {
+            return;
+        };
+        loading_older.set(true);
+        let before_height = scroller.get_untracked().map(|e| e.scroll_height());
+        leptos::task::spawn_local(async move {
+            let older = load_thread(conversation_id, Some(first)).await;
+            loading_older.set(false);
+            match older {
+                Ok(older) => {
+                    older_error.set(None);
+                    thread.update(|value| {
+                        if let Some(Ok(Some(shown))) = value {
+                            if shown.conversation.id != conversation_id {
+                                return;
+                            }
+                            let mut merged = older.messages;
+                            merged.retain(|m| !shown.messages.iter().any(|s| s.id == m.id));
+                            merged.append(&mut shown.messages);
+                            shown.messages = merged;
+                            shown.has_more = older.has_more;
+                        }
+                    });
+                    // The message that was at the top stays where the reader saw it.
+                    request_animation_frame(move || {
+                        if let (Some(element), Some(before)) =
+                            (scroller.get_untracked(), before_height)
+                        {
+                            let grown = element.scroll_height() - before;
+                            element.set_scroll_top(element.scroll_top() + grown);
+                        }
+                    });
+                }
+                Err(err) => older_error.set(Some(err)),
+            }
+        });
+    };
+    let on_scroll = move |_| {
+        if let Some(element) = scroller.get_untracked() {
+            if element.scroll_top() < 200 {
+                load_older();
+            }
+        }
+    };
+    let has_more = move || shown().is_some_and(|t| t.has_more);
+    view! {
+        <header class="chat-header">
+            <a
+                class="back phone-only"
+                href=move || workspace.href(&[("c", None), ("panel", None)])
+                aria-label=move || t_string!(i18n, inbox.back)
+            >
+                "←"
+            </a>
+            <span class="avatar" class:contact=known aria-hidden="true">
+                {move || initials(&name())}
+            </span>
+            <div class="chat-title">
+                <h2>{name}</h2>
+                <span class=move || {
+                    format!("channel channel-{}", channel())
+                }>{move || channel_label(&channel())}</span>
+                {move || line().map(|l| view! { <span class="line">{l}</span> })}
+            </div>
+            <button
+                type="button"
+                class="button small panel-toggle tablet-only"
+                aria-expanded=move || panel_shown.get().to_string()
+                aria-controls="contact-panel"
+                on:click=move |_| panel_shown.update(|s| *s = !*s)
+            >
+                {t!(i18n, contacts.panel_toggle)}
+            </button>
+            <a
+                class="button small phone-only"
+                href=move || workspace.href(&[("panel", Some("contact".into()))])
+            >
+                {t!(i18n, contacts.panel_toggle)}
+            </a>
+        </header>
+        <div class="chat-body" class:with-panel=move || panel_shown.get()>
+            <div class="chat-main">
+                <div
+                    class="thread"
+                    node_ref=scroller
+                    role="log"
+                    aria-live="polite"
+                    aria-label=move || t_string!(i18n, inbox.thread_label)
+                    tabindex="0"
+                    on:scroll=on_scroll
+                >
+                    <Show when=has_more>
+                        <button
+                            type="button"
+                            class="button small load-older"
+                            disabled=move || loading_older.get()
+                            on:click=move |_| load_older()
+                        >
+                            {t!(i18n, inbox.load_older)}
+                        </button>
+                    </Show>
+                    <ErrorNote error=older_error />
+                    <For
+                        each=move || {
+                            let list = messages();
+                            let mut previous_day = None;
+                            list.iter()
+                                .map(|m| {
+                                    let day = clock::local_day(m.at, offset);
+                                    let first_of_day = previous_day != Some(day);
+                                    previous_day = Some(day);
+                                    let quoted = m
+                                        .reply_to_id
+                                        .and_then(|id| list.iter().find(|q| q.id == id).cloned());
+                                    (m.clone(), first_of_day, quoted)
+                                })
+                                .collect::<Vec<_>>()
+                        }
+                        key=|(m, first, quoted)| {
+                            (
+                                m.id,
+                                m.status.clone(),
+                                m.edited,
+                                m.deleted,
+                                m.reactions.clone(),
+                                m.attachment.as_ref().map(|a| a.status.clone()),
+                                *first,
+                                quoted.as_ref().map(|q| q.id),
+                            )
+                        }
+                        let:item
+                    >
+                        {
+                            let (message, first_of_day, quoted) = item;
+                            let sender = message
+                                .sender_user_id
+                                .and_then(|id| {
+                                    senders().into_iter().find(|(s, _)| *s == id).map(|(_, n)| n)
+                                });
+                            view! {
+                                {first_of_day
+                                    .then(|| {
+                                        view! {
+                                            <p class="day-separator">
+                                                <span>{clock::date(message.at, offset)}</span>
+                                            </p>
+                                        }
+                                    })}
+                                <MessageBubble message quoted sender offset />
+                            }
+                        }
+                    </For>
+                </div>
+                <Composer conversation_id />
+            </div>
+            <ContactPanel conversation_id />
+        </div>
+    }
+    .into_any()
+}
+
+/// A system event in the thread: opened, closed with its reason, reopened, assigned, owner
+/// changed (written by the lifecycle; shown here).
+fn system_text(locale: Locale, message: &MessageView, sender: Option<&str>) -> String {
+    let content = &message.content;
+    let who = sender.map(str::to_string).unwrap_or_else(|| {
+        if content["automatic"].as_bool() == Some(true) {
+            td_string!(locale, inbox.event_automatic).to_string()
+        } else {
+            String::new()
+        }
+    });
+    let target = content["to_name"].as_str().unwrap_or_default().to_string();
+    let reason = content["reason"].as_str().unwrap_or_default().to_string();
+    let template = match content["event"].as_str().unwrap_or_default() {
+        "opened" => td_string!(locale, inbox.event_opened),
+        "closed" if reason.is_empty() => td_string!(locale, inbox.event_closed),
+        "closed" => td_string!(locale, inbox.event_closed_reason),
+        "reopened" => td_string!(locale, inbox.event_reopened),
+        "assigned" if target.is_empty() => td_string!(locale, inbox.event_unassigned),
+        "assigned" => td_string!(locale, inbox.event_assigned),
+        "owner_changed" => td_string!(locale, inbox.event_owner_changed),
+        _ => return message.body.clone().unwrap_or_default(),
+    };
+    crate::ui::fill(
+        template,
+        &[("who", who), ("to", target), ("reason", reason)],
+    )
+    .trim()
+    .to_string()
+}
+
+#[component]
+fn MessageBubble(
+    message: MessageView,
+    quoted: Option<MessageView>,
+    sender: Option<String>,
+    offset: i32,
+) -> impl IntoView {
+    let i18n = use_i18n();
+    let workspace = expect_context::<Workspace>();
+    let locale = i18n.get_locale_untracked();
+    if message.direction == "system" {
+        return view! {
+            <p class="system-event" id=format!("m-{}", message.id)>
+                <span>
+                    {system_text(locale, &message, sender.as_deref())} " · "
+                    <time>{clock::time_of_day(message.at, offset)}</time>
+                </span>
+            </p>
+        }
+        .into_any();
+    }
+    let outgoing = message.direction == "out";
+    let class = if outgoing { "bubble out" } else { "bubble in" };
+    let body = if message.deleted {
+        view! { <p class="deleted">{t!(i18n, inbox.deleted)}</p> }.into_any()
+    } else {
+        message_body(&message, i18n).into_any()
+    };
+    let failure = failure_text(
+        locale,
+        message.error_code.as_deref(),
+        message.error_reason.as_deref(),
+    );
+    let failed = message.status.as_deref() == Some("failed");
+    let ticks = outgoing.then(|| {
+        let (symbol, label) = match message.status.as_deref() {
+            Some("pending") => ("🕓", t_string!(i18n, inbox.status_pending).to_string()),
+            Some("sent") => ("✓", t_string!(i18n, inbox.status_sent).to_string()),
+            Some("delivered") => ("✓✓", t_string!(i18n, inbox.status_delivered).to_string()),
+            Some("read") => ("✓✓", t_string!(i18n, inbox.status_read).to_string()),
+            Some("failed") => (
+                "⚠",
+                format!(
+                    "{}: {}",
+                    t_string!(i18n, inbox.status_failed),
+                    failure.clone()
+                ),
+            ),
+            _ => ("", String::new()),
+        };
+        let status = message.status.clone().unwrap_or_default();
+        view! {
+            <span class=format!("ticks ticks-{status}") title=label.clone() aria-label=label>
+                {symbol}
+            </span>
+        }
+    });
+    let reactions = (!message.reactions.is_empty()).then(|| {
+        view! {
+            <span class="reactions" aria-label=move || t_string!(i18n, inbox.reactions)>
+                {message.reactions.iter().map(|(_, emoji)| emoji.clone()).collect::<String>()}
+            </span>
+        }
+    });
+    let message_id = message.id;
+    let retry_error = RwSignal::new(None::<AppError>);
+    let retry = Action::new(move |_: &()| async move { retry_message(message_id).await });
+    Effect::new(move |_| {
+        if let Some(result) = retry.value().get() {
+            match result {
+                Ok(message) => {
+                    retry_error.set(None);
+                    workspace.thread.update(|value| {
+                        if let Some(Ok(Some(shown))) = value {
+                            let conversation = Box::new(shown.conversation.clone());
+                            apply_to_messages(
+                                &mut shown.messages,
+                                Change::MessageCreated {
+                                    message: Box::new(message),
+                                    conversation,
+                                },
+                            );
+                        }
+                    });
+                }
+                Err(err) => retry_error.set(Some(err)),
+            }
+        }
+    });
+    let failed_part = failed.then(|| {
+        view! {
+            <p class="failed-reason">
+                {(!failure.is_empty()).then(|| failure.clone())}
+                <button
+                    type="button"
+                    class="link-button"
+                    disabled=move || retry.pending().get()
+                    on:click=move |_| {
+                        if message_id < 0 {
+                            workspace.resend.set(Some(message_id));
+                        } else {
+                            retry.dispatch(());
+                        }
+                    }
+                >
+                    {t!(i18n, inbox.retry)}
+                </button>
+            </p>
+            <ErrorNote error=retry_error />
+        }
+    });
+    let quote = quoted.map(|q| {
+        let id = q.id;
+        let author = if q.direction == "out" {
+            t_string!(i18n, inbox.you).to_string()
+        } else {
+            t_string!(i18n, inbox.customer).to_string()
+        };
+        let text = q
+            .body
+            .clone()
+            .filter(|b| !b.is_empty())
+            .unwrap_or_else(|| kind_name(locale, &q.kind));
+        view! {
+            <button
+                type="button"
+                class="quote"
+                on:click=move |_| super::browser::show_message(id)
+                aria-label=move || t_string!(i18n, inbox.jump_to_original)
+            >
+                <strong>{author}</strong>
+                <span>{kind_icon(&q.kind)} {text}</span>
+            </button>
+        }
+    });
+    let answerable = message_id > 0 && !message.deleted;
+    let reply_source = message.clone();
+    let sender_part = outgoing
+        .then(|| {
+            sender.clone().or_else(|| {
+                message
+                    .sent_from
+                    .as_deref()
+                    .map(|_| t_string!(i18n, inbox.from_phone).to_string())
+            })
+        })
+        .flatten()
+        .map(|name| view! { <span class="sender">{name}</span> });
+    view! {
+        <div
+            class=class
+            id=format!("m-{message_id}")
+            data-status=message.status.clone().unwrap_or_default()
+            data-kind=message.kind.clone()
+        >
+            {sender_part}
+            {quote}
+            {body}
+            {failed_part}
+            <span class="meta">
+                {message.edited.then(|| view! { <span>{t!(i18n, inbox.edited)}</span> })}
+                <time>{clock::time_of_day(message.at, offset)}</time>
+                {ticks}
+            </span>
+            {reactions}
+            {answerable
+                .then(|| {
+                    view! {
+                        <button
+                            type="button"
+                            class="reply-button"
+                            aria-label=move || t_string!(i18n, inbox.reply)
+                            title=move || t_string!(i18n, inbox.reply)
+                            on:click=move |_| {
+                                workspace.reply_to.set(Some(reply_source.clone()));
+                                super::browser::focus("composer-text");
+                            }
+                        >
+                            "↩"
+                        </button>
+                    }
+                })}
+        </div>
+    }
+    .into_any()
+}
+
+/// Text with its links made clickable; everything is text nodes, so nothing the customer
+/// writes can become markup.
+fn linked_text(text: &str) -> impl IntoView {
+    let mut parts = Vec::new();
+    for (i, word) in text.split_inclusive(char::is_whitespace).enumerate() {
+        let trimmed = word.trim_end();
+        let link = (trimmed.starts_with("https://") || trimmed.starts_with("http://"))
+            && trimmed.len() > 8;
+        if link {
+            let href = trimmed
+                .trim_end_matches(['.', ',', ')', '!', '?'])
+                .to_string();
+            let rest = word[href.len()..].to_string();
+            parts.push(
+                view! {
+                    <a href=href.clone() target="_blank" rel="noopener noreferrer nofollow">
+                        {href.clone()}
+                    </a>
+                    {rest}
+                }
+                .into_any(),
+            );
+        } else {
+            parts.push(word.to_string().into_any());
+        }
+        let _ = i;
+    }
+    parts
+}
+
+/// `2.4 MB`.
+pub fn file_size(bytes: i64) -> String {
+    let bytes = bytes.max(0) as f64;
+    if bytes >= 1_000_000.0 {
+        format!("{:.1} MB", bytes / 1_000_000.0)
+    } else if bytes >= 1_000.0 {
+        format!("{:.0} KB", bytes / 1_000.0)
+    } else {
+        format!("{bytes} B")
+    }
+}
+
+fn message_body(message: &MessageView, i18n: leptos_i18n::I18nContext<Locale>) -> impl IntoView {
+    let text = message.body.clone().unwrap_or_default();
+    let content = &message.content;
+    let text_part = (!text.is_empty()).then(|| view! { <p class="text">{linked_text(&text)}</p> });
+    match message.kind.as_str() {
+        "image" | "gif" | "sticker" | "video" | "audio" | "voice" | "document" => {
+            let media = message.attachment.clone().map(|a| {
+                let url = format!("/media/{}", a.id);
+                let ready = a.status == "ready";
+                match (ready, message.kind.as_str()) {
+                    (false, _) => view! {
+                        <p class="media-pending">
+                            {kind_icon(&message.kind)}
+                            {if a.status == "failed" {
+                                t_string!(i18n, inbox.media_failed)
+                            } else {
+                                t_string!(i18n, inbox.media_pending)
+                            }}
+                        </p>
+                    }
+                    .into_any(),
+                    (true, "sticker") => {
+                        view! { <img class="sticker" src=url alt=move || t_string!(i18n, inbox.kind_sticker) loading="lazy" /> }.into_any()
+                    }
+                    (true, "image" | "gif") => {
+                        let full = url.clone();
+                        view! {
+                            <a href=full target="_blank" rel="noopener" aria-label=move || t_string!(i18n, inbox.open_full)>
+                                <img class="media" src=url alt=move || t_string!(i18n, inbox.kind_image) loading="lazy" />
+                            </a>
+                        }
+                        .into_any()
+                    }
+                    (true, "video") => view! {
+                        <video class="media" src=url controls preload="metadata"></video>
+                    }
+                    .into_any(),
+                    (true, "audio" | "voice") => view! {
+                        <audio src=url controls preload="metadata" aria-label=move || t_string!(i18n, inbox.kind_audio)></audio>
+                    }
+                    .into_any(),
+                    (true, _) => {
+                        let name = a
+                            .file_name
+                            .clone()
+                            .unwrap_or_else(|| t_string!(i18n, inbox.document).to_string());
+                        let size = a.size_bytes.map(file_size).unwrap_or_default();
+                        view! {
+                            <a class="document" href=url download=a.file_name.clone().unwrap_or_default()>
+                                <span class="document-icon" aria-hidden="true">"📄"</span>
+                                <span class="document-name">{name}</span>
+                                <span class="document-size">{size}</span>
+                            </a>
+                        }
+                        .into_any()
+                    }
+                }
+            });
+            view! { {media} {text_part} }.into_any()
+        }
+        "location" => {
+            let lat = content["latitude"].as_f64().unwrap_or_default();
+            let lon = content["longitude"].as_f64().unwrap_or_default();
+            let href =
+                format!("https://www.openstreetmap.org/?mlat={lat}&mlon={lon}#map=16/{lat}/{lon}");
+            let label = content["name"]
+                .as_str()
+                .or(content["address"].as_str())
+                .map(str::to_string)
+                .filter(|s| !s.is_empty())
+                .or_else(|| (!text.is_empty()).then(|| text.clone()))
+                .unwrap_or_else(|| format!("{lat:.5}, {lon:.5}"));
+            view! {
+                <a class="location" href=href target="_blank" rel="noopener">
+                    "📍 "
+                    {label}
+                </a>
+            }
+            .into_any()
+        }
+        "choice" => view! { <p class="choice">"🔘 " {text.clone()}</p> }.into_any(),
+        "share" => {
+            let url = content["url"].as_str().unwrap_or_default().to_string();
+            view! {
+                <a class="share" href=url target="_blank" rel="noopener">
+                    "🔗 "
+                    {if text.is_empty() { t_string!(i18n, inbox.shared_post).to_string() } else { text.clone() }}
+                </a>
+            }
+            .into_any()
+        }
+        "template" => view! {
+            <p class="template-label">{t!(i18n, inbox.template_sent)}</p>
+            {text_part}
+        }
+        .into_any(),
+        "unsupported" => {
+            view! { <p class="unsupported">{t!(i18n, inbox.unsupported)}</p> }.into_any()
+        }
+        _ => view! { {text_part} }.into_any(),
+    }
+}

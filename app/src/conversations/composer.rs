@@ -1,0 +1,850 @@
+//! The composer (R13, R18-R20): text with Enter to send, emoji, Personalize, reply-to,
+//! attachments by button, drag-and-drop or paste with upload progress, templates with their
+//! parameters, preview, category and price, and the interaction window ticking live.
+//! Sends are optimistic: the message shows at once as pending and is replaced by the stored
+//! one; a failure stays on it with a retry.
+
+use leptos::prelude::*;
+
+use super::browser::{self, PickedFile};
+use super::inbox::{apply_to_messages, Workspace};
+use super::list::kind_name;
+use super::{send_media, send_text, Change, MessageView};
+use crate::clock;
+use crate::error::AppError;
+use crate::i18n::*;
+use crate::templates::{format_price, load_templates, send_template, TemplateView};
+use crate::ui::{error_text, file_refusal_text, refusal_text, ErrorNote};
+use crate::window::{may_send, window, Outgoing, Window};
+
+/// Emoji offered by the picker: the ones sales conversations use most.
+const EMOJI: &[&str] = &[
+    "😀", "😊", "😂", "😍", "🙏", "👍", "👏", "🙌", "🎉", "❤️", "🔥", "✅", "👋", "🤝", "😉", "🤔",
+    "😅", "😢", "😮", "🥳", "💪", "⭐", "📦", "🚚", "💳", "💰", "🛒", "📍", "📞", "⏰", "📅", "🎁",
+];
+
+/// Fields Personalize inserts; the server fills them from the contact when sending.
+pub const FIELDS: &[&str] = &[
+    "first_name",
+    "last_name",
+    "full_name",
+    "phone",
+    "email",
+    "company",
+];
+
+#[component]
+pub fn Composer(conversation_id: i64) -> AnyView {
+    let i18n = use_i18n();
+    let workspace = expect_context::<Workspace>();
+    let thread = workspace.thread;
+    let draft = RwSignal::new(String::new());
+    let error = RwSignal::new(None::<AppError>);
+    let now = RwSignal::new(clock::now_ms());
+    let popup = RwSignal::new(Popup::None);
+    // The remaining window ticks with the clock.
+    #[cfg(feature = "hydrate")]
+    {
+        use leptos::leptos_dom::helpers::set_interval_with_handle;
+        if let Ok(handle) = set_interval_with_handle(
+            move || now.set(clock::now_ms()),
+            std::time::Duration::from_secs(15),
+        ) {
+            on_cleanup(move || handle.clear());
+        }
+    }
+    let state = move || {
+        thread.with(|t| {
+            t.as_ref()
+                .and_then(|t| t.as_ref().ok())
+                .and_then(|t| t.as_ref())
+                .map(|t| {
+                    let channel = channels::Channel::parse(&t.conversation.channel)
+                        .unwrap_or(channels::Channel::Whatsapp);
+                    (
+                        channel,
+                        t.conversation.last_incoming_at,
+                        t.account_connected,
+                    )
+                })
+        })
+    };
+    let whatsapp = move || {
+        state().is_some_and(|(c, _, _)| {
+            matches!(c, channels::Channel::Whatsapp | channels::Channel::Twilio)
+        })
+    };
+    let refusal = move || {
+        let (channel, last, connected) = state()?;
+        if !connected {
+            return Some(error_text(
+                i18n.get_locale(),
+                &AppError::AccountDisconnected,
+            ));
+        }
+        let open = window(channel, last, now.get());
+        may_send(open, channel, Outgoing::FreeForm)
+            .err()
+            .map(|r| refusal_text(i18n.get_locale(), r))
+    };
+    let templates_allowed = move || {
+        let Some((channel, last, connected)) = state() else {
+            return false;
+        };
+        connected
+            && may_send(
+                window(channel, last, now.get()),
+                channel,
+                Outgoing::Template,
+            )
+            .is_ok()
+    };
+    // Shown once the page runs in the browser: the server's clock would not match it.
+    let mounted = RwSignal::new(false);
+    Effect::new(move |_| mounted.set(true));
+    let remaining = move || {
+        if !mounted.get() {
+            return None;
+        }
+        let (channel, last, connected) = state()?;
+        if !connected {
+            return None;
+        }
+        let whatsapp = matches!(
+            channel,
+            channels::Channel::Whatsapp | channels::Channel::Twilio
+        );
+        match window(channel, last, now.get()) {
+            // WhatsApp: free messages until the window closes, templates after.
+            Window::Free { until } if whatsapp => Some(fill(
+                t_string!(i18n, inbox.window_left),
+                clock::duration(until - now.get()),
+            )),
+            // Facebook and Instagram: any answer until 7 days after the customer wrote.
+            Window::Free { .. } | Window::HumanAgent { .. } => {
+                let until = last? + crate::window::HUMAN_AGENT_WINDOW_MS;
+                Some(fill(
+                    t_string!(i18n, inbox.window_left_reply),
+                    clock::duration(until - now.get()),
+                ))
+            }
+            _ => None,
+        }
+    };
+
+    // Optimistic sends: a local copy with a negative id until the server answers.
+    let next_local = StoredValue::new(-1i64);
+    let show_local = move |body: String, reply_to_id: Option<i64>| -> i64 {
+        let id = next_local.get_value();
+        next_local.set_value(id - 1);
+        let user_id = workspace.user_id.get_untracked();
+        thread.update(|value| {
+            if let Some(Ok(Some(shown))) = value {
+                shown.messages.push(MessageView {
+                    id,
+                    conversation_id,
+                    direction: "out".into(),
+                    kind: "text".into(),
+                    body: Some(body),
+                    content: serde_json::Value::Null,
+                    reply_to_id,
+                    sender_user_id: Some(user_id),
+                    sent_from: None,
+                    status: Some("pending".into()),
+                    error_code: None,
+                    error_reason: None,
+                    edited: false,
+                    deleted: false,
+                    at: clock::now_ms().max(shown.messages.last().map_or(0, |m| m.at)),
+                    attachment: None,
+                    reactions: Vec::new(),
+                });
+            }
+        });
+        id
+    };
+    let settle = move |local: i64, result: Result<MessageView, AppError>| {
+        let locale = i18n.get_locale_untracked();
+        thread.update(|value| {
+            let Some(Ok(Some(shown))) = value else {
+                return;
+            };
+            match result {
+                Ok(message) => {
+                    shown.messages.retain(|m| m.id != local);
+                    let conversation = Box::new(shown.conversation.clone());
+                    apply_to_messages(
+                        &mut shown.messages,
+                        Change::MessageCreated {
+                            message: Box::new(message),
+                            conversation,
+                        },
+                    );
+                }
+                Err(err) => {
+                    if let Some(m) = shown.messages.iter_mut().find(|m| m.id == local) {
+                        m.status = Some("failed".into());
+                        m.error_reason = Some(error_text(locale, &err));
+                    }
+                }
+            }
+        });
+    };
+    let send = Action::new(
+        move |(local, body, reply_to): &(i64, String, Option<i64>)| {
+            let (local, body, reply_to) = (*local, body.clone(), *reply_to);
+            async move { (local, send_text(conversation_id, body, reply_to).await) }
+        },
+    );
+    Effect::new(move |_| {
+        if let Some((local, result)) = send.value().get() {
+            settle(local, result);
+        }
+    });
+    // A failed local copy's retry sends its text again.
+    Effect::new(move |_| {
+        let Some(local) = workspace.resend.get() else {
+            return;
+        };
+        workspace.resend.set(None);
+        let again = thread.with_untracked(|t| {
+            t.as_ref()
+                .and_then(|t| t.as_ref().ok())
+                .and_then(|t| t.as_ref())
+                .and_then(|t| t.messages.iter().find(|m| m.id == local).cloned())
+        });
+        if let Some(message) = again {
+            thread.update(|value| {
+                if let Some(Ok(Some(shown))) = value {
+                    if let Some(m) = shown.messages.iter_mut().find(|m| m.id == local) {
+                        m.status = Some("pending".into());
+                        m.error_reason = None;
+                    }
+                }
+            });
+            send.dispatch((local, message.body.unwrap_or_default(), message.reply_to_id));
+        }
+    });
+    let submit = move || {
+        let body = draft.get_untracked();
+        if body.trim().is_empty() || refusal().is_some() {
+            return;
+        }
+        draft.set(String::new());
+        let reply_to = workspace.reply_to.get_untracked().map(|m| m.id);
+        workspace.reply_to.set(None);
+        let local = show_local(body.clone(), reply_to);
+        send.dispatch((local, body, reply_to));
+    };
+
+    // Attachments: checked against the channel before the upload, then uploaded with
+    // progress and sent with the text box's content as caption.
+    let upload = RwSignal::new(None::<Upload>);
+    #[cfg_attr(not(feature = "hydrate"), allow(unused_variables))]
+    let attach = move |file: PickedFile| {
+        let Some((channel, _, _)) = state() else {
+            return;
+        };
+        let locale = i18n.get_locale_untracked();
+        let (mime, size, name) = browser::describe(&file);
+        if let Err(refusal) = channels::files::check(channel, &mime, size) {
+            // An unknown declared type is left to the server, which reads the bytes.
+            if !mime.is_empty() {
+                upload.set(Some(Upload {
+                    name,
+                    progress: 0.0,
+                    error: Some(file_refusal_text(locale, refusal)),
+                }));
+                return;
+            }
+        }
+        if refusal().is_some() {
+            return;
+        }
+        upload.set(Some(Upload {
+            name: name.clone(),
+            progress: 0.0,
+            error: None,
+        }));
+        browser::upload(
+            conversation_id,
+            file,
+            move |fraction| {
+                upload.update(|u| {
+                    if let Some(u) = u {
+                        u.progress = fraction;
+                    }
+                })
+            },
+            move |stored| match stored {
+                Ok(attachment) => {
+                    let caption = draft.get_untracked();
+                    draft.set(String::new());
+                    let reply_to = workspace.reply_to.get_untracked().map(|m| m.id);
+                    workspace.reply_to.set(None);
+                    leptos::task::spawn_local(async move {
+                        let caption = Some(caption).filter(|c| !c.trim().is_empty());
+                        match send_media(conversation_id, attachment.id, caption, reply_to).await {
+                            Ok(message) => {
+                                upload.set(None);
+                                settle(0, Ok(message));
+                            }
+                            Err(err) => upload.set(Some(Upload {
+                                name,
+                                progress: 1.0,
+                                error: Some(error_text(locale, &err)),
+                            })),
+                        }
+                    });
+                }
+                Err(err) => upload.set(Some(Upload {
+                    name,
+                    progress: 0.0,
+                    error: Some(error_text(locale, &err)),
+                })),
+            },
+        );
+    };
+    let dragging = RwSignal::new(false);
+    let disabled = move || refusal().is_some();
+
+    view! {
+        <form
+            class="composer"
+            class:dragging=move || dragging.get()
+            on:submit=move |ev| {
+                ev.prevent_default();
+                submit();
+            }
+            on:dragover=move |ev: leptos::ev::DragEvent| {
+                ev.prevent_default();
+                if !disabled() {
+                    dragging.set(true);
+                }
+            }
+            on:dragleave=move |_| dragging.set(false)
+            on:drop=move |ev: leptos::ev::DragEvent| {
+                ev.prevent_default();
+                dragging.set(false);
+                #[cfg(feature = "hydrate")]
+                if !disabled() {
+                    let files = browser::files_of(ev.data_transfer().and_then(|d| d.files()));
+                    if let Some(file) = files.into_iter().next() {
+                        attach(file);
+                    }
+                }
+            }
+        >
+            {move || {
+                refusal()
+                    .map(|reason| {
+                        let templates = whatsapp() && templates_allowed();
+                        view! {
+                            <p class="window-closed" role="status">
+                                {reason}
+                                {templates
+                                    .then(|| {
+                                        view! {
+                                            " "
+                                            <button
+                                                type="button"
+                                                class="link-button"
+                                                on:click=move |_| popup.set(Popup::Templates)
+                                            >
+                                                {t!(i18n, inbox.choose_template)}
+                                            </button>
+                                        }
+                                    })}
+                            </p>
+                        }
+                    })
+            }}
+            {move || remaining().map(|text| view! { <p class="window-left">{text}</p> })}
+            <ErrorNote error=error />
+            {move || {
+                workspace
+                    .reply_to
+                    .get()
+                    .map(|m| {
+                        let text = m
+                            .body
+                            .clone()
+                            .filter(|b| !b.is_empty())
+                            .unwrap_or_else(|| kind_name(i18n.get_locale_untracked(), &m.kind));
+                        view! {
+                            <div class="replying" role="status">
+                                <span>
+                                    <strong>{t!(i18n, inbox.replying_to)}</strong>
+                                    " "
+                                    {text}
+                                </span>
+                                <button
+                                    type="button"
+                                    class="link-button"
+                                    aria-label=move || t_string!(i18n, inbox.cancel_reply)
+                                    on:click=move |_| workspace.reply_to.set(None)
+                                >
+                                    "✕"
+                                </button>
+                            </div>
+                        }
+                    })
+            }}
+            {move || {
+                upload
+                    .get()
+                    .map(|u| {
+                        let percent = (u.progress * 100.0).round() as u32;
+                        view! {
+                            <div class="upload" class:failed=u.error.is_some()>
+                                <span class="upload-name">{u.name.clone()}</span>
+                                {match u.error.clone() {
+                                    Some(error) => {
+                                        view! {
+                                            <span class="form-error" role="alert">
+                                                {error}
+                                            </span>
+                                            <button
+                                                type="button"
+                                                class="link-button"
+                                                on:click=move |_| upload.set(None)
+                                            >
+                                                {t!(i18n, inbox.dismiss)}
+                                            </button>
+                                        }
+                                            .into_any()
+                                    }
+                                    None => {
+                                        view! {
+                                            <progress
+                                                max="100"
+                                                value=percent.to_string()
+                                                aria-label=move || t_string!(i18n, inbox.uploading)
+                                            ></progress>
+                                            <span class="upload-percent">{format!("{percent} %")}</span>
+                                        }
+                                            .into_any()
+                                    }
+                                }}
+                            </div>
+                        }
+                    })
+            }}
+            {move || match popup.get() {
+                Popup::None => None,
+                Popup::Emoji => {
+                    Some(
+                        view! {
+                            <div
+                                class="popup emoji-picker"
+                                role="listbox"
+                                aria-label=move || t_string!(i18n, inbox.emoji)
+                            >
+                                {EMOJI
+                                    .iter()
+                                    .map(|emoji| {
+                                        view! {
+                                            <button
+                                                type="button"
+                                                role="option"
+                                                aria-selected="false"
+                                                on:click=move |_| {
+                                                    draft.update(|d| d.push_str(emoji));
+                                                    popup.set(Popup::None);
+                                                    browser::focus("composer-text");
+                                                }
+                                            >
+                                                {*emoji}
+                                            </button>
+                                        }
+                                    })
+                                    .collect_view()}
+                            </div>
+                        }
+                            .into_any(),
+                    )
+                }
+                Popup::Personalize => {
+                    Some(
+                        view! {
+                            <div class="popup personalize" role="menu">
+                                {FIELDS
+                                    .iter()
+                                    .map(|field| {
+                                        view! {
+                                            <button
+                                                type="button"
+                                                role="menuitem"
+                                                on:click=move |_| {
+                                                    draft
+                                                        .update(|d| {
+                                                            if !d.is_empty() && !d.ends_with(' ') {
+                                                                d.push(' ');
+                                                            }
+                                                            d.push_str(&format!("{{{field}}}"));
+                                                        });
+                                                    popup.set(Popup::None);
+                                                    browser::focus("composer-text");
+                                                }
+                                            >
+                                                {field_label(i18n.get_locale_untracked(), field)}
+                                            </button>
+                                        }
+                                    })
+                                    .collect_view()}
+                            </div>
+                        }
+                            .into_any(),
+                    )
+                }
+                Popup::Templates => {
+                    Some(
+                        view! {
+                            <TemplatePicker
+                                conversation_id
+                                close=move || popup.set(Popup::None)
+                                sent=move |message| settle(0, Ok(message))
+                            />
+                        }
+                            .into_any(),
+                    )
+                }
+            }}
+            <div class="composer-tools">
+                <button
+                    type="button"
+                    class="tool"
+                    aria-label=move || t_string!(i18n, inbox.emoji)
+                    title=move || t_string!(i18n, inbox.emoji)
+                    disabled=disabled
+                    on:click=move |_| popup.update(|p| *p = p.toggle(Popup::Emoji))
+                >
+                    "😊"
+                </button>
+                <button
+                    type="button"
+                    class="tool"
+                    disabled=disabled
+                    on:click=move |_| popup.update(|p| *p = p.toggle(Popup::Personalize))
+                >
+                    {t!(i18n, inbox.personalize)}
+                </button>
+                <label class="tool" class:disabled=disabled>
+                    <span>{t!(i18n, inbox.attach)}</span>
+                    <input
+                        type="file"
+                        class="visually-hidden"
+                        accept=".pdf,.doc,.docx,.xls,.xlsx,.ppt,.pptx,.txt,.jpg,.jpeg,.png,.gif,.webp,.mp4,.3gp,.mp3,.ogg,.m4a,.aac,.amr"
+                        disabled=disabled
+                        on:change=move |ev| {
+                            #[cfg(feature = "hydrate")]
+                            {
+                                use wasm_bindgen::JsCast;
+                                if let Some(input) = ev
+                                    .target()
+                                    .and_then(|t| t.dyn_into::<web_sys::HtmlInputElement>().ok())
+                                {
+                                    if let Some(file) = browser::files_of(input.files())
+                                        .into_iter()
+                                        .next()
+                                    {
+                                        attach(file);
+                                    }
+                                    input.set_value("");
+                                }
+                            }
+                            #[cfg(not(feature = "hydrate"))]
+                            let _ = ev;
+                        }
+                    />
+                </label>
+                <Show when=whatsapp>
+                    <button
+                        type="button"
+                        class="tool"
+                        disabled=move || !templates_allowed()
+                        aria-expanded=move || (popup.get() == Popup::Templates).to_string()
+                        on:click=move |_| popup.update(|p| *p = p.toggle(Popup::Templates))
+                    >
+                        {t!(i18n, inbox.template)}
+                    </button>
+                </Show>
+            </div>
+            <div class="composer-row">
+                <label class="visually-hidden" for="composer-text">
+                    {t!(i18n, inbox.write)}
+                </label>
+                <textarea
+                    id="composer-text"
+                    name="body"
+                    rows="1"
+                    placeholder=move || t_string!(i18n, inbox.write)
+                    prop:value=move || draft.get()
+                    disabled=disabled
+                    on:input=move |ev| draft.set(event_target_value(&ev))
+                    on:paste=move |ev: leptos::ev::ClipboardEvent| {
+                        #[cfg(feature = "hydrate")]
+                        {
+                            let files = browser::files_of(
+                                ev.clipboard_data().and_then(|d| d.files()),
+                            );
+                            if let Some(file) = files.into_iter().next() {
+                                ev.prevent_default();
+                                attach(file);
+                            }
+                        }
+                        #[cfg(not(feature = "hydrate"))]
+                        let _ = ev;
+                    }
+                    on:keydown=move |ev: leptos::ev::KeyboardEvent| {
+                        if ev.key() == "Enter" && !ev.shift_key() {
+                            ev.prevent_default();
+                            submit();
+                        }
+                    }
+                ></textarea>
+                <button class="button primary" type="submit" disabled=disabled>
+                    {t!(i18n, inbox.send)}
+                </button>
+            </div>
+        </form>
+    }
+    .into_any()
+}
+
+/// Which of the composer's pop-ups is open.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Popup {
+    None,
+    Emoji,
+    Personalize,
+    Templates,
+}
+
+impl Popup {
+    fn toggle(self, other: Popup) -> Popup {
+        if self == other {
+            Popup::None
+        } else {
+            other
+        }
+    }
+}
+
+/// A file on its way up.
+#[derive(Debug, Clone, PartialEq)]
+struct Upload {
+    name: String,
+    progress: f64,
+    error: Option<String>,
+}
+
+fn fill(template: &str, duration: String) -> String {
+    crate::ui::fill(template, &[("time", duration)]).to_string()
+}
+
+fn field_label(locale: Locale, field: &str) -> &'static str {
+    match field {
+        "first_name" => td_string!(locale, contacts.first_name),
+        "last_name" => td_string!(locale, contacts.last_name),
+        "full_name" => td_string!(locale, contacts.full_name),
+        "phone" => td_string!(locale, contacts.phone),
+        "email" => td_string!(locale, contacts.email),
+        _ => td_string!(locale, contacts.company),
+    }
+}
+
+/// `{{1}}` ... replaced by the parameters typed so far (`{{n}}` stays visible until then).
+pub fn preview(body: &str, params: &[String]) -> String {
+    let mut text = body.to_string();
+    for (i, value) in params.iter().enumerate() {
+        if !value.trim().is_empty() {
+            text = text.replace(&format!("{{{{{}}}}}", i + 1), value.trim());
+        }
+    }
+    text
+}
+
+/// Pick an approved template, fill its parameters with a live preview, see its category and
+/// price, send it.
+#[component]
+fn TemplatePicker(
+    conversation_id: i64,
+    close: impl Fn() + Copy + Send + Sync + 'static,
+    sent: impl Fn(MessageView) + Copy + Send + Sync + 'static,
+) -> AnyView {
+    let i18n = use_i18n();
+    let templates = Resource::new(move || conversation_id, load_templates);
+    let chosen = RwSignal::new(None::<TemplateView>);
+    let params = RwSignal::new(Vec::<String>::new());
+    let error = RwSignal::new(None::<AppError>);
+    let send = Action::new(move |(template_id, values): &(i64, Vec<String>)| {
+        let (template_id, values) = (*template_id, values.clone());
+        async move { send_template(conversation_id, template_id, values).await }
+    });
+    Effect::new(move |_| {
+        if let Some(result) = send.value().get() {
+            match result {
+                Ok(message) => {
+                    error.set(None);
+                    sent(message);
+                    close();
+                }
+                Err(err) => error.set(Some(err)),
+            }
+        }
+    });
+    view! {
+        <div class="popup template-picker" role="dialog" aria-labelledby="template-picker-title">
+            <h3 id="template-picker-title">{t!(i18n, inbox.templates_title)}</h3>
+            <Transition fallback=|| view! { <div class="loading"></div> }>
+                {move || {
+                    templates
+                        .get()
+                        .map(|result| match result {
+                            Err(err) => {
+                                view! {
+                                    <p class="form-error" role="alert">
+                                        {error_text(i18n.get_locale_untracked(), &err)}
+                                    </p>
+                                }
+                                    .into_any()
+                            }
+                            Ok(list) if list.is_empty() => {
+                                view! { <p class="hint">{t!(i18n, inbox.no_templates)}</p> }
+                                    .into_any()
+                            }
+                            Ok(list) => {
+                                view! {
+                                    <ul class="template-list">
+                                        {list
+                                            .into_iter()
+                                            .map(|template| {
+                                                let id = template.id;
+                                                let label = format!(
+                                                    "{} ({})",
+                                                    template.name,
+                                                    template.language,
+                                                );
+                                                let pick = template.clone();
+                                                view! {
+                                                    <li>
+                                                        <button
+                                                            type="button"
+                                                            class="template-option"
+                                                            aria-pressed=move || {
+                                                                (chosen.get().map(|t| t.id) == Some(id)).to_string()
+                                                            }
+                                                            on:click=move |_| {
+                                                                params.set(vec![String::new(); pick.params]);
+                                                                chosen.set(Some(pick.clone()));
+                                                            }
+                                                        >
+                                                            {label}
+                                                        </button>
+                                                    </li>
+                                                }
+                                            })
+                                            .collect_view()}
+                                    </ul>
+                                }
+                                    .into_any()
+                            }
+                        })
+                }}
+            </Transition>
+            {move || {
+                chosen
+                    .get()
+                    .map(|template| {
+                        let locale = i18n.get_locale_untracked();
+                        let category = match template.category.as_str() {
+                            "marketing" => td_string!(locale, settings.category_marketing),
+                            "utility" => td_string!(locale, settings.category_utility),
+                            _ => td_string!(locale, settings.category_authentication),
+                        };
+                        let price = match (template.price_micros, template.currency.clone()) {
+                            (Some(micros), Some(currency)) => {
+                                format!("{} {currency}", format_price(micros))
+                            }
+                            _ => td_string!(locale, inbox.price_unknown).to_string(),
+                        };
+                        let body = template.body.clone();
+                        let template_id = template.id;
+                        view! {
+                            <div class="template-form">
+                                <p class="template-meta">
+                                    <span class="badge">{category}</span>
+                                    " "
+                                    <span>{t!(i18n, inbox.price)} ": " {price}</span>
+                                </p>
+                                {(0..template.params)
+                                    .map(|i| {
+                                        let id = format!("template-param-{}", i + 1);
+                                        view! {
+                                            <label for=id.clone()>
+                                                {crate::ui::fill(
+                                                    td_string!(locale, inbox.template_param),
+                                                    &[("n", (i + 1).to_string())],
+                                                )}
+                                            </label>
+                                            <input
+                                                id=id
+                                                type="text"
+                                                on:input=move |ev| {
+                                                    let value = event_target_value(&ev);
+                                                    params
+                                                        .update(|p| {
+                                                            if let Some(slot) = p.get_mut(i) {
+                                                                *slot = value;
+                                                            }
+                                                        });
+                                                }
+                                            />
+                                        }
+                                    })
+                                    .collect_view()}
+                                <p class="template-preview" aria-live="polite">
+                                    <span class="visually-hidden">{t!(i18n, inbox.preview)}</span>
+                                    {move || preview(&body, &params.get())}
+                                </p>
+                                <button
+                                    type="button"
+                                    class="button primary"
+                                    disabled=move || send.pending().get()
+                                    on:click=move |_| {
+                                        send.dispatch((template_id, params.get_untracked()));
+                                    }
+                                >
+                                    {t!(i18n, inbox.send_template)}
+                                </button>
+                            </div>
+                        }
+                    })
+            }}
+            <ErrorNote error=error />
+            <button type="button" class="button small" on:click=move |_| close()>
+                {t!(i18n, inbox.cancel)}
+            </button>
+        </div>
+    }
+    .into_any()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_template_preview_fills_what_was_typed_and_keeps_the_rest() {
+        let body = "Hola {{1}}, tu pedido {{2}} está listo.";
+        assert_eq!(
+            preview(body, &["Ana".into(), String::new()]),
+            "Hola Ana, tu pedido {{2}} está listo."
+        );
+        assert_eq!(
+            preview(body, &["Ana".into(), " 123 ".into()]),
+            "Hola Ana, tu pedido 123 está listo."
+        );
+    }
+}

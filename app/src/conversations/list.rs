@@ -1,0 +1,613 @@
+//! The conversation list (R16): tabs All / Unread, sections, channel and line filters, search,
+//! rows kept current by the stream, more rows as the list scrolls, and starting a new
+//! WhatsApp conversation (R15).
+
+use leptos::prelude::*;
+use leptos_router::hooks::use_navigate;
+
+use super::inbox::{channel_label, display_name, initials, kind_icon, Workspace};
+use super::{load_conversations, ConversationSummary, LineOption, Section};
+use crate::clock;
+use crate::contacts::panel::ContactResults;
+use crate::contacts::start_conversation;
+use crate::error::AppError;
+use crate::i18n::*;
+use crate::ui::{error_text, ErrorNote};
+
+#[component]
+pub fn ConversationList() -> AnyView {
+    let i18n = use_i18n();
+    let workspace = expect_context::<Workspace>();
+    let starting = RwSignal::new(false);
+    view! {
+        <section class="conversation-list" aria-label=move || t_string!(i18n, inbox.list_label)>
+            <header class="list-header">
+                <h1>{t!(i18n, inbox.title)}</h1>
+                <button
+                    type="button"
+                    class="button small"
+                    aria-expanded=move || starting.get().to_string()
+                    on:click=move |_| starting.update(|s| *s = !*s)
+                >
+                    {t!(i18n, inbox.new_conversation)}
+                </button>
+            </header>
+            <Show when=move || starting.get()>
+                <NewConversation close=move || starting.set(false) />
+            </Show>
+            <Tabs workspace />
+            <Filters workspace />
+            <Rows workspace />
+        </section>
+    }
+    .into_any()
+}
+
+/// All / Unread, then the sections, each with its count.
+#[component]
+fn Tabs(workspace: Workspace) -> impl IntoView {
+    let i18n = use_i18n();
+    let counts = move || {
+        workspace
+            .overview
+            .get()
+            .and_then(Result::ok)
+            .map(|o| o.counts)
+    };
+    let sees_all = move || {
+        workspace
+            .overview
+            .get()
+            .and_then(Result::ok)
+            .is_none_or(|o| o.sees_all)
+    };
+    let count = move |pick: fn(&super::Counts) -> i64| {
+        move || counts().map(|c| pick(&c).to_string()).unwrap_or_default()
+    };
+    let tab = move |unread: bool| {
+        let label = move || {
+            if unread {
+                t_string!(i18n, inbox.tab_unread)
+            } else {
+                t_string!(i18n, inbox.tab_all)
+            }
+        };
+        let shown = if unread {
+            count(|c| c.unread)
+        } else {
+            count(|c| c.open)
+        };
+        view! {
+            <a
+                role="tab"
+                class="tab"
+                aria-selected=move || (workspace.query.get().unread == unread).to_string()
+                href=move || {
+                    workspace.href(&[("u", unread.then(|| "1".to_string())), ("c", None)])
+                }
+            >
+                {label}
+                <span class="count">{shown}</span>
+            </a>
+        }
+    };
+    let section = move |section: Section| {
+        let label = move || match section {
+            Section::Open => t_string!(i18n, inbox.section_open),
+            Section::Unassigned => t_string!(i18n, inbox.section_unassigned),
+            Section::Mine => t_string!(i18n, inbox.section_mine),
+            Section::Others => t_string!(i18n, inbox.section_others),
+            Section::Closed => t_string!(i18n, inbox.section_closed),
+        };
+        let shown = move || {
+            counts()
+                .and_then(|c| match section {
+                    Section::Open => None,
+                    Section::Unassigned => Some(c.unassigned),
+                    Section::Mine => Some(c.mine),
+                    Section::Others => Some(c.others),
+                    Section::Closed => None,
+                })
+                .map(|n| n.to_string())
+        };
+        let key = section.key();
+        view! {
+            <a
+                class="section"
+                aria-current=move || (workspace.query.get().section == section).then_some("page")
+                href=move || {
+                    workspace
+                        .href(
+                            &[
+                                ("s", (section != Section::Open).then(|| key.to_string())),
+                                ("c", None),
+                            ],
+                        )
+                }
+            >
+                {label}
+                {move || shown().map(|n| view! { <span class="count">{n}</span> })}
+            </a>
+        }
+    };
+    view! {
+        <div class="tabs" role="tablist" aria-label=move || t_string!(i18n, inbox.tabs_label)>
+            {tab(false)}
+            {tab(true)}
+        </div>
+        <nav class="sections" aria-label=move || t_string!(i18n, inbox.sections_label)>
+            {section(Section::Open)}
+            {move || {
+                sees_all()
+                    .then(|| {
+                        view! {
+                            {section(Section::Unassigned)}
+                            {section(Section::Mine)}
+                            {section(Section::Others)}
+                        }
+                    })
+            }}
+            {section(Section::Closed)}
+        </nav>
+    }
+}
+
+/// Search, channel and line: a plain GET form, so it works before the page is interactive.
+#[component]
+fn Filters(workspace: Workspace) -> impl IntoView {
+    let i18n = use_i18n();
+    let navigate = use_navigate();
+    let lines = move || {
+        workspace
+            .overview
+            .get()
+            .and_then(Result::ok)
+            .map(|o| o.lines)
+            .unwrap_or_default()
+    };
+    // Choosing a channel or a line applies at once; typing applies after a short pause.
+    let apply = move |key: &'static str, value: String| {
+        let value = Some(value).filter(|v| !v.trim().is_empty());
+        navigate(
+            &workspace.href(&[(key, value), ("c", None)]),
+            Default::default(),
+        );
+    };
+    let (apply_submit, apply_typed, apply_channel) = (apply.clone(), apply.clone(), apply.clone());
+    let typed = StoredValue::new(0u32);
+    let search = RwSignal::new(workspace.query.get_untracked().search.unwrap_or_default());
+    view! {
+        <form
+            class="filters"
+            role="search"
+            method="get"
+            action="/inbox"
+            on:submit=move |ev| {
+                ev.prevent_default();
+                apply_submit("q", search.get_untracked());
+            }
+        >
+            {move || {
+                let q = workspace.query.get();
+                view! {
+                    {(q.section != Section::Open)
+                        .then(|| view! { <input type="hidden" name="s" value=q.section.key() /> })}
+                    {q.unread.then(|| view! { <input type="hidden" name="u" value="1" /> })}
+                }
+            }}
+            <label class="visually-hidden" for="list-search">
+                {t!(i18n, inbox.search_label)}
+            </label>
+            <input
+                id="list-search"
+                type="search"
+                name="q"
+                autocomplete="off"
+                placeholder=move || t_string!(i18n, inbox.search_placeholder)
+                prop:value=move || workspace.query.get().search.unwrap_or_default()
+                on:input={
+                    let apply = apply_typed;
+                    move |ev| {
+                        search.set(event_target_value(&ev));
+                        let ticket = typed.get_value().wrapping_add(1);
+                        typed.set_value(ticket);
+                        let apply = apply.clone();
+                        set_timeout(
+                            move || {
+                                if typed.get_value() == ticket {
+                                    apply("q", search.get_untracked());
+                                }
+                            },
+                            std::time::Duration::from_millis(300),
+                        );
+                    }
+                }
+            />
+            <label class="visually-hidden" for="list-channel">
+                {t!(i18n, inbox.channel_filter)}
+            </label>
+            <select
+                id="list-channel"
+                name="ch"
+                on:change=move |ev| apply_channel("ch", event_target_value(&ev))
+            >
+                <option value="" selected=move || workspace.query.get().channel.is_none()>
+                    {t!(i18n, inbox.all_channels)}
+                </option>
+                {["whatsapp", "messenger", "instagram", "twilio"]
+                    .into_iter()
+                    .map(|channel| {
+                        view! {
+                            <option
+                                value=channel
+                                selected=move || {
+                                    workspace.query.get().channel.as_deref() == Some(channel)
+                                }
+                            >
+                                {channel_label(channel)}
+                            </option>
+                        }
+                    })
+                    .collect_view()}
+            </select>
+            <label class="visually-hidden" for="list-line">
+                {t!(i18n, inbox.line_filter)}
+            </label>
+            <select id="list-line" name="l" on:change=move |ev| apply("l", event_target_value(&ev))>
+                <option value="" selected=move || workspace.query.get().account_id.is_none()>
+                    {t!(i18n, inbox.all_lines)}
+                </option>
+                <For each=lines key=|l| l.id let:line>
+                    {
+                        let LineOption { id, channel, name, .. } = line;
+                        view! {
+                            <option
+                                value=id.to_string()
+                                selected=move || workspace.query.get().account_id == Some(id)
+                            >
+                                {format!("{name} · {}", channel_label(&channel))}
+                            </option>
+                        }
+                    }
+                </For>
+            </select>
+            <noscript>
+                <button class="button small" type="submit">
+                    {t!(i18n, inbox.apply_filters)}
+                </button>
+            </noscript>
+        </form>
+    }
+}
+
+#[component]
+fn Rows(workspace: Workspace) -> impl IntoView {
+    let i18n = use_i18n();
+    let offset = clock::viewer_offset_minutes();
+    let rows = move || {
+        workspace
+            .list
+            .get()
+            .and_then(Result::ok)
+            .map(|inbox| inbox.conversations)
+            .unwrap_or_default()
+    };
+    let has_more = move || {
+        workspace
+            .list
+            .get()
+            .and_then(Result::ok)
+            .is_some_and(|l| l.has_more)
+    };
+    let loading_more = RwSignal::new(false);
+    let more_error = RwSignal::new(None::<AppError>);
+    // The next page starts after the last row shown (keyset), whatever moved meanwhile.
+    let load_more = move || {
+        if loading_more.get_untracked() {
+            return;
+        }
+        let Some((query, last)) = workspace.list.with_untracked(|l| {
+            l.as_ref()
+                .and_then(|l| l.as_ref().ok())
+                .filter(|l| l.has_more)
+                .and_then(|l| l.conversations.last().map(|c| (c.last_message_at, c.id)))
+                .map(|last| (workspace.query.get_untracked(), last))
+        }) else {
+            return;
+        };
+        loading_more.set(true);
+        leptos::task::spawn_local(async move {
+            let page = load_conversations(query.clone(), Some(last.0), Some(last.1)).await;
+            loading_more.set(false);
+            match page {
+                Ok(page) if workspace.query.get_untracked() == query => {
+                    more_error.set(None);
+                    workspace.list.update(|value| {
+                        if let Some(Ok(inbox)) = value {
+                            for row in page.conversations {
+                                if !inbox.conversations.iter().any(|c| c.id == row.id) {
+                                    inbox.conversations.push(row);
+                                }
+                            }
+                            inbox.has_more = page.has_more;
+                        }
+                    });
+                }
+                Ok(_) => {}
+                Err(err) => more_error.set(Some(err)),
+            }
+        });
+    };
+    let on_scroll = move |ev: leptos::ev::Event| {
+        #[cfg(feature = "hydrate")]
+        {
+            use wasm_bindgen::JsCast;
+            if let Some(element) = ev
+                .target()
+                .and_then(|t| t.dyn_into::<web_sys::Element>().ok())
+            {
+                let left = element.scroll_height() - element.scroll_top() - element.client_height();
+                if left < 300 {
+                    load_more();
+                }
+            }
+        }
+        #[cfg(not(feature = "hydrate"))]
+        let _ = ev;
+    };
+    view! {
+        <div class="rows-scroller" on:scroll=on_scroll>
+            <Transition fallback=|| view! { <div class="loading"></div> }>
+                {move || {
+                    workspace
+                        .list
+                        .get()
+                        .and_then(Result::err)
+                        .map(|err| {
+                            view! {
+                                <p class="form-error" role="alert">
+                                    {error_text(i18n.get_locale_untracked(), &err)}
+                                </p>
+                            }
+                        })
+                }}
+                <Show when=move || {
+                    workspace
+                        .list
+                        .get()
+                        .and_then(Result::ok)
+                        .is_some_and(|l| l.conversations.is_empty())
+                }>
+                    <div class="empty-state">
+                        {move || {
+                            let q = workspace.query.get();
+                            if q == super::ListQuery::default() {
+                                view! {
+                                    <h2>{t!(i18n, inbox.empty_title)}</h2>
+                                    <p>{t!(i18n, inbox.empty_body)}</p>
+                                }
+                                    .into_any()
+                            } else {
+                                view! { <p>{t!(i18n, inbox.empty_filtered)}</p> }.into_any()
+                            }
+                        }}
+                    </div>
+                </Show>
+                <ul class="rows">
+                    <For
+                        each=rows
+                        key=|c| {
+                            (
+                                c.id,
+                                c.last_message_at,
+                                c.customer_name.clone(),
+                                c.contact_name.clone(),
+                                c.status.clone(),
+                                c.unread,
+                            )
+                        }
+                        let:conversation
+                    >
+                        <Row conversation offset workspace />
+                    </For>
+                </ul>
+                <Show when=has_more>
+                    <button
+                        type="button"
+                        class="button small load-more"
+                        disabled=move || loading_more.get()
+                        on:click=move |_| load_more()
+                    >
+                        {t!(i18n, inbox.load_more)}
+                    </button>
+                </Show>
+                <ErrorNote error=more_error />
+            </Transition>
+        </div>
+    }
+}
+
+#[component]
+fn Row(conversation: ConversationSummary, offset: i32, workspace: Workspace) -> impl IntoView {
+    let i18n = use_i18n();
+    let id = conversation.id;
+    let name = display_name(&conversation);
+    let kind = conversation.last_message_kind.clone().unwrap_or_default();
+    let preview = match conversation.last_message_preview.clone() {
+        Some(text) if !text.is_empty() => format!("{}{text}", kind_icon(&kind)),
+        _ => format!(
+            "{}{}",
+            kind_icon(&kind),
+            kind_name(i18n.get_locale_untracked(), &kind)
+        ),
+    };
+    let known = conversation.contact_id.is_some();
+    let unread = conversation.unread;
+    let account_id = conversation.account_id;
+    let line = move || {
+        workspace
+            .overview
+            .get()
+            .and_then(Result::ok)
+            .and_then(|o| o.lines.into_iter().find(|l| l.id == account_id))
+            .map(|l| l.name)
+    };
+    let today = clock::local_day(clock::now_ms(), offset);
+    let at = conversation.last_message_at;
+    let time = if clock::local_day(at, offset) == today {
+        clock::time_of_day(at, offset)
+    } else {
+        clock::short_date(at, offset)
+    };
+    view! {
+        <li>
+            <a
+                class="row"
+                class:unread=unread
+                href=move || workspace.href(&[("c", Some(id.to_string())), ("panel", None)])
+                aria-current=move || (workspace.selected.get() == Some(id)).then_some("true")
+            >
+                <span class="avatar" class:contact=known aria-hidden="true">
+                    {initials(&name)}
+                </span>
+                <span class="row-main">
+                    <span class="row-top">
+                        <span class="row-name">{name}</span>
+                        <time class="row-time">{time}</time>
+                    </span>
+                    <span class="row-bottom">
+                        <span class=format!(
+                            "channel channel-{}",
+                            conversation.channel,
+                        )>{channel_label(&conversation.channel)}</span>
+                        {move || line().map(|name| view! { <span class="line">{name}</span> })}
+                        <span class="row-preview">{preview}</span>
+                        {unread
+                            .then(|| {
+                                view! {
+                                    <span
+                                        class="unread-dot"
+                                        role="img"
+                                        aria-label=move || t_string!(i18n, inbox.unread)
+                                    ></span>
+                                }
+                            })}
+                    </span>
+                </span>
+            </a>
+        </li>
+    }
+}
+
+/// The name of a message kind, for a preview without text.
+pub fn kind_name(locale: Locale, kind: &str) -> String {
+    match kind {
+        "image" | "gif" => td_string!(locale, inbox.kind_image),
+        "video" => td_string!(locale, inbox.kind_video),
+        "audio" | "voice" => td_string!(locale, inbox.kind_audio),
+        "document" => td_string!(locale, inbox.document),
+        "sticker" => td_string!(locale, inbox.kind_sticker),
+        "location" => td_string!(locale, inbox.kind_location),
+        "" => "",
+        _ => td_string!(locale, inbox.kind_message),
+    }
+    .to_string()
+}
+
+/// Search a contact, pick a WhatsApp line, and open the conversation (R15).
+#[component]
+fn NewConversation(close: impl Fn() + Clone + Send + Sync + 'static) -> impl IntoView {
+    let i18n = use_i18n();
+    let workspace = expect_context::<Workspace>();
+    let navigate = use_navigate();
+    let query = RwSignal::new(String::new());
+    let lines = move || {
+        workspace
+            .overview
+            .get()
+            .and_then(Result::ok)
+            .map(|o| {
+                o.lines
+                    .into_iter()
+                    .filter(|l| l.connected && matches!(l.channel.as_str(), "whatsapp" | "twilio"))
+                    .collect::<Vec<_>>()
+            })
+            .unwrap_or_default()
+    };
+    let line = RwSignal::new(None::<i64>);
+    let error = RwSignal::new(None::<AppError>);
+    let start = Action::new(move |(contact, account): &(i64, i64)| {
+        let (contact, account) = (*contact, *account);
+        async move { start_conversation(contact, account).await }
+    });
+    let close_after = close.clone();
+    Effect::new(move |_| {
+        if let Some(result) = start.value().get() {
+            match result {
+                Ok(started) => {
+                    error.set(None);
+                    close_after();
+                    let href = workspace.href(&[
+                        ("c", Some(started.conversation_id.to_string())),
+                        ("s", None),
+                        ("u", None),
+                        ("q", None),
+                        ("ch", None),
+                        ("l", None),
+                    ]);
+                    navigate(&href, Default::default());
+                }
+                Err(err) => error.set(Some(err)),
+            }
+        }
+    });
+    view! {
+        <div class="new-conversation" role="dialog" aria-labelledby="new-conversation-title">
+            <h2 id="new-conversation-title">{t!(i18n, inbox.new_conversation)}</h2>
+            <p class="hint">{t!(i18n, inbox.new_conversation_hint)}</p>
+            <label for="new-conversation-line">{t!(i18n, inbox.line)}</label>
+            <select
+                id="new-conversation-line"
+                on:change=move |ev| line.set(event_target_value(&ev).parse().ok())
+            >
+                {move || {
+                    let lines = lines();
+                    if line.get_untracked().is_none() {
+                        line.set(lines.first().map(|l| l.id));
+                    }
+                    lines
+                        .into_iter()
+                        .map(|l| {
+                            view! {
+                                <option value=l.id.to_string()>
+                                    {format!("{} · {}", l.name, channel_label(&l.channel))}
+                                </option>
+                            }
+                        })
+                        .collect_view()
+                }}
+            </select>
+            <label for="new-conversation-search">{t!(i18n, inbox.contact_search)}</label>
+            <input
+                id="new-conversation-search"
+                type="search"
+                autocomplete="off"
+                placeholder=move || t_string!(i18n, inbox.contact_search_placeholder)
+                on:input=move |ev| query.set(event_target_value(&ev))
+            />
+            <ContactResults
+                query
+                disabled=Signal::derive(move || line.get().is_none())
+                pick=move |id| {
+                    if let Some(account) = line.get_untracked() {
+                        start.dispatch((id, account));
+                    }
+                }
+            />
+            <ErrorNote error=error />
+            <button type="button" class="button small" on:click=move |_| close()>
+                {t!(i18n, inbox.cancel)}
+            </button>
+        </div>
+    }
+}

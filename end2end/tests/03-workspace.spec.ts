@@ -1,0 +1,229 @@
+import { expect, test, type Browser, type Page } from '@playwright/test';
+import { execFileSync } from 'node:child_process';
+
+// A working day in the workspace, after 02-conversation (Lucía's WhatsApp conversation and
+// the synced templates exist): every message type the customer can send, a reply with a file
+// and its upload progress, the contact panel, a new conversation that must open with a
+// template, the list's filters, and a seller who does not see unassigned conversations.
+
+const admin = { email: 'ana@andinas.example', password: 'clave-segura-1' };
+const sandboxPorts: Record<string, number> = { desktop: 3201, tablet: 3202, phone: 3203 };
+
+function sandboxUrl() {
+  return `http://127.0.0.1:${sandboxPorts[test.info().project.name]}`;
+}
+
+async function shot(page: Page, name: string) {
+  const project = test.info().project.name;
+  await page.screenshot({ path: `screenshots/${project}-${name}.png`, fullPage: false });
+}
+
+async function hydrated(page: Page) {
+  await page.waitForSelector('html[data-hydrated]', { state: 'attached' });
+}
+
+/** Runs the server's command line against this project's database. */
+function buzon(args: string[], input?: string) {
+  const project = test.info().project.name;
+  const env = {
+    ...process.env,
+    BUZON_DATA_DIR: `${process.env.BUZON_E2E_DATA ?? '../target/e2e-data'}/${project}`,
+    BUZON_LOG: 'warn',
+  };
+  execFileSync(process.env.BUZON_BIN ?? '../target/debug/buzon', args, { env, input });
+}
+
+async function customerSends(page: Page, body: object) {
+  const response = await page.request.post(`${sandboxUrl()}/sandbox/api/send`, { data: body });
+  const answer = await response.json();
+  expect(answer.webhook_status, JSON.stringify(answer)).toBe(200);
+  return answer.id as string;
+}
+
+async function businessMessages(page: Page) {
+  const log = await (await page.request.get(`${sandboxUrl()}/sandbox/api/messages?channel=whatsapp`)).json();
+  return log.filter((m: { from: string }) => m.from === 'business');
+}
+
+async function signIn(page: Page, email: string, password: string) {
+  await page.goto('/login');
+  await page.getByLabel(/Correo electrónico|Email/).fill(email);
+  await page.getByLabel(/Contraseña|Password/).fill(password);
+  await page.getByRole('button', { name: /Entrar|Sign in/ }).click();
+  await expect(page).toHaveURL(/\/inbox$/);
+  await hydrated(page);
+}
+
+/** The contact panel: beside the chat on desktops, behind a button on tablets and phones. */
+async function openPanel(page: Page) {
+  const project = test.info().project.name;
+  if (project === 'tablet') {
+    await page.getByRole('button', { name: 'Contact' }).click();
+  } else if (project === 'phone') {
+    await page.getByRole('link', { name: 'Contact', exact: true }).click();
+  }
+  const panel = page.getByRole('complementary', { name: 'Contact' });
+  await expect(panel).toBeVisible();
+  return panel;
+}
+
+async function closePanel(page: Page) {
+  const project = test.info().project.name;
+  if (project === 'tablet') {
+    await page.getByRole('button', { name: 'Contact' }).click();
+  } else if (project === 'phone') {
+    await page.getByRole('link', { name: 'Back to the chat' }).click();
+  }
+}
+
+test('a working day in the workspace', async ({ page, browser }) => {
+  test.skip(!(test.info().project.name in sandboxPorts), 'needs JavaScript');
+  page.on('pageerror', (error) => console.log(`[page error] ${error.message}`));
+  const project = test.info().project.name;
+  buzon(['user', 'add', '--org', 'Ventas Andinas', '--email', 'rosa@andinas.example',
+    '--name', 'Rosa Ríos', '--role', 'seller', '--password-stdin'], 'vendedora-123\n');
+  buzon(['contact', 'add', '--org', 'Ventas Andinas', '--first-name', 'Paula',
+    '--last-name', 'Gómez', '--phone', '+52 1 55 9999 0000', '--owner', admin.email]);
+
+  await signIn(page, admin.email, admin.password);
+  await page.getByRole('link', { name: /Lucía Pérez/ }).click();
+  await expect(page).toHaveURL(/\/inbox\?c=\d+$/);
+  const thread = page.getByRole('log', { name: 'Messages' });
+
+  // Every kind of message the customer can send is shown as what it is (R7).
+  const linkText = 'El catálogo está en https://example.com/catalogo?id=7 gracias';
+  const textId = await customerSends(page, { channel: 'whatsapp', text: linkText });
+  for (const type of ['video', 'audio', 'voice', 'document', 'sticker']) {
+    await customerSends(page, { channel: 'whatsapp', type, text: type === 'document' ? 'cotizacion.pdf' : undefined });
+  }
+  await customerSends(page, { channel: 'whatsapp', type: 'location', latitude: 19.4326, longitude: -99.1332 });
+  await customerSends(page, { channel: 'whatsapp', type: 'button', text: 'Sí, me interesa' });
+  await customerSends(page, { channel: 'whatsapp', type: 'unsupported' });
+  await customerSends(page, { channel: 'whatsapp', type: 'reaction', target: textId, emoji: '👍' });
+  const link = thread.getByRole('link', { name: 'https://example.com/catalogo?id=7' });
+  await expect(link).toHaveAttribute('href', 'https://example.com/catalogo?id=7');
+  await expect(link).toHaveAttribute('rel', /noopener/);
+  await expect(thread.locator('.bubble.in video')).toHaveCount(1);
+  await expect(thread.locator('.bubble.in audio')).toHaveCount(2);
+  const documentLink = thread.locator('.bubble.in a.document');
+  await expect(documentLink).toBeVisible();
+  await expect(documentLink).toContainText(/\d+ (B|KB)/);
+  await expect(thread.locator('.bubble.in img.sticker')).toBeVisible();
+  await expect(thread.getByRole('link', { name: /Zócalo/ })).toHaveAttribute('href', /openstreetmap\.org\/\?mlat=19\.4326/);
+  await expect(thread.getByText('Sí, me interesa')).toBeVisible();
+  await expect(thread.getByText(/Unsupported message type/)).toBeVisible();
+  await expect(thread.locator('.bubble.in').filter({ hasText: 'El catálogo' }).getByLabel('Reactions')).toHaveText('👍');
+  await customerSends(page, { channel: 'whatsapp', type: 'edit', target: textId, text: 'El catálogo nuevo: https://example.com/catalogo?id=8' });
+  const edited = thread.locator('.bubble.in').filter({ hasText: 'El catálogo nuevo' });
+  await expect(edited).toContainText('edited');
+  await shot(page, '15-every-message-type');
+
+  // A reply to a specific message, carrying a file: the upload shows its progress.
+  const original = thread.locator('.bubble.in').filter({ hasText: 'Sí, me interesa' });
+  await original.hover();
+  await original.getByRole('button', { name: 'Reply to this message' }).click();
+  await expect(page.getByRole('status').filter({ hasText: 'Replying to:' })).toContainText('Sí, me interesa');
+  const cdp = await page.context().newCDPSession(page);
+  await cdp.send('Network.enable');
+  await cdp.send('Network.emulateNetworkConditions', {
+    offline: false, latency: 50, downloadThroughput: 4_000_000, uploadThroughput: 150_000,
+  });
+  const pdf = Buffer.concat([Buffer.from('%PDF-1.4\n'), Buffer.alloc(400_000, 0x20), Buffer.from('\n%%EOF\n')]);
+  await page.getByRole('textbox', { name: 'Write a message' }).fill('Te envío la cotización');
+  await page.getByLabel('Attach').setInputFiles({ name: 'cotizacion-azul.pdf', mimeType: 'application/pdf', buffer: pdf });
+  const progress = page.getByRole('progressbar', { name: 'Uploading the file' });
+  await expect(progress).toBeVisible();
+  await shot(page, '16-upload-progress');
+  await cdp.send('Network.emulateNetworkConditions', {
+    offline: false, latency: 0, downloadThroughput: -1, uploadThroughput: -1,
+  });
+  const sentFile = thread.locator('.bubble.out').filter({ hasText: 'cotizacion-azul.pdf' });
+  await expect(sentFile).toBeVisible({ timeout: 30_000 });
+  await expect(progress).toHaveCount(0);
+  await expect(sentFile.locator('.quote')).toContainText('Sí, me interesa');
+  await expect(sentFile).toContainText('Te envío la cotización');
+  await expect.poll(async () => (await businessMessages(page))
+    .filter((m: { kind?: string; file_name?: string; text?: string }) => JSON.stringify(m).includes('cotizacion-azul.pdf')).length,
+  { timeout: 15_000 }).toBe(1);
+
+  // The customer is not in the CRM yet: create the contact from the panel (R25).
+  const panel = await openPanel(page);
+  await expect(panel).toContainText('not in the CRM yet');
+  await panel.getByLabel('First name').fill('Lucía');
+  await panel.getByLabel('Last name').fill('Pérez');
+  await panel.getByRole('button', { name: 'Create contact' }).click();
+  await expect(panel.getByRole('alert')).toContainText('agreed to have their data stored');
+  await panel.getByLabel(/agreed to have their personal data stored/).check();
+  await panel.getByRole('button', { name: 'Create contact' }).click();
+  await expect(panel.getByRole('heading', { name: 'Lucía Pérez' })).toBeVisible();
+  await expect(panel).toContainText('+5215512345678');
+  await expect(panel).toContainText('Ana María Admin');
+  await shot(page, '17-contact-panel');
+  await closePanel(page);
+
+  // A new conversation with a contact who never wrote: only a template can open it (R15, R11).
+  if (project === 'phone') {
+    await page.getByRole('link', { name: 'Back to the conversations' }).click();
+  }
+  await page.getByRole('button', { name: 'New conversation' }).click();
+  const dialog = page.getByRole('dialog', { name: 'New conversation' });
+  await dialog.getByLabel('Search contact').fill('Paula');
+  await dialog.getByRole('button', { name: /Paula Gómez/ }).click();
+  await expect(page).toHaveURL(/\/inbox\?c=\d+$/);
+  await expect(page.getByRole('heading', { name: 'Paula Gómez' })).toBeVisible();
+  const composer = page.getByRole('textbox', { name: 'Write a message' });
+  await expect(composer).toBeDisabled();
+  await expect(page.getByRole('status').filter({ hasText: /template/i }).first()).toBeVisible();
+  await shot(page, '18-window-closed');
+  await page.getByRole('button', { name: 'Template', exact: true }).click();
+  const picker = page.getByRole('dialog', { name: 'Approved templates' });
+  await picker.locator('.template-option').first().click();
+  await expect(picker).toContainText('Price');
+  const params = picker.getByLabel(/Parameter \d/);
+  const count = await params.count();
+  for (let i = 0; i < count; i++) {
+    await params.nth(i).fill(`Valor ${i + 1}`);
+  }
+  if (count > 0) {
+    await expect(picker.locator('.template-preview')).toContainText('Valor 1');
+  }
+  await shot(page, '19-template-picker');
+  const before = (await businessMessages(page)).length;
+  await picker.getByRole('button', { name: 'Send template' }).click();
+  await expect(page.locator('.bubble.out').filter({ hasText: 'Template' })).toBeVisible();
+  await expect.poll(async () => (await businessMessages(page)).length, { timeout: 15_000 }).toBe(before + 1);
+  await expect(composer).toBeDisabled();
+
+  // The list: search and filters, with the counts in the tabs.
+  if (project === 'phone') {
+    await page.getByRole('link', { name: 'Back to the conversations' }).click();
+  }
+  const rows = page.getByRole('region', { name: 'Conversations' }).getByRole('listitem');
+  await expect(rows).toHaveCount(2);
+  await page.getByRole('searchbox', { name: 'Search conversations' }).fill('paula');
+  await expect(rows).toHaveCount(1);
+  await expect(rows.first()).toContainText('Paula Gómez');
+  await page.getByRole('searchbox', { name: 'Search conversations' }).fill('');
+  await expect(rows).toHaveCount(2);
+  await page.getByLabel('Channel').selectOption('messenger');
+  await expect(page.getByText('No conversation matches these filters.')).toBeVisible();
+  await page.getByLabel('Channel').selectOption('');
+  await expect(rows).toHaveCount(2);
+  await expect(page.getByRole('tab', { name: /All/ })).toContainText('2');
+  await shot(page, '20-list-filters');
+
+  // A seller sees only what is assigned to them: nothing yet.
+  await sellerSeesNothing(browser);
+});
+
+async function sellerSeesNothing(browser: Browser) {
+  const project = test.info().project;
+  const context = await browser.newContext({ ...project.use, baseURL: project.use.baseURL });
+  const seller = await context.newPage();
+  await signIn(seller, 'rosa@andinas.example', 'vendedora-123');
+  await expect(seller.getByRole('heading', { name: 'Aún no hay conversaciones' })).toBeVisible();
+  await expect(seller.getByRole('link', { name: /Lucía Pérez|Paula Gómez/ })).toHaveCount(0);
+  await expect(seller.getByRole('link', { name: 'Sin asignar' })).toHaveCount(0);
+  await shot(seller, '21-seller-inbox');
+  await context.close();
+}

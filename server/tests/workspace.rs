@@ -1,0 +1,552 @@
+//! The agent workspace's server side: the conversation list's sections, tabs, counts, filters,
+//! search and keyset pages; unread state per user; contacts created, linked and found from a
+//! conversation; starting a WhatsApp conversation; retrying a failed message; Personalize.
+
+mod common;
+
+use std::collections::HashSet;
+use std::time::Duration;
+
+use common::pair::{eventually, Pair};
+use common::{Backend, Client, TestServer};
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+
+const WAIT: Duration = Duration::from_secs(15);
+
+on_both_databases!(
+    the_list_has_sections_tabs_counts_and_unread_state_per_user,
+    the_list_pages_by_activity_without_gaps_or_repeats,
+    a_contact_is_created_from_a_conversation_linked_and_found,
+    conversations_are_started_on_whatsapp_with_contacts_one_may_start_with,
+    a_failed_message_is_retried_and_personalize_is_filled_on_send,
+);
+
+async fn list(client: &Client, query: &[(&str, &str)]) -> Vec<Value> {
+    let form: Vec<(String, &str)> = query
+        .iter()
+        .map(|(k, v)| (format!("query[{k}]"), *v))
+        .collect();
+    let form: Vec<(&str, &str)> = form.iter().map(|(k, v)| (k.as_str(), *v)).collect();
+    let answer = client.json("conversations", &form).await;
+    answer["conversations"].as_array().unwrap().clone()
+}
+
+fn names(rows: &[Value]) -> Vec<String> {
+    rows.iter()
+        .map(|r| {
+            r["contact_name"]
+                .as_str()
+                .or(r["customer_name"].as_str())
+                .unwrap_or_default()
+                .to_string()
+        })
+        .collect()
+}
+
+async fn counts(client: &Client) -> Value {
+    client.json("inbox_overview", &[]).await
+}
+
+async fn create_contact(
+    client: &Client,
+    conversation: i64,
+    first: &str,
+    last: &str,
+    consent: &str,
+) -> reqwest::Response {
+    client
+        .call(
+            "create_contact",
+            &[
+                ("conversation_id", conversation.to_string().as_str()),
+                ("contact[first_name]", first),
+                ("contact[last_name]", last),
+                ("contact[email]", ""),
+                ("contact[consent]", consent),
+            ],
+        )
+        .await
+}
+
+async fn start(client: &Client, contact: i64, account: &str) -> reqwest::Response {
+    client
+        .call(
+            "start_conversation",
+            &[
+                ("contact_id", contact.to_string().as_str()),
+                ("account_id", account),
+            ],
+        )
+        .await
+}
+
+async fn conversation_of(pair: &Pair, customer_key: &str) -> i64 {
+    let (id,): (i64,) = sqlx::query_as("SELECT id FROM conversations WHERE customer_key = $1")
+        .bind(customer_key)
+        .fetch_one(&pair.db.pool)
+        .await
+        .unwrap();
+    id
+}
+
+async fn the_list_has_sections_tabs_counts_and_unread_state_per_user(backend: Backend) {
+    let pair = Pair::start(backend).await;
+    pair.customer_sends(json!({"channel": "whatsapp", "text": "¿Tienen la chaqueta en azul?"}))
+        .await;
+    pair.customer_sends(json!({"channel": "whatsapp", "from": "5215511112222",
+        "name": "Mario Ruiz", "text": "Quiero una cotización"}))
+        .await;
+    pair.customer_sends(json!({"channel": "messenger", "text": "Hola"}))
+        .await;
+    pair.customer_sends(json!({"channel": "instagram", "text": "¿Precio?"}))
+        .await;
+    let seller = pair
+        .server
+        .invite_and_accept(&pair.admin, "sergio@andinas.example", "seller")
+        .await;
+    let (seller_id,): (i64,) =
+        sqlx::query_as("SELECT id FROM users WHERE email = 'sergio@andinas.example'")
+            .fetch_one(&pair.db.pool)
+            .await
+            .unwrap();
+    let mario = conversation_of(&pair, "5215511112222").await;
+    let lucia = conversation_of(&pair, "5215512345678").await;
+    sqlx::query("UPDATE conversations SET assignee_id = $1 WHERE id = $2")
+        .bind(seller_id)
+        .bind(mario)
+        .execute(&pair.db.pool)
+        .await
+        .unwrap();
+
+    // The administrator sees every open conversation, newest first, all unread.
+    let all = list(&pair.admin, &[]).await;
+    assert_eq!(all.len(), 4);
+    assert!(all.iter().all(|r| r["unread"] == true));
+    assert_eq!(all[0]["channel"], "instagram", "newest activity first");
+    let overview = counts(&pair.admin).await;
+    assert_eq!(
+        overview["counts"],
+        json!({"open": 4, "unread": 4, "unassigned": 3, "mine": 0, "others": 1})
+    );
+    assert_eq!(overview["sees_all"], true);
+    assert_eq!(overview["lines"].as_array().unwrap().len(), 5);
+
+    // Sections.
+    assert_eq!(
+        list(&pair.admin, &[("section", "unassigned")]).await.len(),
+        3
+    );
+    assert_eq!(
+        names(&list(&pair.admin, &[("section", "others")]).await),
+        ["Mario Ruiz"]
+    );
+    assert!(list(&pair.admin, &[("section", "mine")]).await.is_empty());
+    assert!(list(&pair.admin, &[("section", "closed")]).await.is_empty());
+
+    // A seller sees only what is assigned to them, whatever they ask for.
+    assert_eq!(names(&list(&seller, &[]).await), ["Mario Ruiz"]);
+    assert!(list(&seller, &[("section", "unassigned")]).await.is_empty());
+    assert!(list(&seller, &[("section", "others")]).await.is_empty());
+    let seller_overview = counts(&seller).await;
+    assert_eq!(
+        seller_overview["counts"],
+        json!({"open": 1, "unread": 1, "unassigned": 0, "mine": 1, "others": 0})
+    );
+    assert_eq!(seller_overview["sees_all"], false);
+    let (status, _) = seller
+        .error("thread", &[("conversation_id", &lucia.to_string())])
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+
+    // Filters and search.
+    let messenger = list(&pair.admin, &[("channel", "messenger")]).await;
+    assert_eq!(messenger.len(), 1);
+    assert_eq!(messenger[0]["channel"], "messenger");
+    let account = all[0]["account_id"].as_i64().unwrap().to_string();
+    let on_line = list(&pair.admin, &[("account_id", &account)]).await;
+    assert_eq!(on_line.len(), 1);
+    assert_eq!(on_line[0]["account_id"], all[0]["account_id"]);
+    assert_eq!(
+        names(&list(&pair.admin, &[("search", "mario")]).await),
+        ["Mario Ruiz"]
+    );
+    assert_eq!(
+        names(&list(&pair.admin, &[("search", "+52 155 1111")]).await),
+        ["Mario Ruiz"],
+        "a number typed with spaces finds the customer"
+    );
+    assert!(list(&pair.admin, &[("search", "100%_")]).await.is_empty());
+
+    // Opening a conversation reads it for that user only.
+    pair.admin
+        .json("thread", &[("conversation_id", &mario.to_string())])
+        .await;
+    let unread = list(&pair.admin, &[("unread", "true")]).await;
+    assert_eq!(unread.len(), 3);
+    assert!(unread.iter().all(|r| r["id"] != mario));
+    assert_eq!(counts(&pair.admin).await["counts"]["unread"], 3);
+    assert_eq!(list(&seller, &[("unread", "true")]).await.len(), 1);
+    seller
+        .json("mark_read", &[("conversation_id", &mario.to_string())])
+        .await;
+    assert!(list(&seller, &[("unread", "true")]).await.is_empty());
+
+    // Something new makes it unread again.
+    pair.customer_sends(json!({"channel": "whatsapp", "from": "5215511112222",
+        "text": "¿Sigue en pie?"}))
+        .await;
+    eventually(
+        "the new message to unread the conversation",
+        WAIT,
+        || async {
+            let rows = list(&seller, &[("unread", "true")]).await;
+            (rows.len() == 1).then_some(())
+        },
+    )
+    .await;
+    assert_eq!(list(&pair.admin, &[]).await[0]["id"], mario);
+
+    // Closed conversations leave the open sections and the counts.
+    sqlx::query("UPDATE conversations SET status = 'closed' WHERE id = $1")
+        .bind(lucia)
+        .execute(&pair.db.pool)
+        .await
+        .unwrap();
+    assert_eq!(list(&pair.admin, &[("section", "closed")]).await.len(), 1);
+    assert_eq!(list(&pair.admin, &[]).await.len(), 3);
+    assert_eq!(counts(&pair.admin).await["counts"]["open"], 3);
+    pair.stop().await;
+}
+
+async fn the_list_pages_by_activity_without_gaps_or_repeats(backend: Backend) {
+    let server = TestServer::start(backend).await;
+    let admin = server.setup_admin().await;
+    let db = server.db.connect().await;
+    let (org_id,): (i64,) = sqlx::query_as("SELECT id FROM organizations")
+        .fetch_one(&db.pool)
+        .await
+        .unwrap();
+    let (account_id,): (i64,) = sqlx::query_as(
+        "INSERT INTO accounts (org_id, channel, name, external_id, status, connected_at, \
+         created_at) VALUES ($1, 'whatsapp', 'Ventas', '1001', 'connected', 0, 0) RETURNING id",
+    )
+    .bind(org_id)
+    .fetch_one(&db.pool)
+    .await
+    .unwrap();
+    // 130 conversations, many with the same last activity: ties are ordered by id.
+    for n in 0..130i64 {
+        sqlx::query(
+            "INSERT INTO conversations (org_id, account_id, customer_key, customer_name, status, \
+             last_message_at, created_at, updated_at) VALUES ($1, $2, $3, $4, 'open', $5, 0, 0)",
+        )
+        .bind(org_id)
+        .bind(account_id)
+        .bind(format!("52155{n:08}"))
+        .bind(format!("Cliente {n}"))
+        .bind(1_000_000 + (n / 7) * 1000)
+        .execute(&db.pool)
+        .await
+        .unwrap();
+    }
+    let mut seen = Vec::new();
+    let mut before: Option<(i64, i64)> = None;
+    loop {
+        let mut form = vec![];
+        let (at, id);
+        if let Some((a, i)) = before {
+            at = a.to_string();
+            id = i.to_string();
+            form.push(("before_at", at.as_str()));
+            form.push(("before_id", id.as_str()));
+        }
+        let page = admin.json("conversations", &form).await;
+        let rows = page["conversations"].as_array().unwrap();
+        assert!(rows.len() <= 50);
+        for row in rows {
+            seen.push((
+                row["last_message_at"].as_i64().unwrap(),
+                row["id"].as_i64().unwrap(),
+            ));
+        }
+        if page["has_more"] != true {
+            break;
+        }
+        let last = seen.last().unwrap();
+        before = Some(*last);
+    }
+    assert_eq!(seen.len(), 130);
+    let unique: HashSet<_> = seen.iter().collect();
+    assert_eq!(unique.len(), 130, "no row twice");
+    let mut sorted = seen.clone();
+    sorted.sort_by(|a, b| b.cmp(a));
+    assert_eq!(seen, sorted, "newest activity first, then id");
+    db.pool.close().await;
+    server.stop().await;
+}
+
+async fn a_contact_is_created_from_a_conversation_linked_and_found(backend: Backend) {
+    let pair = Pair::start(backend).await;
+    pair.customer_sends(json!({"channel": "whatsapp", "text": "Hola"}))
+        .await;
+    let whatsapp = pair.conversation_on("whatsapp").await;
+    let id = whatsapp.to_string();
+    let create = |first, last, consent| create_contact(&pair.admin, whatsapp, first, last, consent);
+    // Consent and both names are required (R25); nothing is stored until they are given.
+    let refused: Value = create("Lucía", "Pérez", "false")
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        refused,
+        json!({"Invalid": {"field": "Consent", "problem": "Required"}})
+    );
+    let refused: Value = create("Lucía", " ", "true").await.json().await.unwrap();
+    assert_eq!(
+        refused,
+        json!({"Invalid": {"field": "LastName", "problem": "Required"}})
+    );
+    assert_eq!(pair.count("SELECT COUNT(*) FROM contacts").await, 0);
+
+    let created = create("Lucía", "Pérez", "true").await;
+    assert_eq!(created.status(), StatusCode::OK);
+    let contact: Value = created.json().await.unwrap();
+    // The number the customer wrote from is both the primary and the WhatsApp phone.
+    assert_eq!(contact["primary_phone"], "5215512345678");
+    assert_eq!(contact["whatsapp_phone"], "5215512345678");
+    assert_eq!(contact["owner_name"], "Ana Admin");
+    let thread = pair.admin.json("thread", &[("conversation_id", &id)]).await;
+    assert_eq!(thread["contact"]["id"], contact["id"]);
+    assert_eq!(thread["conversation"]["contact_name"], "Lucía Pérez");
+    let rows = list(&pair.admin, &[]).await;
+    assert_eq!(rows[0]["contact_id"], contact["id"]);
+    let (consent,): (Option<i64>,) = sqlx::query_as("SELECT consent_at FROM contacts")
+        .fetch_one(&pair.db.pool)
+        .await
+        .unwrap();
+    assert!(consent.is_some());
+    let twice: Value = create("Lucía", "Pérez", "true").await.json().await.unwrap();
+    assert_eq!(
+        twice,
+        json!({"Invalid": {"field": "Contact", "problem": "Taken"}})
+    );
+
+    // Found by part of the name (ASCII letters in any case) or of the number.
+    for query in ["lucía", "Pérez", "LUC", "5512345", "+52 1 55 1234"] {
+        let found = pair
+            .admin
+            .json("search_contacts", &[("query", query)])
+            .await;
+        assert_eq!(found.as_array().unwrap().len(), 1, "{query}");
+    }
+    let nothing = pair
+        .admin
+        .json("search_contacts", &[("query", "Mario")])
+        .await;
+    assert!(nothing.as_array().unwrap().is_empty());
+
+    // The same person writes on Messenger: the conversation is linked to her (R24).
+    pair.customer_sends(json!({"channel": "messenger", "text": "Soy Lucía"}))
+        .await;
+    let messenger = pair.conversation_on("messenger").await.to_string();
+    let linked = pair
+        .admin
+        .json(
+            "link_contact",
+            &[
+                ("conversation_id", messenger.as_str()),
+                ("contact_id", &contact["id"].to_string()),
+            ],
+        )
+        .await;
+    assert_eq!(linked["id"], contact["id"]);
+    let thread = pair
+        .admin
+        .json("thread", &[("conversation_id", &messenger)])
+        .await;
+    assert_eq!(thread["contact"]["first_name"], "Lucía");
+
+    // A customer already in the CRM is linked as soon as they write.
+    sqlx::query(
+        "INSERT INTO contacts (org_id, first_name, last_name, primary_phone, whatsapp_phone, \
+         created_at, updated_at) SELECT id, 'Mario', 'Ruiz', '5215511112222', '5215511112222', \
+         0, 0 FROM organizations",
+    )
+    .execute(&pair.db.pool)
+    .await
+    .unwrap();
+    pair.customer_sends(json!({"channel": "whatsapp", "from": "5215511112222",
+        "name": "Mario R.", "text": "Buenas"}))
+        .await;
+    let rows = list(&pair.admin, &[("search", "mario")]).await;
+    assert_eq!(rows.len(), 1);
+    assert_eq!(rows[0]["contact_name"], "Mario Ruiz");
+    pair.stop().await;
+}
+
+async fn conversations_are_started_on_whatsapp_with_contacts_one_may_start_with(backend: Backend) {
+    let pair = Pair::start(backend).await;
+    let seller = pair
+        .server
+        .invite_and_accept(&pair.admin, "sergio@andinas.example", "seller")
+        .await;
+    let contact = |first: &str, phone: &str, owner: &str| {
+        format!(
+            "INSERT INTO contacts (org_id, first_name, last_name, primary_phone, owner_id, \
+             created_at, updated_at) SELECT o.id, '{first}', 'Cliente', '{phone}', u.id, 0, 0 \
+             FROM organizations o, users u WHERE u.email = '{owner}' RETURNING id"
+        )
+    };
+    let (admins,): (i64,) =
+        sqlx::query_as(&contact("Paula", "5215599990000", "ana@andinas.example"))
+            .fetch_one(&pair.db.pool)
+            .await
+            .unwrap();
+    let (sellers,): (i64,) = sqlx::query_as(&contact(
+        "Rosa",
+        "+52 1 55 8888 7777",
+        "sergio@andinas.example",
+    ))
+    .fetch_one(&pair.db.pool)
+    .await
+    .unwrap();
+    let line = |channel: &'static str| {
+        let db = &pair.db;
+        async move {
+            let (id,): (i64,) =
+                sqlx::query_as("SELECT id FROM accounts WHERE channel = $1 ORDER BY id LIMIT 1")
+                    .bind(channel)
+                    .fetch_one(&db.pool)
+                    .await
+                    .unwrap();
+            id.to_string()
+        }
+    };
+    let whatsapp = line("whatsapp").await;
+    let messenger = line("messenger").await;
+    // A seller starts conversations only with their own contacts (R15).
+    let refused = start(&seller, admins, &whatsapp).await;
+    assert_eq!(refused.status(), StatusCode::FORBIDDEN);
+    let started: Value = start(&seller, sellers, &whatsapp)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(started["existed"], false);
+    let conversation = started["conversation_id"].as_i64().unwrap();
+    let rows = list(&seller, &[]).await;
+    assert_eq!(rows.len(), 1, "the starter works the conversation");
+    assert_eq!(rows[0]["id"], conversation);
+    assert_eq!(rows[0]["customer_key"], "5215588887777");
+    // The customer never wrote: only a template may open it.
+    let (status, error) = seller
+        .error(
+            "send_text",
+            &[
+                ("conversation_id", &conversation.to_string()),
+                ("body", "Hola"),
+            ],
+        )
+        .await;
+    assert_eq!(status, StatusCode::CONFLICT);
+    assert_eq!(error, json!({"Window": "TemplateRequired"}));
+
+    // Facebook and Instagram cannot be started.
+    let refused: Value = start(&pair.admin, admins, &messenger)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(refused, json!({"Window": "CustomerMustWriteFirst"}));
+    // An administrator may start with anyone; starting again finds the same conversation.
+    let first: Value = start(&pair.admin, admins, &whatsapp)
+        .await
+        .json()
+        .await
+        .unwrap();
+    let again: Value = start(&pair.admin, admins, &whatsapp)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(first["existed"], false);
+    assert_eq!(again["existed"], true);
+    assert_eq!(again["conversation_id"], first["conversation_id"]);
+    assert_eq!(pair.count("SELECT COUNT(*) FROM conversations").await, 2);
+    pair.stop().await;
+}
+
+async fn a_failed_message_is_retried_and_personalize_is_filled_on_send(backend: Backend) {
+    let pair = Pair::start(backend).await;
+    pair.customer_sends(json!({"channel": "whatsapp", "text": "Hola"}))
+        .await;
+    let conversation = pair.conversation_on("whatsapp").await.to_string();
+    // The provider's own clock says the window closed: the send fails (131047).
+    {
+        let mut world = pair.sandbox.lock().unwrap();
+        for at in world.last_incoming.values_mut() {
+            *at -= 25 * 3_600_000;
+        }
+    }
+    let sent = pair
+        .admin
+        .json(
+            "send_text",
+            &[
+                ("conversation_id", conversation.as_str()),
+                ("body", "Hola {first_name}, ¿te ayudo? {sin_campo}"),
+            ],
+        )
+        .await;
+    // Filled from what the channel knows (no contact yet): the profile's first name.
+    assert_eq!(sent["body"], "Hola Lucía, ¿te ayudo? {sin_campo}");
+    let id = sent["id"].as_i64().unwrap();
+    let status = |id: i64| {
+        let db = &pair.db;
+        async move {
+            let (status,): (Option<String>,) =
+                sqlx::query_as("SELECT status FROM messages WHERE id = $1")
+                    .bind(id)
+                    .fetch_one(&db.pool)
+                    .await
+                    .unwrap();
+            status.unwrap_or_default()
+        }
+    };
+    eventually("the send to fail", WAIT, || async {
+        (status(id).await == "failed").then_some(())
+    })
+    .await;
+    {
+        let mut world = pair.sandbox.lock().unwrap();
+        for at in world.last_incoming.values_mut() {
+            *at += 25 * 3_600_000;
+        }
+    }
+    let retried = pair
+        .admin
+        .json("retry_message", &[("message_id", &id.to_string())])
+        .await;
+    assert_eq!(retried["id"], id);
+    assert_eq!(retried["status"], "pending");
+    assert_eq!(retried["error_code"], Value::Null);
+    eventually("the retry to go out", WAIT, || async {
+        matches!(status(id).await.as_str(), "sent" | "delivered" | "read").then_some(())
+    })
+    .await;
+    let delivered: Vec<_> = pair
+        .business_messages()
+        .into_iter()
+        .filter(|m| m.text.as_deref() == Some("Hola Lucía, ¿te ayudo? {sin_campo}"))
+        .collect();
+    assert_eq!(delivered.len(), 1, "delivered once");
+    // Only a failed message can be retried.
+    let (status_code, _) = pair
+        .admin
+        .error("retry_message", &[("message_id", &id.to_string())])
+        .await;
+    assert_eq!(status_code, StatusCode::NOT_FOUND);
+    pair.stop().await;
+}
