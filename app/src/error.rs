@@ -38,6 +38,8 @@ pub enum Field {
     Phone,
     /// The conversation's CRM contact.
     Contact,
+    /// A quick reply's short code.
+    ShortCode,
 }
 
 /// What is wrong with a field's value.

@@ -34,6 +34,8 @@ pub mod contacts;
 pub mod conversations;
 /// A user's own profile.
 pub mod profile;
+/// Quick replies: prepared answers inserted with `/` in the composer.
+pub mod quick_replies;
 /// Custom roles and the settings page.
 pub mod roles;
 /// First run: the first organization and its administrator.

@@ -98,7 +98,7 @@ test('a working day in the workspace', async ({ page, browser }) => {
   }
   await customerSends(page, { channel: 'whatsapp', type: 'location', latitude: 19.4326, longitude: -99.1332 });
   await customerSends(page, { channel: 'whatsapp', type: 'button', text: 'Sí, me interesa' });
-  await customerSends(page, { channel: 'whatsapp', type: 'unsupported' });
+  await customerSends(page, { channel: 'whatsapp', type: 'poll' });
   await customerSends(page, { channel: 'whatsapp', type: 'reaction', target: textId, emoji: '👍' });
   const link = thread.getByRole('link', { name: 'https://example.com/catalogo?id=7' });
   await expect(link).toHaveAttribute('href', 'https://example.com/catalogo?id=7');
@@ -111,7 +111,7 @@ test('a working day in the workspace', async ({ page, browser }) => {
   await expect(thread.locator('.bubble.in img.sticker')).toBeVisible();
   await expect(thread.getByRole('link', { name: /Zócalo/ })).toHaveAttribute('href', /openstreetmap\.org\/\?mlat=19\.4326/);
   await expect(thread.getByText('Sí, me interesa')).toBeVisible();
-  await expect(thread.getByText(/Unsupported message type/)).toBeVisible();
+  await expect(thread.getByText(/Message type not supported/)).toBeVisible();
   await expect(thread.locator('.bubble.in').filter({ hasText: 'El catálogo' }).getByLabel('Reactions')).toHaveText('👍');
   await customerSends(page, { channel: 'whatsapp', type: 'edit', target: textId, text: 'El catálogo nuevo: https://example.com/catalogo?id=8' });
   const edited = thread.locator('.bubble.in').filter({ hasText: 'El catálogo nuevo' });
@@ -149,8 +149,8 @@ test('a working day in the workspace', async ({ page, browser }) => {
   // The customer is not in the CRM yet: create the contact from the panel (R25).
   const panel = await openPanel(page);
   await expect(panel).toContainText('not in the CRM yet');
-  await panel.getByLabel('First name').fill('Lucía');
-  await panel.getByLabel('Last name').fill('Pérez');
+  await panel.getByLabel('First name', { exact: true }).fill('Lucía');
+  await panel.getByLabel('Last name', { exact: true }).fill('Pérez');
   await panel.getByRole('button', { name: 'Create contact' }).click();
   await expect(panel.getByRole('alert')).toContainText('agreed to have their data stored');
   await panel.getByLabel(/agreed to have their personal data stored/).check();
@@ -170,7 +170,7 @@ test('a working day in the workspace', async ({ page, browser }) => {
   await dialog.getByLabel('Search contact').fill('Paula');
   await dialog.getByRole('button', { name: /Paula Gómez/ }).click();
   await expect(page).toHaveURL(/\/inbox\?c=\d+$/);
-  await expect(page.getByRole('heading', { name: 'Paula Gómez' })).toBeVisible();
+  await expect(page.getByRole('heading', { name: 'Paula Gómez', level: 2 })).toBeVisible();
   const composer = page.getByRole('textbox', { name: 'Write a message' });
   await expect(composer).toBeDisabled();
   await expect(page.getByRole('status').filter({ hasText: /template/i }).first()).toBeVisible();

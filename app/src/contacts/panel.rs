@@ -22,7 +22,14 @@ pub fn ContactPanel(conversation_id: i64) -> AnyView {
             .flatten()
             .filter(|t| t.conversation.id == conversation_id)
     };
-    let contact = move || shown().and_then(|t| t.contact);
+    // Memos, so that a new message or status in the thread does not rebuild the forms (and
+    // lose what is being typed or sent): only a change of the contact itself does.
+    let contact = Memo::new(move |_| shown().and_then(|t| t.contact));
+    let customer = Memo::new(move |_| {
+        shown()
+            .map(|t| (t.conversation.channel, t.conversation.customer_name))
+            .unwrap_or_default()
+    });
     // What the panel learned itself (created or linked) shows before the stream confirms it.
     let placed = move |contact: ContactView| {
         workspace.thread.update(|value| {
@@ -47,13 +54,11 @@ pub fn ContactPanel(conversation_id: i64) -> AnyView {
                 "← "
                 {t!(i18n, contacts.back_to_chat)}
             </a>
-            {move || match contact() {
+            {move || match contact.get() {
                 Some(contact) => view! { <ContactCard contact /> }.into_any(),
                 None => {
-                    let channel = shown().map(|t| t.conversation.channel).unwrap_or_default();
-                    let suggested = shown()
-                        .and_then(|t| t.conversation.customer_name)
-                        .unwrap_or_default();
+                    let (channel, suggested) = customer.get();
+                    let suggested = suggested.unwrap_or_default();
                     view! {
                         <div class="not-in-crm">
                             <span class="avatar" aria-hidden="true">
@@ -295,15 +300,16 @@ pub fn ContactResults(
     pick: impl Fn(i64) + Copy + Send + Sync + 'static,
     #[prop(into, optional)] disabled: Signal<bool>,
 ) -> impl IntoView {
-    let found = Resource::new(
-        move || query.get(),
-        |query| async move {
+    // Asked from the browser only, as the person types: nothing to render on the server.
+    let found = LocalResource::new(move || {
+        let query = query.get();
+        async move {
             if query.trim().chars().count() < 2 {
                 return Ok(Vec::new());
             }
             search_contacts(query).await
-        },
-    );
+        }
+    });
     view! {
         <Transition fallback=|| ()>
             <ul class="contact-results">

@@ -19,39 +19,57 @@ use crate::ui::{error_text, failure_text, ErrorNote};
 #[component]
 pub fn ChatWindow() -> impl IntoView {
     let i18n = use_i18n();
-    let workspace = expect_context::<Workspace>();
-    let thread = workspace.thread;
     view! {
         <section class="chat" aria-label=move || t_string!(i18n, inbox.chat_label)>
             <Transition fallback=|| view! { <div class="loading"></div> }>
-                {move || match thread.get() {
-                    None => None,
-                    Some(Err(err)) => {
-                        Some(
-                            view! {
-                                <p class="form-error" role="alert">
-                                    {error_text(i18n.get_locale_untracked(), &err)}
-                                </p>
-                            }
-                                .into_any(),
-                        )
-                    }
-                    Some(Ok(None)) => {
-                        Some(
-                            view! {
-                                <div class="chat-empty">
-                                    <p>{t!(i18n, inbox.pick_conversation)}</p>
-                                </div>
-                            }
-                                .into_any(),
-                        )
-                    }
-                    Some(Ok(Some(shown))) => {
-                        Some(view! { <OpenChat conversation_id=shown.conversation.id /> }.into_any())
-                    }
-                }}
+                <ChatState />
             </Transition>
         </section>
+    }
+}
+
+/// What the chat window shows, as far as it decides which view to build.
+#[derive(Debug, Clone, PartialEq)]
+enum Shown {
+    Loading,
+    Failed(AppError),
+    Nothing,
+    Conversation(i64),
+}
+
+/// Builds the open conversation's view once per conversation: a new message, status or
+/// reaction changes the thread inside it, never the view itself (the composer keeps its
+/// draft and its sends in flight).
+#[component]
+fn ChatState() -> impl IntoView {
+    let i18n = use_i18n();
+    let thread = expect_context::<Workspace>().thread;
+    // Created under the Transition, so reading the thread here is waited for like any read.
+    let shown = Memo::new(move |_| match thread.get() {
+        None => Shown::Loading,
+        Some(Err(err)) => Shown::Failed(err),
+        Some(Ok(None)) => Shown::Nothing,
+        Some(Ok(Some(t))) => Shown::Conversation(t.conversation.id),
+    });
+    move || match shown.get() {
+        Shown::Loading => None,
+        Shown::Failed(err) => Some(
+            view! {
+                <p class="form-error" role="alert">
+                    {error_text(i18n.get_locale_untracked(), &err)}
+                </p>
+            }
+            .into_any(),
+        ),
+        Shown::Nothing => Some(
+            view! {
+                <div class="chat-empty">
+                    <p>{t!(i18n, inbox.pick_conversation)}</p>
+                </div>
+            }
+            .into_any(),
+        ),
+        Shown::Conversation(id) => Some(view! { <OpenChat conversation_id=id /> }.into_any()),
     }
 }
 

@@ -13,6 +13,7 @@ use super::{send_media, send_text, Change, MessageView};
 use crate::clock;
 use crate::error::AppError;
 use crate::i18n::*;
+use crate::quick_replies::{load_quick_replies, matching, QuickReply};
 use crate::templates::{format_price, load_templates, send_template, TemplateView};
 use crate::ui::{error_text, file_refusal_text, refusal_text, ErrorNote};
 use crate::window::{may_send, window, Outgoing, Window};
@@ -308,6 +309,33 @@ pub fn Composer(conversation_id: i64) -> AnyView {
     let dragging = RwSignal::new(false);
     let disabled = move || refusal().is_some();
 
+    // Quick replies: typing `/` offers them, loaded the first time.
+    let quick = RwSignal::new(None::<Vec<QuickReply>>);
+    let quick_asked = StoredValue::new(false);
+    let highlighted = RwSignal::new(0usize);
+    let suggestions = move || -> Vec<QuickReply> {
+        let draft = draft.get();
+        quick
+            .get()
+            .and_then(|list| matching(&list, &draft).map(|m| m.into_iter().cloned().collect()))
+            .unwrap_or_default()
+    };
+    let ask_quick = move |text: &str| {
+        if text.starts_with('/') && !quick_asked.get_value() {
+            quick_asked.set_value(true);
+            leptos::task::spawn_local(async move {
+                if let Ok(list) = load_quick_replies().await {
+                    quick.set(Some(list));
+                }
+            });
+        }
+        highlighted.set(0);
+    };
+    let choose = move |reply: QuickReply| {
+        draft.set(reply.body);
+        browser::focus("composer-text");
+    };
+
     view! {
         <form
             class="composer"
@@ -427,6 +455,42 @@ pub fn Composer(conversation_id: i64) -> AnyView {
                                     }
                                 }}
                             </div>
+                        }
+                    })
+            }}
+            {move || {
+                let found = suggestions();
+                (!found.is_empty())
+                    .then(|| {
+                        view! {
+                            <ul
+                                class="popup quick-replies"
+                                role="listbox"
+                                id="quick-replies"
+                                aria-label=move || t_string!(i18n, inbox.quick_replies)
+                            >
+                                {found
+                                    .into_iter()
+                                    .enumerate()
+                                    .map(|(i, reply)| {
+                                        let code = format!("/{}", reply.short_code);
+                                        let body = reply.body.clone();
+                                        view! {
+                                            <li
+                                                role="option"
+                                                aria-selected=move || (highlighted.get() == i).to_string()
+                                                on:mousedown=move |ev| {
+                                                    ev.prevent_default();
+                                                    choose(reply.clone());
+                                                }
+                                            >
+                                                <code>{code}</code>
+                                                <span>{body}</span>
+                                            </li>
+                                        }
+                                    })
+                                    .collect_view()}
+                            </ul>
                         }
                     })
             }}
@@ -581,7 +645,11 @@ pub fn Composer(conversation_id: i64) -> AnyView {
                     placeholder=move || t_string!(i18n, inbox.write)
                     prop:value=move || draft.get()
                     disabled=disabled
-                    on:input=move |ev| draft.set(event_target_value(&ev))
+                    on:input=move |ev| {
+                        let text = event_target_value(&ev);
+                        ask_quick(&text);
+                        draft.set(text);
+                    }
                     on:paste=move |ev: leptos::ev::ClipboardEvent| {
                         #[cfg(feature = "hydrate")]
                         {
@@ -597,6 +665,29 @@ pub fn Composer(conversation_id: i64) -> AnyView {
                         let _ = ev;
                     }
                     on:keydown=move |ev: leptos::ev::KeyboardEvent| {
+                        let found = suggestions();
+                        if !found.is_empty() {
+                            let last = found.len() - 1;
+                            match ev.key().as_str() {
+                                "ArrowDown" => {
+                                    ev.prevent_default();
+                                    highlighted.update(|i| *i = (*i + 1).min(last));
+                                    return;
+                                }
+                                "ArrowUp" => {
+                                    ev.prevent_default();
+                                    highlighted.update(|i| *i = i.saturating_sub(1));
+                                    return;
+                                }
+                                "Enter" | "Tab" => {
+                                    ev.prevent_default();
+                                    let i = highlighted.get_untracked().min(last);
+                                    choose(found[i].clone());
+                                    return;
+                                }
+                                _ => {}
+                            }
+                        }
                         if ev.key() == "Enter" && !ev.shift_key() {
                             ev.prevent_default();
                             submit();
@@ -674,7 +765,7 @@ fn TemplatePicker(
     sent: impl Fn(MessageView) + Copy + Send + Sync + 'static,
 ) -> AnyView {
     let i18n = use_i18n();
-    let templates = Resource::new(move || conversation_id, load_templates);
+    let templates = LocalResource::new(move || load_templates(conversation_id));
     let chosen = RwSignal::new(None::<TemplateView>);
     let params = RwSignal::new(Vec::<String>::new());
     let error = RwSignal::new(None::<AppError>);

@@ -202,17 +202,17 @@ pub fn InboxPage() -> impl IntoView {
     });
     keyboard_shortcuts(workspace);
     let i18n = use_i18n();
-    let unread = move || {
-        overview
-            .get()
-            .and_then(Result::ok)
-            .map(|o| o.counts.unread)
-            .unwrap_or(0)
-    };
+    // The tab title counts unread conversations once the page runs in the browser.
+    let unread = RwSignal::new(0i64);
+    Effect::new(move |_| {
+        if let Some(Ok(o)) = overview.get() {
+            unread.set(o.counts.unread);
+        }
+    });
     view! {
         <Title text=page_title(move || {
             let title = t_string!(i18n, inbox.title).to_string();
-            match unread() {
+            match unread.get() {
                 0 => title,
                 n => format!("({n}) {title}"),
             }
@@ -346,13 +346,28 @@ pub fn apply_to_messages(messages: &mut Vec<MessageView>, change: Change) {
     match change {
         Change::MessageCreated { message, .. } => {
             let message = *message;
-            match messages.iter_mut().find(|m| m.id == message.id) {
-                Some(existing) => *existing = message,
-                None => {
-                    messages.push(message);
-                    messages.sort_by_key(|m| (m.at, m.id));
-                }
+            // The stored copy of a message this page is still sending replaces its local
+            // copy, whichever of the answer and the stream arrives first.
+            let position = messages
+                .iter()
+                .position(|m| m.id == message.id)
+                .or_else(|| {
+                    (message.direction == "out")
+                        .then(|| {
+                            messages.iter().position(|m| {
+                                m.id < 0
+                                    && m.status.as_deref() == Some("pending")
+                                    && m.body == message.body
+                                    && m.sender_user_id == message.sender_user_id
+                            })
+                        })
+                        .flatten()
+                });
+            match position {
+                Some(i) => messages[i] = message,
+                None => messages.push(message),
             }
+            messages.sort_by_key(|m| (m.at, m.id));
         }
         Change::MessageStatus {
             message_id,

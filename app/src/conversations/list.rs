@@ -126,11 +126,14 @@ fn Tabs(workspace: Workspace) -> impl IntoView {
                 }
             >
                 {label}
-                {move || shown().map(|n| view! { <span class="count">{n}</span> })}
+                <span class="count">{move || shown().unwrap_or_default()}</span>
             </a>
         }
     };
+    // The counts come with the overview; waiting for it here keeps the server's page and the
+    // browser's first render the same.
     view! {
+        <Transition fallback=|| view! { <div class="tabs-loading"></div> }>
         <div class="tabs" role="tablist" aria-label=move || t_string!(i18n, inbox.tabs_label)>
             {tab(false)}
             {tab(true)}
@@ -149,6 +152,7 @@ fn Tabs(workspace: Workspace) -> impl IntoView {
             }}
             {section(Section::Closed)}
         </nav>
+        </Transition>
     }
 }
 
@@ -257,6 +261,7 @@ fn Filters(workspace: Workspace) -> impl IntoView {
                 <option value="" selected=move || workspace.query.get().account_id.is_none()>
                     {t!(i18n, inbox.all_lines)}
                 </option>
+                <Transition fallback=|| ()>
                 <For each=lines key=|l| l.id let:line>
                     {
                         let LineOption { id, channel, name, .. } = line;
@@ -270,12 +275,13 @@ fn Filters(workspace: Workspace) -> impl IntoView {
                         }
                     }
                 </For>
+                </Transition>
             </select>
-            <noscript>
-                <button class="button small" type="submit">
-                    {t!(i18n, inbox.apply_filters)}
-                </button>
-            </noscript>
+            // Without JavaScript the selects apply with this button; once the page is
+            // interactive they apply as they change and it is hidden.
+            <button class="button small apply-filters" type="submit">
+                {t!(i18n, inbox.apply_filters)}
+            </button>
         </form>
     }
 }

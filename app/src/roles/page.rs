@@ -9,6 +9,8 @@ use crate::auth::{CurrentUser, RoleView};
 use crate::error::{AppError, Field};
 use crate::i18n::*;
 use crate::permissions::{can_manage_settings, can_manage_users, Permission};
+use crate::quick_replies::page::{QuickRepliesResource, QuickRepliesSection};
+use crate::quick_replies::{load_quick_replies, DeleteQuickReply, SaveQuickReply};
 use crate::roles::{DeleteRole, SaveRole};
 use crate::shell::{Forbidden, WithUser};
 use crate::templates::page::{TemplatesResource, TemplatesSection};
@@ -45,6 +47,12 @@ pub fn SettingsPage() -> impl IntoView {
         },
         |_| load_template_settings(),
     );
+    let save_reply = ServerAction::<SaveQuickReply>::new();
+    let delete_reply = ServerAction::<DeleteQuickReply>::new();
+    let replies = Resource::new(
+        move || (save_reply.version().get(), delete_reply.version().get()),
+        |_| load_quick_replies(),
+    );
     view! {
         <WithUser children=move |user| {
             let actor = user.actor();
@@ -58,6 +66,9 @@ pub fn SettingsPage() -> impl IntoView {
                 templates,
                 sync,
                 save_price,
+                replies,
+                save_reply,
+                delete_reply,
             };
             view! { <Settings user roles save delete channels /> }.into_any()
         } />
@@ -73,6 +84,9 @@ struct Channels {
     templates: TemplatesResource,
     sync: ServerAction<SyncTemplates>,
     save_price: ServerAction<SaveTemplatePrice>,
+    replies: QuickRepliesResource,
+    save_reply: ServerAction<SaveQuickReply>,
+    delete_reply: ServerAction<DeleteQuickReply>,
 }
 
 #[component]
@@ -103,6 +117,11 @@ fn Settings(
                         templates=channels.templates
                         sync=channels.sync
                         save_price=channels.save_price
+                    />
+                    <QuickRepliesSection
+                        replies=channels.replies
+                        save=channels.save_reply
+                        delete=channels.delete_reply
                     />
                 }
             })}
