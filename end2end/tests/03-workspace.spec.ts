@@ -163,7 +163,7 @@ test('a working day in the workspace', async ({ page, browser }) => {
 
   // A new conversation with a contact who never wrote: only a template can open it (R15, R11).
   if (project === 'phone') {
-    await page.getByRole('link', { name: 'Back to the conversations' }).click();
+    await page.getByRole('link', { name: 'Back to conversations' }).click();
   }
   await page.getByRole('button', { name: 'New conversation' }).click();
   const dialog = page.getByRole('dialog', { name: 'New conversation' });
@@ -196,7 +196,7 @@ test('a working day in the workspace', async ({ page, browser }) => {
 
   // The list: search and filters, with the counts in the tabs.
   if (project === 'phone') {
-    await page.getByRole('link', { name: 'Back to the conversations' }).click();
+    await page.getByRole('link', { name: 'Back to conversations' }).click();
   }
   const rows = page.getByRole('region', { name: 'Conversations' }).getByRole('listitem');
   await expect(rows).toHaveCount(2);
