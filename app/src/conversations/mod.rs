@@ -510,7 +510,7 @@ mod tests {
         assert!(query.admits(&c, 7));
         query.search = Some("lucía".into());
         assert!(query.admits(&c, 7));
-        query.search = Some("+52 55 1234".into());
+        query.search = Some("+52 1 55 1234".into());
         assert!(query.admits(&c, 7));
         query.search = Some("Mario".into());
         assert!(!query.admits(&c, 7));
