@@ -8,7 +8,14 @@ use super::{create_contact, link_contact, search_contacts, ContactView, NewConta
 use crate::conversations::inbox::{channel_label, initials, Workspace};
 use crate::error::{AppError, Field};
 use crate::i18n::*;
-use crate::ui::{error_text, problem_text, ErrorNote};
+use crate::ui::{ErrorNote, FieldError, FormError};
+
+const CONTACT_FIELDS: &[Field] = &[
+    Field::FirstName,
+    Field::LastName,
+    Field::Email,
+    Field::Consent,
+];
 
 #[component]
 pub fn ContactPanel(conversation_id: i64) -> AnyView {
@@ -163,28 +170,6 @@ fn CreateContact(
             }
         }
     });
-    let field_error = move |field: Field| {
-        move || match error.get() {
-            Some(AppError::Invalid { field: f, problem }) if f == field => Some(view! {
-                <p class="field-error" role="alert">
-                    {problem_text(i18n.get_locale_untracked(), f, problem)}
-                </p>
-            }),
-            _ => None,
-        }
-    };
-    let other_error = move || match error.get() {
-        Some(AppError::Invalid {
-            field: Field::FirstName | Field::LastName | Field::Email | Field::Consent,
-            ..
-        })
-        | None => None,
-        Some(err) => Some(view! {
-            <p class="form-error" role="alert">
-                {error_text(i18n.get_locale_untracked(), &err)}
-            </p>
-        }),
-    };
     view! {
         <form
             class="create-contact"
@@ -208,7 +193,7 @@ fn CreateContact(
                 prop:value=move || first_name.get()
                 on:input=move |ev| first_name.set(event_target_value(&ev))
             />
-            {field_error(Field::FirstName)}
+            <FieldError error field=Field::FirstName id="contact-first-name-error" />
             <label for="contact-last-name">{t!(i18n, contacts.last_name)}</label>
             <input
                 id="contact-last-name"
@@ -218,7 +203,7 @@ fn CreateContact(
                 prop:value=move || last_name.get()
                 on:input=move |ev| last_name.set(event_target_value(&ev))
             />
-            {field_error(Field::LastName)}
+            <FieldError error field=Field::LastName id="contact-last-name-error" />
             <label for="contact-email">{t!(i18n, contacts.email_optional)}</label>
             <input
                 id="contact-email"
@@ -226,7 +211,7 @@ fn CreateContact(
                 autocomplete="off"
                 on:input=move |ev| email.set(event_target_value(&ev))
             />
-            {field_error(Field::Email)}
+            <FieldError error field=Field::Email id="contact-email-error" />
             <label class="checkbox">
                 <input
                     type="checkbox"
@@ -235,8 +220,8 @@ fn CreateContact(
                 />
                 <span>{t!(i18n, contacts.consent)}</span>
             </label>
-            {field_error(Field::Consent)}
-            {other_error}
+            <FieldError error field=Field::Consent id="contact-consent-error" />
+            <FormError error fields=CONTACT_FIELDS />
             <button class="button primary" type="submit" disabled=move || save.pending().get()>
                 {t!(i18n, contacts.create)}
             </button>

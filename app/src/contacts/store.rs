@@ -6,7 +6,7 @@ pub mod ssr {
 
     use crate::auth::ssr::require;
     use crate::contacts::{ContactView, NewContact, Started};
-    use crate::conversations::store::ssr::{visible_conversation, Visible};
+    use crate::conversations::store::ssr::{escape_like, visible_conversation, Visible};
     use crate::conversations::store::{summary, SummaryRow, SUMMARY_COLUMNS};
     use crate::conversations::Change;
     use crate::db::now_ms;
@@ -116,17 +116,6 @@ pub mod ssr {
         .fetch_all(&state.db.pool)
         .await?;
         Ok(rows.into_iter().map(|row| row.view(Vec::new())).collect())
-    }
-
-    fn escape_like(text: &str) -> String {
-        let mut escaped = String::with_capacity(text.len());
-        for c in text.chars() {
-            if matches!(c, '%' | '_' | '\\') {
-                escaped.push('\\');
-            }
-            escaped.push(c);
-        }
-        escaped
     }
 
     /// Tells every open screen that a conversation now has this contact.

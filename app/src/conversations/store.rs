@@ -308,7 +308,7 @@ pub mod ssr {
     }
 
     /// `%`, `_` and the escape character itself taken literally in a LIKE pattern.
-    fn escape_like(text: &str) -> String {
+    pub fn escape_like(text: &str) -> String {
         let mut escaped = String::with_capacity(text.len());
         for c in text.chars() {
             if matches!(c, '%' | '_' | '\\') {
