@@ -107,8 +107,22 @@ pub fn duration(ms: i64) -> String {
     }
 }
 
+/// A running time as a stopwatch shows it: `0:07`, `1:30`, `12:05`.
+pub fn stopwatch(ms: i64) -> String {
+    let seconds = ms.max(0) / 1000;
+    format!("{}:{:02}", seconds / 60, seconds % 60)
+}
+
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_stopwatch_shows_minutes_and_seconds() {
+        assert_eq!(stopwatch(7_400), "0:07");
+        assert_eq!(stopwatch(90_000), "1:30");
+        assert_eq!(stopwatch(725_999), "12:05");
+        assert_eq!(stopwatch(-5), "0:00");
+    }
+
     use super::*;
 
     #[test]

@@ -40,6 +40,8 @@ pub enum Field {
     Contact,
     /// A quick reply's short code.
     ShortCode,
+    /// A file uploaded earlier.
+    Attachment,
 }
 
 /// What is wrong with a field's value.

@@ -44,6 +44,7 @@ pub fn problem_text(locale: Locale, field: Field, problem: Problem) -> String {
         (_, Problem::Taken) => td_string!(locale, errors.taken).to_string(),
         (Field::Role, Problem::Unknown) => td_string!(locale, errors.role_unknown).to_string(),
         (Field::Invite, Problem::Unknown) => td_string!(locale, errors.invite_unknown).to_string(),
+        (Field::Attachment, Problem::Unknown) => td_string!(locale, errors.file_gone).to_string(),
         (Field::Language, Problem::Unknown) => {
             td_string!(locale, errors.language_unknown).to_string()
         }

@@ -151,6 +151,28 @@ pub fn limit(channel: Channel, mime_type: &str) -> Option<u64> {
     }
 }
 
+/// Whether some channel accepts a file of this type and size: a file kept to be sent later
+/// (a quick reply's) on a channel not known yet. Each send checks its own channel again.
+pub fn check_any(mime_type: &str, size: u64) -> Result<(), FileRefusal> {
+    let all = [Channel::Whatsapp, Channel::Messenger, Channel::Instagram];
+    let results: Vec<_> = all.iter().map(|c| check(*c, mime_type, size)).collect();
+    if results.iter().any(Result::is_ok) {
+        return Ok(());
+    }
+    let largest = results
+        .iter()
+        .filter_map(|r| match r {
+            Err(FileRefusal::TooLarge { max_bytes }) => Some(*max_bytes),
+            _ => None,
+        })
+        .max();
+    Err(match (size, largest) {
+        (0, _) => FileRefusal::Empty,
+        (_, Some(max_bytes)) => FileRefusal::TooLarge { max_bytes },
+        _ => FileRefusal::Type,
+    })
+}
+
 /// Whether the channel accepts a file of this (sniffed) type and size.
 pub fn check(channel: Channel, mime_type: &str, size: u64) -> Result<(), FileRefusal> {
     if size == 0 {
@@ -249,5 +271,18 @@ mod tests {
         assert_eq!(kind_of("image/gif"), MediaKind::Gif);
         assert_eq!(kind_of("audio/ogg"), MediaKind::Audio);
         assert_eq!(kind_of("application/pdf"), MediaKind::Document);
+    }
+
+    #[test]
+    fn a_file_kept_for_later_needs_one_channel_that_takes_it() {
+        assert_eq!(check_any("application/pdf", 10), Ok(()));
+        // Messenger takes any document up to 25 MB.
+        assert_eq!(check_any("application/zip", 10), Ok(()));
+        assert_eq!(check_any("text/html", 0), Err(FileRefusal::Empty));
+        assert_eq!(
+            check_any("image/png", 9 * MB),
+            Err(FileRefusal::TooLarge { max_bytes: 8 * MB })
+        );
+        assert_eq!(check_any("font/woff", 10), Err(FileRefusal::Type));
     }
 }

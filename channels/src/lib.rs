@@ -19,6 +19,8 @@ pub mod outbound;
 pub mod signature;
 /// Twilio's WhatsApp webhooks (form-encoded).
 pub mod twilio;
+/// Voice notes recorded in the browser, moved from WebM into Ogg for WhatsApp.
+pub mod voice;
 /// WhatsApp Cloud API webhooks, Business App coexistence included.
 pub mod whatsapp;
 

@@ -49,6 +49,7 @@ async function customerSends(page: Page, body: object) {
 test('a customer and an agent talk live', async ({ page }) => {
   test.skip(!(test.info().project.name in sandboxPorts), 'needs JavaScript');
   page.on('pageerror', (error) => console.log(`[page error] ${error.message}`));
+  page.on('console', (m) => { if (m.type() === 'error') console.log(`[console] ${m.text().slice(0, 600)}`); });
   connectAccounts();
 
   await page.goto('/login');

@@ -9,7 +9,7 @@ use app::conversations::store::ssr::visible_conversation;
 use app::conversations::AttachmentView;
 use app::db::now_ms;
 use app::error::AppError;
-use app::permissions::{can_see_conversation, can_use_inbox};
+use app::permissions::{can_manage_settings, can_see_conversation, can_use_inbox};
 use app::state::AppState;
 use axum::extract::{Multipart, Path, Query, State};
 use axum::http::{header, HeaderValue, StatusCode};
@@ -164,7 +164,8 @@ async fn send_file(state: &AppState, stored: &Stored, cache: &'static str) -> Re
 
 #[derive(serde::Deserialize)]
 pub struct UploadTo {
-    conversation_id: i64,
+    /// The conversation the file is for; none for a quick reply's file (administrators).
+    conversation_id: Option<i64>,
 }
 
 /// An error as server functions send it, so the browser translates it the same way.
@@ -181,16 +182,28 @@ pub async fn upload(
     let Some(user) = signed_in(&state.db, &session).await else {
         return refuse(AppError::Unauthenticated);
     };
-    if !can_use_inbox(&user.actor()) {
-        return refuse(AppError::Forbidden);
-    }
-    let visible = match visible_conversation(&state, &user.actor(), to.conversation_id).await {
-        Ok(visible) => visible,
-        Err(err) => return refuse(err),
+    // For a conversation: its channel decides. For a quick reply: some channel must take it.
+    let channel = match to.conversation_id {
+        Some(conversation_id) => {
+            if !can_use_inbox(&user.actor()) {
+                return refuse(AppError::Forbidden);
+            }
+            let visible = match visible_conversation(&state, &user.actor(), conversation_id).await {
+                Ok(visible) => visible,
+                Err(err) => return refuse(err),
+            };
+            if !visible.account_connected {
+                return refuse(AppError::AccountDisconnected);
+            }
+            Some(visible.channel)
+        }
+        None if can_manage_settings(&user.actor()) => None,
+        None => return refuse(AppError::Forbidden),
     };
-    if !visible.account_connected {
-        return refuse(AppError::AccountDisconnected);
-    }
+    let check = |mime_type: &str, size: u64| match channel {
+        Some(channel) => files::check(channel, mime_type, size),
+        None => files::check_any(mime_type, size),
+    };
     let mut file = None;
     while let Ok(Some(field)) = multipart.next_field().await {
         if field.name() != Some("file") {
@@ -201,22 +214,38 @@ pub async fn upload(
         match field.bytes().await {
             Ok(bytes) => file = Some((bytes, declared, name)),
             Err(_) => {
+                let channel = channel.unwrap_or(channels::Channel::Messenger);
                 return refuse(AppError::File(files::FileRefusal::TooLarge {
-                    max_bytes: files::limit(visible.channel, "application/pdf").unwrap_or(0),
-                }))
+                    max_bytes: files::limit(channel, "application/pdf").unwrap_or(0),
+                }));
             }
         }
         break;
     }
-    let Some((bytes, declared, file_name)) = file else {
+    let Some((mut bytes, declared, mut file_name)) = file else {
         return refuse(AppError::File(files::FileRefusal::Empty));
     };
     // What the bytes are, not what the name or the browser says.
-    let Some(sniffed) = files::sniff(&bytes) else {
+    let Some(mut sniffed) = files::sniff(&bytes) else {
         return refuse(AppError::File(files::FileRefusal::Type));
     };
+    // A voice note recorded in the browser is WebM; it goes out as Ogg Opus, which WhatsApp
+    // plays as a voice note (the audio itself is not re-encoded).
+    let recorded = declared
+        .as_deref()
+        .is_some_and(|d| d.starts_with("audio/webm"));
+    if sniffed == "video/webm" && recorded {
+        if let Some(ogg) = channels::voice::webm_to_ogg(&bytes) {
+            bytes = ogg.into();
+            sniffed = "audio/ogg";
+            file_name = file_name.map(|name| match name.rsplit_once('.') {
+                Some((stem, _)) => format!("{stem}.ogg"),
+                None => format!("{name}.ogg"),
+            });
+        }
+    }
     let mime_type = files::effective_type(sniffed, declared.as_deref());
-    if let Err(refusal) = files::check(visible.channel, &mime_type, bytes.len() as u64) {
+    if let Err(refusal) = check(&mime_type, bytes.len() as u64) {
         return refuse(AppError::File(refusal));
     }
     let kind = files::kind_of(&mime_type);

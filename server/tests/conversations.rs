@@ -26,6 +26,8 @@ on_both_databases!(
     a_send_interrupted_by_a_crash_is_never_repeated_blindly,
     a_retry_after_the_window_closed_is_refused_without_calling_the_provider,
     rate_limited_sends_wait_and_go_out_once_and_late_failures_keep_their_reason,
+    a_voice_note_recorded_in_the_browser_goes_out_as_ogg_opus,
+    a_quick_reply_file_goes_out_as_its_own_copy_where_the_channel_takes_it,
 );
 
 async fn thread(pair: &Pair, conversation_id: i64) -> Value {
@@ -861,5 +863,237 @@ async fn rate_limited_sends_wait_and_go_out_once_and_late_failures_keep_their_re
             .unwrap();
     assert_eq!(code.as_deref(), Some("131047"));
     assert!(reason.unwrap().contains("24 hours"));
+    pair.stop().await;
+}
+
+/// What the sandbox received as uploaded media from the business, newest last.
+fn uploaded_media(pair: &Pair) -> Vec<sandbox::world::StoredMedia> {
+    let world = pair.sandbox.lock().unwrap();
+    world.media.values().cloned().collect()
+}
+
+async fn a_voice_note_recorded_in_the_browser_goes_out_as_ogg_opus(backend: Backend) {
+    let pair = Pair::start(backend).await;
+    pair.customer_sends(json!({"channel": "whatsapp", "text": "Mándame un audio"}))
+        .await;
+    let conversation_id = pair.conversation_id().await;
+    let webm = include_bytes!("../../channels/fixtures/chromium-voice.webm").to_vec();
+    let (status, file) = upload(
+        &pair,
+        &pair.admin,
+        conversation_id,
+        "nota-de-voz-1.webm",
+        "audio/webm;codecs=opus",
+        webm.clone(),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{file}");
+    assert_eq!(file["mime_type"], "audio/ogg");
+    assert_eq!(file["kind"], "audio");
+    assert_eq!(file["file_name"], "nota-de-voz-1.ogg");
+    let form = [
+        ("conversation_id", conversation_id.to_string()),
+        ("attachment_id", file["id"].to_string()),
+    ];
+    let form: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    pair.admin.json("send_media", &form).await;
+    eventually("the voice note at the provider", WAIT, || async {
+        pair.business_messages()
+            .into_iter()
+            .find(|m| m.kind == "audio")
+    })
+    .await;
+    let media = uploaded_media(&pair);
+    assert_eq!(media.len(), 1);
+    assert_eq!(media[0].mime_type, "audio/ogg");
+    assert!(media[0].bytes.starts_with(b"OggS"));
+    assert_eq!(&media[0].bytes[28..36], b"OpusHead");
+
+    // A WebM video declared as something else is not touched, and WhatsApp does not take it.
+    let (status, error) = upload(
+        &pair,
+        &pair.admin,
+        conversation_id,
+        "clip.webm",
+        "video/webm",
+        webm,
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(error, json!({"File": "Type"}));
+    pair.stop().await;
+}
+
+async fn a_quick_reply_file_goes_out_as_its_own_copy_where_the_channel_takes_it(backend: Backend) {
+    let pair = Pair::start(backend).await;
+    pair.customer_sends(json!({"channel": "whatsapp", "text": "¿Tienen catálogo?"}))
+        .await;
+    let whatsapp = pair.conversation_on("whatsapp").await;
+    pair.customer_sends(json!({"channel": "instagram", "text": "¿Precio?"}))
+        .await;
+    let instagram = pair.conversation_on("instagram").await;
+    let upload_for_later = |client: &common::Client, name: &str, declared: &str, bytes: Vec<u8>| {
+        let part = reqwest::multipart::Part::bytes(bytes)
+            .file_name(name.to_string())
+            .mime_str(declared)
+            .unwrap();
+        let request = client
+            .raw()
+            .post(format!("{}/api/upload", pair.server.base))
+            .multipart(reqwest::multipart::Form::new().part("file", part));
+        async move {
+            let response = request.send().await.unwrap();
+            let status = response.status();
+            (
+                status,
+                response.json::<Value>().await.unwrap_or(Value::Null),
+            )
+        }
+    };
+    let pdf = b"%PDF-1.4\n1 0 obj<</Type/Catalog>>endobj\ntrailer<</Root 1 0 R>>\n%%EOF\n".to_vec();
+    let seller = pair
+        .server
+        .invite_and_accept(&pair.admin, "sergio@andinas.example", "seller")
+        .await;
+    let (status, _) =
+        upload_for_later(&seller, "catalogo.pdf", "application/pdf", pdf.clone()).await;
+    assert_eq!(
+        status,
+        StatusCode::FORBIDDEN,
+        "sellers do not manage quick replies"
+    );
+    let (status, file) =
+        upload_for_later(&pair.admin, "catalogo.pdf", "application/pdf", pdf.clone()).await;
+    assert_eq!(status, StatusCode::OK, "{file}");
+    let file_id = file["id"].to_string();
+    let saved = pair
+        .admin
+        .json(
+            "save_quick_reply",
+            &[
+                ("short_code", "catalogo"),
+                ("body", ""),
+                ("attachment_id", &file_id),
+            ],
+        )
+        .await;
+    assert_eq!(saved["attachment"]["file_name"], "catalogo.pdf");
+    let listed = seller.json("quick_replies", &[]).await;
+    assert_eq!(listed[0]["attachment"]["mime_type"], "application/pdf");
+    // Without a file the words are required; a file of a conversation is not a quick reply's.
+    let (_, error) = pair
+        .admin
+        .error(
+            "save_quick_reply",
+            &[("short_code", "vacia"), ("body", " ")],
+        )
+        .await;
+    assert_eq!(
+        error,
+        json!({"Invalid": {"field": "Message", "problem": "Required"}})
+    );
+    let (_, other) = upload(
+        &pair,
+        &pair.admin,
+        whatsapp,
+        "x.pdf",
+        "application/pdf",
+        pdf,
+    )
+    .await;
+    let (_, error) = pair
+        .admin
+        .error(
+            "save_quick_reply",
+            &[
+                ("short_code", "ajena"),
+                ("body", "x"),
+                ("attachment_id", &other["id"].to_string()),
+            ],
+        )
+        .await;
+    assert_eq!(
+        error,
+        json!({"Invalid": {"field": "Attachment", "problem": "Unknown"}})
+    );
+
+    // Used twice in WhatsApp: two messages, each with its own attachment, one stored file.
+    let reply_id = saved["id"].to_string();
+    for caption in ["Aquí está el catálogo", "De nuevo"] {
+        let copy = pair
+            .admin
+            .json(
+                "quick_reply_file",
+                &[
+                    ("conversation_id", &whatsapp.to_string()),
+                    ("quick_reply_id", &reply_id),
+                ],
+            )
+            .await;
+        assert_ne!(copy["id"].to_string(), file_id);
+        let form = [
+            ("conversation_id", whatsapp.to_string()),
+            ("attachment_id", copy["id"].to_string()),
+            ("caption", caption.to_string()),
+        ];
+        let form: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        let sent = pair.admin.json("send_media", &form).await;
+        assert_eq!(sent["attachment"]["file_name"], "catalogo.pdf");
+    }
+    eventually("both documents at the provider", WAIT, || async {
+        (pair
+            .business_messages()
+            .iter()
+            .filter(|m| m.kind == "document")
+            .count()
+            == 2)
+            .then_some(())
+    })
+    .await;
+    let quick_reply_file = pair
+        .count(&format!(
+            "SELECT COUNT(*) FROM attachments WHERE id = {file_id} AND message_id IS NULL"
+        ))
+        .await;
+    assert_eq!(quick_reply_file, 1, "the quick reply keeps its own file");
+    // Instagram takes a PDF, but no Word document: that quick reply is refused there.
+    let copy = pair
+        .admin
+        .json(
+            "quick_reply_file",
+            &[
+                ("conversation_id", &instagram.to_string()),
+                ("quick_reply_id", &reply_id),
+            ],
+        )
+        .await;
+    assert_eq!(copy["mime_type"], "application/pdf");
+    let docx = b"PK\x03\x04\x14\x00\x06\x00word/document.xml".to_vec();
+    let word = "application/vnd.openxmlformats-officedocument.wordprocessingml.document";
+    let (status, file) = upload_for_later(&pair.admin, "precios.docx", word, docx).await;
+    assert_eq!(status, StatusCode::OK, "{file}");
+    let saved = pair
+        .admin
+        .json(
+            "save_quick_reply",
+            &[
+                ("short_code", "precios"),
+                ("body", "Lista de precios"),
+                ("attachment_id", &file["id"].to_string()),
+            ],
+        )
+        .await;
+    let (status, error) = pair
+        .admin
+        .error(
+            "quick_reply_file",
+            &[
+                ("conversation_id", &instagram.to_string()),
+                ("quick_reply_id", &saved["id"].to_string()),
+            ],
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(error, json!({"File": "Type"}));
     pair.stop().await;
 }

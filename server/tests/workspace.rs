@@ -21,6 +21,7 @@ on_both_databases!(
     conversations_are_started_on_whatsapp_with_contacts_one_may_start_with,
     a_failed_message_is_retried_and_personalize_is_filled_on_send,
     quick_replies_are_managed_by_administrators_and_read_by_sellers,
+    a_message_sent_again_under_its_key_is_stored_and_delivered_once,
 );
 
 async fn list(client: &Client, query: &[(&str, &str)]) -> Vec<Value> {
@@ -556,6 +557,78 @@ async fn a_failed_message_is_retried_and_personalize_is_filled_on_send(backend: 
         .error("retry_message", &[("message_id", &id.to_string())])
         .await;
     assert_eq!(status_code, StatusCode::NOT_FOUND);
+    pair.stop().await;
+}
+
+/// The browser's offline queue sends a message again when an answer was lost: under the same
+/// key the server answers with the message it stored, also when the two sends cross, also
+/// after the window has closed since.
+async fn a_message_sent_again_under_its_key_is_stored_and_delivered_once(backend: Backend) {
+    let pair = Pair::start(backend).await;
+    pair.customer_sends(json!({"channel": "whatsapp", "text": "¿Tienen envío?"}))
+        .await;
+    let conversation = pair.conversation_on("whatsapp").await.to_string();
+    let send = |body: &'static str, key: &'static str| {
+        let form = [
+            ("conversation_id", conversation.clone()),
+            ("body", body.to_string()),
+            ("client_key", key.to_string()),
+        ];
+        let admin = &pair.admin;
+        async move {
+            let form: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
+            admin.json("send_text", &form).await
+        }
+    };
+    let first = send("Sí, a todo el país", "18f2a-0001").await;
+    let again = send("Sí, a todo el país", "18f2a-0001").await;
+    assert_eq!(again["id"], first["id"]);
+    assert_eq!(again["body"], "Sí, a todo el país");
+    // Two sends of one key crossing each other.
+    let (a, b) = tokio::join!(
+        send("Llega en 3 días", "18f2a-0002"),
+        send("Llega en 3 días", "18f2a-0002")
+    );
+    assert_eq!(a["id"], b["id"]);
+    assert_ne!(a["id"], first["id"]);
+    let stored = pair
+        .count("SELECT COUNT(*) FROM messages WHERE direction = 'out'")
+        .await;
+    assert_eq!(stored, 2);
+    eventually("both to be delivered", WAIT, || async {
+        (pair.business_messages().len() == 2).then_some(())
+    })
+    .await;
+    let texts: Vec<String> = pair
+        .business_messages()
+        .into_iter()
+        .filter_map(|m| m.text)
+        .collect();
+    assert_eq!(texts, ["Sí, a todo el país", "Llega en 3 días"]);
+
+    // The window closed since: a new message is refused, the stored one is still answered.
+    sqlx::query("UPDATE conversations SET last_incoming_at = last_incoming_at - $1")
+        .bind(25 * 3_600_000i64)
+        .execute(&pair.db.pool)
+        .await
+        .unwrap();
+    let late = send("Sí, a todo el país", "18f2a-0001").await;
+    assert_eq!(late["id"], first["id"]);
+    let form = [
+        ("conversation_id", conversation.as_str()),
+        ("body", "¿Sigues ahí?"),
+        ("client_key", "18f2a-0003"),
+    ];
+    let (status, _) = pair.admin.error("send_text", &form).await;
+    assert_eq!(status, StatusCode::CONFLICT);
+    let form = [
+        ("conversation_id", conversation.as_str()),
+        ("body", "hola"),
+        ("client_key", "no es una clave"),
+    ];
+    let (status, error) = pair.admin.error("send_text", &form).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{error}");
+    assert_eq!(pair.business_messages().len(), 2, "nothing more went out");
     pair.stop().await;
 }
 

@@ -295,9 +295,10 @@ pub fn ContactResults(
             search_contacts(query).await
         }
     });
+    // No Transition: the server (which never runs this resource) and the hydrating browser
+    // must both render the empty list.
     view! {
-        <Transition fallback=|| ()>
-            <ul class="contact-results">
+        <ul class="contact-results">
                 {move || {
                     found
                         .get()
@@ -334,6 +335,5 @@ pub fn ContactResults(
                         .collect_view()
                 }}
             </ul>
-        </Transition>
     }
 }

@@ -88,10 +88,11 @@ pub fn describe(file: &PickedFile) -> (String, u64, String) {
     }
 }
 
-/// Sends a file to `POST /api/upload`, reporting the fraction sent as it goes, then calls
-/// `done` with the stored attachment or the server's refusal.
+/// Sends a file to `POST /api/upload` (for a conversation, or for a quick reply with `None`),
+/// reporting the fraction sent as it goes, then calls `done` with the stored attachment or the
+/// server's refusal.
 pub fn upload(
-    conversation_id: i64,
+    conversation_id: Option<i64>,
     file: PickedFile,
     progress: impl Fn(f64) + 'static,
     done: impl FnOnce(Result<AttachmentView, AppError>) + 'static,
@@ -114,7 +115,10 @@ pub fn upload(
             return;
         };
         let _ = form.append_with_blob_and_filename("file", &file, &file.name());
-        let url = format!("/api/upload?conversation_id={conversation_id}");
+        let url = match conversation_id {
+            Some(id) => format!("/api/upload?conversation_id={id}"),
+            None => "/api/upload".to_string(),
+        };
         if request.open("POST", &url).is_err() {
             if let Some(done) = done.borrow_mut().take() {
                 fail(done);
@@ -174,4 +178,160 @@ pub fn files_of(list: Option<web_sys::FileList>) -> Vec<PickedFile> {
         return Vec::new();
     };
     (0..list.length()).filter_map(|i| list.get(i)).collect()
+}
+
+/// A microphone recording in progress (a voice note).
+#[derive(Clone)]
+pub struct Recorder {
+    #[cfg(feature = "hydrate")]
+    inner: std::rc::Rc<recording::Inner>,
+}
+
+/// Why recording could not start.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RecordError {
+    /// The person (or the browser's settings) refused the microphone.
+    Denied,
+    /// There is no microphone, or this browser cannot record Opus.
+    Unavailable,
+}
+
+/// Asks for the microphone (the browser asks the person) and starts recording Opus audio.
+pub async fn start_recording() -> Result<Recorder, RecordError> {
+    #[cfg(feature = "hydrate")]
+    {
+        recording::start().await
+    }
+    #[cfg(not(feature = "hydrate"))]
+    Err(RecordError::Unavailable)
+}
+
+impl Recorder {
+    /// Stops and gives the recording as a file (`None` when nothing was recorded).
+    pub async fn finish(self) -> Option<PickedFile> {
+        #[cfg(feature = "hydrate")]
+        {
+            recording::finish(&self.inner).await
+        }
+        #[cfg(not(feature = "hydrate"))]
+        None
+    }
+
+    /// Stops and throws the recording away.
+    pub fn cancel(self) {
+        #[cfg(feature = "hydrate")]
+        recording::cancel(&self.inner);
+    }
+}
+
+#[cfg(feature = "hydrate")]
+mod recording {
+    use std::cell::RefCell;
+    use wasm_bindgen::closure::Closure;
+    use wasm_bindgen::{JsCast, JsValue};
+    use wasm_bindgen_futures::JsFuture;
+
+    use super::{RecordError, Recorder};
+
+    /// What browsers record voice in; the server moves it into Ogg.
+    const RECORDED_TYPE: &str = "audio/webm;codecs=opus";
+
+    pub struct Inner {
+        recorder: web_sys::MediaRecorder,
+        stream: web_sys::MediaStream,
+        chunks: std::rc::Rc<RefCell<js_sys::Array>>,
+        _on_data: Closure<dyn FnMut(web_sys::BlobEvent)>,
+    }
+
+    pub async fn start() -> Result<Recorder, RecordError> {
+        let window = web_sys::window().ok_or(RecordError::Unavailable)?;
+        if !web_sys::MediaRecorder::is_type_supported(RECORDED_TYPE) {
+            return Err(RecordError::Unavailable);
+        }
+        let devices = window
+            .navigator()
+            .media_devices()
+            .map_err(|_| RecordError::Unavailable)?;
+        let constraints = web_sys::MediaStreamConstraints::new();
+        constraints.set_audio(&JsValue::TRUE);
+        let asked = devices
+            .get_user_media_with_constraints(&constraints)
+            .map_err(|_| RecordError::Unavailable)?;
+        let stream: web_sys::MediaStream = match JsFuture::from(asked).await {
+            Ok(stream) => stream.unchecked_into(),
+            Err(err) => {
+                let name = js_sys::Reflect::get(&err, &"name".into())
+                    .ok()
+                    .and_then(|n| n.as_string());
+                return Err(match name.as_deref() {
+                    Some("NotAllowedError" | "SecurityError") => RecordError::Denied,
+                    _ => RecordError::Unavailable,
+                });
+            }
+        };
+        let options = web_sys::MediaRecorderOptions::new();
+        options.set_mime_type(RECORDED_TYPE);
+        let recorder = web_sys::MediaRecorder::new_with_media_stream_and_media_recorder_options(
+            &stream, &options,
+        )
+        .map_err(|_| RecordError::Unavailable)?;
+        let chunks = std::rc::Rc::new(RefCell::new(js_sys::Array::new()));
+        let on_data = {
+            let chunks = chunks.clone();
+            Closure::<dyn FnMut(web_sys::BlobEvent)>::new(move |event: web_sys::BlobEvent| {
+                if let Some(blob) = event.data() {
+                    chunks.borrow().push(&blob);
+                }
+            })
+        };
+        recorder.set_ondataavailable(Some(on_data.as_ref().unchecked_ref()));
+        recorder
+            .start_with_time_slice(500)
+            .map_err(|_| RecordError::Unavailable)?;
+        Ok(Recorder {
+            inner: std::rc::Rc::new(Inner {
+                recorder,
+                stream,
+                chunks,
+                _on_data: on_data,
+            }),
+        })
+    }
+
+    /// Stops the recorder and lets the microphone go; resolves once the last data is in.
+    async fn stop(inner: &Inner) {
+        let stopped = js_sys::Promise::new(&mut |resolve, _| {
+            inner.recorder.set_onstop(Some(&resolve));
+        });
+        let _ = inner.recorder.stop();
+        let _ = JsFuture::from(stopped).await;
+        for track in inner.stream.get_tracks().iter() {
+            if let Ok(track) = track.dyn_into::<web_sys::MediaStreamTrack>() {
+                track.stop();
+            }
+        }
+    }
+
+    pub async fn finish(inner: &Inner) -> Option<web_sys::File> {
+        stop(inner).await;
+        let chunks = inner.chunks.borrow();
+        if chunks.length() == 0 {
+            return None;
+        }
+        let options = web_sys::FilePropertyBag::new();
+        options.set_type("audio/webm");
+        let name = format!("nota-de-voz-{}.webm", crate::clock::now_ms() / 1000);
+        web_sys::File::new_with_blob_sequence_and_options(&chunks, &name, &options).ok()
+    }
+
+    pub fn cancel(inner: &Inner) {
+        // The recorder still hands over its last data after stopping; nobody takes it now.
+        inner.recorder.set_ondataavailable(None);
+        let _ = inner.recorder.stop();
+        for track in inner.stream.get_tracks().iter() {
+            if let Ok(track) = track.dyn_into::<web_sys::MediaStreamTrack>() {
+                track.stop();
+            }
+        }
+    }
 }

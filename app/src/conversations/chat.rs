@@ -99,7 +99,17 @@ fn OpenChat(conversation_id: i64) -> AnyView {
             .and_then(|o| o.lines.into_iter().find(|l| l.id == account_id))
             .map(|l| l.name)
     };
-    let messages = move || shown().map(|t| t.messages).unwrap_or_default();
+    // The thread, and after it what this browser still has to send here (after a reload, or
+    // coming back to the conversation while offline).
+    let messages = move || {
+        let mut list = shown().map(|t| t.messages).unwrap_or_default();
+        let waiting = workspace
+            .outbox
+            .items
+            .with(|items| waiting_here(items, &list, conversation_id));
+        list.extend(waiting);
+        list
+    };
     let senders = move || shown().map(|t| t.senders).unwrap_or_default();
     // Tablets show the panel beside the chat when asked; desktops always; phones as a view.
     let panel_shown = RwSignal::new(false);
@@ -430,7 +440,7 @@ fn MessageBubble(
                     disabled=move || retry.pending().get()
                     on:click=move |_| {
                         if message_id < 0 {
-                            workspace.resend.set(Some(message_id));
+                            workspace.outbox.resend(workspace, message_id);
                         } else {
                             retry.dispatch(());
                         }
@@ -661,4 +671,29 @@ fn message_body(message: &MessageView, i18n: leptos_i18n::I18nContext<Locale>) -
         }
         _ => view! { {text_part} }.into_any(),
     }
+}
+
+/// The pending copies of queued messages of this conversation the thread does not show: not
+/// by their own id, nor as the stored message that has just replaced one (same sender and
+/// text, stored after it was written).
+fn waiting_here(
+    items: &[super::outbox::Queued],
+    shown: &[MessageView],
+    conversation_id: i64,
+) -> Vec<MessageView> {
+    items
+        .iter()
+        .filter(|q| q.conversation_id == conversation_id)
+        .filter(|q| {
+            !shown.iter().any(|m| {
+                m.id == q.local_id
+                    || (m.id > 0
+                        && m.direction == "out"
+                        && m.sender_user_id == Some(q.sender_user_id)
+                        && m.body.as_deref() == Some(q.body.as_str())
+                        && m.at >= q.at - 5 * 60_000)
+            })
+        })
+        .map(super::outbox::Queued::pending_copy)
+        .collect()
 }

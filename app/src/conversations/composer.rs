@@ -7,13 +7,14 @@
 use leptos::prelude::*;
 
 use super::browser::{self, PickedFile};
-use super::inbox::{apply_to_messages, Workspace};
+use super::inbox::Workspace;
 use super::list::kind_name;
-use super::{send_media, send_text, Change, MessageView};
+use super::outbox;
+use super::{send_media, MessageView};
 use crate::clock;
 use crate::error::AppError;
 use crate::i18n::*;
-use crate::quick_replies::{load_quick_replies, matching, QuickReply};
+use crate::quick_replies::{load_quick_replies, matching, quick_reply_file, QuickReply};
 use crate::templates::{format_price, load_templates, send_template, TemplateView};
 use crate::ui::{error_text, file_refusal_text, refusal_text, ErrorNote};
 use crate::window::{may_send, window, Outgoing, Window};
@@ -54,21 +55,24 @@ pub fn Composer(conversation_id: i64) -> AnyView {
             on_cleanup(move || handle.clear());
         }
     }
+    // Read with `try_with`: a file or a recording may finish after the page has gone.
     let state = move || {
-        thread.with(|t| {
-            t.as_ref()
-                .and_then(|t| t.as_ref().ok())
-                .and_then(|t| t.as_ref())
-                .map(|t| {
-                    let channel = channels::Channel::parse(&t.conversation.channel)
-                        .unwrap_or(channels::Channel::Whatsapp);
-                    (
-                        channel,
-                        t.conversation.last_incoming_at,
-                        t.account_connected,
-                    )
-                })
-        })
+        thread
+            .try_with(|t| {
+                t.as_ref()
+                    .and_then(|t| t.as_ref().ok())
+                    .and_then(|t| t.as_ref())
+                    .map(|t| {
+                        let channel = channels::Channel::parse(&t.conversation.channel)
+                            .unwrap_or(channels::Channel::Whatsapp);
+                        (
+                            channel,
+                            t.conversation.last_incoming_at,
+                            t.account_connected,
+                        )
+                    })
+            })
+            .flatten()
     };
     let whatsapp = move || {
         state().is_some_and(|(c, _, _)| {
@@ -133,114 +137,64 @@ pub fn Composer(conversation_id: i64) -> AnyView {
         }
     };
 
-    // Optimistic sends: a local copy with a negative id until the server answers.
-    let next_local = StoredValue::new(-1i64);
-    let show_local = move |body: String, reply_to_id: Option<i64>| -> i64 {
-        let id = next_local.get_value();
-        next_local.set_value(id - 1);
-        let user_id = workspace.user_id.get_untracked();
-        thread.update(|value| {
-            if let Some(Ok(Some(shown))) = value {
-                shown.messages.push(MessageView {
-                    id,
-                    conversation_id,
-                    direction: "out".into(),
-                    kind: "text".into(),
-                    body: Some(body),
-                    content: serde_json::Value::Null,
-                    reply_to_id,
-                    sender_user_id: Some(user_id),
-                    sent_from: None,
-                    status: Some("pending".into()),
-                    error_code: None,
-                    error_reason: None,
-                    edited: false,
-                    deleted: false,
-                    at: clock::now_ms().max(shown.messages.last().map_or(0, |m| m.at)),
-                    attachment: None,
-                    reactions: Vec::new(),
-                });
-            }
-        });
-        id
-    };
-    let settle = move |local: i64, result: Result<MessageView, AppError>| {
-        let locale = i18n.get_locale_untracked();
-        thread.update(|value| {
-            let Some(Ok(Some(shown))) = value else {
-                return;
-            };
-            match result {
-                Ok(message) => {
-                    shown.messages.retain(|m| m.id != local);
-                    let conversation = Box::new(shown.conversation.clone());
-                    apply_to_messages(
-                        &mut shown.messages,
-                        Change::MessageCreated {
-                            message: Box::new(message),
-                            conversation,
-                        },
-                    );
-                }
-                Err(err) => {
-                    if let Some(m) = shown.messages.iter_mut().find(|m| m.id == local) {
-                        m.status = Some("failed".into());
-                        m.error_reason = Some(error_text(locale, &err));
-                    }
-                }
-            }
-        });
-    };
-    let send = Action::new(
-        move |(local, body, reply_to): &(i64, String, Option<i64>)| {
-            let (local, body, reply_to) = (*local, body.clone(), *reply_to);
-            async move { (local, send_text(conversation_id, body, reply_to).await) }
-        },
-    );
-    Effect::new(move |_| {
-        if let Some((local, result)) = send.value().get() {
-            settle(local, result);
-        }
-    });
-    // A failed local copy's retry sends its text again.
-    Effect::new(move |_| {
-        let Some(local) = workspace.resend.get() else {
-            return;
-        };
-        workspace.resend.set(None);
-        let again = thread.with_untracked(|t| {
-            t.as_ref()
-                .and_then(|t| t.as_ref().ok())
-                .and_then(|t| t.as_ref())
-                .and_then(|t| t.messages.iter().find(|m| m.id == local).cloned())
-        });
-        if let Some(message) = again {
-            thread.update(|value| {
-                if let Some(Ok(Some(shown))) = value {
-                    if let Some(m) = shown.messages.iter_mut().find(|m| m.id == local) {
-                        m.status = Some("pending".into());
-                        m.error_reason = None;
-                    }
-                }
-            });
-            send.dispatch((local, message.body.unwrap_or_default(), message.reply_to_id));
-        }
-    });
-    let submit = move || {
-        let body = draft.get_untracked();
-        if body.trim().is_empty() || refusal().is_some() {
-            return;
-        }
-        draft.set(String::new());
-        let reply_to = workspace.reply_to.get_untracked().map(|m| m.id);
-        workspace.reply_to.set(None);
-        let local = show_local(body.clone(), reply_to);
-        send.dispatch((local, body, reply_to));
-    };
-
+    // Sends are optimistic and survive going offline: see `outbox`.
+    let outbox = workspace.outbox;
     // Attachments: checked against the channel before the upload, then uploaded with
     // progress and sent with the text box's content as caption.
     let upload = RwSignal::new(None::<Upload>);
+    // A file's message, once sent: shown in the thread, or its failure on the upload line.
+    let file_sent = move |name: String, result: Result<MessageView, AppError>| {
+        let locale = i18n.get_locale_untracked();
+        match result {
+            Ok(message) => {
+                upload.set(None);
+                outbox::settle(workspace, locale, 0, Ok(message));
+            }
+            Err(err) => upload.set(Some(Upload {
+                name,
+                progress: 1.0,
+                error: Some(error_text(locale, &err)),
+            })),
+        }
+    };
+    // A quick reply's file, sent with the text when the message goes.
+    let staged = RwSignal::new(None::<QuickReply>);
+    let send_staged = move |reply: QuickReply, caption: String, reply_to: Option<i64>| {
+        let name = reply
+            .attachment
+            .as_ref()
+            .and_then(|a| a.file_name.clone())
+            .unwrap_or_default();
+        upload.set(Some(Upload {
+            name: name.clone(),
+            progress: 1.0,
+            error: None,
+        }));
+        leptos::task::spawn_local(async move {
+            let caption = Some(caption).filter(|c| !c.trim().is_empty());
+            let sent = match quick_reply_file(conversation_id, reply.id).await {
+                Ok(file) => send_media(conversation_id, file.id, caption, reply_to).await,
+                Err(err) => Err(err),
+            };
+            file_sent(name, sent);
+        });
+    };
+    let submit = move || {
+        let body = draft.get_untracked();
+        let file = staged.get_untracked();
+        if (body.trim().is_empty() && file.is_none()) || refusal().is_some() {
+            return;
+        }
+        draft.set(String::new());
+        staged.set(None);
+        let reply_to = workspace.reply_to.get_untracked().map(|m| m.id);
+        workspace.reply_to.set(None);
+        match file {
+            Some(reply) => send_staged(reply, body, reply_to),
+            None => outbox.send(workspace, conversation_id, body, reply_to),
+        }
+    };
+
     #[cfg_attr(not(feature = "hydrate"), allow(unused_variables))]
     let attach = move |file: PickedFile| {
         let Some((channel, _, _)) = state() else {
@@ -248,7 +202,13 @@ pub fn Composer(conversation_id: i64) -> AnyView {
         };
         let locale = i18n.get_locale_untracked();
         let (mime, size, name) = browser::describe(&file);
-        if let Err(refusal) = channels::files::check(channel, &mime, size) {
+        // A voice note is recorded as WebM and sent as Ogg (the server moves it).
+        let sent_as = if mime.starts_with("audio/webm") {
+            "audio/ogg"
+        } else {
+            mime.as_str()
+        };
+        if let Err(refusal) = channels::files::check(channel, sent_as, size) {
             // An unknown declared type is left to the server, which reads the bytes.
             if !mime.is_empty() {
                 upload.set(Some(Upload {
@@ -268,7 +228,7 @@ pub fn Composer(conversation_id: i64) -> AnyView {
             error: None,
         }));
         browser::upload(
-            conversation_id,
+            Some(conversation_id),
             file,
             move |fraction| {
                 upload.update(|u| {
@@ -285,17 +245,9 @@ pub fn Composer(conversation_id: i64) -> AnyView {
                     workspace.reply_to.set(None);
                     leptos::task::spawn_local(async move {
                         let caption = Some(caption).filter(|c| !c.trim().is_empty());
-                        match send_media(conversation_id, attachment.id, caption, reply_to).await {
-                            Ok(message) => {
-                                upload.set(None);
-                                settle(0, Ok(message));
-                            }
-                            Err(err) => upload.set(Some(Upload {
-                                name,
-                                progress: 1.0,
-                                error: Some(error_text(locale, &err)),
-                            })),
-                        }
+                        let sent =
+                            send_media(conversation_id, attachment.id, caption, reply_to).await;
+                        file_sent(name, sent);
                     });
                 }
                 Err(err) => upload.set(Some(Upload {
@@ -305,6 +257,77 @@ pub fn Composer(conversation_id: i64) -> AnyView {
                 })),
             },
         );
+    };
+    // Voice notes: the microphone is asked for on the first press; the time recorded shows
+    // while recording; Template (or Discard) throws the recording away.
+    // A recording lives in the browser only; on the server nothing is ever stored here.
+    #[cfg(feature = "hydrate")]
+    let recorder = StoredValue::new_local(None::<browser::Recorder>);
+    #[cfg(not(feature = "hydrate"))]
+    let recorder = StoredValue::new(None::<browser::Recorder>);
+    let recording_since = RwSignal::new(None::<i64>);
+    let record_error = RwSignal::new(None::<browser::RecordError>);
+    let ticking = StoredValue::new(None::<leptos::leptos_dom::helpers::IntervalHandle>);
+    let stop_ticking = move || {
+        if let Some(handle) = ticking.get_value() {
+            handle.clear();
+        }
+        ticking.set_value(None);
+        recording_since.set(None);
+    };
+    let start_recording = move || {
+        record_error.set(None);
+        leptos::task::spawn_local(async move {
+            match browser::start_recording().await {
+                Ok(started) => {
+                    recorder.set_value(Some(started));
+                    let since = clock::now_ms();
+                    recording_since.set(Some(since));
+                    now.set(since);
+                    #[cfg(feature = "hydrate")]
+                    if let Ok(handle) = leptos::leptos_dom::helpers::set_interval_with_handle(
+                        move || now.set(clock::now_ms()),
+                        std::time::Duration::from_millis(500),
+                    ) {
+                        ticking.set_value(Some(handle));
+                    }
+                }
+                Err(err) => record_error.set(Some(err)),
+            }
+        });
+    };
+    let discard_recording = move || {
+        if let Some(started) = recorder.try_update_value(Option::take).flatten() {
+            started.cancel();
+        }
+        stop_ticking();
+    };
+    let send_recording = move || {
+        let Some(started) = recorder.try_update_value(Option::take).flatten() else {
+            return;
+        };
+        stop_ticking();
+        leptos::task::spawn_local(async move {
+            if let Some(file) = started.finish().await {
+                attach(file);
+            }
+        });
+    };
+    // Leaving the conversation lets the microphone go. Only the browser records (the
+    // server's cleanup may run on another thread); the signals may be gone by now.
+    #[cfg(feature = "hydrate")]
+    on_cleanup(move || {
+        if let Some(Some(started)) = recorder.try_update_value(Option::take) {
+            started.cancel();
+        }
+        if let Some(Some(handle)) = ticking.try_get_value() {
+            handle.clear();
+        }
+    });
+    let elapsed = move || {
+        recording_since
+            .get()
+            .map(|since| clock::stopwatch(now.get() - since))
     };
     let dragging = RwSignal::new(false);
     let disabled = move || refusal().is_some();
@@ -332,7 +355,8 @@ pub fn Composer(conversation_id: i64) -> AnyView {
         highlighted.set(0);
     };
     let choose = move |reply: QuickReply| {
-        draft.set(reply.body);
+        draft.set(reply.body.clone());
+        staged.set(reply.attachment.is_some().then_some(reply));
         browser::focus("composer-text");
     };
 
@@ -474,7 +498,14 @@ pub fn Composer(conversation_id: i64) -> AnyView {
                                     .enumerate()
                                     .map(|(i, reply)| {
                                         let code = format!("/{}", reply.short_code);
-                                        let body = reply.body.clone();
+                                        let body = match &reply.attachment {
+                                            Some(file) => format!(
+                                                "📎 {} {}",
+                                                file.file_name.clone().unwrap_or_default(),
+                                                reply.body,
+                                            ),
+                                            None => reply.body.clone(),
+                                        };
                                         view! {
                                             <li
                                                 role="option"
@@ -567,7 +598,10 @@ pub fn Composer(conversation_id: i64) -> AnyView {
                             <TemplatePicker
                                 conversation_id
                                 close=move || popup.set(Popup::None)
-                                sent=move |message| settle(0, Ok(message))
+                                sent=move |message| {
+                                    let locale = i18n.get_locale_untracked();
+                                    outbox::settle(workspace, locale, 0, Ok(message))
+                                }
                             />
                         }
                             .into_any(),
@@ -628,12 +662,80 @@ pub fn Composer(conversation_id: i64) -> AnyView {
                         class="tool"
                         disabled=move || !templates_allowed()
                         aria-expanded=move || (popup.get() == Popup::Templates).to_string()
-                        on:click=move |_| popup.update(|p| *p = p.toggle(Popup::Templates))
+                        on:click=move |_| {
+                            discard_recording();
+                            popup.update(|p| *p = p.toggle(Popup::Templates))
+                        }
                     >
                         {t!(i18n, inbox.template)}
                     </button>
                 </Show>
             </div>
+            {move || {
+                record_error
+                    .get()
+                    .map(|err| {
+                        let text = match err {
+                            browser::RecordError::Denied => t_string!(i18n, inbox.mic_denied),
+                            browser::RecordError::Unavailable => {
+                                t_string!(i18n, inbox.mic_unavailable)
+                            }
+                        };
+                        view! {
+                            <p class="form-error" role="alert">
+                                {text}
+                            </p>
+                        }
+                    })
+            }}
+            {move || {
+                elapsed()
+                    .map(|time| {
+                        view! {
+                            <div class="recording" role="status">
+                                <span class="recording-dot" aria-hidden="true"></span>
+                                <span>{t!(i18n, inbox.recording)} " " <time>{time}</time></span>
+                                <button
+                                    type="button"
+                                    class="button ghost"
+                                    on:click=move |_| discard_recording()
+                                >
+                                    {t!(i18n, inbox.discard_recording)}
+                                </button>
+                                <button
+                                    type="button"
+                                    class="button primary"
+                                    on:click=move |_| send_recording()
+                                >
+                                    {t!(i18n, inbox.send_voice)}
+                                </button>
+                            </div>
+                        }
+                    })
+            }}
+            {move || {
+                staged
+                    .get()
+                    .and_then(|reply| reply.attachment)
+                    .map(|file| {
+                        view! {
+                            <div class="staged-file" role="status">
+                                <span>
+                                    "📎 "
+                                    {file.file_name.unwrap_or_default()}
+                                </span>
+                                <button
+                                    type="button"
+                                    class="link-button"
+                                    aria-label=move || t_string!(i18n, inbox.remove_file)
+                                    on:click=move |_| staged.set(None)
+                                >
+                                    "✕"
+                                </button>
+                            </div>
+                        }
+                    })
+            }}
             <div class="composer-row">
                 <label class="visually-hidden" for="composer-text">
                     {t!(i18n, inbox.write)}
@@ -694,6 +796,16 @@ pub fn Composer(conversation_id: i64) -> AnyView {
                         }
                     }
                 ></textarea>
+                <button
+                    type="button"
+                    class="tool record"
+                    aria-label=move || t_string!(i18n, inbox.record)
+                    title=move || t_string!(i18n, inbox.record)
+                    disabled=move || disabled() || recording_since.get().is_some()
+                    on:click=move |_| start_recording()
+                >
+                    "🎤"
+                </button>
                 <button class="button primary" type="submit" disabled=disabled>
                     {t!(i18n, inbox.send)}
                 </button>

@@ -9,6 +9,7 @@ use leptos_router::hooks::{use_navigate, use_query_map};
 
 use super::chat::ChatWindow;
 use super::list::ConversationList;
+use super::outbox::Outbox;
 use super::stream::{follow, Link};
 use super::{
     load_conversations, load_overview, load_thread, mark_read, Change, ConversationSummary,
@@ -38,11 +39,14 @@ pub struct Workspace {
     /// Bumped when the counts may have changed; the overview refetches, at most every 2 s.
     pub counts_stale: RwSignal<u32>,
     counts_pending: StoredValue<bool>,
+    /// What the page shows: the stream's state, or offline when the browser says so.
     pub link: RwSignal<Link>,
+    /// The stream's own state.
+    socket: StoredValue<Link>,
     /// The message the next send answers.
     pub reply_to: RwSignal<Option<MessageView>>,
-    /// A failed message of this page (negative id) to send again.
-    pub resend: RwSignal<Option<i64>>,
+    /// Texts on their way to the server, kept through going offline.
+    pub outbox: Outbox,
     pub user_id: RwSignal<i64>,
     pub sound: RwSignal<bool>,
 }
@@ -167,8 +171,9 @@ pub fn InboxPage() -> impl IntoView {
         counts_stale,
         counts_pending: StoredValue::new(false),
         link: RwSignal::new(Link::Connected),
+        socket: StoredValue::new(Link::Connected),
         reply_to: RwSignal::new(None),
-        resend: RwSignal::new(None),
+        outbox: Outbox::new(use_i18n()),
         user_id: RwSignal::new(0),
         sound: RwSignal::new(false),
     };
@@ -177,8 +182,10 @@ pub fn InboxPage() -> impl IntoView {
         if let Some(Ok(Some(user))) = me.get() {
             workspace.user_id.set(user.id);
             workspace.sound.set(user.sound_enabled);
+            workspace.outbox.open(workspace, user.id);
         }
     });
+    connectivity(workspace);
     // A different conversation has nothing to answer yet.
     Effect::new(move |_| {
         selected.track();
@@ -194,10 +201,24 @@ pub fn InboxPage() -> impl IntoView {
             return;
         }
         following.set_value(true);
-        follow(
-            first.last_event_id,
-            move |event| apply(workspace, event),
-            move |state| workspace.link.set(state),
+        // After the page has finished hydrating: offline, the socket fails at once, and the
+        // notice it brings must not change the page while it is being hydrated.
+        let after = first.last_event_id;
+        set_timeout(
+            move || {
+                follow(
+                    after,
+                    move |event, fresh| apply(workspace, event, fresh),
+                    move |state| {
+                        workspace.socket.set_value(state);
+                        workspace.link.set(state);
+                        if state == Link::Connected {
+                            workspace.outbox.flush(workspace);
+                        }
+                    },
+                )
+            },
+            std::time::Duration::ZERO,
         );
     });
     keyboard_shortcuts(workspace);
@@ -230,11 +251,20 @@ pub fn InboxPage() -> impl IntoView {
                     <ConversationList />
                     <ChatWindow />
                     {move || {
-                        (workspace.link.get() == Link::Reconnecting)
+                        let waiting = workspace.outbox.items.with(Vec::len);
+                        let stalled = workspace.outbox.stalled.get();
+                        (workspace.link.get() == Link::Reconnecting || stalled)
                             .then(|| {
+                                let text = match waiting {
+                                    0 => t_string!(i18n, inbox.reconnecting).to_string(),
+                                    n => crate::ui::fill(
+                                        t_string!(i18n, inbox.waiting_to_send),
+                                        &[("count", n.to_string())],
+                                    ),
+                                };
                                 view! {
                                     <p class="reconnecting" role="status">
-                                        {t!(i18n, inbox.reconnecting)}
+                                        {text}
                                     </p>
                                 }
                             })
@@ -255,8 +285,9 @@ pub fn current_user() -> Option<CurrentUser> {
         .flatten()
 }
 
-/// Applies one live event to what the page shows.
-fn apply(workspace: Workspace, event: StreamEvent) {
+/// Applies one live event to what the page shows; an event replayed (not `fresh`) only
+/// updates it, without chiming or marking anything unread again.
+fn apply(workspace: Workspace, event: StreamEvent, fresh: bool) {
     let user_id = workspace.user_id.get_untracked();
     let selected = workspace.selected.get_untracked();
     let conversation = match &event.change {
@@ -264,7 +295,8 @@ fn apply(workspace: Workspace, event: StreamEvent) {
         | Change::ConversationUpdated { conversation } => Some((**conversation).clone()),
         _ => None,
     };
-    let incoming = matches!(&event.change, Change::MessageCreated { message, .. } if message.direction == "in");
+    let incoming = fresh
+        && matches!(&event.change, Change::MessageCreated { message, .. } if message.direction == "in");
     if let Some(mut conversation) = conversation.clone() {
         let open_here = selected == Some(conversation.id);
         let query = workspace.query.get_untracked();
@@ -325,6 +357,36 @@ fn apply(workspace: Workspace, event: StreamEvent) {
         }
         apply_to_messages(&mut shown.messages, event.change);
     });
+}
+
+/// The browser's own word on the network: offline shows the notice at once (an open socket
+/// may take a while to notice), and back online sends what waits. A queue that could not be
+/// sent is also tried again every 20 seconds.
+fn connectivity(workspace: Workspace) {
+    #[cfg(feature = "hydrate")]
+    {
+        use leptos::leptos_dom::helpers::set_interval_with_handle;
+        let offline = window_event_listener(leptos::ev::offline, move |_| {
+            workspace.link.set(Link::Reconnecting);
+        });
+        let online = window_event_listener(leptos::ev::online, move |_| {
+            workspace.link.set(workspace.socket.get_value());
+            workspace.outbox.flush(workspace);
+        });
+        let timer = set_interval_with_handle(
+            move || workspace.outbox.flush(workspace),
+            std::time::Duration::from_secs(20),
+        );
+        on_cleanup(move || {
+            offline.remove();
+            online.remove();
+            if let Ok(timer) = timer {
+                timer.clear();
+            }
+        });
+    }
+    #[cfg(not(feature = "hydrate"))]
+    let _ = workspace;
 }
 
 /// The counts are read again a moment after a change, once for a burst of changes.

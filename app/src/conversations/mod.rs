@@ -16,6 +16,8 @@ pub mod composer;
 pub mod inbox;
 /// The conversation list: tabs, sections, filters, rows, new conversation.
 pub mod list;
+/// Text messages on their way to the server, kept through going offline.
+pub mod outbox;
 #[cfg(feature = "ssr")]
 pub mod store;
 /// The browser's end of the live stream.
@@ -392,14 +394,17 @@ pub async fn load_thread(conversation_id: i64, before_id: Option<i64>) -> Result
         .map_err(AppError::respond)
 }
 
-/// Queues a text message for delivery; it appears at once as pending.
+/// Queues a text message for delivery; it appears at once as pending. With a `client_key`,
+/// a message already stored under that key is answered instead of stored again.
 #[server(prefix = "/api", endpoint = "send_text")]
 pub async fn send_text(
     conversation_id: i64,
     body: String,
     reply_to_id: Option<i64>,
+    // The browser's key for this message: sending it again stores it once.
+    client_key: Option<String>,
 ) -> Result<MessageView, AppError> {
-    store::ssr::send_text(conversation_id, body, reply_to_id)
+    store::ssr::send_text(conversation_id, body, reply_to_id, client_key)
         .await
         .map_err(AppError::respond)
 }

@@ -566,10 +566,21 @@ pub mod ssr {
         conversation_id: i64,
         body: String,
         reply_to_id: Option<i64>,
+        client_key: Option<String>,
     ) -> Result<MessageView, AppError> {
         let user = require(can_use_inbox).await?;
         let state = AppState::current()?;
         let visible = visible_conversation(&state, &user.actor(), conversation_id).await?;
+        // A key already stored means this is the same message sent again, after its answer was
+        // lost: it is answered with the stored message, whatever changed since.
+        if let Some(key) = &client_key {
+            if !valid_client_key(key) {
+                return Err(AppError::invalid(Field::Message, Problem::Malformed));
+            }
+            if let Some(stored) = by_client_key(&state, &user, conversation_id, key).await? {
+                return Ok(stored);
+            }
+        }
         if !visible.account_connected {
             return Err(AppError::AccountDisconnected);
         }
@@ -592,7 +603,46 @@ pub mod ssr {
             body
         };
 
-        queue(&state, &user, &visible, text_draft(body, reply_to_id)).await
+        let draft = Draft {
+            client_key: client_key.clone(),
+            ..text_draft(body, reply_to_id)
+        };
+        match (queue(&state, &user, &visible, draft).await, &client_key) {
+            // Two sends of one key at the same moment: the other one stored it.
+            (Err(err), Some(key))
+                if err.problem_with(Field::Message) == Some(Problem::AlreadyUsed) =>
+            {
+                by_client_key(&state, &user, conversation_id, key)
+                    .await?
+                    .ok_or(AppError::invalid(Field::Message, Problem::Malformed))
+            }
+            (sent, _) => sent,
+        }
+    }
+
+    /// A browser's message key: up to 64 letters, digits and dashes.
+    pub fn valid_client_key(key: &str) -> bool {
+        (1..=64).contains(&key.len()) && key.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+    }
+
+    /// The message this user already sent in the conversation with this key.
+    async fn by_client_key(
+        state: &AppState,
+        user: &CurrentUser,
+        conversation_id: i64,
+        key: &str,
+    ) -> Result<Option<MessageView>, AppError> {
+        let row: Option<MessageRow> = sqlx::query_as(&format!(
+            "SELECT {MESSAGE_COLUMNS} FROM messages m \
+             LEFT JOIN attachments a ON a.message_id = m.id \
+             WHERE m.conversation_id = $1 AND m.client_key = $2 AND m.sender_user_id = $3"
+        ))
+        .bind(conversation_id)
+        .bind(key)
+        .bind(user.id)
+        .fetch_optional(&state.db.pool)
+        .await?;
+        Ok(row.map(MessageRow::view))
     }
 
     /// Personalize's fields filled from the conversation's contact, or from what the channel
@@ -694,6 +744,12 @@ pub mod ssr {
         let visible = visible_conversation(&state, &user.actor(), conversation_id).await?;
         visible.allows(Outgoing::FreeForm)?;
         let caption = caption.map(|c| c.trim().to_string()).unwrap_or_default();
+        // Personalize fills a caption as it fills a text (a quick reply's, say).
+        let caption = if caption.contains('{') {
+            filled(&state, &visible, &caption).await?
+        } else {
+            caption
+        };
         if caption.chars().count() > MAX_CAPTION {
             return Err(AppError::invalid(
                 Field::Message,
@@ -744,6 +800,7 @@ pub mod ssr {
             template_name: None,
             pricing_category: None,
             price: None,
+            client_key: None,
             attachment: Some(AttachmentView {
                 id: attachment_id,
                 kind: kind.to_string(),
@@ -770,6 +827,7 @@ pub mod ssr {
             pricing_category: None,
             price: None,
             attachment: None,
+            client_key: None,
         }
     }
 
@@ -785,6 +843,8 @@ pub mod ssr {
         pub price: Option<(i64, String)>,
         /// An uploaded file the message carries.
         pub attachment: Option<AttachmentView>,
+        /// The browser's own key for the message, stored once per conversation.
+        pub client_key: Option<String>,
     }
 
     /// Puts a message in the outbox, due now.
@@ -834,9 +894,9 @@ pub mod ssr {
         let (message_id,): (i64,) = sqlx::query_as(
             "INSERT INTO messages (org_id, conversation_id, account_id, direction, kind, body, \
              content, reply_to_id, sender_user_id, status, template_name, pricing_category, \
-             price_micros, price_currency, created_at) \
-             VALUES ($1, $2, $3, 'out', $4, $5, $6, $7, $8, 'pending', $9, $10, $11, $12, $13) \
-             RETURNING id",
+             price_micros, price_currency, client_key, created_at) \
+             VALUES ($1, $2, $3, 'out', $4, $5, $6, $7, $8, 'pending', $9, $10, $11, $12, $13, \
+             $14) RETURNING id",
         )
         .bind(user.org_id)
         .bind(conversation_id)
@@ -850,9 +910,17 @@ pub mod ssr {
         .bind(&draft.pricing_category)
         .bind(price_micros)
         .bind(&price_currency)
+        .bind(&draft.client_key)
         .bind(now)
         .fetch_one(&mut *tx)
-        .await?;
+        .await
+        .map_err(|err| match &err {
+            // The same key again: the message is already stored (see `send_text`).
+            sqlx::Error::Database(db) if db.is_unique_violation() && draft.client_key.is_some() => {
+                AppError::invalid(Field::Message, Problem::AlreadyUsed)
+            }
+            _ => AppError::from(err),
+        })?;
         if let Some(attachment) = &draft.attachment {
             // A file goes out with one message only.
             let linked = sqlx::query(

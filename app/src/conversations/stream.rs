@@ -10,20 +10,53 @@ pub enum Link {
     Reconnecting,
 }
 
-/// Follows the stream from event `after`, calling `on_event` for each event in order.
+/// Whether an event is news to this page: after what the page was loaded with, and not
+/// received before. The server replays a few ids early on every (re)connection, because ids are
+/// handed out before commit; a replayed event still updates what is shown (that is harmless),
+/// but must not chime or mark a conversation unread again.
+#[derive(Debug, Default)]
+pub struct Seen {
+    /// The last event the page's data includes.
+    loaded: i64,
+    recent: std::collections::BTreeSet<i64>,
+}
+
+impl Seen {
+    pub fn new(loaded: i64) -> Seen {
+        Seen {
+            loaded,
+            recent: Default::default(),
+        }
+    }
+
+    /// Records `id`; `true` the first time an id after the loaded data arrives.
+    pub fn fresh(&mut self, id: i64) -> bool {
+        if id <= self.loaded || !self.recent.insert(id) {
+            return false;
+        }
+        // Replays reach back a few hundred ids at most: older ones are forgotten.
+        let newest = self.recent.last().copied().unwrap_or(id);
+        self.recent = self.recent.split_off(&(newest - 1024));
+        true
+    }
+}
+
+/// Follows the stream from event `after`, calling `on_event` for each event in order, with
+/// whether it is news to the page (see [`Seen`]).
 #[cfg(feature = "hydrate")]
 pub fn follow(
     after: i64,
-    on_event: impl Fn(StreamEvent) + 'static,
+    on_event: impl Fn(StreamEvent, bool) + 'static,
     on_link: impl Fn(Link) + 'static,
 ) {
-    use std::cell::Cell;
+    use std::cell::{Cell, RefCell};
     use std::rc::Rc;
 
     struct Shared {
         last: Cell<i64>,
+        seen: RefCell<Seen>,
         failures: Cell<u32>,
-        on_event: Box<dyn Fn(StreamEvent)>,
+        on_event: Box<dyn Fn(StreamEvent, bool)>,
         on_link: Box<dyn Fn(Link)>,
     }
 
@@ -61,7 +94,8 @@ pub fn follow(
                     if event.id > shared.last.get() {
                         shared.last.set(event.id);
                     }
-                    (shared.on_event)(event);
+                    let fresh = shared.seen.borrow_mut().fresh(event.id);
+                    (shared.on_event)(event, fresh);
                 } else if text.contains("\"resync\"") {
                     // Too far behind to replay: the page starts over from fresh data.
                     let _ = web_sys::window().map(|w| w.location().reload());
@@ -101,6 +135,7 @@ pub fn follow(
 
     connect(Rc::new(Shared {
         last: Cell::new(after),
+        seen: RefCell::new(Seen::new(after)),
         failures: Cell::new(0),
         on_event: Box::new(on_event),
         on_link: Box::new(on_link),
@@ -111,7 +146,36 @@ pub fn follow(
 #[cfg(not(feature = "hydrate"))]
 pub fn follow(
     _after: i64,
-    _on_event: impl Fn(StreamEvent) + 'static,
+    _on_event: impl Fn(StreamEvent, bool) + 'static,
     _on_link: impl Fn(Link) + 'static,
 ) {
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Seen;
+
+    #[test]
+    fn replayed_events_are_not_news() {
+        let mut seen = Seen::new(41);
+        // The replay after connecting starts before 41: all of that is in the loaded data.
+        assert!(!seen.fresh(1));
+        assert!(!seen.fresh(41));
+        assert!(seen.fresh(42));
+        assert!(seen.fresh(44));
+        // A reconnection replays 42 and 44 again, and brings 43, committed late.
+        assert!(!seen.fresh(42));
+        assert!(seen.fresh(43));
+        assert!(!seen.fresh(44));
+        assert!(seen.fresh(45));
+    }
+
+    #[test]
+    fn only_recent_ids_are_kept() {
+        let mut seen = Seen::new(0);
+        for id in 1..=5000 {
+            assert!(seen.fresh(id));
+        }
+        assert!(seen.recent.len() <= 1025);
+    }
 }

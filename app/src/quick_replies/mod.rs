@@ -1,6 +1,7 @@
 //! Quick replies (R19): answers the team prepares once and inserts by typing `/` and a short
-//! code in the composer. Managed in the settings; usable on every channel while the window is
-//! open (they are free-form messages).
+//! code in the composer, optionally with a file (a catalogue, a price list, a photo). Managed
+//! in the settings; usable on every channel while the window is open (they are free-form
+//! messages); a file goes only where that channel accepts it.
 
 /// The "Quick replies" section of the settings page.
 pub mod page;
@@ -8,14 +9,17 @@ pub mod page;
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 
+use crate::conversations::AttachmentView;
 use crate::error::{AppError, Field, Problem};
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct QuickReply {
     pub id: i64,
     /// Typed after `/`: lower-case letters, digits, `-` and `_`.
     pub short_code: String,
+    /// The text; may be empty when there is a file.
     pub body: String,
+    pub attachment: Option<AttachmentView>,
 }
 
 pub const SHORT_CODE_MAX: usize = 30;
@@ -73,9 +77,29 @@ pub async fn load_quick_replies() -> Result<Vec<QuickReply>, AppError> {
     ssr::load().await.map_err(AppError::respond)
 }
 
+/// Saves a new quick reply; `attachment_id` is a file uploaded for it (`POST /api/upload`
+/// without a conversation).
 #[server(prefix = "/api", endpoint = "save_quick_reply")]
-pub async fn save_quick_reply(short_code: String, body: String) -> Result<QuickReply, AppError> {
-    ssr::save(short_code, body).await.map_err(AppError::respond)
+pub async fn save_quick_reply(
+    short_code: String,
+    #[server(default)] body: String,
+    #[server(default)] attachment_id: Option<i64>,
+) -> Result<QuickReply, AppError> {
+    ssr::save(short_code, body, attachment_id)
+        .await
+        .map_err(AppError::respond)
+}
+
+/// A copy of a quick reply's file for one conversation, to send with `send_media`; refused
+/// when that conversation's channel does not take the file.
+#[server(prefix = "/api", endpoint = "quick_reply_file")]
+pub async fn quick_reply_file(
+    conversation_id: i64,
+    quick_reply_id: i64,
+) -> Result<AttachmentView, AppError> {
+    ssr::file_for(conversation_id, quick_reply_id)
+        .await
+        .map_err(AppError::respond)
 }
 
 #[server(prefix = "/api", endpoint = "delete_quick_reply")]
@@ -92,46 +116,161 @@ mod ssr {
     use crate::state::AppState;
     use crate::validate;
 
+    type Row = (
+        i64,
+        String,
+        String,
+        Option<i64>,
+        Option<String>,
+        Option<String>,
+        Option<String>,
+        Option<i64>,
+    );
+
+    const COLUMNS: &str = "q.id, q.short_code, q.body, a.id, a.kind, a.mime_type, a.file_name, \
+                           a.size_bytes";
+
+    fn reply(
+        (id, short_code, body, file, kind, mime_type, file_name, size_bytes): Row,
+    ) -> QuickReply {
+        QuickReply {
+            id,
+            short_code,
+            body,
+            attachment: file.map(|id| AttachmentView {
+                id,
+                kind: kind.unwrap_or_default(),
+                mime_type: mime_type.unwrap_or_default(),
+                file_name,
+                size_bytes,
+                status: "ready".into(),
+            }),
+        }
+    }
+
     pub async fn load() -> Result<Vec<QuickReply>, AppError> {
         let user = require(|a| can_use_inbox(a) || can_manage_settings(a)).await?;
         let state = AppState::current()?;
-        let rows: Vec<(i64, String, String)> = sqlx::query_as(
-            "SELECT id, short_code, body FROM quick_replies WHERE org_id = $1 ORDER BY short_code",
-        )
+        let rows: Vec<Row> = sqlx::query_as(&format!(
+            "SELECT {COLUMNS} FROM quick_replies q LEFT JOIN attachments a ON a.id = q.attachment_id \
+             WHERE q.org_id = $1 ORDER BY q.short_code"
+        ))
         .bind(user.org_id)
         .fetch_all(&state.db.pool)
         .await?;
-        Ok(rows
-            .into_iter()
-            .map(|(id, short_code, body)| QuickReply {
-                id,
-                short_code,
-                body,
-            })
-            .collect())
+        Ok(rows.into_iter().map(reply).collect())
     }
 
-    pub async fn save(code: String, body: String) -> Result<QuickReply, AppError> {
+    pub async fn save(
+        code: String,
+        body: String,
+        attachment_id: Option<i64>,
+    ) -> Result<QuickReply, AppError> {
         let user = require(can_manage_settings).await?;
         let state = AppState::current()?;
         let short_code = short_code(&code)?;
-        let body = validate::text(Field::Message, &body, BODY_MAX)?;
+        // A file may go without words; words without a file are required.
+        let body = match attachment_id {
+            Some(_) if body.trim().is_empty() => String::new(),
+            _ => validate::text(Field::Message, &body, BODY_MAX)?,
+        };
+        if let Some(id) = attachment_id {
+            // A file uploaded for a quick reply, by this organization, not sent as a message.
+            let found: Option<(i64,)> = sqlx::query_as(
+                "SELECT id FROM attachments WHERE id = $1 AND org_id = $2 AND status = 'ready' \
+                 AND message_id IS NULL AND upload_conversation_id IS NULL",
+            )
+            .bind(id)
+            .bind(user.org_id)
+            .fetch_optional(&state.db.pool)
+            .await?;
+            if found.is_none() {
+                return Err(AppError::invalid(Field::Attachment, Problem::Unknown));
+            }
+        }
         let inserted: Option<(i64,)> = sqlx::query_as(
-            "INSERT INTO quick_replies (org_id, short_code, body, created_by, created_at) \
-             VALUES ($1, $2, $3, $4, $5) ON CONFLICT (org_id, short_code) DO NOTHING RETURNING id",
+            "INSERT INTO quick_replies (org_id, short_code, body, attachment_id, created_by, \
+             created_at) VALUES ($1, $2, $3, $4, $5, $6) \
+             ON CONFLICT (org_id, short_code) DO NOTHING RETURNING id",
         )
         .bind(user.org_id)
         .bind(&short_code)
         .bind(&body)
+        .bind(attachment_id)
         .bind(user.id)
         .bind(now_ms())
         .fetch_optional(&state.db.pool)
         .await?;
         let (id,) = inserted.ok_or(AppError::invalid(Field::ShortCode, Problem::Taken))?;
-        Ok(QuickReply {
+        let row: Row = sqlx::query_as(&format!(
+            "SELECT {COLUMNS} FROM quick_replies q LEFT JOIN attachments a ON a.id = q.attachment_id \
+             WHERE q.id = $1"
+        ))
+        .bind(id)
+        .fetch_one(&state.db.pool)
+        .await?;
+        Ok(reply(row))
+    }
+
+    pub async fn file_for(
+        conversation_id: i64,
+        quick_reply_id: i64,
+    ) -> Result<AttachmentView, AppError> {
+        use crate::conversations::store::ssr::visible_conversation;
+        let user = require(can_use_inbox).await?;
+        let state = AppState::current()?;
+        let visible = visible_conversation(&state, &user.actor(), conversation_id).await?;
+        if !visible.account_connected {
+            return Err(AppError::AccountDisconnected);
+        }
+        /// Kind, type, name, size, hash and where the bytes are kept.
+        type Stored = (
+            String,
+            String,
+            Option<String>,
+            Option<i64>,
+            Option<String>,
+            Option<String>,
+        );
+        let file: Option<Stored> = sqlx::query_as(
+            "SELECT a.kind, a.mime_type, a.file_name, a.size_bytes, a.sha256, a.storage_key \
+                 FROM quick_replies q JOIN attachments a ON a.id = q.attachment_id \
+                 WHERE q.id = $1 AND q.org_id = $2",
+        )
+        .bind(quick_reply_id)
+        .bind(user.org_id)
+        .fetch_optional(&state.db.pool)
+        .await?;
+        let (kind, mime_type, file_name, size_bytes, sha256, storage_key) =
+            file.ok_or(AppError::NotFound)?;
+        channels::files::check(visible.channel, &mime_type, size_bytes.unwrap_or(0) as u64)
+            .map_err(AppError::File)?;
+        // The same stored bytes, under an attachment of its own: a file goes out with one
+        // message only.
+        let (id,): (i64,) = sqlx::query_as(
+            "INSERT INTO attachments (org_id, kind, mime_type, file_name, size_bytes, sha256, \
+             storage_key, status, uploaded_by, upload_conversation_id, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, 'ready', $8, $9, $10) RETURNING id",
+        )
+        .bind(user.org_id)
+        .bind(&kind)
+        .bind(&mime_type)
+        .bind(&file_name)
+        .bind(size_bytes)
+        .bind(&sha256)
+        .bind(&storage_key)
+        .bind(user.id)
+        .bind(conversation_id)
+        .bind(now_ms())
+        .fetch_one(&state.db.pool)
+        .await?;
+        Ok(AttachmentView {
             id,
-            short_code,
-            body,
+            kind,
+            mime_type,
+            file_name,
+            size_bytes,
+            status: "ready".into(),
         })
     }
 
@@ -160,6 +299,7 @@ mod tests {
             id: 0,
             short_code: code.into(),
             body: body.into(),
+            attachment: None,
         }
     }
 

@@ -1,15 +1,17 @@
-//! The "Quick replies" section of the settings page: the list, a form to add one, delete.
+//! The "Quick replies" section of the settings page: the list, a form to add one (with an
+//! optional file, uploaded as soon as it is chosen), delete.
 
 use leptos::prelude::*;
 
 use super::{DeleteQuickReply, QuickReply, SaveQuickReply};
+use crate::conversations::{browser, AttachmentView};
 use crate::error::{AppError, Field};
 use crate::i18n::*;
-use crate::ui::{action_error, FieldError, FormError};
+use crate::ui::{action_error, ErrorNote, FieldError, FormError};
 
 pub type QuickRepliesResource = Resource<Result<Vec<QuickReply>, AppError>>;
 
-const FIELDS: &[Field] = &[Field::ShortCode, Field::Message];
+const FIELDS: &[Field] = &[Field::ShortCode, Field::Message, Field::Attachment];
 
 #[component]
 pub fn QuickRepliesSection(
@@ -21,6 +23,33 @@ pub fn QuickRepliesSection(
     let save_error = action_error(save);
     let delete_error = action_error(delete);
     let list = move || replies.get().and_then(Result::ok).unwrap_or_default();
+    let file = RwSignal::new(None::<AttachmentView>);
+    let progress = RwSignal::new(None::<f64>);
+    let file_error = RwSignal::new(None::<AppError>);
+    // A saved reply took the file with it.
+    Effect::new(move |_| {
+        if let Some(Ok(_)) = save.value().get() {
+            file.set(None);
+        }
+    });
+    #[cfg_attr(not(feature = "hydrate"), allow(unused_variables))]
+    let pick = move |picked: browser::PickedFile| {
+        file.set(None);
+        file_error.set(None);
+        progress.set(Some(0.0));
+        browser::upload(
+            None,
+            picked,
+            move |fraction| progress.set(Some(fraction)),
+            move |stored| {
+                progress.set(None);
+                match stored {
+                    Ok(stored) => file.set(Some(stored)),
+                    Err(err) => file_error.set(Some(err)),
+                }
+            },
+        );
+    };
     view! {
         <section class="card" aria-labelledby="quick-replies-heading">
             <h2 id="quick-replies-heading">{t!(i18n, settings.quick_replies_heading)}</h2>
@@ -33,7 +62,19 @@ pub fn QuickRepliesSection(
                     <For each=list key=|r| r.id let:reply>
                         <li class="quick-reply">
                             <code>{format!("/{}", reply.short_code)}</code>
-                            <span class="quick-reply-body">{reply.body.clone()}</span>
+                            <span class="quick-reply-body">
+                                {reply.body.clone()}
+                                {reply
+                                    .attachment
+                                    .clone()
+                                    .map(|a| {
+                                        view! {
+                                            <span class="quick-reply-file">
+                                                "📎 " {a.file_name.unwrap_or_default()}
+                                            </span>
+                                        }
+                                    })}
+                            </span>
                             <ActionForm action=delete>
                                 <input type="hidden" name="id" value=reply.id.to_string() />
                                 <button
@@ -67,9 +108,66 @@ pub fn QuickRepliesSection(
                 />
                 <FieldError error=save_error field=Field::ShortCode id="quick-reply-code-error" />
                 <label for="quick-reply-body">{t!(i18n, settings.quick_reply_body)}</label>
-                <textarea id="quick-reply-body" name="body" required rows="3"></textarea>
+                <textarea
+                    id="quick-reply-body"
+                    name="body"
+                    required=move || file.get().is_none()
+                    rows="3"
+                ></textarea>
                 <p class="hint">{t!(i18n, settings.quick_reply_hint)}</p>
                 <FieldError error=save_error field=Field::Message id="quick-reply-body-error" />
+                <label for="quick-reply-file">{t!(i18n, settings.quick_reply_file)}</label>
+                <input
+                    id="quick-reply-file"
+                    type="file"
+                    accept=".pdf,.doc,.docx,.xls,.xlsx,.ppt,.pptx,.txt,.jpg,.jpeg,.png,.gif,.webp,.mp4,.3gp,.mp3,.ogg,.m4a,.aac,.amr"
+                    on:change=move |ev| {
+                        #[cfg(feature = "hydrate")]
+                        {
+                            use wasm_bindgen::JsCast;
+                            if let Some(input) = ev
+                                .target()
+                                .and_then(|t| t.dyn_into::<web_sys::HtmlInputElement>().ok())
+                            {
+                                if let Some(picked) = browser::files_of(input.files())
+                                    .into_iter()
+                                    .next()
+                                {
+                                    pick(picked);
+                                }
+                            }
+                        }
+                        #[cfg(not(feature = "hydrate"))]
+                        let _ = ev;
+                    }
+                />
+                {move || {
+                    progress
+                        .get()
+                        .map(|fraction| {
+                            view! {
+                                <progress
+                                    max="100"
+                                    value=((fraction * 100.0).round() as i64).to_string()
+                                    aria-label=move || t_string!(i18n, inbox.uploading)
+                                ></progress>
+                            }
+                        })
+                }}
+                {move || {
+                    file.get()
+                        .map(|stored| {
+                            view! {
+                                <input type="hidden" name="attachment_id" value=stored.id.to_string() />
+                                <p class="hint" role="status">
+                                    "📎 "
+                                    {stored.file_name.unwrap_or_default()}
+                                </p>
+                            }
+                        })
+                }}
+                <ErrorNote error=file_error />
+                <FieldError error=save_error field=Field::Attachment id="quick-reply-file-error" />
                 <FormError error=save_error fields=FIELDS />
                 <button class="button primary" type="submit">
                     {t!(i18n, settings.quick_reply_add)}

@@ -261,6 +261,7 @@ pub mod ssr {
             pricing_category: Some(row.category.clone()),
             price: row.price_micros.zip(row.currency.clone()),
             attachment: None,
+            client_key: None,
         };
         queue(&state, &user, &visible, draft).await
     }

@@ -1,0 +1,357 @@
+//! Text messages on their way to the server (R43). Each is kept in the browser's storage until
+//! the server has stored it, shown meanwhile as pending, and sent in the order written: when
+//! the server cannot be reached they wait, and go out once the connection is back. Each carries
+//! a key the server stores with the message, so sending one again after its answer was lost
+//! stores it once.
+
+use leptos::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use super::inbox::{apply_to_messages, Workspace};
+use super::{send_text, Change, MessageView};
+use crate::clock;
+use crate::error::AppError;
+use crate::i18n::*;
+use crate::ui::error_text;
+
+/// A message written but not yet stored by the server.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Queued {
+    /// The key the server stores the message under.
+    pub key: String,
+    /// The id of its pending copy in the thread (negative, unique in this browser).
+    pub local_id: i64,
+    pub conversation_id: i64,
+    pub body: String,
+    pub reply_to_id: Option<i64>,
+    pub sender_user_id: i64,
+    pub at: i64,
+}
+
+impl Queued {
+    /// The pending copy the thread shows until the stored message replaces it.
+    pub fn pending_copy(&self) -> MessageView {
+        MessageView {
+            id: self.local_id,
+            conversation_id: self.conversation_id,
+            direction: "out".into(),
+            kind: "text".into(),
+            body: Some(self.body.clone()),
+            content: serde_json::Value::Null,
+            reply_to_id: self.reply_to_id,
+            sender_user_id: Some(self.sender_user_id),
+            sent_from: None,
+            status: Some("pending".into()),
+            error_code: None,
+            error_reason: None,
+            edited: false,
+            deleted: false,
+            at: self.at,
+            attachment: None,
+            reactions: Vec::new(),
+        }
+    }
+}
+
+/// The page's queue, shared through the workspace.
+#[derive(Clone, Copy)]
+pub struct Outbox {
+    pub items: RwSignal<Vec<Queued>>,
+    /// The last try could not reach the server: the queue waits for the connection.
+    pub stalled: RwSignal<bool>,
+    sending: StoredValue<bool>,
+    /// Whose queue is loaded (0 until the signed-in user is known).
+    owner: StoredValue<i64>,
+    i18n: leptos_i18n::I18nContext<Locale>,
+}
+
+/// Whether an error means the server was not reached (the message waits) rather than refused.
+pub fn unreachable(err: &AppError) -> bool {
+    matches!(err, AppError::Transport(_))
+}
+
+/// A new random key for a message.
+fn new_key(now: i64) -> String {
+    #[cfg(feature = "hydrate")]
+    let (a, b) = (js_sys::Math::random(), js_sys::Math::random());
+    #[cfg(not(feature = "hydrate"))]
+    let (a, b) = (0.5, 0.5);
+    let random = |x: f64| (x * (1u64 << 52) as f64) as u64;
+    format!("{now:x}-{:013x}{:013x}", random(a), random(b))
+}
+
+impl Outbox {
+    pub fn new(i18n: leptos_i18n::I18nContext<Locale>) -> Outbox {
+        Outbox {
+            items: RwSignal::new(Vec::new()),
+            stalled: RwSignal::new(false),
+            sending: StoredValue::new(false),
+            owner: StoredValue::new(0),
+            i18n,
+        }
+    }
+
+    /// Loads the signed-in user's queue from the browser's storage and starts sending it.
+    pub fn open(self, workspace: Workspace, user_id: i64) {
+        if user_id == 0 || self.owner.get_value() == user_id {
+            return;
+        }
+        self.owner.set_value(user_id);
+        self.items.set(storage::load(user_id));
+        self.flush(workspace);
+    }
+
+    /// Queues a text and sends it as soon as everything before it is stored.
+    pub fn send(
+        self,
+        workspace: Workspace,
+        conversation_id: i64,
+        body: String,
+        reply: Option<i64>,
+    ) {
+        let now = clock::now_ms();
+        let last_at = workspace.thread.with_untracked(|t| {
+            t.as_ref()
+                .and_then(|t| t.as_ref().ok())
+                .and_then(|t| t.as_ref())
+                .and_then(|t| t.messages.last().map(|m| m.at))
+                .unwrap_or(0)
+        });
+        let smallest = self
+            .items
+            .with_untracked(|items| items.iter().map(|q| q.local_id).min().unwrap_or(0));
+        let item = Queued {
+            key: new_key(now),
+            // Below every id in use, and below those of earlier page loads.
+            local_id: smallest.min(-now) - 1,
+            conversation_id,
+            body,
+            reply_to_id: reply,
+            sender_user_id: workspace.user_id.get_untracked(),
+            // After everything shown, whatever the clocks say.
+            at: now.max(last_at + 1),
+        };
+        show(workspace, item.pending_copy());
+        self.items.update(|items| items.push(item));
+        self.save();
+        self.flush(workspace);
+    }
+
+    /// Queues a failed copy (`local_id`) of this page again, under a new key.
+    pub fn resend(self, workspace: Workspace, local_id: i64) {
+        let Some(message) = workspace.thread.with_untracked(|t| {
+            t.as_ref()
+                .and_then(|t| t.as_ref().ok())
+                .and_then(|t| t.as_ref())
+                .and_then(|t| t.messages.iter().find(|m| m.id == local_id).cloned())
+        }) else {
+            return;
+        };
+        let item = Queued {
+            key: new_key(clock::now_ms()),
+            local_id,
+            conversation_id: message.conversation_id,
+            body: message.body.clone().unwrap_or_default(),
+            reply_to_id: message.reply_to_id,
+            sender_user_id: workspace.user_id.get_untracked(),
+            at: message.at,
+        };
+        show(workspace, item.pending_copy());
+        self.items.update(|items| items.push(item));
+        self.save();
+        self.flush(workspace);
+    }
+
+    /// Sends the queue in order, one message at a time; stops at the first that cannot reach
+    /// the server, to try again on the next call.
+    pub fn flush(self, workspace: Workspace) {
+        if self.sending.get_value() || self.items.with_untracked(Vec::is_empty) {
+            return;
+        }
+        self.sending.set_value(true);
+        let locale = self.i18n.get_locale_untracked();
+        let owner = self.owner.get_value();
+        // The page may be left while a send is on its way: after each wait, everything is
+        // reached with `try_`, and a page that has gone stops there (the browser's storage
+        // still holds what was not sent, for the next page).
+        leptos::task::spawn_local(async move {
+            while let Some(Some(next)) = self
+                .items
+                .try_with_untracked(|items| items.first().cloned())
+            {
+                let result = send_text(
+                    next.conversation_id,
+                    next.body.clone(),
+                    next.reply_to_id,
+                    Some(next.key.clone()),
+                )
+                .await;
+                if matches!(&result, Err(err) if unreachable(err)) {
+                    self.stalled.try_set(true);
+                    break;
+                }
+                self.stalled.try_set(false);
+                if self
+                    .items
+                    .try_update(|items| items.retain(|q| q.key != next.key))
+                    .is_none()
+                {
+                    storage::remove(owner, &next.key);
+                    break;
+                }
+                self.save();
+                if result.is_err() {
+                    // Its copy may be shown only from the queue: it stays, marked failed.
+                    show(workspace, next.pending_copy());
+                }
+                settle(workspace, locale, next.local_id, result);
+            }
+            self.sending.try_set_value(false);
+        });
+    }
+
+    fn save(self) {
+        let owner = self.owner.try_get_value().unwrap_or(0);
+        if owner != 0 {
+            self.items
+                .try_with_untracked(|items| storage::save(owner, items));
+        }
+    }
+}
+
+/// Puts a copy in the open thread, if it is that conversation's and not shown yet.
+fn show(workspace: Workspace, copy: MessageView) {
+    workspace.thread.try_update(|value| {
+        if let Some(Ok(Some(shown))) = value {
+            if shown.conversation.id != copy.conversation_id {
+                return;
+            }
+            match shown.messages.iter_mut().find(|m| m.id == copy.id) {
+                Some(existing) => *existing = copy,
+                None => shown.messages.push(copy),
+            }
+        }
+    });
+}
+
+/// Replaces a pending copy with the stored message, or marks it failed with the reason.
+pub fn settle(
+    workspace: Workspace,
+    locale: Locale,
+    local_id: i64,
+    result: Result<MessageView, AppError>,
+) {
+    workspace.thread.try_update(|value| {
+        let Some(Ok(Some(shown))) = value else {
+            return;
+        };
+        match result {
+            Ok(message) => {
+                if message.conversation_id != shown.conversation.id {
+                    return;
+                }
+                shown.messages.retain(|m| m.id != local_id);
+                let conversation = Box::new(shown.conversation.clone());
+                apply_to_messages(
+                    &mut shown.messages,
+                    Change::MessageCreated {
+                        message: Box::new(message),
+                        conversation,
+                    },
+                );
+            }
+            Err(err) => {
+                if let Some(m) = shown.messages.iter_mut().find(|m| m.id == local_id) {
+                    m.status = Some("failed".into());
+                    m.error_reason = Some(error_text(locale, &err));
+                }
+            }
+        }
+    });
+}
+
+/// The queue in `localStorage`, one entry per user, so it survives a reload while offline.
+mod storage {
+    use super::Queued;
+
+    #[cfg(feature = "hydrate")]
+    fn local() -> Option<web_sys::Storage> {
+        web_sys::window().and_then(|w| w.local_storage().ok().flatten())
+    }
+
+    fn entry(user_id: i64) -> String {
+        format!("buzon.outbox.{user_id}")
+    }
+
+    pub fn load(user_id: i64) -> Vec<Queued> {
+        #[cfg(feature = "hydrate")]
+        if let Some(Ok(Some(text))) = local().map(|s| s.get_item(&entry(user_id))) {
+            return serde_json::from_str(&text).unwrap_or_default();
+        }
+        let _ = entry(user_id);
+        Vec::new()
+    }
+
+    /// Drops one message from the stored queue (sent after its page was left).
+    pub fn remove(user_id: i64, key: &str) {
+        if user_id == 0 {
+            return;
+        }
+        let mut items = load(user_id);
+        items.retain(|q| q.key != key);
+        save(user_id, &items);
+    }
+
+    pub fn save(user_id: i64, items: &[Queued]) {
+        #[cfg(feature = "hydrate")]
+        if let Some(storage) = local() {
+            let _ = if items.is_empty() {
+                storage.remove_item(&entry(user_id))
+            } else {
+                match serde_json::to_string(items) {
+                    Ok(text) => storage.set_item(&entry(user_id), &text),
+                    Err(_) => Ok(()),
+                }
+            };
+        }
+        let _ = (entry(user_id), items);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_an_unreached_server_keeps_a_message_waiting() {
+        assert!(unreachable(&AppError::Transport("offline".into())));
+        assert!(!unreachable(&AppError::Internal));
+        assert!(!unreachable(&AppError::AccountDisconnected));
+    }
+
+    #[cfg(feature = "ssr")]
+    #[test]
+    fn keys_are_ones_the_server_accepts() {
+        let key = new_key(1_764_600_000_000);
+        assert!(super::super::store::ssr::valid_client_key(&key), "{key}");
+        assert_ne!(key, new_key(1_764_600_000_001));
+    }
+
+    #[test]
+    fn a_queued_message_shows_as_pending_text() {
+        let item = Queued {
+            key: "k".into(),
+            local_id: -5,
+            conversation_id: 7,
+            body: "hola".into(),
+            reply_to_id: Some(3),
+            sender_user_id: 2,
+            at: 10,
+        };
+        let copy = item.pending_copy();
+        assert_eq!(copy.id, -5);
+        assert_eq!(copy.status.as_deref(), Some("pending"));
+        assert_eq!(copy.body.as_deref(), Some("hola"));
+        assert_eq!(copy.reply_to_id, Some(3));
+    }
+}

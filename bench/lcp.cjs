@@ -1,0 +1,51 @@
+// Largest contentful paint of the inbox in headless Chromium on loopback: each run is a new
+// browser context (nothing cached: the WASM is downloaded and compiled every time), signed in
+// by its session cookie. Prints LCP and the time until the page is interactive (hydrated).
+// Usage (see bench/lcp.sh): node bench/lcp.cjs <base url> <session cookie> [runs]
+const { chromium } = require('playwright-core');
+
+const [base, cookie, runsArg] = process.argv.slice(2);
+const runs = Number(runsArg || 15);
+
+function pct(sorted, p) {
+  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)];
+}
+
+(async () => {
+  const browser = await chromium.launch({
+    executablePath: process.env.CHROMIUM_PATH || '/usr/bin/chromium',
+    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-dev-shm-usage'],
+  });
+  const lcps = [];
+  const hydrations = [];
+  for (let i = 0; i < runs; i++) {
+    const context = await browser.newContext({ viewport: { width: 1366, height: 850 }, serviceWorkers: 'block' });
+    const url = new URL(base);
+    await context.addCookies([{ name: 'buzon_session', value: cookie, domain: url.hostname, path: '/' }]);
+    const page = await context.newPage();
+    await page.goto(`${base}/inbox`, { waitUntil: 'load' });
+    await page.waitForSelector('html[data-hydrated]', { state: 'attached', timeout: 30_000 });
+    const hydrated = await page.evaluate(() => performance.now());
+    // LCP is final once the page has been interacted with or hidden; read what was recorded.
+    const lcp = await page.evaluate(() => new Promise((resolve) => {
+      new PerformanceObserver((list) => {
+        const entries = list.getEntries();
+        resolve(entries[entries.length - 1].startTime);
+      }).observe({ type: 'largest-contentful-paint', buffered: true });
+      setTimeout(() => resolve(NaN), 5000);
+    }));
+    if (Number.isNaN(lcp)) throw new Error('no largest-contentful-paint entry');
+    if (i > 0) {
+      // The first run warms the server and the browser process, not the page's cache.
+      lcps.push(lcp);
+      hydrations.push(hydrated);
+    }
+    await context.close();
+  }
+  await browser.close();
+  lcps.sort((a, b) => a - b);
+  hydrations.sort((a, b) => a - b);
+  const f = (n) => n.toFixed(0);
+  console.log(`inbox LCP over ${lcps.length} cold loads: p50 ${f(pct(lcps, 50))} ms, p90 ${f(pct(lcps, 90))} ms, max ${f(lcps[lcps.length - 1])} ms`);
+  console.log(`interactive (hydrated): p50 ${f(pct(hydrations, 50))} ms, p90 ${f(pct(hydrations, 90))} ms`);
+})();

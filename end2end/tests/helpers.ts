@@ -1,0 +1,44 @@
+import { expect, test, type Page } from '@playwright/test';
+
+// What the later spec files share: the administrator made by 01-team, the sandbox of each
+// project, signing in, screenshots.
+
+export const admin = { email: 'ana@andinas.example', password: 'clave-segura-1' };
+export const sandboxPorts: Record<string, number> = { desktop: 3201, tablet: 3202, phone: 3203 };
+
+/** This project's sandbox (Meta, Twilio and the customers). */
+export function sandboxUrl() {
+  return `http://127.0.0.1:${sandboxPorts[test.info().project.name]}`;
+}
+
+export async function shot(page: Page, name: string) {
+  const project = test.info().project.name;
+  await page.screenshot({ path: `screenshots/${project}-${name}.png`, fullPage: false });
+}
+
+export async function hydrated(page: Page) {
+  await page.waitForSelector('html[data-hydrated]', { state: 'attached' });
+}
+
+export async function signIn(page: Page, email = admin.email, password = admin.password) {
+  await page.goto('/login');
+  await page.getByLabel(/Correo electrónico|Email/).fill(email);
+  await page.getByLabel(/Contraseña|Password/).fill(password);
+  await page.getByRole('button', { name: /Entrar|Sign in/ }).click();
+  await expect(page).toHaveURL(/\/inbox$/);
+  await hydrated(page);
+}
+
+/** A customer writes (or does something else the sandbox's send API takes). */
+export async function customerSends(page: Page, body: object) {
+  const response = await page.request.post(`${sandboxUrl()}/sandbox/api/send`, { data: body });
+  const answer = await response.json();
+  expect(answer.webhook_status, JSON.stringify(answer)).toBe(200);
+  return answer.id as string;
+}
+
+/** What the business sent a customer on WhatsApp, as the sandbox received it. */
+export async function sentTo(page: Page, customer: string): Promise<{ kind: string; text?: string }[]> {
+  const log = await (await page.request.get(`${sandboxUrl()}/sandbox/api/messages?channel=whatsapp`)).json();
+  return log.filter((m: { from: string; customer: string }) => m.from === 'business' && m.customer === customer);
+}
