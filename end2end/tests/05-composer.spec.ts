@@ -97,7 +97,10 @@ test('a new message chimes, and stays quiet once the profile turns the sound off
   const chimes = () => page.evaluate(() => (window as unknown as { chimes: number }).chimes);
   const customerWrites = (text: string) =>
     customerSends(page, { channel: 'whatsapp', from: marta, name: 'Marta Solís', text });
+  // The live stream connects once the page is interactive; the customer writes after that.
+  let stream = page.waitForEvent('websocket');
   await signIn(page);
+  await stream;
   await expect(page.getByRole('link', { name: /Marta Solís/ }).first()).toBeVisible();
   await customerWrites('¿Me confirmas el horario?');
   await expect.poll(chimes, { timeout: 10_000 }).toBe(1);
@@ -107,8 +110,10 @@ test('a new message chimes, and stays quiet once the profile turns the sound off
   await page.getByLabel('Play a sound on new messages').uncheck();
   await page.getByRole('button', { name: 'Save', exact: true }).first().click();
   await expect(page.getByRole('status').filter({ hasText: 'Saved' })).toBeVisible();
+  stream = page.waitForEvent('websocket');
   await page.goto('/inbox');
   await hydrated(page);
+  await stream;
   await expect(page.getByRole('link', { name: /Marta Solís/ }).first()).toBeVisible();
   await customerWrites('¿Sigues ahí?');
   await expect(page.getByRole('link', { name: /Marta Solís/ }).first()).toContainText('¿Sigues ahí?');
