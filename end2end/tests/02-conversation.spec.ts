@@ -1,49 +1,19 @@
 import { expect, test, type Page } from '@playwright/test';
-import { execFileSync } from 'node:child_process';
+import { buzon, customerSends, hydrated, sandboxPorts, sandboxUrl, shot, signIn } from './helpers';
 
 // A conversation both ways, live: the sandbox plays a WhatsApp customer; the agent's browser
 // shows their messages as they arrive, answers, and watches the delivery ticks change.
 // Runs after 01-team, whose administrator (now using English) it signs in as.
 
-const admin = { email: 'ana@andinas.example', password: 'clave-segura-1' };
-const sandboxPorts: Record<string, number> = { desktop: 3201, tablet: 3202, phone: 3203 };
-
-function sandboxUrl() {
-  return `http://127.0.0.1:${sandboxPorts[test.info().project.name]}`;
-}
-
-async function shot(page: Page, name: string) {
-  const project = test.info().project.name;
-  await page.screenshot({ path: `screenshots/${project}-${name}.png`, fullPage: false });
-}
-
-async function hydrated(page: Page) {
-  await page.waitForSelector('html[data-hydrated]', { state: 'attached' });
-}
-
 /** Connects the sandbox's accounts to this project's Buzón, as an administrator would. */
 function connectAccounts() {
-  const project = test.info().project.name;
-  const env = {
-    ...process.env,
-    BUZON_DATA_DIR: `${process.env.BUZON_E2E_DATA ?? '../target/e2e-data'}/${project}`,
-    BUZON_LOG: 'warn',
-  };
-  const binary = process.env.BUZON_BIN ?? '../target/debug/buzon';
   const credentials = JSON.stringify({
     access_token: 'sandbox-access-token', app_secret: 'sandbox-app-secret',
     verify_token: 'sandbox-verify-token', auth_token: 'sandbox-twilio-token',
   });
-  execFileSync(binary, ['account', 'connect', '--org', 'Ventas Andinas', '--channel', 'whatsapp',
+  buzon(['account', 'connect', '--org', 'Ventas Andinas', '--channel', 'whatsapp',
     '--external-id', '106540352242922', '--name', 'Ventas', '--business-id', '102290129340398',
-    '--credentials-stdin'], { env, input: credentials });
-}
-
-async function customerSends(page: Page, body: object) {
-  const response = await page.request.post(`${sandboxUrl()}/sandbox/api/send`, { data: body });
-  const answer = await response.json();
-  expect(answer.webhook_status).toBe(200);
-  return answer.id as string;
+    '--credentials-stdin'], credentials);
 }
 
 test('a customer and an agent talk live', async ({ page }) => {
@@ -52,12 +22,7 @@ test('a customer and an agent talk live', async ({ page }) => {
   page.on('console', (m) => { if (m.type() === 'error') console.log(`[console] ${m.text().slice(0, 600)}`); });
   connectAccounts();
 
-  await page.goto('/login');
-  await page.getByLabel(/Correo electrónico|Email/).fill(admin.email);
-  await page.getByLabel(/Contraseña|Password/).fill(admin.password);
-  await page.getByRole('button', { name: /Entrar|Sign in/ }).click();
-  await expect(page).toHaveURL(/\/inbox$/);
-  await hydrated(page);
+  await signIn(page);
 
   // The customer writes: the conversation appears without a reload.
   const project = test.info().project.name;

@@ -1,57 +1,14 @@
 import { expect, test, type Browser, type Page } from '@playwright/test';
-import { execFileSync } from 'node:child_process';
+import { admin, buzon, customerSends, hydrated, sandboxPorts, sandboxUrl, shot, signIn } from './helpers';
 
 // A working day in the workspace, after 02-conversation (Lucía's WhatsApp conversation and
 // the synced templates exist): every message type the customer can send, a reply with a file
 // and its upload progress, the contact panel, a new conversation that must open with a
 // template, the list's filters, and a seller who does not see unassigned conversations.
 
-const admin = { email: 'ana@andinas.example', password: 'clave-segura-1' };
-const sandboxPorts: Record<string, number> = { desktop: 3201, tablet: 3202, phone: 3203 };
-
-function sandboxUrl() {
-  return `http://127.0.0.1:${sandboxPorts[test.info().project.name]}`;
-}
-
-async function shot(page: Page, name: string) {
-  const project = test.info().project.name;
-  await page.screenshot({ path: `screenshots/${project}-${name}.png`, fullPage: false });
-}
-
-async function hydrated(page: Page) {
-  await page.waitForSelector('html[data-hydrated]', { state: 'attached' });
-}
-
-/** Runs the server's command line against this project's database. */
-function buzon(args: string[], input?: string) {
-  const project = test.info().project.name;
-  const env = {
-    ...process.env,
-    BUZON_DATA_DIR: `${process.env.BUZON_E2E_DATA ?? '../target/e2e-data'}/${project}`,
-    BUZON_LOG: 'warn',
-  };
-  execFileSync(process.env.BUZON_BIN ?? '../target/debug/buzon', args, { env, input });
-}
-
-async function customerSends(page: Page, body: object) {
-  const response = await page.request.post(`${sandboxUrl()}/sandbox/api/send`, { data: body });
-  const answer = await response.json();
-  expect(answer.webhook_status, JSON.stringify(answer)).toBe(200);
-  return answer.id as string;
-}
-
 async function businessMessages(page: Page) {
   const log = await (await page.request.get(`${sandboxUrl()}/sandbox/api/messages?channel=whatsapp`)).json();
   return log.filter((m: { from: string }) => m.from === 'business');
-}
-
-async function signIn(page: Page, email: string, password: string) {
-  await page.goto('/login');
-  await page.getByLabel(/Correo electrónico|Email/).fill(email);
-  await page.getByLabel(/Contraseña|Password/).fill(password);
-  await page.getByRole('button', { name: /Entrar|Sign in/ }).click();
-  await expect(page).toHaveURL(/\/inbox$/);
-  await hydrated(page);
 }
 
 /** The contact panel: beside the chat on desktops, behind a button on tablets and phones. */

@@ -7,7 +7,8 @@ const marta = '5215544332211';
 // The browser records with its microphone (a fake one here); the note reaches the customer
 // as Ogg Opus, which WhatsApp shows as a voice note. Pressing Template discards a recording.
 // A quick reply with a file (R19): made in Settings, chosen with `/` in the composer, sent as
-// that file with its text. Then the notification sound (R22): one chime for a new message.
+// that file with its text. Then the notification sound (R22): a chime on a new message, none
+// once the profile turns it off.
 
 test('a voice note is recorded and sent as Ogg Opus; Template discards a recording', async ({ page }) => {
   page.on('pageerror', (error) => console.log(`[page error] ${error.message}`));
@@ -61,6 +62,10 @@ test('a quick reply with a file is made in Settings and sent from the composer',
   await expect(section.getByRole('status').filter({ hasText: 'catalogo-2026.pdf' })).toBeVisible();
   await section.getByRole('button', { name: 'Add reply' }).click();
   await expect(section.getByRole('listitem').filter({ hasText: '/catalogo' })).toContainText('catalogo-2026.pdf');
+  // The form starts over for the next reply.
+  await expect(section.getByLabel('Code')).toHaveValue('');
+  await expect(section.getByLabel('Text')).toHaveValue('');
+  await expect(section.getByRole('status').filter({ hasText: 'catalogo-2026.pdf' })).toHaveCount(0);
   await shot(page, '24-quick-reply-file');
 
   await page.goto('/inbox');
@@ -80,7 +85,7 @@ test('a quick reply with a file is made in Settings and sent from the composer',
     { timeout: 20_000 }).toBe(1);
 });
 
-test('a new message chimes once', async ({ page }) => {
+test('a new message chimes, and stays quiet once the profile turns the sound off', async ({ page }) => {
   // Counts the chimes: each one is a new Web Audio context.
   await page.addInitScript(() => {
     const counted = window as unknown as { chimes: number };
@@ -97,12 +102,31 @@ test('a new message chimes once', async ({ page }) => {
   const customerWrites = (text: string) =>
     customerSends(page, { channel: 'whatsapp', from: marta, name: 'Marta Solís', text });
   // The live stream connects once the page is interactive; the customer writes after that.
-  const stream = page.waitForEvent('websocket');
+  let stream = page.waitForEvent('websocket');
   await signIn(page);
   await stream;
   await expect(page.getByRole('link', { name: /Marta Solís/ }).first()).toBeVisible();
   await customerWrites('¿Me confirmas el horario?');
   await expect.poll(chimes, { timeout: 10_000 }).toBe(1);
-  await page.waitForTimeout(1000);
-  expect(await chimes()).toBe(1);
+
+  await page.goto('/profile');
+  await hydrated(page);
+  await page.getByLabel('Play a sound on new messages').uncheck();
+  await page.getByRole('button', { name: 'Save', exact: true }).first().click();
+  await expect(page.getByRole('status').filter({ hasText: 'Saved' })).toBeVisible();
+  stream = page.waitForEvent('websocket');
+  await page.goto('/inbox');
+  await hydrated(page);
+  await stream;
+  await expect(page.getByRole('link', { name: /Marta Solís/ }).first()).toBeVisible();
+  await customerWrites('¿Sigues ahí?');
+  await expect(page.getByRole('link', { name: /Marta Solís/ }).first()).toContainText('¿Sigues ahí?');
+  await page.waitForTimeout(500);
+  expect(await chimes()).toBe(0);
+  // Back on for whoever runs next.
+  await page.goto('/profile');
+  await hydrated(page);
+  await page.getByLabel('Play a sound on new messages').check();
+  await page.getByRole('button', { name: 'Save', exact: true }).first().click();
+  await expect(page.getByRole('status').filter({ hasText: 'Saved' })).toBeVisible();
 });

@@ -1,4 +1,5 @@
 import { expect, test, type Page } from '@playwright/test';
+import { execFileSync } from 'node:child_process';
 
 // What the later spec files share: the administrator made by 01-team, the sandbox of each
 // project, signing in, screenshots.
@@ -41,4 +42,15 @@ export async function customerSends(page: Page, body: object) {
 export async function sentTo(page: Page, customer: string): Promise<{ kind: string; text?: string }[]> {
   const log = await (await page.request.get(`${sandboxUrl()}/sandbox/api/messages?channel=whatsapp`)).json();
   return log.filter((m: { from: string; customer: string }) => m.from === 'business' && m.customer === customer);
+}
+
+/** Runs the server's command line against this project's database. */
+export function buzon(args: string[], input?: string) {
+  const project = test.info().project.name;
+  const env = {
+    ...process.env,
+    BUZON_DATA_DIR: `${process.env.BUZON_E2E_DATA ?? '../target/e2e-data'}/${project}`,
+    BUZON_LOG: 'warn',
+  };
+  execFileSync(process.env.BUZON_BIN ?? '../target/debug/buzon', args, { env, input });
 }

@@ -22,6 +22,7 @@ on_both_databases!(
     a_failed_message_is_retried_and_personalize_is_filled_on_send,
     quick_replies_are_managed_by_administrators_and_read_by_sellers,
     a_message_sent_again_under_its_key_is_stored_and_delivered_once,
+    kept_counts_equal_a_full_count_after_any_change,
 );
 
 async fn list(client: &Client, query: &[(&str, &str)]) -> Vec<Value> {
@@ -687,4 +688,297 @@ async fn quick_replies_are_managed_by_administrators_and_read_by_sellers(backend
         .unwrap()
         .is_empty());
     server.stop().await;
+}
+
+/// What the kept counts must equal: every open conversation counted by line and assignee, and
+/// for each user those unread by them, straight from the conversations.
+async fn counted(pool: &sqlx::AnyPool) -> (Vec<(i64, i64, i64)>, Vec<(i64, i64, i64, i64)>) {
+    let open = sqlx::query_as(
+        "SELECT account_id, COALESCE(assignee_id, 0), COUNT(*) FROM conversations \
+         WHERE status = 'open' AND deleted_at IS NULL GROUP BY 1, 2 ORDER BY 1, 2",
+    )
+    .fetch_all(pool)
+    .await
+    .unwrap();
+    let unread = sqlx::query_as(
+        "SELECT u.id, c.account_id, COALESCE(c.assignee_id, 0), COUNT(*) FROM conversations c \
+         JOIN users u ON u.org_id = c.org_id \
+         LEFT JOIN conversation_reads r ON r.conversation_id = c.id AND r.user_id = u.id \
+         WHERE c.status = 'open' AND c.deleted_at IS NULL \
+           AND COALESCE(c.last_incoming_id, 0) > COALESCE(r.last_read_id, 0) \
+         GROUP BY 1, 2, 3 ORDER BY 1, 2, 3",
+    )
+    .fetch_all(pool)
+    .await
+    .unwrap();
+    (open, unread)
+}
+
+/// The kept counts, without the places that have come down to zero.
+async fn kept(pool: &sqlx::AnyPool) -> (Vec<(i64, i64, i64)>, Vec<(i64, i64, i64, i64)>) {
+    let open = sqlx::query_as(
+        "SELECT account_id, assignee_id, open_count FROM open_tallies WHERE open_count <> 0 \
+         ORDER BY 1, 2",
+    )
+    .fetch_all(pool)
+    .await
+    .unwrap();
+    let unread = sqlx::query_as(
+        "SELECT user_id, account_id, assignee_id, unread_count FROM unread_tallies \
+         WHERE unread_count <> 0 ORDER BY 1, 2, 3",
+    )
+    .fetch_all(pool)
+    .await
+    .unwrap();
+    (open, unread)
+}
+
+/// A small deterministic generator, so a failing sequence can be replayed.
+struct Dice(u64);
+
+impl Dice {
+    fn below(&mut self, n: usize) -> usize {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        (self.0 % n as u64) as usize
+    }
+}
+
+async fn kept_counts_equal_a_full_count_after_any_change(backend: Backend) {
+    let pair = Pair::start(backend).await;
+    pair.customer_sends(json!({"channel": "whatsapp", "text": "Hola"}))
+        .await;
+    pair.server
+        .invite_and_accept(&pair.admin, "sergio@andinas.example", "seller")
+        .await;
+    let pool = &pair.db.pool;
+    let (org_id, role_id): (i64, i64) =
+        sqlx::query_as("SELECT org_id, role_id FROM users ORDER BY id LIMIT 1")
+            .fetch_one(pool)
+            .await
+            .unwrap();
+    let accounts: Vec<(i64,)> = sqlx::query_as("SELECT id FROM accounts ORDER BY id")
+        .fetch_all(pool)
+        .await
+        .unwrap();
+    let accounts: Vec<i64> = accounts.into_iter().map(|(id,)| id).collect();
+    let mut users: Vec<i64> = sqlx::query_as::<_, (i64,)>("SELECT id FROM users ORDER BY id")
+        .fetch_all(pool)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|(id,)| id)
+        .collect();
+    assert_eq!(counted(pool).await, kept(pool).await, "after the migration");
+
+    let mut dice = Dice(0x2545_f491_4f6c_dd1d);
+    let mut conversations: Vec<i64> = Vec::new();
+    let mut incoming = 1_000i64;
+    for step in 0..600 {
+        let pick = |dice: &mut Dice, from: &[i64]| from[dice.below(from.len())];
+        let assignee = |dice: &mut Dice, users: &[i64]| match dice.below(3) {
+            0 => None,
+            _ => Some(users[dice.below(users.len())]),
+        };
+        let what = if conversations.len() < 5 {
+            0
+        } else {
+            dice.below(11)
+        };
+        let done = match what {
+            0 => {
+                incoming += 1;
+                let last = (dice.below(3) > 0).then_some(incoming);
+                let (id,): (i64,) = sqlx::query_as(
+                    "INSERT INTO conversations (org_id, account_id, customer_key, status, \
+                       assignee_id, last_incoming_id, last_message_at, created_at, updated_at) \
+                     VALUES ($1, $2, $3, $4, $5, $6, 1, 1, 1) RETURNING id",
+                )
+                .bind(org_id)
+                .bind(pick(&mut dice, &accounts))
+                .bind(format!("tally-{step}"))
+                .bind(if dice.below(5) == 0 { "closed" } else { "open" })
+                .bind(assignee(&mut dice, &users))
+                .bind(last)
+                .fetch_one(pool)
+                .await
+                .unwrap();
+                conversations.push(id);
+                "new conversation"
+            }
+            1 | 2 => {
+                incoming += 1;
+                sqlx::query("UPDATE conversations SET last_incoming_id = $1 WHERE id = $2")
+                    .bind(incoming)
+                    .bind(pick(&mut dice, &conversations))
+                    .execute(pool)
+                    .await
+                    .unwrap();
+                "a message came in"
+            }
+            3 | 4 => {
+                // Read up to the last message, or to an older one (a read from another tab).
+                let conversation = pick(&mut dice, &conversations);
+                let user = pick(&mut dice, &users);
+                let behind = dice.below(3) as i64;
+                sqlx::query(
+                    "INSERT INTO conversation_reads (org_id, conversation_id, user_id, \
+                       last_read_at, last_read_id) \
+                     SELECT org_id, id, $2, 1, COALESCE(last_incoming_id, 0) - $3 \
+                     FROM conversations WHERE id = $1 \
+                     ON CONFLICT (conversation_id, user_id) \
+                     DO UPDATE SET last_read_id = excluded.last_read_id",
+                )
+                .bind(conversation)
+                .bind(user)
+                .bind(behind)
+                .execute(pool)
+                .await
+                .unwrap();
+                "read"
+            }
+            5 => {
+                sqlx::query("UPDATE conversations SET assignee_id = $1 WHERE id = $2")
+                    .bind(assignee(&mut dice, &users))
+                    .bind(pick(&mut dice, &conversations))
+                    .execute(pool)
+                    .await
+                    .unwrap();
+                "assigned"
+            }
+            6 => {
+                sqlx::query(
+                    "UPDATE conversations SET status = CASE status WHEN 'open' THEN 'closed' \
+                       ELSE 'open' END WHERE id = $1",
+                )
+                .bind(pick(&mut dice, &conversations))
+                .execute(pool)
+                .await
+                .unwrap();
+                "closed or reopened"
+            }
+            7 => {
+                // Moved to another line and written to in the same change.
+                incoming += 1;
+                sqlx::query(
+                    "UPDATE conversations SET account_id = $1, last_incoming_id = $2 WHERE id = $3",
+                )
+                .bind(pick(&mut dice, &accounts))
+                .bind(incoming)
+                .bind(pick(&mut dice, &conversations))
+                .execute(pool)
+                .await
+                .unwrap();
+                "moved"
+            }
+            8 => {
+                let conversation = pick(&mut dice, &conversations);
+                if dice.below(2) == 0 {
+                    sqlx::query("UPDATE conversations SET deleted_at = 1 WHERE id = $1")
+                        .bind(conversation)
+                        .execute(pool)
+                        .await
+                        .unwrap();
+                } else {
+                    sqlx::query("DELETE FROM conversations WHERE id = $1")
+                        .bind(conversation)
+                        .execute(pool)
+                        .await
+                        .unwrap();
+                }
+                conversations.retain(|&c| c != conversation);
+                "deleted"
+            }
+            9 => {
+                sqlx::query(
+                    "DELETE FROM conversation_reads WHERE user_id = $1 AND conversation_id = $2",
+                )
+                .bind(pick(&mut dice, &users))
+                .bind(pick(&mut dice, &conversations))
+                .execute(pool)
+                .await
+                .unwrap();
+                "read position removed"
+            }
+            _ => {
+                if dice.below(2) == 0 || users.len() < 3 {
+                    let (id,): (i64,) = sqlx::query_as(
+                        "INSERT INTO users (org_id, role_id, email, name, status, created_at, \
+                           updated_at) VALUES ($1, $2, $3, 'Nuevo', 'active', 1, 1) RETURNING id",
+                    )
+                    .bind(org_id)
+                    .bind(role_id)
+                    .bind(format!("u{step}@andinas.example"))
+                    .fetch_one(pool)
+                    .await
+                    .unwrap();
+                    users.push(id);
+                    "new user"
+                } else {
+                    let user = *users.last().unwrap();
+                    sqlx::query(
+                        "UPDATE conversations SET assignee_id = NULL WHERE assignee_id = $1",
+                    )
+                    .bind(user)
+                    .execute(pool)
+                    .await
+                    .unwrap();
+                    sqlx::query("DELETE FROM users WHERE id = $1")
+                        .bind(user)
+                        .execute(pool)
+                        .await
+                        .unwrap();
+                    users.pop();
+                    "user removed"
+                }
+            }
+        };
+        assert_eq!(counted(pool).await, kept(pool).await, "step {step}: {done}");
+    }
+
+    // Messages arriving while the same users read the same conversations, all at once: the
+    // counts must come out as if one change had followed the other.
+    let mut tasks = Vec::new();
+    for worker in 0..8i64 {
+        let pool = pool.clone();
+        let conversations = conversations.clone();
+        let users = users.clone();
+        tasks.push(tokio::spawn(async move {
+            let mut dice = Dice(0x9e37_79b9_7f4a_7c15 + worker as u64);
+            for round in 0..40i64 {
+                let conversation = conversations[dice.below(conversations.len().min(4))];
+                if worker % 2 == 0 {
+                    sqlx::query("UPDATE conversations SET last_incoming_id = $1 WHERE id = $2")
+                        .bind(10_000 + worker * 1_000 + round)
+                        .bind(conversation)
+                        .execute(&pool)
+                        .await
+                        .unwrap();
+                } else {
+                    sqlx::query(
+                        "INSERT INTO conversation_reads (org_id, conversation_id, user_id, \
+                           last_read_at, last_read_id) \
+                         SELECT org_id, id, $2, 1, COALESCE(last_incoming_id, 0) \
+                         FROM conversations WHERE id = $1 \
+                         ON CONFLICT (conversation_id, user_id) \
+                         DO UPDATE SET last_read_id = excluded.last_read_id",
+                    )
+                    .bind(conversation)
+                    .bind(users[dice.below(users.len())])
+                    .execute(&pool)
+                    .await
+                    .unwrap();
+                }
+            }
+        }));
+    }
+    for task in tasks {
+        task.await.unwrap();
+    }
+    assert_eq!(
+        counted(pool).await,
+        kept(pool).await,
+        "after concurrent changes"
+    );
 }

@@ -201,24 +201,16 @@ pub fn InboxPage() -> impl IntoView {
             return;
         }
         following.set_value(true);
-        // After the page has finished hydrating: offline, the socket fails at once, and the
-        // notice it brings must not change the page while it is being hydrated.
-        let after = first.last_event_id;
-        set_timeout(
-            move || {
-                follow(
-                    after,
-                    move |event, fresh| apply(workspace, event, fresh),
-                    move |state| {
-                        workspace.socket.set_value(state);
-                        workspace.link.set(state);
-                        if state == Link::Connected {
-                            workspace.outbox.flush(workspace);
-                        }
-                    },
-                )
+        follow(
+            first.last_event_id,
+            move |event, fresh| apply(workspace, event, fresh),
+            move |state| {
+                workspace.socket.set_value(state);
+                workspace.link.set(state);
+                if state == Link::Connected {
+                    workspace.outbox.flush(workspace);
+                }
             },
-            std::time::Duration::ZERO,
         );
     });
     keyboard_shortcuts(workspace);

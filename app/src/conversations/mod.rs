@@ -172,6 +172,33 @@ pub struct Counts {
     pub others: i64,
 }
 
+impl Counts {
+    /// The counts from the open and unread conversations of each assignee (0: unassigned),
+    /// as `user` sees them: one who does not see everything counts only their own.
+    pub fn of_places(
+        open: &[(i64, i64)],
+        unread: &[(i64, i64)],
+        user: i64,
+        sees_all: bool,
+    ) -> Counts {
+        let visible = |assignee: i64| sees_all || assignee == user;
+        let sum = |places: &[(i64, i64)], pick: &dyn Fn(i64) -> bool| -> i64 {
+            places
+                .iter()
+                .filter(|(assignee, _)| visible(*assignee) && pick(*assignee))
+                .map(|(_, n)| n)
+                .sum()
+        };
+        Counts {
+            open: sum(open, &|_| true),
+            unread: sum(unread, &|_| true),
+            unassigned: sum(open, &|a| a == 0),
+            mine: sum(open, &|a| a == user),
+            others: sum(open, &|a| a != 0 && a != user),
+        }
+    }
+}
+
 /// A line or page the list can be narrowed to.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LineOption {
@@ -456,6 +483,35 @@ pub async fn send_media(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn counts_add_up_the_places_a_user_may_see() {
+        // Unassigned, mine (7) and two colleagues' conversations.
+        let open = [(0, 3), (7, 2), (8, 4), (9, 1)];
+        let unread = [(0, 1), (7, 2), (9, 1)];
+        assert_eq!(
+            Counts::of_places(&open, &unread, 7, true),
+            Counts {
+                open: 10,
+                unread: 4,
+                unassigned: 3,
+                mine: 2,
+                others: 5
+            }
+        );
+        // A seller counts only what is assigned to them.
+        assert_eq!(
+            Counts::of_places(&open, &unread, 7, false),
+            Counts {
+                open: 2,
+                unread: 2,
+                unassigned: 0,
+                mine: 2,
+                others: 0
+            }
+        );
+        assert_eq!(Counts::of_places(&[], &[], 7, true), Counts::default());
+    }
 
     fn row(status: &str, assignee: Option<i64>) -> ConversationSummary {
         ConversationSummary {

@@ -131,7 +131,7 @@ impl Outbox {
             // After everything shown, whatever the clocks say.
             at: now.max(last_at + 1),
         };
-        show(workspace, item.pending_copy());
+        // The chat shows it from the queue until the stored message replaces it.
         self.items.update(|items| items.push(item));
         self.save();
         self.flush(workspace);
@@ -156,7 +156,12 @@ impl Outbox {
             sender_user_id: workspace.user_id.get_untracked(),
             at: message.at,
         };
-        show(workspace, item.pending_copy());
+        // Out of the thread: from now on the chat shows it from the queue, as sending.
+        workspace.thread.update(|value| {
+            if let Some(Ok(Some(shown))) = value {
+                shown.messages.retain(|m| m.id != local_id);
+            }
+        });
         self.items.update(|items| items.push(item));
         self.save();
         self.flush(workspace);
@@ -201,8 +206,8 @@ impl Outbox {
                 }
                 self.save();
                 if result.is_err() {
-                    // Its copy may be shown only from the queue: it stays, marked failed.
-                    show(workspace, next.pending_copy());
+                    // Its copy was shown from the queue: it stays in the thread, marked failed.
+                    keep_failed(workspace, next.pending_copy());
                 }
                 settle(workspace, locale, next.local_id, result);
             }
@@ -219,8 +224,9 @@ impl Outbox {
     }
 }
 
-/// Puts a copy in the open thread, if it is that conversation's and not shown yet.
-fn show(workspace: Workspace, copy: MessageView) {
+/// Puts the copy of a message that could not be sent in the open thread, if it is that
+/// conversation's, for [`settle`] to mark failed.
+fn keep_failed(workspace: Workspace, copy: MessageView) {
     workspace.thread.try_update(|value| {
         if let Some(Ok(Some(shown))) = value {
             if shown.conversation.id != copy.conversation_id {

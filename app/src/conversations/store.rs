@@ -49,11 +49,11 @@ pub fn summary(channel: Channel, row: SummaryRow) -> ConversationSummary {
 
 /// A conversation row with its account's channel and state.
 #[derive(Debug, sqlx::FromRow)]
-struct Listed {
-    channel: String,
-    account_status: String,
+pub(crate) struct Listed {
+    pub(crate) channel: String,
+    pub(crate) account_status: String,
     #[sqlx(flatten)]
-    row: SummaryRow,
+    pub(crate) row: SummaryRow,
 }
 
 /// A row of the list: the conversation, its contact's name and the caller's unread state.
@@ -74,7 +74,7 @@ pub fn full_name(first: Option<&str>, last: Option<&str>) -> Option<String> {
 }
 
 impl Listed {
-    fn channel(&self) -> Channel {
+    pub(crate) fn channel(&self) -> Channel {
         Channel::parse(&self.channel).unwrap_or(Channel::Whatsapp)
     }
 }
@@ -327,27 +327,37 @@ pub mod ssr {
         let state = AppState::current()?;
         let actor = user.actor();
         let sees_all = actor.permissions.has(Permission::SeeAllConversations);
-        // Every count in one pass over the open conversations the caller may see.
-        let (open, unread, unassigned, mine, others): (i64, i64, i64, i64, i64) =
-            sqlx::query_as(&format!(
-                "SELECT COUNT(*), COUNT(CASE WHEN {UNREAD} THEN 1 END), \
-                     COUNT(CASE WHEN c.assignee_id IS NULL THEN 1 END), \
-                     COUNT(CASE WHEN c.assignee_id = $3 THEN 1 END), \
-                     COUNT(CASE WHEN c.assignee_id <> $3 THEN 1 END) \
-                 FROM conversations c \
-                 JOIN accounts a ON a.id = c.account_id \
-                 LEFT JOIN conversation_reads r ON r.conversation_id = c.id AND r.user_id = $3 \
-                 WHERE c.org_id = $1 AND c.status = 'open' AND c.deleted_at IS NULL \
-                   AND ($2 = 1 OR c.assignee_id = $3) \
-                   AND ($4 = '' OR a.channel = $4) AND ($5 = 0 OR c.account_id = $5)"
-            ))
+        // The counts are kept per line and assignee (see the inbox tallies migration): a few
+        // rows per line to add up, however many conversations there are.
+        let places = |table: &str, column: &str, reader: &str| {
+            format!(
+                "SELECT t.assignee_id, CAST(SUM(t.{column}) AS BIGINT) FROM {table} t \
+                 JOIN accounts a ON a.id = t.account_id \
+                 WHERE a.org_id = $1 {reader} \
+                   AND ($2 = '' OR a.channel = $2) AND ($3 = 0 OR t.account_id = $3) \
+                 GROUP BY t.assignee_id"
+            )
+        };
+        let channel = channel.unwrap_or_default();
+        let account_id = account_id.unwrap_or(0);
+        let open: Vec<(i64, i64)> = sqlx::query_as(&places("open_tallies", "open_count", ""))
             .bind(user.org_id)
-            .bind(i64::from(sees_all))
-            .bind(user.id)
-            .bind(channel.unwrap_or_default())
-            .bind(account_id.unwrap_or(0))
-            .fetch_one(&state.db.pool)
+            .bind(&channel)
+            .bind(account_id)
+            .fetch_all(&state.db.pool)
             .await?;
+        let unread: Vec<(i64, i64)> = sqlx::query_as(&places(
+            "unread_tallies",
+            "unread_count",
+            "AND t.user_id = $4",
+        ))
+        .bind(user.org_id)
+        .bind(&channel)
+        .bind(account_id)
+        .bind(user.id)
+        .fetch_all(&state.db.pool)
+        .await?;
+        let counts = Counts::of_places(&open, &unread, user.id, sees_all);
         let lines: Vec<(i64, String, String, String)> = sqlx::query_as(
             "SELECT id, channel, name, status FROM accounts WHERE org_id = $1 ORDER BY channel, name, id",
         )
@@ -355,13 +365,7 @@ pub mod ssr {
         .fetch_all(&state.db.pool)
         .await?;
         Ok(Overview {
-            counts: Counts {
-                open,
-                unread,
-                unassigned,
-                mine,
-                others,
-            },
+            counts,
             lines: lines
                 .into_iter()
                 .map(|(id, channel, name, status)| LineOption {
@@ -407,7 +411,7 @@ pub mod ssr {
     }
 
     /// `c.id, c.account_id, ...` from `id, account_id, ...`.
-    fn prefixed(columns: &str, prefix: &str) -> String {
+    pub(crate) fn prefixed(columns: &str, prefix: &str) -> String {
         columns
             .split(',')
             .map(|c| format!("{prefix}{}", c.trim()))

@@ -26,10 +26,14 @@ pub fn QuickRepliesSection(
     let file = RwSignal::new(None::<AttachmentView>);
     let progress = RwSignal::new(None::<f64>);
     let file_error = RwSignal::new(None::<AppError>);
-    // A saved reply took the file with it.
+    let form = NodeRef::<leptos::html::Form>::new();
+    // A saved reply took the file with it; the form starts over for the next one.
     Effect::new(move |_| {
         if let Some(Ok(_)) = save.value().get() {
             file.set(None);
+            if let Some(form) = form.get_untracked() {
+                form.reset();
+            }
         }
     });
     #[cfg_attr(not(feature = "hydrate"), allow(unused_variables))]
@@ -96,7 +100,7 @@ pub fn QuickRepliesSection(
                 </ul>
             </Transition>
             <FormError error=delete_error fields=&[] />
-            <ActionForm action=save attr:class="quick-reply-form">
+            <ActionForm action=save node_ref=form attr:class="quick-reply-form">
                 <label for="quick-reply-code">{t!(i18n, settings.quick_reply_code)}</label>
                 <input
                     id="quick-reply-code"
