@@ -93,7 +93,7 @@ BEGIN
     INSERT INTO unread_tallies (org_id, user_id, account_id, assignee_id, unread_count)
     SELECT u.org_id, u.id, NEW.account_id, COALESCE(NEW.assignee_id, 0),
         (COALESCE(NEW.last_incoming_id, 0) > COALESCE(r.last_read_id, 0))
-        - 0
+        - (COALESCE(OLD.last_incoming_id, 0) > COALESCE(r.last_read_id, 0))
     FROM users u
     LEFT JOIN conversation_reads r ON r.conversation_id = NEW.id AND r.user_id = u.id
     WHERE u.org_id = NEW.org_id
