@@ -42,6 +42,12 @@ pub enum Field {
     ShortCode,
     /// A file uploaded earlier.
     Attachment,
+    /// The user a conversation is given to.
+    Assignee,
+    /// Why a conversation is closed.
+    CloseReason,
+    /// How long a conversation may stay quiet before a rule closes it.
+    Inactivity,
 }
 
 /// What is wrong with a field's value.
@@ -98,6 +104,13 @@ pub enum AppError {
     /// Meta or Twilio refused a call, with their code and reason.
     #[error("the provider answered {code}: {reason}")]
     Provider { code: String, reason: String },
+    /// The chosen user cannot be given conversations now (R33).
+    #[error("cannot be assigned: {0:?}")]
+    Assignment(crate::lifecycle::Refusal),
+    /// One of the accounts is in another enabled closing rule already (R37); its name, when
+    /// known.
+    #[error("an account is in the closing rule {rule:?} already")]
+    RuleOverlap { rule: String },
     /// The request did not reach the server or its answer could not be read.
     #[error("request failed: {0}")]
     Transport(String),
@@ -142,7 +155,10 @@ mod ssr {
                 AppError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
                 AppError::AlreadySetUp => StatusCode::CONFLICT,
                 AppError::EmailNotSent => StatusCode::BAD_GATEWAY,
-                AppError::Window(_) | AppError::AccountDisconnected => StatusCode::CONFLICT,
+                AppError::Window(_)
+                | AppError::AccountDisconnected
+                | AppError::Assignment(_)
+                | AppError::RuleOverlap { .. } => StatusCode::CONFLICT,
                 AppError::File(_) => StatusCode::UNPROCESSABLE_ENTITY,
                 AppError::Provider { .. } => StatusCode::BAD_GATEWAY,
                 AppError::Internal | AppError::Transport(_) => StatusCode::INTERNAL_SERVER_ERROR,

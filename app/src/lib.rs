@@ -15,6 +15,8 @@ pub use translations::i18n;
 pub mod clock;
 /// The one application error and its translation-ready parts.
 pub mod error;
+/// Assignment, reopening and automatic closing as pure rules (R33-R37).
+pub mod lifecycle;
 /// Who may do what: pure rules, enforced by the server and mirrored by the interface.
 pub mod permissions;
 /// Translated error messages and small form components.

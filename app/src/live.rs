@@ -9,6 +9,7 @@ use crate::conversations::Change;
 use crate::db::now_ms;
 use crate::error::AppError;
 use crate::orgs::Tx;
+use crate::permissions::{can_see_conversation, can_use_inbox, Actor};
 
 /// A committed event, serialised once for every stream that may see it.
 #[derive(Debug, Clone)]
@@ -18,6 +19,9 @@ pub struct Published {
     pub conversation_id: i64,
     /// Who the conversation is assigned to now: what visibility is decided on.
     pub assignee_id: Option<i64>,
+    /// Someone who sees this event whoever the conversation is assigned to: the user it was
+    /// just taken from.
+    pub visible_to: Option<i64>,
     /// The `StreamEvent` as JSON, shared by every stream that sends it (no copy per stream).
     pub json: axum::extract::ws::Utf8Bytes,
 }
@@ -91,6 +95,16 @@ impl Default for Hub {
     }
 }
 
+impl Published {
+    /// Whether `actor`'s stream carries this event (the rule the server functions apply, plus
+    /// [`Published::visible_to`]).
+    pub fn visible(&self, actor: &Actor) -> bool {
+        actor.org_id == self.org_id
+            && (can_see_conversation(actor, self.assignee_id)
+                || (self.visible_to == Some(actor.user_id) && can_use_inbox(actor)))
+    }
+}
+
 /// Appends `change` to the event log inside `tx`; publish the result after commit.
 pub async fn append(
     tx: &mut Tx<'_>,
@@ -98,16 +112,28 @@ pub async fn append(
     assignee_id: Option<i64>,
     change: &Change,
 ) -> Result<Published, AppError> {
+    append_for(tx, org_id, assignee_id, None, change).await
+}
+
+/// [`append`], for `visible_to` too whoever may see the conversation.
+pub async fn append_for(
+    tx: &mut Tx<'_>,
+    org_id: i64,
+    assignee_id: Option<i64>,
+    visible_to: Option<i64>,
+    change: &Change,
+) -> Result<Published, AppError> {
     let payload = serde_json::to_string(change).map_err(AppError::internal)?;
     let conversation_id = change.conversation_id();
     let (id,): (i64,) = sqlx::query_as(
-        "INSERT INTO events (org_id, kind, conversation_id, payload, created_at) \
-         VALUES ($1, $2, $3, $4, $5) RETURNING id",
+        "INSERT INTO events (org_id, kind, conversation_id, payload, visible_to, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
     )
     .bind(org_id)
     .bind(change.kind())
     .bind(conversation_id)
     .bind(&payload)
+    .bind(visible_to)
     .bind(now_ms())
     .fetch_one(&mut **tx)
     .await?;
@@ -116,6 +142,7 @@ pub async fn append(
         org_id,
         conversation_id,
         assignee_id,
+        visible_to,
         json: stream_json(id, &payload).into(),
     })
 }

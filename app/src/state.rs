@@ -41,6 +41,8 @@ pub struct Settings {
     pub invite_ttl_ms: i64,
     /// Whether a reverse proxy in front sets `X-Forwarded-For`.
     pub trust_proxy: bool,
+    /// How often the automatic closing rules are applied (R37 asks for within a minute).
+    pub closing_tick: std::time::Duration,
 }
 
 impl Settings {

@@ -90,6 +90,20 @@ pub fn error_text(locale: Locale, error: &AppError) -> String {
             td_string!(locale, errors.account_disconnected).to_string()
         }
         AppError::File(refusal) => file_refusal_text(locale, *refusal),
+        AppError::Assignment(crate::lifecycle::Refusal::Unavailable) => {
+            td_string!(locale, errors.assignee_unavailable).to_string()
+        }
+        AppError::Assignment(crate::lifecycle::Refusal::CannotWork) => {
+            td_string!(locale, errors.assignee_cannot_work).to_string()
+        }
+        AppError::RuleOverlap { rule } if rule.is_empty() => {
+            td_string!(locale, errors.rule_overlap_unnamed).to_string()
+        }
+        AppError::RuleOverlap { rule } => fill(
+            td_string!(locale, errors.rule_overlap),
+            &[("rule", rule.clone())],
+        )
+        .to_string(),
         AppError::Provider { code, reason } => fill(
             td_string!(locale, errors.provider),
             &[("code", code.clone()), ("reason", reason.clone())],

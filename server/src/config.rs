@@ -184,6 +184,14 @@ pub struct ServeArgs {
         hide = true
     )]
     pub reconcile_wait_ms: i64,
+    /// How often the automatic closing rules are applied (ms).
+    #[arg(
+        long,
+        env = "BUZON_CLOSING_TICK_MS",
+        default_value_t = 15_000,
+        hide = true
+    )]
+    pub closing_tick_ms: u64,
 }
 
 impl Default for ServeArgs {
@@ -202,6 +210,7 @@ impl Default for ServeArgs {
             provider_timeout_secs: 20,
             retry_base_ms: 1000,
             reconcile_wait_ms: 30_000,
+            closing_tick_ms: 15_000,
         }
     }
 }

@@ -11,6 +11,8 @@
 
 use std::collections::HashMap;
 
+use app::conversations::closing::ssr::track;
+use app::conversations::manage::ssr::reopen_for_customer;
 use app::conversations::store::{self, summary, SummaryRow, SUMMARY_COLUMNS};
 use app::conversations::{AttachmentView, Change, MessageView};
 use app::db::{now_ms, Db};
@@ -331,6 +333,16 @@ async fn store_message(step: &mut Step<'_, '_>, message: &Message) -> Result<(),
         return Ok(());
     };
     stored.messages += 1;
+    // A closed conversation opens again with the customer's message, the event just before it.
+    let mut at = at;
+    if incoming {
+        if let Some((event, message_at)) =
+            reopen_for_customer(tx, account.org_id, conversation_id, message_id, at).await?
+        {
+            step.published.push(event);
+            at = message_at;
+        }
+    }
 
     let mut attachment = None;
     if let Content::Media(media) = &message.content {
@@ -411,6 +423,16 @@ async fn store_message(step: &mut Step<'_, '_>, message: &Message) -> Result<(),
     .fetch_one(&mut **tx)
     .await?;
     let conversation = summary(account.channel, row);
+    // The customer wrote: the closing rule's deadline starts again (R37).
+    if incoming {
+        track(
+            tx,
+            account.id,
+            conversation_id,
+            conversation.last_incoming_at,
+        )
+        .await?;
+    }
 
     let needs_profile = created
         && matches!(account.channel, Channel::Messenger | Channel::Instagram)

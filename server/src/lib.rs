@@ -97,6 +97,7 @@ pub async fn build_state(
             public_url,
             invite_ttl_ms: args.invite_ttl_hours * 3_600_000,
             trust_proxy: args.trust_proxy,
+            closing_tick: Duration::from_millis(args.closing_tick_ms.max(100)),
         }),
         mailer,
         secrets,
@@ -181,6 +182,21 @@ fn route_list() -> Vec<leptos_axum::AxumRouteListing> {
     ROUTES.get_or_init(|| generate_route_list(App)).clone()
 }
 
+/// Applies the automatic closing rules now (what fell due while the server was down) and then
+/// every `tick`: a close comes at most that long after its deadline.
+async fn close_due_conversations(db: app::db::Db, hub: app::live::Hub, tick: Duration) {
+    let mut every = tokio::time::interval(tick);
+    every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        every.tick().await;
+        match app::conversations::closing::ssr::close_due(&db, &hub, app::db::now_ms()).await {
+            Ok(0) => {}
+            Ok(closed) => tracing::info!(closed, "conversations closed by their rules"),
+            Err(err) => tracing::warn!(%err, "could not apply the closing rules"),
+        }
+    }
+}
+
 /// Serves until `shutdown` completes. Expired sessions are swept in the background.
 pub async fn serve(
     listener: TcpListener,
@@ -202,6 +218,11 @@ pub async fn serve(
         }),
         tokio::spawn(outbox::Outbox::from_state(&state, timing).run()),
         tokio::spawn(jobs::Jobs::from_state(&state, ingest.clone()).run()),
+        tokio::spawn(close_due_conversations(
+            state.db.clone(),
+            state.hub.clone(),
+            state.settings.closing_tick,
+        )),
     ];
     if let Some(told) = state.hub.take_told() {
         let instance = peers::instance_name();

@@ -135,7 +135,7 @@ async fn follow(mut socket: WebSocket, state: AppState, mut user: CurrentUser, a
                     while let Some(event) = next.take() {
                         let visible = event.org_id == user.org_id
                             && sent.first_time(event.id)
-                            && can_see_conversation(&user.actor(), event.assignee_id);
+                            && event.visible(&user.actor());
                         if visible {
                             if socket.feed(Message::Text(event.json.clone())).await.is_err() {
                                 return;
@@ -190,6 +190,10 @@ async fn follow(mut socket: WebSocket, state: AppState, mut user: CurrentUser, a
     }
 }
 
+/// An event as the log holds it: id, payload, the conversation's assignee now, and whom else
+/// it is for.
+type Logged = (i64, String, Option<i64>, Option<i64>);
+
 /// Sends every visible event after `after` (starting a little earlier, see
 /// [`REPLAY_OVERLAP`]) not sent yet; `false` when the socket is gone.
 async fn replay(
@@ -203,8 +207,8 @@ async fn replay(
     let mut last = after.saturating_sub(REPLAY_OVERLAP).max(0);
     let mut count = 0usize;
     loop {
-        let rows: Result<Vec<(i64, String, Option<i64>)>, _> = sqlx::query_as(
-            "SELECT e.id, e.payload, c.assignee_id FROM events e \
+        let rows: Result<Vec<Logged>, _> = sqlx::query_as(
+            "SELECT e.id, e.payload, c.assignee_id, e.visible_to FROM events e \
              LEFT JOIN conversations c ON c.id = e.conversation_id \
              WHERE e.org_id = $1 AND e.id > $2 ORDER BY e.id LIMIT $3",
         )
@@ -217,9 +221,11 @@ async fn replay(
             return false;
         };
         let page = rows.len();
-        for (id, payload, assignee_id) in rows {
+        for (id, payload, assignee_id, visible_to) in rows {
             last = id;
-            if !sent.first_time(id) || !can_see_conversation(&actor, assignee_id) {
+            let visible =
+                can_see_conversation(&actor, assignee_id) || visible_to == Some(actor.user_id);
+            if !sent.first_time(id) || !visible {
                 continue;
             }
             count += 1;

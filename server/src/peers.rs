@@ -69,6 +69,7 @@ struct LoggedEvent {
     conversation_id: Option<i64>,
     payload: String,
     assignee_id: Option<i64>,
+    visible_to: Option<i64>,
 }
 
 async fn follow(db: &Db, hub: &Hub, instance: &str) -> Result<(), sqlx::Error> {
@@ -89,7 +90,8 @@ async fn follow(db: &Db, hub: &Hub, instance: &str) -> Result<(), sqlx::Error> {
         let list = ids.iter().map(i64::to_string).collect::<Vec<_>>().join(",");
         // The ids are numbers parsed above, so the list is safe to inline.
         let rows: Vec<LoggedEvent> = sqlx::query_as(&format!(
-            "SELECT e.id, e.org_id, e.conversation_id, e.payload, c.assignee_id FROM events e \
+            "SELECT e.id, e.org_id, e.conversation_id, e.payload, c.assignee_id, e.visible_to \
+             FROM events e \
              LEFT JOIN conversations c ON c.id = e.conversation_id \
              WHERE e.id IN ({list}) ORDER BY e.id"
         ))
@@ -100,6 +102,7 @@ async fn follow(db: &Db, hub: &Hub, instance: &str) -> Result<(), sqlx::Error> {
             org_id: row.org_id,
             conversation_id: row.conversation_id.unwrap_or(0),
             assignee_id: row.assignee_id,
+            visible_to: row.visible_to,
             json: stream_json(row.id, &row.payload).into(),
         }));
     }

@@ -53,6 +53,7 @@ on_both_databases!(
     the_stream_requires_a_signed_in_inbox_user_from_this_site,
     each_user_receives_only_conversations_they_may_see,
     a_reconnecting_client_receives_what_it_missed,
+    a_seller_is_told_when_their_conversation_is_given_to_someone_else,
 );
 
 /// Several instances share one PostgreSQL database: a message taken in by one reaches a
@@ -231,5 +232,89 @@ async fn a_reconnecting_client_receives_what_it_missed(backend: Backend) {
     let live_again = next_event(&mut again, WAIT).await.unwrap();
     assert_eq!(live_again["change"]["message"]["body"], "cuatro");
     let _ = again.send(Message::Close(None)).await;
+    f.stop().await;
+}
+
+async fn a_seller_is_told_when_their_conversation_is_given_to_someone_else(backend: Backend) {
+    let f = Fixture::new(backend).await;
+    let sergio = f
+        .server
+        .invite_and_accept(&f.admin, "sergio@andinas.example", "seller")
+        .await;
+    let rosa = f
+        .server
+        .invite_and_accept(&f.admin, "rosa@andinas.example", "seller")
+        .await;
+    let id_of = |email: &'static str| {
+        let pool = f.db.pool.clone();
+        async move {
+            let (id,): (i64,) = sqlx::query_as("SELECT id FROM users WHERE email = $1")
+                .bind(email)
+                .fetch_one(&pool)
+                .await
+                .unwrap();
+            id
+        }
+    };
+    let sergio_id = id_of("sergio@andinas.example").await;
+    let rosa_id = id_of("rosa@andinas.example").await;
+    f.post_whatsapp(&text_from("5215500000001", "w.1", "hola"))
+        .await;
+    let (conversation,): (i64,) = sqlx::query_as("SELECT id FROM conversations")
+        .fetch_one(&f.db.pool)
+        .await
+        .unwrap();
+    let assign = |to: i64| {
+        let admin = &f.admin;
+        async move {
+            let response = admin
+                .call(
+                    "assign_conversations",
+                    &[
+                        ("ids[0]", conversation.to_string().as_str()),
+                        ("assignee_id", to.to_string().as_str()),
+                    ],
+                )
+                .await;
+            assert!(response.status().is_success());
+        }
+    };
+    let mut sergio_live = open(&sergio, None).await.unwrap();
+    let mut rosa_live = open(&rosa, None).await.unwrap();
+
+    // Given to Sergio: he hears of it (the assignment is his notification), Rosa does not.
+    assign(sergio_id).await;
+    let given = next_event(&mut sergio_live, WAIT)
+        .await
+        .expect("Sergio is told");
+    assert_eq!(given["change"]["message"]["content"]["event"], "assigned");
+    assert_eq!(given["change"]["message"]["content"]["to_id"], sergio_id);
+    assert!(next_event(&mut rosa_live, QUIET).await.is_none());
+
+    // Given to Rosa: Sergio still hears that it went, with its new assignee; Rosa gets it.
+    assign(rosa_id).await;
+    let gone = next_event(&mut sergio_live, WAIT)
+        .await
+        .expect("Sergio is told it went");
+    assert_eq!(gone["change"]["conversation"]["assignee_id"], rosa_id);
+    let arrived = next_event(&mut rosa_live, WAIT)
+        .await
+        .expect("Rosa gets it");
+    assert_eq!(arrived["id"], gone["id"]);
+    // After that, nothing more of it reaches Sergio.
+    f.post_whatsapp(&text_from("5215500000001", "w.2", "¿sigue?"))
+        .await;
+    assert!(next_event(&mut rosa_live, WAIT).await.is_some());
+    assert!(next_event(&mut sergio_live, QUIET).await.is_none());
+    let _ = sergio_live.close(None).await;
+
+    // A stream that resumes from before also replays the event that took it away.
+    let after = given["id"].as_i64().unwrap();
+    let mut again = open(&sergio, Some(after)).await.unwrap();
+    let replayed = next_event(&mut again, WAIT).await.expect("replayed");
+    assert_eq!(replayed["id"], gone["id"]);
+    assert!(next_event(&mut again, QUIET).await.is_none());
+    let _ = again.close(None).await;
+    let _ = rosa_live.close(None).await;
     f.stop().await;
 }

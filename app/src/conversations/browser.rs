@@ -4,6 +4,21 @@
 use super::AttachmentView;
 use crate::error::AppError;
 
+/// Asks the browser's own yes/no question; `false` without a browser.
+pub fn confirm(question: &str) -> bool {
+    #[cfg(feature = "hydrate")]
+    {
+        web_sys::window()
+            .and_then(|w| w.confirm_with_message(question).ok())
+            .unwrap_or(false)
+    }
+    #[cfg(not(feature = "hydrate"))]
+    {
+        let _ = question;
+        false
+    }
+}
+
 /// A short two-note chime for a new message (R22), made with Web Audio: no sound file.
 pub fn chime() {
     #[cfg(feature = "hydrate")]

@@ -4,6 +4,7 @@
 
 use leptos::prelude::*;
 
+use super::actions::ConversationActions;
 use super::composer::Composer;
 use super::inbox::{
     apply_to_messages, channel_label, display_name, initials, kind_icon, Workspace,
@@ -194,6 +195,12 @@ fn OpenChat(conversation_id: i64) -> AnyView {
         }
     };
     let has_more = move || shown().is_some_and(|t| t.has_more);
+    let deleted = move || workspace.deleted.with(|d| d.contains(&conversation_id));
+    // Given to someone else while open here, for a user who sees only their own.
+    let lost = move || {
+        let me = super::inbox::current_user().map(|u| u.id);
+        !workspace.sees_all() && header().is_some_and(|c| c.assignee_id != me)
+    };
     view! {
         <header class="chat-header">
             <a
@@ -213,6 +220,9 @@ fn OpenChat(conversation_id: i64) -> AnyView {
                 }>{move || channel_label(&channel())}</span>
                 {move || line().map(|l| view! { <span class="line">{l}</span> })}
             </div>
+            <Show when=move || !lost() && !deleted()>
+                <ConversationActions conversation=Signal::derive(header) />
+            </Show>
             <button
                 type="button"
                 class="button small panel-toggle tablet-only"
@@ -229,7 +239,17 @@ fn OpenChat(conversation_id: i64) -> AnyView {
                 {t!(i18n, contacts.panel_toggle)}
             </a>
         </header>
-        <div class="chat-body" class:with-panel=move || panel_shown.get()>
+        <Show when=move || lost() && !deleted()>
+            <p class="lost-access" role="alert">
+                {t!(i18n, inbox.lost_access)}
+            </p>
+        </Show>
+        <Show when=deleted>
+            <p class="lost-access" role="alert">
+                {t!(i18n, inbox.deleted_notice)}
+            </p>
+        </Show>
+        <div class="chat-body" class:with-panel=move || panel_shown.get() class:gone=move || lost() || deleted()>
             <div class="chat-main">
                 <div
                     class="thread"
@@ -314,19 +334,37 @@ fn OpenChat(conversation_id: i64) -> AnyView {
 /// changed (written by the lifecycle; shown here).
 fn system_text(locale: Locale, message: &MessageView, sender: Option<&str>) -> String {
     let content = &message.content;
-    let who = sender.map(str::to_string).unwrap_or_else(|| {
-        if content["automatic"].as_bool() == Some(true) {
-            td_string!(locale, inbox.event_automatic).to_string()
-        } else {
-            String::new()
-        }
-    });
+    let who = sender
+        .map(str::to_string)
+        .or_else(|| content["by_name"].as_str().map(str::to_string))
+        .unwrap_or_else(|| {
+            if content["automatic"].as_bool() == Some(true) {
+                td_string!(locale, inbox.event_automatic).to_string()
+            } else {
+                String::new()
+            }
+        });
     let target = content["to_name"].as_str().unwrap_or_default().to_string();
     let reason = content["reason"].as_str().unwrap_or_default().to_string();
     let template = match content["event"].as_str().unwrap_or_default() {
         "opened" => td_string!(locale, inbox.event_opened),
+        "closed" if content["automatic"].as_bool() == Some(true) => {
+            return crate::ui::fill(
+                td_string!(locale, inbox.event_closed_automatic),
+                &[
+                    (
+                        "rule",
+                        content["rule"].as_str().unwrap_or_default().to_string(),
+                    ),
+                    ("reason", reason),
+                ],
+            )
+        }
         "closed" if reason.is_empty() => td_string!(locale, inbox.event_closed),
         "closed" => td_string!(locale, inbox.event_closed_reason),
+        "reopened" if content["by_customer"].as_bool() == Some(true) => {
+            td_string!(locale, inbox.event_reopened_by_customer)
+        }
         "reopened" => td_string!(locale, inbox.event_reopened),
         "assigned" if target.is_empty() => td_string!(locale, inbox.event_unassigned),
         "assigned" => td_string!(locale, inbox.event_assigned),

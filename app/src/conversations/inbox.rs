@@ -49,6 +49,25 @@ pub struct Workspace {
     pub outbox: Outbox,
     pub user_id: RwSignal<i64>,
     pub sound: RwSignal<bool>,
+    /// A passing word for this user ("a conversation was assigned to you").
+    pub notice: RwSignal<Option<String>>,
+    /// Bumped when the team's availability or the close reasons may have changed.
+    pub choices_stale: RwSignal<u32>,
+    pub i18n: leptos_i18n::I18nContext<Locale>,
+    /// Selecting rows for a bulk action: the ids picked so far; `None` when not selecting.
+    pub picked: RwSignal<Option<Vec<i64>>>,
+    /// Conversations deleted while this page is open.
+    pub deleted: RwSignal<Vec<i64>>,
+}
+
+impl Workspace {
+    /// Whether this user sees conversations other than their own.
+    pub fn sees_all(&self) -> bool {
+        self.overview
+            .get()
+            .and_then(Result::ok)
+            .is_some_and(|o| o.sees_all)
+    }
 }
 
 impl Workspace {
@@ -176,6 +195,11 @@ pub fn InboxPage() -> impl IntoView {
         outbox: Outbox::new(use_i18n()),
         user_id: RwSignal::new(0),
         sound: RwSignal::new(false),
+        notice: RwSignal::new(None),
+        choices_stale: RwSignal::new(0),
+        i18n: use_i18n(),
+        picked: RwSignal::new(None),
+        deleted: RwSignal::new(Vec::new()),
     };
     provide_context(workspace);
     Effect::new(move |_| {
@@ -209,6 +233,7 @@ pub fn InboxPage() -> impl IntoView {
                 workspace.link.set(state);
                 if state == Link::Connected {
                     workspace.outbox.flush(workspace);
+                    catch_up(workspace);
                 }
             },
         );
@@ -261,6 +286,12 @@ pub fn InboxPage() -> impl IntoView {
                                 }
                             })
                     }}
+                    {move || {
+                        workspace
+                            .notice
+                            .get()
+                            .map(|text| view! { <p class="toast" role="status">{text}</p> })
+                    }}
                 </div>
             }
                 .into_any()
@@ -289,6 +320,34 @@ fn apply(workspace: Workspace, event: StreamEvent, fresh: bool) {
     };
     let incoming = fresh
         && matches!(&event.change, Change::MessageCreated { message, .. } if message.direction == "in");
+    // Unknown yet (the overview is loading): nothing is hidden on that account.
+    let sees_all = workspace
+        .overview
+        .get_untracked()
+        .and_then(Result::ok)
+        .is_none_or(|o| o.sees_all);
+    if fresh {
+        if let Change::MessageCreated {
+            message,
+            conversation,
+        } = &event.change
+        {
+            if let Some(text) = assigned_to_me(message, conversation, user_id, workspace) {
+                notify(workspace, text);
+            }
+        }
+    }
+    if let Change::ConversationDeleted { conversation_id } = &event.change {
+        let gone = *conversation_id;
+        workspace.list.update(|value| {
+            if let Some(Ok(inbox)) = value {
+                inbox.conversations.retain(|c| c.id != gone);
+            }
+        });
+        workspace.deleted.update(|d| d.push(gone));
+        counts_changed(workspace);
+        return;
+    }
     if let Some(mut conversation) = conversation.clone() {
         let open_here = selected == Some(conversation.id);
         let query = workspace.query.get_untracked();
@@ -314,7 +373,9 @@ fn apply(workspace: Workspace, event: StreamEvent, fresh: bool) {
                     (conversation.last_message_at, conversation.id)
                         < (last.last_message_at, last.id)
                 });
-            if query.admits(&conversation, user_id) && !beyond {
+            // A conversation given to someone else leaves the list of one who sees only theirs.
+            let visible = sees_all || conversation.assignee_id == Some(user_id);
+            if visible && query.admits(&conversation, user_id) && !beyond {
                 inbox.conversations.push(conversation.clone());
                 inbox
                     .conversations
@@ -349,6 +410,75 @@ fn apply(workspace: Workspace, event: StreamEvent, fresh: bool) {
         }
         apply_to_messages(&mut shown.messages, event.change);
     });
+}
+
+/// Once connected, the first page is read again and merged in: whatever changed between the
+/// page's data and the stream's start (or during a disconnection) shows even if no event for
+/// it reaches this page. A row already newer here is kept.
+fn catch_up(workspace: Workspace) {
+    let Some(query) = workspace.query.try_get_untracked() else {
+        return;
+    };
+    leptos::task::spawn_local(async move {
+        let Ok(fresh) = load_conversations(query.clone(), None, None).await else {
+            return;
+        };
+        if workspace.query.try_get_untracked().as_ref() != Some(&query) {
+            return;
+        }
+        workspace.list.try_update(|value| {
+            if let Some(Ok(inbox)) = value {
+                merge_rows(&mut inbox.conversations, fresh.conversations);
+            }
+        });
+    });
+}
+
+/// Rows read from the server merged into those shown: a row newer here stays, any other is
+/// replaced or added; newest activity first.
+pub fn merge_rows(shown: &mut Vec<ConversationSummary>, fresh: Vec<ConversationSummary>) {
+    for row in fresh {
+        match shown.iter_mut().find(|c| c.id == row.id) {
+            Some(existing) if existing.last_message_at > row.last_message_at => {}
+            Some(existing) => *existing = row,
+            None => shown.push(row),
+        }
+    }
+    shown.sort_by_key(|c| std::cmp::Reverse((c.last_message_at, c.id)));
+}
+
+/// "A conversation was assigned to you", when this event gives one to this user and someone
+/// else did it.
+fn assigned_to_me(
+    message: &MessageView,
+    conversation: &super::ConversationSummary,
+    user_id: i64,
+    workspace: Workspace,
+) -> Option<String> {
+    let event = message.content["event"].as_str()?;
+    let given = matches!(event, "assigned" | "owner_changed")
+        && message.content["to_id"].as_i64() == Some(user_id)
+        && message.sender_user_id != Some(user_id);
+    given.then(|| {
+        let locale = workspace.i18n.get_locale_untracked();
+        crate::ui::fill(
+            td_string!(locale, inbox.assigned_to_you),
+            &[("name", display_name(conversation))],
+        )
+    })
+}
+
+/// Shows `text` for a few seconds.
+fn notify(workspace: Workspace, text: String) {
+    workspace.notice.set(Some(text.clone()));
+    set_timeout(
+        move || {
+            if workspace.notice.try_get_untracked().flatten().as_ref() == Some(&text) {
+                workspace.notice.try_set(None);
+            }
+        },
+        std::time::Duration::from_secs(6),
+    );
 }
 
 /// The browser's own word on the network: offline shows the notice at once (an open socket
@@ -488,7 +618,7 @@ pub fn apply_to_messages(messages: &mut Vec<MessageView>, change: Change) {
                 attachment.size_bytes = Some(size_bytes);
             }
         }
-        Change::ConversationUpdated { .. } => {}
+        Change::ConversationUpdated { .. } | Change::ConversationDeleted { .. } => {}
     }
 }
 

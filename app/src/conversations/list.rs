@@ -5,6 +5,7 @@
 use leptos::prelude::*;
 use leptos_router::hooks::use_navigate;
 
+use super::actions::{Availability, BulkActions};
 use super::inbox::{channel_label, display_name, initials, kind_icon, Workspace};
 use super::{load_conversations, ConversationSummary, LineOption, Section};
 use crate::clock;
@@ -23,6 +24,19 @@ pub fn ConversationList() -> AnyView {
         <section class="conversation-list" aria-label=move || t_string!(i18n, inbox.list_label)>
             <header class="list-header">
                 <h1>{t!(i18n, inbox.title)}</h1>
+                <Availability />
+                <button
+                    type="button"
+                    class="button small"
+                    aria-pressed=move || workspace.picked.with(Option::is_some).to_string()
+                    on:click=move |_| {
+                        workspace
+                            .picked
+                            .update(|p| *p = if p.is_some() { None } else { Some(Vec::new()) })
+                    }
+                >
+                    {t!(i18n, inbox.select)}
+                </button>
                 <button
                     type="button"
                     class="button small"
@@ -34,6 +48,9 @@ pub fn ConversationList() -> AnyView {
             </header>
             <Show when=move || starting.get()>
                 <NewConversation close=move || starting.set(false) />
+            </Show>
+            <Show when=move || workspace.picked.with(Option::is_some)>
+                <BulkActions />
             </Show>
             <Tabs workspace />
             <Filters workspace />
@@ -438,6 +455,7 @@ fn Row(conversation: ConversationSummary, offset: i32, workspace: Workspace) -> 
     let i18n = use_i18n();
     let id = conversation.id;
     let name = display_name(&conversation);
+    let name_for_label = name.clone();
     let kind = conversation.last_message_kind.clone().unwrap_or_default();
     let preview = match conversation.last_message_preview.clone() {
         Some(text) if !text.is_empty() => format!("{}{text}", kind_icon(&kind)),
@@ -465,8 +483,43 @@ fn Row(conversation: ConversationSummary, offset: i32, workspace: Workspace) -> 
     } else {
         clock::short_date(at, offset)
     };
+    let picked = move || {
+        workspace
+            .picked
+            .with(|p| p.as_ref().map(|ids| ids.contains(&id)))
+    };
     view! {
-        <li>
+        <li class:picking=move || picked().is_some()>
+            {move || {
+                picked()
+                    .map(|checked| {
+                        let label = crate::ui::fill(
+                            t_string!(i18n, inbox.select_row),
+                            &[("name", name_for_label.clone())],
+                        );
+                        view! {
+                            <input
+                                type="checkbox"
+                                class="pick"
+                                aria-label=label
+                                prop:checked=checked
+                                on:change=move |ev| {
+                                    let on = event_target_checked(&ev);
+                                    workspace
+                                        .picked
+                                        .update(|p| {
+                                            if let Some(ids) = p {
+                                                ids.retain(|&i| i != id);
+                                                if on {
+                                                    ids.push(id);
+                                                }
+                                            }
+                                        });
+                                }
+                            />
+                        }
+                    })
+            }}
             <a
                 class="row"
                 class:unread=unread

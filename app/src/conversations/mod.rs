@@ -6,16 +6,24 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::AppError;
 
+/// Assign, close and reopen from the chat header; one's availability.
+pub mod actions;
 /// What the workspace asks of the browser: chime, focus, uploads with progress.
 pub mod browser;
 /// The chat window: thread, message types, history.
 pub mod chat;
+/// Automatic closing rules and the scheduler that applies them.
+pub mod closing;
+/// Settings: close reasons and closing rules.
+pub mod closing_page;
 /// The composer: text, emoji, Personalize, attachments, templates, reply-to.
 pub mod composer;
 /// The inbox page: list, chat window, contact panel, live events.
 pub mod inbox;
 /// The conversation list: tabs, sections, filters, rows, new conversation.
 pub mod list;
+/// Availability, assigning, closing and reopening.
+pub mod manage;
 /// Text messages on their way to the server, kept through going offline.
 pub mod outbox;
 #[cfg(feature = "ssr")]
@@ -206,6 +214,9 @@ pub struct LineOption {
     pub channel: String,
     pub name: String,
     pub connected: bool,
+    /// Who connected it: the one user who may delete its conversations (R36).
+    #[serde(default)]
+    pub connected_by: Option<i64>,
 }
 
 /// The list's frame: counts and the lines to filter by.
@@ -332,6 +343,8 @@ pub enum Change {
     ConversationUpdated {
         conversation: Box<ConversationSummary>,
     },
+    /// Deleted with its history (R36); a new message from the customer brings it back fresh.
+    ConversationDeleted { conversation_id: i64 },
 }
 
 impl Change {
@@ -345,6 +358,7 @@ impl Change {
             Change::Reaction { .. } => "reaction",
             Change::AttachmentReady { .. } => "attachment_ready",
             Change::ConversationUpdated { .. } => "conversation_updated",
+            Change::ConversationDeleted { .. } => "conversation_deleted",
         }
     }
 
@@ -369,7 +383,8 @@ impl Change {
             }
             | Change::AttachmentReady {
                 conversation_id, ..
-            } => *conversation_id,
+            }
+            | Change::ConversationDeleted { conversation_id } => *conversation_id,
         }
     }
 }
@@ -483,6 +498,20 @@ pub async fn send_media(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn rows_read_again_merge_without_losing_newer_ones() {
+        let at = |id: i64, last: i64| ConversationSummary {
+            id,
+            last_message_at: last,
+            ..row("open", None)
+        };
+        // Shown: 1 (newer here than the server's copy), 2; read again: 1 older, 2 newer, 3 new.
+        let mut shown = vec![at(1, 50), at(2, 10)];
+        inbox::merge_rows(&mut shown, vec![at(1, 40), at(2, 60), at(3, 30)]);
+        let order: Vec<(i64, i64)> = shown.iter().map(|c| (c.id, c.last_message_at)).collect();
+        assert_eq!(order, [(2, 60), (1, 50), (3, 30)]);
+    }
 
     #[test]
     fn counts_add_up_the_places_a_user_may_see() {

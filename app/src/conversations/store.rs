@@ -358,8 +358,9 @@ pub mod ssr {
         .fetch_all(&state.db.pool)
         .await?;
         let counts = Counts::of_places(&open, &unread, user.id, sees_all);
-        let lines: Vec<(i64, String, String, String)> = sqlx::query_as(
-            "SELECT id, channel, name, status FROM accounts WHERE org_id = $1 ORDER BY channel, name, id",
+        let lines: Vec<(i64, String, String, String, Option<i64>)> = sqlx::query_as(
+            "SELECT id, channel, name, status, connected_by FROM accounts WHERE org_id = $1 \
+             ORDER BY channel, name, id",
         )
         .bind(user.org_id)
         .fetch_all(&state.db.pool)
@@ -368,11 +369,12 @@ pub mod ssr {
             counts,
             lines: lines
                 .into_iter()
-                .map(|(id, channel, name, status)| LineOption {
+                .map(|(id, channel, name, status, connected_by)| LineOption {
                     id,
                     channel,
                     name,
                     connected: status == "connected",
+                    connected_by,
                 })
                 .collect(),
             sees_all,

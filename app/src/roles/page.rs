@@ -6,6 +6,7 @@ use leptos_meta::Title;
 use crate::accounts::page::{AccountsResource, AccountsSection};
 use crate::accounts::{load_accounts, DisconnectAccount, SaveAccount};
 use crate::auth::{CurrentUser, RoleView};
+use crate::conversations::closing_page::ClosingSection;
 use crate::error::{AppError, Field};
 use crate::i18n::*;
 use crate::permissions::{can_manage_settings, can_manage_users, Permission};
@@ -123,6 +124,7 @@ fn Settings(
                         save=channels.save_reply
                         delete=channels.delete_reply
                     />
+                    <ClosingSection />
                 }
             })}
         {can_manage_users(&actor).then(|| view! { <RolesSection roles save delete /> })}

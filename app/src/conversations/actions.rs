@@ -1,0 +1,465 @@
+//! What an agent does to a conversation from its header: give it to someone (or nobody),
+//! close it with a reason, reopen it; and their own availability in the list's header. The
+//! server decides; what comes back on the stream updates the page.
+
+use leptos::prelude::*;
+
+use super::inbox::Workspace;
+use super::manage::{
+    assign_conversations, close_conversations, delete_conversation, lifecycle_choices,
+    reopen_conversation, set_availability, Choices,
+};
+use super::ConversationSummary;
+use crate::error::AppError;
+use crate::i18n::*;
+use crate::ui::{ErrorNote, FieldError, FormError};
+
+/// The team and the close reasons, read in the browser when first needed.
+fn choices(workspace: Workspace) -> LocalResource<Result<Choices, AppError>> {
+    LocalResource::new(move || {
+        workspace.choices_stale.track();
+        lifecycle_choices()
+    })
+}
+
+/// Runs a server call, showing its error beside the control, then `done` once it succeeded.
+pub(crate) fn run(
+    busy: RwSignal<bool>,
+    error: RwSignal<Option<AppError>>,
+    call: impl std::future::Future<Output = Result<(), AppError>> + 'static,
+    done: impl FnOnce() + 'static,
+) {
+    busy.set(true);
+    error.set(None);
+    leptos::task::spawn_local(async move {
+        let result = call.await;
+        busy.try_set(false);
+        match result {
+            Ok(()) => done(),
+            Err(err) => {
+                error.try_set(Some(err));
+            }
+        }
+    });
+}
+
+#[component]
+pub fn ConversationActions(
+    #[prop(into)] conversation: Signal<Option<ConversationSummary>>,
+) -> AnyView {
+    let i18n = use_i18n();
+    let workspace = expect_context::<Workspace>();
+    let choices = choices(workspace);
+    let error = RwSignal::new(None::<AppError>);
+    let busy = RwSignal::new(false);
+    let closing = RwSignal::new(false);
+    let reason = RwSignal::new(String::new());
+    let contact_too = RwSignal::new(false);
+    let team = move || {
+        choices
+            .get()
+            .and_then(Result::ok)
+            .map(|c| c.team)
+            .unwrap_or_default()
+    };
+    let reasons = move || {
+        choices
+            .get()
+            .and_then(Result::ok)
+            .map(|c| c.reasons)
+            .unwrap_or_default()
+    };
+    let id = move || conversation.get_untracked().map(|c| c.id).unwrap_or(0);
+    let assignee = move || conversation.get().and_then(|c| c.assignee_id);
+    let is_open = move || conversation.get().is_some_and(|c| c.status == "open");
+    let has_contact = move || conversation.get().is_some_and(|c| c.contact_id.is_some());
+    let assign = move |to: Option<i64>| {
+        let also = contact_too.get_untracked();
+        run(
+            busy,
+            error,
+            async move { assign_conversations(vec![id()], to, also).await.map(|_| ()) },
+            || {},
+        );
+    };
+    let close = move || {
+        let typed = reason.get_untracked();
+        run(
+            busy,
+            error,
+            async move { close_conversations(vec![id()], typed).await.map(|_| ()) },
+            move || {
+                closing.try_set(false);
+                reason.try_set(String::new());
+            },
+        );
+    };
+    let reopen = move || {
+        run(
+            busy,
+            error,
+            async move { reopen_conversation(id()).await },
+            || {},
+        );
+    };
+    // Only the user who connected the line may delete its conversations (R36).
+    let may_delete = move || {
+        let Some(account_id) = conversation.get().map(|c| c.account_id) else {
+            return false;
+        };
+        let connected_by = workspace
+            .overview
+            .get()
+            .and_then(Result::ok)
+            .and_then(|o| o.lines.into_iter().find(|l| l.id == account_id))
+            .and_then(|l| l.connected_by);
+        super::inbox::current_user()
+            .is_some_and(|u| crate::permissions::can_delete_conversation(&u.actor(), connected_by))
+    };
+    let delete = move |_| {
+        let Some(shown) = conversation.get_untracked() else {
+            return;
+        };
+        let question = crate::ui::fill(
+            t_string!(i18n, inbox.delete_confirm),
+            &[("name", super::inbox::display_name(&shown))],
+        );
+        if !super::browser::confirm(&question) {
+            return;
+        }
+        let navigate = leptos_router::hooks::use_navigate();
+        let away = workspace.href(&[("c", None), ("panel", None)]);
+        run(
+            busy,
+            error,
+            async move { delete_conversation(shown.id).await.map(|_| ()) },
+            move || navigate(&away, Default::default()),
+        );
+    };
+    let select_id = move || format!("assignee-{}", id());
+    let reasons_id = move || format!("close-reasons-{}", id());
+    view! {
+        <div class="chat-actions">
+            <label class="visually-hidden" for=select_id>
+                {t!(i18n, inbox.assign_to)}
+            </label>
+            <select
+                id=select_id
+                class="assignee"
+                disabled=move || busy.get()
+                prop:value=move || assignee().map(|a| a.to_string()).unwrap_or_default()
+                on:change=move |ev| {
+                    let value = event_target_value(&ev);
+                    assign(value.parse().ok());
+                }
+            >
+                <option value="">{t!(i18n, inbox.nobody)}</option>
+                {move || {
+                    let current = assignee();
+                    team()
+                        .into_iter()
+                        .map(|member| {
+                            let unavailable = !member.available;
+                            let label = if unavailable {
+                                format!(
+                                    "{} {}",
+                                    member.name,
+                                    t_string!(i18n, inbox.not_available_suffix),
+                                )
+                            } else {
+                                member.name.clone()
+                            };
+                            view! {
+                                <option
+                                    value=member.id.to_string()
+                                    selected=current == Some(member.id)
+                                    disabled=unavailable && current != Some(member.id)
+                                >
+                                    {label}
+                                </option>
+                            }
+                        })
+                        .collect_view()
+                }}
+            </select>
+            <Show when=has_contact>
+                <label class="checkbox contact-too">
+                    <input
+                        type="checkbox"
+                        prop:checked=move || contact_too.get()
+                        on:change=move |ev| contact_too.set(event_target_checked(&ev))
+                    />
+                    {t!(i18n, inbox.also_contact_owner)}
+                </label>
+            </Show>
+            <Show
+                when=is_open
+                fallback=move || {
+                    view! {
+                        <span class="badge closed">{t!(i18n, inbox.section_closed)}</span>
+                        <button
+                            type="button"
+                            class="button small"
+                            disabled=move || busy.get()
+                            on:click=move |_| reopen()
+                        >
+                            {t!(i18n, inbox.reopen)}
+                        </button>
+                    }
+                }
+            >
+                <button
+                    type="button"
+                    class="button small"
+                    aria-expanded=move || closing.get().to_string()
+                    on:click=move |_| closing.update(|c| *c = !*c)
+                >
+                    {t!(i18n, inbox.close)}
+                </button>
+            </Show>
+            <Show when=may_delete>
+                <button
+                    type="button"
+                    class="button small danger"
+                    disabled=move || busy.get()
+                    on:click=delete
+                >
+                    {t!(i18n, inbox.delete)}
+                </button>
+            </Show>
+            <Show when=move || closing.get() && is_open()>
+                <form
+                    class="close-form"
+                    aria-label=move || t_string!(i18n, inbox.close_conversation)
+                    on:submit=move |ev| {
+                        ev.prevent_default();
+                        close();
+                    }
+                >
+                    <label for=move || format!("close-reason-{}", id())>
+                        {t!(i18n, inbox.close_reason)}
+                    </label>
+                    <input
+                        id=move || format!("close-reason-{}", id())
+                        list=reasons_id
+                        maxlength="200"
+                        autocomplete="off"
+                        placeholder=move || t_string!(i18n, inbox.close_reason_placeholder)
+                        prop:value=move || reason.get()
+                        on:input=move |ev| reason.set(event_target_value(&ev))
+                    />
+                    <datalist id=reasons_id>
+                        {move || {
+                            reasons()
+                                .into_iter()
+                                .map(|r| view! { <option value=r.label></option> })
+                                .collect_view()
+                        }}
+                    </datalist>
+                    <FieldError
+                        error=Signal::derive(move || error.get())
+                        field=crate::error::Field::CloseReason
+                        id="close-reason-error"
+                    />
+                    <div class="actions">
+                        <button class="button primary small" type="submit" disabled=move || busy.get()>
+                            {t!(i18n, inbox.close_conversation)}
+                        </button>
+                        <button type="button" class="button small" on:click=move |_| closing.set(false)>
+                            {t!(i18n, inbox.cancel)}
+                        </button>
+                    </div>
+                </form>
+            </Show>
+            <FormError error=error fields=&[crate::error::Field::CloseReason] />
+        </div>
+    }
+    .into_any()
+}
+
+/// The user's own availability (R33): a filled dot when available, an empty one when not.
+#[component]
+pub fn Availability() -> impl IntoView {
+    let i18n = use_i18n();
+    let workspace = expect_context::<Workspace>();
+    let choices = choices(workspace);
+    let error = RwSignal::new(None::<AppError>);
+    let busy = RwSignal::new(false);
+    let available = RwSignal::new(None::<bool>);
+    Effect::new(move |_| {
+        if let Some(Ok(c)) = choices.get() {
+            available.set(Some(c.available));
+        }
+    });
+    let toggle = move |_| {
+        let Some(now) = available.get_untracked() else {
+            return;
+        };
+        let wanted = !now;
+        run(
+            busy,
+            error,
+            async move { set_availability(wanted).await.map(|_| ()) },
+            move || {
+                available.try_set(Some(wanted));
+                workspace
+                    .choices_stale
+                    .try_update(|n| *n = n.wrapping_add(1));
+            },
+        );
+    };
+    view! {
+        <button
+            type="button"
+            class="availability button small"
+            class:available=move || available.get() == Some(true)
+            aria-label=move || t_string!(i18n, inbox.availability_label)
+            aria-pressed=move || (available.get() == Some(true)).to_string()
+            disabled=move || busy.get() || available.get().is_none()
+            on:click=toggle
+        >
+            <span class="dot" aria-hidden="true"></span>
+            {move || match available.get() {
+                Some(false) => t_string!(i18n, inbox.not_available),
+                _ => t_string!(i18n, inbox.available),
+            }}
+        </button>
+        <ErrorNote error=error />
+    }
+}
+
+/// What applies to the rows picked in the list: give them all to someone, or close them all
+/// with one reason, in one action each (one transaction on the server).
+#[component]
+pub fn BulkActions() -> AnyView {
+    let i18n = use_i18n();
+    let workspace = expect_context::<Workspace>();
+    let choices = choices(workspace);
+    let error = RwSignal::new(None::<AppError>);
+    let busy = RwSignal::new(false);
+    let to = RwSignal::new(String::new());
+    let reason = RwSignal::new(String::new());
+    let done = RwSignal::new(None::<usize>);
+    let picked = move || workspace.picked.get().unwrap_or_default();
+    let count = move || picked().len();
+    let finish = move |changed: usize| {
+        done.try_set(Some(changed));
+        workspace.picked.try_set(Some(Vec::new()));
+    };
+    let assign = move |_| {
+        let ids = picked();
+        let target = to.get_untracked().parse().ok();
+        run(
+            busy,
+            error,
+            async move { assign_conversations(ids, target, false).await.map(finish) },
+            || {},
+        );
+    };
+    let close = move |_| {
+        let ids = picked();
+        let typed = reason.get_untracked();
+        run(
+            busy,
+            error,
+            async move { close_conversations(ids, typed).await.map(finish) },
+            move || {
+                reason.try_set(String::new());
+            },
+        );
+    };
+    view! {
+        <div class="bulk" role="group" aria-label=move || t_string!(i18n, inbox.bulk_label)>
+            <p class="bulk-count" role="status">
+                {move || {
+                    crate::ui::fill(t_string!(i18n, inbox.picked), &[("count", count().to_string())])
+                }}
+            </p>
+            <div class="bulk-row">
+                <label class="visually-hidden" for="bulk-assignee">
+                    {t!(i18n, inbox.assign_to)}
+                </label>
+                <select
+                    id="bulk-assignee"
+                    prop:value=move || to.get()
+                    on:change=move |ev| to.set(event_target_value(&ev))
+                >
+                    <option value="">{t!(i18n, inbox.nobody)}</option>
+                    {move || {
+                        choices
+                            .get()
+                            .and_then(Result::ok)
+                            .map(|c| c.team)
+                            .unwrap_or_default()
+                            .into_iter()
+                            .map(|m| {
+                                view! {
+                                    <option value=m.id.to_string() disabled=!m.available>
+                                        {m.name}
+                                    </option>
+                                }
+                            })
+                            .collect_view()
+                    }}
+                </select>
+                <button
+                    type="button"
+                    class="button small"
+                    disabled=move || busy.get() || count() == 0
+                    on:click=assign
+                >
+                    {t!(i18n, inbox.apply_to_selected)}
+                </button>
+            </div>
+            <div class="bulk-row">
+                <label class="visually-hidden" for="bulk-reason">
+                    {t!(i18n, inbox.close_reason)}
+                </label>
+                <input
+                    id="bulk-reason"
+                    list="bulk-reasons"
+                    maxlength="200"
+                    autocomplete="off"
+                    placeholder=move || t_string!(i18n, inbox.close_reason_placeholder)
+                    prop:value=move || reason.get()
+                    on:input=move |ev| reason.set(event_target_value(&ev))
+                />
+                <datalist id="bulk-reasons">
+                    {move || {
+                        choices
+                            .get()
+                            .and_then(Result::ok)
+                            .map(|c| c.reasons)
+                            .unwrap_or_default()
+                            .into_iter()
+                            .map(|r| view! { <option value=r.label></option> })
+                            .collect_view()
+                    }}
+                </datalist>
+                <button
+                    type="button"
+                    class="button small"
+                    disabled=move || busy.get() || count() == 0
+                    on:click=close
+                >
+                    {t!(i18n, inbox.close_selected)}
+                </button>
+            </div>
+            {move || {
+                done.get()
+                    .map(|n| {
+                        view! {
+                            <p class="notice" role="status">
+                                {crate::ui::fill(
+                                    t_string!(i18n, inbox.done_count),
+                                    &[("count", n.to_string())],
+                                )}
+                            </p>
+                        }
+                    })
+            }}
+            <ErrorNote error=error />
+        </div>
+    }
+    .into_any()
+}
