@@ -88,7 +88,13 @@ test('a conversation is assigned, passed on, closed with a reason and reopened b
 test('close reasons and a closing rule are kept in Settings; conversations close in bulk', async ({ page }) => {
   test.skip(!(test.info().project.name in sandboxPorts), 'needs JavaScript');
   page.on('pageerror', (error) => console.log(`[page error] ${error.message}`));
+  const stream = page.waitForEvent('websocket');
   await signIn(page);
+  await stream;
+  // Two messages in one second (providers' times are whole seconds): the row shows the second.
+  await customerSends(page, { channel: 'whatsapp', text: 'Una pregunta' });
+  await customerSends(page, { channel: 'whatsapp', text: 'Y otra más' });
+  await expect(page.getByRole('link', { name: /Lucía Pérez/ })).toContainText('Y otra más');
   await page.goto('/settings');
   await hydrated(page);
   const section = page.getByRole('region', { name: 'Conversation closing' });
@@ -109,6 +115,7 @@ test('close reasons and a closing rule are kept in Settings; conversations close
   const rule = section.getByRole('listitem').filter({ hasText: 'Un día sin respuesta' });
   await expect(rule).toContainText('After 1 days without a message from the customer');
   await expect(rule.getByRole('checkbox', { name: 'Active' })).toBeChecked();
+  await rule.scrollIntoViewIfNeeded();
   await shot(page, '33-closing-settings');
 
   // Two conversations picked in the list close together, with one reason.

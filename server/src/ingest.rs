@@ -291,7 +291,11 @@ async fn store_message(step: &mut Step<'_, '_>, message: &Message) -> Result<(),
     }
 
     let incoming = !message.outgoing;
-    let (conversation_id, created) = open_conversation(tx, account, message, at, now).await?;
+    let Found {
+        id: conversation_id,
+        created,
+        closed,
+    } = open_conversation(tx, account, message, at, now).await?;
     let reply_to_id = match &message.reply_to {
         Some(provider_id) => message_by_provider_id(tx, account.id, provider_id)
             .await?
@@ -335,7 +339,7 @@ async fn store_message(step: &mut Step<'_, '_>, message: &Message) -> Result<(),
     stored.messages += 1;
     // A closed conversation opens again with the customer's message, the event just before it.
     let mut at = at;
-    if incoming {
+    if incoming && closed {
         if let Some((event, message_at)) =
             reopen_for_customer(tx, account.org_id, conversation_id, message_id, at).await?
         {
@@ -477,24 +481,38 @@ async fn store_message(step: &mut Step<'_, '_>, message: &Message) -> Result<(),
     Ok(())
 }
 
-/// Finds the customer's conversation on this account or opens it; `true` when opened now.
-/// The unique index on (account, customer) makes concurrent first messages converge on one
-/// row: only the insert that created it returns it.
+/// The customer's conversation as ingest finds it.
+struct Found {
+    id: i64,
+    /// Opened by this message.
+    created: bool,
+    /// Closed until this message (which may reopen it).
+    closed: bool,
+}
+
+/// Finds the customer's conversation on this account or opens it. The unique index on
+/// (account, customer) makes concurrent first messages converge on one row: only the insert
+/// that created it returns it.
 async fn open_conversation(
     tx: &mut Tx<'_>,
     account: AccountRef,
     message: &Message,
     at: i64,
     now: i64,
-) -> Result<(i64, bool), AppError> {
-    const FIND: &str = "SELECT id FROM conversations WHERE account_id = $1 AND customer_key = $2";
-    let found: Option<(i64,)> = sqlx::query_as(FIND)
+) -> Result<Found, AppError> {
+    const FIND: &str =
+        "SELECT id, status FROM conversations WHERE account_id = $1 AND customer_key = $2";
+    let found: Option<(i64, String)> = sqlx::query_as(FIND)
         .bind(account.id)
         .bind(&message.customer.key)
         .fetch_optional(&mut **tx)
         .await?;
-    if let Some((id,)) = found {
-        return Ok((id, false));
+    if let Some((id, status)) = found {
+        return Ok(Found {
+            id,
+            created: false,
+            closed: status == "closed",
+        });
     }
     // A customer already in the CRM is linked at once: by WhatsApp number, or by the
     // page-scoped id a Facebook contact was created with (R26, R27).
@@ -526,15 +544,23 @@ async fn open_conversation(
     .fetch_optional(&mut **tx)
     .await?;
     if let Some((id,)) = opened {
-        return Ok((id, true));
+        return Ok(Found {
+            id,
+            created: true,
+            closed: false,
+        });
     }
     // Another instance opened it a moment ago (PostgreSQL); it is committed by now.
-    let (id,): (i64,) = sqlx::query_as(FIND)
+    let (id, status): (i64, String) = sqlx::query_as(FIND)
         .bind(account.id)
         .bind(&message.customer.key)
         .fetch_one(&mut **tx)
         .await?;
-    Ok((id, false))
+    Ok(Found {
+        id,
+        created: false,
+        closed: status == "closed",
+    })
 }
 
 #[derive(sqlx::FromRow)]

@@ -292,6 +292,8 @@ fn OpenChat(conversation_id: i64) -> AnyView {
                                 m.id,
                                 m.status.clone(),
                                 m.edited,
+                                // A second edit changes only the text.
+                                m.body.clone(),
                                 m.deleted,
                                 m.reactions.clone(),
                                 m.attachment.as_ref().map(|a| a.status.clone()),

@@ -383,9 +383,11 @@ pub mod ssr {
         conversation_id: i64,
         last_incoming_at: Option<i64>,
     ) -> Result<(), AppError> {
-        let deadline = rule_of(tx, account_id)
-            .await?
-            .and_then(|rule| close_at(&rule, last_incoming_at));
+        // Without a rule there is no deadline to keep (a rule's change clears its own).
+        let Some(rule) = rule_of(tx, account_id).await? else {
+            return Ok(());
+        };
+        let deadline = close_at(&rule, last_incoming_at);
         sqlx::query(
             "UPDATE conversations SET auto_close_at = $1 WHERE id = $2 AND status = 'open'",
         )

@@ -419,10 +419,14 @@ fn Rows(workspace: Workspace) -> impl IntoView {
                 <ul class="rows">
                     <For
                         each=rows
+                        // Everything a row shows: providers' times are whole seconds, so two
+                        // messages in one second differ only by their preview.
                         key=|c| {
                             (
                                 c.id,
                                 c.last_message_at,
+                                c.last_message_preview.clone(),
+                                c.last_message_kind.clone(),
                                 c.customer_name.clone(),
                                 c.contact_name.clone(),
                                 c.status.clone(),
