@@ -113,7 +113,7 @@ test('close reasons and a closing rule are kept in Settings; conversations close
   await form.getByRole('checkbox', { name: 'Ventas', exact: true }).check();
   await form.getByRole('button', { name: 'Add rule' }).click();
   const rule = section.getByRole('listitem').filter({ hasText: 'Un día sin respuesta' });
-  await expect(rule).toContainText('After 1 days without a message from the customer');
+  await expect(rule).toContainText('After 1 day without a message from the customer');
   await expect(rule.getByRole('checkbox', { name: 'Active' })).toBeChecked();
   await rule.scrollIntoViewIfNeeded();
   await shot(page, '33-closing-settings');

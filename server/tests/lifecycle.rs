@@ -175,6 +175,27 @@ async fn assignment_follows_roles_and_availability(backend: Backend) {
     assert_eq!(status, StatusCode::OK);
     assert_eq!(state(&pair, c).await.1, None);
 
+    // A custom role that sees every conversation may take an unassigned one (R31).
+    let response = pair
+        .admin
+        .call_json(
+            "save_role",
+            &json!({"id": null, "name": "Supervisora",
+                    "permissions": ["UseInbox", "SeeAllConversations"]}),
+        )
+        .await;
+    assert!(response.status().is_success());
+    let sofia = pair
+        .server
+        .invite_and_accept(&pair.admin, "sofia@andinas.example", "Supervisora")
+        .await;
+    let sofia_id = user_id(&pair, "sofia@andinas.example").await;
+    let (status, _) = answer(assign(&sofia, &[c], Some(sofia_id)).await).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(state(&pair, c).await.1, Some(sofia_id));
+    let (status, _) = answer(assign(&sofia, &[c], None).await).await;
+    assert_eq!(status, StatusCode::OK);
+
     let kinds: Vec<(Value, Value, Value)> = events(&pair, c)
         .await
         .into_iter()
@@ -189,12 +210,15 @@ async fn assignment_follows_roles_and_availability(backend: Backend) {
     let admin_name = pair.admin.me().await["name"].clone();
     let sergio_name = sergio.me().await["name"].clone();
     let rosa_name = rosa.me().await["name"].clone();
+    let sofia_name = sofia.me().await["name"].clone();
     assert_eq!(
         kinds,
         vec![
             (json!("assigned"), sergio_name.clone(), admin_name.clone()),
             (json!("owner_changed"), rosa_name, sergio_name),
             (json!("assigned"), Value::Null, admin_name),
+            (json!("assigned"), sofia_name.clone(), sofia_name.clone()),
+            (json!("assigned"), Value::Null, sofia_name),
         ]
     );
 }

@@ -714,18 +714,18 @@ async fn counted(pool: &sqlx::AnyPool) -> (Vec<(i64, i64, i64)>, Vec<(i64, i64, 
     (open, unread)
 }
 
-/// The kept counts, without the places that have come down to zero.
+/// The kept counts, their shards added up, without the places that have come down to zero.
 async fn kept(pool: &sqlx::AnyPool) -> (Vec<(i64, i64, i64)>, Vec<(i64, i64, i64, i64)>) {
     let open = sqlx::query_as(
-        "SELECT account_id, assignee_id, open_count FROM open_tallies WHERE open_count <> 0 \
-         ORDER BY 1, 2",
+        "SELECT account_id, assignee_id, CAST(SUM(open_count) AS BIGINT) FROM open_tallies \
+         GROUP BY 1, 2 HAVING SUM(open_count) <> 0 ORDER BY 1, 2",
     )
     .fetch_all(pool)
     .await
     .unwrap();
     let unread = sqlx::query_as(
-        "SELECT user_id, account_id, assignee_id, unread_count FROM unread_tallies \
-         WHERE unread_count <> 0 ORDER BY 1, 2, 3",
+        "SELECT user_id, account_id, assignee_id, CAST(SUM(unread_count) AS BIGINT) \
+         FROM unread_tallies GROUP BY 1, 2, 3 HAVING SUM(unread_count) <> 0 ORDER BY 1, 2, 3",
     )
     .fetch_all(pool)
     .await

@@ -125,11 +125,17 @@ pub fn ClosingSection() -> AnyView {
     let rule_item = move |rule: RuleView| {
         let id = rule.id;
         let on = rule.enabled;
+        let unit = match (rule.unit.as_str(), rule.amount) {
+            ("minutes", 1) => t_string!(i18n, settings.unit_minute),
+            ("hours", 1) => t_string!(i18n, settings.unit_hour),
+            ("days", 1) => t_string!(i18n, settings.unit_day),
+            (key, _) => unit_label(key),
+        };
         let summary = crate::ui::fill(
             t_string!(i18n, settings.rule_summary),
             &[
                 ("amount", rule.amount.to_string()),
-                ("unit", unit_label(&rule.unit).to_string()),
+                ("unit", unit.to_string()),
             ],
         );
         let lines = rule

@@ -162,8 +162,8 @@ async fn main() {
     let cpu_before = cpu();
     let closed = close_due(&db, &hub, now_ms()).await.expect("a tick");
     println!(
-        "\n{label}: a tick closing {closed} due conversations: {:.0} ms ({:.0} ms CPU here; the \
-         database's own work is not counted)",
+        "\n{label}: a tick closing {closed} due conversations: {:.0} ms ({:.0} ms CPU in this \
+         process, which includes SQLite's work but not PostgreSQL's)",
         started.elapsed().as_secs_f64() * 1000.0,
         (cpu() - cpu_before).as_secs_f64() * 1000.0
     );
