@@ -15,6 +15,7 @@ on_both_databases!(
     a_thousand_conversations_close_in_one_transaction,
     close_reasons_are_kept_by_administrators,
     only_the_user_who_connected_the_line_deletes_its_conversations,
+    a_transfer_can_make_the_new_owner_the_contacts_owner_too,
 );
 
 async fn user_id(pair: &Pair, email: &str) -> i64 {
@@ -529,4 +530,65 @@ async fn only_the_user_who_connected_the_line_deletes_its_conversations(backend:
         pair.admin.json("inbox_overview", &[]).await["counts"]["unassigned"],
         1
     );
+}
+
+async fn a_transfer_can_make_the_new_owner_the_contacts_owner_too(backend: Backend) {
+    let pair = Pair::start(backend).await;
+    pair.customer_sends(json!({"channel": "whatsapp", "text": "Hola"}))
+        .await;
+    let c = pair.conversation_id().await;
+    let created = pair
+        .admin
+        .call(
+            "create_contact",
+            &[
+                ("conversation_id", c.to_string().as_str()),
+                ("contact[first_name]", "Lucía"),
+                ("contact[last_name]", "Pérez"),
+                ("contact[email]", ""),
+                ("contact[consent]", "true"),
+            ],
+        )
+        .await;
+    assert!(created.status().is_success());
+    pair.server
+        .invite_and_accept(&pair.admin, "sergio@andinas.example", "seller")
+        .await;
+    pair.server
+        .invite_and_accept(&pair.admin, "rosa@andinas.example", "seller")
+        .await;
+    let sergio = user_id(&pair, "sergio@andinas.example").await;
+    let rosa = user_id(&pair, "rosa@andinas.example").await;
+    let owner = || async {
+        let (owner,): (Option<i64>,) = sqlx::query_as(
+            "SELECT co.owner_id FROM contacts co JOIN conversations c ON c.contact_id = co.id \
+             WHERE c.id = $1",
+        )
+        .bind(c)
+        .fetch_one(&pair.db.pool)
+        .await
+        .unwrap();
+        owner
+    };
+    let before = owner().await;
+    // Given to Sergio: the contact keeps its owner.
+    assign(&pair.admin, &[c], Some(sergio)).await;
+    assert_eq!(owner().await, before);
+    // Passed to Rosa with the contact: both are hers, and the event says so.
+    let response = pair
+        .admin
+        .call(
+            "assign_conversations",
+            &[
+                ("ids[0]", c.to_string().as_str()),
+                ("assignee_id", rosa.to_string().as_str()),
+                ("contact_too", "true"),
+            ],
+        )
+        .await;
+    assert!(response.status().is_success());
+    assert_eq!(owner().await, Some(rosa));
+    let last = events(&pair, c).await.pop().unwrap();
+    assert_eq!(last["event"], "owner_changed");
+    assert_eq!(last["contact_too"], true);
 }
