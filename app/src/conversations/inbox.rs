@@ -35,7 +35,6 @@ pub struct Workspace {
     pub panel_open: Memo<bool>,
     pub list: ListResource,
     pub thread: ThreadResource,
-    pub loading: Loading,
     pub overview: OverviewResource,
     /// Bumped when the counts may have changed; the overview refetches, at most every 2 s.
     pub counts_stale: RwSignal<u32>,
@@ -61,59 +60,7 @@ pub struct Workspace {
     pub deleted: RwSignal<Vec<i64>>,
 }
 
-/// Whether the list or the thread is being loaded (see [`Workspace::loading`]).
-#[derive(Clone, Copy)]
-pub struct Loading {
-    pub list: StoredValue<bool>,
-    pub thread: StoredValue<bool>,
-}
-
 impl Workspace {
-    /// Whether a live change may be written into the list now: not while it loads.
-    pub fn list_settled(&self) -> bool {
-        !self.loading.list.try_get_value().unwrap_or(true)
-    }
-
-    /// Whether a live change may be written into the shown thread now: not while another
-    /// (or the same) conversation's thread loads.
-    pub fn thread_settled(&self) -> bool {
-        !self.loading.thread.try_get_value().unwrap_or(true)
-    }
-
-    /// Changes the list shown, unless it is loading (a write would drop what is on its way).
-    pub fn update_list(&self, change: impl FnOnce(&mut InboxList)) {
-        let ready = self.list_settled()
-            && self
-                .list
-                .try_with_untracked(|v| matches!(v, Some(Ok(_))))
-                .unwrap_or(false);
-        if ready {
-            self.list.try_update(|value| {
-                if let Some(Ok(inbox)) = value {
-                    change(inbox);
-                }
-            });
-        }
-    }
-
-    /// Changes the thread shown if it is `conversation_id`'s and no thread is loading.
-    pub fn update_thread(&self, conversation_id: i64, change: impl FnOnce(&mut Thread)) {
-        let shown = self.thread_settled()
-            && self
-                .thread
-                .try_with_untracked(
-                    |v| matches!(v, Some(Ok(Some(t))) if t.conversation.id == conversation_id),
-                )
-                .unwrap_or(false);
-        if shown {
-            self.thread.try_update(|value| {
-                if let Some(Ok(Some(thread))) = value {
-                    change(thread);
-                }
-            });
-        }
-    }
-
     /// Whether this user sees conversations other than their own.
     pub fn sees_all(&self) -> bool {
         self.overview
@@ -199,22 +146,13 @@ pub fn InboxPage() -> impl IntoView {
     let me = expect_context::<Me>().0;
     let allowed =
         move || async move { matches!(me.await, Ok(Some(user)) if can_use_inbox(&user.actor())) };
-    // A resource written while it loads drops what it was loading (its version moves on): while
-    // a list or thread is on its way, live changes leave it alone; what it brings is newer.
-    let loading = Loading {
-        list: StoredValue::new(false),
-        thread: StoredValue::new(false),
-    };
     let list: ListResource = Resource::new(
         move || query.get(),
         move |query| async move {
             if !allowed().await {
                 return Err(AppError::Forbidden);
             }
-            loading.list.try_set_value(true);
-            let loaded = load_conversations(query, None, None).await;
-            loading.list.try_set_value(false);
-            loaded
+            load_conversations(query, None, None).await
         },
     );
     let thread: ThreadResource = Resource::new(
@@ -223,13 +161,10 @@ pub fn InboxPage() -> impl IntoView {
             if !allowed().await {
                 return Err(AppError::Forbidden);
             }
-            loading.thread.try_set_value(true);
-            let loaded = match id {
+            match id {
                 Some(id) => load_thread(id, None).await.map(Some),
                 None => Ok(None),
-            };
-            loading.thread.try_set_value(false);
-            loaded
+            }
         },
     );
     let counts_stale = RwSignal::new(0u32);
@@ -251,7 +186,6 @@ pub fn InboxPage() -> impl IntoView {
         panel_open,
         list,
         thread,
-        loading,
         overview,
         counts_stale,
         counts_pending: StoredValue::new(false),
@@ -405,7 +339,11 @@ fn apply(workspace: Workspace, event: StreamEvent, fresh: bool) {
     }
     if let Change::ConversationDeleted { conversation_id } = &event.change {
         let gone = *conversation_id;
-        workspace.update_list(|inbox| inbox.conversations.retain(|c| c.id != gone));
+        workspace.list.update(|value| {
+            if let Some(Ok(inbox)) = value {
+                inbox.conversations.retain(|c| c.id != gone);
+            }
+        });
         workspace.deleted.update(|d| d.push(gone));
         counts_changed(workspace);
         return;
@@ -413,7 +351,10 @@ fn apply(workspace: Workspace, event: StreamEvent, fresh: bool) {
     if let Some(mut conversation) = conversation.clone() {
         let open_here = selected == Some(conversation.id);
         let query = workspace.query.get_untracked();
-        workspace.update_list(|inbox| {
+        workspace.list.update(|value| {
+            let Some(Ok(inbox)) = value else {
+                return;
+            };
             let before = inbox.conversations.iter().find(|c| c.id == conversation.id);
             // What the stream does not carry is kept from the row already shown.
             if let Some(before) = before {
@@ -454,8 +395,13 @@ fn apply(workspace: Workspace, event: StreamEvent, fresh: bool) {
             }
         }
     }
-    let conversation_id = event.change.conversation_id();
-    workspace.update_thread(conversation_id, |shown| {
+    workspace.thread.update(|value| {
+        let Some(Ok(Some(shown))) = value else {
+            return;
+        };
+        if shown.conversation.id != event.change.conversation_id() {
+            return;
+        }
         if let Some(mut conversation) = conversation {
             if conversation.contact_name.is_none() {
                 conversation.contact_name = shown.conversation.contact_name.clone();
@@ -480,7 +426,11 @@ fn catch_up(workspace: Workspace) {
         if workspace.query.try_get_untracked().as_ref() != Some(&query) {
             return;
         }
-        workspace.update_list(|inbox| merge_rows(&mut inbox.conversations, fresh.conversations));
+        workspace.list.try_update(|value| {
+            if let Some(Ok(inbox)) = value {
+                merge_rows(&mut inbox.conversations, fresh.conversations);
+            }
+        });
     });
 }
 

@@ -157,8 +157,10 @@ impl Outbox {
             at: message.at,
         };
         // Out of the thread: from now on the chat shows it from the queue, as sending.
-        workspace.update_thread(item.conversation_id, |shown| {
-            shown.messages.retain(|m| m.id != local_id);
+        workspace.thread.update(|value| {
+            if let Some(Ok(Some(shown))) = value {
+                shown.messages.retain(|m| m.id != local_id);
+            }
         });
         self.items.update(|items| items.push(item));
         self.save();
@@ -225,10 +227,15 @@ impl Outbox {
 /// Puts the copy of a message that could not be sent in the open thread, if it is that
 /// conversation's, for [`settle`] to mark failed.
 fn keep_failed(workspace: Workspace, copy: MessageView) {
-    workspace.update_thread(copy.conversation_id, |shown| {
-        match shown.messages.iter_mut().find(|m| m.id == copy.id) {
-            Some(existing) => *existing = copy,
-            None => shown.messages.push(copy),
+    workspace.thread.try_update(|value| {
+        if let Some(Ok(Some(shown))) = value {
+            if shown.conversation.id != copy.conversation_id {
+                return;
+            }
+            match shown.messages.iter_mut().find(|m| m.id == copy.id) {
+                Some(existing) => *existing = copy,
+                None => shown.messages.push(copy),
+            }
         }
     });
 }
@@ -240,33 +247,30 @@ pub fn settle(
     local_id: i64,
     result: Result<MessageView, AppError>,
 ) {
-    // The conversation the answer is about (a failure is about the one open here).
-    let conversation_id = match &result {
-        Ok(message) => message.conversation_id,
-        Err(_) => workspace
-            .thread
-            .try_with_untracked(|v| match v {
-                Some(Ok(Some(t))) => t.conversation.id,
-                _ => 0,
-            })
-            .unwrap_or(0),
-    };
-    workspace.update_thread(conversation_id, |shown| match result {
-        Ok(message) => {
-            shown.messages.retain(|m| m.id != local_id);
-            let conversation = Box::new(shown.conversation.clone());
-            apply_to_messages(
-                &mut shown.messages,
-                Change::MessageCreated {
-                    message: Box::new(message),
-                    conversation,
-                },
-            );
-        }
-        Err(err) => {
-            if let Some(m) = shown.messages.iter_mut().find(|m| m.id == local_id) {
-                m.status = Some("failed".into());
-                m.error_reason = Some(error_text(locale, &err));
+    workspace.thread.try_update(|value| {
+        let Some(Ok(Some(shown))) = value else {
+            return;
+        };
+        match result {
+            Ok(message) => {
+                if message.conversation_id != shown.conversation.id {
+                    return;
+                }
+                shown.messages.retain(|m| m.id != local_id);
+                let conversation = Box::new(shown.conversation.clone());
+                apply_to_messages(
+                    &mut shown.messages,
+                    Change::MessageCreated {
+                        message: Box::new(message),
+                        conversation,
+                    },
+                );
+            }
+            Err(err) => {
+                if let Some(m) = shown.messages.iter_mut().find(|m| m.id == local_id) {
+                    m.status = Some("failed".into());
+                    m.error_reason = Some(error_text(locale, &err));
+                }
             }
         }
     });
