@@ -82,6 +82,10 @@ impl Db {
                 Backend::Postgres => 16,
             })
             .acquire_timeout(Duration::from_secs(10))
+            // No ping before each query: it doubled every round trip to PostgreSQL. A connection
+            // is still checked when it goes back to the pool, and one that broke while idle
+            // fails a single query.
+            .test_before_acquire(false)
             .after_connect(move |conn, _meta| {
                 Box::pin(async move {
                     if backend == Backend::Sqlite {

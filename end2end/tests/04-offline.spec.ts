@@ -1,9 +1,9 @@
 import { expect, test, type Page } from '@playwright/test';
 import { customerSends, hydrated, sentTo, shot, signIn } from './helpers';
 
-// Offline (R43): after 03-workspace. With the network gone the open conversation stays
-// readable; messages written meanwhile wait as "Sending" (kept in the browser's storage) and
-// go out once the network is back, in the order written, each exactly once.
+// Offline (R43): after 03-workspace. Conversations opened recently stay readable with the
+// network gone; messages written meanwhile wait as "Sending" (kept in the browser's storage)
+// and go out once the network is back, in the order written, each exactly once.
 
 /** Opens a conversation from the list (on phones the list is a view of its own). */
 async function open(page: Page, name: RegExp) {
@@ -18,20 +18,29 @@ async function texts(page: Page, customer: string) {
   return (await sentTo(page, customer)).map((m) => m.text);
 }
 
-test('messages written offline wait and go out once, in order', async ({ page, context }) => {
+test('recent conversations read offline; messages written offline go out once, in order', async ({ page, context }) => {
   page.on('pageerror', (error) => console.log(`[page error] ${error.message}`));
   page.on('console', (m) => { if (m.type() === 'error' && !m.text().includes('ERR_INTERNET_DISCONNECTED')) console.log(`[console] ${m.text().slice(0, 600)}`); });
   const customer = '5215544332211';
   await signIn(page);
+  // The service worker takes the page over once installed.
+  await page.waitForFunction(() => navigator.serviceWorker?.controller != null, undefined, { timeout: 20_000 });
+
   await customerSends(page, { channel: 'whatsapp', from: customer, name: 'Marta Solís', text: '¿Siguen abiertos hoy?' });
   const thread = page.getByRole('log', { name: 'Messages' });
   await open(page, /Lucía Pérez/);
   await expect(thread).toContainText('cotizacion-azul.pdf');
   await open(page, /Marta Solís/);
   await expect(thread).toContainText('¿Siguen abiertos hoy?');
-  // The network goes away: the open conversation stays readable.
+  // The service worker has kept both threads.
+  await expect.poll(() => page.evaluate(async () =>
+    (await (await caches.open('buzon-data-v1')).keys()).filter((k) => k.url.includes('/api/thread')).length)).toBe(2);
+
+  // The network goes away.
   await context.setOffline(true);
-  await expect(thread).toContainText('¿Siguen abiertos hoy?');
+  await open(page, /Lucía Pérez/);
+  await expect(thread).toContainText('cotizacion-azul.pdf');
+  await open(page, /Marta Solís/);
 
   const composer = page.getByRole('textbox', { name: 'Write a message' });
   for (const text of ['Sí, hasta las 8', 'Te esperamos en la tienda']) {

@@ -6,6 +6,7 @@ pub fn hydrate() {
     console_error_panic_hook::set_once();
     leptos::mount::hydrate_body(app::App);
     remember_time_zone();
+    keep_offline();
     // Marks the page interactive: styles and browser tests can tell hydration has happened.
     if let Some(root) = web_sys::window()
         .and_then(|w| w.document())
@@ -24,5 +25,19 @@ fn remember_time_zone() {
         let _ = html.set_cookie(&format!(
             "tz={offset}; Path=/; Max-Age=31536000; SameSite=Lax"
         ));
+    }
+}
+
+/// Registers the service worker that keeps the app shell and recent conversations readable
+/// offline (`public/sw.js`).
+fn keep_offline() {
+    let Some(navigator) = web_sys::window().map(|w| w.navigator()) else {
+        return;
+    };
+    // Browsers offer service workers only on https and on this machine's own addresses.
+    let offered = js_sys::Reflect::get(&navigator, &"serviceWorker".into())
+        .is_ok_and(|workers| !workers.is_undefined());
+    if offered {
+        let _ = navigator.service_worker().register("/sw.js");
     }
 }

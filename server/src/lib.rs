@@ -154,7 +154,10 @@ pub fn router(state: AppState, ingest: ingest::Ingest) -> Router {
         .leptos_routes_with_context(
             &state,
             routes,
-            move || provide_context(context_state.clone()),
+            move || {
+                provide_context(context_state.clone());
+                provide_context(app::auth::ssr::RequestUser::default());
+            },
             move || shell(leptos_options.clone()),
         )
         .fallback(file_and_error_handler_with_context::<AppState, _>(

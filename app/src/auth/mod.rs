@@ -105,9 +105,38 @@ pub mod ssr {
             .map_err(AppError::internal)
     }
 
-    /// The signed-in, active user of the current request. Loaded from the database on every
-    /// call, so a role change or a deactivation takes effect on the very next request.
+    /// The user of one request, once loaded: a page render asks for it in every resource
+    /// and a server function in every check. Given to each request's context by the server.
+    #[derive(Clone, Default)]
+    pub struct RequestUser(std::sync::Arc<std::sync::Mutex<Option<CurrentUser>>>);
+
+    impl RequestUser {
+        fn get(&self) -> Option<CurrentUser> {
+            self.0.lock().ok().and_then(|user| user.clone())
+        }
+
+        fn set(&self, user: Option<CurrentUser>) {
+            if let Ok(mut kept) = self.0.lock() {
+                *kept = user;
+            }
+        }
+    }
+
+    /// The signed-in, active user of the current request. Loaded from the database once per
+    /// request, so a role change or a deactivation takes effect on the very next request.
     pub async fn require_user() -> Result<CurrentUser, AppError> {
+        let kept = use_context::<RequestUser>();
+        if let Some(user) = kept.as_ref().and_then(RequestUser::get) {
+            return Ok(user);
+        }
+        let user = load_signed_in().await?;
+        if let Some(kept) = kept {
+            kept.set(Some(user.clone()));
+        }
+        Ok(user)
+    }
+
+    async fn load_signed_in() -> Result<CurrentUser, AppError> {
         let state = AppState::current()?;
         let session = session().await?;
         let user_id: Option<i64> = session.get(USER_ID_KEY).await.map_err(AppError::internal)?;
@@ -150,6 +179,9 @@ pub mod ssr {
     /// login is worthless), the user's id, and their interface language as the locale cookie.
     pub async fn sign_in(user_id: i64, language: Language) -> Result<(), AppError> {
         let session = session().await?;
+        if let Some(kept) = use_context::<RequestUser>() {
+            kept.set(None);
+        }
         session.cycle_id().await.map_err(AppError::internal)?;
         session
             .insert(USER_ID_KEY, user_id)

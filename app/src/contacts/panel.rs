@@ -39,12 +39,10 @@ pub fn ContactPanel(conversation_id: i64) -> AnyView {
     });
     // What the panel learned itself (created or linked) shows before the stream confirms it.
     let placed = move |contact: ContactView| {
-        workspace.thread.update(|value| {
-            if let Some(Ok(Some(thread))) = value {
-                thread.conversation.contact_id = Some(contact.id);
-                thread.conversation.contact_name = Some(contact.name()).filter(|n| !n.is_empty());
-                thread.contact = Some(contact);
-            }
+        workspace.update_thread(conversation_id, |thread| {
+            thread.conversation.contact_id = Some(contact.id);
+            thread.conversation.contact_name = Some(contact.name()).filter(|n| !n.is_empty());
+            thread.contact = Some(contact);
         });
     };
     view! {

@@ -6,21 +6,13 @@ use leptos::prelude::*;
 
 use super::inbox::Workspace;
 use super::manage::{
-    assign_conversations, close_conversations, delete_conversation, lifecycle_choices,
-    reopen_conversation, set_availability, Choices,
+    assign_conversations, close_conversations, delete_conversation, reopen_conversation,
+    set_availability,
 };
 use super::ConversationSummary;
 use crate::error::AppError;
 use crate::i18n::*;
 use crate::ui::{ErrorNote, FieldError, FormError};
-
-/// The team and the close reasons, read in the browser when first needed.
-fn choices(workspace: Workspace) -> LocalResource<Result<Choices, AppError>> {
-    LocalResource::new(move || {
-        workspace.choices_stale.track();
-        lifecycle_choices()
-    })
-}
 
 /// Runs a server call, showing its error beside the control, then `done` once it succeeded.
 pub(crate) fn run(
@@ -49,7 +41,7 @@ pub fn ConversationActions(
 ) -> AnyView {
     let i18n = use_i18n();
     let workspace = expect_context::<Workspace>();
-    let choices = choices(workspace);
+    let choices = workspace.choices;
     let error = RwSignal::new(None::<AppError>);
     let busy = RwSignal::new(false);
     let closing = RwSignal::new(false);
@@ -282,7 +274,7 @@ pub fn ConversationActions(
 pub fn Availability() -> impl IntoView {
     let i18n = use_i18n();
     let workspace = expect_context::<Workspace>();
-    let choices = choices(workspace);
+    let choices = workspace.choices;
     let error = RwSignal::new(None::<AppError>);
     let busy = RwSignal::new(false);
     let available = RwSignal::new(None::<bool>);
@@ -334,7 +326,7 @@ pub fn Availability() -> impl IntoView {
 pub fn BulkActions() -> AnyView {
     let i18n = use_i18n();
     let workspace = expect_context::<Workspace>();
-    let choices = choices(workspace);
+    let choices = workspace.choices;
     let error = RwSignal::new(None::<AppError>);
     let busy = RwSignal::new(false);
     let to = RwSignal::new(String::new());

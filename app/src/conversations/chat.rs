@@ -6,11 +6,9 @@ use leptos::prelude::*;
 
 use super::actions::ConversationActions;
 use super::composer::Composer;
-use super::inbox::{
-    apply_to_messages, channel_label, display_name, initials, kind_icon, Workspace,
-};
+use super::inbox::{channel_label, display_name, initials, kind_icon, put_stored, Workspace};
 use super::list::kind_name;
-use super::{load_thread, retry_message, Change, MessageView};
+use super::{load_thread, retry_message, MessageView};
 use crate::clock;
 use crate::contacts::panel::ContactPanel;
 use crate::error::AppError;
@@ -161,17 +159,12 @@ fn OpenChat(conversation_id: i64) -> AnyView {
             match older {
                 Ok(older) => {
                     older_error.set(None);
-                    thread.update(|value| {
-                        if let Some(Ok(Some(shown))) = value {
-                            if shown.conversation.id != conversation_id {
-                                return;
-                            }
-                            let mut merged = older.messages;
-                            merged.retain(|m| !shown.messages.iter().any(|s| s.id == m.id));
-                            merged.append(&mut shown.messages);
-                            shown.messages = merged;
-                            shown.has_more = older.has_more;
-                        }
+                    workspace.update_thread(conversation_id, |shown| {
+                        let mut merged = older.messages;
+                        merged.retain(|m| !shown.messages.iter().any(|s| s.id == m.id));
+                        merged.append(&mut shown.messages);
+                        shown.messages = merged;
+                        shown.has_more = older.has_more;
                     });
                     // The message that was at the top stays where the reader saw it.
                     request_animation_frame(move || {
@@ -453,18 +446,8 @@ fn MessageBubble(
             match result {
                 Ok(message) => {
                     retry_error.set(None);
-                    workspace.thread.update(|value| {
-                        if let Some(Ok(Some(shown))) = value {
-                            let conversation = Box::new(shown.conversation.clone());
-                            apply_to_messages(
-                                &mut shown.messages,
-                                Change::MessageCreated {
-                                    message: Box::new(message),
-                                    conversation,
-                                },
-                            );
-                        }
-                    });
+                    workspace
+                        .update_thread(message.conversation_id, |shown| put_stored(shown, message));
                 }
                 Err(err) => retry_error.set(Some(err)),
             }

@@ -9,6 +9,7 @@ use leptos_router::hooks::{use_navigate, use_query_map};
 
 use super::chat::ChatWindow;
 use super::list::ConversationList;
+use super::manage::{lifecycle_choices, Choices};
 use super::outbox::Outbox;
 use super::stream::{follow, Link};
 use super::{
@@ -29,6 +30,8 @@ pub type OverviewResource = Resource<Result<Overview, AppError>>;
 /// What every part of the workspace reads and changes, given once through the context.
 #[derive(Clone, Copy)]
 pub struct Workspace {
+    /// The signed-in user, as the shell loaded it.
+    me: Resource<Result<Option<CurrentUser>, AppError>>,
     pub query: Memo<ListQuery>,
     pub selected: Memo<Option<i64>>,
     /// On phones the contact panel replaces the chat (`panel=contact`).
@@ -53,20 +56,97 @@ pub struct Workspace {
     pub notice: RwSignal<Option<String>>,
     /// Bumped when the team's availability or the close reasons may have changed.
     pub choices_stale: RwSignal<u32>,
+    /// The team and the close reasons, read once in the browser for every control that
+    /// offers them.
+    pub choices: LocalResource<Result<Choices, AppError>>,
     pub i18n: leptos_i18n::I18nContext<Locale>,
     /// Selecting rows for a bulk action: the ids picked so far; `None` when not selecting.
     pub picked: RwSignal<Option<Vec<i64>>>,
     /// Conversations deleted while this page is open.
     pub deleted: RwSignal<Vec<i64>>,
+    /// Live changes that came while the list or the thread they belong to was on its way.
+    held: Held,
+}
+
+/// Writing a resource while it loads drops what it was loading (its version moves on, and it
+/// says it is done), so live changes never go into a list or a thread on its way: they wait
+/// here, and those newer than what it brings are applied once it shows.
+///
+/// What is shown is noted here too, by the effects that follow the resources: reading a
+/// resource outside them, under a `Transition`, would tie that `Transition` to it.
+#[derive(Clone, Copy)]
+struct Held {
+    list: StoredValue<Vec<(StreamEvent, bool)>>,
+    thread: StoredValue<Vec<StreamEvent>>,
+    /// What the list shown was asked for.
+    list_for: StoredValue<Option<ListQuery>>,
+    /// Whose thread is shown.
+    thread_of: StoredValue<Option<i64>>,
+}
+
+/// Held changes kept at most: a list that does not come for this long is read again anyway.
+const HELD_MAX: usize = 500;
+
+fn hold<T: Send + Sync + 'static>(held: StoredValue<Vec<T>>, item: T) {
+    held.update_value(|items| {
+        if items.len() >= HELD_MAX {
+            items.remove(0);
+        }
+        items.push(item);
+    });
 }
 
 impl Workspace {
-    /// Whether this user sees conversations other than their own.
+    /// Whether the list shown is the one asked for (not one on its way).
+    fn list_settled(&self) -> bool {
+        let shown = self.held.list_for.try_get_value().flatten();
+        shown.is_some() && shown == self.query.try_get_untracked()
+    }
+
+    /// Changes the list shown, unless another is on its way; says whether it did.
+    pub fn update_list(&self, change: impl FnOnce(&mut InboxList)) -> bool {
+        if !self.list_settled() {
+            return false;
+        }
+        self.list
+            .try_update(|value| {
+                if let Some(Ok(inbox)) = value {
+                    change(inbox);
+                }
+            })
+            .is_some()
+    }
+
+    /// The conversation whose thread is shown.
+    pub fn shown_thread_id(&self) -> Option<i64> {
+        self.held.thread_of.try_get_value().flatten()
+    }
+
+    /// Changes the thread shown if it is `conversation_id`'s and the one asked for (not while
+    /// another is on its way); says whether it did.
+    pub fn update_thread(&self, conversation_id: i64, change: impl FnOnce(&mut Thread)) -> bool {
+        let asked = self.selected.try_get_untracked().flatten() == Some(conversation_id);
+        if !asked || self.shown_thread_id() != Some(conversation_id) {
+            return false;
+        }
+        self.thread
+            .try_update(|value| {
+                if let Some(Ok(Some(thread))) = value {
+                    change(thread);
+                }
+            })
+            .is_some()
+    }
+
+    /// Whether this user sees conversations other than their own: their role says so, as
+    /// the server reads it, so it is known offline too (not only once the counts came).
     pub fn sees_all(&self) -> bool {
-        self.overview
-            .get()
-            .and_then(Result::ok)
-            .is_some_and(|o| o.sees_all)
+        let me = self.me.try_get().flatten().and_then(Result::ok).flatten();
+        me.is_some_and(|user| {
+            user.actor()
+                .permissions
+                .has(crate::permissions::Permission::SeeAllConversations)
+        })
     }
 }
 
@@ -152,7 +232,9 @@ pub fn InboxPage() -> impl IntoView {
             if !allowed().await {
                 return Err(AppError::Forbidden);
             }
-            load_conversations(query, None, None).await
+            let mut loaded = load_conversations(query.clone(), None, None).await?;
+            loaded.query = Some(query);
+            Ok(loaded)
         },
     );
     let thread: ThreadResource = Resource::new(
@@ -168,6 +250,11 @@ pub fn InboxPage() -> impl IntoView {
         },
     );
     let counts_stale = RwSignal::new(0u32);
+    let choices_stale = RwSignal::new(0u32);
+    let choices = LocalResource::new(move || {
+        choices_stale.track();
+        lifecycle_choices()
+    });
     let overview: OverviewResource = Resource::new(
         move || {
             let q = query.get();
@@ -181,6 +268,7 @@ pub fn InboxPage() -> impl IntoView {
         },
     );
     let workspace = Workspace {
+        me,
         query,
         selected,
         panel_open,
@@ -196,12 +284,20 @@ pub fn InboxPage() -> impl IntoView {
         user_id: RwSignal::new(0),
         sound: RwSignal::new(false),
         notice: RwSignal::new(None),
-        choices_stale: RwSignal::new(0),
+        choices_stale,
+        choices,
         i18n: use_i18n(),
         picked: RwSignal::new(None),
         deleted: RwSignal::new(Vec::new()),
+        held: Held {
+            list: StoredValue::new(Vec::new()),
+            thread: StoredValue::new(Vec::new()),
+            list_for: StoredValue::new(None),
+            thread_of: StoredValue::new(None),
+        },
     };
     provide_context(workspace);
+    apply_held(workspace);
     Effect::new(move |_| {
         if let Some(Ok(Some(user))) = me.get() {
             workspace.user_id.set(user.id);
@@ -313,19 +409,8 @@ pub fn current_user() -> Option<CurrentUser> {
 fn apply(workspace: Workspace, event: StreamEvent, fresh: bool) {
     let user_id = workspace.user_id.get_untracked();
     let selected = workspace.selected.get_untracked();
-    let conversation = match &event.change {
-        Change::MessageCreated { conversation, .. }
-        | Change::ConversationUpdated { conversation } => Some((**conversation).clone()),
-        _ => None,
-    };
     let incoming = fresh
         && matches!(&event.change, Change::MessageCreated { message, .. } if message.direction == "in");
-    // Unknown yet (the overview is loading): nothing is hidden on that account.
-    let sees_all = workspace
-        .overview
-        .get_untracked()
-        .and_then(Result::ok)
-        .is_none_or(|o| o.sees_all);
     if fresh {
         if let Change::MessageCreated {
             message,
@@ -337,79 +422,175 @@ fn apply(workspace: Workspace, event: StreamEvent, fresh: bool) {
             }
         }
     }
-    if let Change::ConversationDeleted { conversation_id } = &event.change {
-        let gone = *conversation_id;
-        workspace.list.update(|value| {
-            if let Some(Ok(inbox)) = value {
-                inbox.conversations.retain(|c| c.id != gone);
-            }
-        });
-        workspace.deleted.update(|d| d.push(gone));
-        counts_changed(workspace);
-        return;
+    let conversation_id = event.change.conversation_id();
+    if let Change::ConversationDeleted { .. } = &event.change {
+        workspace.deleted.update(|d| d.push(conversation_id));
     }
-    if let Some(mut conversation) = conversation.clone() {
-        let open_here = selected == Some(conversation.id);
-        let query = workspace.query.get_untracked();
-        workspace.list.update(|value| {
-            let Some(Ok(inbox)) = value else {
-                return;
-            };
-            let before = inbox.conversations.iter().find(|c| c.id == conversation.id);
-            // What the stream does not carry is kept from the row already shown.
-            if let Some(before) = before {
-                if conversation.contact_name.is_none() && conversation.contact_id.is_some() {
-                    conversation.contact_name = before.contact_name.clone();
-                }
-                conversation.unread = before.unread;
-            }
-            if incoming {
-                conversation.unread = !open_here;
-            }
-            inbox.conversations.retain(|c| c.id != conversation.id);
-            // A row that moved past the last page loaded is left for that page to bring.
-            let beyond = inbox.has_more
-                && inbox.conversations.last().is_some_and(|last| {
-                    (conversation.last_message_at, conversation.id)
-                        < (last.last_message_at, last.id)
-                });
-            // A conversation given to someone else leaves the list of one who sees only theirs.
-            let visible = sees_all || conversation.assignee_id == Some(user_id);
-            if visible && query.admits(&conversation, user_id) && !beyond {
-                inbox.conversations.push(conversation.clone());
-                inbox
-                    .conversations
-                    .sort_by_key(|c| std::cmp::Reverse((c.last_message_at, c.id)));
-            }
-        });
+    let in_list = matches!(
+        &event.change,
+        Change::ConversationDeleted { .. }
+            | Change::MessageCreated { .. }
+            | Change::ConversationUpdated { .. }
+    );
+    if in_list {
         counts_changed(workspace);
-        if incoming {
-            if open_here {
-                let id = conversation.id;
-                leptos::task::spawn_local(async move {
-                    let _ = mark_read(id).await;
-                });
-            }
-            if workspace.sound.get_untracked() {
-                super::browser::chime();
-            }
+    }
+    if incoming {
+        if selected == Some(conversation_id) {
+            leptos::task::spawn_local(async move {
+                let _ = mark_read(conversation_id).await;
+            });
+        }
+        if workspace.sound.get_untracked() {
+            super::browser::chime();
         }
     }
-    workspace.thread.update(|value| {
-        let Some(Ok(Some(shown))) = value else {
+    if in_list && !workspace.update_list(|inbox| into_list(workspace, inbox, &event, incoming)) {
+        hold(workspace.held.list, (event.clone(), incoming));
+    }
+    if selected == Some(conversation_id)
+        && !workspace.update_thread(conversation_id, |shown| into_thread(shown, event.clone()))
+    {
+        hold(workspace.held.thread, event);
+    }
+}
+
+/// Once the list or thread asked for shows, the changes held for it that it does not include
+/// yet are applied; those for a thread no longer asked for are dropped.
+fn apply_held(workspace: Workspace) {
+    Effect::new(move |_| {
+        let shown = workspace.list.with(|v| match v {
+            Some(Ok(l)) => Some((l.query.clone(), l.last_event_id)),
+            _ => None,
+        });
+        workspace
+            .held
+            .list_for
+            .try_set_value(shown.as_ref().and_then(|(query, _)| query.clone()));
+        let Some((_, since)) = shown else {
             return;
         };
-        if shown.conversation.id != event.change.conversation_id() {
+        if !workspace.list_settled() {
             return;
         }
-        if let Some(mut conversation) = conversation {
-            if conversation.contact_name.is_none() {
-                conversation.contact_name = shown.conversation.contact_name.clone();
-            }
-            shown.conversation = conversation;
+        let held = workspace
+            .held
+            .list
+            .try_update_value(std::mem::take)
+            .unwrap_or_default();
+        let newer: Vec<_> = held.into_iter().filter(|(e, _)| e.id > since).collect();
+        if !newer.is_empty() {
+            workspace.update_list(|inbox| {
+                for (event, incoming) in &newer {
+                    into_list(workspace, inbox, event, *incoming);
+                }
+            });
         }
-        apply_to_messages(&mut shown.messages, event.change);
     });
+    Effect::new(move |_| {
+        let selected = workspace.selected.get();
+        let shown = workspace.thread.with(|v| match v {
+            Some(Ok(Some(t))) => Some((t.conversation.id, t.last_event_id)),
+            _ => None,
+        });
+        workspace
+            .held
+            .thread_of
+            .try_set_value(shown.map(|(id, _)| id));
+        let held = workspace
+            .held
+            .thread
+            .try_update_value(std::mem::take)
+            .unwrap_or_default();
+        let Some((id, since)) = shown.filter(|(id, _)| Some(*id) == selected) else {
+            // Still on its way: keep what is for the one asked for.
+            let kept = held
+                .into_iter()
+                .filter(|e| Some(e.change.conversation_id()) == selected)
+                .collect();
+            workspace.held.thread.try_set_value(kept);
+            return;
+        };
+        let newer: Vec<_> = held
+            .into_iter()
+            .filter(|e| e.id > since && e.change.conversation_id() == id)
+            .collect();
+        if !newer.is_empty() {
+            workspace.update_thread(id, |shown| {
+                for event in newer {
+                    into_thread(shown, event);
+                }
+            });
+        }
+    });
+}
+
+/// What one live event changes in the list shown.
+fn into_list(workspace: Workspace, inbox: &mut InboxList, event: &StreamEvent, incoming: bool) {
+    let mut conversation = match &event.change {
+        Change::MessageCreated { conversation, .. }
+        | Change::ConversationUpdated { conversation } => (**conversation).clone(),
+        Change::ConversationDeleted { conversation_id } => {
+            inbox.conversations.retain(|c| c.id != *conversation_id);
+            return;
+        }
+        _ => return,
+    };
+    let user_id = workspace.user_id.get_untracked();
+    let open_here = workspace.selected.get_untracked() == Some(conversation.id);
+    let query = workspace.query.get_untracked();
+    let sees_all = workspace.sees_all();
+    let before = inbox.conversations.iter().find(|c| c.id == conversation.id);
+    // What the stream does not carry is kept from the row already shown.
+    if let Some(before) = before {
+        if conversation.contact_name.is_none() && conversation.contact_id.is_some() {
+            conversation.contact_name = before.contact_name.clone();
+        }
+        conversation.unread = before.unread;
+    }
+    if incoming {
+        conversation.unread = !open_here;
+    }
+    inbox.conversations.retain(|c| c.id != conversation.id);
+    // A row that moved past the last page loaded is left for that page to bring.
+    let beyond = inbox.has_more
+        && inbox.conversations.last().is_some_and(|last| {
+            (conversation.last_message_at, conversation.id) < (last.last_message_at, last.id)
+        });
+    // A conversation given to someone else leaves the list of one who sees only theirs.
+    let visible = sees_all || conversation.assignee_id == Some(user_id);
+    if visible && query.admits(&conversation, user_id) && !beyond {
+        inbox.conversations.push(conversation);
+        inbox
+            .conversations
+            .sort_by_key(|c| std::cmp::Reverse((c.last_message_at, c.id)));
+    }
+}
+
+/// Puts a message the server answered with into its thread (in place of a copy of it).
+pub fn put_stored(shown: &mut Thread, message: MessageView) {
+    let conversation = Box::new(shown.conversation.clone());
+    apply_to_messages(
+        &mut shown.messages,
+        Change::MessageCreated {
+            message: Box::new(message),
+            conversation,
+        },
+    );
+}
+
+/// What one live event changes in the thread shown (it is that conversation's).
+fn into_thread(shown: &mut Thread, event: StreamEvent) {
+    if let Change::MessageCreated { conversation, .. }
+    | Change::ConversationUpdated { conversation } = &event.change
+    {
+        let mut conversation = (**conversation).clone();
+        if conversation.contact_name.is_none() {
+            conversation.contact_name = shown.conversation.contact_name.clone();
+        }
+        shown.conversation = conversation;
+    }
+    apply_to_messages(&mut shown.messages, event.change);
 }
 
 /// Once connected, the first page is read again and merged in: whatever changed between the
@@ -426,11 +607,7 @@ fn catch_up(workspace: Workspace) {
         if workspace.query.try_get_untracked().as_ref() != Some(&query) {
             return;
         }
-        workspace.list.try_update(|value| {
-            if let Some(Ok(inbox)) = value {
-                merge_rows(&mut inbox.conversations, fresh.conversations);
-            }
-        });
+        workspace.update_list(|inbox| merge_rows(&mut inbox.conversations, fresh.conversations));
     });
 }
 

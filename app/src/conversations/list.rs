@@ -71,13 +71,7 @@ fn Tabs(workspace: Workspace) -> impl IntoView {
             .and_then(Result::ok)
             .map(|o| o.counts)
     };
-    let sees_all = move || {
-        workspace
-            .overview
-            .get()
-            .and_then(Result::ok)
-            .is_none_or(|o| o.sees_all)
-    };
+    let sees_all = move || workspace.sees_all();
     let count = move |pick: fn(&super::Counts) -> i64| {
         move || counts().map(|c| pick(&c).to_string()).unwrap_or_default()
     };
@@ -345,15 +339,13 @@ fn Rows(workspace: Workspace) -> impl IntoView {
             match page {
                 Ok(page) if workspace.query.get_untracked() == query => {
                     more_error.set(None);
-                    workspace.list.update(|value| {
-                        if let Some(Ok(inbox)) = value {
-                            for row in page.conversations {
-                                if !inbox.conversations.iter().any(|c| c.id == row.id) {
-                                    inbox.conversations.push(row);
-                                }
+                    workspace.update_list(|inbox| {
+                        for row in page.conversations {
+                            if !inbox.conversations.iter().any(|c| c.id == row.id) {
+                                inbox.conversations.push(row);
                             }
-                            inbox.has_more = page.has_more;
                         }
+                        inbox.has_more = page.has_more;
                     });
                 }
                 Ok(_) => {}

@@ -275,6 +275,10 @@ pub struct InboxList {
     pub last_event_id: i64,
     /// More rows exist after the last one.
     pub has_more: bool,
+    /// What this list was asked for: set by the page that asked, so that it can tell the list
+    /// it shows from the one on its way.
+    #[serde(default)]
+    pub query: Option<ListQuery>,
 }
 
 /// A conversation and the latest part of its thread.
@@ -291,6 +295,8 @@ pub struct Thread {
     pub contact: Option<crate::contacts::ContactView>,
     /// Names of the team members who sent the outgoing messages shown.
     pub senders: Vec<(i64, String)>,
+    /// The newest event already reflected in the first page (0 for older pages).
+    pub last_event_id: i64,
 }
 
 /// What changed, as pushed on the live stream and stored in the event log.

@@ -7,8 +7,8 @@
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use super::inbox::{apply_to_messages, Workspace};
-use super::{send_text, Change, MessageView};
+use super::inbox::{put_stored, Workspace};
+use super::{send_text, MessageView};
 use crate::clock;
 use crate::error::AppError;
 use crate::i18n::*;
@@ -157,10 +157,8 @@ impl Outbox {
             at: message.at,
         };
         // Out of the thread: from now on the chat shows it from the queue, as sending.
-        workspace.thread.update(|value| {
-            if let Some(Ok(Some(shown))) = value {
-                shown.messages.retain(|m| m.id != local_id);
-            }
+        workspace.update_thread(item.conversation_id, |shown| {
+            shown.messages.retain(|m| m.id != local_id);
         });
         self.items.update(|items| items.push(item));
         self.save();
@@ -227,15 +225,10 @@ impl Outbox {
 /// Puts the copy of a message that could not be sent in the open thread, if it is that
 /// conversation's, for [`settle`] to mark failed.
 fn keep_failed(workspace: Workspace, copy: MessageView) {
-    workspace.thread.try_update(|value| {
-        if let Some(Ok(Some(shown))) = value {
-            if shown.conversation.id != copy.conversation_id {
-                return;
-            }
-            match shown.messages.iter_mut().find(|m| m.id == copy.id) {
-                Some(existing) => *existing = copy,
-                None => shown.messages.push(copy),
-            }
+    workspace.update_thread(copy.conversation_id, |shown| {
+        match shown.messages.iter_mut().find(|m| m.id == copy.id) {
+            Some(existing) => *existing = copy,
+            None => shown.messages.push(copy),
         }
     });
 }
@@ -247,30 +240,23 @@ pub fn settle(
     local_id: i64,
     result: Result<MessageView, AppError>,
 ) {
-    workspace.thread.try_update(|value| {
-        let Some(Ok(Some(shown))) = value else {
-            return;
-        };
-        match result {
-            Ok(message) => {
-                if message.conversation_id != shown.conversation.id {
-                    return;
-                }
-                shown.messages.retain(|m| m.id != local_id);
-                let conversation = Box::new(shown.conversation.clone());
-                apply_to_messages(
-                    &mut shown.messages,
-                    Change::MessageCreated {
-                        message: Box::new(message),
-                        conversation,
-                    },
-                );
-            }
-            Err(err) => {
-                if let Some(m) = shown.messages.iter_mut().find(|m| m.id == local_id) {
-                    m.status = Some("failed".into());
-                    m.error_reason = Some(error_text(locale, &err));
-                }
+    // The conversation the answer is about (a failure is about the one open here).
+    let conversation_id = match &result {
+        Ok(message) => Some(message.conversation_id),
+        Err(_) => workspace.shown_thread_id(),
+    };
+    let Some(conversation_id) = conversation_id else {
+        return;
+    };
+    workspace.update_thread(conversation_id, |shown| match result {
+        Ok(message) => {
+            shown.messages.retain(|m| m.id != local_id);
+            put_stored(shown, message);
+        }
+        Err(err) => {
+            if let Some(m) = shown.messages.iter_mut().find(|m| m.id == local_id) {
+                m.status = Some("failed".into());
+                m.error_reason = Some(error_text(locale, &err));
             }
         }
     });

@@ -64,6 +64,7 @@ struct ListRow {
     contact_first: Option<String>,
     contact_last: Option<String>,
     unread: i64,
+    last_event_id: Option<i64>,
 }
 
 /// `first last`, or nothing when both are empty.
@@ -179,12 +180,6 @@ pub mod ssr {
     ) -> Result<InboxList, AppError> {
         let user = require(can_use_inbox).await?;
         let state = AppState::current()?;
-        // Read first: whatever happens after this id reaches the page through the stream.
-        let (last_event_id,): (Option<i64>,) =
-            sqlx::query_as("SELECT MAX(id) FROM events WHERE org_id = $1")
-                .bind(user.org_id)
-                .fetch_one(&state.db.pool)
-                .await?;
         let actor = user.actor();
         // Only the filters in use become clauses, so the planner picks the index that fits;
         // every value the caller gave is bound, never spliced.
@@ -248,7 +243,8 @@ pub mod ssr {
         let sql = format!(
             "SELECT a.channel, a.status AS account_status, {columns}, \
                  co.first_name AS contact_first, co.last_name AS contact_last, \
-                 CAST(CASE WHEN {UNREAD} THEN 1 ELSE 0 END AS BIGINT) AS unread \
+                 CAST(CASE WHEN {UNREAD} THEN 1 ELSE 0 END AS BIGINT) AS unread, \
+                 (SELECT MAX(e.id) FROM events e WHERE e.org_id = {org}) AS last_event_id \
              FROM conversations c \
              JOIN accounts a ON a.id = c.account_id \
              LEFT JOIN contacts co ON co.id = c.contact_id \
@@ -264,6 +260,18 @@ pub mod ssr {
             };
         }
         let rows = rows_query.fetch_all(&state.db.pool).await?;
+        // Read with the rows, in one snapshot: whatever happens after this id reaches the page
+        // through the stream. Without rows, on its own.
+        let last_event_id = match rows.first() {
+            Some(row) => row.last_event_id,
+            None => {
+                sqlx::query_as::<_, (Option<i64>,)>("SELECT MAX(id) FROM events WHERE org_id = $1")
+                    .bind(user.org_id)
+                    .fetch_one(&state.db.pool)
+                    .await?
+                    .0
+            }
+        };
         let has_more = rows.len() as i64 > PAGE;
         Ok(InboxList {
             conversations: rows
@@ -279,6 +287,7 @@ pub mod ssr {
                 .collect(),
             last_event_id: last_event_id.unwrap_or(0),
             has_more,
+            query: None,
         })
     }
 
@@ -328,43 +337,44 @@ pub mod ssr {
         let actor = user.actor();
         let sees_all = actor.permissions.has(Permission::SeeAllConversations);
         // The counts are kept per line and assignee (see the inbox tallies migration): a few
-        // rows per line to add up, however many conversations there are.
-        let places = |table: &str, column: &str, reader: &str| {
+        // rows per line to add up, however many conversations there are. Both kinds in one
+        // statement (`part` 0 open, 1 unread), and the lines beside it.
+        let places = |part: i64, table: &str, column: &str, reader: &str| {
             format!(
-                "SELECT t.assignee_id, CAST(SUM(t.{column}) AS BIGINT) FROM {table} t \
-                 JOIN accounts a ON a.id = t.account_id \
+                "SELECT CAST({part} AS BIGINT), t.assignee_id, CAST(SUM(t.{column}) AS BIGINT) \
+                 FROM {table} t JOIN accounts a ON a.id = t.account_id \
                  WHERE a.org_id = $1 {reader} \
                    AND ($2 = '' OR a.channel = $2) AND ($3 = 0 OR t.account_id = $3) \
                  GROUP BY t.assignee_id"
             )
         };
+        let sql = format!(
+            "{} UNION ALL {}",
+            places(0, "open_tallies", "open_count", ""),
+            places(1, "unread_tallies", "unread_count", "AND t.user_id = $4"),
+        );
         let channel = channel.unwrap_or_default();
-        let account_id = account_id.unwrap_or(0);
-        let open: Vec<(i64, i64)> = sqlx::query_as(&places("open_tallies", "open_count", ""))
+        let tallies = sqlx::query_as::<_, (i64, i64, i64)>(&sql)
             .bind(user.org_id)
             .bind(&channel)
-            .bind(account_id)
-            .fetch_all(&state.db.pool)
-            .await?;
-        let unread: Vec<(i64, i64)> = sqlx::query_as(&places(
-            "unread_tallies",
-            "unread_count",
-            "AND t.user_id = $4",
-        ))
-        .bind(user.org_id)
-        .bind(&channel)
-        .bind(account_id)
-        .bind(user.id)
-        .fetch_all(&state.db.pool)
-        .await?;
-        let counts = Counts::of_places(&open, &unread, user.id, sees_all);
-        let lines: Vec<(i64, String, String, String, Option<i64>)> = sqlx::query_as(
+            .bind(account_id.unwrap_or(0))
+            .bind(user.id)
+            .fetch_all(&state.db.pool);
+        let lines = sqlx::query_as::<_, (i64, String, String, String, Option<i64>)>(
             "SELECT id, channel, name, status, connected_by FROM accounts WHERE org_id = $1 \
              ORDER BY channel, name, id",
         )
         .bind(user.org_id)
-        .fetch_all(&state.db.pool)
-        .await?;
+        .fetch_all(&state.db.pool);
+        let (tallies, lines) = tokio::try_join!(tallies, lines)?;
+        let (open, unread): (Vec<_>, Vec<_>) =
+            tallies.into_iter().partition(|(part, ..)| *part == 0);
+        let pairs = |rows: Vec<(i64, i64, i64)>| -> Vec<(i64, i64)> {
+            rows.into_iter()
+                .map(|(_, assignee, n)| (assignee, n))
+                .collect()
+        };
+        let counts = Counts::of_places(&pairs(open), &pairs(unread), user.id, sees_all);
         Ok(Overview {
             counts,
             lines: lines
@@ -482,6 +492,18 @@ pub mod ssr {
     ) -> Result<Thread, AppError> {
         let user = require(can_use_inbox).await?;
         let state = AppState::current()?;
+        // As for the list: what happens after this id reaches the page through the stream.
+        let last_event_id = match before_id {
+            None => {
+                sqlx::query_as::<_, (Option<i64>,)>("SELECT MAX(id) FROM events WHERE org_id = $1")
+                    .bind(user.org_id)
+                    .fetch_one(&state.db.pool)
+                    .await?
+                    .0
+                    .unwrap_or(0)
+            }
+            Some(_) => 0,
+        };
         let visible = visible_conversation(&state, &user.actor(), conversation_id).await?;
         // Opening a conversation reads it (its older pages change nothing).
         if before_id.is_none() {
@@ -556,6 +578,7 @@ pub mod ssr {
             account_connected: visible.account_connected,
             contact,
             senders,
+            last_event_id,
         })
     }
 
