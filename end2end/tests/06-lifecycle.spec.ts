@@ -57,6 +57,10 @@ test('a conversation is assigned, passed on, closed with a reason and reopened b
   await rosa.getByLabel('Asignar a').selectOption({ label: 'Pablo Paz' });
   await expect(rosa.getByRole('alert').filter({ hasText: 'ya no tienes acceso' })).toBeVisible();
   await expect(martaRow(rosa)).toHaveCount(0);
+  // Nothing more to do there: no controls, no contact.
+  await expect(rosa.getByLabel('Asignar a')).toHaveCount(0);
+  await expect(rosa.getByRole('link', { name: 'Contacto', exact: true })).toHaveCount(0);
+  await expect(rosa.getByRole('button', { name: 'Contacto', exact: true })).toHaveCount(0);
   await shot(rosa, '31-lost-access');
   await expect(martaRow(pablo)).toBeVisible();
   await expect(thread.getByText('Rosa Ríos changed the owner to Pablo Paz')).toBeVisible();

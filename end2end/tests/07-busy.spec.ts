@@ -1,5 +1,5 @@
 import { expect, test, type Page } from '@playwright/test';
-import { customerSends, sandboxPorts, signIn } from './helpers';
+import { customerSends, sandboxPorts, shot, signIn } from './helpers';
 
 // A busy inbox (R16, R17, R42): while one customer writes without pause, the agent opens one
 // conversation after another and each opens, with its own messages; the list keeps up with
@@ -76,4 +76,5 @@ test('conversations open one after another while another customer keeps writing'
   // The list shows the busy customer's newest message.
   if (test.info().project.name === 'phone') await page.getByRole('link', { name: 'Back to conversations' }).click();
   await expect(page.getByRole('link', { name: /Cliente Insistente/ })).toContainText(`¿Me atienden? (${sent})`);
+  await shot(page, '35-busy-inbox');
 });

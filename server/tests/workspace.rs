@@ -23,6 +23,7 @@ on_both_databases!(
     quick_replies_are_managed_by_administrators_and_read_by_sellers,
     a_message_sent_again_under_its_key_is_stored_and_delivered_once,
     kept_counts_equal_a_full_count_after_any_change,
+    the_list_and_the_thread_name_the_newest_event_they_include,
 );
 
 async fn list(client: &Client, query: &[(&str, &str)]) -> Vec<Value> {
@@ -981,4 +982,63 @@ async fn kept_counts_equal_a_full_count_after_any_change(backend: Backend) {
         kept(pool).await,
         "after concurrent changes"
     );
+}
+
+async fn newest_event(pair: &Pair) -> i64 {
+    let (id,): (Option<i64>,) = sqlx::query_as("SELECT MAX(id) FROM events")
+        .fetch_one(&pair.db.pool)
+        .await
+        .unwrap();
+    id.unwrap_or(0)
+}
+
+/// The page follows the stream from what its list and thread include: both name the newest
+/// event they reflect (read with them), an empty list too; older pages of a thread name none.
+async fn the_list_and_the_thread_name_the_newest_event_they_include(backend: Backend) {
+    let pair = Pair::start(backend).await;
+    pair.customer_sends(json!({"channel": "whatsapp", "text": "Hola"}))
+        .await;
+    let lucia = conversation_of(&pair, "5215512345678").await;
+    let first = newest_event(&pair).await;
+    assert!(first > 0);
+    let listed = pair.admin.json("conversations", &[]).await;
+    assert_eq!(listed["last_event_id"], first);
+    let closed = pair
+        .admin
+        .json("conversations", &[("query[section]", "closed")])
+        .await;
+    assert_eq!(closed["conversations"], json!([]));
+    assert_eq!(closed["last_event_id"], first, "an empty list too");
+    let shown = pair
+        .admin
+        .json("thread", &[("conversation_id", &lucia.to_string())])
+        .await;
+    assert_eq!(shown["last_event_id"], first);
+
+    for text in ["¿Tienen talla M?", "¿Y en azul?"] {
+        pair.customer_sends(json!({"channel": "whatsapp", "text": text}))
+            .await;
+    }
+    let newer = newest_event(&pair).await;
+    assert!(newer > first);
+    let listed = pair.admin.json("conversations", &[]).await;
+    assert_eq!(listed["last_event_id"], newer);
+    let shown = pair
+        .admin
+        .json("thread", &[("conversation_id", &lucia.to_string())])
+        .await;
+    assert_eq!(shown["last_event_id"], newer);
+    let last = shown["messages"].as_array().unwrap().last().unwrap()["id"].clone();
+    let older = pair
+        .admin
+        .json(
+            "thread",
+            &[
+                ("conversation_id", &lucia.to_string()),
+                ("before_id", &last.to_string()),
+            ],
+        )
+        .await;
+    assert_eq!(older["last_event_id"], 0);
+    assert_eq!(older["messages"].as_array().unwrap().len(), 2);
 }

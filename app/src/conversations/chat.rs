@@ -213,24 +213,25 @@ fn OpenChat(conversation_id: i64) -> AnyView {
                 }>{move || channel_label(&channel())}</span>
                 {move || line().map(|l| view! { <span class="line">{l}</span> })}
             </div>
+            // What is gone offers nothing more to do.
             <Show when=move || !lost() && !deleted()>
                 <ConversationActions conversation=Signal::derive(header) />
+                <button
+                    type="button"
+                    class="button small panel-toggle tablet-only"
+                    aria-expanded=move || panel_shown.get().to_string()
+                    aria-controls="contact-panel"
+                    on:click=move |_| panel_shown.update(|s| *s = !*s)
+                >
+                    {t!(i18n, contacts.panel_toggle)}
+                </button>
+                <a
+                    class="button small phone-only"
+                    href=move || workspace.href(&[("panel", Some("contact".into()))])
+                >
+                    {t!(i18n, contacts.panel_toggle)}
+                </a>
             </Show>
-            <button
-                type="button"
-                class="button small panel-toggle tablet-only"
-                aria-expanded=move || panel_shown.get().to_string()
-                aria-controls="contact-panel"
-                on:click=move |_| panel_shown.update(|s| *s = !*s)
-            >
-                {t!(i18n, contacts.panel_toggle)}
-            </button>
-            <a
-                class="button small phone-only"
-                href=move || workspace.href(&[("panel", Some("contact".into()))])
-            >
-                {t!(i18n, contacts.panel_toggle)}
-            </a>
         </header>
         <Show when=move || lost() && !deleted()>
             <p class="lost-access" role="alert">
