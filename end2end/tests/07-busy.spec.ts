@@ -76,5 +76,10 @@ test('conversations open one after another while another customer keeps writing'
   // The list shows the busy customer's newest message.
   if (test.info().project.name === 'phone') await page.getByRole('link', { name: 'Back to conversations' }).click();
   await expect(page.getByRole('link', { name: /Cliente Insistente/ })).toContainText(`¿Me atienden? (${sent})`);
+  // What was opened is read, here as on the server.
+  for (const customer of quiet) {
+    await expect(page.getByRole('link', { name: new RegExp(customer.name) })
+      .getByRole('img', { name: 'New messages' })).toHaveCount(0);
+  }
   await shot(page, '35-busy-inbox');
 });

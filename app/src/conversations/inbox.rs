@@ -54,6 +54,8 @@ pub struct Workspace {
     pub sound: RwSignal<bool>,
     /// A passing word for this user ("a conversation was assigned to you").
     pub notice: RwSignal<Option<String>>,
+    /// The conversation the notice is about, if any.
+    notice_about: StoredValue<Option<i64>>,
     /// Bumped when the team's availability or the close reasons may have changed.
     pub choices_stale: RwSignal<u32>,
     /// The team and the close reasons, read once in the browser for every control that
@@ -284,6 +286,7 @@ pub fn InboxPage() -> impl IntoView {
         user_id: RwSignal::new(0),
         sound: RwSignal::new(false),
         notice: RwSignal::new(None),
+        notice_about: StoredValue::new(None),
         choices_stale,
         choices,
         i18n: use_i18n(),
@@ -418,11 +421,22 @@ fn apply(workspace: Workspace, event: StreamEvent, fresh: bool) {
         } = &event.change
         {
             if let Some(text) = assigned_to_me(message, conversation, user_id, workspace) {
-                notify(workspace, text);
+                notify(workspace, text, Some(conversation.id));
             }
         }
     }
     let conversation_id = event.change.conversation_id();
+    // "Assigned to you" goes once the conversation is gone or someone else's again.
+    let taken = match &event.change {
+        Change::MessageCreated { conversation, .. }
+        | Change::ConversationUpdated { conversation } => conversation.assignee_id != Some(user_id),
+        Change::ConversationDeleted { .. } => true,
+        _ => false,
+    };
+    if taken && workspace.notice_about.try_get_value().flatten() == Some(conversation_id) {
+        workspace.notice_about.try_set_value(None);
+        workspace.notice.try_set(None);
+    }
     if let Change::ConversationDeleted { .. } = &event.change {
         workspace.deleted.update(|d| d.push(conversation_id));
     }
@@ -493,10 +507,21 @@ fn apply_held(workspace: Workspace) {
             Some(Ok(Some(t))) => Some((t.conversation.id, t.last_event_id)),
             _ => None,
         });
+        let before = workspace.held.thread_of.try_get_value().flatten();
         workspace
             .held
             .thread_of
             .try_set_value(shown.map(|(id, _)| id));
+        // Opening a conversation read it (the server noted it when it sent the thread).
+        if let Some((id, _)) = shown.filter(|(id, _)| Some(*id) != before && Some(*id) == selected)
+        {
+            workspace.update_list(|inbox| {
+                for row in inbox.conversations.iter_mut().filter(|c| c.id == id) {
+                    row.unread = false;
+                }
+            });
+            counts_changed(workspace);
+        }
         let held = workspace
             .held
             .thread
@@ -645,8 +670,9 @@ fn assigned_to_me(
     })
 }
 
-/// Shows `text` for a few seconds.
-fn notify(workspace: Workspace, text: String) {
+/// Shows `text` for a few seconds (`about` a conversation, if it is).
+fn notify(workspace: Workspace, text: String, about: Option<i64>) {
+    workspace.notice_about.set_value(about);
     workspace.notice.set(Some(text.clone()));
     set_timeout(
         move || {
