@@ -105,7 +105,8 @@ pub fn ConversationActions(
             .and_then(Result::ok)
             .and_then(|o| o.lines.into_iter().find(|l| l.id == account_id))
             .and_then(|l| l.connected_by);
-        super::inbox::current_user()
+        workspace
+            .user()
             .is_some_and(|u| crate::permissions::can_delete_conversation(&u.actor(), connected_by))
     };
     let delete = move |_| {

@@ -191,7 +191,7 @@ fn OpenChat(conversation_id: i64) -> AnyView {
     let deleted = move || workspace.deleted.with(|d| d.contains(&conversation_id));
     // Given to someone else while open here, for a user who sees only their own.
     let lost = move || {
-        let me = super::inbox::current_user().map(|u| u.id);
+        let me = workspace.user().map(|u| u.id);
         !workspace.sees_all() && header().is_some_and(|c| c.assignee_id != me)
     };
     view! {

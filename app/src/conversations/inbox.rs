@@ -140,11 +140,15 @@ impl Workspace {
             .is_some()
     }
 
+    /// The signed-in user, once known.
+    pub fn user(&self) -> Option<CurrentUser> {
+        self.me.try_get().flatten().and_then(Result::ok).flatten()
+    }
+
     /// Whether this user sees conversations other than their own: their role says so, as
     /// the server reads it, so it is known offline too (not only once the counts came).
     pub fn sees_all(&self) -> bool {
-        let me = self.me.try_get().flatten().and_then(Result::ok).flatten();
-        me.is_some_and(|user| {
+        self.user().is_some_and(|user| {
             user.actor()
                 .permissions
                 .has(crate::permissions::Permission::SeeAllConversations)
@@ -398,15 +402,6 @@ pub fn InboxPage() -> impl IntoView {
     }
 }
 
-/// The signed-in user, once known.
-pub fn current_user() -> Option<CurrentUser> {
-    expect_context::<Me>()
-        .0
-        .get()
-        .and_then(Result::ok)
-        .flatten()
-}
-
 /// Applies one live event to what the page shows; an event replayed (not `fresh`) only
 /// updates it, without chiming or marking anything unread again.
 fn apply(workspace: Workspace, event: StreamEvent, fresh: bool) {
@@ -421,7 +416,7 @@ fn apply(workspace: Workspace, event: StreamEvent, fresh: bool) {
         } = &event.change
         {
             if let Some(text) = assigned_to_me(message, conversation, user_id, workspace) {
-                notify(workspace, text, Some(conversation.id));
+                notify(workspace, text, conversation.id);
             }
         }
     }
@@ -670,9 +665,9 @@ fn assigned_to_me(
     })
 }
 
-/// Shows `text` for a few seconds (`about` a conversation, if it is).
-fn notify(workspace: Workspace, text: String, about: Option<i64>) {
-    workspace.notice_about.set_value(about);
+/// Shows `text` about a conversation for a few seconds.
+fn notify(workspace: Workspace, text: String, about: i64) {
+    workspace.notice_about.set_value(Some(about));
     workspace.notice.set(Some(text.clone()));
     set_timeout(
         move || {

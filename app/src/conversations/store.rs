@@ -264,13 +264,7 @@ pub mod ssr {
         // through the stream. Without rows, on its own.
         let last_event_id = match rows.first() {
             Some(row) => row.last_event_id,
-            None => {
-                sqlx::query_as::<_, (Option<i64>,)>("SELECT MAX(id) FROM events WHERE org_id = $1")
-                    .bind(user.org_id)
-                    .fetch_one(&state.db.pool)
-                    .await?
-                    .0
-            }
+            None => newest_event(&state, user.org_id).await?,
         };
         let has_more = rows.len() as i64 > PAGE;
         Ok(InboxList {
@@ -453,6 +447,15 @@ pub mod ssr {
         }
     }
 
+    /// The organization's newest event, if any.
+    async fn newest_event(state: &AppState, org_id: i64) -> Result<Option<i64>, AppError> {
+        let (id,): (Option<i64>,) = sqlx::query_as("SELECT MAX(id) FROM events WHERE org_id = $1")
+            .bind(org_id)
+            .fetch_one(&state.db.pool)
+            .await?;
+        Ok(id)
+    }
+
     pub async fn visible_conversation(
         state: &AppState,
         actor: &Actor,
@@ -494,14 +497,7 @@ pub mod ssr {
         let state = AppState::current()?;
         // As for the list: what happens after this id reaches the page through the stream.
         let last_event_id = match before_id {
-            None => {
-                sqlx::query_as::<_, (Option<i64>,)>("SELECT MAX(id) FROM events WHERE org_id = $1")
-                    .bind(user.org_id)
-                    .fetch_one(&state.db.pool)
-                    .await?
-                    .0
-                    .unwrap_or(0)
-            }
+            None => newest_event(&state, user.org_id).await?.unwrap_or(0),
             Some(_) => 0,
         };
         let visible = visible_conversation(&state, &user.actor(), conversation_id).await?;
