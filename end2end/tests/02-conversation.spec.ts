@@ -1,26 +1,15 @@
 import { expect, test, type Page } from '@playwright/test';
-import { buzon, customerSends, hydrated, sandboxPorts, sandboxUrl, shot, signIn } from './helpers';
+import { connectSandboxLine, customerSends, hydrated, sandboxPorts, sandboxUrl, shot, signIn } from './helpers';
 
 // A conversation both ways, live: the sandbox plays a WhatsApp customer; the agent's browser
 // shows their messages as they arrive, answers, and watches the delivery ticks change.
 // Runs after 01-team, whose administrator (now using English) it signs in as.
 
-/** Connects the sandbox's accounts to this project's Buzón, as an administrator would. */
-function connectAccounts() {
-  const credentials = JSON.stringify({
-    access_token: 'sandbox-access-token', app_secret: 'sandbox-app-secret',
-    verify_token: 'sandbox-verify-token', auth_token: 'sandbox-twilio-token',
-  });
-  buzon(['account', 'connect', '--org', 'Ventas Andinas', '--channel', 'whatsapp',
-    '--external-id', '106540352242922', '--name', 'Ventas', '--business-id', '102290129340398',
-    '--credentials-stdin'], credentials);
-}
-
 test('a customer and an agent talk live', async ({ page }) => {
   test.skip(!(test.info().project.name in sandboxPorts), 'needs JavaScript');
   page.on('pageerror', (error) => console.log(`[page error] ${error.message}`));
   page.on('console', (m) => { if (m.type() === 'error') console.log(`[console] ${m.text().slice(0, 600)}`); });
-  connectAccounts();
+  connectSandboxLine();
 
   await signIn(page);
 

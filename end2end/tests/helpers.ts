@@ -54,3 +54,15 @@ export function buzon(args: string[], input?: string) {
   };
   execFileSync(process.env.BUZON_BIN ?? '../target/debug/buzon', args, { env, input });
 }
+
+/** Connects the sandbox's WhatsApp line to this project's Buzón, as an administrator would
+ * on the command line (`extra`: more of its options). */
+export function connectSandboxLine(extra: string[] = []) {
+  const credentials = JSON.stringify({
+    access_token: 'sandbox-access-token', app_secret: 'sandbox-app-secret',
+    verify_token: 'sandbox-verify-token', auth_token: 'sandbox-twilio-token',
+  });
+  buzon(['account', 'connect', '--org', 'Ventas Andinas', '--channel', 'whatsapp',
+    '--external-id', '106540352242922', '--name', 'Ventas', '--business-id', '102290129340398',
+    ...extra, '--credentials-stdin'], credentials);
+}

@@ -104,6 +104,20 @@ async fn find_org(db: &Db, org: &str) -> Result<i64, CliError> {
         .ok_or_else(|| CliError::UnknownOrg(org.to_string()))
 }
 
+/// The id of the organization's user with that email.
+async fn find_user(db: &Db, org_id: i64, email: &str) -> Result<i64, CliError> {
+    let found: Option<(i64,)> =
+        sqlx::query_as("SELECT id FROM users WHERE org_id = $1 AND email = $2")
+            .bind(org_id)
+            .bind(email.trim().to_lowercase())
+            .fetch_optional(&db.pool)
+            .await
+            .map_err(AppError::from)?;
+    found
+        .map(|(id,)| id)
+        .ok_or_else(|| CliError::Invalid(format!("no user {email:?} there")))
+}
+
 pub struct AccountConnect<'a> {
     pub org: &'a str,
     pub channel: &'a str,
@@ -112,6 +126,7 @@ pub struct AccountConnect<'a> {
     pub handle: Option<&'a str>,
     pub business_id: Option<&'a str>,
     pub account_sid: Option<&'a str>,
+    pub connected_by: Option<&'a str>,
 }
 
 /// `buzon account connect …`; the credentials (JSON) come from `source` (standard input).
@@ -148,7 +163,10 @@ pub async fn account_connect(
         display_handle: account.handle.map(str::to_string),
         config: serde_json::Value::Object(config),
         credentials,
-        connected_by: None,
+        connected_by: match account.connected_by {
+            Some(email) => Some(find_user(db, org_id, email).await?),
+            None => None,
+        },
     };
     Ok(connect(db, secrets, org_id, &new).await?)
 }
@@ -176,20 +194,7 @@ pub async fn contact_add(db: &Db, contact: ContactAdd<'_>) -> Result<i64, CliErr
     }
     let email = contact.email.map(validate::email).transpose()?;
     let owner_id = match contact.owner {
-        Some(owner) => {
-            let found: Option<(i64,)> =
-                sqlx::query_as("SELECT id FROM users WHERE org_id = $1 AND email = $2")
-                    .bind(org_id)
-                    .bind(owner.trim().to_lowercase())
-                    .fetch_optional(&db.pool)
-                    .await
-                    .map_err(AppError::from)?;
-            Some(
-                found
-                    .ok_or_else(|| CliError::Invalid(format!("no user {owner:?} there")))?
-                    .0,
-            )
-        }
+        Some(owner) => Some(find_user(db, org_id, owner).await?),
         None => None,
     };
     let now = app::db::now_ms();

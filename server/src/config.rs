@@ -120,6 +120,9 @@ pub enum AccountCommand {
         /// Twilio account SID.
         #[arg(long)]
         account_sid: Option<String>,
+        /// The email of the user who connects it: the one who may delete its conversations.
+        #[arg(long)]
+        connected_by: Option<String>,
         /// Read the credentials (JSON) from standard input.
         #[arg(long, required = true)]
         credentials_stdin: bool,

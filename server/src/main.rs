@@ -100,6 +100,7 @@ async fn run(cli: Cli) -> Result<(), String> {
             handle,
             business_id,
             account_sid,
+            connected_by,
             credentials_stdin: _,
         }) => {
             let secrets = common.secrets().map_err(|e| e.to_string())?;
@@ -112,6 +113,7 @@ async fn run(cli: Cli) -> Result<(), String> {
                 handle: handle.as_deref(),
                 business_id: business_id.as_deref(),
                 account_sid: account_sid.as_deref(),
+                connected_by: connected_by.as_deref(),
             };
             let id = cli::account_connect(&db, &secrets, account, std::io::stdin())
                 .await

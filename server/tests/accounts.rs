@@ -18,6 +18,7 @@ on_both_databases!(
     invitations_with_bad_input_create_nobody,
     role_change_takes_effect_on_the_next_request,
     deactivated_user_loses_access_at_once,
+    sessions_last_from_the_last_visit,
     users_of_another_organization_are_out_of_reach,
     custom_role_grants_exactly_its_permissions,
     profile_changes_name_language_sound_and_password,
@@ -496,6 +497,66 @@ async fn deactivated_user_loses_access_at_once(backend: Backend) {
             .await,
         "/"
     );
+    server.stop().await;
+}
+
+/// The session row of the only signed-in user: its data and expiry (Unix seconds).
+async fn the_session(db: &app::db::Db) -> (String, Value, i64) {
+    let (id, data, expires_at): (String, String, i64) =
+        sqlx::query_as("SELECT id, data, expires_at FROM sessions WHERE user_id IS NOT NULL")
+            .fetch_one(&db.pool)
+            .await
+            .unwrap();
+    (id, serde_json::from_str(&data).unwrap(), expires_at)
+}
+
+async fn sessions_last_from_the_last_visit(backend: Backend) {
+    let server = TestServer::start(backend).await;
+    let admin = server.setup_admin().await;
+    let db = server.db.connect().await;
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64;
+    let fourteen_days = 14 * 86_400;
+
+    // Last used 13 days ago: one day left.
+    let (id, mut data, _) = the_session(&db).await;
+    data["seen_day"] = json!(now / 86_400 - 13);
+    let age = |data: &Value, expires_at: i64| {
+        let id = id.clone();
+        let data = data.to_string();
+        let db = db.clone();
+        async move {
+            sqlx::query("UPDATE sessions SET data = $1, expires_at = $2 WHERE id = $3")
+                .bind(data)
+                .bind(expires_at)
+                .bind(id)
+                .execute(&db.pool)
+                .await
+                .unwrap();
+        }
+    };
+    age(&data, now + 86_400).await;
+
+    // A visit today gives it fourteen days again, in the database and in the browser.
+    let response = admin.call("me", &[]).await;
+    let cookie = common::session_cookie_set(&response).expect("the session cookie is sent again");
+    assert!(cookie.contains("Max-Age=1209600"), "{cookie}");
+    let (_, data, expires_at) = the_session(&db).await;
+    assert!(expires_at >= now + fourteen_days - 5, "{expires_at} {now}");
+    assert_eq!(data["seen_day"], json!(now / 86_400));
+
+    // Later visits the same day write nothing.
+    age(&data, now + 86_400).await;
+    let response = admin.call("me", &[]).await;
+    assert!(common::session_cookie_set(&response).is_none());
+    assert_eq!(the_session(&db).await.2, now + 86_400);
+    assert_eq!(admin.me().await["email"], "ana@andinas.example");
+
+    // A session unused for its fourteen days is over.
+    age(&data, now - 1).await;
+    assert_eq!(admin.me().await, Value::Null);
     server.stop().await;
 }
 

@@ -19,6 +19,7 @@ fn buzon(db: &TestDb, args: &[&str], stdin: &str) -> Output {
         .args(args)
         .env("BUZON_DATABASE_URL", &db.url)
         .env("BUZON_LOG", "error")
+        .env("BUZON_SECRET_KEY", "2b".repeat(32))
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -60,6 +61,46 @@ async fn org_and_user_made_on_the_command_line_can_log_in(backend: Backend) {
         "clave-de-nora\n",
     );
     assert!(out.status.success(), "{}", text(&out.stderr));
+    let connect = |by: &str| {
+        buzon(
+            &db,
+            &[
+                "account",
+                "connect",
+                "--org",
+                "Norte Ventas",
+                "--channel",
+                "whatsapp",
+                "--external-id",
+                "106540352242922",
+                "--name",
+                "Ventas",
+                "--connected-by",
+                by,
+                "--credentials-stdin",
+            ],
+            r#"{"access_token": "t", "app_secret": "s", "verify_token": "v"}"#,
+        )
+    };
+    // Whoever connects a line is the one who may delete its conversations.
+    let out = connect("nadie@norte.example");
+    assert!(!out.status.success());
+    assert!(
+        text(&out.stderr).contains("no user \"nadie@norte.example\""),
+        "{}",
+        text(&out.stderr)
+    );
+    let out = connect("NORA@norte.example");
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let conn = db.connect().await;
+    let (accounts, by_nora): (i64, i64) = sqlx::query_as(
+        "SELECT COUNT(*), COUNT(*) FILTER (WHERE connected_by = \
+         (SELECT id FROM users WHERE email = 'nora@norte.example')) FROM accounts",
+    )
+    .fetch_one(&conn.pool)
+    .await
+    .unwrap();
+    assert_eq!((accounts, by_nora), (1, 1));
 
     let server = TestServer::start_on(db, ServeArgs::default()).await;
     let nora = server.client();

@@ -167,13 +167,7 @@ async fn invitation_is_emailed_and_its_link_signs_the_invitee_in(backend: Backen
         .await;
     assert!(response.status().is_success());
     // Served under https, the session cookie is Secure as well as HttpOnly and SameSite=Lax.
-    let cookie = response
-        .headers()
-        .get_all("set-cookie")
-        .iter()
-        .map(|v| v.to_str().unwrap().to_string())
-        .find(|c| c.starts_with("buzon_session="))
-        .expect("a session cookie");
+    let cookie = common::session_cookie_set(&response).expect("a session cookie");
     for attribute in ["HttpOnly", "SameSite=Lax", "Secure"] {
         assert!(cookie.contains(attribute), "{cookie}");
     }

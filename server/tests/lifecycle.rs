@@ -481,6 +481,15 @@ async fn only_the_user_who_connected_the_line_deletes_its_conversations(backend:
     let sergio_id = user_id(&pair, "sergio@andinas.example").await;
     assign(&pair.admin, &[c], Some(sergio_id)).await;
 
+    // The thread tells each of them whether they may, with its line's name.
+    for (who, may) in [(&pair.admin, true), (&bea, false), (&sergio, false)] {
+        let shown = who
+            .json("thread", &[("conversation_id", &c.to_string())])
+            .await;
+        assert_eq!(shown["may_delete"], may);
+        assert!(!shown["line_name"].as_str().unwrap().is_empty());
+    }
+
     // Another administrator, and the seller who works it, may not.
     assert_eq!(delete(&bea, c).await.0, StatusCode::FORBIDDEN);
     assert_eq!(delete(&sergio, c).await.0, StatusCode::FORBIDDEN);

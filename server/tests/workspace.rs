@@ -181,6 +181,17 @@ async fn the_list_has_sections_tabs_counts_and_unread_state_per_user(backend: Ba
         "a number typed with spaces finds the customer"
     );
     assert!(list(&pair.admin, &[("search", "100%_")]).await.is_empty());
+    for query in ["RUIZ", "ruíz", "Mário r"] {
+        assert_eq!(
+            names(&list(&pair.admin, &[("search", query)]).await),
+            ["Mario Ruiz"],
+            "neither case nor accents matter: {query}"
+        );
+    }
+    assert!(
+        names(&list(&pair.admin, &[("search", "rU")]).await).contains(&"Mario Ruiz".to_string()),
+        "two letters are looked for too"
+    );
 
     // Opening a conversation reads it for that user only.
     pair.admin
@@ -378,6 +389,21 @@ async fn a_contact_is_created_from_a_conversation_linked_and_found(backend: Back
         .json("thread", &[("conversation_id", &messenger)])
         .await;
     assert_eq!(thread["contact"]["first_name"], "Lucía");
+    // Both her conversations are found by the contact's name, under a new name at once.
+    let rows = list(&pair.admin, &[("search", "lucia perez")]).await;
+    assert_eq!(rows.len(), 2, "{rows:?}");
+    sqlx::query("UPDATE contacts SET first_name = 'Lucinda' WHERE id = $1")
+        .bind(contact["id"].as_i64().unwrap())
+        .execute(&pair.db.pool)
+        .await
+        .unwrap();
+    assert_eq!(list(&pair.admin, &[("search", "lucinda")]).await.len(), 2);
+    sqlx::query("UPDATE contacts SET first_name = 'Lucía' WHERE id = $1")
+        .bind(contact["id"].as_i64().unwrap())
+        .execute(&pair.db.pool)
+        .await
+        .unwrap();
+    assert!(list(&pair.admin, &[("search", "lucinda")]).await.is_empty());
 
     // A customer already in the CRM is linked as soon as they write.
     sqlx::query(

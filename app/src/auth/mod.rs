@@ -98,6 +98,9 @@ pub mod ssr {
     use crate::db::Db;
     use crate::state::AppState;
 
+    /// The session key holding the day (since 1970) of the session's last use.
+    const SEEN_DAY_KEY: &str = "seen_day";
+
     /// The session of the current request.
     pub async fn session() -> Result<Session, AppError> {
         leptos_axum::extract::<Session>()
@@ -142,7 +145,20 @@ pub mod ssr {
         let user_id: Option<i64> = session.get(USER_ID_KEY).await.map_err(AppError::internal)?;
         let user_id = user_id.ok_or(AppError::Unauthenticated)?;
         match load_active_user(&state.db, user_id).await? {
-            Some(user) => Ok(user),
+            Some(user) => {
+                // A session lasts from the last visit, not from the login. Marking the day is
+                // a change, so the session is saved with a new expiry and cookie: once a day,
+                // not on every request.
+                let today = crate::db::now_ms() / 86_400_000;
+                let seen: Option<i64> = session.get(SEEN_DAY_KEY).await.ok().flatten();
+                if seen != Some(today) {
+                    session
+                        .insert(SEEN_DAY_KEY, today)
+                        .await
+                        .map_err(AppError::internal)?;
+                }
+                Ok(user)
+            }
             None => {
                 session.flush().await.map_err(AppError::internal)?;
                 Err(AppError::Unauthenticated)

@@ -38,6 +38,10 @@ pub(crate) fn run(
 #[component]
 pub fn ConversationActions(
     #[prop(into)] conversation: Signal<Option<ConversationSummary>>,
+    /// Only the user who connected the line may delete its conversations (R36): the server
+    /// says so with the thread.
+    #[prop(into)]
+    may_delete: Signal<bool>,
 ) -> AnyView {
     let i18n = use_i18n();
     let workspace = expect_context::<Workspace>();
@@ -93,21 +97,6 @@ pub fn ConversationActions(
             async move { reopen_conversation(id()).await },
             || {},
         );
-    };
-    // Only the user who connected the line may delete its conversations (R36).
-    let may_delete = move || {
-        let Some(account_id) = conversation.get().map(|c| c.account_id) else {
-            return false;
-        };
-        let connected_by = workspace
-            .overview
-            .get()
-            .and_then(Result::ok)
-            .and_then(|o| o.lines.into_iter().find(|l| l.id == account_id))
-            .and_then(|l| l.connected_by);
-        workspace
-            .user()
-            .is_some_and(|u| crate::permissions::can_delete_conversation(&u.actor(), connected_by))
     };
     let delete = move |_| {
         let Some(shown) = conversation.get_untracked() else {
@@ -210,7 +199,7 @@ pub fn ConversationActions(
                     {t!(i18n, inbox.close)}
                 </button>
             </Show>
-            <Show when=may_delete>
+            <Show when=move || may_delete.get()>
                 <button
                     type="button"
                     class="button small danger"

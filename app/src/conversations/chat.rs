@@ -89,15 +89,9 @@ fn OpenChat(conversation_id: i64) -> AnyView {
     let name = move || header().map(|c| display_name(&c)).unwrap_or_default();
     let channel = move || header().map(|c| c.channel).unwrap_or_default();
     let known = move || header().is_some_and(|c| c.contact_id.is_some());
-    let line = move || {
-        let account_id = header()?.account_id;
-        workspace
-            .overview
-            .get()
-            .and_then(Result::ok)
-            .and_then(|o| o.lines.into_iter().find(|l| l.id == account_id))
-            .map(|l| l.name)
-    };
+    // From the thread itself, not the overview, which may arrive after it.
+    let line = move || shown().map(|t| t.line_name).filter(|name| !name.is_empty());
+    let may_delete = move || shown().is_some_and(|t| t.may_delete);
     // The thread, and after it what this browser still has to send here (after a reload, or
     // coming back to the conversation while offline).
     let messages = move || {
@@ -215,7 +209,10 @@ fn OpenChat(conversation_id: i64) -> AnyView {
             </div>
             // What is gone offers nothing more to do.
             <Show when=move || !lost() && !deleted()>
-                <ConversationActions conversation=Signal::derive(header) />
+                <ConversationActions
+                    conversation=Signal::derive(header)
+                    may_delete=Signal::derive(may_delete)
+                />
                 <button
                     type="button"
                     class="button small panel-toggle tablet-only"

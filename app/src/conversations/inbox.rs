@@ -432,8 +432,19 @@ fn apply(workspace: Workspace, event: StreamEvent, fresh: bool) {
         workspace.notice_about.try_set_value(None);
         workspace.notice.try_set(None);
     }
-    if let Change::ConversationDeleted { .. } = &event.change {
-        workspace.deleted.update(|d| d.push(conversation_id));
+    match &event.change {
+        Change::ConversationDeleted { .. } => workspace.deleted.update(|d| d.push(conversation_id)),
+        // A deleted conversation comes back, emptied, when the customer writes again.
+        Change::MessageCreated { .. } | Change::ConversationUpdated { .. }
+            if workspace
+                .deleted
+                .with_untracked(|d| d.contains(&conversation_id)) =>
+        {
+            workspace
+                .deleted
+                .update(|d| d.retain(|&id| id != conversation_id));
+        }
+        _ => {}
     }
     let in_list = matches!(
         &event.change,

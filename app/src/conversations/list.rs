@@ -302,6 +302,9 @@ fn Rows(workspace: Workspace) -> impl IntoView {
     let i18n = use_i18n();
     let offset = clock::viewer_offset_minutes();
     let rows = move || {
+        // Rows name their line from the overview: the page waits for it too, so that the
+        // server renders the names the browser will hydrate.
+        workspace.overview.with(|_| ());
         workspace
             .list
             .get()

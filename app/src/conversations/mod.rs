@@ -143,23 +143,46 @@ impl ListQuery {
     }
 }
 
-/// The search as the server runs it, for rows that arrive live.
+/// The search as the server runs it, for rows that arrive live: the query, without case or
+/// accents (or, for a number, its digits), anywhere in the conversation's names, username and
+/// number.
 pub fn matches_search(c: &ConversationSummary, query: &str) -> bool {
-    let query = query.trim().to_lowercase();
+    let query = query.trim();
     if query.is_empty() {
         return true;
     }
-    let digits: String = query.chars().filter(char::is_ascii_digit).collect();
-    [
+    let query = if is_phone_search(query) {
+        query.chars().filter(char::is_ascii_digit).collect()
+    } else {
+        search_folded(query)
+    };
+    let text = [
         c.customer_name.as_deref(),
-        c.contact_name.as_deref(),
         c.customer_username.as_deref(),
+        c.contact_name.as_deref(),
         Some(c.customer_key.as_str()),
     ]
-    .into_iter()
-    .flatten()
-    .any(|field| field.to_lowercase().contains(&query))
-        || (is_phone_search(&query) && c.customer_key.contains(&digits))
+    .map(Option::unwrap_or_default)
+    .join(" ");
+    search_folded(&text).contains(&query)
+}
+
+/// Text as the search index keeps it: lower case, without the accents of Spanish, Portuguese
+/// and French.
+pub fn search_folded(text: &str) -> String {
+    text.chars()
+        .flat_map(char::to_lowercase)
+        .map(|c| match c {
+            'á' | 'à' | 'â' | 'ä' | 'ã' | 'å' => 'a',
+            'é' | 'è' | 'ê' | 'ë' => 'e',
+            'í' | 'ì' | 'î' | 'ï' => 'i',
+            'ó' | 'ò' | 'ô' | 'ö' | 'õ' => 'o',
+            'ú' | 'ù' | 'û' | 'ü' => 'u',
+            'ñ' => 'n',
+            'ç' => 'c',
+            other => other,
+        })
+        .collect()
 }
 
 /// A search of digits with the usual phone punctuation (`+52 55-1234`) looks for a number.
@@ -291,6 +314,12 @@ pub struct Thread {
     pub has_more: bool,
     /// `false` once the account was disconnected: read only (R4).
     pub account_connected: bool,
+    /// The name of its line (account).
+    #[serde(default)]
+    pub line_name: String,
+    /// The caller may delete it: they connected its line (R36).
+    #[serde(default)]
+    pub may_delete: bool,
     /// The CRM contact the conversation is linked to.
     pub contact: Option<crate::contacts::ContactView>,
     /// Names of the team members who sent the outgoing messages shown.
@@ -610,6 +639,18 @@ mod tests {
         assert!(query.admits(&c, 7));
         query.search = Some("Mario".into());
         assert!(!query.admits(&c, 7));
+        // Case and accents do not matter, either way round.
+        query.search = Some("LUCIA".into());
+        assert!(query.admits(&c, 7));
+        c.customer_name = Some("Lucia".into());
+        query.search = Some("lucía".into());
+        assert!(query.admits(&c, 7));
+    }
+
+    #[test]
+    fn search_folds_case_and_accents() {
+        assert_eq!(search_folded("José NÚÑEZ Çà"), "jose nunez ca");
+        assert_eq!(search_folded("mar_ia 55"), "mar_ia 55");
     }
 
     #[test]

@@ -160,10 +160,12 @@ pub mod ssr {
         is_phone_search, Change, Counts, InboxList, LineOption, ListQuery, Overview, Section,
         Thread,
     };
-    use crate::db::now_ms;
+    use crate::db::{now_ms, Backend};
     use crate::error::{AppError, Field, Problem};
     use crate::live;
-    use crate::permissions::{can_see_conversation, can_use_inbox, Actor, Permission};
+    use crate::permissions::{
+        can_delete_conversation, can_see_conversation, can_use_inbox, Actor, Permission,
+    };
     use crate::state::AppState;
     use crate::window::{may_send, window, Outgoing};
 
@@ -215,23 +217,33 @@ pub mod ssr {
             .filter(|q| !q.is_empty())
         {
             let search: String = search.chars().take(100).collect();
-            let like = filter.value(Bound::Text(format!(
-                "%{}%",
-                escape_like(&search.to_lowercase())
-            )));
-            let mut any = [
-                "LOWER(COALESCE(c.customer_name, ''))",
-                "LOWER(COALESCE(c.customer_username, ''))",
-                "LOWER(COALESCE(co.first_name, '') || ' ' || COALESCE(co.last_name, ''))",
-            ]
-            .map(|field| format!("{field} LIKE {like} ESCAPE '\\'"))
-            .to_vec();
-            if is_phone_search(&search) {
-                let digits: String = search.chars().filter(char::is_ascii_digit).collect();
-                let digits = filter.value(Bound::Text(format!("%{digits}%")));
-                any.push(format!("c.customer_key LIKE {digits}"));
-            }
-            filter.push(format!("({})", any.join(" OR ")));
+            // A number written with spaces, dashes or a plus is looked for by its digits.
+            let term = if is_phone_search(&search) {
+                search.chars().filter(char::is_ascii_digit).collect()
+            } else {
+                search
+            };
+            let matching = match state.db.backend {
+                // The trigram index answers three characters or more; shorter terms match
+                // so many conversations that reading in order finds a page at once.
+                Backend::Sqlite if term.chars().count() >= 3 => {
+                    let phrase =
+                        filter.value(Bound::Text(format!("\"{}\"", term.replace('"', "\"\""))));
+                    format!("c.id IN (SELECT rowid FROM conversation_search WHERE conversation_search MATCH {phrase})")
+                }
+                Backend::Sqlite => {
+                    let like = filter.value(Bound::Text(format!("%{}%", escape_like(&term))));
+                    format!("c.id IN (SELECT rowid FROM conversation_search WHERE search_text LIKE {like} ESCAPE '\\')")
+                }
+                Backend::Postgres => {
+                    let like = filter.value(Bound::Text(escape_like(&term)));
+                    format!(
+                        "c.id IN (SELECT conversation_id FROM conversation_search \
+                         WHERE search_text LIKE '%' || search_fold({like}) || '%')"
+                    )
+                }
+            };
+            filter.push(matching);
         }
         if let Some((at, id)) = before {
             let at = filter.value(Bound::Int(at));
@@ -431,6 +443,18 @@ pub mod ssr {
         pub summary: ConversationSummary,
         pub channel: Channel,
         pub account_connected: bool,
+        pub account_name: String,
+        /// The caller may delete it (R36).
+        pub may_delete: bool,
+    }
+
+    /// A conversation with what the caller may do with it depends on: its account.
+    #[derive(sqlx::FromRow)]
+    struct VisibleRow {
+        #[sqlx(flatten)]
+        listed: Listed,
+        account_name: String,
+        connected_by: Option<i64>,
     }
 
     impl Visible {
@@ -462,8 +486,9 @@ pub mod ssr {
         conversation_id: i64,
     ) -> Result<Visible, AppError> {
         let columns = prefixed(SUMMARY_COLUMNS, "c.");
-        let listed: Option<Listed> = sqlx::query_as(&format!(
-            "SELECT a.channel, a.status AS account_status, {columns} FROM conversations c \
+        let listed: Option<VisibleRow> = sqlx::query_as(&format!(
+            "SELECT a.channel, a.status AS account_status, a.name AS account_name, \
+                 a.connected_by, {columns} FROM conversations c \
                  JOIN accounts a ON a.id = c.account_id \
                  WHERE c.id = $1 AND c.org_id = $2 AND c.deleted_at IS NULL"
         ))
@@ -471,7 +496,12 @@ pub mod ssr {
         .bind(actor.org_id)
         .fetch_optional(&state.db.pool)
         .await?;
-        let Some(listed) = listed else {
+        let Some(VisibleRow {
+            listed,
+            account_name,
+            connected_by,
+        }) = listed
+        else {
             return Err(AppError::NotFound);
         };
         let channel = listed.channel();
@@ -486,6 +516,8 @@ pub mod ssr {
             summary,
             channel,
             account_connected,
+            account_name,
+            may_delete: can_delete_conversation(actor, connected_by),
         })
     }
 
@@ -572,6 +604,8 @@ pub mod ssr {
             messages,
             has_more,
             account_connected: visible.account_connected,
+            line_name: visible.account_name,
+            may_delete: visible.may_delete,
             contact,
             senders,
             last_event_id,

@@ -415,3 +415,13 @@ pub async fn role_id(admin: &Client, builtin: &str) -> i64 {
         .and_then(|r| r["id"].as_i64())
         .unwrap_or_else(|| panic!("no role {builtin}"))
 }
+
+/// The session cookie a response sets, with its attributes.
+pub fn session_cookie_set(response: &Response) -> Option<String> {
+    response
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .map(|v| v.to_str().unwrap().to_string())
+        .find(|c| c.starts_with("buzon_session="))
+}
