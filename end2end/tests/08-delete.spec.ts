@@ -26,8 +26,9 @@ test('the one who connected a line deletes one of its conversations', async ({ p
 
   // The administrator connects the line herself: its conversations are hers to delete.
   connectSandboxLine(['--connected-by', admin.email]);
-  await page.reload();
+  await page.goto('/inbox');
   await hydrated(page);
+  await row.click();
   await expect(thread.getByText(first)).toBeVisible();
 
   // Answering no keeps it.

@@ -16,7 +16,7 @@ $$;
 
 -- The searchable text of each conversation.
 CREATE VIEW conversation_search_source AS
-SELECT c.id,
+SELECT c.id, c.org_id,
     search_fold(COALESCE(c.customer_name, '') || ' ' || COALESCE(c.customer_username, '')
         || ' ' || COALESCE(co.first_name || ' ' || co.last_name, '') || ' ' || c.customer_key)
         AS search_text
@@ -25,26 +25,27 @@ LEFT JOIN contacts co ON co.id = c.contact_id;
 
 CREATE TABLE conversation_search (
     conversation_id BIGINT PRIMARY KEY REFERENCES conversations (id) ON DELETE CASCADE,
+    org_id BIGINT NOT NULL,
     search_text TEXT NOT NULL
 );
 
-INSERT INTO conversation_search (conversation_id, search_text)
-SELECT id, search_text FROM conversation_search_source;
+INSERT INTO conversation_search (conversation_id, org_id, search_text)
+SELECT id, org_id, search_text FROM conversation_search_source;
 
 CREATE INDEX conversation_search_text ON conversation_search USING gin (search_text gin_trgm_ops);
 
 CREATE FUNCTION conversation_search_refresh() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
     IF TG_TABLE_NAME = 'contacts' THEN
-        INSERT INTO conversation_search (conversation_id, search_text)
-        SELECT s.id, s.search_text FROM conversation_search_source s
+        INSERT INTO conversation_search (conversation_id, org_id, search_text)
+        SELECT s.id, s.org_id, s.search_text FROM conversation_search_source s
         JOIN conversations c ON c.id = s.id
         WHERE c.org_id = NEW.org_id AND c.contact_id = NEW.id
         ORDER BY s.id
         ON CONFLICT (conversation_id) DO UPDATE SET search_text = excluded.search_text;
     ELSE
-        INSERT INTO conversation_search (conversation_id, search_text)
-        SELECT id, search_text FROM conversation_search_source WHERE id = NEW.id
+        INSERT INTO conversation_search (conversation_id, org_id, search_text)
+        SELECT id, org_id, search_text FROM conversation_search_source WHERE id = NEW.id
         ON CONFLICT (conversation_id) DO UPDATE SET search_text = excluded.search_text;
     END IF;
     RETURN NULL;

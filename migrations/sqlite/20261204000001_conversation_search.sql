@@ -6,7 +6,7 @@
 
 -- The searchable text of each conversation.
 CREATE VIEW conversation_search_source AS
-SELECT c.id,
+SELECT c.id, c.org_id,
     COALESCE(c.customer_name, '') || ' ' || COALESCE(c.customer_username, '') || ' '
         || COALESCE(co.first_name || ' ' || co.last_name, '') || ' ' || c.customer_key
         AS search_text
@@ -15,16 +15,17 @@ LEFT JOIN contacts co ON co.id = c.contact_id;
 
 CREATE VIRTUAL TABLE conversation_search USING fts5(
     search_text,
+    org_id UNINDEXED,
     tokenize = 'trigram remove_diacritics 1'
 );
 
-INSERT INTO conversation_search (rowid, search_text)
-SELECT id, search_text FROM conversation_search_source;
+INSERT INTO conversation_search (rowid, search_text, org_id)
+SELECT id, search_text, org_id FROM conversation_search_source;
 
 CREATE TRIGGER conversation_search_insert AFTER INSERT ON conversations
 BEGIN
-    INSERT INTO conversation_search (rowid, search_text)
-    SELECT id, search_text FROM conversation_search_source WHERE id = new.id;
+    INSERT INTO conversation_search (rowid, search_text, org_id)
+    SELECT id, search_text, org_id FROM conversation_search_source WHERE id = new.id;
 END;
 
 CREATE TRIGGER conversation_search_update AFTER UPDATE OF
@@ -35,8 +36,8 @@ WHEN old.customer_name IS NOT new.customer_name
     OR old.contact_id IS NOT new.contact_id
 BEGIN
     DELETE FROM conversation_search WHERE rowid = old.id;
-    INSERT INTO conversation_search (rowid, search_text)
-    SELECT id, search_text FROM conversation_search_source WHERE id = new.id;
+    INSERT INTO conversation_search (rowid, search_text, org_id)
+    SELECT id, search_text, org_id FROM conversation_search_source WHERE id = new.id;
 END;
 
 CREATE TRIGGER conversation_search_delete AFTER DELETE ON conversations
@@ -50,7 +51,7 @@ BEGIN
     DELETE FROM conversation_search
     WHERE rowid IN (SELECT id FROM conversations
         WHERE org_id = new.org_id AND contact_id = new.id);
-    INSERT INTO conversation_search (rowid, search_text)
-    SELECT s.id, s.search_text FROM conversation_search_source s
+    INSERT INTO conversation_search (rowid, search_text, org_id)
+    SELECT s.id, s.search_text, s.org_id FROM conversation_search_source s
     JOIN conversations c ON c.id = s.id WHERE c.org_id = new.org_id AND c.contact_id = new.id;
 END;

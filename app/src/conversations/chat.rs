@@ -310,7 +310,7 @@ fn OpenChat(conversation_id: i64) -> AnyView {
                                             </p>
                                         }
                                     })}
-                                <MessageBubble message quoted sender offset />
+                                <MessageBubble message quoted sender offset workspace />
                             }
                         }
                     </For>
@@ -378,9 +378,10 @@ fn MessageBubble(
     quoted: Option<MessageView>,
     sender: Option<String>,
     offset: i32,
+    // Given, not looked up: the thread's rows are rendered after the chat is built.
+    workspace: Workspace,
 ) -> impl IntoView {
     let i18n = use_i18n();
-    let workspace = expect_context::<Workspace>();
     let locale = i18n.get_locale_untracked();
     if message.direction == "system" {
         return view! {

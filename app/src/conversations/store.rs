@@ -224,8 +224,9 @@ pub mod ssr {
                 search
             };
             let matching = match state.db.backend {
-                // The trigram index answers three characters or more; shorter terms match
-                // so many conversations that reading in order finds a page at once.
+                // The trigram index answers three characters or more. Shorter terms match
+                // so many conversations that reading them in order, each checked by its
+                // id, finds a page at once.
                 Backend::Sqlite if term.chars().count() >= 3 => {
                     let phrase =
                         filter.value(Bound::Text(format!("\"{}\"", term.replace('"', "\"\""))));
@@ -233,7 +234,10 @@ pub mod ssr {
                 }
                 Backend::Sqlite => {
                     let like = filter.value(Bound::Text(format!("%{}%", escape_like(&term))));
-                    format!("c.id IN (SELECT rowid FROM conversation_search WHERE search_text LIKE {like} ESCAPE '\\')")
+                    format!(
+                        "EXISTS (SELECT 1 FROM conversation_search s WHERE s.rowid = c.id \
+                         AND s.search_text LIKE {like} ESCAPE '\\')"
+                    )
                 }
                 Backend::Postgres => {
                     let like = filter.value(Bound::Text(escape_like(&term)));

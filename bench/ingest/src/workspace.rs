@@ -262,16 +262,19 @@ async fn measure(base: String, cookie: String, requests: usize, label: String) {
                 .await;
         })
         .await;
-    bench
-        .time("list, search by name", requests / 3, || async {
-            bench
-                .call(
-                    "conversations",
-                    &[("query[search]", "cliente 4711".to_string())],
-                )
-                .await;
-        })
-        .await;
+    for (case, search) in [
+        ("list, search by name", "cliente 4711"),
+        ("list, search by number", "+52 15 1000 4711"),
+        ("list, search by two letters", "te"),
+    ] {
+        bench
+            .time(case, requests / 3, || async {
+                bench
+                    .call("conversations", &[("query[search]", search.to_string())])
+                    .await;
+            })
+            .await;
+    }
     bench
         .time("counts (tabs and sections)", requests / 3, || async {
             bench.call("inbox_overview", &[]).await;
