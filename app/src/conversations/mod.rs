@@ -237,9 +237,6 @@ pub struct LineOption {
     pub channel: String,
     pub name: String,
     pub connected: bool,
-    /// Who connected it: the one user who may delete its conversations (R36).
-    #[serde(default)]
-    pub connected_by: Option<i64>,
 }
 
 /// The list's frame: counts and the lines to filter by.

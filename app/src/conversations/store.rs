@@ -370,8 +370,8 @@ pub mod ssr {
             .bind(account_id.unwrap_or(0))
             .bind(user.id)
             .fetch_all(&state.db.pool);
-        let lines = sqlx::query_as::<_, (i64, String, String, String, Option<i64>)>(
-            "SELECT id, channel, name, status, connected_by FROM accounts WHERE org_id = $1 \
+        let lines = sqlx::query_as::<_, (i64, String, String, String)>(
+            "SELECT id, channel, name, status FROM accounts WHERE org_id = $1 \
              ORDER BY channel, name, id",
         )
         .bind(user.org_id)
@@ -389,12 +389,11 @@ pub mod ssr {
             counts,
             lines: lines
                 .into_iter()
-                .map(|(id, channel, name, status, connected_by)| LineOption {
+                .map(|(id, channel, name, status)| LineOption {
                     id,
                     channel,
                     name,
                     connected: status == "connected",
-                    connected_by,
                 })
                 .collect(),
             sees_all,
