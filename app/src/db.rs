@@ -144,6 +144,77 @@ fn sqlite_url_creating_file(url: &str) -> Result<String, DbError> {
     Ok(format!("sqlite://{path}?{}", params.join("&")))
 }
 
+/// A trigram index of searchable text that triggers keep (`conversation_search`,
+/// `contact_search`): on SQLite an FTS5 table whose rowid is the indexed row's id and which folds
+/// case and accents itself, on PostgreSQL a table keyed by `key` holding text already folded by
+/// `search_fold`.
+pub struct SearchIndex {
+    pub table: &'static str,
+    pub key: &'static str,
+}
+
+impl SearchIndex {
+    /// The condition that the row whose id is the column `id` holds `term`. It binds one value,
+    /// given to `bind`, which returns its placeholder.
+    pub fn matching(
+        &self,
+        backend: Backend,
+        id: &str,
+        term: &str,
+        bind: impl FnOnce(String) -> String,
+    ) -> String {
+        let table = self.table;
+        match backend {
+            // The trigram index answers three characters or more. Shorter terms match so many
+            // rows that reading them in order, each checked by its id, fills a page at once.
+            Backend::Sqlite if term.chars().count() >= 3 => {
+                let phrase = bind(format!("\"{}\"", term.replace('"', "\"\"")));
+                format!("{id} IN (SELECT rowid FROM {table} WHERE {table} MATCH {phrase})")
+            }
+            Backend::Sqlite => {
+                let like = bind(format!("%{}%", escape_like(term)));
+                format!(
+                    "EXISTS (SELECT 1 FROM {table} s WHERE s.rowid = {id} \
+                     AND s.search_text LIKE {like} ESCAPE '\\')"
+                )
+            }
+            Backend::Postgres => {
+                let like = bind(escape_like(term));
+                let key = self.key;
+                format!(
+                    "{id} IN (SELECT {key} FROM {table} \
+                     WHERE search_text LIKE '%' || search_fold({like}) || '%')"
+                )
+            }
+        }
+    }
+}
+
+/// What a search box's text is looked for as: at most 100 characters, and a number written with
+/// spaces, dashes or a plus by its digits alone. `None` for a blank box.
+pub fn search_term(query: &str) -> Option<String> {
+    let query: String = query.trim().chars().take(100).collect();
+    if query.is_empty() {
+        None
+    } else if crate::conversations::is_phone_search(&query) {
+        Some(query.chars().filter(char::is_ascii_digit).collect())
+    } else {
+        Some(query)
+    }
+}
+
+/// `%`, `_` and the escape character itself taken literally in a LIKE pattern.
+pub fn escape_like(text: &str) -> String {
+    let mut escaped = String::with_capacity(text.len());
+    for c in text.chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            escaped.push('\\');
+        }
+        escaped.push(c);
+    }
+    escaped
+}
+
 /// Now, as milliseconds since the Unix epoch (UTC), the form every timestamp is stored in.
 pub fn now_ms() -> i64 {
     SystemTime::now()

@@ -357,19 +357,45 @@ async fn a_contact_is_created_from_a_conversation_linked_and_found(backend: Back
         json!({"Invalid": {"field": "Contact", "problem": "Taken"}})
     );
 
-    // Found by part of the name (ASCII letters in any case) or of the number.
-    for query in ["lucía", "Pérez", "LUC", "5512345", "+52 1 55 1234"] {
-        let found = pair
-            .admin
-            .json("search_contacts", &[("query", query)])
-            .await;
-        assert_eq!(found.as_array().unwrap().len(), 1, "{query}");
+    // Found by part of the name, in any case and with or without accents, or of the number.
+    let admin = &pair.admin;
+    let found = move |query: &'static str| async move {
+        let found = admin.json("search_contacts", &[("query", query)]).await;
+        found.as_array().unwrap().len()
+    };
+    for query in [
+        "lucía",
+        "lucia",
+        "Pérez",
+        "PEREZ",
+        "LUC",
+        "lu",
+        "5512345",
+        "+52 1 55 1234",
+    ] {
+        assert_eq!(found(query).await, 1, "{query}");
     }
-    let nothing = pair
-        .admin
-        .json("search_contacts", &[("query", "Mario")])
-        .await;
-    assert!(nothing.as_array().unwrap().is_empty());
+    for query in ["Mario", "ma", "lucas", "5599"] {
+        assert_eq!(found(query).await, 0, "{query}");
+    }
+    // Secondary numbers are found too, and no longer once removed.
+    let contact_id = contact["id"].as_i64().unwrap();
+    sqlx::query(
+        "INSERT INTO contact_phones (org_id, contact_id, phone, created_at) \
+         SELECT org_id, id, '5215599990000', 0 FROM contacts WHERE id = $1",
+    )
+    .bind(contact_id)
+    .execute(&pair.db.pool)
+    .await
+    .unwrap();
+    assert_eq!(found("55 9999 0000").await, 1);
+    sqlx::query("DELETE FROM contact_phones WHERE contact_id = $1")
+        .bind(contact_id)
+        .execute(&pair.db.pool)
+        .await
+        .unwrap();
+    assert_eq!(found("55 9999 0000").await, 0);
+    assert_eq!(found("lucia").await, 1);
 
     // The same person writes on Messenger: the conversation is linked to her (R24).
     pair.customer_sends(json!({"channel": "messenger", "text": "Soy Lucía"}))
@@ -400,12 +426,14 @@ async fn a_contact_is_created_from_a_conversation_linked_and_found(backend: Back
         .await
         .unwrap();
     assert_eq!(list(&pair.admin, &[("search", "lucinda")]).await.len(), 2);
+    assert_eq!(found("lucinda").await, 1);
     sqlx::query("UPDATE contacts SET first_name = 'Lucía' WHERE id = $1")
         .bind(contact["id"].as_i64().unwrap())
         .execute(&pair.db.pool)
         .await
         .unwrap();
     assert!(list(&pair.admin, &[("search", "lucinda")]).await.is_empty());
+    assert_eq!(found("lucinda").await, 0);
 
     // A customer already in the CRM is linked as soon as they write.
     sqlx::query(

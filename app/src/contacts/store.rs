@@ -6,10 +6,10 @@ pub mod ssr {
 
     use crate::auth::ssr::require;
     use crate::contacts::{ContactView, NewContact, Started};
-    use crate::conversations::store::ssr::{escape_like, visible_conversation, Visible};
+    use crate::conversations::store::ssr::{visible_conversation, Visible};
     use crate::conversations::store::{summary, SummaryRow, SUMMARY_COLUMNS};
     use crate::conversations::Change;
-    use crate::db::now_ms;
+    use crate::db::{now_ms, search_term, SearchIndex};
     use crate::error::{AppError, Field, Problem};
     use crate::live;
     use crate::orgs::Tx;
@@ -57,6 +57,13 @@ pub mod ssr {
     /// The most a search returns.
     const FOUND: i64 = 20;
 
+    /// Each contact's names, email, Instagram username and numbers
+    /// (`migrations/*/20261205000001_contact_search.sql`).
+    const CONTACT_SEARCH: SearchIndex = SearchIndex {
+        table: "contact_search",
+        key: "contact_id",
+    };
+
     /// A contact of the organization, with its secondary phones.
     pub async fn by_id(
         state: &AppState,
@@ -84,34 +91,26 @@ pub mod ssr {
         Ok(Some(row.view(phones.into_iter().map(|(p,)| p).collect())))
     }
 
+    /// Contacts whose name, email, Instagram username or any number holds the query, without
+    /// case or accents, in name order.
     pub async fn search(query: String) -> Result<Vec<ContactView>, AppError> {
         let user = require(can_use_inbox).await?;
         let state = AppState::current()?;
-        let query: String = query.trim().chars().take(100).collect();
-        if query.is_empty() {
+        let Some(term) = search_term(&query) else {
             return Ok(Vec::new());
-        }
-        let like = format!("%{}%", escape_like(&query.to_lowercase()));
-        let digits: String = query.chars().filter(char::is_ascii_digit).collect();
-        let phone_like = if crate::conversations::is_phone_search(&query) {
-            format!("%{digits}%")
-        } else {
-            String::new()
         };
+        let mut value = String::new();
+        let matching = CONTACT_SEARCH.matching(state.db.backend, "c.id", &term, |v| {
+            value = v;
+            "$2".to_string()
+        });
         let rows: Vec<ContactRow> = sqlx::query_as(&format!(
             "SELECT {COLUMNS} FROM contacts c LEFT JOIN users u ON u.id = c.owner_id \
-             WHERE c.org_id = $1 AND c.merged_into_id IS NULL AND ( \
-               LOWER(c.first_name || ' ' || c.last_name) LIKE $2 ESCAPE '\\' \
-               OR LOWER(c.last_name) LIKE $2 ESCAPE '\\' \
-               OR LOWER(COALESCE(c.email, '')) LIKE $2 ESCAPE '\\' \
-               OR ($3 <> '' AND (c.primary_phone LIKE $3 OR c.whatsapp_phone LIKE $3 \
-                   OR EXISTS (SELECT 1 FROM contact_phones p \
-                              WHERE p.contact_id = c.id AND p.phone LIKE $3)))) \
-             ORDER BY c.first_name, c.last_name, c.id LIMIT $4"
+             WHERE c.org_id = $1 AND c.merged_into_id IS NULL AND {matching} \
+             ORDER BY c.first_name, c.last_name, c.id LIMIT $3"
         ))
         .bind(user.org_id)
-        .bind(like)
-        .bind(phone_like)
+        .bind(value)
         .bind(FOUND)
         .fetch_all(&state.db.pool)
         .await?;

@@ -562,6 +562,19 @@ fn into_list(workspace: Workspace, inbox: &mut InboxList, event: &StreamEvent, i
         Change::MessageCreated { conversation, .. }
         | Change::ConversationUpdated { conversation } => (**conversation).clone(),
         Change::ConversationDeleted { conversation_id } => {
+            // The counts drop at once rather than when they are next read.
+            if let Some(gone) = inbox
+                .conversations
+                .iter()
+                .find(|c| c.id == *conversation_id)
+            {
+                let user_id = workspace.user_id.get_untracked();
+                workspace.overview.update(|overview| {
+                    if let Some(Ok(overview)) = overview {
+                        overview.counts.without(gone, user_id);
+                    }
+                });
+            }
             inbox.conversations.retain(|c| c.id != *conversation_id);
             return;
         }

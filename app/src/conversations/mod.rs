@@ -228,6 +228,24 @@ impl Counts {
             others: sum(open, &|a| a != 0 && a != user),
         }
     }
+
+    /// The counts once `gone`, a conversation `user` was shown, is no longer there; the next
+    /// read of the counts confirms them.
+    pub fn without(&mut self, gone: &ConversationSummary, user: i64) {
+        if gone.status != "open" {
+            return;
+        }
+        let less = |n: &mut i64| *n = (*n - 1).max(0);
+        less(&mut self.open);
+        if gone.unread {
+            less(&mut self.unread);
+        }
+        match gone.assignee_id {
+            None => less(&mut self.unassigned),
+            Some(assignee) if assignee == user => less(&mut self.mine),
+            Some(_) => less(&mut self.others),
+        }
+    }
 }
 
 /// A line or page the list can be narrowed to.
@@ -613,6 +631,38 @@ mod tests {
         for section in Section::ALL {
             assert_eq!(Section::from_key(section.key()), Some(section));
         }
+    }
+
+    #[test]
+    fn a_conversation_gone_leaves_its_tab_and_section() {
+        let me = 7;
+        let full = Counts {
+            open: 3,
+            unread: 1,
+            unassigned: 1,
+            mine: 1,
+            others: 1,
+        };
+        let mut counts = full.clone();
+        let mut mine = row("open", Some(me));
+        mine.unread = true;
+        counts.without(&mine, me);
+        assert_eq!(
+            counts,
+            Counts {
+                open: 2,
+                unread: 0,
+                mine: 0,
+                ..full.clone()
+            }
+        );
+        counts.without(&row("open", Some(8)), me);
+        counts.without(&row("open", None), me);
+        assert_eq!(counts, Counts::default());
+        // A closed conversation was in no count; none goes below nothing.
+        counts.without(&row("closed", Some(me)), me);
+        counts.without(&row("open", None), me);
+        assert_eq!(counts, Counts::default());
     }
 
     #[test]

@@ -157,10 +157,9 @@ pub mod ssr {
     use crate::auth::ssr::require;
     use crate::auth::CurrentUser;
     use crate::conversations::{
-        is_phone_search, Change, Counts, InboxList, LineOption, ListQuery, Overview, Section,
-        Thread,
+        Change, Counts, InboxList, LineOption, ListQuery, Overview, Section, Thread,
     };
-    use crate::db::{now_ms, Backend};
+    use crate::db::{now_ms, search_term, SearchIndex};
     use crate::error::{AppError, Field, Problem};
     use crate::live;
     use crate::permissions::{
@@ -168,6 +167,13 @@ pub mod ssr {
     };
     use crate::state::AppState;
     use crate::window::{may_send, window, Outgoing};
+
+    /// Each conversation's name, username, number and linked contact's name
+    /// (`migrations/*/20261204000001_conversation_search.sql`).
+    const CONVERSATION_SEARCH: SearchIndex = SearchIndex {
+        table: "conversation_search",
+        key: "conversation_id",
+    };
 
     const PAGE: i64 = 50;
     const THREAD_PAGE: i64 = 100;
@@ -210,43 +216,10 @@ pub mod ssr {
         if query.unread {
             filter.push(UNREAD.to_string());
         }
-        if let Some(search) = query
-            .search
-            .as_deref()
-            .map(str::trim)
-            .filter(|q| !q.is_empty())
-        {
-            let search: String = search.chars().take(100).collect();
-            // A number written with spaces, dashes or a plus is looked for by its digits.
-            let term = if is_phone_search(&search) {
-                search.chars().filter(char::is_ascii_digit).collect()
-            } else {
-                search
-            };
-            let matching = match state.db.backend {
-                // The trigram index answers three characters or more. Shorter terms match
-                // so many conversations that reading them in order, each checked by its
-                // id, finds a page at once.
-                Backend::Sqlite if term.chars().count() >= 3 => {
-                    let phrase =
-                        filter.value(Bound::Text(format!("\"{}\"", term.replace('"', "\"\""))));
-                    format!("c.id IN (SELECT rowid FROM conversation_search WHERE conversation_search MATCH {phrase})")
-                }
-                Backend::Sqlite => {
-                    let like = filter.value(Bound::Text(format!("%{}%", escape_like(&term))));
-                    format!(
-                        "EXISTS (SELECT 1 FROM conversation_search s WHERE s.rowid = c.id \
-                         AND s.search_text LIKE {like} ESCAPE '\\')"
-                    )
-                }
-                Backend::Postgres => {
-                    let like = filter.value(Bound::Text(escape_like(&term)));
-                    format!(
-                        "c.id IN (SELECT conversation_id FROM conversation_search \
-                         WHERE search_text LIKE '%' || search_fold({like}) || '%')"
-                    )
-                }
-            };
+        if let Some(term) = query.search.as_deref().and_then(search_term) {
+            let matching = CONVERSATION_SEARCH.matching(state.db.backend, "c.id", &term, |v| {
+                filter.value(Bound::Text(v))
+            });
             filter.push(matching);
         }
         if let Some((at, id)) = before {
@@ -324,18 +297,6 @@ pub mod ssr {
         fn push(&mut self, clause: String) {
             self.clauses.push(clause);
         }
-    }
-
-    /// `%`, `_` and the escape character itself taken literally in a LIKE pattern.
-    pub fn escape_like(text: &str) -> String {
-        let mut escaped = String::with_capacity(text.len());
-        for c in text.chars() {
-            if matches!(c, '%' | '_' | '\\') {
-                escaped.push('\\');
-            }
-            escaped.push(c);
-        }
-        escaped
     }
 
     pub async fn load_overview(
