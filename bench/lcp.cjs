@@ -1,6 +1,7 @@
 // Largest contentful paint of the inbox in headless Chromium on loopback: each run is a new
 // browser context (nothing cached: the WASM is downloaded and compiled every time), signed in
-// by its session cookie. Prints LCP and the time until the page is interactive (hydrated).
+// by its session cookie. Prints LCP, the time until the page is interactive (hydrated) and the
+// WASM the page transferred (bytes on the wire, as the server compresses them).
 // Usage (see bench/lcp.sh): node bench/lcp.cjs <base url> <session cookie> [runs]
 const { chromium } = require('playwright-core');
 
@@ -18,11 +19,16 @@ function pct(sorted, p) {
   });
   const lcps = [];
   const hydrations = [];
+  const wasm = new Map();
   for (let i = 0; i < runs; i++) {
     const context = await browser.newContext({ viewport: { width: 1366, height: 850 }, serviceWorkers: 'block' });
     const url = new URL(base);
     await context.addCookies([{ name: 'buzon_session', value: cookie, domain: url.hostname, path: '/' }]);
     const page = await context.newPage();
+    const fetched = [];
+    page.on('requestfinished', (request) => {
+      if (new URL(request.url()).pathname.endsWith('.wasm')) fetched.push(request);
+    });
     await page.goto(`${base}/inbox`, { waitUntil: 'load' });
     await page.waitForSelector('html[data-hydrated]', { state: 'attached', timeout: 30_000 });
     const hydrated = await page.evaluate(() => performance.now());
@@ -35,6 +41,10 @@ function pct(sorted, p) {
       setTimeout(() => resolve(NaN), 5000);
     }));
     if (Number.isNaN(lcp)) throw new Error('no largest-contentful-paint entry');
+    for (const request of fetched) {
+      const sizes = await request.sizes();
+      wasm.set(new URL(request.url()).pathname, sizes.responseBodySize);
+    }
     if (i > 0) {
       // The first run warms the server and the browser process, not the page's cache.
       lcps.push(lcp);
@@ -48,4 +58,7 @@ function pct(sorted, p) {
   const f = (n) => n.toFixed(0);
   console.log(`inbox LCP over ${lcps.length} cold loads: p50 ${f(pct(lcps, 50))} ms, p90 ${f(pct(lcps, 90))} ms, max ${f(lcps[lcps.length - 1])} ms`);
   console.log(`interactive (hydrated): p50 ${f(pct(hydrations, 50))} ms, p90 ${f(pct(hydrations, 90))} ms`);
+  const kb = (n) => `${(n / 1024).toFixed(1)} KB`;
+  const total = [...wasm.values()].reduce((a, b) => a + b, 0);
+  console.log(`WASM transferred for the inbox: ${kb(total)} (${[...wasm].map(([f, n]) => `${f} ${kb(n)}`).join(', ')})`);
 })();

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Largest contentful paint of the inbox in headless Chromium on loopback, release build, with
 # 2,000 conversations and 20,000 messages on SQLite. Usage: bench/lcp.sh (after
-# `cargo leptos build --release`; SKIP_BUILD=1 skips building the bench tool).
+# `cargo leptos build --release --precompress --split`; SKIP_BUILD=1 skips building the bench tool;
+# SITE_ROOT serves the assets from elsewhere than target/site).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/buzon/target}"
@@ -16,7 +17,7 @@ export BUZON_DATA_DIR="$data" BUZON_DATABASE_URL="$url" BUZON_LOG=warn
 "$bin" org add --name Bench >/dev/null
 echo "bench-password-1" | "$bin" user add --org Bench --email admin@bench.test --name "Admin" --role admin --password-stdin >/dev/null
 "$bench" seed --database-url "$url" --conversations 2000 --messages 20000
-BUZON_LISTEN="127.0.0.1:$port" BUZON_SITE_ROOT=target/site "$bin" serve &
+BUZON_LISTEN="127.0.0.1:$port" BUZON_SITE_ROOT="${SITE_ROOT:-target/site}" "$bin" serve &
 pid=$!
 trap 'kill $pid 2>/dev/null; rm -rf "$data"' EXIT
 for _ in $(seq 100); do curl -fs "http://127.0.0.1:$port/healthz" >/dev/null && break; sleep 0.1; done

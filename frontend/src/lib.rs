@@ -4,16 +4,21 @@
 #[wasm_bindgen::prelude::wasm_bindgen]
 pub fn hydrate() {
     console_error_panic_hook::set_once();
-    leptos::mount::hydrate_body(app::App);
     remember_time_zone();
     keep_offline();
-    // Marks the page interactive: styles and browser tests can tell hydration has happened.
-    if let Some(root) = web_sys::window()
-        .and_then(|w| w.document())
-        .and_then(|d| d.document_element())
-    {
-        let _ = root.set_attribute("data-hydrated", "");
-    }
+    // Hydration waits for the code of a page split out of the first bundle (see the routes).
+    wasm_bindgen_futures::spawn_local(async {
+        let body = leptos::prelude::document()
+            .body()
+            .expect("the page has a body");
+        leptos::mount::hydrate_from_async(body, app::App)
+            .await
+            .forget();
+        // Marks the page interactive: styles and browser tests can tell hydration has happened.
+        if let Some(root) = leptos::prelude::document().document_element() {
+            let _ = root.set_attribute("data-hydrated", "");
+        }
+    });
 }
 
 /// Tells the server the browser's time zone (minutes east of UTC) for the next pages.

@@ -143,6 +143,16 @@ pub fn router(state: AppState, ingest: ingest::Ingest) -> Router {
         .route("/logout", post(login::logout))
         .route("/healthz", get(|| async { "ok" }))
         .route("/api/live", get(live::stream))
+        // The bundle as a release build precompressed it (brotli at its best quality), or
+        // compressed on the way out below when it was not.
+        .nest_service(
+            "/pkg",
+            tower_http::services::ServeDir::new(
+                std::path::Path::new(&*state.leptos_options.site_root).join("pkg"),
+            )
+            .precompressed_br()
+            .precompressed_gzip(),
+        )
         .route("/media/{attachment_id}", get(media::serve))
         .route("/media/{attachment_id}/shared", get(media::serve_shared))
         .route(

@@ -7,7 +7,7 @@ pub mod pages;
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, Link, Meta, MetaTags, Stylesheet, Title};
 use leptos_router::components::{Outlet, ParentRoute, Redirect, Route, Router, Routes, A};
-use leptos_router::{path, SsrMode};
+use leptos_router::{lazy_route, path, Lazy, LazyRoute, SsrMode};
 
 use crate::auth::login_page::LoginPage;
 use crate::auth::{fetch_current_user, CurrentUser};
@@ -53,22 +53,52 @@ pub fn App() -> impl IntoView {
             <Meta name="theme-color" content="#0e5e56" />
             <Router>
                 <Routes fallback=NotFound>
-                    <Route path=path!("/setup") view=SetupPage ssr=SsrMode::Async />
+                    <Route path=path!("/setup") view={Lazy::<Setup>::new()} ssr=SsrMode::Async />
                     <Route path=path!("/login") view=LoginPage ssr=SsrMode::Async />
-                    <Route path=path!("/invite/:token") view=InvitePage ssr=SsrMode::Async />
+                    <Route
+                        path=path!("/invite/:token")
+                        view={Lazy::<Invite>::new()}
+                        ssr=SsrMode::Async
+                    />
                     <ParentRoute path=path!("") view=SignedIn ssr=SsrMode::Async>
                         <Route path=path!("") view=Home />
                         <Route path=path!("/inbox") view=InboxPage />
                         <Route path=path!("/contacts") view=ContactsPage />
-                        <Route path=path!("/settings") view=SettingsPage />
-                        <Route path=path!("/users") view=UsersPage />
-                        <Route path=path!("/profile") view=ProfilePage />
+                        <Route path=path!("/settings") view={Lazy::<Settings>::new()} />
+                        <Route path=path!("/users") view={Lazy::<Users>::new()} />
+                        <Route path=path!("/profile") view={Lazy::<Profile>::new()} />
                     </ParentRoute>
                 </Routes>
             </Router>
         </I18nContextProvider>
     }
 }
+
+/// A route whose page is loaded when first opened: its code is split out of the bundle every
+/// page loads (`cargo leptos build --split`).
+macro_rules! lazy_page {
+    ($route:ident, $page:ident) => {
+        struct $route;
+
+        #[lazy_route]
+        impl LazyRoute for $route {
+            fn data() -> Self {
+                $route
+            }
+
+            fn view(_this: Self) -> AnyView {
+                $page().into_any()
+            }
+        }
+    };
+}
+
+// The pages a working day seldom opens. The inbox and the login page stay in the first bundle.
+lazy_page!(Setup, SetupPage);
+lazy_page!(Invite, InvitePage);
+lazy_page!(Settings, SettingsPage);
+lazy_page!(Users, UsersPage);
+lazy_page!(Profile, ProfilePage);
 
 /// The signed-in user's name as the navigation shows it; the profile page updates it in place
 /// so that saving a new name does not reload the frame. Empty until the profile changes it.
