@@ -190,19 +190,6 @@ impl SearchIndex {
     }
 }
 
-/// What a search box's text is looked for as: at most 100 characters, and a number written with
-/// spaces, dashes or a plus by its digits alone. `None` for a blank box.
-pub fn search_term(query: &str) -> Option<String> {
-    let query: String = query.trim().chars().take(100).collect();
-    if query.is_empty() {
-        None
-    } else if crate::conversations::is_phone_search(&query) {
-        Some(query.chars().filter(char::is_ascii_digit).collect())
-    } else {
-        Some(query)
-    }
-}
-
 /// `%`, `_` and the escape character itself taken literally in a LIKE pattern.
 pub fn escape_like(text: &str) -> String {
     let mut escaped = String::with_capacity(text.len());

@@ -8,8 +8,8 @@ pub mod ssr {
     use crate::contacts::{ContactView, NewContact, Started};
     use crate::conversations::store::ssr::{visible_conversation, Visible};
     use crate::conversations::store::{summary, SummaryRow, SUMMARY_COLUMNS};
-    use crate::conversations::Change;
-    use crate::db::{now_ms, search_term, SearchIndex};
+    use crate::conversations::{search_term, Change};
+    use crate::db::{now_ms, SearchIndex};
     use crate::error::{AppError, Field, Problem};
     use crate::live;
     use crate::orgs::Tx;

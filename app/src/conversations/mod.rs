@@ -147,15 +147,10 @@ impl ListQuery {
 /// accents (or, for a number, its digits), anywhere in the conversation's names, username and
 /// number.
 pub fn matches_search(c: &ConversationSummary, query: &str) -> bool {
-    let query = query.trim();
-    if query.is_empty() {
+    let Some(term) = search_term(query) else {
         return true;
-    }
-    let query = if is_phone_search(query) {
-        query.chars().filter(char::is_ascii_digit).collect()
-    } else {
-        search_folded(query)
     };
+    let query = search_folded(&term);
     let text = [
         c.customer_name.as_deref(),
         c.customer_username.as_deref(),
@@ -183,6 +178,20 @@ pub fn search_folded(text: &str) -> String {
             other => other,
         })
         .collect()
+}
+
+/// What a search box's text is looked for as, on the server and in live rows alike: at most 100
+/// characters, and a number written with spaces, dashes or a plus by its digits alone. `None` for
+/// a blank box.
+pub fn search_term(query: &str) -> Option<String> {
+    let query: String = query.trim().chars().take(100).collect();
+    if query.is_empty() {
+        None
+    } else if is_phone_search(&query) {
+        Some(query.chars().filter(char::is_ascii_digit).collect())
+    } else {
+        Some(query)
+    }
 }
 
 /// A search of digits with the usual phone punctuation (`+52 55-1234`) looks for a number.
@@ -631,6 +640,14 @@ mod tests {
         for section in Section::ALL {
             assert_eq!(Section::from_key(section.key()), Some(section));
         }
+    }
+
+    #[test]
+    fn a_search_is_its_trimmed_text_or_a_number_s_digits() {
+        assert_eq!(search_term("  "), None);
+        assert_eq!(search_term(" Lucía ").as_deref(), Some("Lucía"));
+        assert_eq!(search_term("+52 (55) 1234").as_deref(), Some("52551234"));
+        assert_eq!(search_term(&"a".repeat(150)).map(|t| t.len()), Some(100));
     }
 
     #[test]

@@ -157,9 +157,9 @@ pub mod ssr {
     use crate::auth::ssr::require;
     use crate::auth::CurrentUser;
     use crate::conversations::{
-        Change, Counts, InboxList, LineOption, ListQuery, Overview, Section, Thread,
+        search_term, Change, Counts, InboxList, LineOption, ListQuery, Overview, Section, Thread,
     };
-    use crate::db::{now_ms, search_term, SearchIndex};
+    use crate::db::{now_ms, SearchIndex};
     use crate::error::{AppError, Field, Problem};
     use crate::live;
     use crate::permissions::{
