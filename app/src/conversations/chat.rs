@@ -68,8 +68,35 @@ fn ChatState() -> impl IntoView {
             }
             .into_any(),
         ),
-        Shown::Conversation(id) => Some(view! { <OpenChat conversation_id=id /> }.into_any()),
+        Shown::Conversation(id) => Some(chat_view(id)),
     }
+}
+
+/// The open conversation: its code (thread, composer, contact panel) is fetched when the first
+/// conversation is opened, not with the list (`cargo leptos build --split`). On the server, and
+/// once fetched, it is an ordinary call; a page rendered with a conversation open names the
+/// piece to preload.
+#[lazy]
+fn open_chat(conversation_id: i64) -> AnyView {
+    view! { <OpenChat conversation_id /> }.into_any()
+}
+
+/// The open conversation's view: waited for while its code is on its way (and always on the
+/// server, so that the browser hydrates the same view), built at once when the code is there.
+/// Built at once, a conversation opened after another replaces it in place like any view; a
+/// waited-for view would keep the one it replaces.
+fn chat_view(conversation_id: i64) -> AnyView {
+    #[allow(unused_mut)]
+    let mut view = Box::pin(open_chat(conversation_id));
+    #[cfg(feature = "hydrate")]
+    {
+        use std::future::Future;
+        use std::task::{Context, Poll, Waker};
+        if let Poll::Ready(shown) = view.as_mut().poll(&mut Context::from_waker(Waker::noop())) {
+            return shown;
+        }
+    }
+    Suspend::new(view).into_any()
 }
 
 #[component]

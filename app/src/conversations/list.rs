@@ -46,12 +46,15 @@ pub fn ConversationList() -> AnyView {
                     {t!(i18n, inbox.new_conversation)}
                 </button>
             </header>
-            <Show when=move || starting.get()>
-                <NewConversation close=move || starting.set(false) />
-            </Show>
-            <Show when=move || workspace.picked.with(Option::is_some)>
-                <BulkActions />
-            </Show>
+            // Both are opened by a click, so their code is fetched then.
+            <Suspense>
+                <Show when=move || starting.get()>
+                    {move || Suspend::new(new_conversation(starting))}
+                </Show>
+                <Show when=move || workspace.picked.with(Option::is_some)>
+                    {move || Suspend::new(bulk_actions())}
+                </Show>
+            </Suspense>
             <Tabs workspace />
             <Filters workspace />
             <Rows workspace />
@@ -570,6 +573,16 @@ pub fn kind_name(locale: Locale, kind: &str) -> String {
         _ => td_string!(locale, inbox.kind_message),
     }
     .to_string()
+}
+
+#[lazy]
+fn bulk_actions() -> AnyView {
+    view! { <BulkActions /> }.into_any()
+}
+
+#[lazy]
+fn new_conversation(starting: RwSignal<bool>) -> AnyView {
+    view! { <NewConversation close=move || starting.set(false) /> }.into_any()
 }
 
 /// Search a contact, pick a WhatsApp line, and open the conversation (R15).
