@@ -13,6 +13,8 @@ pub use translations::i18n;
 
 /// Times and dates in the viewer's time zone.
 pub mod clock;
+/// How server functions answer (JSON read from text).
+pub mod codec;
 /// The one application error and its translation-ready parts.
 pub mod error;
 /// Assignment, reopening and automatic closing as pure rules (R33-R37).

@@ -1098,3 +1098,57 @@ async fn the_list_and_the_thread_name_the_newest_event_they_include(backend: Bac
     assert_eq!(older["last_event_id"], 0);
     assert_eq!(older["messages"].as_array().unwrap().len(), 2);
 }
+
+/// The bundle goes out as the release build precompressed it (brotli at its best quality), not
+/// compressed again on the way; a file without a precompressed copy is compressed on the fly,
+/// and a browser that takes no brotli gets the plain file.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_bundle_is_served_precompressed() {
+    let site = std::env::temp_dir().join(format!("buzon_site_{}", std::process::id()));
+    let pkg = site.join("pkg");
+    std::fs::create_dir_all(&pkg).unwrap();
+    let plain = vec![b'w'; 4096];
+    std::fs::write(pkg.join("buzon.wasm"), &plain).unwrap();
+    std::fs::write(pkg.join("buzon.wasm.br"), b"precompressed").unwrap();
+    std::fs::write(pkg.join("buzon.js"), "export const x = 1;\n".repeat(200)).unwrap();
+    let server = TestServer::start_with(
+        Backend::Sqlite,
+        buzon_server::config::ServeArgs {
+            site_root: site.clone(),
+            ..Default::default()
+        },
+    )
+    .await;
+    let http = reqwest::Client::new();
+    let fetch = |file: &'static str, encoding: &'static str| {
+        let request = http
+            .get(format!("{}/pkg/{file}", server.base))
+            .header("accept-encoding", encoding);
+        async move {
+            let response = request.send().await.unwrap();
+            assert_eq!(response.status(), StatusCode::OK, "{file}");
+            let used = response
+                .headers()
+                .get("content-encoding")
+                .map(|v| v.to_str().unwrap().to_string());
+            (used, response.bytes().await.unwrap().to_vec())
+        }
+    };
+
+    let (used, body) = fetch("buzon.wasm", "gzip, deflate, br").await;
+    assert_eq!(used.as_deref(), Some("br"));
+    assert_eq!(body, b"precompressed");
+    let (used, body) = fetch("buzon.wasm", "identity").await;
+    assert_eq!(used, None);
+    assert_eq!(body, plain);
+    let (used, body) = fetch("buzon.js", "br").await;
+    assert_eq!(used.as_deref(), Some("br"));
+    assert!(
+        !body.is_empty() && body.len() < 4000,
+        "compressed: {} bytes",
+        body.len()
+    );
+
+    server.stop().await;
+    let _ = std::fs::remove_dir_all(&site);
+}

@@ -38,7 +38,7 @@ pub struct Accounts {
     pub webhook_base: String,
 }
 
-#[server(prefix = "/api", endpoint = "accounts")]
+#[server(prefix = "/api", endpoint = "accounts", output = crate::codec::Json)]
 pub async fn load_accounts() -> Result<Accounts, AppError> {
     store::ssr::load_accounts().await.map_err(AppError::respond)
 }
@@ -51,7 +51,7 @@ mod save {
     use super::*;
 
     /// Connects a new account, or edits one (`id`); empty credential fields keep what is stored.
-    #[server(prefix = "/api", endpoint = "save_account")]
+    #[server(prefix = "/api", endpoint = "save_account", output = crate::codec::Json)]
     pub async fn save_account(
         id: Option<i64>,
         channel: String,
@@ -85,7 +85,7 @@ mod save {
 }
 
 /// Disconnects an account: its conversations stay, read only (R4).
-#[server(prefix = "/api", endpoint = "disconnect_account")]
+#[server(prefix = "/api", endpoint = "disconnect_account", output = crate::codec::Json)]
 pub async fn disconnect_account(id: i64) -> Result<(), AppError> {
     store::ssr::disconnect_account(id)
         .await
@@ -93,7 +93,7 @@ pub async fn disconnect_account(id: i64) -> Result<(), AppError> {
 }
 
 /// Calls the provider with the stored credentials; returns the name it knows the account by.
-#[server(prefix = "/api", endpoint = "test_account")]
+#[server(prefix = "/api", endpoint = "test_account", output = crate::codec::Json)]
 pub async fn test_account(id: i64) -> Result<String, AppError> {
     store::ssr::test_account(id)
         .await
@@ -102,7 +102,7 @@ pub async fn test_account(id: i64) -> Result<String, AppError> {
 
 /// Imports a WhatsApp Business App number's contacts, then its chat history (R9). Both arrive
 /// as webhooks within minutes; run it once, soon after connecting the number.
-#[server(prefix = "/api", endpoint = "import_business_app")]
+#[server(prefix = "/api", endpoint = "import_business_app", output = crate::codec::Json)]
 pub async fn import_business_app(id: i64) -> Result<(), AppError> {
     store::ssr::import_business_app(id)
         .await

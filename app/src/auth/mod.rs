@@ -81,7 +81,7 @@ impl CurrentUser {
 }
 
 /// The signed-in user, or `None` when nobody is.
-#[server(prefix = "/api", endpoint = "me")]
+#[server(prefix = "/api", endpoint = "me", output = crate::codec::Json)]
 pub async fn fetch_current_user() -> Result<Option<CurrentUser>, AppError> {
     match ssr::require_user().await {
         Ok(user) => Ok(Some(user)),

@@ -57,13 +57,13 @@ pub struct Started {
 }
 
 /// Contacts whose first or last name, phone or email contain `query` (at most 20).
-#[server(prefix = "/api", endpoint = "search_contacts")]
+#[server(prefix = "/api", endpoint = "search_contacts", output = crate::codec::Json)]
 pub async fn search_contacts(query: String) -> Result<Vec<ContactView>, AppError> {
     store::ssr::search(query).await.map_err(AppError::respond)
 }
 
 /// Creates a contact from a conversation's customer and links the conversation to it (R25).
-#[server(prefix = "/api", endpoint = "create_contact")]
+#[server(prefix = "/api", endpoint = "create_contact", output = crate::codec::Json)]
 pub async fn create_contact(
     conversation_id: i64,
     contact: NewContact,
@@ -74,7 +74,7 @@ pub async fn create_contact(
 }
 
 /// Links a conversation to an existing contact (R24).
-#[server(prefix = "/api", endpoint = "link_contact")]
+#[server(prefix = "/api", endpoint = "link_contact", output = crate::codec::Json)]
 pub async fn link_contact(conversation_id: i64, contact_id: i64) -> Result<ContactView, AppError> {
     store::ssr::link(conversation_id, contact_id)
         .await
@@ -82,7 +82,7 @@ pub async fn link_contact(conversation_id: i64, contact_id: i64) -> Result<Conta
 }
 
 /// Opens (or finds) the WhatsApp conversation with a contact on a line (R15).
-#[server(prefix = "/api", endpoint = "start_conversation")]
+#[server(prefix = "/api", endpoint = "start_conversation", output = crate::codec::Json)]
 pub async fn start_conversation(contact_id: i64, account_id: i64) -> Result<Started, AppError> {
     store::ssr::start(contact_id, account_id)
         .await

@@ -26,13 +26,13 @@ pub struct RuleView {
     pub saved_at: i64,
 }
 
-#[server(prefix = "/api", endpoint = "closing_rules")]
+#[server(prefix = "/api", endpoint = "closing_rules", output = crate::codec::Json)]
 pub async fn closing_rules() -> Result<Vec<RuleView>, AppError> {
     ssr::rules().await.map_err(AppError::respond)
 }
 
 /// Creates a rule, or with `id` changes one; either way it counts from now on.
-#[server(prefix = "/api", endpoint = "save_closing_rule")]
+#[server(prefix = "/api", endpoint = "save_closing_rule", output = crate::codec::Json)]
 pub async fn save_closing_rule(
     id: Option<i64>,
     name: String,
@@ -47,12 +47,12 @@ pub async fn save_closing_rule(
         .map_err(AppError::respond)
 }
 
-#[server(prefix = "/api", endpoint = "switch_closing_rule")]
+#[server(prefix = "/api", endpoint = "switch_closing_rule", output = crate::codec::Json)]
 pub async fn switch_closing_rule(id: i64, enabled: bool) -> Result<RuleView, AppError> {
     ssr::switch(id, enabled).await.map_err(AppError::respond)
 }
 
-#[server(prefix = "/api", endpoint = "delete_closing_rule")]
+#[server(prefix = "/api", endpoint = "delete_closing_rule", output = crate::codec::Json)]
 pub async fn delete_closing_rule(id: i64) -> Result<(), AppError> {
     ssr::delete(id).await.map_err(AppError::respond)
 }

@@ -37,13 +37,13 @@ pub struct Choices {
     pub available: bool,
 }
 
-#[server(prefix = "/api", endpoint = "lifecycle_choices")]
+#[server(prefix = "/api", endpoint = "lifecycle_choices", output = crate::codec::Json)]
 pub async fn lifecycle_choices() -> Result<Choices, AppError> {
     ssr::choices().await.map_err(AppError::respond)
 }
 
 /// Marks the caller available or not (R33); answers the new state.
-#[server(prefix = "/api", endpoint = "set_availability")]
+#[server(prefix = "/api", endpoint = "set_availability", output = crate::codec::Json)]
 pub async fn set_availability(available: bool) -> Result<bool, AppError> {
     ssr::set_availability(available)
         .await
@@ -52,7 +52,7 @@ pub async fn set_availability(available: bool) -> Result<bool, AppError> {
 
 /// Gives conversations to `assignee_id`, or to nobody (R34); with `contact_too`, their contacts'
 /// owner becomes that user as well. Answers how many changed.
-#[server(prefix = "/api", endpoint = "assign_conversations")]
+#[server(prefix = "/api", endpoint = "assign_conversations", output = crate::codec::Json)]
 pub async fn assign_conversations(
     ids: Vec<i64>,
     assignee_id: Option<i64>,
@@ -64,12 +64,12 @@ pub async fn assign_conversations(
 }
 
 /// Closes conversations with a reason (R35); answers how many were open.
-#[server(prefix = "/api", endpoint = "close_conversations")]
+#[server(prefix = "/api", endpoint = "close_conversations", output = crate::codec::Json)]
 pub async fn close_conversations(ids: Vec<i64>, reason: String) -> Result<usize, AppError> {
     ssr::close(ids, reason).await.map_err(AppError::respond)
 }
 
-#[server(prefix = "/api", endpoint = "reopen_conversation")]
+#[server(prefix = "/api", endpoint = "reopen_conversation", output = crate::codec::Json)]
 pub async fn reopen_conversation(conversation_id: i64) -> Result<(), AppError> {
     ssr::reopen(conversation_id)
         .await
@@ -78,7 +78,7 @@ pub async fn reopen_conversation(conversation_id: i64) -> Result<(), AppError> {
 
 /// Deletes a conversation's messages and files for good (R36): only the user who connected
 /// its account, with the permission to delete conversations. Answers how many messages went.
-#[server(prefix = "/api", endpoint = "delete_conversation")]
+#[server(prefix = "/api", endpoint = "delete_conversation", output = crate::codec::Json)]
 pub async fn delete_conversation(conversation_id: i64) -> Result<i64, AppError> {
     ssr::delete_conversation(conversation_id)
         .await
@@ -86,12 +86,12 @@ pub async fn delete_conversation(conversation_id: i64) -> Result<i64, AppError> 
 }
 
 /// Adds a close reason to the organization's list (administrators).
-#[server(prefix = "/api", endpoint = "add_close_reason")]
+#[server(prefix = "/api", endpoint = "add_close_reason", output = crate::codec::Json)]
 pub async fn add_close_reason(label: String) -> Result<CloseReason, AppError> {
     ssr::add_reason(label).await.map_err(AppError::respond)
 }
 
-#[server(prefix = "/api", endpoint = "delete_close_reason")]
+#[server(prefix = "/api", endpoint = "delete_close_reason", output = crate::codec::Json)]
 pub async fn delete_close_reason(id: i64) -> Result<(), AppError> {
     ssr::delete_reason(id).await.map_err(AppError::respond)
 }

@@ -352,8 +352,9 @@ pub struct Thread {
     pub last_event_id: i64,
 }
 
-/// What changed, as pushed on the live stream and stored in the event log.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// What changed, as pushed on the live stream and stored in the event log: an object whose
+/// `type` names the variant, beside the variant's fields.
+#[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum Change {
     /// A new message, with its conversation as it now stands (new or not).
@@ -404,6 +405,103 @@ pub enum Change {
     },
     /// Deleted with its history (R36); a new message from the customer brings it back fresh.
     ConversationDeleted { conversation_id: i64 },
+}
+
+/// Reads a `Change` in one pass. serde's derive for a `type`-tagged enum first buffers the
+/// whole object to find its tag, which compiles a second decoder of every type inside into the
+/// bundle; here every variant's fields are read side by side and the tag picks them after.
+impl<'de> Deserialize<'de> for Change {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        use serde::de::Error;
+
+        #[derive(Deserialize)]
+        struct Fields {
+            #[serde(rename = "type")]
+            tag: String,
+            message: Option<Box<MessageView>>,
+            conversation: Option<Box<ConversationSummary>>,
+            conversation_id: Option<i64>,
+            message_id: Option<i64>,
+            status: Option<String>,
+            error_code: Option<String>,
+            error_reason: Option<String>,
+            kind: Option<String>,
+            body: Option<String>,
+            #[serde(default)]
+            content: serde_json::Value,
+            actor: Option<String>,
+            emoji: Option<String>,
+            attachment_id: Option<i64>,
+            mime_type: Option<String>,
+            size_bytes: Option<i64>,
+        }
+
+        const VARIANTS: &[&str] = &[
+            "message_created",
+            "message_status",
+            "message_edited",
+            "message_deleted",
+            "message_removed",
+            "reaction",
+            "attachment_ready",
+            "conversation_updated",
+            "conversation_deleted",
+        ];
+        fn given<T, E: Error>(value: Option<T>, field: &'static str) -> Result<T, E> {
+            value.ok_or_else(|| E::missing_field(field))
+        }
+        let f = Fields::deserialize(deserializer)?;
+        let conversation_id = || given(f.conversation_id, "conversation_id");
+        let message_id = || given(f.message_id, "message_id");
+        Ok(match f.tag.as_str() {
+            "message_created" => Change::MessageCreated {
+                message: given(f.message, "message")?,
+                conversation: given(f.conversation, "conversation")?,
+            },
+            "message_status" => Change::MessageStatus {
+                conversation_id: conversation_id()?,
+                message_id: message_id()?,
+                status: given(f.status, "status")?,
+                error_code: f.error_code,
+                error_reason: f.error_reason,
+            },
+            "message_edited" => Change::MessageEdited {
+                conversation_id: conversation_id()?,
+                message_id: message_id()?,
+                kind: given(f.kind, "kind")?,
+                body: f.body,
+                content: f.content,
+            },
+            "message_deleted" => Change::MessageDeleted {
+                conversation_id: conversation_id()?,
+                message_id: message_id()?,
+            },
+            "message_removed" => Change::MessageRemoved {
+                conversation_id: conversation_id()?,
+                message_id: message_id()?,
+            },
+            "reaction" => Change::Reaction {
+                conversation_id: conversation_id()?,
+                message_id: message_id()?,
+                actor: given(f.actor, "actor")?,
+                emoji: f.emoji,
+            },
+            "attachment_ready" => Change::AttachmentReady {
+                conversation_id: conversation_id()?,
+                message_id: message_id()?,
+                attachment_id: given(f.attachment_id, "attachment_id")?,
+                mime_type: given(f.mime_type, "mime_type")?,
+                size_bytes: given(f.size_bytes, "size_bytes")?,
+            },
+            "conversation_updated" => Change::ConversationUpdated {
+                conversation: given(f.conversation, "conversation")?,
+            },
+            "conversation_deleted" => Change::ConversationDeleted {
+                conversation_id: conversation_id()?,
+            },
+            other => return Err(D::Error::unknown_variant(other, VARIANTS)),
+        })
+    }
 }
 
 impl Change {
@@ -457,7 +555,7 @@ pub struct StreamEvent {
 
 /// The conversations the caller may see in `query`, most recent activity first; `before` is
 /// the `(last_message_at, id)` of the last row already shown.
-#[server(prefix = "/api", endpoint = "conversations")]
+#[server(prefix = "/api", endpoint = "conversations", output = crate::codec::Json)]
 pub async fn load_conversations(
     #[server(default)] query: ListQuery,
     before_at: Option<i64>,
@@ -469,7 +567,7 @@ pub async fn load_conversations(
 }
 
 /// The counts of the tabs and sections, in one query, and the lines to filter by.
-#[server(prefix = "/api", endpoint = "inbox_overview")]
+#[server(prefix = "/api", endpoint = "inbox_overview", output = crate::codec::Json)]
 pub async fn load_overview(
     channel: Option<String>,
     account_id: Option<i64>,
@@ -480,7 +578,7 @@ pub async fn load_overview(
 }
 
 /// Marks everything in a conversation read for the caller.
-#[server(prefix = "/api", endpoint = "mark_read")]
+#[server(prefix = "/api", endpoint = "mark_read", output = crate::codec::Json)]
 pub async fn mark_read(conversation_id: i64) -> Result<(), AppError> {
     store::ssr::mark_read(conversation_id)
         .await
@@ -488,7 +586,7 @@ pub async fn mark_read(conversation_id: i64) -> Result<(), AppError> {
 }
 
 /// A conversation with the latest messages of its thread, or older ones before `before_id`.
-#[server(prefix = "/api", endpoint = "thread")]
+#[server(prefix = "/api", endpoint = "thread", output = crate::codec::Json)]
 pub async fn load_thread(conversation_id: i64, before_id: Option<i64>) -> Result<Thread, AppError> {
     store::ssr::load_thread(conversation_id, before_id)
         .await
@@ -497,7 +595,7 @@ pub async fn load_thread(conversation_id: i64, before_id: Option<i64>) -> Result
 
 /// Queues a text message for delivery; it appears at once as pending. With a `client_key`,
 /// a message already stored under that key is answered instead of stored again.
-#[server(prefix = "/api", endpoint = "send_text")]
+#[server(prefix = "/api", endpoint = "send_text", output = crate::codec::Json)]
 pub async fn send_text(
     conversation_id: i64,
     body: String,
@@ -511,7 +609,7 @@ pub async fn send_text(
 }
 
 /// Sends a failed outgoing message again (the window and the account are checked again).
-#[server(prefix = "/api", endpoint = "retry_message")]
+#[server(prefix = "/api", endpoint = "retry_message", output = crate::codec::Json)]
 pub async fn retry_message(message_id: i64) -> Result<MessageView, AppError> {
     store::ssr::retry(message_id)
         .await
@@ -542,7 +640,7 @@ pub fn personalize(text: &str, field: impl Fn(&str) -> Option<String>) -> String
 }
 
 /// Queues an uploaded file (see `POST /api/upload`) for delivery, with an optional caption.
-#[server(prefix = "/api", endpoint = "send_media")]
+#[server(prefix = "/api", endpoint = "send_media", output = crate::codec::Json)]
 pub async fn send_media(
     conversation_id: i64,
     attachment_id: i64,
@@ -640,6 +738,117 @@ mod tests {
         for section in Section::ALL {
             assert_eq!(Section::from_key(section.key()), Some(section));
         }
+    }
+
+    #[test]
+    fn every_change_reads_back_as_written() {
+        let message = MessageView {
+            id: 9,
+            conversation_id: 1,
+            direction: "in".into(),
+            kind: "location".into(),
+            body: None,
+            content: serde_json::json!({"latitude": -12.05, "longitude": -77.04}),
+            reply_to_id: Some(8),
+            sender_user_id: None,
+            sent_from: None,
+            status: None,
+            error_code: None,
+            error_reason: None,
+            edited: false,
+            deleted: false,
+            at: 1_700_000_000_000,
+            attachment: None,
+            reactions: vec![("customer".into(), "👍".into())],
+        };
+        let conversation = Box::new(row("open", Some(7)));
+        let changes = [
+            Change::MessageCreated {
+                message: Box::new(message),
+                conversation: conversation.clone(),
+            },
+            Change::MessageStatus {
+                conversation_id: 1,
+                message_id: 9,
+                status: "failed".into(),
+                error_code: Some("131047".into()),
+                error_reason: Some("Re-engagement message".into()),
+            },
+            Change::MessageStatus {
+                conversation_id: 1,
+                message_id: 9,
+                status: "read".into(),
+                error_code: None,
+                error_reason: None,
+            },
+            Change::MessageEdited {
+                conversation_id: 1,
+                message_id: 9,
+                kind: "text".into(),
+                body: Some("¿Y en rojo?".into()),
+                content: serde_json::Value::Null,
+            },
+            Change::MessageDeleted {
+                conversation_id: 1,
+                message_id: 9,
+            },
+            Change::MessageRemoved {
+                conversation_id: 1,
+                message_id: 9,
+            },
+            Change::Reaction {
+                conversation_id: 1,
+                message_id: 9,
+                actor: "customer".into(),
+                emoji: None,
+            },
+            Change::Reaction {
+                conversation_id: 1,
+                message_id: 9,
+                actor: "business".into(),
+                emoji: Some("❤️".into()),
+            },
+            Change::AttachmentReady {
+                conversation_id: 1,
+                message_id: 9,
+                attachment_id: 4,
+                mime_type: "image/jpeg".into(),
+                size_bytes: 52_000,
+            },
+            Change::ConversationUpdated { conversation },
+            Change::ConversationDeleted { conversation_id: 1 },
+        ];
+        for change in changes {
+            let text = serde_json::to_string(&change).unwrap();
+            assert!(
+                text.contains(&format!(r#""type":"{}""#, change.kind())),
+                "{text}"
+            );
+            assert_eq!(
+                serde_json::from_str::<Change>(&text).unwrap(),
+                change,
+                "{text}"
+            );
+        }
+        // The tag may come after the fields, as another writer may put it.
+        let late = r#"{"conversation_id":5,"message_id":6,"type":"message_deleted"}"#;
+        assert_eq!(
+            serde_json::from_str::<Change>(late).unwrap(),
+            Change::MessageDeleted {
+                conversation_id: 5,
+                message_id: 6
+            }
+        );
+        let unknown = serde_json::from_str::<Change>(r#"{"type":"typing"}"#).unwrap_err();
+        assert!(
+            unknown.to_string().contains("unknown variant `typing`"),
+            "{unknown}"
+        );
+        let short = serde_json::from_str::<Change>(r#"{"type":"reaction","conversation_id":1}"#);
+        assert!(short
+            .unwrap_err()
+            .to_string()
+            .contains("missing field `message_id`"));
     }
 
     #[test]

@@ -7,7 +7,7 @@ use leptos::prelude::*;
 use crate::error::AppError;
 
 /// Saves the name, language and sound preference. `sound` is a checkbox: present means on.
-#[server(prefix = "/api", endpoint = "update_profile")]
+#[server(prefix = "/api", endpoint = "update_profile", output = crate::codec::Json)]
 pub async fn update_profile(
     name: String,
     language: String,
@@ -18,7 +18,7 @@ pub async fn update_profile(
         .map_err(AppError::respond)
 }
 
-#[server(prefix = "/api", endpoint = "change_password")]
+#[server(prefix = "/api", endpoint = "change_password", output = crate::codec::Json)]
 pub async fn change_password(
     current_password: String,
     new_password: String,

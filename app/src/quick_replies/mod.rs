@@ -72,14 +72,14 @@ pub fn matching<'a>(replies: &'a [QuickReply], draft: &str) -> Option<Vec<&'a Qu
 }
 
 /// Every quick reply of the organization, by short code.
-#[server(prefix = "/api", endpoint = "quick_replies")]
+#[server(prefix = "/api", endpoint = "quick_replies", output = crate::codec::Json)]
 pub async fn load_quick_replies() -> Result<Vec<QuickReply>, AppError> {
     ssr::load().await.map_err(AppError::respond)
 }
 
 /// Saves a new quick reply; `attachment_id` is a file uploaded for it (`POST /api/upload`
 /// without a conversation).
-#[server(prefix = "/api", endpoint = "save_quick_reply")]
+#[server(prefix = "/api", endpoint = "save_quick_reply", output = crate::codec::Json)]
 pub async fn save_quick_reply(
     short_code: String,
     #[server(default)] body: String,
@@ -92,7 +92,7 @@ pub async fn save_quick_reply(
 
 /// A copy of a quick reply's file for one conversation, to send with `send_media`; refused
 /// when that conversation's channel does not take the file.
-#[server(prefix = "/api", endpoint = "quick_reply_file")]
+#[server(prefix = "/api", endpoint = "quick_reply_file", output = crate::codec::Json)]
 pub async fn quick_reply_file(
     conversation_id: i64,
     quick_reply_id: i64,
@@ -102,7 +102,7 @@ pub async fn quick_reply_file(
         .map_err(AppError::respond)
 }
 
-#[server(prefix = "/api", endpoint = "delete_quick_reply")]
+#[server(prefix = "/api", endpoint = "delete_quick_reply", output = crate::codec::Json)]
 pub async fn delete_quick_reply(id: i64) -> Result<(), AppError> {
     ssr::delete(id).await.map_err(AppError::respond)
 }

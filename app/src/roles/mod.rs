@@ -9,7 +9,7 @@ use crate::permissions::Permission;
 use leptos::server_fn::codec::Json;
 
 /// Creates a role (`id` None) or changes a custom one. Built-in roles are fixed.
-#[server(prefix = "/api", endpoint = "save_role", input = Json)]
+#[server(prefix = "/api", endpoint = "save_role", input = Json, output = crate::codec::Json)]
 pub async fn save_role(
     id: Option<i64>,
     name: String,
@@ -21,7 +21,7 @@ pub async fn save_role(
 }
 
 /// Deletes a custom role nobody holds.
-#[server(prefix = "/api", endpoint = "delete_role")]
+#[server(prefix = "/api", endpoint = "delete_role", output = crate::codec::Json)]
 pub async fn delete_role(id: i64) -> Result<(), AppError> {
     ssr::delete_role(id).await.map_err(AppError::respond)
 }

@@ -8,7 +8,7 @@ use leptos::prelude::*;
 use crate::error::AppError;
 
 /// Whether the installation still needs its first organization.
-#[server(prefix = "/api", endpoint = "needs_setup")]
+#[server(prefix = "/api", endpoint = "needs_setup", output = crate::codec::Json)]
 pub async fn needs_setup() -> Result<bool, AppError> {
     let state = crate::state::AppState::current()?;
     Ok(!crate::orgs::any_exists(&state.db)
@@ -17,7 +17,7 @@ pub async fn needs_setup() -> Result<bool, AppError> {
 }
 
 /// Creates the first organization and its administrator, and signs the administrator in.
-#[server(prefix = "/api", endpoint = "setup")]
+#[server(prefix = "/api", endpoint = "setup", output = crate::codec::Json)]
 pub async fn setup(
     organization: String,
     name: String,

@@ -72,13 +72,13 @@ pub fn format_price(micros: i64) -> String {
     format!("{}.{decimals}", micros / 1_000_000)
 }
 
-#[server(prefix = "/api", endpoint = "template_settings")]
+#[server(prefix = "/api", endpoint = "template_settings", output = crate::codec::Json)]
 pub async fn load_template_settings() -> Result<TemplateSettings, AppError> {
     store::ssr::settings().await.map_err(AppError::respond)
 }
 
 /// Fetches the account's approved templates from the provider; returns how many there are.
-#[server(prefix = "/api", endpoint = "sync_templates")]
+#[server(prefix = "/api", endpoint = "sync_templates", output = crate::codec::Json)]
 pub async fn sync_templates(account_id: i64) -> Result<usize, AppError> {
     store::ssr::sync(account_id)
         .await
@@ -86,7 +86,7 @@ pub async fn sync_templates(account_id: i64) -> Result<usize, AppError> {
 }
 
 /// The templates a conversation's account can send.
-#[server(prefix = "/api", endpoint = "templates")]
+#[server(prefix = "/api", endpoint = "templates", output = crate::codec::Json)]
 pub async fn load_templates(conversation_id: i64) -> Result<Vec<TemplateView>, AppError> {
     store::ssr::for_conversation(conversation_id)
         .await
@@ -94,7 +94,7 @@ pub async fn load_templates(conversation_id: i64) -> Result<Vec<TemplateView>, A
 }
 
 /// Sets the price of a template category for spend figures (e.g. `0.0250` USD per message).
-#[server(prefix = "/api", endpoint = "save_template_price")]
+#[server(prefix = "/api", endpoint = "save_template_price", output = crate::codec::Json)]
 pub async fn save_template_price(
     category: String,
     price: String,
@@ -106,7 +106,7 @@ pub async fn save_template_price(
 }
 
 /// Queues a template for delivery, filled with `params` in order.
-#[server(prefix = "/api", endpoint = "send_template", input = Json)]
+#[server(prefix = "/api", endpoint = "send_template", input = Json, output = crate::codec::Json)]
 pub async fn send_template(
     conversation_id: i64,
     template_id: i64,

@@ -70,20 +70,20 @@ pub struct InviteDetails {
 }
 
 /// The users and roles of the caller's organization.
-#[server(prefix = "/api", endpoint = "team")]
+#[server(prefix = "/api", endpoint = "team", output = crate::codec::Json)]
 pub async fn load_team() -> Result<Team, AppError> {
     ssr::load_team().await.map_err(AppError::respond)
 }
 
 /// Invites someone by email with a role: a pending user and a one-time link.
-#[server(prefix = "/api", endpoint = "invite_user")]
+#[server(prefix = "/api", endpoint = "invite_user", output = crate::codec::Json)]
 pub async fn invite_user(email: String, role_id: String) -> Result<InviteOutcome, AppError> {
     ssr::invite_user(email, role_id)
         .await
         .map_err(AppError::respond)
 }
 
-#[server(prefix = "/api", endpoint = "change_user_role")]
+#[server(prefix = "/api", endpoint = "change_user_role", output = crate::codec::Json)]
 pub async fn change_user_role(user_id: i64, role_id: String) -> Result<(), AppError> {
     ssr::change_user_role(user_id, role_id)
         .await
@@ -91,20 +91,20 @@ pub async fn change_user_role(user_id: i64, role_id: String) -> Result<(), AppEr
 }
 
 /// Deactivates (ending all their sessions at once) or reactivates a user.
-#[server(prefix = "/api", endpoint = "set_user_active")]
+#[server(prefix = "/api", endpoint = "set_user_active", output = crate::codec::Json)]
 pub async fn set_user_active(user_id: i64, active: bool) -> Result<(), AppError> {
     ssr::set_user_active(user_id, active)
         .await
         .map_err(AppError::respond)
 }
 
-#[server(prefix = "/api", endpoint = "load_invite")]
+#[server(prefix = "/api", endpoint = "load_invite", output = crate::codec::Json)]
 pub async fn load_invite(token: String) -> Result<InviteDetails, AppError> {
     ssr::load_invite(token).await.map_err(AppError::respond)
 }
 
 /// Sets the invitee's name and password, activates them and signs them in.
-#[server(prefix = "/api", endpoint = "accept_invite")]
+#[server(prefix = "/api", endpoint = "accept_invite", output = crate::codec::Json)]
 pub async fn accept_invite(token: String, name: String, password: String) -> Result<(), AppError> {
     ssr::accept_invite(token, name, password)
         .await

@@ -1,0 +1,39 @@
+//! How server functions answer: JSON, as usual, but read in the browser from text. The
+//! resources a page hydrates with, the live stream and the offline queue are all read from
+//! text, so each type's JSON decoder is compiled into the bundle once, not once for text and
+//! once for bytes.
+
+use leptos::server_fn::codec::Post;
+use leptos::server_fn::{Bytes, ContentType, Decodes, Encodes, Format, FormatType};
+use serde::de::{DeserializeOwned, Error as _};
+use serde::Serialize;
+
+pub struct TextJson;
+
+impl ContentType for TextJson {
+    const CONTENT_TYPE: &'static str = "application/json";
+}
+
+impl FormatType for TextJson {
+    const FORMAT_TYPE: Format = Format::Text;
+}
+
+impl<T: Serialize> Encodes<T> for TextJson {
+    type Error = serde_json::Error;
+
+    fn encode(output: &T) -> Result<Bytes, Self::Error> {
+        serde_json::to_vec(output).map(Bytes::from)
+    }
+}
+
+impl<T: DeserializeOwned> Decodes<T> for TextJson {
+    type Error = serde_json::Error;
+
+    fn decode(bytes: Bytes) -> Result<T, Self::Error> {
+        let text = std::str::from_utf8(&bytes).map_err(serde_json::Error::custom)?;
+        serde_json::from_str(text)
+    }
+}
+
+/// The answer of every server function (`output = crate::codec::Json`).
+pub type Json = Post<TextJson>;
