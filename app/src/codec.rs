@@ -8,6 +8,7 @@ use leptos::server_fn::{Bytes, ContentType, Decodes, Encodes, Format, FormatType
 use serde::de::{DeserializeOwned, Error as _};
 use serde::Serialize;
 
+/// JSON written as bytes and read as text.
 pub struct TextJson;
 
 impl ContentType for TextJson {
