@@ -12,6 +12,15 @@ test('a customer and an agent talk live', async ({ page }) => {
   connectSandboxLine();
 
   await signIn(page);
+  // The open conversation's code is not part of the list's page: it is fetched once the agent
+  // reaches for the list, before the first conversation is opened.
+  const chatCode: string[] = [];
+  page.on('request', (r) => { if (/split_open_chat/.test(r.url())) chatCode.push(r.url()); });
+  await page.mouse.move(1, 1);
+  await page.reload();
+  await hydrated(page);
+  await expect(page.locator('.rows-scroller')).toBeVisible();
+  expect(chatCode).toHaveLength(0);
 
   // The customer writes: the conversation appears without a reload.
   const project = test.info().project.name;
@@ -21,6 +30,9 @@ test('a customer and an agent talk live', async ({ page }) => {
   await expect(row).toBeVisible();
   await expect(row).toContainText('chaqueta azul');
   await shot(page, '11-inbox-live');
+
+  await row.hover();
+  await expect.poll(() => chatCode.length).toBeGreaterThan(0);
 
   // Open it, answer with Enter.
   await row.click();

@@ -81,6 +81,13 @@ fn open_chat(conversation_id: i64) -> AnyView {
     view! { <OpenChat conversation_id /> }.into_any()
 }
 
+/// Fetches the open conversation's code once the agent reaches for the list (a pointer over it,
+/// a finger on it, the keyboard in it), so that the first conversation opened seldom waits for
+/// it, while a page that only shows the list does not load it.
+pub fn preload_open_chat() {
+    let _ = lazy_preload!(open_chat);
+}
+
 /// The open conversation's view: waited for while its code is on its way (and always on the
 /// server, so that the browser hydrates the same view), built at once when the code is there.
 /// Built at once, a conversation opened after another replaces it in place like any view; a
