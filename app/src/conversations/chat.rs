@@ -83,9 +83,12 @@ fn open_chat(conversation_id: i64) -> AnyView {
 
 /// Fetches the open conversation's code once the agent reaches for the list (a pointer over it,
 /// a finger on it, the keyboard in it), so that the first conversation opened seldom waits for
-/// it, while a page that only shows the list does not load it.
+/// it, while a page that only shows the list does not load it. Only the first call asks.
 pub fn preload_open_chat() {
-    let _ = lazy_preload!(open_chat);
+    static ASKED: std::sync::Once = std::sync::Once::new();
+    ASKED.call_once(|| {
+        let _ = lazy_preload!(open_chat);
+    });
 }
 
 /// The open conversation's view: waited for while its code is on its way (and always on the

@@ -376,19 +376,12 @@ fn Rows(workspace: Workspace) -> impl IntoView {
         #[cfg(not(feature = "hydrate"))]
         let _ = ev;
     };
-    let reached = StoredValue::new(false);
-    let reach = move || {
-        if !reached.get_value() {
-            reached.set_value(true);
-            super::chat::preload_open_chat();
-        }
-    };
     view! {
         <div
             class="rows-scroller"
             on:scroll=on_scroll
-            on:pointerover=move |_| reach()
-            on:focusin=move |_| reach()
+            on:pointerover=|_| super::chat::preload_open_chat()
+            on:focusin=|_| super::chat::preload_open_chat()
         >
             <Transition fallback=|| view! { <div class="loading"></div> }>
                 {move || {
