@@ -308,4 +308,19 @@ mod tests {
         );
         assert_eq!(failure_text(Locale::en, None, None), "");
     }
+
+    #[test]
+    fn a_size_limit_is_given_in_whole_megabytes() {
+        use channels::files::FileRefusal;
+        let text = |max_bytes| file_refusal_text(Locale::en, FileRefusal::TooLarge { max_bytes });
+        assert!(
+            text(16 * 1_048_576).contains(" 16 MB"),
+            "{}",
+            text(16 * 1_048_576)
+        );
+        assert!(text(100 * 1_048_576).contains(" 100 MB"));
+        // Rounded to the nearest megabyte, not cut.
+        assert!(text(5 * 1_048_576 + 600_000).contains(" 6 MB"));
+        assert!(text(5 * 1_048_576 + 400_000).contains(" 5 MB"));
+    }
 }

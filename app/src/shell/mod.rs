@@ -5,7 +5,7 @@ mod icons;
 pub mod pages;
 
 use leptos::prelude::*;
-use leptos_meta::{provide_meta_context, Link, Meta, MetaTags, Stylesheet, Title};
+use leptos_meta::{provide_meta_context, MetaTags, Title};
 use leptos_router::components::{Outlet, ParentRoute, Redirect, Route, Router, Routes, A};
 use leptos_router::{lazy_route, path, Lazy, LazyRoute, SsrMode};
 
@@ -30,6 +30,11 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
             <head>
                 <meta charset="utf-8" />
                 <meta name="viewport" content="width=device-width, initial-scale=1, viewport-fit=cover" />
+                <meta name="theme-color" content="#0e5e56" />
+                <link rel="stylesheet" id="buzon" href="/pkg/buzon.css" />
+                <link rel="manifest" href="/manifest.webmanifest" />
+                <link rel="icon" href="/icons/icon.svg" />
+                <link rel="apple-touch-icon" href="/icons/icon-192.png" />
                 <AutoReload options=options.clone() />
                 <HydrationScripts options />
                 <MetaTags />
@@ -46,11 +51,6 @@ pub fn App() -> impl IntoView {
     provide_meta_context();
     view! {
         <I18nContextProvider>
-            <Stylesheet id="buzon" href="/pkg/buzon.css" />
-            <Link rel="manifest" href="/manifest.webmanifest" />
-            <Link rel="icon" href="/icons/icon.svg" />
-            <Link rel="apple-touch-icon" href="/icons/icon-192.png" />
-            <Meta name="theme-color" content="#0e5e56" />
             <Router>
                 <Routes fallback=NotFound>
                     <Route path=path!("/setup") view={Lazy::<Setup>::new()} ssr=SsrMode::Async />
