@@ -72,7 +72,7 @@ pub enum Problem {
     },
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, thiserror::Error)]
 pub enum AppError {
     #[error("invalid {field:?}: {problem:?}")]
     Invalid { field: Field, problem: Problem },
@@ -126,6 +126,101 @@ impl AppError {
             AppError::Invalid { field: f, problem } if *f == field => Some(*problem),
             _ => None,
         }
+    }
+}
+
+/// Read from the JSON serde's derive writes (`"Forbidden"`, `{"Invalid":{"field":..,"problem":..}}`),
+/// through the JSON value decoder the bundle has anyway: serde's derive for this enum of enums
+/// compiled about 27 KB of decoding code into the browser's first bundle.
+impl<'de> Deserialize<'de> for AppError {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let value = serde_json::Value::deserialize(deserializer)?;
+        decode::app_error(&value)
+            .ok_or_else(|| serde::de::Error::custom("not an application error"))
+    }
+}
+
+mod decode {
+    use super::{AppError, Problem};
+    use serde::de::value::{Error, StrDeserializer};
+    use serde::de::DeserializeOwned;
+    use serde_json::Value;
+
+    /// An externally tagged variant: its name, and what it holds (`Null` for a unit variant).
+    fn variant(value: &Value) -> Option<(&str, &Value)> {
+        match value {
+            Value::String(name) => Some((name, &Value::Null)),
+            Value::Object(map) if map.len() == 1 => map.iter().next().map(|(k, v)| (k.as_str(), v)),
+            _ => None,
+        }
+    }
+
+    /// A unit variant of a derived enum, by its name.
+    fn named<T: DeserializeOwned>(name: &str) -> Option<T> {
+        T::deserialize(StrDeserializer::<Error>::new(name)).ok()
+    }
+
+    fn number(value: &Value, key: &str) -> Option<u64> {
+        value.get(key)?.as_u64()
+    }
+
+    fn text(value: &Value, key: &str) -> Option<String> {
+        value.get(key)?.as_str().map(str::to_owned)
+    }
+
+    fn problem(value: &Value) -> Option<Problem> {
+        let (name, body) = variant(value)?;
+        let size = |key| number(body, key).and_then(|n| usize::try_from(n).ok());
+        match name {
+            "TooLong" => Some(Problem::TooLong { max: size("max")? }),
+            "TooShort" => Some(Problem::TooShort { min: size("min")? }),
+            "TooMany" => Some(Problem::TooMany { max: size("max")? }),
+            _ if body.is_null() => named(name),
+            _ => None,
+        }
+    }
+
+    fn file(value: &Value) -> Option<channels::files::FileRefusal> {
+        use channels::files::FileRefusal;
+        match variant(value)? {
+            ("TooLarge", body) => Some(FileRefusal::TooLarge {
+                max_bytes: number(body, "max_bytes")?,
+            }),
+            (name, Value::Null) => named(name),
+            _ => None,
+        }
+    }
+
+    pub(super) fn app_error(value: &Value) -> Option<AppError> {
+        let (name, body) = variant(value)?;
+        Some(match name {
+            "Invalid" => AppError::Invalid {
+                field: named(body.get("field")?.as_str()?)?,
+                problem: problem(body.get("problem")?)?,
+            },
+            "Unauthenticated" => AppError::Unauthenticated,
+            "Forbidden" => AppError::Forbidden,
+            "NotFound" => AppError::NotFound,
+            "RateLimited" => AppError::RateLimited {
+                retry_after_secs: number(body, "retry_after_secs")?,
+            },
+            "AlreadySetUp" => AppError::AlreadySetUp,
+            "EmailNotSent" => AppError::EmailNotSent,
+            "Internal" => AppError::Internal,
+            "Window" => AppError::Window(named(body.as_str()?)?),
+            "AccountDisconnected" => AppError::AccountDisconnected,
+            "File" => AppError::File(file(body)?),
+            "Provider" => AppError::Provider {
+                code: text(body, "code")?,
+                reason: text(body, "reason")?,
+            },
+            "Assignment" => AppError::Assignment(named(body.as_str()?)?),
+            "RuleOverlap" => AppError::RuleOverlap {
+                rule: text(body, "rule")?,
+            },
+            "Transport" => AppError::Transport(body.as_str()?.to_owned()),
+            _ => return None,
+        })
     }
 }
 
@@ -204,3 +299,92 @@ mod ssr {
 
 #[cfg(feature = "ssr")]
 pub use ssr::ResultExt;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use channels::files::FileRefusal;
+
+    /// Every variant, and every kind of what they hold, read back as written.
+    #[test]
+    fn every_error_is_read_back_as_written() {
+        let mut errors = vec![
+            AppError::Unauthenticated,
+            AppError::Forbidden,
+            AppError::NotFound,
+            AppError::RateLimited {
+                retry_after_secs: 90,
+            },
+            AppError::AlreadySetUp,
+            AppError::EmailNotSent,
+            AppError::Internal,
+            AppError::AccountDisconnected,
+            AppError::File(FileRefusal::Type),
+            AppError::File(FileRefusal::Empty),
+            AppError::File(FileRefusal::TooLarge {
+                max_bytes: 16 << 20,
+            }),
+            AppError::Provider {
+                code: "131047".into(),
+                reason: "Re-engagement \"message\"".into(),
+            },
+            AppError::Assignment(crate::lifecycle::Refusal::Unavailable),
+            AppError::Assignment(crate::lifecycle::Refusal::CannotWork),
+            AppError::RuleOverlap {
+                rule: "Noche".into(),
+            },
+            AppError::Transport("error sending request".into()),
+        ];
+        errors.extend(crate::window::Refusal::ALL.map(AppError::Window));
+        let problems = [
+            Problem::Required,
+            Problem::TooLong { max: 200 },
+            Problem::TooShort { min: 8 },
+            Problem::Malformed,
+            Problem::Taken,
+            Problem::Unknown,
+            Problem::Expired,
+            Problem::AlreadyUsed,
+            Problem::Wrong,
+            Problem::InUse,
+            Problem::TooMany { max: 10 },
+        ];
+        for (i, problem) in problems.into_iter().enumerate() {
+            let field = [
+                Field::Email,
+                Field::CloseReason,
+                Field::Inactivity,
+                Field::AccountSid,
+            ][i % 4];
+            errors.push(AppError::invalid(field, problem));
+        }
+        for error in errors {
+            let json = serde_json::to_string(&error).unwrap();
+            let read: AppError =
+                serde_json::from_str(&json).unwrap_or_else(|e| panic!("{json}: {e}"));
+            assert_eq!(read, error, "{json}");
+            // As the browser reads a failed resource.
+            let result: Result<i64, AppError> =
+                serde_json::from_str(&format!(r#"{{"Err":{json}}}"#)).unwrap();
+            assert_eq!(result, Err(error));
+        }
+    }
+
+    #[test]
+    fn what_is_not_an_error_is_refused() {
+        for json in [
+            r#""Unknown""#,
+            r#"{"Invalid":{"field":"Nope","problem":"Required"}}"#,
+            r#"{"Invalid":{"field":"Email","problem":{"TooLong":{}}}}"#,
+            r#"{"Invalid":{"field":"Email"}}"#,
+            r#"{"Window":"Later"}"#,
+            r#"{"File":{"TooLarge":{"max_bytes":-1}}}"#,
+            r#"{"Forbidden":null,"NotFound":null}"#,
+            r#"{"RateLimited":{"retry_after_secs":"soon"}}"#,
+            "42",
+            "[]",
+        ] {
+            assert!(serde_json::from_str::<AppError>(json).is_err(), "{json}");
+        }
+    }
+}
