@@ -11,7 +11,8 @@ use clap::Parser;
 use tracing_subscriber::EnvFilter;
 
 /// Rendering a page allocates and frees many small values; with the system allocator a quarter
-/// of the server's time went to it (`bench/README.md`).
+/// of the server's time went to it (`bench/README.md`). Built without transparent huge pages
+/// (`no_thp`), which doubled the idle server's resident memory and bought no speed.
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
