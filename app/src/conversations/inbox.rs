@@ -39,9 +39,11 @@ pub struct Workspace {
     pub list: ListResource,
     pub thread: ThreadResource,
     pub overview: OverviewResource,
-    /// Bumped when the counts may have changed; the overview refetches, at most every 2 s.
+    /// Bumped when the counts may have changed; the overview refetches.
     pub counts_stale: RwSignal<u32>,
-    counts_pending: StoredValue<bool>,
+    /// While the counts were read less than a moment ago; `Some(true)` when they changed again
+    /// since, and are read once more when the moment is over.
+    counts_pending: StoredValue<Option<bool>>,
     /// What the page shows: the stream's state, or offline when the browser says so.
     pub link: RwSignal<Link>,
     /// The stream's own state.
@@ -282,7 +284,7 @@ pub fn InboxPage() -> impl IntoView {
         thread,
         overview,
         counts_stale,
-        counts_pending: StoredValue::new(false),
+        counts_pending: StoredValue::new(None),
         link: RwSignal::new(Link::Connected),
         socket: StoredValue::new(Link::Connected),
         reply_to: RwSignal::new(None),
@@ -733,16 +735,27 @@ fn connectivity(workspace: Workspace) {
     let _ = workspace;
 }
 
-/// The counts are read again a moment after a change, once for a burst of changes.
+/// The counts are read again at once after a change, so the tabs agree with the row that just
+/// came; during a burst of changes, at most once more a moment later for all of them.
 fn counts_changed(workspace: Workspace) {
-    if workspace.counts_pending.get_value() {
-        return;
+    match workspace.counts_pending.get_value() {
+        Some(_) => workspace.counts_pending.set_value(Some(true)),
+        None => read_counts(workspace),
     }
-    workspace.counts_pending.set_value(true);
+}
+
+fn read_counts(workspace: Workspace) {
+    // Also called from a timer, which may fire after the page has gone.
+    let _ = workspace.counts_pending.try_set_value(Some(false));
+    let _ = workspace
+        .counts_stale
+        .try_update(|n| *n = n.wrapping_add(1));
     set_timeout(
-        move || {
-            workspace.counts_pending.set_value(false);
-            workspace.counts_stale.update(|n| *n = n.wrapping_add(1));
+        move || match workspace.counts_pending.try_get_value().flatten() {
+            Some(true) => read_counts(workspace),
+            _ => {
+                let _ = workspace.counts_pending.try_set_value(None);
+            }
         },
         std::time::Duration::from_millis(1500),
     );
