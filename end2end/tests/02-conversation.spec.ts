@@ -28,6 +28,10 @@ test('a customer and an agent talk live', async ({ page }) => {
   const row = page.getByRole('link', { name: /Lucía Pérez/ });
   await expect(row).toBeVisible();
   await expect(row).toContainText('chaqueta azul');
+  // The tabs count it as it comes, and the opened conversation no longer counts as unread.
+  const unreadTab = page.getByRole('tab', { name: /Unread/ });
+  await expect(page.getByRole('tab', { name: /All/ })).toContainText('1');
+  await expect(unreadTab).toContainText('1');
   await shot(page, '11-inbox-live');
 
   await row.hover();
@@ -36,6 +40,7 @@ test('a customer and an agent talk live', async ({ page }) => {
   // Open it, answer with Enter.
   await row.click();
   await expect(page).toHaveURL(/\/inbox\?c=\d+$/);
+  if (project !== 'phone') await expect(unreadTab).toContainText('0');
   const thread = page.getByRole('log');
   await expect(thread.getByText(text)).toBeVisible();
   const reply = 'Sí, la tenemos. ¿Te la aparto?';

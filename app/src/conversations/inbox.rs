@@ -41,8 +41,8 @@ pub struct Workspace {
     pub overview: OverviewResource,
     /// Bumped when the counts may have changed; the overview refetches.
     pub counts_stale: RwSignal<u32>,
-    /// While the counts were read less than a moment ago; `Some(true)` when they changed again
-    /// since, and are read once more when the moment is over.
+    /// `None`: the counts may be read at once. `Some(false)`: read less than 1.5 s ago.
+    /// `Some(true)`: read less than 1.5 s ago and changed since, so read again when that is over.
     counts_pending: StoredValue<Option<bool>>,
     /// What the page shows: the stream's state, or offline when the browser says so.
     pub link: RwSignal<Link>,
