@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Largest contentful paint of the inbox in headless Chromium on loopback, release build, with
 # 2,000 conversations and 20,000 messages on SQLite. Usage: bench/lcp.sh (after
-# `cargo leptos build --release --precompress --split`; SKIP_BUILD=1 skips building the bench tool;
+# `scripts/release`; SKIP_BUILD=1 skips building the bench tool;
 # SITE_ROOT serves the assets from elsewhere than target/site).
 set -euo pipefail
 cd "$(dirname "$0")/.."

@@ -6,9 +6,8 @@
 
 use std::time::Duration;
 
-use app::auth::ssr::load_active_user;
+use app::auth::ssr::{load_active_user, user_of_session};
 use app::auth::CurrentUser;
-use app::auth::USER_ID_KEY;
 use app::db::Db;
 use app::live::stream_json;
 use app::permissions::{can_see_conversation, can_use_inbox};
@@ -108,8 +107,8 @@ pub async fn stream(
 
 /// The signed-in, active user of a request, if any.
 pub(crate) async fn signed_in(db: &Db, session: &Session) -> Option<CurrentUser> {
-    let user_id: i64 = session.get(USER_ID_KEY).await.ok().flatten()?;
-    load_active_user(db, user_id).await.ok().flatten()
+    let (user, _) = user_of_session(db, session).await.ok().flatten()?;
+    Some(user)
 }
 
 async fn follow(mut socket: WebSocket, state: AppState, mut user: CurrentUser, after: Option<i64>) {
@@ -207,14 +206,14 @@ async fn replay(
     let mut last = after.saturating_sub(REPLAY_OVERLAP).max(0);
     let mut count = 0usize;
     loop {
-        let rows: Result<Vec<Logged>, _> = sqlx::query_as(
+        // The page size is written in, not bound, so PostgreSQL can keep one plan.
+        let rows: Result<Vec<Logged>, _> = sqlx::query_as(&format!(
             "SELECT e.id, e.payload, c.assignee_id, e.visible_to FROM events e \
              LEFT JOIN conversations c ON c.id = e.conversation_id \
-             WHERE e.org_id = $1 AND e.id > $2 ORDER BY e.id LIMIT $3",
-        )
+             WHERE e.org_id = $1 AND e.id > $2 ORDER BY e.id LIMIT {REPLAY_PAGE}"
+        ))
         .bind(user.org_id)
         .bind(last)
-        .bind(REPLAY_PAGE)
         .fetch_all(&db.pool)
         .await;
         let Ok(rows) = rows else {

@@ -554,9 +554,15 @@ async fn sessions_last_from_the_last_visit(backend: Backend) {
     assert_eq!(the_session(&db).await.2, now + 86_400);
     assert_eq!(admin.me().await["email"], "ana@andinas.example");
 
-    // A session unused for its fourteen days is over.
+    // A session unused for its fourteen days is over, and ended on the server at once.
     age(&data, now - 1).await;
     assert_eq!(admin.me().await, Value::Null);
+    let (left,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM sessions WHERE id = $1")
+        .bind(&id)
+        .fetch_one(&db.pool)
+        .await
+        .unwrap();
+    assert_eq!(left, 0);
     server.stop().await;
 }
 

@@ -142,28 +142,78 @@ pub mod ssr {
     async fn load_signed_in() -> Result<CurrentUser, AppError> {
         let state = AppState::current()?;
         let session = session().await?;
-        let user_id: Option<i64> = session.get(USER_ID_KEY).await.map_err(AppError::internal)?;
-        let user_id = user_id.ok_or(AppError::Unauthenticated)?;
-        match load_active_user(&state.db, user_id).await? {
-            Some(user) => {
-                // A session lasts from the last visit, not from the login. Marking the day is
-                // a change, so the session is saved with a new expiry and cookie: once a day,
-                // not on every request.
-                let today = crate::db::now_ms() / 86_400_000;
-                let seen: Option<i64> = session.get(SEEN_DAY_KEY).await.ok().flatten();
-                if seen != Some(today) {
-                    session
-                        .insert(SEEN_DAY_KEY, today)
-                        .await
-                        .map_err(AppError::internal)?;
-                }
-                Ok(user)
-            }
-            None => {
+        let user = user_of_session(&state.db, &session).await?;
+        let Some((user, seen)) = user else {
+            // Nobody is signed in. A stored session whose user was deactivated or removed,
+            // or which expired, is ended, and its cookie with it.
+            if session.id().is_some() {
                 session.flush().await.map_err(AppError::internal)?;
-                Err(AppError::Unauthenticated)
             }
+            return Err(AppError::Unauthenticated);
+        };
+        // A session lasts from the last visit, not from the login. Marking the day is a
+        // change, so the session is saved with a new expiry and cookie: once a day, not on
+        // every request.
+        let today = crate::db::now_ms() / 86_400_000;
+        if seen != Some(today) {
+            session
+                .insert(SEEN_DAY_KEY, today)
+                .await
+                .map_err(AppError::internal)?;
         }
+        Ok(user)
+    }
+
+    /// The active user signed in on `session` and the day the session was last marked as
+    /// used. A session this request has not changed is read together with its user in one
+    /// statement, the first thing every page waits for; one it changed (a sign-in cycles the
+    /// session's id) is read through the session itself.
+    pub async fn user_of_session(
+        db: &Db,
+        session: &Session,
+    ) -> Result<Option<(CurrentUser, Option<i64>)>, AppError> {
+        if let Some(id) = session.id() {
+            return session_user(db, &id.to_string()).await;
+        }
+        let user_id: Option<i64> = session.get(USER_ID_KEY).await.map_err(AppError::internal)?;
+        let Some(user_id) = user_id else {
+            return Ok(None);
+        };
+        let seen: Option<i64> = session.get(SEEN_DAY_KEY).await.ok().flatten();
+        Ok(load_active_user(db, user_id)
+            .await?
+            .map(|user| (user, seen)))
+    }
+
+    /// The columns of a `UserRecord`, and the tables they come from.
+    const USER_COLUMNS: &str = "u.id AS user_id, u.org_id, o.name AS org_name, u.email, \
+        u.name AS user_name, u.status, u.language, u.sound_enabled, r.id AS role_id, \
+        r.name AS role_name, r.builtin, r.permissions \
+        FROM users u \
+        JOIN organizations o ON o.id = u.org_id \
+        JOIN roles r ON r.id = u.role_id AND r.org_id = u.org_id";
+
+    /// The stored, unexpired session `session_id` with its active user, and the day the
+    /// session was last marked as used.
+    async fn session_user(
+        db: &Db,
+        session_id: &str,
+    ) -> Result<Option<(CurrentUser, Option<i64>)>, AppError> {
+        let row: Option<SessionUser> = sqlx::query_as(&format!(
+            "SELECT s.data, {USER_COLUMNS} JOIN sessions s ON s.user_id = u.id \
+             WHERE s.id = $1 AND s.expires_at > $2"
+        ))
+        .bind(session_id)
+        .bind(crate::db::now_ms().div_euclid(1000))
+        .fetch_optional(&db.pool)
+        .await?;
+        let Some(SessionUser { data, user }) = row else {
+            return Ok(None);
+        };
+        let seen = serde_json::from_str::<serde_json::Value>(&data)
+            .ok()
+            .and_then(|data| data.get(SEEN_DAY_KEY).and_then(|day| day.as_i64()));
+        Ok(current_user(user)?.map(|user| (user, seen)))
     }
 
     /// The signed-in user, who must hold the permission checked by `allowed`.
@@ -176,20 +226,30 @@ pub mod ssr {
         }
     }
 
-    type UserRow = (
-        i64,
-        i64,
-        String,
-        String,
-        String,
-        String,
-        String,
-        i64,
-        i64,
-        String,
-        Option<String>,
-        String,
-    );
+    /// A user as `USER_COLUMNS` reads it.
+    #[derive(sqlx::FromRow)]
+    struct UserRecord {
+        user_id: i64,
+        org_id: i64,
+        org_name: String,
+        email: String,
+        user_name: String,
+        status: String,
+        language: String,
+        sound_enabled: i64,
+        role_id: i64,
+        role_name: String,
+        builtin: Option<String>,
+        permissions: String,
+    }
+
+    /// A stored session's data and its user.
+    #[derive(sqlx::FromRow)]
+    struct SessionUser {
+        data: String,
+        #[sqlx(flatten)]
+        user: UserRecord,
+    }
 
     /// Signs a user in on the current session: a fresh session id (so an id planted before
     /// login is worthless), the user's id, and their interface language as the locale cookie.
@@ -219,46 +279,31 @@ pub mod ssr {
 
     /// Looks up a user by id for authentication; `None` unless the user exists and is active.
     pub async fn load_active_user(db: &Db, user_id: i64) -> Result<Option<CurrentUser>, AppError> {
-        let row: Option<UserRow> = sqlx::query_as(
-            "SELECT u.id, u.org_id, o.name, u.email, u.name, u.status, u.language, \
-                    u.sound_enabled, r.id, r.name, r.builtin, r.permissions \
-             FROM users u \
-             JOIN organizations o ON o.id = u.org_id \
-             JOIN roles r ON r.id = u.role_id AND r.org_id = u.org_id \
-             WHERE u.id = $1",
-        )
-        .bind(user_id)
-        .fetch_optional(&db.pool)
-        .await?;
-        let Some((
-            id,
-            org_id,
-            org_name,
-            email,
-            name,
-            status,
-            language,
-            sound_enabled,
-            role_id,
-            role_name,
-            builtin,
-            permissions,
-        )) = row
-        else {
-            return Ok(None);
-        };
-        if status != "active" {
+        let row: Option<UserRecord> =
+            sqlx::query_as(&format!("SELECT {USER_COLUMNS} WHERE u.id = $1"))
+                .bind(user_id)
+                .fetch_optional(&db.pool)
+                .await?;
+        match row {
+            Some(row) => current_user(row),
+            None => Ok(None),
+        }
+    }
+
+    /// The user of a `UserRecord`; `None` unless active.
+    fn current_user(row: UserRecord) -> Result<Option<CurrentUser>, AppError> {
+        if row.status != "active" {
             return Ok(None);
         }
         Ok(Some(CurrentUser {
-            id,
-            org_id,
-            org_name,
-            email,
-            name,
-            language: Language::from_code(&language).unwrap_or_default(),
-            sound_enabled: sound_enabled != 0,
-            role: role_view(role_id, role_name, builtin, &permissions)?,
+            id: row.user_id,
+            org_id: row.org_id,
+            org_name: row.org_name,
+            email: row.email,
+            name: row.user_name,
+            language: Language::from_code(&row.language).unwrap_or_default(),
+            sound_enabled: row.sound_enabled != 0,
+            role: role_view(row.role_id, row.role_name, row.builtin, &row.permissions)?,
         }))
     }
 

@@ -107,11 +107,10 @@ pub mod ssr {
         let rows: Vec<ContactRow> = sqlx::query_as(&format!(
             "SELECT {COLUMNS} FROM contacts c LEFT JOIN users u ON u.id = c.owner_id \
              WHERE c.org_id = $1 AND c.merged_into_id IS NULL AND {matching} \
-             ORDER BY c.first_name, c.last_name, c.id LIMIT $3"
+             ORDER BY c.first_name, c.last_name, c.id LIMIT {FOUND}"
         ))
         .bind(user.org_id)
         .bind(value)
-        .bind(FOUND)
         .fetch_all(&state.db.pool)
         .await?;
         Ok(rows.into_iter().map(|row| row.view(Vec::new())).collect())

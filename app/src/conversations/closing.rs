@@ -449,13 +449,13 @@ pub mod ssr {
     pub async fn close_due(db: &Db, hub: &Hub, now: i64) -> Result<usize, AppError> {
         let mut closed = 0;
         loop {
-            let due: Vec<(i64,)> = sqlx::query_as(
+            // The batch size is written in, not bound, so PostgreSQL can keep one plan.
+            let due: Vec<(i64,)> = sqlx::query_as(&format!(
                 "SELECT id FROM conversations \
                  WHERE auto_close_at IS NOT NULL AND auto_close_at <= $1 \
-                 ORDER BY auto_close_at, id LIMIT $2",
-            )
+                 ORDER BY auto_close_at, id LIMIT {CLOSE_BATCH}"
+            ))
             .bind(now)
-            .bind(CLOSE_BATCH)
             .fetch_all(&db.pool)
             .await?;
             if due.is_empty() {

@@ -227,7 +227,10 @@ pub mod ssr {
             let id = filter.value(Bound::Int(id));
             filter.push(format!("(c.last_message_at, c.id) < ({at}, {id})"));
         }
-        let limit = filter.value(Bound::Int(PAGE + 1));
+        // A constant limit is written into the statement, not bound: with a bound LIMIT,
+        // PostgreSQL cannot cost the plan it would keep (it assumes a tenth of the rows) and
+        // plans the statement again for every execution, which took longer than running it.
+        let limit = PAGE + 1;
         let columns = prefixed(SUMMARY_COLUMNS, "c.");
         let sql = format!(
             "SELECT a.channel, a.status AS account_status, {columns}, \
@@ -241,14 +244,10 @@ pub mod ssr {
              WHERE {} ORDER BY c.last_message_at DESC, c.id DESC LIMIT {limit}",
             filter.clauses.join(" AND ")
         );
-        let mut rows_query = sqlx::query_as::<_, ListRow>(&sql);
-        for value in filter.values {
-            rows_query = match value {
-                Bound::Int(v) => rows_query.bind(v),
-                Bound::Text(v) => rows_query.bind(v),
-            };
-        }
-        let rows = rows_query.fetch_all(&state.db.pool).await?;
+        let rows = filter
+            .bind(sqlx::query_as::<_, ListRow>(&sql))
+            .fetch_all(&state.db.pool)
+            .await?;
         // Read with the rows, in one snapshot: whatever happens after this id reaches the page
         // through the stream. Without rows, on its own.
         let last_event_id = match rows.first() {
@@ -274,6 +273,8 @@ pub mod ssr {
         })
     }
 
+    type AnyQueryAs<'q, O> = sqlx::query::QueryAs<'q, sqlx::Any, O, sqlx::any::AnyArguments<'q>>;
+
     /// A value bound to a query built from parts.
     enum Bound {
         Int(i64),
@@ -297,6 +298,17 @@ pub mod ssr {
         fn push(&mut self, clause: String) {
             self.clauses.push(clause);
         }
+
+        /// `query` with the values bound, in order.
+        fn bind<'q, O>(self, mut query: AnyQueryAs<'q, O>) -> AnyQueryAs<'q, O> {
+            for value in self.values {
+                query = match value {
+                    Bound::Int(v) => query.bind(v),
+                    Bound::Text(v) => query.bind(v),
+                };
+            }
+            query
+        }
     }
 
     pub async fn load_overview(
@@ -309,27 +321,41 @@ pub mod ssr {
         let sees_all = actor.permissions.has(Permission::SeeAllConversations);
         // The counts are kept per line and assignee (see the inbox tallies migration): a few
         // rows per line to add up, however many conversations there are. Both kinds in one
-        // statement (`part` 0 open, 1 unread), and the lines beside it.
+        // statement (`part` 0 open, 1 unread), and the lines beside it. Only the filters in use
+        // become clauses: a clause like `($2 = '' OR a.channel = $2)` made PostgreSQL plan the
+        // statement again on every execution.
+        let mut filter = Clauses::default();
+        let org = filter.value(Bound::Int(user.org_id));
+        let me = filter.value(Bound::Int(user.id));
+        let mut narrowed = String::new();
+        if let Some(channel) = channel.filter(|channel| !channel.is_empty()) {
+            let channel = filter.value(Bound::Text(channel));
+            narrowed.push_str(&format!(" AND a.channel = {channel}"));
+        }
+        if let Some(account_id) = account_id.filter(|id| *id != 0) {
+            let account = filter.value(Bound::Int(account_id));
+            narrowed.push_str(&format!(" AND t.account_id = {account}"));
+        }
         let places = |part: i64, table: &str, column: &str, reader: &str| {
             format!(
                 "SELECT CAST({part} AS BIGINT), t.assignee_id, CAST(SUM(t.{column}) AS BIGINT) \
                  FROM {table} t JOIN accounts a ON a.id = t.account_id \
-                 WHERE a.org_id = $1 {reader} \
-                   AND ($2 = '' OR a.channel = $2) AND ($3 = 0 OR t.account_id = $3) \
+                 WHERE a.org_id = {org}{reader}{narrowed} \
                  GROUP BY t.assignee_id"
             )
         };
         let sql = format!(
             "{} UNION ALL {}",
             places(0, "open_tallies", "open_count", ""),
-            places(1, "unread_tallies", "unread_count", "AND t.user_id = $4"),
+            places(
+                1,
+                "unread_tallies",
+                "unread_count",
+                &format!(" AND t.user_id = {me}")
+            ),
         );
-        let channel = channel.unwrap_or_default();
-        let tallies = sqlx::query_as::<_, (i64, i64, i64)>(&sql)
-            .bind(user.org_id)
-            .bind(&channel)
-            .bind(account_id.unwrap_or(0))
-            .bind(user.id)
+        let tallies = filter
+            .bind(sqlx::query_as::<_, (i64, i64, i64)>(&sql))
             .fetch_all(&state.db.pool);
         let lines = sqlx::query_as::<_, (i64, String, String, String)>(
             "SELECT id, channel, name, status FROM accounts WHERE org_id = $1 \
@@ -518,12 +544,13 @@ pub mod ssr {
             "SELECT {MESSAGE_COLUMNS} FROM messages m \
              LEFT JOIN attachments a ON a.message_id = m.id \
              WHERE m.conversation_id = $1 AND (m.created_at, m.id) < ($2, $3) \
-             ORDER BY m.created_at DESC, m.id DESC LIMIT $4"
+             ORDER BY m.created_at DESC, m.id DESC LIMIT {}",
+            // Written in, not bound: see `load_conversations`.
+            THREAD_PAGE + 1
         ))
         .bind(conversation_id)
         .bind(before.0)
         .bind(before.1)
-        .bind(THREAD_PAGE + 1)
         .fetch_all(&state.db.pool)
         .await?;
         let has_more = rows.len() as i64 > THREAD_PAGE;
