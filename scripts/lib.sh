@@ -63,9 +63,9 @@ need_rust_src() {
 # The release build, into target/site and $CARGO_TARGET_DIR/release/buzon. The browser's
 # bundle is built with its own standard library, compiled for size, with panics that stop at
 # once instead of formatting a message and without the source locations panics would have
-# named: the inbox's first module goes from 351.3 to 321.2 KB brotli. Those options are unstable; the one installed toolchain (stable) takes them through
-# RUSTC_BOOTSTRAP for the browser's release build only, while the server and every test build
-# stay on plain stable. A target's rustflags replace `[build] rustflags` instead of adding to
+# named: the inbox's first module goes from 351.3 to 321.2 KB brotli. Those options are
+# unstable; the one installed toolchain (stable) takes them through RUSTC_BOOTSTRAP for the
+# browser's release build only, while the server and every test build stay on plain stable. A target's rustflags replace `[build] rustflags` instead of adding to
 # them, hence `erase_components` again (see .cargo/config.toml).
 release_build() {
   need_build_tools

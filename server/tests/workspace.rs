@@ -49,7 +49,12 @@ fn names(rows: &[Value]) -> Vec<String> {
 }
 
 async fn counts(client: &Client) -> Value {
-    client.json("inbox_overview", &[]).await
+    counts_on(client, &[]).await
+}
+
+/// The overview narrowed to a channel or a line.
+async fn counts_on(client: &Client, filters: &[(&str, &str)]) -> Value {
+    client.json("inbox_overview", filters).await
 }
 
 async fn create_contact(
@@ -171,6 +176,33 @@ async fn the_list_has_sections_tabs_counts_and_unread_state_per_user(backend: Ba
     let on_line = list(&pair.admin, &[("account_id", &account)]).await;
     assert_eq!(on_line.len(), 1);
     assert_eq!(on_line[0]["account_id"], all[0]["account_id"]);
+    // The counts follow the same filters.
+    assert_eq!(
+        counts_on(&pair.admin, &[("channel", "whatsapp")]).await["counts"],
+        json!({"open": 2, "unread": 2, "unassigned": 1, "mine": 0, "others": 1})
+    );
+    assert_eq!(
+        counts_on(&pair.admin, &[("channel", "messenger")]).await["counts"],
+        json!({"open": 1, "unread": 1, "unassigned": 1, "mine": 0, "others": 0})
+    );
+    assert_eq!(
+        counts_on(&pair.admin, &[("channel", "")]).await["counts"],
+        overview["counts"]
+    );
+    let instagram_line = counts_on(&pair.admin, &[("account_id", &account)]).await;
+    assert_eq!(
+        instagram_line["counts"],
+        json!({"open": 1, "unread": 1, "unassigned": 1, "mine": 0, "others": 0})
+    );
+    let crossed = counts_on(
+        &pair.admin,
+        &[("channel", "whatsapp"), ("account_id", &account)],
+    )
+    .await;
+    assert_eq!(
+        crossed["counts"],
+        json!({"open": 0, "unread": 0, "unassigned": 0, "mine": 0, "others": 0})
+    );
     assert_eq!(
         names(&list(&pair.admin, &[("search", "mario")]).await),
         ["Mario Ruiz"]
