@@ -68,11 +68,12 @@ pub fn ConversationList() -> AnyView {
 fn Tabs(workspace: Workspace) -> impl IntoView {
     let i18n = use_i18n();
     let counts = move || {
-        workspace
-            .overview
-            .get()
-            .and_then(Result::ok)
-            .map(|o| o.counts)
+        workspace.overview.with(|overview| {
+            overview
+                .as_ref()
+                .and_then(|o| o.as_ref().ok())
+                .map(|o| o.counts.clone())
+        })
     };
     let sees_all = move || workspace.sees_all();
     let count = move |pick: fn(&super::Counts) -> i64| {
@@ -308,19 +309,15 @@ fn Rows(workspace: Workspace) -> impl IntoView {
         // Rows name their line from the overview: the page waits for it too, so that the
         // server renders the names the browser will hydrate.
         workspace.overview.with(|_| ());
-        workspace
-            .list
-            .get()
-            .and_then(Result::ok)
-            .map(|inbox| inbox.conversations)
-            .unwrap_or_default()
+        workspace.list.with(|l| match l {
+            Some(Ok(inbox)) => inbox.conversations.clone(),
+            _ => Vec::new(),
+        })
     };
     let has_more = move || {
         workspace
             .list
-            .get()
-            .and_then(Result::ok)
-            .is_some_and(|l| l.has_more)
+            .with(|l| matches!(l, Some(Ok(l)) if l.has_more))
     };
     let loading_more = RwSignal::new(false);
     let more_error = RwSignal::new(None::<AppError>);
@@ -367,8 +364,7 @@ fn Rows(workspace: Workspace) -> impl IntoView {
                 .target()
                 .and_then(|t| t.dyn_into::<web_sys::Element>().ok())
             {
-                let left = element.scroll_height() - element.scroll_top() - element.client_height();
-                if left < 300 {
+                if near_end(&element) {
                     load_more();
                 }
             }
@@ -376,9 +372,21 @@ fn Rows(workspace: Workspace) -> impl IntoView {
         #[cfg(not(feature = "hydrate"))]
         let _ = ev;
     };
+    // A page that does not fill the list (a tall screen) is followed by the next at once.
+    let scroller = NodeRef::<leptos::html::Div>::new();
+    Effect::new(move |_| {
+        workspace.list.track();
+        if scroller
+            .get_untracked()
+            .is_some_and(|element| near_end(&element))
+        {
+            load_more();
+        }
+    });
     view! {
         <div
             class="rows-scroller"
+            node_ref=scroller
             on:scroll=on_scroll
             on:pointerover=|_| super::chat::preload_open_chat()
             on:focusin=|_| super::chat::preload_open_chat()
@@ -457,6 +465,13 @@ fn Rows(workspace: Workspace) -> impl IntoView {
     }
 }
 
+/// Whether the list is scrolled to within a screen of its end, or too short to scroll: the
+/// next page is read then, before the agent reaches the end.
+fn near_end(element: &web_sys::Element) -> bool {
+    let left = element.scroll_height() - element.scroll_top() - element.client_height();
+    left < element.client_height().max(300)
+}
+
 #[component]
 fn Row(conversation: ConversationSummary, offset: i32, workspace: Workspace) -> impl IntoView {
     let i18n = use_i18n();
@@ -475,13 +490,15 @@ fn Row(conversation: ConversationSummary, offset: i32, workspace: Workspace) -> 
     let known = conversation.contact_id.is_some();
     let unread = conversation.unread;
     let account_id = conversation.account_id;
+    // Only this row's line name is read out of the counts, not a copy of them all.
     let line = move || {
-        workspace
-            .overview
-            .get()
-            .and_then(Result::ok)
-            .and_then(|o| o.lines.into_iter().find(|l| l.id == account_id))
-            .map(|l| l.name)
+        workspace.overview.with(|overview| {
+            overview
+                .as_ref()
+                .and_then(|o| o.as_ref().ok())
+                .and_then(|o| o.lines.iter().find(|l| l.id == account_id))
+                .map(|l| l.name.clone())
+        })
     };
     let today = clock::local_day(clock::now_ms(), offset);
     let at = conversation.last_message_at;

@@ -175,7 +175,9 @@ pub mod ssr {
         key: "conversation_id",
     };
 
-    const PAGE: i64 = 50;
+    // A page fills a tall screen with rows to spare; the next one is read before the list
+    // scrolls to its end.
+    const PAGE: i64 = 25;
     const THREAD_PAGE: i64 = 100;
 
     /// The unread test for the caller's read position `r` (joined on the conversation): by

@@ -1,0 +1,43 @@
+import { expect, test } from '@playwright/test';
+import { customerSends, sandboxPorts, shot, signIn } from './helpers';
+
+// A long inbox (R16): the page brings the newest conversations, and the list reads the older
+// ones page by page (keyset) as it scrolls, before its end is reached, with none twice and
+// none skipped. Last of the spec files: the conversations it adds push the others down.
+
+test('the list reads older conversations as it scrolls', async ({ page }) => {
+  test.skip(!(test.info().project.name in sandboxPorts), 'needs JavaScript');
+  const names = Array.from({ length: 30 }, (_, i) => `Lista ${String(i + 1).padStart(2, '0')}`);
+  for (const [i, name] of names.entries()) {
+    const from = `52155000007${String(i).padStart(2, '0')}`;
+    await customerSends(page, { channel: 'whatsapp', from, name, text: `Hola, soy ${name}` });
+  }
+  const pages: string[] = [];
+  page.on('request', (request) => {
+    if (request.url().includes('/api/conversations')) pages.push(request.postData() ?? '');
+  });
+  await signIn(page);
+  await expect(page.locator('.rows > li').first()).toContainText('Lista 30');
+
+  const scroller = page.locator('.rows-scroller');
+  const oldest = page.getByRole('link', { name: /Lista 01/ });
+  await expect(async () => {
+    await scroller.evaluate((element) => element.scrollTo(0, element.scrollHeight));
+    await expect(oldest).toBeVisible({ timeout: 1_000 });
+  }).toPass();
+  await shot(page, 'long-list');
+
+  // The older rows came in pages that start after the last row shown (the stream's catch-up
+  // on connecting reads the first page again).
+  expect(pages.filter((body) => body.includes('before_at=') && body.includes('before_id='))).not.toHaveLength(0);
+  // Every conversation once, newest first.
+  const shown = await page.locator('.rows a.row .row-name').allTextContents();
+  expect(new Set(shown).size).toBe(shown.length);
+  const ours = shown.filter((name) => name.startsWith('Lista '));
+  expect(ours).toEqual([...names].reverse());
+  // The page as the server renders it holds the first page only.
+  const html = await (await page.request.get('/inbox')).text();
+  const rendered = html.match(/<a [^>]*class="row[ "]/g) ?? [];
+  expect(rendered.length).toBeGreaterThan(0);
+  expect(rendered.length).toBeLessThan(shown.length);
+});
