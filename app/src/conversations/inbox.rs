@@ -922,12 +922,19 @@ pub fn display_name(c: &ConversationSummary) -> String {
         })
 }
 
+/// The avatar's letters: the first letter of the name's first two words that start with one
+/// ("Cliente 30" is "C", not "C3"); a name without letters (a number) shows its first digit.
 pub fn initials(name: &str) -> String {
-    name.split_whitespace()
-        .filter_map(|w| w.chars().find(|c| c.is_alphanumeric()))
-        .take(2)
-        .collect::<String>()
-        .to_uppercase()
+    let firsts = || {
+        name.split_whitespace()
+            .filter_map(|w| w.chars().find(|c| c.is_alphanumeric()))
+    };
+    let letters: String = firsts().filter(|c| c.is_alphabetic()).take(2).collect();
+    if letters.is_empty() {
+        firsts().take(1).collect()
+    } else {
+        letters.to_uppercase()
+    }
 }
 
 pub fn channel_label(channel: &str) -> &'static str {

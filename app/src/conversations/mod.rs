@@ -657,6 +657,16 @@ mod tests {
     use super::*;
 
     #[test]
+    fn avatars_show_the_names_letters_and_a_number_its_first_digit() {
+        assert_eq!(inbox::initials("Lucía Pérez"), "LP");
+        assert_eq!(inbox::initials("ana maría de la cruz"), "AM");
+        assert_eq!(inbox::initials("Cliente 30"), "C");
+        assert_eq!(inbox::initials("@tienda.sandbox"), "T");
+        assert_eq!(inbox::initials("+52 1 555 000 0001"), "5");
+        assert_eq!(inbox::initials("  "), "");
+    }
+
+    #[test]
     fn rows_read_again_merge_without_losing_newer_ones() {
         let at = |id: i64, last: i64| ConversationSummary {
             id,
