@@ -465,11 +465,13 @@ fn Rows(workspace: Workspace) -> impl IntoView {
     }
 }
 
-/// Whether the list is scrolled to within a screen of its end, or too short to scroll: the
-/// next page is read then, before the agent reaches the end.
+/// Whether the list is shown and scrolled to within a screen of its end, or too short to
+/// scroll: the next page is read then, before the agent reaches the end. A hidden list (a
+/// phone showing the chat) has no height and reads nothing.
 fn near_end(element: &web_sys::Element) -> bool {
-    let left = element.scroll_height() - element.scroll_top() - element.client_height();
-    left < element.client_height().max(300)
+    let height = element.client_height();
+    let left = element.scroll_height() - element.scroll_top() - height;
+    height > 0 && left < height.max(300)
 }
 
 #[component]
