@@ -65,8 +65,9 @@ need_rust_src() {
 # once instead of formatting a message and without the source locations panics would have
 # named: the inbox's first module goes from 351.3 to 321.2 KB brotli. Those options are
 # unstable; the one installed toolchain (stable) takes them through RUSTC_BOOTSTRAP for the
-# browser's release build only, while the server and every test build stay on plain stable. A target's rustflags replace `[build] rustflags` instead of adding to
-# them, hence `erase_components` again (see .cargo/config.toml).
+# browser's release build only, while the server and every test build stay on plain stable. A
+# target's rustflags replace `[build] rustflags` instead of adding to them, hence
+# `erase_components` again (see .cargo/config.toml).
 release_build() {
   need_build_tools
   need_rust_src
