@@ -137,6 +137,10 @@ pub fn Composer(conversation_id: i64) -> AnyView {
         }
     };
 
+    // Another conversation was picked and this one stays on screen until that one's thread
+    // arrives: what is typed now must not go to the customer being left.
+    let leaving = move || workspace.selected.get() != Some(conversation_id);
+
     // Sends are optimistic and survive going offline: see `outbox`.
     let outbox = workspace.outbox;
     // Attachments: checked against the channel before the upload, then uploaded with
@@ -182,7 +186,7 @@ pub fn Composer(conversation_id: i64) -> AnyView {
     let submit = move || {
         let body = draft.get_untracked();
         let file = staged.get_untracked();
-        if (body.trim().is_empty() && file.is_none()) || refusal().is_some() {
+        if (body.trim().is_empty() && file.is_none()) || leaving() || refusal().is_some() {
             return;
         }
         draft.set(String::new());
@@ -330,7 +334,7 @@ pub fn Composer(conversation_id: i64) -> AnyView {
             .map(|since| clock::stopwatch(now.get() - since))
     };
     let dragging = RwSignal::new(false);
-    let disabled = move || refusal().is_some();
+    let disabled = move || leaving() || refusal().is_some();
 
     // Quick replies: typing `/` offers them, loaded the first time.
     let quick = RwSignal::new(None::<Vec<QuickReply>>);
