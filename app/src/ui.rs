@@ -283,6 +283,31 @@ pub fn page_title<T: ToString>(text: impl Fn() -> T + Send + Sync + 'static) -> 
     }
 }
 
+/// A value the browser alone asks for, again whenever what `fetch` reads changes; the latest
+/// answer wins. Nothing waits for it on the server, where it stays `None`: a view under a
+/// `Transition` may read it and still be rendered there (a `LocalResource` read would make the
+/// server send that `Transition`'s fallback instead).
+pub fn browser_value<T, Fut>(fetch: impl Fn() -> Fut + 'static) -> RwSignal<Option<T>>
+where
+    T: Send + Sync + 'static,
+    Fut: std::future::Future<Output = T> + 'static,
+{
+    let value = RwSignal::new(None);
+    let asked = StoredValue::new(0u64);
+    Effect::new(move |_| {
+        let answer = fetch();
+        asked.update_value(|n| *n += 1);
+        let this = asked.get_value();
+        leptos::task::spawn_local(async move {
+            let answer = answer.await;
+            if asked.try_get_value() == Some(this) {
+                value.try_set(Some(answer));
+            }
+        });
+    });
+    value
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -6,8 +6,10 @@ pub fn hydrate() {
     console_error_panic_hook::set_once();
     remember_time_zone();
     keep_offline();
-    // Hydration waits for the code of a page split out of the first bundle (see the routes).
+    // Hydration waits for the code of a page split out of the first bundle (see the routes),
+    // and for that of the open conversation when the page was rendered with one.
     wasm_bindgen_futures::spawn_local(async {
+        app::conversations::chat::load_rendered_chat().await;
         let body = leptos::prelude::document()
             .body()
             .expect("the page has a body");

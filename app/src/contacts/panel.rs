@@ -284,7 +284,7 @@ pub fn ContactResults(
     #[prop(into, optional)] disabled: Signal<bool>,
 ) -> impl IntoView {
     // Asked from the browser only, as the person types: nothing to render on the server.
-    let found = LocalResource::new(move || {
+    let found = crate::ui::browser_value(move || {
         let query = query.get();
         async move {
             if query.trim().chars().count() < 2 {
@@ -293,8 +293,7 @@ pub fn ContactResults(
             search_contacts(query).await
         }
     });
-    // No Transition: the server (which never runs this resource) and the hydrating browser
-    // must both render the empty list.
+    // The server (which never asks) and the hydrating browser both render the empty list.
     view! {
         <ul class="contact-results">
                 {move || {

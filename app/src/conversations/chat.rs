@@ -91,6 +91,21 @@ pub fn preload_open_chat() {
     });
 }
 
+/// A page rendered with a conversation open is hydrated with that conversation's view, whose
+/// code is split out (`open_chat`): the browser loads it before hydrating, or the chat would
+/// be hydrated as still waiting for its code, which no longer matches the page.
+#[cfg(feature = "hydrate")]
+pub async fn load_rendered_chat() {
+    let rendered = document()
+        .query_selector("section.chat .chat-header")
+        .ok()
+        .flatten()
+        .is_some();
+    if rendered {
+        __preload_open_chat().await;
+    }
+}
+
 /// The open conversation's view: waited for while its code is on its way (and always on the
 /// server, so that the browser hydrates the same view), built at once when the code is there.
 /// Built at once, a conversation opened after another replaces it in place like any view; a

@@ -62,7 +62,7 @@ pub struct Workspace {
     pub choices_stale: RwSignal<u32>,
     /// The team and the close reasons, read once in the browser for every control that
     /// offers them.
-    pub choices: LocalResource<Result<Choices, AppError>>,
+    pub choices: RwSignal<Option<Result<Choices, AppError>>>,
     pub i18n: leptos_i18n::I18nContext<Locale>,
     /// Selecting rows for a bulk action: the ids picked so far; `None` when not selecting.
     pub picked: RwSignal<Option<Vec<i64>>>,
@@ -259,7 +259,7 @@ pub fn InboxPage() -> impl IntoView {
     );
     let counts_stale = RwSignal::new(0u32);
     let choices_stale = RwSignal::new(0u32);
-    let choices = LocalResource::new(move || {
+    let choices = crate::ui::browser_value(move || {
         choices_stale.track();
         lifecycle_choices()
     });
