@@ -66,6 +66,7 @@ test('the list reads older conversations as it scrolls', async ({ page }) => {
   await expect(page.locator('.chat-header h2')).toHaveText('Lista 30');
   const composer = page.getByRole('textbox', { name: 'Write a message' });
   await expect(composer).toBeEditable();
+  await shot(page, 'chat-from-address');
   // On a phone the open chat hides the list, which then reads no more pages, however the
   // stream changes it.
   for (const text of ['¿Siguen ahí?', '¿Hola?']) {
