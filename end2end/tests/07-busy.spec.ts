@@ -83,3 +83,30 @@ test('conversations open one after another while another customer keeps writing'
   }
   await shot(page, '35-busy-inbox');
 });
+
+test('while the next thread is on its way, the conversation being left takes no text', async ({ page }) => {
+  test.skip(!(test.info().project.name in sandboxPorts), 'needs JavaScript');
+  test.skip(test.info().project.name === 'phone', 'a phone shows the list between two conversations');
+  await signIn(page);
+  const heading = page.locator('.chat-header h2');
+  const composer = page.getByRole('textbox', { name: 'Write a message' });
+  await open(page, quiet[0].name);
+  await expect(heading).toHaveText(quiet[0].name);
+  await expect(composer).toBeEditable();
+
+  // The next thread is held back until released.
+  let release = () => {};
+  const held = new Promise<void>((done) => { release = done; });
+  await page.route('**/api/thread*', async (route) => {
+    await held;
+    await route.continue();
+  }, { times: 1 });
+  await open(page, quiet[1].name);
+  await expect(page).toHaveURL(/\/inbox\?c=\d+$/);
+  // The conversation being left stays on screen until then, and takes nothing.
+  await expect(heading).toHaveText(quiet[0].name);
+  await expect(composer).toBeDisabled();
+  release();
+  await expect(heading).toHaveText(quiet[1].name);
+  await expect(composer).toBeEditable();
+});
