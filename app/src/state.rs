@@ -29,6 +29,8 @@ pub struct AppState {
     pub outbox_wake: Arc<tokio::sync::Notify>,
     /// Bumped whenever an account changes here, so cached copies are read again at once.
     pub accounts_version: Arc<std::sync::atomic::AtomicU64>,
+    /// The users of the sessions seen lately, a guess that lets reads start early.
+    pub session_users: crate::auth::ssr::SessionUsers,
     pub leptos_options: LeptosOptions,
 }
 

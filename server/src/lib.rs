@@ -111,6 +111,7 @@ pub async fn build_state(
         media: Arc::new(app::media::LocalMedia::new(common.data_dir.join("media"))),
         outbox_wake: Arc::new(tokio::sync::Notify::new()),
         accounts_version: Arc::default(),
+        session_users: Default::default(),
         leptos_options,
     })
 }

@@ -24,6 +24,7 @@ on_both_databases!(
     a_message_sent_again_under_its_key_is_stored_and_delivered_once,
     kept_counts_equal_a_full_count_after_any_change,
     the_list_and_the_thread_name_the_newest_event_they_include,
+    a_role_change_or_deactivation_reaches_the_very_next_read,
 );
 
 async fn list(client: &Client, query: &[(&str, &str)]) -> Vec<Value> {
@@ -1183,4 +1184,67 @@ async fn the_bundle_is_served_precompressed() {
 
     server.stop().await;
     let _ = std::fs::remove_dir_all(&site);
+}
+
+/// A request reads for the user its session had last time while it checks the session again
+/// (`read_as`): what it read is kept only for the very same user. A role taken away between
+/// two requests, or a deactivation, shows in the next list, counts and page.
+async fn a_role_change_or_deactivation_reaches_the_very_next_read(backend: Backend) {
+    let pair = Pair::start(backend).await;
+    pair.customer_sends(json!({"channel": "whatsapp", "from": "5215533334444",
+        "name": "Rosa Díaz", "text": "¿Hacen envíos a Quito?"}))
+        .await;
+    let colleague = pair
+        .server
+        .invite_and_accept(&pair.admin, "sergio@andinas.example", "admin")
+        .await;
+    let (colleague_id,): (i64,) =
+        sqlx::query_as("SELECT id FROM users WHERE email = 'sergio@andinas.example'")
+            .fetch_one(&pair.db.pool)
+            .await
+            .unwrap();
+    // As an administrator, several times over: the session is known by now.
+    for _ in 0..3 {
+        assert_eq!(names(&list(&colleague, &[]).await), ["Rosa Díaz"]);
+        assert_eq!(counts(&colleague).await["counts"]["unassigned"], 1);
+        let page = colleague.get("/inbox").await.text().await.unwrap();
+        assert!(page.contains("Rosa Díaz"));
+    }
+
+    let seller_role = common::role_id(&pair.admin, "seller").await.to_string();
+    let response = pair
+        .admin
+        .call(
+            "change_user_role",
+            &[
+                ("user_id", &colleague_id.to_string()),
+                ("role_id", &seller_role),
+            ],
+        )
+        .await;
+    assert!(response.status().is_success());
+    assert!(
+        list(&colleague, &[]).await.is_empty(),
+        "a seller's first read after the change sees only what is assigned to them"
+    );
+    assert_eq!(
+        counts(&colleague).await["counts"],
+        json!({"open": 0, "unread": 0, "unassigned": 0, "mine": 0, "others": 0})
+    );
+    let page = colleague.get("/inbox").await.text().await.unwrap();
+    assert!(!page.contains("Rosa Díaz"), "the page neither");
+
+    let response = pair
+        .admin
+        .call(
+            "set_user_active",
+            &[("user_id", &colleague_id.to_string()), ("active", "false")],
+        )
+        .await;
+    assert!(response.status().is_success());
+    let (status, _) = colleague.error("conversations", &[]).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    let (status, _) = colleague.error("inbox_overview", &[]).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    pair.stop().await;
 }

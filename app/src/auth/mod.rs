@@ -92,6 +92,8 @@ pub async fn fetch_current_user() -> Result<Option<CurrentUser>, AppError> {
 
 #[cfg(feature = "ssr")]
 pub mod ssr {
+    use std::collections::HashMap;
+
     use tower_sessions::Session;
 
     use super::*;
@@ -110,17 +112,54 @@ pub mod ssr {
 
     /// The user of one request, once loaded: a page render asks for it in every resource
     /// and a server function in every check. Given to each request's context by the server.
+    /// Resources that start side by side wait for one load rather than each making their own.
     #[derive(Clone, Default)]
-    pub struct RequestUser(std::sync::Arc<std::sync::Mutex<Option<CurrentUser>>>);
+    pub struct RequestUser {
+        user: std::sync::Arc<std::sync::Mutex<Option<CurrentUser>>>,
+        loading: std::sync::Arc<tokio::sync::Mutex<()>>,
+    }
 
     impl RequestUser {
         fn get(&self) -> Option<CurrentUser> {
-            self.0.lock().ok().and_then(|user| user.clone())
+            self.user.lock().ok().and_then(|user| user.clone())
         }
 
         fn set(&self, user: Option<CurrentUser>) {
-            if let Ok(mut kept) = self.0.lock() {
+            if let Ok(mut kept) = self.user.lock() {
                 *kept = user;
+            }
+        }
+    }
+
+    /// The users of the sessions seen lately, by session id: a guess, never trusted, that lets
+    /// a request's reads start side by side with the check of its session (see `read_as`).
+    #[derive(Clone, Default)]
+    pub struct SessionUsers(std::sync::Arc<std::sync::Mutex<HashMap<String, CurrentUser>>>);
+
+    impl SessionUsers {
+        /// Enough for every agent of a large team on several devices; past it, the guesses
+        /// start again from nothing (each costs its request the wait for the session check).
+        const MAX: usize = 10_000;
+
+        fn guess(&self, session_id: &str) -> Option<CurrentUser> {
+            self.0.lock().ok()?.get(session_id).cloned()
+        }
+
+        fn remember(&self, session_id: String, user: &CurrentUser) {
+            if let Ok(mut users) = self.0.lock() {
+                if users.get(&session_id) == Some(user) {
+                    return;
+                }
+                if users.len() >= Self::MAX {
+                    users.clear();
+                }
+                users.insert(session_id, user.clone());
+            }
+        }
+
+        fn forget(&self, session_id: &str) {
+            if let Ok(mut users) = self.0.lock() {
+                users.remove(session_id);
             }
         }
     }
@@ -128,15 +167,57 @@ pub mod ssr {
     /// The signed-in, active user of the current request. Loaded from the database once per
     /// request, so a role change or a deactivation takes effect on the very next request.
     pub async fn require_user() -> Result<CurrentUser, AppError> {
-        let kept = use_context::<RequestUser>();
-        if let Some(user) = kept.as_ref().and_then(RequestUser::get) {
+        let Some(kept) = use_context::<RequestUser>() else {
+            return load_signed_in().await;
+        };
+        if let Some(user) = kept.get() {
+            return Ok(user);
+        }
+        let _loading = kept.loading.lock().await;
+        if let Some(user) = kept.get() {
             return Ok(user);
         }
         let user = load_signed_in().await?;
-        if let Some(kept) = kept {
-            kept.set(Some(user.clone()));
-        }
+        kept.set(Some(user.clone()));
         Ok(user)
+    }
+
+    /// `read` for the signed-in user, who must hold the permission checked by `allowed`, as
+    /// `require` and then `read` would give it, but in the time of the slower of the two
+    /// alone: a request whose session was seen before reads for the user it belonged to then
+    /// while its session is checked, and keeps that read only if the check finds the very same
+    /// user (role, permissions and all); otherwise it reads again for the user found. Only for
+    /// reads: `read` may run for a user the request turns out not to have.
+    pub async fn read_as<T, Read, Reading>(
+        allowed: impl Fn(&Actor) -> bool,
+        read: Read,
+    ) -> Result<T, AppError>
+    where
+        Read: Fn(CurrentUser) -> Reading,
+        Reading: std::future::Future<Output = Result<T, AppError>>,
+    {
+        if let Some(guess) = guessed_user().await {
+            if allowed(&guess.actor()) {
+                let (checked, early) = tokio::join!(require_user(), read(guess.clone()));
+                if checked? == guess {
+                    return early;
+                }
+            }
+        }
+        read(require(allowed).await?).await
+    }
+
+    /// The user this request's session belonged to when last checked, unless this request
+    /// has checked it already.
+    async fn guessed_user() -> Option<CurrentUser> {
+        if use_context::<RequestUser>()?.get().is_some() {
+            return None;
+        }
+        let id = session().await.ok()?.id()?;
+        AppState::current()
+            .ok()?
+            .session_users
+            .guess(&id.to_string())
     }
 
     async fn load_signed_in() -> Result<CurrentUser, AppError> {
@@ -146,11 +227,15 @@ pub mod ssr {
         let Some((user, seen)) = user else {
             // Nobody is signed in. A stored session whose user was deactivated or removed,
             // or which expired, is ended, and its cookie with it.
-            if session.id().is_some() {
+            if let Some(id) = session.id() {
+                state.session_users.forget(&id.to_string());
                 session.flush().await.map_err(AppError::internal)?;
             }
             return Err(AppError::Unauthenticated);
         };
+        if let Some(id) = session.id() {
+            state.session_users.remember(id.to_string(), &user);
+        }
         // A session lasts from the last visit, not from the login. Marking the day is a
         // change, so the session is saved with a new expiry and cookie: once a day, not on
         // every request.
@@ -257,6 +342,9 @@ pub mod ssr {
         let session = session().await?;
         if let Some(kept) = use_context::<RequestUser>() {
             kept.set(None);
+        }
+        if let Some(id) = session.id() {
+            AppState::current()?.session_users.forget(&id.to_string());
         }
         session.cycle_id().await.map_err(AppError::internal)?;
         session

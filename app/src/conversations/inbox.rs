@@ -68,6 +68,9 @@ pub struct Workspace {
     pub picked: RwSignal<Option<Vec<i64>>>,
     /// Conversations deleted while this page is open.
     pub deleted: RwSignal<Vec<i64>>,
+    /// Text written in a conversation's composer and not sent, kept while the agent is
+    /// in another conversation.
+    pub drafts: StoredValue<Vec<(i64, String)>>,
     /// Live changes that came while the list or the thread they belong to was on its way.
     held: Held,
 }
@@ -229,11 +232,14 @@ pub fn InboxPage() -> impl IntoView {
             search: text("q"),
         }
     });
-    // Created once, at the top, before anything that may re-run (see `WithUser`). Someone
-    // without the inbox is not asked for its data at all.
+    // Created once, at the top, before anything that may re-run (see `WithUser`). In the
+    // browser, someone without the inbox is not asked for its data at all; on the server the
+    // reads start at once, beside the check of the user, and the server functions refuse
+    // whoever may not read (see `read_as`).
     let me = expect_context::<Me>().0;
-    let allowed =
-        move || async move { matches!(me.await, Ok(Some(user)) if can_use_inbox(&user.actor())) };
+    let allowed = move || async move {
+        cfg!(feature = "ssr") || matches!(me.await, Ok(Some(user)) if can_use_inbox(&user.actor()))
+    };
     let list: ListResource = Resource::new(
         move || query.get(),
         move |query| async move {
@@ -298,6 +304,7 @@ pub fn InboxPage() -> impl IntoView {
         i18n: use_i18n(),
         picked: RwSignal::new(None),
         deleted: RwSignal::new(Vec::new()),
+        drafts: StoredValue::new(Vec::new()),
         held: Held {
             list: StoredValue::new(Vec::new()),
             thread: StoredValue::new(Vec::new()),

@@ -154,7 +154,7 @@ impl MessageRow {
 #[cfg(feature = "ssr")]
 pub mod ssr {
     use super::*;
-    use crate::auth::ssr::require;
+    use crate::auth::ssr::{read_as, require};
     use crate::auth::CurrentUser;
     use crate::conversations::{
         search_term, Change, Counts, InboxList, LineOption, ListQuery, Overview, Section, Thread,
@@ -188,7 +188,14 @@ pub mod ssr {
         query: &ListQuery,
         before: Option<(i64, i64)>,
     ) -> Result<InboxList, AppError> {
-        let user = require(can_use_inbox).await?;
+        read_as(can_use_inbox, |user| conversations_of(user, query, before)).await
+    }
+
+    async fn conversations_of(
+        user: CurrentUser,
+        query: &ListQuery,
+        before: Option<(i64, i64)>,
+    ) -> Result<InboxList, AppError> {
         let state = AppState::current()?;
         let actor = user.actor();
         // Only the filters in use become clauses, so the planner picks the index that fits;
@@ -317,7 +324,15 @@ pub mod ssr {
         channel: Option<String>,
         account_id: Option<i64>,
     ) -> Result<Overview, AppError> {
-        let user = require(can_use_inbox).await?;
+        let (channel, account_id) = (channel.as_deref(), account_id);
+        read_as(can_use_inbox, |user| overview_of(user, channel, account_id)).await
+    }
+
+    async fn overview_of(
+        user: CurrentUser,
+        channel: Option<&str>,
+        account_id: Option<i64>,
+    ) -> Result<Overview, AppError> {
         let state = AppState::current()?;
         let actor = user.actor();
         let sees_all = actor.permissions.has(Permission::SeeAllConversations);
@@ -331,7 +346,7 @@ pub mod ssr {
         let me = filter.value(Bound::Int(user.id));
         let mut narrowed = String::new();
         if let Some(channel) = channel.filter(|channel| !channel.is_empty()) {
-            let channel = filter.value(Bound::Text(channel));
+            let channel = filter.value(Bound::Text(channel.to_string()));
             narrowed.push_str(&format!(" AND a.channel = {channel}"));
         }
         if let Some(account_id) = account_id.filter(|id| *id != 0) {
