@@ -110,3 +110,31 @@ test('while the next thread is on its way, the conversation being left takes no 
   await expect(heading).toHaveText(quiet[1].name);
   await expect(composer).toBeEditable();
 });
+
+test('a text written and not sent waits in its conversation while the agent is in another', async ({ page }) => {
+  test.skip(!(test.info().project.name in sandboxPorts), 'needs JavaScript');
+  await signIn(page);
+  const heading = page.locator('.chat-header h2');
+  const composer = page.getByRole('textbox', { name: 'Write a message' });
+  await open(page, quiet[0].name);
+  await expect(heading).toHaveText(quiet[0].name);
+  await composer.fill('Le confirmo el envío mañana');
+  await open(page, quiet[1].name);
+  await expect(heading).toHaveText(quiet[1].name);
+  // The next conversation's composer starts empty, and its own draft is kept too.
+  await expect(composer).toBeEditable();
+  await expect(composer).toHaveValue('');
+  await composer.fill('Hola, ¿qué talla busca?');
+  await open(page, quiet[0].name);
+  await expect(heading).toHaveText(quiet[0].name);
+  await expect(composer).toHaveValue('Le confirmo el envío mañana');
+  // Sent, it is gone from the conversation for good.
+  await composer.press('Enter');
+  await expect(page.getByRole('log', { name: 'Messages' })).toContainText('Le confirmo el envío mañana');
+  await expect(composer).toHaveValue('');
+  await open(page, quiet[1].name);
+  await expect(composer).toHaveValue('Hola, ¿qué talla busca?');
+  await open(page, quiet[0].name);
+  await expect(heading).toHaveText(quiet[0].name);
+  await expect(composer).toHaveValue('');
+});

@@ -40,7 +40,23 @@ pub fn Composer(conversation_id: i64) -> AnyView {
     let i18n = use_i18n();
     let workspace = expect_context::<Workspace>();
     let thread = workspace.thread;
-    let draft = RwSignal::new(String::new());
+    // What was written here and not sent comes back when the agent does.
+    let drafts = workspace.drafts;
+    let draft = RwSignal::new(
+        drafts
+            .with_value(|kept| kept.iter().find(|(id, _)| *id == conversation_id).cloned())
+            .map(|(_, text)| text)
+            .unwrap_or_default(),
+    );
+    Effect::new(move |_| {
+        let text = draft.get();
+        drafts.update_value(|kept| {
+            kept.retain(|(id, _)| *id != conversation_id);
+            if !text.is_empty() {
+                kept.push((conversation_id, text));
+            }
+        });
+    });
     let error = RwSignal::new(None::<AppError>);
     let now = RwSignal::new(clock::now_ms());
     let popup = RwSignal::new(Popup::None);
