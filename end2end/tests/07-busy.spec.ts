@@ -111,7 +111,7 @@ test('while the next thread is on its way, the conversation being left takes no 
   await expect(composer).toBeEditable();
 });
 
-test('a text written and not sent waits in its conversation while the agent is in another', async ({ page }) => {
+test('a text written and not sent waits in its conversation while the agent is in another, and through a reload', async ({ page }) => {
   test.skip(!(test.info().project.name in sandboxPorts), 'needs JavaScript');
   await signIn(page);
   const heading = page.locator('.chat-header h2');
@@ -133,6 +133,11 @@ test('a text written and not sent waits in its conversation while the agent is i
   await expect(page.getByRole('log', { name: 'Messages' })).toContainText('Le confirmo el envío mañana');
   await expect(composer).toHaveValue('');
   await open(page, quiet[1].name);
+  await expect(composer).toHaveValue('Hola, ¿qué talla busca?');
+  // A reload (or the tab closed and opened again) brings the draft back, in the conversation
+  // the page opens with and in the others.
+  await page.reload();
+  await expect(heading).toHaveText(quiet[1].name);
   await expect(composer).toHaveValue('Hola, ¿qué talla busca?');
   await open(page, quiet[0].name);
   await expect(heading).toHaveText(quiet[0].name);

@@ -40,23 +40,18 @@ pub fn Composer(conversation_id: i64) -> AnyView {
     let i18n = use_i18n();
     let workspace = expect_context::<Workspace>();
     let thread = workspace.thread;
-    // What was written here and not sent comes back when the agent does.
+    // What was written here and not sent comes back when the agent does, after a reload too.
     let drafts = workspace.drafts;
-    let draft = RwSignal::new(
-        drafts
-            .with_value(|kept| kept.iter().find(|(id, _)| *id == conversation_id).cloned())
-            .map(|(_, text)| text)
-            .unwrap_or_default(),
-    );
+    let draft = RwSignal::new(drafts.get(conversation_id).unwrap_or_default());
     Effect::new(move |_| {
-        let text = draft.get();
-        drafts.update_value(|kept| {
-            kept.retain(|(id, _)| *id != conversation_id);
-            if !text.is_empty() {
-                kept.push((conversation_id, text));
+        drafts.track();
+        if draft.get_untracked().is_empty() {
+            if let Some(text) = drafts.get(conversation_id) {
+                draft.set(text);
             }
-        });
+        }
     });
+    Effect::new(move |_| drafts.put(conversation_id, &draft.get()));
     let error = RwSignal::new(None::<AppError>);
     let now = RwSignal::new(clock::now_ms());
     let popup = RwSignal::new(Popup::None);

@@ -8,6 +8,7 @@ use leptos_meta::Title;
 use leptos_router::hooks::{use_navigate, use_query_map};
 
 use super::chat::ChatWindow;
+use super::drafts::Drafts;
 use super::list::ConversationList;
 use super::manage::{lifecycle_choices, Choices};
 use super::outbox::Outbox;
@@ -68,9 +69,8 @@ pub struct Workspace {
     pub picked: RwSignal<Option<Vec<i64>>>,
     /// Conversations deleted while this page is open.
     pub deleted: RwSignal<Vec<i64>>,
-    /// Text written in a conversation's composer and not sent, kept while the agent is
-    /// in another conversation.
-    pub drafts: StoredValue<Vec<(i64, String)>>,
+    /// Text written in a conversation's composer and not sent.
+    pub drafts: Drafts,
     /// Live changes that came while the list or the thread they belong to was on its way.
     held: Held,
 }
@@ -304,7 +304,7 @@ pub fn InboxPage() -> impl IntoView {
         i18n: use_i18n(),
         picked: RwSignal::new(None),
         deleted: RwSignal::new(Vec::new()),
-        drafts: StoredValue::new(Vec::new()),
+        drafts: Drafts::new(),
         held: Held {
             list: StoredValue::new(Vec::new()),
             thread: StoredValue::new(Vec::new()),
@@ -319,6 +319,7 @@ pub fn InboxPage() -> impl IntoView {
             workspace.user_id.set(user.id);
             workspace.sound.set(user.sound_enabled);
             workspace.outbox.open(workspace, user.id);
+            workspace.drafts.open(user.id);
         }
     });
     connectivity(workspace);

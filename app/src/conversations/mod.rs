@@ -18,6 +18,8 @@ pub mod closing;
 pub mod closing_page;
 /// The composer: text, emoji, Personalize, attachments, templates, reply-to.
 pub mod composer;
+/// Text written and not sent, per conversation, kept through a reload.
+pub mod drafts;
 /// The inbox page: list, chat window, contact panel, live events.
 pub mod inbox;
 /// The conversation list: tabs, sections, filters, rows, new conversation.
