@@ -19,6 +19,38 @@ pub fn confirm(question: &str) -> bool {
     }
 }
 
+/// A list kept in the browser's `localStorage` as JSON under `key`; empty without a browser
+/// or when what is stored cannot be read.
+pub fn load_list<T: serde::de::DeserializeOwned>(key: &str) -> Vec<T> {
+    #[cfg(feature = "hydrate")]
+    if let Some(Ok(Some(text))) = local_storage().map(|s| s.get_item(key)) {
+        return serde_json::from_str(&text).unwrap_or_default();
+    }
+    let _ = key;
+    Vec::new()
+}
+
+/// Keeps `items` under `key`; an empty list removes the entry.
+pub fn save_list<T: serde::Serialize>(key: &str, items: &[T]) {
+    #[cfg(feature = "hydrate")]
+    if let Some(storage) = local_storage() {
+        let _ = if items.is_empty() {
+            storage.remove_item(key)
+        } else {
+            match serde_json::to_string(items) {
+                Ok(text) => storage.set_item(key, &text),
+                Err(_) => Ok(()),
+            }
+        };
+    }
+    let _ = (key, items);
+}
+
+#[cfg(feature = "hydrate")]
+fn local_storage() -> Option<web_sys::Storage> {
+    web_sys::window().and_then(|w| w.local_storage().ok().flatten())
+}
+
 /// A short two-note chime for a new message (R22), made with Web Audio: no sound file.
 pub fn chime() {
     #[cfg(feature = "hydrate")]

@@ -103,38 +103,20 @@ fn merged(stored: Vec<(i64, String)>, here: Vec<(i64, String)>) -> Vec<(i64, Str
     kept
 }
 
+/// One entry per user in `localStorage`.
 mod storage {
+    use super::super::browser::{load_list, save_list};
+
     fn entry(user_id: i64) -> String {
         format!("buzon.drafts.{user_id}")
     }
 
-    #[cfg(feature = "hydrate")]
-    fn local() -> Option<web_sys::Storage> {
-        web_sys::window().and_then(|w| w.local_storage().ok().flatten())
-    }
-
     pub fn load(user_id: i64) -> Vec<(i64, String)> {
-        #[cfg(feature = "hydrate")]
-        if let Some(Ok(Some(text))) = local().map(|s| s.get_item(&entry(user_id))) {
-            return serde_json::from_str(&text).unwrap_or_default();
-        }
-        let _ = entry(user_id);
-        Vec::new()
+        load_list(&entry(user_id))
     }
 
     pub fn save(user_id: i64, kept: &[(i64, String)]) {
-        #[cfg(feature = "hydrate")]
-        if let Some(storage) = local() {
-            let _ = if kept.is_empty() {
-                storage.remove_item(&entry(user_id))
-            } else {
-                match serde_json::to_string(kept) {
-                    Ok(text) => storage.set_item(&entry(user_id), &text),
-                    Err(_) => Ok(()),
-                }
-            };
-        }
-        let _ = (entry(user_id), kept);
+        save_list(&entry(user_id), kept);
     }
 }
 

@@ -264,24 +264,15 @@ pub fn settle(
 
 /// The queue in `localStorage`, one entry per user, so it survives a reload while offline.
 mod storage {
+    use super::super::browser::{load_list, save_list};
     use super::Queued;
-
-    #[cfg(feature = "hydrate")]
-    fn local() -> Option<web_sys::Storage> {
-        web_sys::window().and_then(|w| w.local_storage().ok().flatten())
-    }
 
     fn entry(user_id: i64) -> String {
         format!("buzon.outbox.{user_id}")
     }
 
     pub fn load(user_id: i64) -> Vec<Queued> {
-        #[cfg(feature = "hydrate")]
-        if let Some(Ok(Some(text))) = local().map(|s| s.get_item(&entry(user_id))) {
-            return serde_json::from_str(&text).unwrap_or_default();
-        }
-        let _ = entry(user_id);
-        Vec::new()
+        load_list(&entry(user_id))
     }
 
     /// Drops one message from the stored queue (sent after its page was left).
@@ -295,18 +286,7 @@ mod storage {
     }
 
     pub fn save(user_id: i64, items: &[Queued]) {
-        #[cfg(feature = "hydrate")]
-        if let Some(storage) = local() {
-            let _ = if items.is_empty() {
-                storage.remove_item(&entry(user_id))
-            } else {
-                match serde_json::to_string(items) {
-                    Ok(text) => storage.set_item(&entry(user_id), &text),
-                    Err(_) => Ok(()),
-                }
-            };
-        }
-        let _ = (entry(user_id), items);
+        save_list(&entry(user_id), items);
     }
 }
 
