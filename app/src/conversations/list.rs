@@ -114,16 +114,13 @@ fn Tabs(workspace: Workspace) -> impl IntoView {
             Section::Others => t_string!(i18n, inbox.section_others),
             Section::Closed => t_string!(i18n, inbox.section_closed),
         };
-        let shown = move || {
-            counts()
-                .and_then(|c| match section {
-                    Section::Open => None,
-                    Section::Unassigned => Some(c.unassigned),
-                    Section::Mine => Some(c.mine),
-                    Section::Others => Some(c.others),
-                    Section::Closed => None,
-                })
-                .map(|n| n.to_string())
+        // The open conversations are counted in the tabs, and closed ones are not counted:
+        // those two sections have a label alone.
+        let counted = match section {
+            Section::Unassigned => Some(count(|c| c.unassigned)),
+            Section::Mine => Some(count(|c| c.mine)),
+            Section::Others => Some(count(|c| c.others)),
+            Section::Open | Section::Closed => None,
         };
         let key = section.key();
         view! {
@@ -141,7 +138,7 @@ fn Tabs(workspace: Workspace) -> impl IntoView {
                 }
             >
                 {label}
-                <span class="count">{move || shown().unwrap_or_default()}</span>
+                {counted.map(|shown| view! { <span class="count">{shown}</span> })}
             </a>
         }
     };
