@@ -506,16 +506,20 @@ fn Row(conversation: ConversationSummary, offset: i32, workspace: Workspace) -> 
     } else {
         clock::short_date(at, offset)
     };
-    let picked = move || {
+    // The box stays the same element while it is ticked and unticked, so it keeps the focus
+    // (and the click) it has; it comes and goes only with selecting.
+    let picking = Memo::new(move |_| workspace.picked.with(Option::is_some));
+    let checked = Memo::new(move |_| {
         workspace
             .picked
-            .with(|p| p.as_ref().map(|ids| ids.contains(&id)))
-    };
+            .with(|p| p.as_ref().is_some_and(|ids| ids.contains(&id)))
+    });
     view! {
-        <li class:picking=move || picked().is_some()>
+        <li class:picking=move || picking.get()>
             {move || {
-                picked()
-                    .map(|checked| {
+                picking
+                    .get()
+                    .then(|| {
                         let label = crate::ui::fill(
                             t_string!(i18n, inbox.select_row),
                             &[("name", name_for_label.clone())],
@@ -525,7 +529,7 @@ fn Row(conversation: ConversationSummary, offset: i32, workspace: Workspace) -> 
                                 type="checkbox"
                                 class="pick"
                                 aria-label=label
-                                prop:checked=checked
+                                prop:checked=move || checked.get()
                                 on:change=move |ev| {
                                     let on = event_target_checked(&ev);
                                     workspace
