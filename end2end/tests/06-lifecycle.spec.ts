@@ -128,6 +128,8 @@ test('close reasons and a closing rule are kept in Settings; conversations close
   await page.getByRole('button', { name: 'Select' }).click();
   const bulk = page.getByRole('group', { name: 'Selected conversations' });
   await page.getByRole('checkbox', { name: 'Select Lucía Pérez' }).check();
+  // Ticked, the box is still the one the agent is on (a keyboard user goes on from there).
+  await expect(page.getByRole('checkbox', { name: 'Select Lucía Pérez' })).toBeFocused();
   await page.getByRole('checkbox', { name: 'Select Paula Gómez' }).check();
   await expect(bulk.getByRole('status').first()).toHaveText('2 selected');
   await bulk.getByLabel('Close reason').fill('Venta cerrada');
