@@ -19,6 +19,8 @@ pub mod codec;
 pub mod error;
 /// Assignment, reopening and automatic closing as pure rules (R33-R37).
 pub mod lifecycle;
+/// The page's language.
+pub mod locale;
 /// Who may do what: pure rules, enforced by the server and mirrored by the interface.
 pub mod permissions;
 /// Translated error messages and small form components.

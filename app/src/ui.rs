@@ -4,6 +4,7 @@ use leptos::prelude::*;
 
 use crate::error::{AppError, Field, Problem};
 use crate::i18n::*;
+use crate::locale::use_locale;
 use crate::permissions::{BuiltinRole, Permission};
 
 /// The translated sentence for a problem with a field.
@@ -160,12 +161,12 @@ pub fn outcome_view(locale: Locale, result: Result<String, AppError>) -> AnyView
 /// An error beside the control it belongs to, translated; nothing while there is none.
 #[component]
 pub fn ErrorNote(#[prop(into)] error: Signal<Option<AppError>>) -> impl IntoView {
-    let i18n = use_i18n();
+    let locale = use_locale();
     move || {
         error.get().map(|err| {
             view! {
                 <p class="form-error" role="alert">
-                    {error_text(i18n.get_locale_untracked(), &err)}
+                    {error_text(locale, &err)}
                 </p>
             }
         })
@@ -193,7 +194,7 @@ pub fn FieldError(
     field: Field,
     #[prop(into)] id: String,
 ) -> impl IntoView {
-    let i18n = use_i18n();
+    let locale = use_locale();
     move || {
         error
             .get()
@@ -201,7 +202,7 @@ pub fn FieldError(
             .map(|problem| {
                 view! {
                     <p class="field-error" id=id.clone() role="alert">
-                        {problem_text(i18n.get_locale(), field, problem)}
+                        {problem_text(locale, field, problem)}
                     </p>
                 }
             })
@@ -214,13 +215,13 @@ pub fn FormError(
     #[prop(into)] error: Signal<Option<AppError>>,
     fields: &'static [Field],
 ) -> impl IntoView {
-    let i18n = use_i18n();
+    let locale = use_locale();
     move || {
         error
             .get()
             .filter(|e| !fields.iter().any(|f| e.problem_with(*f).is_some()))
             .map(|e| {
-                view! { <p class="form-error" role="alert">{error_text(i18n.get_locale(), &e)}</p> }
+                view! { <p class="form-error" role="alert">{error_text(locale, &e)}</p> }
             })
     }
 }
@@ -268,10 +269,10 @@ pub fn fill(text: impl std::fmt::Display, args: &[(&str, String)]) -> String {
     })
 }
 
-/// The text of a page's `<Title>`. The server writes the title into the page after leaving the
-/// page's reactive scope, where reading the language signal is not allowed (concurrent renders
-/// panicked there), so on the server the text is read once, now; in the browser it follows the
-/// language.
+/// The text of a page's `<Title>` that changes while the page is open (the inbox's unread
+/// count). The server writes the title into the page after leaving the page's reactive scope,
+/// where reading a signal is not allowed (concurrent renders panicked there), so on the server
+/// the text is read once, now; in the browser it follows its signals.
 pub fn page_title<T: ToString>(text: impl Fn() -> T + Send + Sync + 'static) -> TextProp {
     #[cfg(feature = "ssr")]
     {

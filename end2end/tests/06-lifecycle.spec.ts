@@ -125,6 +125,9 @@ test('close reasons and a closing rule are kept in Settings; conversations close
   // Two conversations picked in the list close together, with one reason.
   await page.goto('/inbox');
   await hydrated(page);
+  const allTab = page.getByRole('tab', { name: /All/ });
+  await expect(allTab).toHaveText(/\d/);
+  const openBefore = Number((await allTab.textContent())!.replace(/\D/g, ''));
   await page.getByRole('button', { name: 'Select' }).click();
   const bulk = page.getByRole('group', { name: 'Selected conversations' });
   await page.getByRole('checkbox', { name: 'Select Lucía Pérez' }).check();
@@ -136,6 +139,8 @@ test('close reasons and a closing rule are kept in Settings; conversations close
   await bulk.getByRole('button', { name: 'Close selected' }).click();
   await expect(bulk.getByText('2 conversations changed')).toBeVisible();
   await expect(page.getByRole('link', { name: /Lucía Pérez|Paula Gómez/ })).toHaveCount(0);
+  // The tabs count the open conversations again without a reload.
+  await expect(allTab).toHaveText(new RegExp(`^All\\s*${openBefore - 2}$`));
   await shot(page, '34-bulk-closed');
   await page.getByRole('link', { name: 'Closed', exact: true }).click();
   await expect(page.getByRole('link', { name: /Lucía Pérez/ })).toBeVisible();

@@ -142,6 +142,7 @@ pub fn router(state: AppState, ingest: ingest::Ingest) -> Router {
         .merge(webhooks)
         .route("/login", post(login::login))
         .route("/logout", post(login::logout))
+        .route("/language/{code}", get(login::choose_language))
         .route("/healthz", get(|| async { "ok" }))
         .route("/api/live", get(live::stream))
         // The bundle as a release build precompressed it (brotli at its best quality), or

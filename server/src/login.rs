@@ -1,15 +1,16 @@
-//! `POST /login` and `POST /logout`: plain form posts answered with redirects, so signing in
-//! and out work the same with and without JavaScript.
+//! `POST /login`, `POST /logout` and `GET /language/{code}`: plain form posts and links
+//! answered with redirects, so signing in and out and choosing the language before signing in
+//! work the same with and without JavaScript.
 
 use std::net::{IpAddr, SocketAddr};
 
 use app::auth::login::{authenticate, LoginFailure};
 use app::auth::ssr::{language_cookie, load_active_user};
-use app::auth::USER_ID_KEY;
+use app::auth::{Language, USER_ID_KEY};
 use app::state::AppState;
-use axum::extract::{ConnectInfo, State};
+use axum::extract::{ConnectInfo, Path, Query, State};
 use axum::http::header::SET_COOKIE;
-use axum::http::HeaderMap;
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::Form;
 use serde::Deserialize;
@@ -60,6 +61,29 @@ pub async fn logout(session: Session) -> Response {
         tracing::warn!(%err, "could not end a session");
     }
     Redirect::to("/login?bye=1").into_response()
+}
+
+#[derive(Debug, Deserialize)]
+pub struct LanguageChoice {
+    /// The page to load again in the chosen language (a path of this site).
+    #[serde(default)]
+    next: String,
+}
+
+/// The language switch of the pages before signing in: keeps the choice in the language
+/// cookie, which the server writes every page in, and goes back to the page.
+pub async fn choose_language(
+    Path(code): Path<String>,
+    Query(choice): Query<LanguageChoice>,
+) -> Response {
+    let Some(language) = Language::from_code(&code) else {
+        return StatusCode::NOT_FOUND.into_response();
+    };
+    (
+        [(SET_COOKIE, language_cookie(language))],
+        Redirect::to(safe_next(&choice.next)),
+    )
+        .into_response()
 }
 
 /// The client's address: the connection's, or behind a trusted proxy the last

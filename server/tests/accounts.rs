@@ -895,6 +895,41 @@ async fn pages_follow_the_browser_language_until_the_user_chooses(backend: Backe
     // Spanish when the browser asks for neither.
     assert!(page("fr-FR").await.contains("Iniciar sesión"));
 
+    // The switch on the login page is a link that keeps the choice and goes back to the page.
+    let visitor = server.client();
+    let login = visitor
+        .get("/login?next=%2Fprofile")
+        .await
+        .text()
+        .await
+        .unwrap();
+    let href = "/language/en?next=%2Flogin%3Fnext%3D%252Fprofile";
+    assert!(login.contains(&format!("href=\"{href}\"")), "{login}");
+    let switched = visitor.get(href).await;
+    assert_eq!(switched.status(), StatusCode::SEE_OTHER);
+    assert_eq!(switched.headers()["location"], "/login?next=%2Fprofile");
+    let english = visitor
+        .get("/login?next=%2Fprofile")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(english.contains("Log in") && english.contains("lang=\"en\""));
+    // Only this site's pages, and only the languages the interface speaks.
+    let away = visitor.get("/language/es?next=//elsewhere.example").await;
+    assert_eq!(away.headers()["location"], "/");
+    assert_eq!(
+        visitor.get("/language/fr?next=/login").await.status(),
+        StatusCode::NOT_FOUND
+    );
+    assert!(visitor
+        .get("/login")
+        .await
+        .text()
+        .await
+        .unwrap()
+        .contains("Iniciar sesión"));
+
     // Once signed in, the user's own choice wins, whatever the browser says.
     let admin = server.client();
     admin.login("ana@andinas.example", "clave-segura-1").await;

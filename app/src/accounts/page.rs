@@ -8,6 +8,7 @@ use super::{
 };
 use crate::error::{AppError, Field};
 use crate::i18n::*;
+use crate::locale::use_locale;
 use crate::ui::{action_error, outcome_view, FieldError, FormError};
 
 pub type AccountsResource = Resource<Result<Accounts, AppError>>;
@@ -38,7 +39,7 @@ pub fn AccountsSection(
     save: ServerAction<SaveAccount>,
     disconnect: ServerAction<DisconnectAccount>,
 ) -> impl IntoView {
-    let i18n = use_i18n();
+    let locale = use_locale();
     let editing = RwSignal::new(None::<AccountView>);
     let channel = RwSignal::new("whatsapp".to_string());
     let tested = RwSignal::new(None::<(i64, Result<String, AppError>)>);
@@ -84,15 +85,15 @@ pub fn AccountsSection(
     };
     view! {
         <section class="card" aria-labelledby="accounts-heading">
-            <h2 id="accounts-heading">{t!(i18n, settings.channels_heading)}</h2>
+            <h2 id="accounts-heading">{td_string!(locale, settings.channels_heading)}</h2>
             <p class="muted small">
-                {t!(i18n, settings.webhook_hint)} " "
+                {td_string!(locale, settings.webhook_hint)} " "
                 <code>{move || format!("{}/{}", webhook_base(), channel.get())}</code>
             </p>
             <FormError error=disconnect_error fields=&[] />
             <Transition fallback=|| view! { <div class="loading"></div> }>
                 <Show when=move || rows().is_empty()>
-                    <p class="muted">{t!(i18n, settings.channels_empty)}</p>
+                    <p class="muted">{td_string!(locale, settings.channels_empty)}</p>
                 </Show>
                 <ul class="account-list">
                     <For each=rows key=|a| (a.id, a.name.clone(), a.connected, a.external_id.clone()) let:account>
@@ -122,14 +123,14 @@ pub fn AccountsSection(
                                         {if connected {
                                             view! {
                                                 <span class="status status-active">
-                                                    {t!(i18n, settings.connected)}
+                                                    {td_string!(locale, settings.connected)}
                                                 </span>
                                             }
                                                 .into_any()
                                         } else {
                                             view! {
                                                 <span class="status status-deactivated">
-                                                    {t!(i18n, settings.disconnected)}
+                                                    {td_string!(locale, settings.disconnected)}
                                                 </span>
                                             }
                                                 .into_any()
@@ -143,7 +144,7 @@ pub fn AccountsSection(
                                                 test.dispatch(id);
                                             }
                                         >
-                                            {t!(i18n, settings.test)}
+                                            {td_string!(locale, settings.test)}
                                         </button>
                                         <button
                                             class="button small"
@@ -153,7 +154,7 @@ pub fn AccountsSection(
                                                 editing.set(Some(for_edit.clone()));
                                             }
                                         >
-                                            {t!(i18n, settings.edit)}
+                                            {td_string!(locale, settings.edit)}
                                         </button>
                                         {(connected && whatsapp)
                                             .then(|| {
@@ -165,7 +166,7 @@ pub fn AccountsSection(
                                                             import.dispatch(id);
                                                         }
                                                     >
-                                                        {t!(i18n, settings.import_business_app)}
+                                                        {td_string!(locale, settings.import_business_app)}
                                                     </button>
                                                 }
                                             })}
@@ -177,13 +178,13 @@ pub fn AccountsSection(
                                                         type="button"
                                                         on:click=move |_| {
                                                             if confirm(
-                                                                t_string!(i18n, settings.disconnect_confirm),
+                                                                td_string!(locale, settings.disconnect_confirm),
                                                             ) {
                                                                 disconnect.dispatch(DisconnectAccount { id });
                                                             }
                                                         }
                                                     >
-                                                        {t!(i18n, settings.disconnect)}
+                                                        {td_string!(locale, settings.disconnect)}
                                                     </button>
                                                 }
                                             })}
@@ -194,8 +195,8 @@ pub fn AccountsSection(
                                             .filter(|(imported_id, _)| *imported_id == id)
                                             .map(|(_, result)| {
                                                 let notice = result
-                                                    .map(|()| t_string!(i18n, settings.import_started).to_string());
-                                                outcome_view(i18n.get_locale(), notice)
+                                                    .map(|()| td_string!(locale, settings.import_started).to_string());
+                                                outcome_view(locale, notice)
                                             })
                                     }}
                                     {move || {
@@ -204,8 +205,8 @@ pub fn AccountsSection(
                                             .filter(|(tested_id, _)| *tested_id == id)
                                             .map(|(_, result)| {
                                                 let notice = result
-                                                    .map(|name| format!("{} {name}", t_string!(i18n, settings.test_ok)));
-                                                outcome_view(i18n.get_locale(), notice)
+                                                    .map(|name| format!("{} {name}", td_string!(locale, settings.test_ok)));
+                                                outcome_view(locale, notice)
                                             })
                                     }}
                                 </li>
@@ -240,7 +241,7 @@ fn AccountForm(
     channel: RwSignal<String>,
     save_error: Signal<Option<AppError>>,
 ) -> impl IntoView {
-    let i18n = use_i18n();
+    let locale = use_locale();
     let is_meta = move || channel.get() != "twilio";
     let value = move |pick: fn(&AccountView) -> Option<String>| {
         move || editing.get().as_ref().and_then(pick).unwrap_or_default()
@@ -248,26 +249,26 @@ fn AccountForm(
     let kept = move |has: fn(&AccountView) -> bool| {
         move || {
             if editing.get().as_ref().is_some_and(has) {
-                t_string!(i18n, settings.secret_kept).to_string()
+                td_string!(locale, settings.secret_kept).to_string()
             } else {
                 String::new()
             }
         }
     };
     let external_label = move || match channel.get().as_str() {
-        "whatsapp" => t_string!(i18n, settings.phone_number_id),
-        "messenger" => t_string!(i18n, settings.page_id),
-        "instagram" => t_string!(i18n, settings.instagram_id),
-        _ => t_string!(i18n, settings.twilio_number),
+        "whatsapp" => td_string!(locale, settings.phone_number_id),
+        "messenger" => td_string!(locale, settings.page_id),
+        "instagram" => td_string!(locale, settings.instagram_id),
+        _ => td_string!(locale, settings.twilio_number),
     };
     view! {
         <ActionForm action=save attr:class="account-form stack-form">
             <h3>
                 {move || {
                     if editing.get().is_some() {
-                        t_string!(i18n, settings.edit_account)
+                        td_string!(locale, settings.edit_account)
                     } else {
-                        t_string!(i18n, settings.connect_account)
+                        td_string!(locale, settings.connect_account)
                     }
                 }}
             </h3>
@@ -276,7 +277,7 @@ fn AccountForm(
                     .get()
                     .map(|account| view! { <input type="hidden" name="id" value=account.id /> })
             }}
-            <label for="account-channel">{t!(i18n, settings.channel)}</label>
+            <label for="account-channel">{td_string!(locale, settings.channel)}</label>
             <select
                 id="account-channel"
                 name="channel"
@@ -294,7 +295,7 @@ fn AccountForm(
                     .get()
                     .map(|account| view! { <input type="hidden" name="channel" value=account.channel /> })
             }}
-            <label for="account-name">{t!(i18n, settings.account_name)}</label>
+            <label for="account-name">{td_string!(locale, settings.account_name)}</label>
             <input id="account-name" name="name" required prop:value=value(|a| Some(a.name.clone())) />
             <FieldError error=save_error field=Field::Name id="account-name-error" />
             <label for="account-external">{external_label}</label>
@@ -306,17 +307,17 @@ fn AccountForm(
                 prop:value=value(|a| Some(a.external_id.clone()))
             />
             <FieldError error=save_error field=Field::ExternalId id="account-external-error" />
-            <label for="account-handle">{t!(i18n, settings.handle)}</label>
+            <label for="account-handle">{td_string!(locale, settings.handle)}</label>
             <input id="account-handle" name="handle" prop:value=value(|a| a.display_handle.clone()) />
             <div class:hidden=move || channel.get() != "whatsapp">
-                <label for="account-business">{t!(i18n, settings.business_id)}</label>
+                <label for="account-business">{td_string!(locale, settings.business_id)}</label>
                 <input id="account-business" name="business_id" prop:value=value(|a| a.business_id.clone()) />
             </div>
             <div class:hidden=is_meta>
-                <label for="account-sid">{t!(i18n, settings.account_sid)}</label>
+                <label for="account-sid">{td_string!(locale, settings.account_sid)}</label>
                 <input id="account-sid" name="account_sid" prop:value=value(|a| a.account_sid.clone()) />
                 <FieldError error=save_error field=Field::AccountSid id="account-sid-error" />
-                <label for="account-auth">{t!(i18n, settings.auth_token)}</label>
+                <label for="account-auth">{td_string!(locale, settings.auth_token)}</label>
                 <input
                     id="account-auth"
                     name="auth_token"
@@ -327,7 +328,7 @@ fn AccountForm(
                 <FieldError error=save_error field=Field::AuthToken id="account-auth-error" />
             </div>
             <div class:hidden=move || !is_meta()>
-                <label for="account-token">{t!(i18n, settings.access_token)}</label>
+                <label for="account-token">{td_string!(locale, settings.access_token)}</label>
                 <input
                     id="account-token"
                     name="access_token"
@@ -336,7 +337,7 @@ fn AccountForm(
                     placeholder=kept(|a| a.has_access_token)
                 />
                 <FieldError error=save_error field=Field::AccessToken id="account-token-error" />
-                <label for="account-secret">{t!(i18n, settings.app_secret)}</label>
+                <label for="account-secret">{td_string!(locale, settings.app_secret)}</label>
                 <input
                     id="account-secret"
                     name="app_secret"
@@ -345,7 +346,7 @@ fn AccountForm(
                     placeholder=kept(|a| a.has_app_secret)
                 />
                 <FieldError error=save_error field=Field::AppSecret id="account-secret-error" />
-                <label for="account-verify">{t!(i18n, settings.verify_token)}</label>
+                <label for="account-verify">{td_string!(locale, settings.verify_token)}</label>
                 <input
                     id="account-verify"
                     name="verify_token"
@@ -360,15 +361,15 @@ fn AccountForm(
                 <button class="button primary" type="submit">
                     {move || {
                         if editing.get().is_some() {
-                            t_string!(i18n, settings.save_account)
+                            td_string!(locale, settings.save_account)
                         } else {
-                            t_string!(i18n, settings.connect)
+                            td_string!(locale, settings.connect)
                         }
                     }}
                 </button>
                 <Show when=move || editing.get().is_some()>
                     <button class="button ghost" type="button" on:click=move |_| editing.set(None)>
-                        {t!(i18n, settings.cancel)}
+                        {td_string!(locale, settings.cancel)}
                     </button>
                 </Show>
             </div>

@@ -7,13 +7,14 @@ use leptos_router::components::Redirect;
 use leptos_router::hooks::use_query_map;
 
 use crate::i18n::*;
+use crate::locale::use_locale;
 use crate::setup::needs_setup;
 use crate::shell::pages::LanguageSwitch;
-use crate::ui::{fill, page_title};
+use crate::ui::fill;
 
 #[component]
 pub fn LoginPage() -> impl IntoView {
-    let i18n = use_i18n();
+    let locale = use_locale();
     let query = use_query_map();
     let setup = Resource::new_blocking(|| (), |_| needs_setup());
     let error = move || {
@@ -24,17 +25,17 @@ pub fn LoginPage() -> impl IntoView {
             .unwrap_or(900)
             .div_ceil(60);
         match query.get("error").as_deref() {
-            Some("credentials") => Some(t_string!(i18n, errors.credentials).to_string()),
-            Some("missing") => Some(t_string!(i18n, login.missing).to_string()),
-            Some("deactivated") => Some(t_string!(i18n, errors.deactivated).to_string()),
+            Some("credentials") => Some(td_string!(locale, errors.credentials).to_string()),
+            Some("missing") => Some(td_string!(locale, login.missing).to_string()),
+            Some("deactivated") => Some(td_string!(locale, errors.deactivated).to_string()),
             Some("rate_limited") => Some(
                 fill(
-                    t_string!(i18n, errors.rate_limited),
+                    td_string!(locale, errors.rate_limited),
                     &[("minutes", retry_minutes.to_string())],
                 )
                 .to_string(),
             ),
-            Some(_) => Some(t_string!(i18n, errors.internal).to_string()),
+            Some(_) => Some(td_string!(locale, errors.internal).to_string()),
             None => None,
         }
     };
@@ -43,7 +44,7 @@ pub fn LoginPage() -> impl IntoView {
     let logged_out = move || query.read().get("bye").is_some();
 
     view! {
-        <Title text=page_title(move || t_string!(i18n, login.title)) />
+        <Title text=td_string!(locale, login.title) />
         <Suspense>
             {move || Suspend::new(async move {
                 if setup.await.unwrap_or(false) {
@@ -53,15 +54,15 @@ pub fn LoginPage() -> impl IntoView {
                     <main class="auth-page">
                         <form method="post" action="/login" class="card auth-card">
                             <h1 class="auth-title">
-                                <span class="brand-name">{t!(i18n, brand)}</span>
-                                <span class="auth-subtitle">{t!(i18n, login.title)}</span>
+                                <span class="brand-name">{td_string!(locale, brand)}</span>
+                                <span class="auth-subtitle">{td_string!(locale, login.title)}</span>
                             </h1>
                             {move || {
                                 logged_out()
                                     .then(|| {
                                         view! {
                                             <p class="notice" role="status">
-                                                {t!(i18n, login.logged_out)}
+                                                {td_string!(locale, login.logged_out)}
                                             </p>
                                         }
                                     })
@@ -77,7 +78,7 @@ pub fn LoginPage() -> impl IntoView {
                                     })
                             }}
                             <input type="hidden" name="next" value=next />
-                            <label for="email">{t!(i18n, fields.email)}</label>
+                            <label for="email">{td_string!(locale, fields.email)}</label>
                             <input
                                 id="email"
                                 name="email"
@@ -87,7 +88,7 @@ pub fn LoginPage() -> impl IntoView {
                                 autofocus
                                 value=email
                             />
-                            <label for="password">{t!(i18n, fields.password)}</label>
+                            <label for="password">{td_string!(locale, fields.password)}</label>
                             <input
                                 id="password"
                                 name="password"
@@ -96,7 +97,7 @@ pub fn LoginPage() -> impl IntoView {
                                 required
                             />
                             <button type="submit" class="button primary wide">
-                                {t!(i18n, login.submit)}
+                                {td_string!(locale, login.submit)}
                             </button>
                         </form>
                         <LanguageSwitch />

@@ -357,7 +357,7 @@ pub mod ssr {
         Ok(())
     }
 
-    /// The cookie the translation layer reads the interface language from.
+    /// The cookie the server reads the page's language from (`crate::locale`).
     pub fn language_cookie(language: Language) -> axum::http::HeaderValue {
         axum::http::HeaderValue::from_static(match language {
             Language::Es => "i18n_pref_locale=es; Path=/; Max-Age=31536000; SameSite=Lax",

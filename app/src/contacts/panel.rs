@@ -8,6 +8,7 @@ use super::{create_contact, link_contact, search_contacts, ContactView, NewConta
 use crate::conversations::inbox::{channel_label, initials, Workspace};
 use crate::error::{AppError, Field};
 use crate::i18n::*;
+use crate::locale::use_locale;
 use crate::ui::{ErrorNote, FieldError, FormError};
 
 const CONTACT_FIELDS: &[Field] = &[
@@ -19,7 +20,7 @@ const CONTACT_FIELDS: &[Field] = &[
 
 #[component]
 pub fn ContactPanel(conversation_id: i64) -> AnyView {
-    let i18n = use_i18n();
+    let locale = use_locale();
     let workspace = expect_context::<Workspace>();
     let shown = move || {
         workspace
@@ -49,15 +50,15 @@ pub fn ContactPanel(conversation_id: i64) -> AnyView {
         <aside
             id="contact-panel"
             class="contact-panel"
-            aria-label=move || t_string!(i18n, contacts.panel_label)
+            aria-label=td_string!(locale, contacts.panel_label)
         >
             <a
                 class="back phone-only"
                 href=move || workspace.href(&[("panel", None)])
-                aria-label=move || t_string!(i18n, contacts.back_to_chat)
+                aria-label=td_string!(locale, contacts.back_to_chat)
             >
                 "← "
-                {t!(i18n, contacts.back_to_chat)}
+                {td_string!(locale, contacts.back_to_chat)}
             </a>
             {move || match contact.get() {
                 Some(contact) => view! { <ContactCard contact /> }.into_any(),
@@ -71,7 +72,7 @@ pub fn ContactPanel(conversation_id: i64) -> AnyView {
                             </span>
                             <p class="hint">
                                 {crate::ui::fill(
-                                    td_string!(i18n.get_locale_untracked(), contacts.not_in_crm),
+                                    td_string!(locale, contacts.not_in_crm),
                                     &[("channel", channel_label(&channel).to_string())],
                                 )}
                             </p>
@@ -89,7 +90,7 @@ pub fn ContactPanel(conversation_id: i64) -> AnyView {
 
 #[component]
 fn ContactCard(contact: ContactView) -> impl IntoView {
-    let i18n = use_i18n();
+    let locale = use_locale();
     let name = contact.name();
     let row = move |label: String, value: Option<String>| {
         value.filter(|v| !v.is_empty()).map(|value| {
@@ -99,7 +100,6 @@ fn ContactCard(contact: ContactView) -> impl IntoView {
             }
         })
     };
-    let locale = i18n.get_locale_untracked();
     let phone = |p: Option<String>| p.map(|p| format!("+{p}"));
     let others = (!contact.phones.is_empty()).then(|| {
         contact
@@ -143,7 +143,7 @@ fn CreateContact(
     suggested: String,
     placed: impl Fn(ContactView) + Copy + Send + Sync + 'static,
 ) -> impl IntoView {
-    let i18n = use_i18n();
+    let locale = use_locale();
     let (first, last) = match suggested.split_once(' ') {
         Some((first, last)) => (first.to_string(), last.to_string()),
         None => (suggested.clone(), String::new()),
@@ -181,8 +181,8 @@ fn CreateContact(
                 });
             }
         >
-            <h3>{t!(i18n, contacts.create_title)}</h3>
-            <label for="contact-first-name">{t!(i18n, contacts.first_name)}</label>
+            <h3>{td_string!(locale, contacts.create_title)}</h3>
+            <label for="contact-first-name">{td_string!(locale, contacts.first_name)}</label>
             <input
                 id="contact-first-name"
                 type="text"
@@ -192,7 +192,7 @@ fn CreateContact(
                 on:input=move |ev| first_name.set(event_target_value(&ev))
             />
             <FieldError error field=Field::FirstName id="contact-first-name-error" />
-            <label for="contact-last-name">{t!(i18n, contacts.last_name)}</label>
+            <label for="contact-last-name">{td_string!(locale, contacts.last_name)}</label>
             <input
                 id="contact-last-name"
                 type="text"
@@ -202,7 +202,7 @@ fn CreateContact(
                 on:input=move |ev| last_name.set(event_target_value(&ev))
             />
             <FieldError error field=Field::LastName id="contact-last-name-error" />
-            <label for="contact-email">{t!(i18n, contacts.email_optional)}</label>
+            <label for="contact-email">{td_string!(locale, contacts.email_optional)}</label>
             <input
                 id="contact-email"
                 type="email"
@@ -216,12 +216,12 @@ fn CreateContact(
                     prop:checked=move || consent.get()
                     on:change=move |ev| consent.set(event_target_checked(&ev))
                 />
-                <span>{t!(i18n, contacts.consent)}</span>
+                <span>{td_string!(locale, contacts.consent)}</span>
             </label>
             <FieldError error field=Field::Consent id="contact-consent-error" />
             <FormError error fields=CONTACT_FIELDS />
             <button class="button primary" type="submit" disabled=move || save.pending().get()>
-                {t!(i18n, contacts.create)}
+                {td_string!(locale, contacts.create)}
             </button>
         </form>
     }
@@ -233,7 +233,7 @@ fn LinkContact(
     conversation_id: i64,
     placed: impl Fn(ContactView) + Copy + Send + Sync + 'static,
 ) -> impl IntoView {
-    let i18n = use_i18n();
+    let locale = use_locale();
     let query = RwSignal::new(String::new());
     let error = RwSignal::new(None::<AppError>);
     let link = Action::new(move |contact_id: &i64| {
@@ -253,15 +253,15 @@ fn LinkContact(
     });
     view! {
         <div class="link-contact">
-            <h3>{t!(i18n, contacts.link_title)}</h3>
+            <h3>{td_string!(locale, contacts.link_title)}</h3>
             <label class="visually-hidden" for="link-contact-search">
-                {t!(i18n, contacts.link_search)}
+                {td_string!(locale, contacts.link_search)}
             </label>
             <input
                 id="link-contact-search"
                 type="search"
                 autocomplete="off"
-                placeholder=move || t_string!(i18n, contacts.link_search)
+                placeholder=td_string!(locale, contacts.link_search)
                 on:input=move |ev| query.set(event_target_value(&ev))
             />
             <ContactResults

@@ -12,6 +12,7 @@ use super::manage::{
 use super::ConversationSummary;
 use crate::error::AppError;
 use crate::i18n::*;
+use crate::locale::use_locale;
 use crate::ui::{ErrorNote, FieldError, FormError};
 
 /// Runs a server call, showing its error beside the control, then `done` once it succeeded.
@@ -43,7 +44,7 @@ pub fn ConversationActions(
     #[prop(into)]
     may_delete: Signal<bool>,
 ) -> AnyView {
-    let i18n = use_i18n();
+    let locale = use_locale();
     let workspace = expect_context::<Workspace>();
     let choices = workspace.choices;
     let error = RwSignal::new(None::<AppError>);
@@ -103,7 +104,7 @@ pub fn ConversationActions(
             return;
         };
         let question = crate::ui::fill(
-            t_string!(i18n, inbox.delete_confirm),
+            td_string!(locale, inbox.delete_confirm),
             &[("name", super::inbox::display_name(&shown))],
         );
         if !super::browser::confirm(&question) {
@@ -123,7 +124,7 @@ pub fn ConversationActions(
     view! {
         <div class="chat-actions">
             <label class="visually-hidden" for=select_id>
-                {t!(i18n, inbox.assign_to)}
+                {td_string!(locale, inbox.assign_to)}
             </label>
             <select
                 id=select_id
@@ -135,7 +136,7 @@ pub fn ConversationActions(
                     assign(value.parse().ok());
                 }
             >
-                <option value="">{t!(i18n, inbox.nobody)}</option>
+                <option value="">{td_string!(locale, inbox.nobody)}</option>
                 {move || {
                     let current = assignee();
                     team()
@@ -146,7 +147,7 @@ pub fn ConversationActions(
                                 format!(
                                     "{} {}",
                                     member.name,
-                                    t_string!(i18n, inbox.not_available_suffix),
+                                    td_string!(locale, inbox.not_available_suffix),
                                 )
                             } else {
                                 member.name.clone()
@@ -171,21 +172,21 @@ pub fn ConversationActions(
                         prop:checked=move || contact_too.get()
                         on:change=move |ev| contact_too.set(event_target_checked(&ev))
                     />
-                    {t!(i18n, inbox.also_contact_owner)}
+                    {td_string!(locale, inbox.also_contact_owner)}
                 </label>
             </Show>
             <Show
                 when=is_open
                 fallback=move || {
                     view! {
-                        <span class="badge closed">{t!(i18n, inbox.section_closed)}</span>
+                        <span class="badge closed">{td_string!(locale, inbox.section_closed)}</span>
                         <button
                             type="button"
                             class="button small"
                             disabled=move || busy.get()
                             on:click=move |_| reopen()
                         >
-                            {t!(i18n, inbox.reopen)}
+                            {td_string!(locale, inbox.reopen)}
                         </button>
                     }
                 }
@@ -196,7 +197,7 @@ pub fn ConversationActions(
                     aria-expanded=move || closing.get().to_string()
                     on:click=move |_| closing.update(|c| *c = !*c)
                 >
-                    {t!(i18n, inbox.close)}
+                    {td_string!(locale, inbox.close)}
                 </button>
             </Show>
             <Show when=move || may_delete.get()>
@@ -206,27 +207,27 @@ pub fn ConversationActions(
                     disabled=move || busy.get()
                     on:click=delete
                 >
-                    {t!(i18n, inbox.delete)}
+                    {td_string!(locale, inbox.delete)}
                 </button>
             </Show>
             <Show when=move || closing.get() && is_open()>
                 <form
                     class="close-form"
-                    aria-label=move || t_string!(i18n, inbox.close_conversation)
+                    aria-label=td_string!(locale, inbox.close_conversation)
                     on:submit=move |ev| {
                         ev.prevent_default();
                         close();
                     }
                 >
                     <label for=move || format!("close-reason-{}", id())>
-                        {t!(i18n, inbox.close_reason)}
+                        {td_string!(locale, inbox.close_reason)}
                     </label>
                     <input
                         id=move || format!("close-reason-{}", id())
                         list=reasons_id
                         maxlength="200"
                         autocomplete="off"
-                        placeholder=move || t_string!(i18n, inbox.close_reason_placeholder)
+                        placeholder=td_string!(locale, inbox.close_reason_placeholder)
                         prop:value=move || reason.get()
                         on:input=move |ev| reason.set(event_target_value(&ev))
                     />
@@ -245,10 +246,10 @@ pub fn ConversationActions(
                     />
                     <div class="actions">
                         <button class="button primary small" type="submit" disabled=move || busy.get()>
-                            {t!(i18n, inbox.close_conversation)}
+                            {td_string!(locale, inbox.close_conversation)}
                         </button>
                         <button type="button" class="button small" on:click=move |_| closing.set(false)>
-                            {t!(i18n, inbox.cancel)}
+                            {td_string!(locale, inbox.cancel)}
                         </button>
                     </div>
                 </form>
@@ -262,7 +263,7 @@ pub fn ConversationActions(
 /// The user's own availability (R33): a filled dot when available, an empty one when not.
 #[component]
 pub fn Availability() -> impl IntoView {
-    let i18n = use_i18n();
+    let locale = use_locale();
     let workspace = expect_context::<Workspace>();
     let choices = workspace.choices;
     let error = RwSignal::new(None::<AppError>);
@@ -295,15 +296,15 @@ pub fn Availability() -> impl IntoView {
             type="button"
             class="availability button small"
             class:available=move || available.get() == Some(true)
-            aria-label=move || t_string!(i18n, inbox.availability_label)
+            aria-label=td_string!(locale, inbox.availability_label)
             aria-pressed=move || (available.get() == Some(true)).to_string()
             disabled=move || busy.get() || available.get().is_none()
             on:click=toggle
         >
             <span class="dot" aria-hidden="true"></span>
             {move || match available.get() {
-                Some(false) => t_string!(i18n, inbox.not_available),
-                _ => t_string!(i18n, inbox.available),
+                Some(false) => td_string!(locale, inbox.not_available),
+                _ => td_string!(locale, inbox.available),
             }}
         </button>
         <ErrorNote error=error />
@@ -314,7 +315,7 @@ pub fn Availability() -> impl IntoView {
 /// with one reason, in one action each (one transaction on the server).
 #[component]
 pub fn BulkActions() -> AnyView {
-    let i18n = use_i18n();
+    let locale = use_locale();
     let workspace = expect_context::<Workspace>();
     let choices = workspace.choices;
     let error = RwSignal::new(None::<AppError>);
@@ -351,22 +352,22 @@ pub fn BulkActions() -> AnyView {
         );
     };
     view! {
-        <div class="bulk" role="group" aria-label=move || t_string!(i18n, inbox.bulk_label)>
+        <div class="bulk" role="group" aria-label=td_string!(locale, inbox.bulk_label)>
             <p class="bulk-count" role="status">
                 {move || {
-                    crate::ui::fill(t_string!(i18n, inbox.picked), &[("count", count().to_string())])
+                    crate::ui::fill(td_string!(locale, inbox.picked), &[("count", count().to_string())])
                 }}
             </p>
             <div class="bulk-row">
                 <label class="visually-hidden" for="bulk-assignee">
-                    {t!(i18n, inbox.assign_to)}
+                    {td_string!(locale, inbox.assign_to)}
                 </label>
                 <select
                     id="bulk-assignee"
                     prop:value=move || to.get()
                     on:change=move |ev| to.set(event_target_value(&ev))
                 >
-                    <option value="">{t!(i18n, inbox.nobody)}</option>
+                    <option value="">{td_string!(locale, inbox.nobody)}</option>
                     {move || {
                         choices
                             .get()
@@ -390,19 +391,19 @@ pub fn BulkActions() -> AnyView {
                     disabled=move || busy.get() || count() == 0
                     on:click=assign
                 >
-                    {t!(i18n, inbox.apply_to_selected)}
+                    {td_string!(locale, inbox.apply_to_selected)}
                 </button>
             </div>
             <div class="bulk-row">
                 <label class="visually-hidden" for="bulk-reason">
-                    {t!(i18n, inbox.close_reason)}
+                    {td_string!(locale, inbox.close_reason)}
                 </label>
                 <input
                     id="bulk-reason"
                     list="bulk-reasons"
                     maxlength="200"
                     autocomplete="off"
-                    placeholder=move || t_string!(i18n, inbox.close_reason_placeholder)
+                    placeholder=td_string!(locale, inbox.close_reason_placeholder)
                     prop:value=move || reason.get()
                     on:input=move |ev| reason.set(event_target_value(&ev))
                 />
@@ -424,7 +425,7 @@ pub fn BulkActions() -> AnyView {
                     disabled=move || busy.get() || count() == 0
                     on:click=close
                 >
-                    {t!(i18n, inbox.close_selected)}
+                    {td_string!(locale, inbox.close_selected)}
                 </button>
             </div>
             {move || {
@@ -433,7 +434,7 @@ pub fn BulkActions() -> AnyView {
                         view! {
                             <p class="notice" role="status">
                                 {crate::ui::fill(
-                                    t_string!(i18n, inbox.done_count),
+                                    td_string!(locale, inbox.done_count),
                                     &[("count", n.to_string())],
                                 )}
                             </p>

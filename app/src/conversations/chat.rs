@@ -13,13 +13,14 @@ use crate::clock;
 use crate::contacts::panel::ContactPanel;
 use crate::error::AppError;
 use crate::i18n::*;
+use crate::locale::use_locale;
 use crate::ui::{error_text, failure_text, ErrorNote};
 
 #[component]
 pub fn ChatWindow() -> impl IntoView {
-    let i18n = use_i18n();
+    let locale = use_locale();
     view! {
-        <section class="chat" aria-label=move || t_string!(i18n, inbox.chat_label)>
+        <section class="chat" aria-label=td_string!(locale, inbox.chat_label)>
             <Transition fallback=|| view! { <div class="loading"></div> }>
                 <ChatState />
             </Transition>
@@ -41,7 +42,7 @@ enum Shown {
 /// draft and its sends in flight).
 #[component]
 fn ChatState() -> impl IntoView {
-    let i18n = use_i18n();
+    let locale = use_locale();
     let thread = expect_context::<Workspace>().thread;
     // Created under the Transition, so reading the thread here is waited for like any read.
     let shown = Memo::new(move |_| match thread.get() {
@@ -55,7 +56,7 @@ fn ChatState() -> impl IntoView {
         Shown::Failed(err) => Some(
             view! {
                 <p class="form-error" role="alert">
-                    {error_text(i18n.get_locale_untracked(), &err)}
+                    {error_text(locale, &err)}
                 </p>
             }
             .into_any(),
@@ -63,7 +64,7 @@ fn ChatState() -> impl IntoView {
         Shown::Nothing => Some(
             view! {
                 <div class="chat-empty">
-                    <p>{t!(i18n, inbox.pick_conversation)}</p>
+                    <p>{td_string!(locale, inbox.pick_conversation)}</p>
                 </div>
             }
             .into_any(),
@@ -126,7 +127,7 @@ fn chat_view(conversation_id: i64) -> AnyView {
 
 #[component]
 fn OpenChat(conversation_id: i64) -> AnyView {
-    let i18n = use_i18n();
+    let locale = use_locale();
     let workspace = expect_context::<Workspace>();
     let thread = workspace.thread;
     let offset = clock::viewer_offset_minutes();
@@ -245,7 +246,7 @@ fn OpenChat(conversation_id: i64) -> AnyView {
             <a
                 class="back phone-only"
                 href=move || workspace.href(&[("c", None), ("panel", None)])
-                aria-label=move || t_string!(i18n, inbox.back)
+                aria-label=td_string!(locale, inbox.back)
             >
                 "←"
             </a>
@@ -272,24 +273,24 @@ fn OpenChat(conversation_id: i64) -> AnyView {
                     aria-controls="contact-panel"
                     on:click=move |_| panel_shown.update(|s| *s = !*s)
                 >
-                    {t!(i18n, contacts.panel_toggle)}
+                    {td_string!(locale, contacts.panel_toggle)}
                 </button>
                 <a
                     class="button small phone-only"
                     href=move || workspace.href(&[("panel", Some("contact".into()))])
                 >
-                    {t!(i18n, contacts.panel_toggle)}
+                    {td_string!(locale, contacts.panel_toggle)}
                 </a>
             </Show>
         </header>
         <Show when=move || lost() && !deleted()>
             <p class="lost-access" role="alert">
-                {t!(i18n, inbox.lost_access)}
+                {td_string!(locale, inbox.lost_access)}
             </p>
         </Show>
         <Show when=deleted>
             <p class="lost-access" role="alert">
-                {t!(i18n, inbox.deleted_notice)}
+                {td_string!(locale, inbox.deleted_notice)}
             </p>
         </Show>
         <div class="chat-body" class:with-panel=move || panel_shown.get() class:gone=move || lost() || deleted()>
@@ -299,7 +300,7 @@ fn OpenChat(conversation_id: i64) -> AnyView {
                     node_ref=scroller
                     role="log"
                     aria-live="polite"
-                    aria-label=move || t_string!(i18n, inbox.thread_label)
+                    aria-label=td_string!(locale, inbox.thread_label)
                     tabindex="0"
                     on:scroll=on_scroll
                 >
@@ -310,7 +311,7 @@ fn OpenChat(conversation_id: i64) -> AnyView {
                             disabled=move || loading_older.get()
                             on:click=move |_| load_older()
                         >
-                            {t!(i18n, inbox.load_older)}
+                            {td_string!(locale, inbox.load_older)}
                         </button>
                     </Show>
                     <ErrorNote error=older_error />
@@ -433,8 +434,7 @@ fn MessageBubble(
     // Given, not looked up: the thread's rows are rendered after the chat is built.
     workspace: Workspace,
 ) -> impl IntoView {
-    let i18n = use_i18n();
-    let locale = i18n.get_locale_untracked();
+    let locale = use_locale();
     if message.direction == "system" {
         return view! {
             <p class="system-event" id=format!("m-{}", message.id)>
@@ -449,9 +449,9 @@ fn MessageBubble(
     let outgoing = message.direction == "out";
     let class = if outgoing { "bubble out" } else { "bubble in" };
     let body = if message.deleted {
-        view! { <p class="deleted">{t!(i18n, inbox.deleted)}</p> }.into_any()
+        view! { <p class="deleted">{td_string!(locale, inbox.deleted)}</p> }.into_any()
     } else {
-        message_body(&message, i18n).into_any()
+        message_body(&message, locale).into_any()
     };
     let failure = failure_text(
         locale,
@@ -461,15 +461,15 @@ fn MessageBubble(
     let failed = message.status.as_deref() == Some("failed");
     let ticks = outgoing.then(|| {
         let (symbol, label) = match message.status.as_deref() {
-            Some("pending") => ("🕓", t_string!(i18n, inbox.status_pending).to_string()),
-            Some("sent") => ("✓", t_string!(i18n, inbox.status_sent).to_string()),
-            Some("delivered") => ("✓✓", t_string!(i18n, inbox.status_delivered).to_string()),
-            Some("read") => ("✓✓", t_string!(i18n, inbox.status_read).to_string()),
+            Some("pending") => ("🕓", td_string!(locale, inbox.status_pending).to_string()),
+            Some("sent") => ("✓", td_string!(locale, inbox.status_sent).to_string()),
+            Some("delivered") => ("✓✓", td_string!(locale, inbox.status_delivered).to_string()),
+            Some("read") => ("✓✓", td_string!(locale, inbox.status_read).to_string()),
             Some("failed") => (
                 "⚠",
                 format!(
                     "{}: {}",
-                    t_string!(i18n, inbox.status_failed),
+                    td_string!(locale, inbox.status_failed),
                     failure.clone()
                 ),
             ),
@@ -484,7 +484,7 @@ fn MessageBubble(
     });
     let reactions = (!message.reactions.is_empty()).then(|| {
         view! {
-            <span class="reactions" aria-label=move || t_string!(i18n, inbox.reactions)>
+            <span class="reactions" aria-label=td_string!(locale, inbox.reactions)>
                 {message.reactions.iter().map(|(_, emoji)| emoji.clone()).collect::<String>()}
             </span>
         }
@@ -520,7 +520,7 @@ fn MessageBubble(
                         }
                     }
                 >
-                    {t!(i18n, inbox.retry)}
+                    {td_string!(locale, inbox.retry)}
                 </button>
             </p>
             <ErrorNote error=retry_error />
@@ -529,9 +529,9 @@ fn MessageBubble(
     let quote = quoted.map(|q| {
         let id = q.id;
         let author = if q.direction == "out" {
-            t_string!(i18n, inbox.you).to_string()
+            td_string!(locale, inbox.you).to_string()
         } else {
-            t_string!(i18n, inbox.customer).to_string()
+            td_string!(locale, inbox.customer).to_string()
         };
         let text = q
             .body
@@ -543,7 +543,7 @@ fn MessageBubble(
                 type="button"
                 class="quote"
                 on:click=move |_| super::browser::show_message(id)
-                aria-label=move || t_string!(i18n, inbox.jump_to_original)
+                aria-label=td_string!(locale, inbox.jump_to_original)
             >
                 <strong>{author}</strong>
                 <span>{kind_icon(&q.kind)} {text}</span>
@@ -558,7 +558,7 @@ fn MessageBubble(
                 message
                     .sent_from
                     .as_deref()
-                    .map(|_| t_string!(i18n, inbox.from_phone).to_string())
+                    .map(|_| td_string!(locale, inbox.from_phone).to_string())
             })
         })
         .flatten()
@@ -575,7 +575,7 @@ fn MessageBubble(
             {body}
             {failed_part}
             <span class="meta">
-                {message.edited.then(|| view! { <span>{t!(i18n, inbox.edited)}</span> })}
+                {message.edited.then(|| view! { <span>{td_string!(locale, inbox.edited)}</span> })}
                 <time>{clock::time_of_day(message.at, offset)}</time>
                 {ticks}
             </span>
@@ -586,8 +586,8 @@ fn MessageBubble(
                         <button
                             type="button"
                             class="reply-button"
-                            aria-label=move || t_string!(i18n, inbox.reply)
-                            title=move || t_string!(i18n, inbox.reply)
+                            aria-label=td_string!(locale, inbox.reply)
+                            title=td_string!(locale, inbox.reply)
                             on:click=move |_| {
                                 workspace.reply_to.set(Some(reply_source.clone()));
                                 super::browser::focus("composer-text");
@@ -644,7 +644,7 @@ pub fn file_size(bytes: i64) -> String {
     }
 }
 
-fn message_body(message: &MessageView, i18n: leptos_i18n::I18nContext<Locale>) -> impl IntoView {
+fn message_body(message: &MessageView, locale: Locale) -> impl IntoView {
     let text = message.body.clone().unwrap_or_default();
     let content = &message.content;
     let text_part = (!text.is_empty()).then(|| view! { <p class="text">{linked_text(&text)}</p> });
@@ -658,21 +658,21 @@ fn message_body(message: &MessageView, i18n: leptos_i18n::I18nContext<Locale>) -
                         <p class="media-pending">
                             {kind_icon(&message.kind)}
                             {if a.status == "failed" {
-                                t_string!(i18n, inbox.media_failed)
+                                td_string!(locale, inbox.media_failed)
                             } else {
-                                t_string!(i18n, inbox.media_pending)
+                                td_string!(locale, inbox.media_pending)
                             }}
                         </p>
                     }
                     .into_any(),
                     (true, "sticker") => {
-                        view! { <img class="sticker" src=url alt=move || t_string!(i18n, inbox.kind_sticker) loading="lazy" /> }.into_any()
+                        view! { <img class="sticker" src=url alt=td_string!(locale, inbox.kind_sticker) loading="lazy" /> }.into_any()
                     }
                     (true, "image" | "gif") => {
                         let full = url.clone();
                         view! {
-                            <a href=full target="_blank" rel="noopener" aria-label=move || t_string!(i18n, inbox.open_full)>
-                                <img class="media" src=url alt=move || t_string!(i18n, inbox.kind_image) loading="lazy" />
+                            <a href=full target="_blank" rel="noopener" aria-label=td_string!(locale, inbox.open_full)>
+                                <img class="media" src=url alt=td_string!(locale, inbox.kind_image) loading="lazy" />
                             </a>
                         }
                         .into_any()
@@ -682,14 +682,14 @@ fn message_body(message: &MessageView, i18n: leptos_i18n::I18nContext<Locale>) -
                     }
                     .into_any(),
                     (true, "audio" | "voice") => view! {
-                        <audio src=url controls preload="metadata" aria-label=move || t_string!(i18n, inbox.kind_audio)></audio>
+                        <audio src=url controls preload="metadata" aria-label=td_string!(locale, inbox.kind_audio)></audio>
                     }
                     .into_any(),
                     (true, _) => {
                         let name = a
                             .file_name
                             .clone()
-                            .unwrap_or_else(|| t_string!(i18n, inbox.document).to_string());
+                            .unwrap_or_else(|| td_string!(locale, inbox.document).to_string());
                         let size = a.size_bytes.map(file_size).unwrap_or_default();
                         view! {
                             <a class="document" href=url download=a.file_name.clone().unwrap_or_default()>
@@ -730,18 +730,18 @@ fn message_body(message: &MessageView, i18n: leptos_i18n::I18nContext<Locale>) -
             view! {
                 <a class="share" href=url target="_blank" rel="noopener">
                     "🔗 "
-                    {if text.is_empty() { t_string!(i18n, inbox.shared_post).to_string() } else { text.clone() }}
+                    {if text.is_empty() { td_string!(locale, inbox.shared_post).to_string() } else { text.clone() }}
                 </a>
             }
             .into_any()
         }
         "template" => view! {
-            <p class="template-label">{t!(i18n, inbox.template_sent)}</p>
+            <p class="template-label">{td_string!(locale, inbox.template_sent)}</p>
             {text_part}
         }
         .into_any(),
         "unsupported" => {
-            view! { <p class="unsupported">{t!(i18n, inbox.unsupported)}</p> }.into_any()
+            view! { <p class="unsupported">{td_string!(locale, inbox.unsupported)}</p> }.into_any()
         }
         _ => view! { {text_part} }.into_any(),
     }

@@ -10,6 +10,7 @@ use super::manage::{add_close_reason, delete_close_reason, lifecycle_choices};
 use crate::accounts::{load_accounts, AccountView};
 use crate::error::{AppError, Field};
 use crate::i18n::*;
+use crate::locale::use_locale;
 use crate::ui::{ErrorNote, FieldError, FormError};
 
 const RULE_FIELDS: &[Field] = &[
@@ -36,7 +37,7 @@ fn act(
 
 #[component]
 pub fn ClosingSection() -> AnyView {
-    let i18n = use_i18n();
+    let locale = use_locale();
     let version = RwSignal::new(0u32);
     let busy = RwSignal::new(false);
     let rules = LocalResource::new(move || {
@@ -111,9 +112,9 @@ pub fn ClosingSection() -> AnyView {
         );
     };
     let unit_label = move |key: &str| match key {
-        "minutes" => t_string!(i18n, settings.unit_minutes),
-        "days" => t_string!(i18n, settings.unit_days),
-        _ => t_string!(i18n, settings.unit_hours),
+        "minutes" => td_string!(locale, settings.unit_minutes),
+        "days" => td_string!(locale, settings.unit_days),
+        _ => td_string!(locale, settings.unit_hours),
     };
     let account_name = move |id: i64| {
         account_list()
@@ -126,13 +127,13 @@ pub fn ClosingSection() -> AnyView {
         let id = rule.id;
         let on = rule.enabled;
         let unit = match (rule.unit.as_str(), rule.amount) {
-            ("minutes", 1) => t_string!(i18n, settings.unit_minute),
-            ("hours", 1) => t_string!(i18n, settings.unit_hour),
-            ("days", 1) => t_string!(i18n, settings.unit_day),
+            ("minutes", 1) => td_string!(locale, settings.unit_minute),
+            ("hours", 1) => td_string!(locale, settings.unit_hour),
+            ("days", 1) => td_string!(locale, settings.unit_day),
             (key, _) => unit_label(key),
         };
         let summary = crate::ui::fill(
-            t_string!(i18n, settings.rule_summary),
+            td_string!(locale, settings.rule_summary),
             &[
                 ("amount", rule.amount.to_string()),
                 ("unit", unit.to_string()),
@@ -151,7 +152,7 @@ pub fn ClosingSection() -> AnyView {
                     <span>{summary}</span>
                     <span class="muted">{lines}</span>
                     <span class="muted">
-                        {t!(i18n, settings.rule_reason)} ": " {rule.reason.clone()}
+                        {td_string!(locale, settings.rule_reason)} ": " {rule.reason.clone()}
                     </span>
                 </div>
                 <label class="checkbox">
@@ -167,7 +168,7 @@ pub fn ClosingSection() -> AnyView {
                             );
                         }
                     />
-                    {t!(i18n, settings.rule_active)}
+                    {td_string!(locale, settings.rule_active)}
                 </label>
                 <button
                     type="button"
@@ -176,16 +177,16 @@ pub fn ClosingSection() -> AnyView {
                         act(busy, version, list_error, delete_closing_rule(id), || {});
                     }
                 >
-                    {t!(i18n, settings.quick_reply_delete)}
+                    {td_string!(locale, settings.quick_reply_delete)}
                 </button>
             </li>
         }
     };
     view! {
         <section class="card" aria-labelledby="closing-heading">
-            <h2 id="closing-heading">{t!(i18n, settings.closing_heading)}</h2>
+            <h2 id="closing-heading">{td_string!(locale, settings.closing_heading)}</h2>
 
-            <h3>{t!(i18n, settings.close_reasons_heading)}</h3>
+            <h3>{td_string!(locale, settings.close_reasons_heading)}</h3>
             <ul class="reasons">
                 {move || {
                     reasons()
@@ -202,7 +203,7 @@ pub fn ClosingSection() -> AnyView {
                                             act(busy, version, reason_error, delete_close_reason(id), || {});
                                         }
                                     >
-                                        {t!(i18n, settings.quick_reply_delete)}
+                                        {td_string!(locale, settings.quick_reply_delete)}
                                     </button>
                                 </li>
                             }
@@ -211,26 +212,26 @@ pub fn ClosingSection() -> AnyView {
                 }}
             </ul>
             <form class="inline-form" on:submit=add_reason>
-                <label for="new-close-reason">{t!(i18n, settings.close_reason_new)}</label>
+                <label for="new-close-reason">{td_string!(locale, settings.close_reason_new)}</label>
                 <input
                     id="new-close-reason"
                     maxlength="200"
                     prop:value=move || reason_label.get()
                     on:input=move |ev| reason_label.set(event_target_value(&ev))
                 />
-                <button class="button" type="submit">{t!(i18n, settings.close_reason_add)}</button>
+                <button class="button" type="submit">{td_string!(locale, settings.close_reason_add)}</button>
             </form>
             <ErrorNote error=reason_error />
 
-            <h3>{t!(i18n, settings.rules_heading)}</h3>
-            <p class="muted">{t!(i18n, settings.rules_intro)}</p>
+            <h3>{td_string!(locale, settings.rules_heading)}</h3>
+            <p class="muted">{td_string!(locale, settings.rules_intro)}</p>
             <ul class="rules">
                 {move || rules.get().and_then(Result::ok).unwrap_or_default().into_iter().map(rule_item).collect_view()}
             </ul>
             <ErrorNote error=list_error />
             <form class="rule-form" aria-labelledby="new-rule-heading" on:submit=add_rule>
-                <h4 id="new-rule-heading">{t!(i18n, settings.rule_new)}</h4>
-                <label for="rule-name">{t!(i18n, settings.rule_name)}</label>
+                <h4 id="new-rule-heading">{td_string!(locale, settings.rule_new)}</h4>
+                <label for="rule-name">{td_string!(locale, settings.rule_name)}</label>
                 <input
                     id="rule-name"
                     maxlength="60"
@@ -239,10 +240,10 @@ pub fn ClosingSection() -> AnyView {
                 />
                 <FieldError error=rule_error field=Field::Name id="rule-name-error" />
                 <fieldset>
-                    <legend>{t!(i18n, settings.rule_after)}</legend>
+                    <legend>{td_string!(locale, settings.rule_after)}</legend>
                     <div class="inline-form">
                         <label class="visually-hidden" for="rule-amount">
-                            {t!(i18n, settings.rule_amount)}
+                            {td_string!(locale, settings.rule_amount)}
                         </label>
                         <input
                             id="rule-amount"
@@ -253,7 +254,7 @@ pub fn ClosingSection() -> AnyView {
                             on:input=move |ev| amount.set(event_target_value(&ev))
                         />
                         <label class="visually-hidden" for="rule-unit">
-                            {t!(i18n, settings.rule_unit)}
+                            {td_string!(locale, settings.rule_unit)}
                         </label>
                         <select
                             id="rule-unit"
@@ -269,7 +270,7 @@ pub fn ClosingSection() -> AnyView {
                     <FieldError error=rule_error field=Field::Inactivity id="rule-amount-error" />
                 </fieldset>
                 <fieldset>
-                    <legend>{t!(i18n, settings.rule_accounts)}</legend>
+                    <legend>{td_string!(locale, settings.rule_accounts)}</legend>
                     {move || {
                         account_list()
                             .into_iter()
@@ -299,7 +300,7 @@ pub fn ClosingSection() -> AnyView {
                     }}
                     <FieldError error=rule_error field=Field::Account id="rule-accounts-error" />
                 </fieldset>
-                <label for="rule-reason">{t!(i18n, settings.rule_reason)}</label>
+                <label for="rule-reason">{td_string!(locale, settings.rule_reason)}</label>
                 <input
                     id="rule-reason"
                     list="rule-reasons"
@@ -322,11 +323,11 @@ pub fn ClosingSection() -> AnyView {
                         prop:checked=move || enabled.get()
                         on:change=move |ev| enabled.set(event_target_checked(&ev))
                     />
-                    {t!(i18n, settings.rule_active)}
+                    {td_string!(locale, settings.rule_active)}
                 </label>
                 <FormError error=rule_error fields=RULE_FIELDS />
                 <button class="button primary" type="submit" disabled=move || busy.get()>
-                    {t!(i18n, settings.rule_add)}
+                    {td_string!(locale, settings.rule_add)}
                 </button>
             </form>
         </section>

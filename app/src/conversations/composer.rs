@@ -14,6 +14,7 @@ use super::{send_media, MessageView};
 use crate::clock;
 use crate::error::AppError;
 use crate::i18n::*;
+use crate::locale::use_locale;
 use crate::quick_replies::{load_quick_replies, matching, quick_reply_file, QuickReply};
 use crate::templates::{format_price, load_templates, send_template, TemplateView};
 use crate::ui::{error_text, file_refusal_text, refusal_text, ErrorNote};
@@ -37,7 +38,7 @@ pub const FIELDS: &[&str] = &[
 
 #[component]
 pub fn Composer(conversation_id: i64) -> AnyView {
-    let i18n = use_i18n();
+    let locale = use_locale();
     let workspace = expect_context::<Workspace>();
     let thread = workspace.thread;
     // What was written here and not sent comes back when the agent does, after a reload too.
@@ -93,15 +94,12 @@ pub fn Composer(conversation_id: i64) -> AnyView {
     let refusal = move || {
         let (channel, last, connected) = state()?;
         if !connected {
-            return Some(error_text(
-                i18n.get_locale(),
-                &AppError::AccountDisconnected,
-            ));
+            return Some(error_text(locale, &AppError::AccountDisconnected));
         }
         let open = window(channel, last, now.get());
         may_send(open, channel, Outgoing::FreeForm)
             .err()
-            .map(|r| refusal_text(i18n.get_locale(), r))
+            .map(|r| refusal_text(locale, r))
     };
     let templates_allowed = move || {
         let Some((channel, last, connected)) = state() else {
@@ -133,14 +131,14 @@ pub fn Composer(conversation_id: i64) -> AnyView {
         match window(channel, last, now.get()) {
             // WhatsApp: free messages until the window closes, templates after.
             Window::Free { until } if whatsapp => Some(fill(
-                t_string!(i18n, inbox.window_left),
+                td_string!(locale, inbox.window_left),
                 clock::duration(until - now.get()),
             )),
             // Facebook and Instagram: any answer until 7 days after the customer wrote.
             Window::Free { .. } | Window::HumanAgent { .. } => {
                 let until = last? + crate::window::HUMAN_AGENT_WINDOW_MS;
                 Some(fill(
-                    t_string!(i18n, inbox.window_left_reply),
+                    td_string!(locale, inbox.window_left_reply),
                     clock::duration(until - now.get()),
                 ))
             }
@@ -158,19 +156,16 @@ pub fn Composer(conversation_id: i64) -> AnyView {
     // progress and sent with the text box's content as caption.
     let upload = RwSignal::new(None::<Upload>);
     // A file's message, once sent: shown in the thread, or its failure on the upload line.
-    let file_sent = move |name: String, result: Result<MessageView, AppError>| {
-        let locale = i18n.get_locale_untracked();
-        match result {
-            Ok(message) => {
-                upload.set(None);
-                outbox::settle(workspace, locale, 0, Ok(message));
-            }
-            Err(err) => upload.set(Some(Upload {
-                name,
-                progress: 1.0,
-                error: Some(error_text(locale, &err)),
-            })),
+    let file_sent = move |name: String, result: Result<MessageView, AppError>| match result {
+        Ok(message) => {
+            upload.set(None);
+            outbox::settle(workspace, locale, 0, Ok(message));
         }
+        Err(err) => upload.set(Some(Upload {
+            name,
+            progress: 1.0,
+            error: Some(error_text(locale, &err)),
+        })),
     };
     // A quick reply's file, sent with the text when the message goes.
     let staged = RwSignal::new(None::<QuickReply>);
@@ -215,7 +210,6 @@ pub fn Composer(conversation_id: i64) -> AnyView {
         let Some((channel, _, _)) = state() else {
             return;
         };
-        let locale = i18n.get_locale_untracked();
         let (mime, size, name) = browser::describe(&file);
         // A voice note is recorded as WebM and sent as Ogg (the server moves it).
         let sent_as = if mime.starts_with("audio/webm") {
@@ -418,7 +412,7 @@ pub fn Composer(conversation_id: i64) -> AnyView {
                                                 class="link-button"
                                                 on:click=move |_| popup.set(Popup::Templates)
                                             >
-                                                {t!(i18n, inbox.choose_template)}
+                                                {td_string!(locale, inbox.choose_template)}
                                             </button>
                                         }
                                     })}
@@ -437,18 +431,18 @@ pub fn Composer(conversation_id: i64) -> AnyView {
                             .body
                             .clone()
                             .filter(|b| !b.is_empty())
-                            .unwrap_or_else(|| kind_name(i18n.get_locale_untracked(), &m.kind));
+                            .unwrap_or_else(|| kind_name(locale, &m.kind));
                         view! {
                             <div class="replying" role="status">
                                 <span>
-                                    <strong>{t!(i18n, inbox.replying_to)}</strong>
+                                    <strong>{td_string!(locale, inbox.replying_to)}</strong>
                                     " "
                                     {text}
                                 </span>
                                 <button
                                     type="button"
                                     class="link-button"
-                                    aria-label=move || t_string!(i18n, inbox.cancel_reply)
+                                    aria-label=td_string!(locale, inbox.cancel_reply)
                                     on:click=move |_| workspace.reply_to.set(None)
                                 >
                                     "✕"
@@ -476,7 +470,7 @@ pub fn Composer(conversation_id: i64) -> AnyView {
                                                 class="link-button"
                                                 on:click=move |_| upload.set(None)
                                             >
-                                                {t!(i18n, inbox.dismiss)}
+                                                {td_string!(locale, inbox.dismiss)}
                                             </button>
                                         }
                                             .into_any()
@@ -486,7 +480,7 @@ pub fn Composer(conversation_id: i64) -> AnyView {
                                             <progress
                                                 max="100"
                                                 value=percent.to_string()
-                                                aria-label=move || t_string!(i18n, inbox.uploading)
+                                                aria-label=td_string!(locale, inbox.uploading)
                                             ></progress>
                                             <span class="upload-percent">{format!("{percent} %")}</span>
                                         }
@@ -506,7 +500,7 @@ pub fn Composer(conversation_id: i64) -> AnyView {
                                 class="popup quick-replies"
                                 role="listbox"
                                 id="quick-replies"
-                                aria-label=move || t_string!(i18n, inbox.quick_replies)
+                                aria-label=td_string!(locale, inbox.quick_replies)
                             >
                                 {found
                                     .into_iter()
@@ -548,7 +542,7 @@ pub fn Composer(conversation_id: i64) -> AnyView {
                             <div
                                 class="popup emoji-picker"
                                 role="listbox"
-                                aria-label=move || t_string!(i18n, inbox.emoji)
+                                aria-label=td_string!(locale, inbox.emoji)
                             >
                                 {EMOJI
                                     .iter()
@@ -597,7 +591,7 @@ pub fn Composer(conversation_id: i64) -> AnyView {
                                                     browser::focus("composer-text");
                                                 }
                                             >
-                                                {field_label(i18n.get_locale_untracked(), field)}
+                                                {field_label(locale, field)}
                                             </button>
                                         }
                                     })
@@ -614,7 +608,6 @@ pub fn Composer(conversation_id: i64) -> AnyView {
                                 conversation_id
                                 close=move || popup.set(Popup::None)
                                 sent=move |message| {
-                                    let locale = i18n.get_locale_untracked();
                                     outbox::settle(workspace, locale, 0, Ok(message))
                                 }
                             />
@@ -627,8 +620,8 @@ pub fn Composer(conversation_id: i64) -> AnyView {
                 <button
                     type="button"
                     class="tool"
-                    aria-label=move || t_string!(i18n, inbox.emoji)
-                    title=move || t_string!(i18n, inbox.emoji)
+                    aria-label=td_string!(locale, inbox.emoji)
+                    title=td_string!(locale, inbox.emoji)
                     disabled=disabled
                     on:click=move |_| popup.update(|p| *p = p.toggle(Popup::Emoji))
                 >
@@ -640,10 +633,10 @@ pub fn Composer(conversation_id: i64) -> AnyView {
                     disabled=disabled
                     on:click=move |_| popup.update(|p| *p = p.toggle(Popup::Personalize))
                 >
-                    {t!(i18n, inbox.personalize)}
+                    {td_string!(locale, inbox.personalize)}
                 </button>
                 <label class="tool" class:disabled=disabled>
-                    <span>{t!(i18n, inbox.attach)}</span>
+                    <span>{td_string!(locale, inbox.attach)}</span>
                     <input
                         type="file"
                         class="visually-hidden"
@@ -682,7 +675,7 @@ pub fn Composer(conversation_id: i64) -> AnyView {
                             popup.update(|p| *p = p.toggle(Popup::Templates))
                         }
                     >
-                        {t!(i18n, inbox.template)}
+                        {td_string!(locale, inbox.template)}
                     </button>
                 </Show>
             </div>
@@ -691,9 +684,9 @@ pub fn Composer(conversation_id: i64) -> AnyView {
                     .get()
                     .map(|err| {
                         let text = match err {
-                            browser::RecordError::Denied => t_string!(i18n, inbox.mic_denied),
+                            browser::RecordError::Denied => td_string!(locale, inbox.mic_denied),
                             browser::RecordError::Unavailable => {
-                                t_string!(i18n, inbox.mic_unavailable)
+                                td_string!(locale, inbox.mic_unavailable)
                             }
                         };
                         view! {
@@ -709,20 +702,20 @@ pub fn Composer(conversation_id: i64) -> AnyView {
                         view! {
                             <div class="recording" role="status">
                                 <span class="recording-dot" aria-hidden="true"></span>
-                                <span>{t!(i18n, inbox.recording)} " " <time>{time}</time></span>
+                                <span>{td_string!(locale, inbox.recording)} " " <time>{time}</time></span>
                                 <button
                                     type="button"
                                     class="button ghost"
                                     on:click=move |_| discard_recording()
                                 >
-                                    {t!(i18n, inbox.discard_recording)}
+                                    {td_string!(locale, inbox.discard_recording)}
                                 </button>
                                 <button
                                     type="button"
                                     class="button primary"
                                     on:click=move |_| send_recording()
                                 >
-                                    {t!(i18n, inbox.send_voice)}
+                                    {td_string!(locale, inbox.send_voice)}
                                 </button>
                             </div>
                         }
@@ -742,7 +735,7 @@ pub fn Composer(conversation_id: i64) -> AnyView {
                                 <button
                                     type="button"
                                     class="link-button"
-                                    aria-label=move || t_string!(i18n, inbox.remove_file)
+                                    aria-label=td_string!(locale, inbox.remove_file)
                                     on:click=move |_| staged.set(None)
                                 >
                                     "✕"
@@ -753,13 +746,13 @@ pub fn Composer(conversation_id: i64) -> AnyView {
             }}
             <div class="composer-row">
                 <label class="visually-hidden" for="composer-text">
-                    {t!(i18n, inbox.write)}
+                    {td_string!(locale, inbox.write)}
                 </label>
                 <textarea
                     id="composer-text"
                     name="body"
                     rows="1"
-                    placeholder=move || t_string!(i18n, inbox.write)
+                    placeholder=td_string!(locale, inbox.write)
                     prop:value=move || draft.get()
                     disabled=disabled
                     on:input=move |ev| {
@@ -814,15 +807,15 @@ pub fn Composer(conversation_id: i64) -> AnyView {
                 <button
                     type="button"
                     class="tool record"
-                    aria-label=move || t_string!(i18n, inbox.record)
-                    title=move || t_string!(i18n, inbox.record)
+                    aria-label=td_string!(locale, inbox.record)
+                    title=td_string!(locale, inbox.record)
                     disabled=move || disabled() || recording_since.get().is_some()
                     on:click=move |_| start_recording()
                 >
                     "🎤"
                 </button>
                 <button class="button primary" type="submit" disabled=disabled>
-                    {t!(i18n, inbox.send)}
+                    {td_string!(locale, inbox.send)}
                 </button>
             </div>
         </form>
@@ -891,7 +884,7 @@ fn TemplatePicker(
     close: impl Fn() + Copy + Send + Sync + 'static,
     sent: impl Fn(MessageView) + Copy + Send + Sync + 'static,
 ) -> AnyView {
-    let i18n = use_i18n();
+    let locale = use_locale();
     let templates = LocalResource::new(move || load_templates(conversation_id));
     let chosen = RwSignal::new(None::<TemplateView>);
     let params = RwSignal::new(Vec::<String>::new());
@@ -914,7 +907,7 @@ fn TemplatePicker(
     });
     view! {
         <div class="popup template-picker" role="dialog" aria-labelledby="template-picker-title">
-            <h3 id="template-picker-title">{t!(i18n, inbox.templates_title)}</h3>
+            <h3 id="template-picker-title">{td_string!(locale, inbox.templates_title)}</h3>
             <Transition fallback=|| view! { <div class="loading"></div> }>
                 {move || {
                     templates
@@ -923,13 +916,13 @@ fn TemplatePicker(
                             Err(err) => {
                                 view! {
                                     <p class="form-error" role="alert">
-                                        {error_text(i18n.get_locale_untracked(), &err)}
+                                        {error_text(locale, &err)}
                                     </p>
                                 }
                                     .into_any()
                             }
                             Ok(list) if list.is_empty() => {
-                                view! { <p class="hint">{t!(i18n, inbox.no_templates)}</p> }
+                                view! { <p class="hint">{td_string!(locale, inbox.no_templates)}</p> }
                                     .into_any()
                             }
                             Ok(list) => {
@@ -975,7 +968,6 @@ fn TemplatePicker(
                 chosen
                     .get()
                     .map(|template| {
-                        let locale = i18n.get_locale_untracked();
                         let category = match template.category.as_str() {
                             "marketing" => td_string!(locale, settings.category_marketing),
                             "utility" => td_string!(locale, settings.category_utility),
@@ -994,7 +986,7 @@ fn TemplatePicker(
                                 <p class="template-meta">
                                     <span class="badge">{category}</span>
                                     " "
-                                    <span>{t!(i18n, inbox.price)} ": " {price}</span>
+                                    <span>{td_string!(locale, inbox.price)} ": " {price}</span>
                                 </p>
                                 {(0..template.params)
                                     .map(|i| {
@@ -1023,7 +1015,7 @@ fn TemplatePicker(
                                     })
                                     .collect_view()}
                                 <p class="template-preview" aria-live="polite">
-                                    <span class="visually-hidden">{t!(i18n, inbox.preview)}</span>
+                                    <span class="visually-hidden">{td_string!(locale, inbox.preview)}</span>
                                     {move || preview(&body, &params.get())}
                                 </p>
                                 <button
@@ -1034,7 +1026,7 @@ fn TemplatePicker(
                                         send.dispatch((template_id, params.get_untracked()));
                                     }
                                 >
-                                    {t!(i18n, inbox.send_template)}
+                                    {td_string!(locale, inbox.send_template)}
                                 </button>
                             </div>
                         }
@@ -1042,7 +1034,7 @@ fn TemplatePicker(
             }}
             <ErrorNote error=error />
             <button type="button" class="button small" on:click=move |_| close()>
-                {t!(i18n, inbox.cancel)}
+                {td_string!(locale, inbox.cancel)}
             </button>
         </div>
     }

@@ -20,6 +20,7 @@ use super::{
 use crate::auth::CurrentUser;
 use crate::error::AppError;
 use crate::i18n::*;
+use crate::locale::use_locale;
 use crate::permissions::can_use_inbox;
 use crate::shell::{Forbidden, Me, WithUser};
 use crate::ui::page_title;
@@ -64,7 +65,7 @@ pub struct Workspace {
     /// The team and the close reasons, read once in the browser for every control that
     /// offers them.
     pub choices: RwSignal<Option<Result<Choices, AppError>>>,
-    pub i18n: leptos_i18n::I18nContext<Locale>,
+    pub locale: Locale,
     /// Selecting rows for a bulk action: the ids picked so far; `None` when not selecting.
     pub picked: RwSignal<Option<Vec<i64>>>,
     /// Conversations deleted while this page is open.
@@ -294,14 +295,14 @@ pub fn InboxPage() -> impl IntoView {
         link: RwSignal::new(Link::Connected),
         socket: StoredValue::new(Link::Connected),
         reply_to: RwSignal::new(None),
-        outbox: Outbox::new(use_i18n()),
+        outbox: Outbox::new(use_locale()),
         user_id: RwSignal::new(0),
         sound: RwSignal::new(false),
         notice: RwSignal::new(None),
         notice_about: StoredValue::new(None),
         choices_stale,
         choices,
-        i18n: use_i18n(),
+        locale: use_locale(),
         picked: RwSignal::new(None),
         deleted: RwSignal::new(Vec::new()),
         drafts: Drafts::new(),
@@ -352,7 +353,7 @@ pub fn InboxPage() -> impl IntoView {
         );
     });
     keyboard_shortcuts(workspace);
-    let i18n = use_i18n();
+    let locale = use_locale();
     // The tab title counts unread conversations once the page runs in the browser.
     let unread = RwSignal::new(0i64);
     Effect::new(move |_| {
@@ -362,7 +363,7 @@ pub fn InboxPage() -> impl IntoView {
     });
     view! {
         <Title text=page_title(move || {
-            let title = t_string!(i18n, inbox.title).to_string();
+            let title = td_string!(locale, inbox.title).to_string();
             match unread.get() {
                 0 => title,
                 n => format!("({n}) {title}"),
@@ -386,9 +387,9 @@ pub fn InboxPage() -> impl IntoView {
                         (workspace.link.get() == Link::Reconnecting || stalled)
                             .then(|| {
                                 let text = match waiting {
-                                    0 => t_string!(i18n, inbox.reconnecting).to_string(),
+                                    0 => td_string!(locale, inbox.reconnecting).to_string(),
                                     n => crate::ui::fill(
-                                        t_string!(i18n, inbox.waiting_to_send),
+                                        td_string!(locale, inbox.waiting_to_send),
                                         &[("count", n.to_string())],
                                     ),
                                 };
@@ -691,7 +692,7 @@ fn assigned_to_me(
         && message.content["to_id"].as_i64() == Some(user_id)
         && message.sender_user_id != Some(user_id);
     given.then(|| {
-        let locale = workspace.i18n.get_locale_untracked();
+        let locale = workspace.locale;
         crate::ui::fill(
             td_string!(locale, inbox.assigned_to_you),
             &[("name", display_name(conversation))],

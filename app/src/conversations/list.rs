@@ -13,17 +13,18 @@ use crate::contacts::panel::ContactResults;
 use crate::contacts::start_conversation;
 use crate::error::AppError;
 use crate::i18n::*;
+use crate::locale::use_locale;
 use crate::ui::{error_text, ErrorNote};
 
 #[component]
 pub fn ConversationList() -> AnyView {
-    let i18n = use_i18n();
+    let locale = use_locale();
     let workspace = expect_context::<Workspace>();
     let starting = RwSignal::new(false);
     view! {
-        <section class="conversation-list" aria-label=move || t_string!(i18n, inbox.list_label)>
+        <section class="conversation-list" aria-label=td_string!(locale, inbox.list_label)>
             <header class="list-header">
-                <h1>{t!(i18n, inbox.title)}</h1>
+                <h1>{td_string!(locale, inbox.title)}</h1>
                 <Availability />
                 <button
                     type="button"
@@ -35,7 +36,7 @@ pub fn ConversationList() -> AnyView {
                             .update(|p| *p = if p.is_some() { None } else { Some(Vec::new()) })
                     }
                 >
-                    {t!(i18n, inbox.select)}
+                    {td_string!(locale, inbox.select)}
                 </button>
                 <button
                     type="button"
@@ -43,7 +44,7 @@ pub fn ConversationList() -> AnyView {
                     aria-expanded=move || starting.get().to_string()
                     on:click=move |_| starting.update(|s| *s = !*s)
                 >
-                    {t!(i18n, inbox.new_conversation)}
+                    {td_string!(locale, inbox.new_conversation)}
                 </button>
             </header>
             // Both are opened by a click, so their code is fetched then.
@@ -66,7 +67,7 @@ pub fn ConversationList() -> AnyView {
 /// All / Unread, then the sections, each with its count.
 #[component]
 fn Tabs(workspace: Workspace) -> impl IntoView {
-    let i18n = use_i18n();
+    let locale = use_locale();
     let counts = move || {
         workspace.overview.with(|overview| {
             overview
@@ -80,12 +81,10 @@ fn Tabs(workspace: Workspace) -> impl IntoView {
         move || counts().map(|c| pick(&c).to_string()).unwrap_or_default()
     };
     let tab = move |unread: bool| {
-        let label = move || {
-            if unread {
-                t_string!(i18n, inbox.tab_unread)
-            } else {
-                t_string!(i18n, inbox.tab_all)
-            }
+        let label = if unread {
+            td_string!(locale, inbox.tab_unread)
+        } else {
+            td_string!(locale, inbox.tab_all)
         };
         let shown = if unread {
             count(|c| c.unread)
@@ -107,12 +106,12 @@ fn Tabs(workspace: Workspace) -> impl IntoView {
         }
     };
     let section = move |section: Section| {
-        let label = move || match section {
-            Section::Open => t_string!(i18n, inbox.section_open),
-            Section::Unassigned => t_string!(i18n, inbox.section_unassigned),
-            Section::Mine => t_string!(i18n, inbox.section_mine),
-            Section::Others => t_string!(i18n, inbox.section_others),
-            Section::Closed => t_string!(i18n, inbox.section_closed),
+        let label = match section {
+            Section::Open => td_string!(locale, inbox.section_open),
+            Section::Unassigned => td_string!(locale, inbox.section_unassigned),
+            Section::Mine => td_string!(locale, inbox.section_mine),
+            Section::Others => td_string!(locale, inbox.section_others),
+            Section::Closed => td_string!(locale, inbox.section_closed),
         };
         // The open conversations are counted in the tabs, and closed ones are not counted:
         // those two sections have a label alone.
@@ -146,11 +145,11 @@ fn Tabs(workspace: Workspace) -> impl IntoView {
     // browser's first render the same.
     view! {
         <Transition fallback=|| view! { <div class="tabs-loading"></div> }>
-        <div class="tabs" role="tablist" aria-label=move || t_string!(i18n, inbox.tabs_label)>
+        <div class="tabs" role="tablist" aria-label=td_string!(locale, inbox.tabs_label)>
             {tab(false)}
             {tab(true)}
         </div>
-        <nav class="sections" aria-label=move || t_string!(i18n, inbox.sections_label)>
+        <nav class="sections" aria-label=td_string!(locale, inbox.sections_label)>
             {section(Section::Open)}
             {move || {
                 sees_all()
@@ -171,7 +170,7 @@ fn Tabs(workspace: Workspace) -> impl IntoView {
 /// Search, channel and line: a plain GET form, so it works before the page is interactive.
 #[component]
 fn Filters(workspace: Workspace) -> impl IntoView {
-    let i18n = use_i18n();
+    let locale = use_locale();
     let navigate = use_navigate();
     let lines = move || {
         workspace
@@ -212,14 +211,14 @@ fn Filters(workspace: Workspace) -> impl IntoView {
                 }
             }}
             <label class="visually-hidden" for="list-search">
-                {t!(i18n, inbox.search_label)}
+                {td_string!(locale, inbox.search_label)}
             </label>
             <input
                 id="list-search"
                 type="search"
                 name="q"
                 autocomplete="off"
-                placeholder=move || t_string!(i18n, inbox.search_placeholder)
+                placeholder=td_string!(locale, inbox.search_placeholder)
                 prop:value=move || workspace.query.get().search.unwrap_or_default()
                 on:input={
                     let apply = apply_typed;
@@ -240,7 +239,7 @@ fn Filters(workspace: Workspace) -> impl IntoView {
                 }
             />
             <label class="visually-hidden" for="list-channel">
-                {t!(i18n, inbox.channel_filter)}
+                {td_string!(locale, inbox.channel_filter)}
             </label>
             <select
                 id="list-channel"
@@ -248,7 +247,7 @@ fn Filters(workspace: Workspace) -> impl IntoView {
                 on:change=move |ev| apply_channel("ch", event_target_value(&ev))
             >
                 <option value="" selected=move || workspace.query.get().channel.is_none()>
-                    {t!(i18n, inbox.all_channels)}
+                    {td_string!(locale, inbox.all_channels)}
                 </option>
                 {["whatsapp", "messenger", "instagram", "twilio"]
                     .into_iter()
@@ -267,11 +266,11 @@ fn Filters(workspace: Workspace) -> impl IntoView {
                     .collect_view()}
             </select>
             <label class="visually-hidden" for="list-line">
-                {t!(i18n, inbox.line_filter)}
+                {td_string!(locale, inbox.line_filter)}
             </label>
             <select id="list-line" name="l" on:change=move |ev| apply("l", event_target_value(&ev))>
                 <option value="" selected=move || workspace.query.get().account_id.is_none()>
-                    {t!(i18n, inbox.all_lines)}
+                    {td_string!(locale, inbox.all_lines)}
                 </option>
                 <Transition fallback=|| ()>
                 <For each=lines key=|l| l.id let:line>
@@ -292,7 +291,7 @@ fn Filters(workspace: Workspace) -> impl IntoView {
             // Without JavaScript the selects apply with this button; once the page is
             // interactive they apply as they change and it is hidden.
             <button class="button small apply-filters" type="submit">
-                {t!(i18n, inbox.apply_filters)}
+                {td_string!(locale, inbox.apply_filters)}
             </button>
         </form>
     }
@@ -300,7 +299,7 @@ fn Filters(workspace: Workspace) -> impl IntoView {
 
 #[component]
 fn Rows(workspace: Workspace) -> impl IntoView {
-    let i18n = use_i18n();
+    let locale = use_locale();
     let offset = clock::viewer_offset_minutes();
     let rows = move || {
         // Rows name their line from the overview: the page waits for it too, so that the
@@ -397,7 +396,7 @@ fn Rows(workspace: Workspace) -> impl IntoView {
                         .map(|err| {
                             view! {
                                 <p class="form-error" role="alert">
-                                    {error_text(i18n.get_locale_untracked(), &err)}
+                                    {error_text(locale, &err)}
                                 </p>
                             }
                         })
@@ -414,12 +413,12 @@ fn Rows(workspace: Workspace) -> impl IntoView {
                             let q = workspace.query.get();
                             if q == super::ListQuery::default() {
                                 view! {
-                                    <h2>{t!(i18n, inbox.empty_title)}</h2>
-                                    <p>{t!(i18n, inbox.empty_body)}</p>
+                                    <h2>{td_string!(locale, inbox.empty_title)}</h2>
+                                    <p>{td_string!(locale, inbox.empty_body)}</p>
                                 }
                                     .into_any()
                             } else {
-                                view! { <p>{t!(i18n, inbox.empty_filtered)}</p> }.into_any()
+                                view! { <p>{td_string!(locale, inbox.empty_filtered)}</p> }.into_any()
                             }
                         }}
                     </div>
@@ -453,7 +452,7 @@ fn Rows(workspace: Workspace) -> impl IntoView {
                         disabled=move || loading_more.get()
                         on:click=move |_| load_more()
                     >
-                        {t!(i18n, inbox.load_more)}
+                        {td_string!(locale, inbox.load_more)}
                     </button>
                 </Show>
                 <ErrorNote error=more_error />
@@ -473,18 +472,14 @@ fn near_end(element: &web_sys::Element) -> bool {
 
 #[component]
 fn Row(conversation: ConversationSummary, offset: i32, workspace: Workspace) -> impl IntoView {
-    let i18n = use_i18n();
+    let locale = use_locale();
     let id = conversation.id;
     let name = display_name(&conversation);
     let name_for_label = name.clone();
     let kind = conversation.last_message_kind.clone().unwrap_or_default();
     let preview = match conversation.last_message_preview.clone() {
         Some(text) if !text.is_empty() => format!("{}{text}", kind_icon(&kind)),
-        _ => format!(
-            "{}{}",
-            kind_icon(&kind),
-            kind_name(i18n.get_locale_untracked(), &kind)
-        ),
+        _ => format!("{}{}", kind_icon(&kind), kind_name(locale, &kind)),
     };
     let known = conversation.contact_id.is_some();
     let unread = conversation.unread;
@@ -521,7 +516,7 @@ fn Row(conversation: ConversationSummary, offset: i32, workspace: Workspace) -> 
                     .get()
                     .then(|| {
                         let label = crate::ui::fill(
-                            t_string!(i18n, inbox.select_row),
+                            td_string!(locale, inbox.select_row),
                             &[("name", name_for_label.clone())],
                         );
                         view! {
@@ -574,7 +569,7 @@ fn Row(conversation: ConversationSummary, offset: i32, workspace: Workspace) -> 
                                     <span
                                         class="unread-dot"
                                         role="img"
-                                        aria-label=move || t_string!(i18n, inbox.unread)
+                                        aria-label=td_string!(locale, inbox.unread)
                                     ></span>
                                 }
                             })}
@@ -613,7 +608,7 @@ fn new_conversation(starting: RwSignal<bool>) -> AnyView {
 /// Search a contact, pick a WhatsApp line, and open the conversation (R15).
 #[component]
 fn NewConversation(close: impl Fn() + Clone + Send + Sync + 'static) -> impl IntoView {
-    let i18n = use_i18n();
+    let locale = use_locale();
     let workspace = expect_context::<Workspace>();
     let navigate = use_navigate();
     let query = RwSignal::new(String::new());
@@ -659,9 +654,9 @@ fn NewConversation(close: impl Fn() + Clone + Send + Sync + 'static) -> impl Int
     });
     view! {
         <div class="new-conversation" role="dialog" aria-labelledby="new-conversation-title">
-            <h2 id="new-conversation-title">{t!(i18n, inbox.new_conversation)}</h2>
-            <p class="hint">{t!(i18n, inbox.new_conversation_hint)}</p>
-            <label for="new-conversation-line">{t!(i18n, inbox.line)}</label>
+            <h2 id="new-conversation-title">{td_string!(locale, inbox.new_conversation)}</h2>
+            <p class="hint">{td_string!(locale, inbox.new_conversation_hint)}</p>
+            <label for="new-conversation-line">{td_string!(locale, inbox.line)}</label>
             <select
                 id="new-conversation-line"
                 on:change=move |ev| line.set(event_target_value(&ev).parse().ok())
@@ -683,12 +678,12 @@ fn NewConversation(close: impl Fn() + Clone + Send + Sync + 'static) -> impl Int
                         .collect_view()
                 }}
             </select>
-            <label for="new-conversation-search">{t!(i18n, inbox.contact_search)}</label>
+            <label for="new-conversation-search">{td_string!(locale, inbox.contact_search)}</label>
             <input
                 id="new-conversation-search"
                 type="search"
                 autocomplete="off"
-                placeholder=move || t_string!(i18n, inbox.contact_search_placeholder)
+                placeholder=td_string!(locale, inbox.contact_search_placeholder)
                 on:input=move |ev| query.set(event_target_value(&ev))
             />
             <ContactResults
@@ -702,7 +697,7 @@ fn NewConversation(close: impl Fn() + Clone + Send + Sync + 'static) -> impl Int
             />
             <ErrorNote error=error />
             <button type="button" class="button small" on:click=move |_| close()>
-                {t!(i18n, inbox.cancel)}
+                {td_string!(locale, inbox.cancel)}
             </button>
         </div>
     }

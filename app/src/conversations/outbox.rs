@@ -62,7 +62,7 @@ pub struct Outbox {
     sending: StoredValue<bool>,
     /// Whose queue is loaded (0 until the signed-in user is known).
     owner: StoredValue<i64>,
-    i18n: leptos_i18n::I18nContext<Locale>,
+    locale: Locale,
 }
 
 /// Whether an error means the server was not reached (the message waits) rather than refused.
@@ -81,13 +81,13 @@ fn new_key(now: i64) -> String {
 }
 
 impl Outbox {
-    pub fn new(i18n: leptos_i18n::I18nContext<Locale>) -> Outbox {
+    pub fn new(locale: Locale) -> Outbox {
         Outbox {
             items: RwSignal::new(Vec::new()),
             stalled: RwSignal::new(false),
             sending: StoredValue::new(false),
             owner: StoredValue::new(0),
-            i18n,
+            locale,
         }
     }
 
@@ -172,7 +172,7 @@ impl Outbox {
             return;
         }
         self.sending.set_value(true);
-        let locale = self.i18n.get_locale_untracked();
+        let locale = self.locale;
         let owner = self.owner.get_value();
         // The page may be left while a send is on its way: after each wait, everything is
         // reached with `try_`, and a page that has gone stops there (the browser's storage

@@ -2,13 +2,15 @@
 
 use leptos::prelude::*;
 use leptos_meta::Title;
+use leptos_router::hooks::use_query_map;
 
 use crate::auth::{CurrentUser, Language};
 use crate::error::Field;
 use crate::i18n::*;
+use crate::locale::use_locale;
 use crate::profile::{ChangePassword, UpdateProfile};
 use crate::shell::{LogoutButton, ShownName, WithUser};
-use crate::ui::{action_error, page_title, role_name, FieldError, FormError};
+use crate::ui::{action_error, role_name, FieldError, FormError};
 
 #[component]
 pub fn ProfilePage() -> impl IntoView {
@@ -17,41 +19,49 @@ pub fn ProfilePage() -> impl IntoView {
 
 #[component]
 fn Profile(user: CurrentUser) -> impl IntoView {
-    let i18n = use_i18n();
+    let locale = use_locale();
     let shown_name = expect_context::<ShownName>();
     let update = ServerAction::<UpdateProfile>::new();
     let change_password = ServerAction::<ChangePassword>::new();
     let update_error = action_error(update);
     let password_error = action_error(change_password);
 
-    // Once saved, switch the interface language and show the new name in the navigation.
+    // Once saved, show the new name in the navigation; a new language loads the page again,
+    // which says it was saved (`?saved`).
     let chosen_language = RwSignal::new(user.language);
     let typed_name = RwSignal::new(user.name.clone());
+    let saved_on_load = use_query_map().with_untracked(|query| query.get("saved").is_some());
     Effect::new(move |_| {
         if let Some(Ok(())) = update.value().get() {
-            i18n.set_locale(chosen_language.get_untracked().locale());
+            if chosen_language.get_untracked().locale() != locale {
+                let _ = window().location().replace("/profile?saved");
+                return;
+            }
             shown_name
                 .0
                 .set(typed_name.get_untracked().trim().to_string());
         }
     });
     let password_saved = move || matches!(change_password.value().get(), Some(Ok(())));
-    let profile_saved = move || matches!(update.value().get(), Some(Ok(())));
+    let profile_saved = move || match update.value().get() {
+        Some(result) => result.is_ok(),
+        None => saved_on_load,
+    };
 
     view! {
-        <Title text=page_title(move || t_string!(i18n, profile.title)) />
+        <Title text=td_string!(locale, profile.title) />
         <header class="page-header">
-            <h1>{t!(i18n, profile.title)}</h1>
+            <h1>{td_string!(locale, profile.title)}</h1>
             <p class="muted">
                 {user.email.clone()} " · "
-                {move || role_name(i18n.get_locale(), &user.role.name, user.role.builtin)}
+                {move || role_name(locale, &user.role.name, user.role.builtin)}
             </p>
         </header>
         <section class="card">
-            <h2>{t!(i18n, profile.details_heading)}</h2>
+            <h2>{td_string!(locale, profile.details_heading)}</h2>
             <ActionForm action=update attr:class="stack-form">
                 <FormError error=update_error fields=&[Field::Name, Field::Language] />
-                <label for="profile-name">{t!(i18n, fields.your_name)}</label>
+                <label for="profile-name">{td_string!(locale, fields.your_name)}</label>
                 <input
                     id="profile-name"
                     name="name"
@@ -63,7 +73,7 @@ fn Profile(user: CurrentUser) -> impl IntoView {
                     aria-describedby="profile-name-error"
                 />
                 <FieldError error=update_error field=Field::Name id="profile-name-error" />
-                <label for="profile-language">{t!(i18n, fields.language)}</label>
+                <label for="profile-language">{td_string!(locale, fields.language)}</label>
                 <select
                     id="profile-language"
                     name="language"
@@ -74,33 +84,33 @@ fn Profile(user: CurrentUser) -> impl IntoView {
                     }
                 >
                     <option value="es" selected=user.language == Language::Es>
-                        {t!(i18n, language.es)}
+                        {td_string!(locale, language.es)}
                     </option>
                     <option value="en" selected=user.language == Language::En>
-                        {t!(i18n, language.en)}
+                        {td_string!(locale, language.en)}
                     </option>
                 </select>
                 <FieldError error=update_error field=Field::Language id="profile-language-error" />
                 <label class="checkbox">
                     <input type="checkbox" name="sound" value="on" checked=user.sound_enabled />
-                    <span>{t!(i18n, profile.sound)}</span>
+                    <span>{td_string!(locale, profile.sound)}</span>
                 </label>
                 <div class="form-actions">
                     <button type="submit" class="button primary" disabled=move || update.pending().get()>
-                        {t!(i18n, profile.save)}
+                        {td_string!(locale, profile.save)}
                     </button>
                     {move || {
                         profile_saved()
-                            .then(|| view! { <span class="saved" role="status">{t!(i18n, profile.saved)}</span> })
+                            .then(|| view! { <span class="saved" role="status">{td_string!(locale, profile.saved)}</span> })
                     }}
                 </div>
             </ActionForm>
         </section>
         <section class="card">
-            <h2>{t!(i18n, profile.password_heading)}</h2>
+            <h2>{td_string!(locale, profile.password_heading)}</h2>
             <ActionForm action=change_password attr:class="stack-form">
                 <FormError error=password_error fields=&[Field::CurrentPassword, Field::Password] />
-                <label for="current-password">{t!(i18n, fields.current_password)}</label>
+                <label for="current-password">{td_string!(locale, fields.current_password)}</label>
                 <input
                     id="current-password"
                     name="current_password"
@@ -110,7 +120,7 @@ fn Profile(user: CurrentUser) -> impl IntoView {
                     aria-describedby="current-password-error"
                 />
                 <FieldError error=password_error field=Field::CurrentPassword id="current-password-error" />
-                <label for="new-password">{t!(i18n, fields.new_password)}</label>
+                <label for="new-password">{td_string!(locale, fields.new_password)}</label>
                 <input
                     id="new-password"
                     name="new_password"
@@ -123,12 +133,12 @@ fn Profile(user: CurrentUser) -> impl IntoView {
                 <FieldError error=password_error field=Field::Password id="new-password-error" />
                 <div class="form-actions">
                     <button type="submit" class="button primary" disabled=move || change_password.pending().get()>
-                        {t!(i18n, profile.change_password)}
+                        {td_string!(locale, profile.change_password)}
                     </button>
                     {move || {
                         password_saved()
                             .then(|| {
-                                view! { <span class="saved" role="status">{t!(i18n, profile.password_changed)}</span> }
+                                view! { <span class="saved" role="status">{td_string!(locale, profile.password_changed)}</span> }
                             })
                     }}
                 </div>

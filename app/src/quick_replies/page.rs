@@ -7,6 +7,7 @@ use super::{DeleteQuickReply, QuickReply, SaveQuickReply};
 use crate::conversations::{browser, AttachmentView};
 use crate::error::{AppError, Field};
 use crate::i18n::*;
+use crate::locale::use_locale;
 use crate::ui::{action_error, ErrorNote, FieldError, FormError};
 
 pub type QuickRepliesResource = Resource<Result<Vec<QuickReply>, AppError>>;
@@ -19,7 +20,7 @@ pub fn QuickRepliesSection(
     save: ServerAction<SaveQuickReply>,
     delete: ServerAction<DeleteQuickReply>,
 ) -> impl IntoView {
-    let i18n = use_i18n();
+    let locale = use_locale();
     let save_error = action_error(save);
     let delete_error = action_error(delete);
     let list = move || replies.get().and_then(Result::ok).unwrap_or_default();
@@ -56,11 +57,11 @@ pub fn QuickRepliesSection(
     };
     view! {
         <section class="card" aria-labelledby="quick-replies-heading">
-            <h2 id="quick-replies-heading">{t!(i18n, settings.quick_replies_heading)}</h2>
-            <p class="muted">{t!(i18n, settings.quick_replies_intro)}</p>
+            <h2 id="quick-replies-heading">{td_string!(locale, settings.quick_replies_heading)}</h2>
+            <p class="muted">{td_string!(locale, settings.quick_replies_intro)}</p>
             <Transition fallback=|| view! { <div class="loading"></div> }>
                 <Show when=move || replies.get().and_then(Result::ok).is_some_and(|l| l.is_empty())>
-                    <p class="muted">{t!(i18n, settings.quick_replies_none)}</p>
+                    <p class="muted">{td_string!(locale, settings.quick_replies_none)}</p>
                 </Show>
                 <ul class="quick-reply-list">
                     <For each=list key=|r| r.id let:reply>
@@ -87,12 +88,12 @@ pub fn QuickRepliesSection(
                                     aria-label=move || {
                                         format!(
                                             "{} /{}",
-                                            t_string!(i18n, settings.quick_reply_delete),
+                                            td_string!(locale, settings.quick_reply_delete),
                                             reply.short_code,
                                         )
                                     }
                                 >
-                                    {t!(i18n, settings.quick_reply_delete)}
+                                    {td_string!(locale, settings.quick_reply_delete)}
                                 </button>
                             </ActionForm>
                         </li>
@@ -101,26 +102,26 @@ pub fn QuickRepliesSection(
             </Transition>
             <FormError error=delete_error fields=&[] />
             <ActionForm action=save node_ref=form attr:class="quick-reply-form">
-                <label for="quick-reply-code">{t!(i18n, settings.quick_reply_code)}</label>
+                <label for="quick-reply-code">{td_string!(locale, settings.quick_reply_code)}</label>
                 <input
                     id="quick-reply-code"
                     name="short_code"
                     required
                     maxlength="31"
                     autocomplete="off"
-                    placeholder=move || t_string!(i18n, settings.quick_reply_code_placeholder)
+                    placeholder=td_string!(locale, settings.quick_reply_code_placeholder)
                 />
                 <FieldError error=save_error field=Field::ShortCode id="quick-reply-code-error" />
-                <label for="quick-reply-body">{t!(i18n, settings.quick_reply_body)}</label>
+                <label for="quick-reply-body">{td_string!(locale, settings.quick_reply_body)}</label>
                 <textarea
                     id="quick-reply-body"
                     name="body"
                     required=move || file.get().is_none()
                     rows="3"
                 ></textarea>
-                <p class="hint">{t!(i18n, settings.quick_reply_hint)}</p>
+                <p class="hint">{td_string!(locale, settings.quick_reply_hint)}</p>
                 <FieldError error=save_error field=Field::Message id="quick-reply-body-error" />
-                <label for="quick-reply-file">{t!(i18n, settings.quick_reply_file)}</label>
+                <label for="quick-reply-file">{td_string!(locale, settings.quick_reply_file)}</label>
                 <input
                     id="quick-reply-file"
                     type="file"
@@ -153,7 +154,7 @@ pub fn QuickRepliesSection(
                                 <progress
                                     max="100"
                                     value=((fraction * 100.0).round() as i64).to_string()
-                                    aria-label=move || t_string!(i18n, inbox.uploading)
+                                    aria-label=td_string!(locale, inbox.uploading)
                                 ></progress>
                             }
                         })
@@ -174,7 +175,7 @@ pub fn QuickRepliesSection(
                 <FieldError error=save_error field=Field::Attachment id="quick-reply-file-error" />
                 <FormError error=save_error fields=FIELDS />
                 <button class="button primary" type="submit">
-                    {t!(i18n, settings.quick_reply_add)}
+                    {td_string!(locale, settings.quick_reply_add)}
                 </button>
             </ActionForm>
         </section>

@@ -9,6 +9,7 @@ use crate::auth::{CurrentUser, RoleView};
 use crate::conversations::closing_page::ClosingSection;
 use crate::error::{AppError, Field};
 use crate::i18n::*;
+use crate::locale::use_locale;
 use crate::permissions::{can_manage_settings, can_manage_users, Permission};
 use crate::quick_replies::page::{QuickRepliesResource, QuickRepliesSection};
 use crate::quick_replies::{load_quick_replies, DeleteQuickReply, SaveQuickReply};
@@ -16,9 +17,7 @@ use crate::roles::{DeleteRole, SaveRole};
 use crate::shell::{Forbidden, WithUser};
 use crate::templates::page::{TemplatesResource, TemplatesSection};
 use crate::templates::{load_template_settings, SaveTemplatePrice, SyncTemplates};
-use crate::ui::{
-    action_error, error_text, page_title, permission_name, role_name, FieldError, FormError,
-};
+use crate::ui::{action_error, error_text, permission_name, role_name, FieldError, FormError};
 use crate::users::load_team;
 
 #[component]
@@ -98,12 +97,12 @@ fn Settings(
     delete: ServerAction<DeleteRole>,
     channels: Channels,
 ) -> impl IntoView {
-    let i18n = use_i18n();
+    let locale = use_locale();
     let actor = user.actor();
     view! {
-        <Title text=page_title(move || t_string!(i18n, settings.title)) />
+        <Title text=td_string!(locale, settings.title) />
         <header class="page-header">
-            <h1>{t!(i18n, settings.title)}</h1>
+            <h1>{td_string!(locale, settings.title)}</h1>
             <p class="muted">{user.org_name.clone()}</p>
         </header>
         {can_manage_settings(&actor)
@@ -137,7 +136,7 @@ fn RolesSection(
     save: ServerAction<SaveRole>,
     delete: ServerAction<DeleteRole>,
 ) -> impl IntoView {
-    let i18n = use_i18n();
+    let locale = use_locale();
     let save_error = action_error(save);
     let delete_error = action_error(delete);
     let new_name = RwSignal::new(String::new());
@@ -151,8 +150,8 @@ fn RolesSection(
 
     view! {
         <section class="card">
-            <h2>{t!(i18n, settings.roles_heading)}</h2>
-            <p class="muted">{t!(i18n, settings.roles_intro)}</p>
+            <h2>{td_string!(locale, settings.roles_heading)}</h2>
+            <p class="muted">{td_string!(locale, settings.roles_intro)}</p>
             <FormError error=delete_error fields=&[] />
             <Transition fallback=|| view! { <p class="loading" aria-busy="true"></p> }>
                 {move || Suspend::new(async move {
@@ -160,7 +159,7 @@ fn RolesSection(
                         Err(err) => {
                             view! {
                                 <p class="form-error" role="alert">
-                                    {error_text(i18n.get_locale_untracked(), &err)}
+                                    {error_text(locale, &err)}
                                 </p>
                             }
                                 .into_any()
@@ -190,8 +189,8 @@ fn RolesSection(
                     });
                 }
             >
-                <h3>{t!(i18n, settings.new_role)}</h3>
-                <label for="role-name">{t!(i18n, fields.role_name)}</label>
+                <h3>{td_string!(locale, settings.new_role)}</h3>
+                <label for="role-name">{td_string!(locale, fields.role_name)}</label>
                 <input
                     id="role-name"
                     maxlength="50"
@@ -201,7 +200,7 @@ fn RolesSection(
                 />
                 <FieldError error=save_error field=Field::RoleName id="role-name-error" />
                 <fieldset class="permission-grid">
-                    <legend>{t!(i18n, settings.permissions)}</legend>
+                    <legend>{td_string!(locale, settings.permissions)}</legend>
                     {Permission::ALL
                         .into_iter()
                         .map(|permission| {
@@ -221,7 +220,7 @@ fn RolesSection(
                                                 });
                                         }
                                     />
-                                    <span>{move || permission_name(i18n.get_locale(), permission)}</span>
+                                    <span>{move || permission_name(locale, permission)}</span>
                                 </label>
                             }
                         })
@@ -230,7 +229,7 @@ fn RolesSection(
                 <FormError error=save_error fields=&[Field::RoleName] />
                 <div class="form-actions">
                     <button type="submit" class="button primary" disabled=move || save.pending().get()>
-                        {t!(i18n, settings.create_role)}
+                        {td_string!(locale, settings.create_role)}
                     </button>
                 </div>
             </form>
@@ -240,15 +239,15 @@ fn RolesSection(
 
 #[component]
 fn RoleItem(role: RoleView, delete: ServerAction<DeleteRole>) -> impl IntoView {
-    let i18n = use_i18n();
+    let locale = use_locale();
     let id = role.id;
     let builtin = role.builtin.is_some();
     let permissions: Vec<Permission> = role.permissions.iter().collect();
     view! {
         <li class="role">
             <div class="role-head">
-                <strong>{move || role_name(i18n.get_locale(), &role.name, role.builtin)}</strong>
-                {builtin.then(|| view! { <span class="badge">{t!(i18n, settings.builtin)}</span> })}
+                <strong>{move || role_name(locale, &role.name, role.builtin)}</strong>
+                {builtin.then(|| view! { <span class="badge">{td_string!(locale, settings.builtin)}</span> })}
                 {(!builtin)
                     .then(|| {
                         view! {
@@ -259,18 +258,18 @@ fn RoleItem(role: RoleView, delete: ServerAction<DeleteRole>) -> impl IntoView {
                                     delete.dispatch(DeleteRole { id });
                                 }
                             >
-                                {t!(i18n, settings.delete_role)}
+                                {td_string!(locale, settings.delete_role)}
                             </button>
                         }
                     })}
             </div>
             <ul class="chips">
                 {if permissions.is_empty() {
-                    view! { <li class="chip muted">{t!(i18n, settings.no_permissions)}</li> }.into_any()
+                    view! { <li class="chip muted">{td_string!(locale, settings.no_permissions)}</li> }.into_any()
                 } else {
                     permissions
                         .into_iter()
-                        .map(|p| view! { <li class="chip">{move || permission_name(i18n.get_locale(), p)}</li> })
+                        .map(|p| view! { <li class="chip">{move || permission_name(locale, p)}</li> })
                         .collect_view()
                         .into_any()
                 }}

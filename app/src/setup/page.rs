@@ -6,23 +6,24 @@ use leptos_router::components::Redirect;
 
 use crate::error::Field;
 use crate::i18n::*;
+use crate::locale::use_locale;
 use crate::setup::{needs_setup, Setup};
 use crate::shell::pages::LanguageSwitch;
-use crate::ui::{action_error, page_title, FieldError, FormError};
+use crate::ui::{action_error, FieldError, FormError};
 
 #[component]
 pub fn SetupPage() -> impl IntoView {
-    let i18n = use_i18n();
+    let locale = use_locale();
     let needed = Resource::new_blocking(|| (), |_| needs_setup());
     let action = ServerAction::<Setup>::new();
     let error = action_error(action);
-    let locale_code = move || match i18n.get_locale() {
+    let locale_code = move || match locale {
         Locale::en => "en",
         Locale::es => "es",
     };
 
     view! {
-        <Title text=page_title(move || t_string!(i18n, setup.title)) />
+        <Title text=td_string!(locale, setup.title) />
         <Suspense>
             {move || Suspend::new(async move {
                 if !needed.await.unwrap_or(true) {
@@ -32,16 +33,16 @@ pub fn SetupPage() -> impl IntoView {
                     <main class="auth-page">
                         <ActionForm action attr:class="card auth-card wide-card">
                             <h1 class="auth-title">
-                                <span class="brand-name">{t!(i18n, brand)}</span>
-                                <span class="auth-subtitle">{t!(i18n, setup.title)}</span>
+                                <span class="brand-name">{td_string!(locale, brand)}</span>
+                                <span class="auth-subtitle">{td_string!(locale, setup.title)}</span>
                             </h1>
-                            <p class="muted">{t!(i18n, setup.intro)}</p>
+                            <p class="muted">{td_string!(locale, setup.intro)}</p>
                             <FormError
                                 error
                                 fields=&[Field::Organization, Field::Name, Field::Email, Field::Password]
                             />
                             <input type="hidden" name="language" value=locale_code />
-                            <label for="organization">{t!(i18n, fields.organization)}</label>
+                            <label for="organization">{td_string!(locale, fields.organization)}</label>
                             <input
                                 id="organization"
                                 name="organization"
@@ -51,7 +52,7 @@ pub fn SetupPage() -> impl IntoView {
                                 aria-describedby="organization-error"
                             />
                             <FieldError error field=Field::Organization id="organization-error" />
-                            <label for="name">{t!(i18n, fields.your_name)}</label>
+                            <label for="name">{td_string!(locale, fields.your_name)}</label>
                             <input
                                 id="name"
                                 name="name"
@@ -61,7 +62,7 @@ pub fn SetupPage() -> impl IntoView {
                                 aria-describedby="name-error"
                             />
                             <FieldError error field=Field::Name id="name-error" />
-                            <label for="email">{t!(i18n, fields.email)}</label>
+                            <label for="email">{td_string!(locale, fields.email)}</label>
                             <input
                                 id="email"
                                 name="email"
@@ -71,7 +72,7 @@ pub fn SetupPage() -> impl IntoView {
                                 aria-describedby="email-error"
                             />
                             <FieldError error field=Field::Email id="email-error" />
-                            <label for="password">{t!(i18n, fields.password)}</label>
+                            <label for="password">{td_string!(locale, fields.password)}</label>
                             <input
                                 id="password"
                                 name="password"
@@ -81,14 +82,14 @@ pub fn SetupPage() -> impl IntoView {
                                 autocomplete="new-password"
                                 aria-describedby="password-error password-hint"
                             />
-                            <p class="hint" id="password-hint">{t!(i18n, fields.password_hint)}</p>
+                            <p class="hint" id="password-hint">{td_string!(locale, fields.password_hint)}</p>
                             <FieldError error field=Field::Password id="password-error" />
                             <button
                                 type="submit"
                                 class="button primary wide"
                                 disabled=move || action.pending().get()
                             >
-                                {t!(i18n, setup.submit)}
+                                {td_string!(locale, setup.submit)}
                             </button>
                         </ActionForm>
                         <LanguageSwitch />

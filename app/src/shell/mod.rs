@@ -13,20 +13,22 @@ use crate::auth::login_page::LoginPage;
 use crate::auth::{fetch_current_user, CurrentUser};
 use crate::conversations::inbox::InboxPage;
 use crate::i18n::*;
+use crate::locale::use_locale;
 use crate::permissions::{can_manage_settings, can_manage_users, can_use_inbox};
 use crate::profile::page::ProfilePage;
 use crate::roles::page::SettingsPage;
 use crate::setup::page::SetupPage;
-use crate::ui::{error_text, page_title};
+use crate::ui::error_text;
 use crate::users::invite_page::InvitePage;
 use crate::users::page::UsersPage;
 use pages::{ContactsPage, Home, NotFound};
 
 /// The HTML document the server renders around the application.
 pub fn shell(options: LeptosOptions) -> impl IntoView {
+    let lang = crate::locale::page_language().code();
     view! {
         <!DOCTYPE html>
-        <html>
+        <html lang=lang>
             <head>
                 <meta charset="utf-8" />
                 <meta name="viewport" content="width=device-width, initial-scale=1, viewport-fit=cover" />
@@ -49,9 +51,9 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
 #[component]
 pub fn App() -> impl IntoView {
     provide_meta_context();
+    crate::locale::provide_locale();
     view! {
-        <I18nContextProvider>
-            <Router>
+        <Router>
                 <Routes fallback=NotFound>
                     <Route path=path!("/setup") view={Lazy::<Setup>::new()} ssr=SsrMode::Async />
                     <Route path=path!("/login") view={Lazy::<Login>::new()} ssr=SsrMode::Async />
@@ -69,8 +71,7 @@ pub fn App() -> impl IntoView {
                         <Route path=path!("/profile") view={Lazy::<Profile>::new()} />
                     </ParentRoute>
                 </Routes>
-            </Router>
-        </I18nContextProvider>
+        </Router>
     }
 }
 
@@ -137,7 +138,7 @@ where
 /// Every page that needs a signed-in user: sends everyone else to the login page.
 #[component]
 fn SignedIn() -> impl IntoView {
-    let i18n = use_i18n();
+    let locale = use_locale();
     let me = Resource::new_blocking(|| (), |_| fetch_current_user());
     provide_context(Me(me));
     provide_context(ShownName(RwSignal::new(String::new())));
@@ -151,7 +152,7 @@ fn SignedIn() -> impl IntoView {
                         Err(err) => {
                             view! {
                                 <p class="form-error" role="alert">
-                                    {error_text(i18n.get_locale_untracked(), &err)}
+                                    {error_text(locale, &err)}
                                 </p>
                             }
                                 .into_any()
@@ -168,7 +169,7 @@ fn SignedIn() -> impl IntoView {
 
 #[component]
 fn Navigation(user: CurrentUser) -> impl IntoView {
-    let i18n = use_i18n();
+    let locale = use_locale();
     let actor = user.actor();
     let shown_name = expect_context::<ShownName>().0;
     let name = user.name.clone();
@@ -182,10 +183,10 @@ fn Navigation(user: CurrentUser) -> impl IntoView {
     };
     view! {
         <Title formatter=|text: String| format!("{text} · Buzón") />
-        <nav class="nav" aria-label=move || t_string!(i18n, nav.label)>
+        <nav class="nav" aria-label=td_string!(locale, nav.label)>
             <a href="/" class="brand">
                 <icons::Logo />
-                <span class="brand-name">{t!(i18n, brand)}</span>
+                <span class="brand-name">{td_string!(locale, brand)}</span>
             </a>
             <ul class="nav-links">
                 {can_use_inbox(&actor)
@@ -194,7 +195,7 @@ fn Navigation(user: CurrentUser) -> impl IntoView {
                             <li>
                                 <A href="/inbox">
                                     <icons::Inbox />
-                                    <span>{t!(i18n, nav.inbox)}</span>
+                                    <span>{td_string!(locale, nav.inbox)}</span>
                                 </A>
                             </li>
                         }
@@ -202,7 +203,7 @@ fn Navigation(user: CurrentUser) -> impl IntoView {
                 <li>
                     <A href="/contacts">
                         <icons::Contacts />
-                        <span>{t!(i18n, nav.contacts)}</span>
+                        <span>{td_string!(locale, nav.contacts)}</span>
                     </A>
                 </li>
                 {can_manage_users(&actor)
@@ -211,7 +212,7 @@ fn Navigation(user: CurrentUser) -> impl IntoView {
                             <li>
                                 <A href="/users">
                                     <icons::Team />
-                                    <span>{t!(i18n, nav.users)}</span>
+                                    <span>{td_string!(locale, nav.users)}</span>
                                 </A>
                             </li>
                         }
@@ -222,7 +223,7 @@ fn Navigation(user: CurrentUser) -> impl IntoView {
                             <li>
                                 <A href="/settings">
                                     <icons::Settings />
-                                    <span>{t!(i18n, nav.settings)}</span>
+                                    <span>{td_string!(locale, nav.settings)}</span>
                                 </A>
                             </li>
                         }
@@ -230,7 +231,7 @@ fn Navigation(user: CurrentUser) -> impl IntoView {
                 <li>
                     <A href="/profile">
                         <icons::Person />
-                        <span>{t!(i18n, nav.profile)}</span>
+                        <span>{td_string!(locale, nav.profile)}</span>
                     </A>
                 </li>
             </ul>
@@ -248,11 +249,11 @@ fn Navigation(user: CurrentUser) -> impl IntoView {
 /// A plain form, so signing out works without JavaScript too.
 #[component]
 pub fn LogoutButton() -> impl IntoView {
-    let i18n = use_i18n();
+    let locale = use_locale();
     view! {
         <form method="post" action="/logout" class="logout">
             <button type="submit" class="button ghost">
-                {t!(i18n, nav.logout)}
+                {td_string!(locale, nav.logout)}
             </button>
         </form>
     }
@@ -261,19 +262,19 @@ pub fn LogoutButton() -> impl IntoView {
 /// Shown instead of a page the user's role does not allow; answers 403 on the server.
 #[component]
 pub fn Forbidden() -> impl IntoView {
-    let i18n = use_i18n();
+    let locale = use_locale();
     #[cfg(feature = "ssr")]
     if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
         response.set_status(axum::http::StatusCode::FORBIDDEN);
     }
     view! {
-        <Title text=page_title(move || t_string!(i18n, forbidden.title)) />
+        <Title text=td_string!(locale, forbidden.title) />
         <section class="empty-state">
             <icons::Lock />
-            <h1>{t!(i18n, forbidden.title)}</h1>
-            <p>{t!(i18n, forbidden.body)}</p>
+            <h1>{td_string!(locale, forbidden.title)}</h1>
+            <p>{td_string!(locale, forbidden.body)}</p>
             <a href="/" class="button">
-                {t!(i18n, forbidden.home)}
+                {td_string!(locale, forbidden.home)}
             </a>
         </section>
     }

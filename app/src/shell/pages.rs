@@ -3,11 +3,14 @@
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::components::Redirect;
+use leptos_router::hooks::use_location;
 
 use super::{icons, WithUser};
+use crate::auth::Language;
+use crate::conversations::inbox::encode;
 use crate::i18n::*;
+use crate::locale::use_locale;
 use crate::permissions::can_use_inbox;
-use crate::ui::page_title;
 
 /// `/`: the inbox for those who may use it, the contacts for everyone else.
 #[component]
@@ -22,58 +25,63 @@ pub fn Home() -> impl IntoView {
 
 #[component]
 pub fn ContactsPage() -> impl IntoView {
-    let i18n = use_i18n();
+    let locale = use_locale();
     view! {
-        <Title text=page_title(move || t_string!(i18n, contacts.title)) />
+        <Title text=td_string!(locale, contacts.title) />
         <section class="empty-state">
             <icons::Contacts />
-            <h1>{t!(i18n, contacts.empty_title)}</h1>
-            <p>{t!(i18n, contacts.empty_body)}</p>
+            <h1>{td_string!(locale, contacts.empty_title)}</h1>
+            <p>{td_string!(locale, contacts.empty_body)}</p>
         </section>
     }
 }
 
 #[component]
 pub fn NotFound() -> impl IntoView {
-    let i18n = use_i18n();
+    let locale = use_locale();
     #[cfg(feature = "ssr")]
     if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
         response.set_status(axum::http::StatusCode::NOT_FOUND);
     }
     view! {
-        <Title text=page_title(move || t_string!(i18n, not_found.title)) />
+        <Title text=td_string!(locale, not_found.title) />
         <section class="empty-state standalone">
-            <h1>{t!(i18n, not_found.title)}</h1>
-            <p>{t!(i18n, not_found.body)}</p>
+            <h1>{td_string!(locale, not_found.title)}</h1>
+            <p>{td_string!(locale, not_found.body)}</p>
             <a href="/" class="button">
-                {t!(i18n, not_found.home)}
+                {td_string!(locale, not_found.home)}
             </a>
         </section>
     }
 }
 
-/// Switches the interface language before signing in (afterwards the profile decides).
+/// Switches the interface language before signing in (afterwards the profile decides): plain
+/// links to `/language/{code}`, which keeps the choice in the language cookie and loads this
+/// page again in it.
 #[component]
 pub fn LanguageSwitch() -> impl IntoView {
-    let i18n = use_i18n();
+    let locale = use_locale();
+    let location = use_location();
+    let search = location.search.get_untracked();
+    let mut here = location.pathname.get_untracked();
+    if !search.is_empty() {
+        here = format!("{here}?{search}");
+    }
+    let link = move |language: Language| {
+        let current = (language.locale() == locale).then_some("true");
+        let href = format!("/language/{}?next={}", language.code(), encode(&here));
+        (href, current)
+    };
+    let (es_href, es_current) = link(Language::Es);
+    let (en_href, en_current) = link(Language::En);
     view! {
-        <nav class="language-switch" aria-label=move || t_string!(i18n, language.label)>
-            <button
-                type="button"
-                class="link"
-                aria-pressed=move || (i18n.get_locale() == Locale::es).to_string()
-                on:click=move |_| i18n.set_locale(Locale::es)
-            >
-                {t!(i18n, language.es)}
-            </button>
-            <button
-                type="button"
-                class="link"
-                aria-pressed=move || (i18n.get_locale() == Locale::en).to_string()
-                on:click=move |_| i18n.set_locale(Locale::en)
-            >
-                {t!(i18n, language.en)}
-            </button>
+        <nav class="language-switch" aria-label=td_string!(locale, language.label)>
+            <a class="link" rel="external" href=es_href aria-current=es_current>
+                {td_string!(locale, language.es)}
+            </a>
+            <a class="link" rel="external" href=en_href aria-current=en_current>
+                {td_string!(locale, language.en)}
+            </a>
         </nav>
     }
 }

@@ -6,6 +6,7 @@ use leptos::prelude::*;
 use super::{SaveTemplatePrice, SyncTemplates, TemplateSettings};
 use crate::error::{AppError, Field};
 use crate::i18n::*;
+use crate::locale::use_locale;
 use crate::ui::{action_error, fill, outcome_view, FieldError, FormError};
 
 pub type TemplatesResource = Resource<Result<TemplateSettings, AppError>>;
@@ -27,7 +28,7 @@ pub fn TemplatesSection(
     sync: ServerAction<SyncTemplates>,
     save_price: ServerAction<SaveTemplatePrice>,
 ) -> impl IntoView {
-    let i18n = use_i18n();
+    let locale = use_locale();
     let syncing = RwSignal::new(None::<i64>);
     let price_error = action_error(save_price);
     let settings = move || templates.get().and_then(Result::ok);
@@ -35,11 +36,11 @@ pub fn TemplatesSection(
     let prices = move || settings().map(|s| s.prices).unwrap_or_default();
     view! {
         <section class="card" aria-labelledby="templates-heading">
-            <h2 id="templates-heading">{t!(i18n, settings.templates_heading)}</h2>
-            <p class="muted">{t!(i18n, settings.templates_intro)}</p>
+            <h2 id="templates-heading">{td_string!(locale, settings.templates_heading)}</h2>
+            <p class="muted">{td_string!(locale, settings.templates_intro)}</p>
             <Transition fallback=|| view! { <div class="loading"></div> }>
                 <Show when=move || settings().is_some_and(|s| s.lines.is_empty())>
-                    <p class="muted">{t!(i18n, settings.templates_no_lines)}</p>
+                    <p class="muted">{td_string!(locale, settings.templates_no_lines)}</p>
                 </Show>
                 <ul class="account-list">
                     <For each=lines key=|l| (l.account_id, l.approved, l.synced_at) let:line>
@@ -52,11 +53,11 @@ pub fn TemplatesSection(
                                     .map(|result| {
                                         let notice = result.map(|count| {
                                             fill(
-                                                t_string!(i18n, settings.templates_synced),
+                                                td_string!(locale, settings.templates_synced),
                                                 &[("count", count.to_string())],
                                             )
                                         });
-                                        outcome_view(i18n.get_locale(), notice)
+                                        outcome_view(locale, notice)
                                     })
                             };
                             view! {
@@ -75,7 +76,7 @@ pub fn TemplatesSection(
                                         <strong>{line.name.clone()}</strong>
                                         <span class="muted small">
                                             {fill(
-                                                t_string!(i18n, settings.templates_approved),
+                                                td_string!(locale, settings.templates_approved),
                                                 &[("count", line.approved.to_string())],
                                             )}
                                         </span>
@@ -90,7 +91,7 @@ pub fn TemplatesSection(
                                                 sync.dispatch(SyncTemplates { account_id: id });
                                             }
                                         >
-                                            {t!(i18n, settings.templates_sync)}
+                                            {td_string!(locale, settings.templates_sync)}
                                         </button>
                                     </div>
                                     {outcome}
@@ -99,13 +100,13 @@ pub fn TemplatesSection(
                         }
                     </For>
                 </ul>
-                <h3>{t!(i18n, settings.prices_heading)}</h3>
+                <h3>{td_string!(locale, settings.prices_heading)}</h3>
                 <div class="price-list">
                     <For each=prices key=|p| (p.category.clone(), p.price.clone(), p.currency.clone()) let:price>
                         {
                             let category = price.category.clone();
                             let input_id = format!("price-{category}");
-                            let label = category_label(i18n.get_locale_untracked(), &category);
+                            let label = category_label(locale, &category);
                             view! {
                                 <ActionForm action=save_price attr:class="price-form">
                                     <input type="hidden" name="category" value=category.clone() />
@@ -122,11 +123,11 @@ pub fn TemplatesSection(
                                         name="currency"
                                         maxlength="3"
                                         class="currency"
-                                        aria-label=move || t_string!(i18n, settings.currency)
+                                        aria-label=td_string!(locale, settings.currency)
                                         value=price.currency.clone().unwrap_or_else(|| "USD".into())
                                     />
                                     <button class="button small" type="submit">
-                                        {t!(i18n, settings.save_price)}
+                                        {td_string!(locale, settings.save_price)}
                                     </button>
                                 </ActionForm>
                             }
@@ -140,7 +141,7 @@ pub fn TemplatesSection(
                     matches!(save_price.value().get(), Some(Ok(())))
                         .then(|| {
                             view! {
-                                <p class="notice" role="status">{t!(i18n, settings.price_saved)}</p>
+                                <p class="notice" role="status">{td_string!(locale, settings.price_saved)}</p>
                             }
                         })
                 }}

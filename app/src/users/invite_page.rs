@@ -6,12 +6,13 @@ use leptos_router::hooks::use_params_map;
 
 use crate::error::Field;
 use crate::i18n::*;
-use crate::ui::{action_error, error_text, fill, page_title, FieldError, FormError};
+use crate::locale::use_locale;
+use crate::ui::{action_error, error_text, fill, FieldError, FormError};
 use crate::users::{load_invite, AcceptInvite};
 
 #[component]
 pub fn InvitePage() -> impl IntoView {
-    let i18n = use_i18n();
+    let locale = use_locale();
     let params = use_params_map();
     let token = move || params.read().get("token").unwrap_or_default();
     let details = Resource::new_blocking(token, load_invite);
@@ -19,7 +20,7 @@ pub fn InvitePage() -> impl IntoView {
     let error = action_error(action);
 
     view! {
-        <Title text=page_title(move || t_string!(i18n, invite.title)) />
+        <Title text=td_string!(locale, invite.title) />
         <main class="auth-page">
             <Suspense>
                 {move || Suspend::new(async move {
@@ -27,12 +28,12 @@ pub fn InvitePage() -> impl IntoView {
                         Err(err) => {
                             view! {
                                 <section class="card auth-card">
-                                    <h1 class="auth-title">{t!(i18n, invite.title)}</h1>
+                                    <h1 class="auth-title">{td_string!(locale, invite.title)}</h1>
                                     <p class="form-error" role="alert">
-                                        {error_text(i18n.get_locale_untracked(), &err)}
+                                        {error_text(locale, &err)}
                                     </p>
                                     <a href="/login" class="button wide">
-                                        {t!(i18n, invite.to_login)}
+                                        {td_string!(locale, invite.to_login)}
                                     </a>
                                 </section>
                             }
@@ -44,20 +45,20 @@ pub fn InvitePage() -> impl IntoView {
                             view! {
                                 <ActionForm action attr:class="card auth-card">
                                     <h1 class="auth-title">
-                                        <span class="brand-name">{t!(i18n, brand)}</span>
+                                        <span class="brand-name">{td_string!(locale, brand)}</span>
                                         <span class="auth-subtitle">
-                                            {move || fill(t_string!(i18n, invite.heading), &[("org", org.clone())]).to_string()}
+                                            {move || fill(td_string!(locale, invite.heading), &[("org", org.clone())]).to_string()}
                                         </span>
                                     </h1>
                                     <p class="muted">
                                         {move || {
-                                            fill(t_string!(i18n, invite.intro), &[("email", email.clone())])
+                                            fill(td_string!(locale, invite.intro), &[("email", email.clone())])
                                                 .to_string()
                                         }}
                                     </p>
                                     <FormError error fields=&[Field::Name, Field::Password] />
                                     <input type="hidden" name="token" value=token />
-                                    <label for="name">{t!(i18n, fields.your_name)}</label>
+                                    <label for="name">{td_string!(locale, fields.your_name)}</label>
                                     <input
                                         id="name"
                                         name="name"
@@ -67,7 +68,7 @@ pub fn InvitePage() -> impl IntoView {
                                         aria-describedby="name-error"
                                     />
                                     <FieldError error field=Field::Name id="name-error" />
-                                    <label for="password">{t!(i18n, fields.password)}</label>
+                                    <label for="password">{td_string!(locale, fields.password)}</label>
                                     <input
                                         id="password"
                                         name="password"
@@ -78,7 +79,7 @@ pub fn InvitePage() -> impl IntoView {
                                         aria-describedby="password-error password-hint"
                                     />
                                     <p class="hint" id="password-hint">
-                                        {t!(i18n, fields.password_hint)}
+                                        {td_string!(locale, fields.password_hint)}
                                     </p>
                                     <FieldError error field=Field::Password id="password-error" />
                                     <button
@@ -86,7 +87,7 @@ pub fn InvitePage() -> impl IntoView {
                                         class="button primary wide"
                                         disabled=move || action.pending().get()
                                     >
-                                        {t!(i18n, invite.submit)}
+                                        {td_string!(locale, invite.submit)}
                                     </button>
                                 </ActionForm>
                             }

@@ -6,9 +6,10 @@ use leptos_meta::Title;
 use crate::auth::RoleView;
 use crate::error::{AppError, Field};
 use crate::i18n::*;
+use crate::locale::use_locale;
 use crate::permissions::can_manage_users;
 use crate::shell::{Forbidden, WithUser};
-use crate::ui::{action_error, error_text, fill, page_title, role_name, FieldError, FormError};
+use crate::ui::{action_error, error_text, fill, role_name, FieldError, FormError};
 use crate::users::{load_team, ChangeUserRole, InviteUser, SetUserActive, TeamMember, UserStatus};
 
 #[component]
@@ -52,11 +53,11 @@ fn Team(
     invite_error: Signal<Option<AppError>>,
     change_error: Signal<Option<AppError>>,
 ) -> impl IntoView {
-    let i18n = use_i18n();
+    let locale = use_locale();
     view! {
-        <Title text=page_title(move || t_string!(i18n, users.title)) />
+        <Title text=td_string!(locale, users.title) />
         <header class="page-header">
-            <h1>{t!(i18n, users.title)}</h1>
+            <h1>{td_string!(locale, users.title)}</h1>
         </header>
         <Transition fallback=|| view! { <p class="loading" aria-busy="true"></p> }>
             {move || Suspend::new(async move {
@@ -64,7 +65,7 @@ fn Team(
                     Err(err) => {
                         view! {
                             <p class="form-error" role="alert">
-                                {error_text(i18n.get_locale_untracked(), &err)}
+                                {error_text(locale, &err)}
                             </p>
                         }
                             .into_any()
@@ -74,10 +75,10 @@ fn Team(
                         let me = team.me;
                         view! {
                             <section class="card">
-                                <h2>{t!(i18n, users.invite_heading)}</h2>
+                                <h2>{td_string!(locale, users.invite_heading)}</h2>
                                 <ActionForm action=invite attr:class="inline-form">
                                     <div class="field grow">
-                                        <label for="invite-email">{t!(i18n, fields.email)}</label>
+                                        <label for="invite-email">{td_string!(locale, fields.email)}</label>
                                         <input
                                             id="invite-email"
                                             name="email"
@@ -93,7 +94,7 @@ fn Team(
                                         />
                                     </div>
                                     <div class="field">
-                                        <label for="invite-role">{t!(i18n, fields.role)}</label>
+                                        <label for="invite-role">{td_string!(locale, fields.role)}</label>
                                         <select
                                             id="invite-role"
                                             name="role_id"
@@ -102,7 +103,7 @@ fn Team(
                                             {roles
                                                 .get_value()
                                                 .into_iter()
-                                                .map(|role| role_option(i18n.get_locale_untracked(), &role, None))
+                                                .map(|role| role_option(locale, &role, None))
                                                 .collect_view()}
                                         </select>
                                         <FieldError
@@ -116,14 +117,14 @@ fn Team(
                                         class="button primary"
                                         disabled=move || invite.pending().get()
                                     >
-                                        {t!(i18n, users.invite_submit)}
+                                        {td_string!(locale, users.invite_submit)}
                                     </button>
                                 </ActionForm>
                                 <FormError error=invite_error fields=&[Field::Email, Field::Role] />
                                 <InviteResult invite />
                             </section>
                             <section class="card">
-                                <h2>{t!(i18n, users.members_heading)}</h2>
+                                <h2>{td_string!(locale, users.members_heading)}</h2>
                                 <FormError error=change_error fields=&[] />
                                 <ul class="member-list">
                                     {team
@@ -163,27 +164,27 @@ fn role_option(locale: Locale, role: &RoleView, selected: Option<i64>) -> impl I
 /// After an invitation: confirmation, and the link to copy when no email was sent.
 #[component]
 fn InviteResult(invite: ServerAction<InviteUser>) -> impl IntoView {
-    let i18n = use_i18n();
+    let locale = use_locale();
     move || {
         invite.value().get().and_then(Result::ok).map(|outcome| {
             let email = outcome.email.clone();
             match outcome.link {
                 None => view! {
                     <p class="notice" role="status">
-                        {move || fill(t_string!(i18n, users.invite_emailed), &[("email", email.clone())]).to_string()}
+                        {move || fill(td_string!(locale, users.invite_emailed), &[("email", email.clone())]).to_string()}
                     </p>
                 }
                 .into_any(),
                 Some(link) => view! {
                     <div class="notice" role="status">
                         <p>
-                            {move || fill(t_string!(i18n, users.invite_link), &[("email", email.clone())]).to_string()}
+                            {move || fill(td_string!(locale, users.invite_link), &[("email", email.clone())]).to_string()}
                         </p>
                         <div class="copy-row">
                             <input
                                 readonly
                                 id="invite-link"
-                                aria-label=move || t_string!(i18n, users.invite_link_label)
+                                aria-label=td_string!(locale, users.invite_link_label)
                                 value=link.clone()
                                 on:focus=|ev| {
                                     use wasm_bindgen::JsCast;
@@ -207,7 +208,7 @@ fn InviteResult(invite: ServerAction<InviteUser>) -> impl IntoView {
 
 #[component]
 fn CopyButton(text: String) -> impl IntoView {
-    let i18n = use_i18n();
+    let locale = use_locale();
     let copied = RwSignal::new(false);
     let copy = move |_| {
         if let Some(window) = web_sys::window() {
@@ -219,9 +220,9 @@ fn CopyButton(text: String) -> impl IntoView {
         <button type="button" class="button" on:click=copy>
             {move || {
                 if copied.get() {
-                    t_string!(i18n, users.copied).to_string()
+                    td_string!(locale, users.copied).to_string()
                 } else {
-                    t_string!(i18n, users.copy).to_string()
+                    td_string!(locale, users.copy).to_string()
                 }
             }}
         </button>
@@ -236,7 +237,7 @@ fn MemberRow(
     change_role: ServerAction<ChangeUserRole>,
     set_active: ServerAction<SetUserActive>,
 ) -> impl IntoView {
-    let i18n = use_i18n();
+    let locale = use_locale();
     let is_me = member.id == me;
     let user_id = member.id;
     let status = member.status;
@@ -255,14 +256,14 @@ fn MemberRow(
                 <div>
                     <p class="member-name">
                         {display_name.clone()}
-                        {is_me.then(|| view! { <span class="badge">{t!(i18n, users.you)}</span> })}
+                        {is_me.then(|| view! { <span class="badge">{td_string!(locale, users.you)}</span> })}
                     </p>
                     <p class="muted small">{member.email.clone()}</p>
                 </div>
             </div>
             <div class="member-controls">
                 <label class="visually-hidden" for=select_id.clone()>
-                    {move || fill(t_string!(i18n, users.role_of), &[("name", display_name.clone())]).to_string()}
+                    {move || fill(td_string!(locale, users.role_of), &[("name", display_name.clone())]).to_string()}
                 </label>
                 <select
                     id=select_id
@@ -278,14 +279,14 @@ fn MemberRow(
                     {roles
                         .get_value()
                         .iter()
-                        .map(|role| role_option(i18n.get_locale_untracked(), role, Some(member.role_id)))
+                        .map(|role| role_option(locale, role, Some(member.role_id)))
                         .collect_view()}
                 </select>
                 <span class=format!("status status-{}", status.key())>
                     {match status {
-                        UserStatus::Invited => t!(i18n, users.status_invited).into_any(),
-                        UserStatus::Active => t!(i18n, users.status_active).into_any(),
-                        UserStatus::Deactivated => t!(i18n, users.status_deactivated).into_any(),
+                        UserStatus::Invited => td_string!(locale, users.status_invited).into_any(),
+                        UserStatus::Active => td_string!(locale, users.status_active).into_any(),
+                        UserStatus::Deactivated => td_string!(locale, users.status_deactivated).into_any(),
                     }}
                 </span>
                 {(!is_me)
@@ -305,9 +306,9 @@ fn MemberRow(
                                 }
                             >
                                 {if activate {
-                                    t!(i18n, users.reactivate).into_any()
+                                    td_string!(locale, users.reactivate).into_any()
                                 } else {
-                                    t!(i18n, users.deactivate).into_any()
+                                    td_string!(locale, users.deactivate).into_any()
                                 }}
                             </button>
                         }
