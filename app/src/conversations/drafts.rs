@@ -33,9 +33,14 @@ impl Drafts {
         }
         self.owner.set_value(user_id);
         let stored = storage::load(user_id);
+        // Drafts typed before the stored ones were read are merged in and written back;
+        // otherwise the storage already holds exactly what was read.
+        let typed = self.kept.with_value(|kept| !kept.is_empty());
         self.kept
             .update_value(|kept| *kept = merged(stored, std::mem::take(kept)));
-        self.save();
+        if typed {
+            self.save();
+        }
         self.loaded.update(|n| *n += 1);
     }
 
