@@ -27,13 +27,11 @@ pub fn viewer_offset_minutes() -> i32 {
 
 #[cfg(feature = "ssr")]
 fn cookie_value(name: &str) -> Option<String> {
-    let parts = leptos::prelude::use_context::<axum::http::request::Parts>()?;
-    let header = parts
-        .headers
-        .get(axum::http::header::COOKIE)?
-        .to_str()
-        .ok()?;
-    find_cookie(header, name)
+    leptos::reactive::owner::with_context(|parts: &axum::http::request::Parts| {
+        let header = parts.headers.get(axum::http::header::COOKIE)?;
+        find_cookie(header.to_str().ok()?, name)
+    })
+    .flatten()
 }
 
 #[cfg(all(feature = "hydrate", not(feature = "ssr")))]

@@ -25,20 +25,20 @@ pub fn provide_locale() {
 /// The language the server chose for this request.
 #[cfg(feature = "ssr")]
 pub fn page_language() -> Language {
-    let Some(parts) = use_context::<axum::http::request::Parts>() else {
-        return Language::default();
-    };
-    let header = |name| {
-        parts
-            .headers
-            .get(name)
-            .and_then(|value: &axum::http::HeaderValue| value.to_str().ok())
-            .unwrap_or_default()
-    };
-    choose(
-        header(axum::http::header::COOKIE),
-        header(axum::http::header::ACCEPT_LANGUAGE),
-    )
+    leptos::reactive::owner::with_context(|parts: &axum::http::request::Parts| {
+        let header = |name| {
+            parts
+                .headers
+                .get(name)
+                .and_then(|value| value.to_str().ok())
+                .unwrap_or_default()
+        };
+        choose(
+            header(axum::http::header::COOKIE),
+            header(axum::http::header::ACCEPT_LANGUAGE),
+        )
+    })
+    .unwrap_or_default()
 }
 
 /// The language the server wrote into the page.
