@@ -47,7 +47,8 @@ fn cookie_value(_name: &str) -> Option<String> {
     None
 }
 
-fn find_cookie(header: &str, name: &str) -> Option<String> {
+/// A cookie's value in a `Cookie` header.
+pub(crate) fn find_cookie(header: &str, name: &str) -> Option<String> {
     header.split(';').find_map(|pair| {
         let (key, value) = pair.trim().split_once('=')?;
         (key == name).then(|| value.to_string())

@@ -7,6 +7,7 @@
 use leptos::prelude::*;
 
 use crate::auth::Language;
+use crate::clock::find_cookie;
 use crate::i18n::Locale;
 
 /// The cookie that keeps the chosen language.
@@ -55,11 +56,8 @@ pub fn page_language() -> Language {
 /// else the first of the browser's preferences that the interface speaks (`es-MX` is Spanish),
 /// else Spanish. Preferences with `q=0` are refusals.
 pub fn choose(cookie: &str, accept_language: &str) -> Language {
-    let chosen = cookie.split(';').find_map(|pair| {
-        let (name, value) = pair.trim().split_once('=')?;
-        (name == LANGUAGE_COOKIE).then(|| Language::from_code(value.trim()))?
-    });
-    chosen
+    find_cookie(cookie, LANGUAGE_COOKIE)
+        .and_then(|code| Language::from_code(&code))
         .or_else(|| {
             let mut offered: Vec<(f32, usize, Language)> = accept_language
                 .split(',')

@@ -359,10 +359,12 @@ pub mod ssr {
 
     /// The cookie the server reads the page's language from (`crate::locale`).
     pub fn language_cookie(language: Language) -> axum::http::HeaderValue {
-        axum::http::HeaderValue::from_static(match language {
-            Language::Es => "i18n_pref_locale=es; Path=/; Max-Age=31536000; SameSite=Lax",
-            Language::En => "i18n_pref_locale=en; Path=/; Max-Age=31536000; SameSite=Lax",
-        })
+        let cookie = format!(
+            "{}={}; Path=/; Max-Age=31536000; SameSite=Lax",
+            crate::locale::LANGUAGE_COOKIE,
+            language.code()
+        );
+        axum::http::HeaderValue::from_str(&cookie).expect("a cookie of plain ASCII")
     }
 
     /// Looks up a user by id for authentication; `None` unless the user exists and is active.

@@ -54,7 +54,7 @@ fn Profile(user: CurrentUser) -> impl IntoView {
             <h1>{td_string!(locale, profile.title)}</h1>
             <p class="muted">
                 {user.email.clone()} " · "
-                {move || role_name(locale, &user.role.name, user.role.builtin)}
+                {role_name(locale, &user.role.name, user.role.builtin)}
             </p>
         </header>
         <section class="card">

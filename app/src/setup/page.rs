@@ -17,10 +17,6 @@ pub fn SetupPage() -> impl IntoView {
     let needed = Resource::new_blocking(|| (), |_| needs_setup());
     let action = ServerAction::<Setup>::new();
     let error = action_error(action);
-    let locale_code = move || match locale {
-        Locale::en => "en",
-        Locale::es => "es",
-    };
 
     view! {
         <Title text=td_string!(locale, setup.title) />
@@ -41,7 +37,7 @@ pub fn SetupPage() -> impl IntoView {
                                 error
                                 fields=&[Field::Organization, Field::Name, Field::Email, Field::Password]
                             />
-                            <input type="hidden" name="language" value=locale_code />
+                            <input type="hidden" name="language" value=crate::locale::page_language().code() />
                             <label for="organization">{td_string!(locale, fields.organization)}</label>
                             <input
                                 id="organization"
