@@ -224,6 +224,13 @@ mod decode {
     }
 }
 
+impl crate::json::FromJson for AppError {
+    fn from_json(value: serde_json::Value) -> Result<Self, crate::json::JsonError> {
+        decode::app_error(&value)
+            .ok_or_else(|| crate::json::JsonError("not an application error".to_string()))
+    }
+}
+
 impl FromServerFnError for AppError {
     type Encoder = crate::codec::TextJson;
 

@@ -17,6 +17,8 @@ pub mod clock;
 pub mod codec;
 /// The one application error and its translation-ready parts.
 pub mod error;
+/// JSON read by hand in the browser.
+pub mod json;
 /// Assignment, reopening and automatic closing as pure rules (R33-R37).
 pub mod lifecycle;
 /// The page's language.

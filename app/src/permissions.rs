@@ -107,6 +107,24 @@ pub enum BuiltinRole {
     Editor,
 }
 
+/// Written by the variant's name, as serde's derive writes it.
+impl crate::json::FromJson for BuiltinRole {
+    fn from_json(value: serde_json::Value) -> Result<Self, crate::json::JsonError> {
+        crate::json::variant(value, &BuiltinRole::ALL, |r| match r {
+            BuiltinRole::Administrator => "Administrator",
+            BuiltinRole::Seller => "Seller",
+            BuiltinRole::Editor => "Editor",
+        })
+    }
+}
+
+/// A newtype is written as what it holds.
+impl crate::json::FromJson for PermissionSet {
+    fn from_json(value: serde_json::Value) -> Result<Self, crate::json::JsonError> {
+        <u32 as crate::json::FromJson>::from_json(value).map(PermissionSet)
+    }
+}
+
 impl BuiltinRole {
     pub const ALL: [BuiltinRole; 3] = [
         BuiltinRole::Administrator,

@@ -56,6 +56,12 @@ pub struct RoleView {
     pub builtin: Option<BuiltinRole>,
     pub permissions: PermissionSet,
 }
+crate::from_json!(RoleView {
+    id,
+    name,
+    builtin,
+    permissions
+});
 
 /// The signed-in user, as every page needs them.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -69,6 +75,26 @@ pub struct CurrentUser {
     pub sound_enabled: bool,
     pub role: RoleView,
 }
+crate::from_json!(CurrentUser {
+    id,
+    org_id,
+    org_name,
+    email,
+    name,
+    language,
+    sound_enabled,
+    role
+});
+
+/// Written by the variant's name, as serde's derive writes it.
+impl crate::json::FromJson for Language {
+    fn from_json(value: serde_json::Value) -> Result<Self, crate::json::JsonError> {
+        crate::json::variant(value, &Language::ALL, |l| match l {
+            Language::Es => "Es",
+            Language::En => "En",
+        })
+    }
+}
 
 impl CurrentUser {
     pub fn actor(&self) -> Actor {
@@ -81,7 +107,7 @@ impl CurrentUser {
 }
 
 /// The signed-in user, or `None` when nobody is.
-#[server(prefix = "/api", endpoint = "me", output = crate::codec::Json)]
+#[server(prefix = "/api", endpoint = "me", output = crate::codec::Read)]
 pub async fn fetch_current_user() -> Result<Option<CurrentUser>, AppError> {
     match ssr::require_user().await {
         Ok(user) => Ok(Some(user)),
@@ -411,5 +437,51 @@ pub mod ssr {
             permissions: PermissionSet::from_keys(permissions)
                 .map_err(|key| AppError::internal(format!("unknown permission {key:?}")))?,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The shell reads the signed-in user by hand (`crate::json`): every role and language
+    /// reads back as serde wrote it.
+    #[test]
+    fn the_signed_in_user_reads_back_as_written() {
+        for (builtin, language) in [
+            (Some(BuiltinRole::Administrator), Language::Es),
+            (Some(BuiltinRole::Seller), Language::En),
+            (Some(BuiltinRole::Editor), Language::Es),
+            (None, Language::En),
+        ] {
+            let user = CurrentUser {
+                id: 7,
+                org_id: 1,
+                org_name: "Ferretería \"El Clavo\"".into(),
+                email: "ana@example.com".into(),
+                name: "Ana".into(),
+                language,
+                sound_enabled: true,
+                role: RoleView {
+                    id: 3,
+                    name: "Custom".into(),
+                    builtin,
+                    permissions: builtin.map_or(PermissionSet::EMPTY, BuiltinRole::permissions),
+                },
+            };
+            let answer: Result<Option<CurrentUser>, AppError> = Ok(Some(user));
+            let text = serde_json::to_string(&answer).unwrap();
+            assert_eq!(
+                crate::json::from_str::<Result<Option<CurrentUser>, AppError>>(&text).unwrap(),
+                answer
+            );
+        }
+        let nobody: Result<Option<CurrentUser>, AppError> = Ok(None);
+        let text = serde_json::to_string(&nobody).unwrap();
+        assert_eq!(
+            crate::json::from_str::<Result<Option<CurrentUser>, AppError>>(&text).unwrap(),
+            nobody
+        );
+        assert!(crate::json::from_str::<Language>(r#""Fr""#).is_err());
     }
 }

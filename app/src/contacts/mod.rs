@@ -28,6 +28,20 @@ pub struct ContactView {
     pub owner_id: Option<i64>,
     pub owner_name: Option<String>,
 }
+crate::from_json!(ContactView {
+    id,
+    first_name,
+    last_name,
+    email,
+    company,
+    primary_phone,
+    whatsapp_phone,
+    phones,
+    facebook_id,
+    instagram_username,
+    owner_id,
+    owner_name,
+});
 
 impl ContactView {
     pub fn name(&self) -> String {

@@ -21,10 +21,10 @@ pub fn confirm(question: &str) -> bool {
 
 /// A list kept in the browser's `localStorage` as JSON under `key`; empty without a browser
 /// or when what is stored cannot be read.
-pub fn load_list<T: serde::de::DeserializeOwned>(key: &str) -> Vec<T> {
+pub fn load_list<T: crate::json::FromJson>(key: &str) -> Vec<T> {
     #[cfg(feature = "hydrate")]
     if let Some(Ok(Some(text))) = local_storage().map(|s| s.get_item(key)) {
-        return serde_json::from_str(&text).unwrap_or_default();
+        return crate::json::from_str(&text).unwrap_or_default();
     }
     let _ = key;
     Vec::new()
@@ -192,10 +192,10 @@ pub fn upload(
                 let status = request.status().unwrap_or(0);
                 let body = request.response_text().ok().flatten().unwrap_or_default();
                 let result = if status == 200 {
-                    serde_json::from_str::<AttachmentView>(&body)
+                    crate::json::from_str::<AttachmentView>(&body)
                         .map_err(|e| AppError::Transport(e.to_string()))
                 } else {
-                    Err(serde_json::from_str::<AppError>(&body)
+                    Err(crate::json::from_str::<AppError>(&body)
                         .unwrap_or_else(|_| AppError::Transport(format!("status {status}"))))
                 };
                 done(result);

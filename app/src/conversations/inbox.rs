@@ -18,6 +18,7 @@ use super::{
     InboxList, ListQuery, MessageView, Overview, Section, StreamEvent, Thread,
 };
 use crate::auth::CurrentUser;
+use crate::codec::ReadJson;
 use crate::error::AppError;
 use crate::i18n::*;
 use crate::locale::use_locale;
@@ -25,15 +26,16 @@ use crate::permissions::can_use_inbox;
 use crate::shell::{Forbidden, Me, WithUser};
 use crate::ui::page_title;
 
-pub type ListResource = Resource<Result<InboxList, AppError>>;
-pub type ThreadResource = Resource<Result<Option<Thread>, AppError>>;
-pub type OverviewResource = Resource<Result<Overview, AppError>>;
+// Carried from the server to the browser as JSON read by hand (`crate::json`).
+pub type ListResource = Resource<Result<InboxList, AppError>, ReadJson>;
+pub type ThreadResource = Resource<Result<Option<Thread>, AppError>, ReadJson>;
+pub type OverviewResource = Resource<Result<Overview, AppError>, ReadJson>;
 
 /// What every part of the workspace reads and changes, given once through the context.
 #[derive(Clone, Copy)]
 pub struct Workspace {
     /// The signed-in user, as the shell loaded it.
-    me: Resource<Result<Option<CurrentUser>, AppError>>,
+    me: Resource<Result<Option<CurrentUser>, AppError>, ReadJson>,
     pub query: Memo<ListQuery>,
     pub selected: Memo<Option<i64>>,
     /// On phones the contact panel replaces the chat (`panel=contact`).
@@ -241,7 +243,7 @@ pub fn InboxPage() -> impl IntoView {
     let allowed = move || async move {
         cfg!(feature = "ssr") || matches!(me.await, Ok(Some(user)) if can_use_inbox(&user.actor()))
     };
-    let list: ListResource = Resource::new(
+    let list: ListResource = Resource::new_with_options(
         move || query.get(),
         move |query| async move {
             if !allowed().await {
@@ -251,8 +253,9 @@ pub fn InboxPage() -> impl IntoView {
             loaded.query = Some(query);
             Ok(loaded)
         },
+        false,
     );
-    let thread: ThreadResource = Resource::new(
+    let thread: ThreadResource = Resource::new_with_options(
         move || selected.get(),
         move |id| async move {
             if !allowed().await {
@@ -263,6 +266,7 @@ pub fn InboxPage() -> impl IntoView {
                 None => Ok(None),
             }
         },
+        false,
     );
     let counts_stale = RwSignal::new(0u32);
     let choices_stale = RwSignal::new(0u32);
@@ -270,7 +274,7 @@ pub fn InboxPage() -> impl IntoView {
         choices_stale.track();
         lifecycle_choices()
     });
-    let overview: OverviewResource = Resource::new(
+    let overview: OverviewResource = Resource::new_with_options(
         move || {
             let q = query.get();
             (q.channel, q.account_id, counts_stale.get())
@@ -281,6 +285,7 @@ pub fn InboxPage() -> impl IntoView {
             }
             load_overview(channel, account_id).await
         },
+        false,
     );
     let workspace = Workspace {
         me,

@@ -19,6 +19,11 @@ pub struct TeamMember {
     pub name: String,
     pub available: bool,
 }
+crate::from_json!(TeamMember {
+    id,
+    name,
+    available
+});
 
 /// A close reason an administrator offers.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -26,6 +31,7 @@ pub struct CloseReason {
     pub id: i64,
     pub label: String,
 }
+crate::from_json!(CloseReason { id, label });
 
 /// The people who work the inbox, with whether each is available, and the close reasons:
 /// what the assign and close controls offer.
@@ -36,14 +42,19 @@ pub struct Choices {
     /// The caller's own availability.
     pub available: bool,
 }
+crate::from_json!(Choices {
+    team,
+    reasons,
+    available
+});
 
-#[server(prefix = "/api", endpoint = "lifecycle_choices", output = crate::codec::Json)]
+#[server(prefix = "/api", endpoint = "lifecycle_choices", output = crate::codec::Read)]
 pub async fn lifecycle_choices() -> Result<Choices, AppError> {
     ssr::choices().await.map_err(AppError::respond)
 }
 
 /// Marks the caller available or not (R33); answers the new state.
-#[server(prefix = "/api", endpoint = "set_availability", output = crate::codec::Json)]
+#[server(prefix = "/api", endpoint = "set_availability", output = crate::codec::Read)]
 pub async fn set_availability(available: bool) -> Result<bool, AppError> {
     ssr::set_availability(available)
         .await

@@ -5,6 +5,8 @@ use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::error::AppError;
+use crate::from_json;
+use crate::json::{self, FromJson, JsonError};
 
 /// Assign, close and reopen from the chat header; one's availability.
 pub mod actions;
@@ -69,6 +71,10 @@ pub struct ConversationSummary {
     #[serde(default)]
     pub unread: bool,
 }
+from_json!(ConversationSummary {
+    id, account_id, channel, customer_key, customer_name, customer_username, contact_id, status,
+    assignee_id, last_incoming_at, last_message_at, last_message_preview, last_message_kind,
+} or_default { contact_name, unread });
 
 /// The part of the open conversations the list shows (R16).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -81,6 +87,12 @@ pub enum Section {
     Mine,
     Others,
     Closed,
+}
+
+impl FromJson for Section {
+    fn from_json(value: serde_json::Value) -> Result<Self, JsonError> {
+        json::variant(value, &Section::ALL, Section::key)
+    }
 }
 
 impl Section {
@@ -132,6 +144,7 @@ pub struct ListQuery {
     /// Part of the customer's or contact's name, phone number or username.
     pub search: Option<String>,
 }
+from_json!(ListQuery {} or_default { section, unread, channel, account_id, search });
 
 impl ListQuery {
     /// Whether a conversation as the stream sent it belongs in this list. The search is
@@ -213,6 +226,13 @@ pub struct Counts {
     pub mine: i64,
     pub others: i64,
 }
+from_json!(Counts {
+    open,
+    unread,
+    unassigned,
+    mine,
+    others
+});
 
 impl Counts {
     /// The counts from the open and unread conversations of each assignee (0: unassigned),
@@ -267,6 +287,12 @@ pub struct LineOption {
     pub name: String,
     pub connected: bool,
 }
+from_json!(LineOption {
+    id,
+    channel,
+    name,
+    connected
+});
 
 /// The list's frame: counts and the lines to filter by.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -276,6 +302,11 @@ pub struct Overview {
     /// Whether the caller sees other people's and unassigned conversations.
     pub sees_all: bool,
 }
+from_json!(Overview {
+    counts,
+    lines,
+    sees_all
+});
 
 /// A message in the chat window.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -303,6 +334,25 @@ pub struct MessageView {
     /// `(actor, emoji)`: `customer` or `business`.
     pub reactions: Vec<(String, String)>,
 }
+from_json!(MessageView {
+    id,
+    conversation_id,
+    direction,
+    kind,
+    body,
+    content,
+    reply_to_id,
+    sender_user_id,
+    sent_from,
+    status,
+    error_code,
+    error_reason,
+    edited,
+    deleted,
+    at,
+    attachment,
+    reactions,
+});
 
 /// A message's file, served by `/media/<id>` once downloaded.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -315,6 +365,14 @@ pub struct AttachmentView {
     /// `pending` (being downloaded or uploaded), `ready` or `failed`.
     pub status: String,
 }
+from_json!(AttachmentView {
+    id,
+    kind,
+    mime_type,
+    file_name,
+    size_bytes,
+    status
+});
 
 /// The first page of the conversation list, and where the live stream should resume.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -329,6 +387,7 @@ pub struct InboxList {
     #[serde(default)]
     pub query: Option<ListQuery>,
 }
+from_json!(InboxList { conversations, last_event_id, has_more } or_default { query });
 
 /// A conversation and the latest part of its thread.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -353,6 +412,9 @@ pub struct Thread {
     /// The newest event already reflected in the first page (0 for older pages).
     pub last_event_id: i64,
 }
+from_json!(Thread {
+    conversation, messages, has_more, account_connected, contact, senders, last_event_id,
+} or_default { line_name, may_delete });
 
 /// What changed, as pushed on the live stream and stored in the event log: an object whose
 /// `type` names the variant, beside the variant's fields.
@@ -409,99 +471,58 @@ pub enum Change {
     ConversationDeleted { conversation_id: i64 },
 }
 
-/// Reads a `Change` in one pass. serde's derive for a `type`-tagged enum first buffers the
-/// whole object to find its tag, which compiles a second decoder of every type inside into the
-/// bundle; here every variant's fields are read side by side and the tag picks them after.
-impl<'de> Deserialize<'de> for Change {
-    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        use serde::de::Error;
-
-        #[derive(Deserialize)]
-        struct Fields {
-            #[serde(rename = "type")]
-            tag: String,
-            message: Option<Box<MessageView>>,
-            conversation: Option<Box<ConversationSummary>>,
-            conversation_id: Option<i64>,
-            message_id: Option<i64>,
-            status: Option<String>,
-            error_code: Option<String>,
-            error_reason: Option<String>,
-            kind: Option<String>,
-            body: Option<String>,
-            #[serde(default)]
-            content: serde_json::Value,
-            actor: Option<String>,
-            emoji: Option<String>,
-            attachment_id: Option<i64>,
-            mime_type: Option<String>,
-            size_bytes: Option<i64>,
-        }
-
-        const VARIANTS: &[&str] = &[
-            "message_created",
-            "message_status",
-            "message_edited",
-            "message_deleted",
-            "message_removed",
-            "reaction",
-            "attachment_ready",
-            "conversation_updated",
-            "conversation_deleted",
-        ];
-        fn given<T, E: Error>(value: Option<T>, field: &'static str) -> Result<T, E> {
-            value.ok_or_else(|| E::missing_field(field))
-        }
-        let f = Fields::deserialize(deserializer)?;
-        let conversation_id = || given(f.conversation_id, "conversation_id");
-        let message_id = || given(f.message_id, "message_id");
-        Ok(match f.tag.as_str() {
+/// Reads a `Change` from its object: the `type` tag may come anywhere among the fields.
+impl FromJson for Change {
+    fn from_json(value: serde_json::Value) -> Result<Self, JsonError> {
+        let mut f = json::object(value)?;
+        let tag: String = json::field(&mut f, "type")?;
+        Ok(match tag.as_str() {
             "message_created" => Change::MessageCreated {
-                message: given(f.message, "message")?,
-                conversation: given(f.conversation, "conversation")?,
+                message: json::field(&mut f, "message")?,
+                conversation: json::field(&mut f, "conversation")?,
             },
             "message_status" => Change::MessageStatus {
-                conversation_id: conversation_id()?,
-                message_id: message_id()?,
-                status: given(f.status, "status")?,
-                error_code: f.error_code,
-                error_reason: f.error_reason,
+                conversation_id: json::field(&mut f, "conversation_id")?,
+                message_id: json::field(&mut f, "message_id")?,
+                status: json::field(&mut f, "status")?,
+                error_code: json::field(&mut f, "error_code")?,
+                error_reason: json::field(&mut f, "error_reason")?,
             },
             "message_edited" => Change::MessageEdited {
-                conversation_id: conversation_id()?,
-                message_id: message_id()?,
-                kind: given(f.kind, "kind")?,
-                body: f.body,
-                content: f.content,
+                conversation_id: json::field(&mut f, "conversation_id")?,
+                message_id: json::field(&mut f, "message_id")?,
+                kind: json::field(&mut f, "kind")?,
+                body: json::field(&mut f, "body")?,
+                content: json::field(&mut f, "content")?,
             },
             "message_deleted" => Change::MessageDeleted {
-                conversation_id: conversation_id()?,
-                message_id: message_id()?,
+                conversation_id: json::field(&mut f, "conversation_id")?,
+                message_id: json::field(&mut f, "message_id")?,
             },
             "message_removed" => Change::MessageRemoved {
-                conversation_id: conversation_id()?,
-                message_id: message_id()?,
+                conversation_id: json::field(&mut f, "conversation_id")?,
+                message_id: json::field(&mut f, "message_id")?,
             },
             "reaction" => Change::Reaction {
-                conversation_id: conversation_id()?,
-                message_id: message_id()?,
-                actor: given(f.actor, "actor")?,
-                emoji: f.emoji,
+                conversation_id: json::field(&mut f, "conversation_id")?,
+                message_id: json::field(&mut f, "message_id")?,
+                actor: json::field(&mut f, "actor")?,
+                emoji: json::field(&mut f, "emoji")?,
             },
             "attachment_ready" => Change::AttachmentReady {
-                conversation_id: conversation_id()?,
-                message_id: message_id()?,
-                attachment_id: given(f.attachment_id, "attachment_id")?,
-                mime_type: given(f.mime_type, "mime_type")?,
-                size_bytes: given(f.size_bytes, "size_bytes")?,
+                conversation_id: json::field(&mut f, "conversation_id")?,
+                message_id: json::field(&mut f, "message_id")?,
+                attachment_id: json::field(&mut f, "attachment_id")?,
+                mime_type: json::field(&mut f, "mime_type")?,
+                size_bytes: json::field(&mut f, "size_bytes")?,
             },
             "conversation_updated" => Change::ConversationUpdated {
-                conversation: given(f.conversation, "conversation")?,
+                conversation: json::field(&mut f, "conversation")?,
             },
             "conversation_deleted" => Change::ConversationDeleted {
-                conversation_id: conversation_id()?,
+                conversation_id: json::field(&mut f, "conversation_id")?,
             },
-            other => return Err(D::Error::unknown_variant(other, VARIANTS)),
+            other => return Err(JsonError(format!("unknown change {other:?}"))),
         })
     }
 }
@@ -549,15 +570,16 @@ impl Change {
 }
 
 /// One entry of the event log, as the stream sends it.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct StreamEvent {
     pub id: i64,
     pub change: Change,
 }
+from_json!(StreamEvent { id, change });
 
 /// The conversations the caller may see in `query`, most recent activity first; `before` is
 /// the `(last_message_at, id)` of the last row already shown.
-#[server(prefix = "/api", endpoint = "conversations", output = crate::codec::Json)]
+#[server(prefix = "/api", endpoint = "conversations", output = crate::codec::Read)]
 pub async fn load_conversations(
     #[server(default)] query: ListQuery,
     before_at: Option<i64>,
@@ -569,7 +591,7 @@ pub async fn load_conversations(
 }
 
 /// The counts of the tabs and sections, in one query, and the lines to filter by.
-#[server(prefix = "/api", endpoint = "inbox_overview", output = crate::codec::Json)]
+#[server(prefix = "/api", endpoint = "inbox_overview", output = crate::codec::Read)]
 pub async fn load_overview(
     channel: Option<String>,
     account_id: Option<i64>,
@@ -580,7 +602,7 @@ pub async fn load_overview(
 }
 
 /// Marks everything in a conversation read for the caller.
-#[server(prefix = "/api", endpoint = "mark_read", output = crate::codec::Json)]
+#[server(prefix = "/api", endpoint = "mark_read", output = crate::codec::Read)]
 pub async fn mark_read(conversation_id: i64) -> Result<(), AppError> {
     store::ssr::mark_read(conversation_id)
         .await
@@ -588,7 +610,7 @@ pub async fn mark_read(conversation_id: i64) -> Result<(), AppError> {
 }
 
 /// A conversation with the latest messages of its thread, or older ones before `before_id`.
-#[server(prefix = "/api", endpoint = "thread", output = crate::codec::Json)]
+#[server(prefix = "/api", endpoint = "thread", output = crate::codec::Read)]
 pub async fn load_thread(conversation_id: i64, before_id: Option<i64>) -> Result<Thread, AppError> {
     store::ssr::load_thread(conversation_id, before_id)
         .await
@@ -597,7 +619,7 @@ pub async fn load_thread(conversation_id: i64, before_id: Option<i64>) -> Result
 
 /// Queues a text message for delivery; it appears at once as pending. With a `client_key`,
 /// a message already stored under that key is answered instead of stored again.
-#[server(prefix = "/api", endpoint = "send_text", output = crate::codec::Json)]
+#[server(prefix = "/api", endpoint = "send_text", output = crate::codec::Read)]
 pub async fn send_text(
     conversation_id: i64,
     body: String,
@@ -611,7 +633,7 @@ pub async fn send_text(
 }
 
 /// Sends a failed outgoing message again (the window and the account are checked again).
-#[server(prefix = "/api", endpoint = "retry_message", output = crate::codec::Json)]
+#[server(prefix = "/api", endpoint = "retry_message", output = crate::codec::Read)]
 pub async fn retry_message(message_id: i64) -> Result<MessageView, AppError> {
     store::ssr::retry(message_id)
         .await
@@ -642,7 +664,7 @@ pub fn personalize(text: &str, field: impl Fn(&str) -> Option<String>) -> String
 }
 
 /// Queues an uploaded file (see `POST /api/upload`) for delivery, with an optional caption.
-#[server(prefix = "/api", endpoint = "send_media", output = crate::codec::Json)]
+#[server(prefix = "/api", endpoint = "send_media", output = crate::codec::Read)]
 pub async fn send_media(
     conversation_id: i64,
     attachment_id: i64,
@@ -752,6 +774,127 @@ mod tests {
         }
     }
 
+    /// What the first page reads by hand (`crate::json`) is what serde writes on the server.
+    #[test]
+    fn the_first_page_s_data_reads_back_as_written() {
+        fn same<T: Serialize + FromJson + PartialEq + std::fmt::Debug>(value: T) {
+            let text = serde_json::to_string(&value).unwrap();
+            assert_eq!(json::from_str::<T>(&text).unwrap(), value, "{text}");
+        }
+        let mut known = row("open", Some(7));
+        known.contact_name = Some("Lucía Pérez".into());
+        known.unread = true;
+        same(InboxList {
+            conversations: vec![row("closed", None), known.clone()],
+            last_event_id: 41,
+            has_more: true,
+            query: Some(ListQuery {
+                section: Section::Others,
+                unread: true,
+                channel: Some("instagram".into()),
+                account_id: Some(3),
+                search: Some("ana".into()),
+            }),
+        });
+        same(Overview {
+            counts: Counts {
+                open: 5,
+                unread: 2,
+                unassigned: 1,
+                mine: 3,
+                others: 1,
+            },
+            lines: vec![LineOption {
+                id: 3,
+                channel: "whatsapp".into(),
+                name: "Ventas".into(),
+                connected: false,
+            }],
+            sees_all: true,
+        });
+        let message = MessageView {
+            id: 12,
+            conversation_id: known.id,
+            direction: "out".into(),
+            kind: "document".into(),
+            body: Some("Cotización".into()),
+            content: serde_json::json!({"caption": "Cotización", "pages": 2}),
+            reply_to_id: None,
+            sender_user_id: Some(7),
+            sent_from: Some("business_app".into()),
+            status: Some("failed".into()),
+            error_code: Some("131047".into()),
+            error_reason: Some("Re-engagement message".into()),
+            edited: true,
+            deleted: false,
+            at: 1_700_000_000_000,
+            attachment: Some(AttachmentView {
+                id: 4,
+                kind: "document".into(),
+                mime_type: "application/pdf".into(),
+                file_name: Some("cotizacion.pdf".into()),
+                size_bytes: Some(52_000),
+                status: "ready".into(),
+            }),
+            reactions: vec![("customer".into(), "👍".into())],
+        };
+        let thread = Thread {
+            conversation: known,
+            messages: vec![message],
+            has_more: false,
+            account_connected: true,
+            line_name: "Ventas".into(),
+            may_delete: true,
+            contact: Some(crate::contacts::ContactView {
+                id: 8,
+                first_name: "Lucía".into(),
+                last_name: "Pérez".into(),
+                email: Some("lucia@example.com".into()),
+                company: None,
+                primary_phone: Some("+5215550000001".into()),
+                whatsapp_phone: Some("+5215550000001".into()),
+                phones: vec!["+5215550000002".into()],
+                facebook_id: None,
+                instagram_username: Some("lucia.p".into()),
+                owner_id: Some(7),
+                owner_name: Some("Ana".into()),
+            }),
+            senders: vec![(7, "Ana".into())],
+            last_event_id: 41,
+        };
+        same(Ok::<_, AppError>(Some(thread)));
+        same(Err::<Option<Thread>, _>(AppError::Forbidden));
+        same(manage::Choices {
+            team: vec![manage::TeamMember {
+                id: 7,
+                name: "Ana".into(),
+                available: false,
+            }],
+            reasons: vec![manage::CloseReason {
+                id: 2,
+                label: "Venta cerrada".into(),
+            }],
+            available: true,
+        });
+        same(outbox::Queued {
+            key: "k-1".into(),
+            local_id: -3,
+            conversation_id: 1,
+            body: "Hola".into(),
+            reply_to_id: Some(12),
+            sender_user_id: 7,
+            at: 1_700_000_000_000,
+        });
+        // `#[serde(default)]` fields may be missing, as in the stream's copies of a row.
+        let mut bare = serde_json::to_value(row("open", None)).unwrap();
+        bare.as_object_mut().unwrap().remove("unread");
+        bare.as_object_mut().unwrap().remove("contact_name");
+        assert_eq!(
+            ConversationSummary::from_json(bare).unwrap(),
+            row("open", None)
+        );
+    }
+
     #[test]
     fn every_change_reads_back_as_written() {
         let message = MessageView {
@@ -836,31 +979,21 @@ mod tests {
                 text.contains(&format!(r#""type":"{}""#, change.kind())),
                 "{text}"
             );
-            assert_eq!(
-                serde_json::from_str::<Change>(&text).unwrap(),
-                change,
-                "{text}"
-            );
+            assert_eq!(json::from_str::<Change>(&text).unwrap(), change, "{text}");
         }
         // The tag may come after the fields, as another writer may put it.
         let late = r#"{"conversation_id":5,"message_id":6,"type":"message_deleted"}"#;
         assert_eq!(
-            serde_json::from_str::<Change>(late).unwrap(),
+            json::from_str::<Change>(late).unwrap(),
             Change::MessageDeleted {
                 conversation_id: 5,
                 message_id: 6
             }
         );
-        let unknown = serde_json::from_str::<Change>(r#"{"type":"typing"}"#).unwrap_err();
-        assert!(
-            unknown.to_string().contains("unknown variant `typing`"),
-            "{unknown}"
-        );
-        let short = serde_json::from_str::<Change>(r#"{"type":"reaction","conversation_id":1}"#);
-        assert!(short
-            .unwrap_err()
-            .to_string()
-            .contains("missing field `message_id`"));
+        let unknown = json::from_str::<Change>(r#"{"type":"typing"}"#).unwrap_err();
+        assert_eq!(unknown.0, r#"unknown change "typing""#);
+        let short = json::from_str::<Change>(r#"{"type":"reaction","conversation_id":1}"#);
+        assert_eq!(short.unwrap_err().0, "message_id: expected a whole number");
     }
 
     #[test]

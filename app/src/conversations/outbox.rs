@@ -27,6 +27,15 @@ pub struct Queued {
     pub sender_user_id: i64,
     pub at: i64,
 }
+crate::from_json!(Queued {
+    key,
+    local_id,
+    conversation_id,
+    body,
+    reply_to_id,
+    sender_user_id,
+    at
+});
 
 impl Queued {
     /// The pending copy the thread shows until the stored message replaces it.

@@ -90,7 +90,7 @@ pub fn follow(
                 let Some(text) = event.data().as_string() else {
                     return;
                 };
-                if let Ok(event) = serde_json::from_str::<StreamEvent>(&text) {
+                if let Ok(event) = crate::json::from_str::<StreamEvent>(&text) {
                     if event.id > shared.last.get() {
                         shared.last.set(event.id);
                     }

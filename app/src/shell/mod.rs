@@ -111,7 +111,9 @@ pub struct ShownName(pub RwSignal<String>);
 
 /// The signed-in user, loaded once by the frame for every page inside it.
 #[derive(Clone, Copy)]
-pub struct Me(pub Resource<Result<Option<CurrentUser>, crate::error::AppError>>);
+pub struct Me(
+    pub Resource<Result<Option<CurrentUser>, crate::error::AppError>, crate::codec::ReadJson>,
+);
 
 /// Renders `children` with the signed-in user once known (at once after the first load).
 ///
@@ -139,7 +141,7 @@ where
 #[component]
 fn SignedIn() -> impl IntoView {
     let locale = use_locale();
-    let me = Resource::new_blocking(|| (), |_| fetch_current_user());
+    let me = Resource::new_with_options(|| (), |_| fetch_current_user(), true);
     provide_context(Me(me));
     provide_context(ShownName(RwSignal::new(String::new())));
     view! {
