@@ -3,12 +3,17 @@
 
 #[wasm_bindgen::prelude::wasm_bindgen]
 pub fn hydrate() {
+    // Built to abort at once (the release build, `scripts/lib.sh`), a panic runs no hook: the
+    // hook would only be code the page downloads for nothing.
+    #[cfg(not(panic = "immediate-abort"))]
     console_error_panic_hook::set_once();
     remember_time_zone();
     keep_offline();
     // Hydration waits for the code of a page split out of the first bundle (see the routes),
-    // and for that of the open conversation when the page was rendered with one.
+    // and for that of the open conversation when the page was rendered with one: the views are
+    // hydrated synchronously once their code is here (vendor/README.md).
     wasm_bindgen_futures::spawn_local(async {
+        app::shell::load_rendered_page().await;
         app::conversations::chat::load_rendered_chat().await;
         let body = leptos::prelude::document()
             .body()

@@ -104,6 +104,29 @@ lazy_page!(Settings, SettingsPage);
 lazy_page!(Users, UsersPage);
 lazy_page!(Profile, ProfilePage);
 
+/// A page rendered at a lazy route is hydrated with that page's view, whose code is split out:
+/// the browser loads it before hydrating (`frontend`), so the router finds it there and
+/// hydrates the page at once, like every other.
+#[cfg(feature = "hydrate")]
+pub async fn load_rendered_page() {
+    let path = window().location().pathname().unwrap_or_default();
+    match path
+        .trim_start_matches('/')
+        .split('/')
+        .next()
+        .unwrap_or_default()
+    {
+        "setup" => Setup::preload().await,
+        "login" => Login::preload().await,
+        "invite" => Invite::preload().await,
+        "contacts" => Contacts::preload().await,
+        "settings" => Settings::preload().await,
+        "users" => Users::preload().await,
+        "profile" => Profile::preload().await,
+        _ => {}
+    }
+}
+
 /// The signed-in user's name as the navigation shows it; the profile page updates it in place
 /// so that saving a new name does not reload the frame. Empty until the profile changes it.
 #[derive(Clone, Copy)]
