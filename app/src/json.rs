@@ -7,7 +7,7 @@
 //! it by name. The JSON is the one serde's derive writes on the server, so both sides keep
 //! their `Serialize` (tests read back what serde wrote, `json::tests` and the types' own).
 
-use serde_json::{Map, Value};
+use serde_json::Value;
 
 /// What could not be read, and where (`conversations.3.id: expected a number`).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -42,25 +42,37 @@ pub fn from_str<T: FromJson>(text: &str) -> Result<T, JsonError> {
     T::from_json(value)
 }
 
+/// An object's fields, taken out one by one. A list rather than the parsed map: taking a
+/// field out of a list is a search and a swap, where a map compiles its rebalancing too.
+pub struct Fields(Vec<(String, Value)>);
+
+impl Fields {
+    /// The field `name`, taken out.
+    pub fn take(&mut self, name: &str) -> Option<Value> {
+        let at = self.0.iter().position(|(key, _)| key == name)?;
+        Some(self.0.swap_remove(at).1)
+    }
+}
+
 /// The fields of an object.
-pub fn object(value: Value) -> Result<Map<String, Value>, JsonError> {
+pub fn object(value: Value) -> Result<Fields, JsonError> {
     match value {
-        Value::Object(map) => Ok(map),
+        Value::Object(map) => Ok(Fields(map.into_iter().collect())),
         _ => Err(JsonError::expected("an object")),
     }
 }
 
-/// The field `name`, taken out of `map`; a missing field reads as `null`.
-pub fn field<T: FromJson>(map: &mut Map<String, Value>, name: &str) -> Result<T, JsonError> {
-    T::from_json(map.remove(name).unwrap_or(Value::Null)).map_err(|e| e.within(name))
+/// The field `name`, taken out of `fields`; a missing field reads as `null`.
+pub fn field<T: FromJson>(fields: &mut Fields, name: &str) -> Result<T, JsonError> {
+    T::from_json(fields.take(name).unwrap_or(Value::Null)).map_err(|e| e.within(name))
 }
 
 /// The field `name`, or `T`'s default when it is missing or `null`.
 pub fn field_or_default<T: FromJson + Default>(
-    map: &mut Map<String, Value>,
+    fields: &mut Fields,
     name: &str,
 ) -> Result<T, JsonError> {
-    match map.remove(name) {
+    match fields.take(name) {
         None | Some(Value::Null) => Ok(T::default()),
         Some(value) => T::from_json(value).map_err(|e| e.within(name)),
     }
@@ -73,10 +85,10 @@ macro_rules! from_json {
     ($ty:ident { $($field:ident),* $(,)? } $(or_default { $($optional:ident),* $(,)? })?) => {
         impl $crate::json::FromJson for $ty {
             fn from_json(value: serde_json::Value) -> Result<Self, $crate::json::JsonError> {
-                let mut map = $crate::json::object(value)?;
+                let mut fields = $crate::json::object(value)?;
                 Ok($ty {
-                    $($field: $crate::json::field(&mut map, stringify!($field))?,)*
-                    $($($optional: $crate::json::field_or_default(&mut map, stringify!($optional))?,)*)?
+                    $($field: $crate::json::field(&mut fields, stringify!($field))?,)*
+                    $($($optional: $crate::json::field_or_default(&mut fields, stringify!($optional))?,)*)?
                 })
             }
         }
@@ -181,10 +193,10 @@ impl<A: FromJson, B: FromJson> FromJson for (A, B) {
 /// `{"Ok": value}` or `{"Err": error}`, as serde writes a `Result`.
 impl<T: FromJson, E: FromJson> FromJson for Result<T, E> {
     fn from_json(value: Value) -> Result<Self, JsonError> {
-        let mut map = object(value)?;
-        if let Some(ok) = map.remove("Ok") {
+        let mut fields = object(value)?;
+        if let Some(ok) = fields.take("Ok") {
             T::from_json(ok).map(Ok)
-        } else if let Some(err) = map.remove("Err") {
+        } else if let Some(err) = fields.take("Err") {
             E::from_json(err).map(Err)
         } else {
             Err(JsonError::expected("Ok or Err"))

@@ -36,6 +36,11 @@ test('a conversation is assigned, passed on, closed with a reason and reopened b
   await availability.click();
   await expect(availability).toHaveAttribute('aria-pressed', 'false');
   await expect(availability).toContainText('No disponible');
+  // The page loaded next starts from what she chose.
+  await rosa.reload();
+  await rosa.waitForSelector('html[data-hydrated]', { state: 'attached' });
+  await expect(availability).toContainText('No disponible');
+  await expect(availability).toBeEnabled();
   await availability.click();
   await expect(availability).toHaveAttribute('aria-pressed', 'true');
 

@@ -73,6 +73,8 @@ pub struct CurrentUser {
     pub name: String,
     pub language: Language,
     pub sound_enabled: bool,
+    /// Whether they take conversations now (R33); the inbox's availability button starts here.
+    pub available: bool,
     pub role: RoleView,
 }
 crate::from_json!(CurrentUser {
@@ -83,6 +85,7 @@ crate::from_json!(CurrentUser {
     name,
     language,
     sound_enabled,
+    available,
     role
 });
 
@@ -298,7 +301,7 @@ pub mod ssr {
 
     /// The columns of a `UserRecord`, and the tables they come from.
     const USER_COLUMNS: &str = "u.id AS user_id, u.org_id, o.name AS org_name, u.email, \
-        u.name AS user_name, u.status, u.language, u.sound_enabled, r.id AS role_id, \
+        u.name AS user_name, u.status, u.language, u.sound_enabled, u.available, r.id AS role_id, \
         r.name AS role_name, r.builtin, r.permissions \
         FROM users u \
         JOIN organizations o ON o.id = u.org_id \
@@ -348,6 +351,7 @@ pub mod ssr {
         status: String,
         language: String,
         sound_enabled: i64,
+        available: i64,
         role_id: i64,
         role_name: String,
         builtin: Option<String>,
@@ -419,6 +423,7 @@ pub mod ssr {
             name: row.user_name,
             language: Language::from_code(&row.language).unwrap_or_default(),
             sound_enabled: row.sound_enabled != 0,
+            available: row.available != 0,
             role: role_view(row.role_id, row.role_name, row.builtin, &row.permissions)?,
         }))
     }
@@ -462,6 +467,7 @@ mod tests {
                 name: "Ana".into(),
                 language,
                 sound_enabled: true,
+                available: builtin.is_some(),
                 role: RoleView {
                     id: 3,
                     name: "Custom".into(),

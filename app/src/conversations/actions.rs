@@ -6,8 +6,8 @@ use leptos::prelude::*;
 
 use super::inbox::Workspace;
 use super::manage::{
-    assign_conversations, close_conversations, delete_conversation, reopen_conversation,
-    set_availability,
+    assign_conversations, close_conversations, delete_conversation, lifecycle_choices,
+    reopen_conversation, set_availability,
 };
 use super::ConversationSummary;
 use crate::error::AppError;
@@ -46,6 +46,7 @@ pub fn ConversationActions(
 ) -> AnyView {
     let locale = use_locale();
     let workspace = expect_context::<Workspace>();
+    workspace.want_choices(|| Box::pin(lifecycle_choices()));
     let choices = workspace.choices;
     let error = RwSignal::new(None::<AppError>);
     let busy = RwSignal::new(false);
@@ -265,13 +266,13 @@ pub fn ConversationActions(
 pub fn Availability() -> impl IntoView {
     let locale = use_locale();
     let workspace = expect_context::<Workspace>();
-    let choices = workspace.choices;
     let error = RwSignal::new(None::<AppError>);
     let busy = RwSignal::new(false);
+    // The state the page was loaded with; then the one each toggle answers.
     let available = RwSignal::new(None::<bool>);
     Effect::new(move |_| {
-        if let Some(Ok(c)) = choices.get() {
-            available.set(Some(c.available));
+        if let Some(Ok(Some(user))) = workspace.me.get() {
+            available.set(Some(user.available));
         }
     });
     let toggle = move |_| {
@@ -317,6 +318,7 @@ pub fn Availability() -> impl IntoView {
 pub fn BulkActions() -> AnyView {
     let locale = use_locale();
     let workspace = expect_context::<Workspace>();
+    workspace.want_choices(|| Box::pin(lifecycle_choices()));
     let choices = workspace.choices;
     let error = RwSignal::new(None::<AppError>);
     let busy = RwSignal::new(false);

@@ -10,7 +10,7 @@ use leptos_router::hooks::{use_navigate, use_query_map};
 use super::chat::ChatWindow;
 use super::drafts::Drafts;
 use super::list::ConversationList;
-use super::manage::{lifecycle_choices, Choices};
+use super::manage::Choices;
 use super::outbox::Outbox;
 use super::stream::{follow, Link};
 use super::{
@@ -35,7 +35,7 @@ pub type OverviewResource = Resource<Result<Overview, AppError>, ReadJson>;
 #[derive(Clone, Copy)]
 pub struct Workspace {
     /// The signed-in user, as the shell loaded it.
-    me: Resource<Result<Option<CurrentUser>, AppError>, ReadJson>,
+    pub me: Resource<Result<Option<CurrentUser>, AppError>, ReadJson>,
     pub query: Memo<ListQuery>,
     pub selected: Memo<Option<i64>>,
     /// On phones the contact panel replaces the chat (`panel=contact`).
@@ -64,9 +64,13 @@ pub struct Workspace {
     notice_about: StoredValue<Option<i64>>,
     /// Bumped when the team's availability or the close reasons may have changed.
     pub choices_stale: RwSignal<u32>,
-    /// The team and the close reasons, read once in the browser for every control that
-    /// offers them.
-    pub choices: RwSignal<Option<Result<Choices, AppError>>>,
+    /// The team and the close reasons, read in the browser for every control that offers
+    /// them, once one of them is shown (`choices_wanted`).
+    pub choices: Signal<Option<Result<Choices, AppError>>>,
+    /// How to read them, handed over by the controls that offer them (`want_choices`), whose
+    /// code is split out of the first bundle: a page showing only the list never reads them,
+    /// nor carries the code that would.
+    choices_reader: RwSignal<Option<ChoicesReader>>,
     pub locale: Locale,
     /// Selecting rows for a bulk action: the ids picked so far; `None` when not selecting.
     pub picked: RwSignal<Option<Vec<i64>>>,
@@ -77,6 +81,10 @@ pub struct Workspace {
     /// Live changes that came while the list or the thread they belong to was on its way.
     held: Held,
 }
+
+/// Reads the team and the close reasons (`Workspace::want_choices`).
+pub type ChoicesReader =
+    fn() -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<Choices, AppError>>>>;
 
 /// Writing a resource while it loads drops what it was loading (its version moves on, and it
 /// says it is done), so live changes never go into a list or a thread on its way: they wait
@@ -107,6 +115,14 @@ fn hold<T: Send + Sync + 'static>(held: StoredValue<Vec<T>>, item: T) {
 }
 
 impl Workspace {
+    /// Starts reading the team and the close reasons with `read`, and again whenever they may
+    /// have changed; given by each control that offers them.
+    pub fn want_choices(&self, read: ChoicesReader) {
+        if self.choices_reader.with_untracked(Option::is_none) {
+            self.choices_reader.set(Some(read));
+        }
+    }
+
     /// Whether the list shown is the one asked for (not one on its way).
     fn list_settled(&self) -> bool {
         let shown = self.held.list_for.try_get_value().flatten();
@@ -270,10 +286,18 @@ pub fn InboxPage() -> impl IntoView {
     );
     let counts_stale = RwSignal::new(0u32);
     let choices_stale = RwSignal::new(0u32);
-    let choices = crate::ui::browser_value(move || {
+    let choices_reader = RwSignal::new(None::<ChoicesReader>);
+    let read = crate::ui::browser_value(move || {
         choices_stale.track();
-        lifecycle_choices()
+        let reader = choices_reader.get();
+        async move {
+            match reader {
+                Some(read) => Some(read().await),
+                None => None,
+            }
+        }
     });
+    let choices = Signal::derive(move || read.get().flatten());
     let overview: OverviewResource = Resource::new_with_options(
         move || {
             let q = query.get();
@@ -307,6 +331,7 @@ pub fn InboxPage() -> impl IntoView {
         notice_about: StoredValue::new(None),
         choices_stale,
         choices,
+        choices_reader,
         locale: use_locale(),
         picked: RwSignal::new(None),
         deleted: RwSignal::new(Vec::new()),
