@@ -65,7 +65,7 @@ pub struct Workspace {
     /// Bumped when the team's availability or the close reasons may have changed.
     pub choices_stale: RwSignal<u32>,
     /// The team and the close reasons, read in the browser for every control that offers
-    /// them, once one of them is shown (`choices_wanted`).
+    /// them, once one of them is shown (`want_choices`).
     pub choices: Signal<Option<Result<Choices, AppError>>>,
     /// How to read them, handed over by the controls that offer them (`want_choices`), whose
     /// code is split out of the first bundle: a page showing only the list never reads them,

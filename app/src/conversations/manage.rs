@@ -34,19 +34,14 @@ pub struct CloseReason {
 crate::from_json!(CloseReason { id, label });
 
 /// The people who work the inbox, with whether each is available, and the close reasons:
-/// what the assign and close controls offer.
+/// what the assign and close controls offer. (The caller's own availability comes with the
+/// signed-in user, `CurrentUser::available`.)
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Choices {
     pub team: Vec<TeamMember>,
     pub reasons: Vec<CloseReason>,
-    /// The caller's own availability.
-    pub available: bool,
 }
-crate::from_json!(Choices {
-    team,
-    reasons,
-    available
-});
+crate::from_json!(Choices { team, reasons });
 
 #[server(prefix = "/api", endpoint = "lifecycle_choices", output = crate::codec::Read)]
 pub async fn lifecycle_choices() -> Result<Choices, AppError> {
@@ -154,9 +149,6 @@ pub mod ssr {
         .bind(user.org_id)
         .fetch_all(&state.db.pool)
         .await?;
-        let available = people
-            .iter()
-            .any(|(id, _, available, _)| *id == user.id && *available == 1);
         let team = people
             .into_iter()
             .filter(|(_, _, _, permissions)| uses_inbox(permissions))
@@ -178,7 +170,6 @@ pub mod ssr {
                 .into_iter()
                 .map(|(id, label)| CloseReason { id, label })
                 .collect(),
-            available,
         })
     }
 

@@ -874,7 +874,6 @@ mod tests {
                 id: 2,
                 label: "Venta cerrada".into(),
             }],
-            available: true,
         });
         same(outbox::Queued {
             key: "k-1".into(),
