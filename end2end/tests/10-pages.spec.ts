@@ -21,3 +21,40 @@ test('every page opened by its address becomes interactive', async ({ page }) =>
   }
   expect(errors).toEqual([]);
 });
+
+test('back and forward move between pages in the same document', async ({ page }) => {
+  test.skip(!(test.info().project.name in sandboxPorts), 'needs JavaScript');
+  const errors: string[] = [];
+  page.on('pageerror', (error) => errors.push(error.message));
+  await signIn(page);
+  await page.evaluate(() => { (window as unknown as { stayed: boolean }).stayed = true; });
+  const current = page.locator('.nav-links a[aria-current="page"]');
+  await page.getByRole('link', { name: /^(Perfil|Profile)$/ }).first().click();
+  await expect(page).toHaveURL(/\/profile$/);
+  await expect(current).toHaveAttribute('href', '/profile');
+  await page.getByRole('link', { name: /^(Contactos|Contacts)$/ }).first().click();
+  await expect(page).toHaveURL(/\/contacts$/);
+  await expect(page.getByRole('heading', { level: 1 }).first()).toBeVisible();
+  await page.goBack();
+  await expect(page).toHaveURL(/\/profile$/);
+  await expect(current).toHaveAttribute('href', '/profile');
+  await page.goBack();
+  await expect(page).toHaveURL(/\/inbox$/);
+  await expect(current).toHaveAttribute('href', '/inbox');
+  await page.goForward();
+  await expect(page).toHaveURL(/\/profile$/);
+  await expect(page.getByRole('heading', { level: 1 }).first()).toBeVisible();
+  expect(await page.evaluate(() => (window as unknown as { stayed?: boolean }).stayed)).toBe(true);
+  // An address that is not a page is loaded by the browser: the server answers it.
+  await page.evaluate(() => {
+    const link = document.createElement('a');
+    link.href = '/no-such-page';
+    link.id = 'elsewhere';
+    document.body.append(link);
+  });
+  await page.locator('#elsewhere').dispatchEvent('click');
+  await expect(page).toHaveURL(/\/no-such-page$/);
+  await expect(page.getByRole('heading', { level: 1 })).toBeVisible();
+  expect(await page.evaluate(() => (window as unknown as { stayed?: boolean }).stayed)).toBeUndefined();
+  expect(errors).toEqual([]);
+});

@@ -9,18 +9,16 @@ pub fn hydrate() {
     console_error_panic_hook::set_once();
     remember_time_zone();
     keep_offline();
-    // Hydration waits for the code of a page split out of the first bundle (see the routes),
-    // and for that of the open conversation when the page was rendered with one: the views are
-    // hydrated synchronously once their code is here (vendor/README.md).
+    // Hydration waits for the code of a page split out of the first bundle, and for that of
+    // the open conversation when the page was rendered with one, so that every view is
+    // hydrated at once, as the server rendered it (`shell::now_or_later`).
     wasm_bindgen_futures::spawn_local(async {
         app::shell::load_rendered_page().await;
         app::conversations::chat::load_rendered_chat().await;
         let body = leptos::prelude::document()
             .body()
             .expect("the page has a body");
-        leptos::mount::hydrate_from_async(body, app::App)
-            .await
-            .forget();
+        leptos::mount::hydrate_from(body, app::App).forget();
         // Marks the page interactive: styles and browser tests can tell hydration has happened.
         if let Some(root) = leptos::prelude::document().document_element() {
             let _ = root.set_attribute("data-hydrated", "");

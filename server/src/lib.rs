@@ -33,12 +33,12 @@ use std::time::Duration;
 use app::auth::session_store::DbSessionStore;
 use app::db::{Db, DbError};
 use app::mail::{MailError, Mailer};
+use app::shell;
 use app::state::{AppState, Settings};
-use app::{shell, App};
 use axum::routing::{get, post};
 use axum::Router;
 use leptos::prelude::*;
-use leptos_axum::{file_and_error_handler_with_context, generate_route_list, LeptosRoutes};
+use leptos_axum::{file_and_error_handler_with_context, AxumRouteListing, LeptosRoutes};
 use tokio::net::TcpListener;
 use tower_http::compression::{CompressionLayer, CompressionLevel};
 use tower_sessions::cookie::SameSite;
@@ -187,14 +187,20 @@ pub fn router(state: AppState, ingest: ingest::Ingest) -> Router {
         .with_state(state)
 }
 
-/// The application's routes, listed once per process. Listing runs the whole app with resource
-/// loading suppressed through a process-wide flag, so a second listing while another server of
-/// the same process renders a page (the integration tests run many) would leave that page's
-/// resources waiting forever.
-fn route_list() -> Vec<leptos_axum::AxumRouteListing> {
-    static ROUTES: std::sync::OnceLock<Vec<leptos_axum::AxumRouteListing>> =
-        std::sync::OnceLock::new();
-    ROUTES.get_or_init(|| generate_route_list(App)).clone()
+/// The addresses rendered as pages (`app::shell::nav`), each once every resource of the page
+/// has loaded: a page that redirects or refuses says so in its status.
+fn route_list() -> Vec<AxumRouteListing> {
+    app::shell::nav::PAGE_ROUTES
+        .iter()
+        .map(|path| {
+            AxumRouteListing::new(
+                path.to_string(),
+                leptos_router::SsrMode::Async,
+                [leptos_router::Method::Get],
+                vec![],
+            )
+        })
+        .collect()
 }
 
 /// Applies the automatic closing rules now (what fell due while the server was down) and then

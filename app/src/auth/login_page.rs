@@ -1,10 +1,9 @@
 //! The login page. A plain HTML form posted to `/login`, so it works with JavaScript disabled;
 //! the server answers with a redirect, carrying an error code back here when it fails.
 
+use crate::shell::nav::{use_query_map, Redirect};
 use leptos::prelude::*;
 use leptos_meta::Title;
-use leptos_router::components::Redirect;
-use leptos_router::hooks::use_query_map;
 
 use crate::i18n::*;
 use crate::locale::use_locale;

@@ -111,13 +111,13 @@ pub fn ConversationActions(
         if !super::browser::confirm(&question) {
             return;
         }
-        let navigate = leptos_router::hooks::use_navigate();
+        let navigate = crate::shell::nav::use_navigate();
         let away = workspace.href(&[("c", None), ("panel", None)]);
         run(
             busy,
             error,
             async move { delete_conversation(shown.id).await.map(|_| ()) },
-            move || navigate(&away, Default::default()),
+            move || navigate(&away),
         );
     };
     let select_id = move || format!("assignee-{}", id());

@@ -3,16 +3,16 @@
 //! `ch`, `l`, `q` the list's section, unread tab, channel, line and search; `panel=contact`
 //! the contact panel on phones), so every view is a link and works without JavaScript.
 
+use crate::shell::nav::{use_navigate, use_query_map};
 use leptos::prelude::*;
 use leptos_meta::Title;
-use leptos_router::hooks::{use_navigate, use_query_map};
 
 use super::chat::ChatWindow;
 use super::drafts::Drafts;
 use super::list::ConversationList;
 use super::manage::Choices;
 use super::outbox::Outbox;
-use super::stream::{follow, Link};
+use super::stream::{Link, Stream};
 use super::{
     load_conversations, load_overview, load_thread, mark_read, Change, ConversationSummary,
     InboxList, ListQuery, MessageView, Overview, Section, StreamEvent, Thread,
@@ -359,17 +359,13 @@ pub fn InboxPage() -> impl IntoView {
         selected.track();
         workspace.reply_to.set(None);
     });
-    let following = StoredValue::new(false);
+    let stream = Stream::new();
     // The stream starts once the first list is in, from the last event that list includes.
     Effect::new(move |_| {
         let Some(Ok(first)) = list.get() else {
             return;
         };
-        if following.get_value() {
-            return;
-        }
-        following.set_value(true);
-        follow(
+        stream.follow(
             first.last_event_id,
             move |event, fresh| apply(workspace, event, fresh),
             move |state| {
@@ -938,7 +934,7 @@ fn keyboard_shortcuts(workspace: Workspace) {
                 Some(i) => (i as i64 + step).clamp(0, rows.len() as i64 - 1) as usize,
             };
             let href = workspace.href(&[("c", Some(rows[next].to_string())), ("panel", None)]);
-            navigate(&href, Default::default());
+            navigate(&href);
         });
         on_cleanup(move || handle.remove());
     }

@@ -2,8 +2,8 @@
 //! rows kept current by the stream, more rows as the list scrolls, and starting a new
 //! WhatsApp conversation (R15).
 
+use crate::shell::nav::use_navigate;
 use leptos::prelude::*;
-use leptos_router::hooks::use_navigate;
 
 use super::actions::{Availability, BulkActions};
 use super::inbox::{channel_label, display_name, initials, kind_icon, Workspace};
@@ -183,10 +183,7 @@ fn Filters(workspace: Workspace) -> impl IntoView {
     // Choosing a channel or a line applies at once; typing applies after a short pause.
     let apply = move |key: &'static str, value: String| {
         let value = Some(value).filter(|v| !v.trim().is_empty());
-        navigate(
-            &workspace.href(&[(key, value), ("c", None)]),
-            Default::default(),
-        );
+        navigate(&workspace.href(&[(key, value), ("c", None)]));
     };
     let (apply_submit, apply_typed, apply_channel) = (apply.clone(), apply.clone(), apply.clone());
     let typed = StoredValue::new(0u32);
@@ -646,7 +643,7 @@ fn NewConversation(close: impl Fn() + Clone + Send + Sync + 'static) -> impl Int
                         ("ch", None),
                         ("l", None),
                     ]);
-                    navigate(&href, Default::default());
+                    navigate(&href);
                 }
                 Err(err) => error.set(Some(err)),
             }

@@ -1,6 +1,9 @@
 //! The browser's end of the live stream: one WebSocket to `/api/live`, resumed from the last
 //! event seen after any disconnection, with a quiet "reconnecting" state meanwhile.
 
+#[cfg(feature = "hydrate")]
+use leptos::prelude::*;
+
 use super::StreamEvent;
 
 /// Whether the stream is connected, for the "reconnecting" notice.
@@ -41,28 +44,109 @@ impl Seen {
     }
 }
 
-/// Follows the stream from event `after`, calling `on_event` for each event in order, with
-/// whether it is news to the page (see [`Seen`]).
+/// The page's stream: started once, with the first data the page shows, and closed with the
+/// page (the owner it was made in), so that no event reaches a page that is gone.
+#[derive(Clone, Copy)]
+pub struct Stream {
+    #[cfg(feature = "hydrate")]
+    running: StoredValue<Option<std::rc::Rc<imp::Shared>>, LocalStorage>,
+}
+
+impl Stream {
+    /// A stream that is not started yet, closed when the current owner is cleaned up.
+    pub fn new() -> Stream {
+        #[cfg(feature = "hydrate")]
+        {
+            let running = StoredValue::new_local(None::<std::rc::Rc<imp::Shared>>);
+            on_cleanup(move || {
+                if let Some(Some(shared)) = running.try_update_value(Option::take) {
+                    shared.stop();
+                }
+            });
+            Stream { running }
+        }
+        #[cfg(not(feature = "hydrate"))]
+        Stream {}
+    }
+
+    /// Follows the stream from event `after`, calling `on_event` for each event in order, with
+    /// whether it is news to the page (see [`Seen`]), and `on_link` when the connection is made
+    /// or lost. Only the first call starts it.
+    pub fn follow(
+        self,
+        after: i64,
+        on_event: impl Fn(StreamEvent, bool) + 'static,
+        on_link: impl Fn(Link) + 'static,
+    ) {
+        #[cfg(feature = "hydrate")]
+        {
+            if self.running.try_with_value(Option::is_some) != Some(false) {
+                return;
+            }
+            let shared = imp::start(after, Box::new(on_event), Box::new(on_link));
+            self.running.set_value(Some(shared));
+        }
+        #[cfg(not(feature = "hydrate"))]
+        let _ = (after, on_event, on_link);
+    }
+}
+
+impl Default for Stream {
+    fn default() -> Self {
+        Stream::new()
+    }
+}
+
 #[cfg(feature = "hydrate")]
-pub fn follow(
-    after: i64,
-    on_event: impl Fn(StreamEvent, bool) + 'static,
-    on_link: impl Fn(Link) + 'static,
-) {
+mod imp {
+    use super::{Link, Seen, StreamEvent};
     use std::cell::{Cell, RefCell};
     use std::rc::Rc;
+    use wasm_bindgen::closure::Closure;
+    use wasm_bindgen::JsCast;
 
-    struct Shared {
+    pub struct Shared {
         last: Cell<i64>,
         seen: RefCell<Seen>,
         failures: Cell<u32>,
+        /// Set when the page is gone: nothing is called, nothing reconnects.
+        stopped: Cell<bool>,
+        socket: RefCell<Option<web_sys::WebSocket>>,
         on_event: Box<dyn Fn(StreamEvent, bool)>,
         on_link: Box<dyn Fn(Link)>,
     }
 
+    impl Shared {
+        pub fn stop(&self) {
+            self.stopped.set(true);
+            if let Some(socket) = self.socket.borrow_mut().take() {
+                let _ = socket.close();
+            }
+        }
+    }
+
+    pub fn start(
+        after: i64,
+        on_event: Box<dyn Fn(StreamEvent, bool)>,
+        on_link: Box<dyn Fn(Link)>,
+    ) -> Rc<Shared> {
+        let shared = Rc::new(Shared {
+            last: Cell::new(after),
+            seen: RefCell::new(Seen::new(after)),
+            failures: Cell::new(0),
+            stopped: Cell::new(false),
+            socket: RefCell::new(None),
+            on_event,
+            on_link,
+        });
+        connect(shared.clone());
+        shared
+    }
+
     fn connect(shared: Rc<Shared>) {
-        use wasm_bindgen::closure::Closure;
-        use wasm_bindgen::JsCast;
+        if shared.stopped.get() {
+            return;
+        }
         let Some(window) = web_sys::window() else {
             return;
         };
@@ -80,6 +164,9 @@ pub fn follow(
         let on_open = {
             let shared = shared.clone();
             Closure::<dyn FnMut()>::new(move || {
+                if shared.stopped.get() {
+                    return;
+                }
                 shared.failures.set(0);
                 (shared.on_link)(Link::Connected);
             })
@@ -87,6 +174,9 @@ pub fn follow(
         let on_message = {
             let shared = shared.clone();
             Closure::<dyn FnMut(web_sys::MessageEvent)>::new(move |event: web_sys::MessageEvent| {
+                if shared.stopped.get() {
+                    return;
+                }
                 let Some(text) = event.data().as_string() else {
                     return;
                 };
@@ -105,6 +195,9 @@ pub fn follow(
         let on_close = {
             let shared = shared.clone();
             Closure::<dyn FnMut()>::new(move || {
+                if shared.stopped.get() {
+                    return;
+                }
                 (shared.on_link)(Link::Reconnecting);
                 retry(shared.clone());
             })
@@ -112,15 +205,14 @@ pub fn follow(
         socket.set_onopen(Some(on_open.as_ref().unchecked_ref()));
         socket.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
         socket.set_onclose(Some(on_close.as_ref().unchecked_ref()));
-        // The socket lives as long as the page; so do its handlers.
+        // The handlers live as long as the document (a few per connection made).
         on_open.forget();
         on_message.forget();
         on_close.forget();
+        *shared.socket.borrow_mut() = Some(socket);
     }
 
     fn retry(shared: Rc<Shared>) {
-        use wasm_bindgen::closure::Closure;
-        use wasm_bindgen::JsCast;
         let failures = shared.failures.get() + 1;
         shared.failures.set(failures);
         let delay = (500 * 2i32.pow(failures.min(5))).min(15_000);
@@ -132,23 +224,6 @@ pub fn follow(
             );
         }
     }
-
-    connect(Rc::new(Shared {
-        last: Cell::new(after),
-        seen: RefCell::new(Seen::new(after)),
-        failures: Cell::new(0),
-        on_event: Box::new(on_event),
-        on_link: Box::new(on_link),
-    }));
-}
-
-/// Without a browser there is nothing to follow.
-#[cfg(not(feature = "hydrate"))]
-pub fn follow(
-    _after: i64,
-    _on_event: impl Fn(StreamEvent, bool) + 'static,
-    _on_link: impl Fn(Link) + 'static,
-) {
 }
 
 #[cfg(test)]

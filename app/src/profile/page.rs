@@ -1,8 +1,8 @@
 //! `/profile`: the user's own name, language, notification sound and password.
 
+use crate::shell::nav::use_query_map;
 use leptos::prelude::*;
 use leptos_meta::Title;
-use leptos_router::hooks::use_query_map;
 
 use crate::auth::{CurrentUser, Language};
 use crate::error::Field;

@@ -1,8 +1,8 @@
 //! The first-run page: name the organization and create its administrator.
 
+use crate::shell::nav::Redirect;
 use leptos::prelude::*;
 use leptos_meta::Title;
-use leptos_router::components::Redirect;
 
 use crate::error::Field;
 use crate::i18n::*;

@@ -2,12 +2,11 @@
 //! signed-in page (a side rail on desktop and tablet, a bottom bar on phones).
 
 mod icons;
+pub mod nav;
 pub mod pages;
 
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, MetaTags, Title};
-use leptos_router::components::{Outlet, ParentRoute, Redirect, Route, Router, Routes, A};
-use leptos_router::{lazy_route, path, Lazy, LazyRoute, SsrMode};
 
 use crate::auth::login_page::LoginPage;
 use crate::auth::{fetch_current_user, CurrentUser};
@@ -21,6 +20,7 @@ use crate::setup::page::SetupPage;
 use crate::ui::error_text;
 use crate::users::invite_page::InvitePage;
 use crate::users::page::UsersPage;
+use nav::{NavLink as A, Page, Redirect};
 use pages::{ContactsPage, Home, NotFound};
 
 /// The HTML document the server renders around the application.
@@ -52,78 +52,98 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
 pub fn App() -> impl IntoView {
     provide_meta_context();
     crate::locale::provide_locale();
-    view! {
-        <Router>
-                <Routes fallback=NotFound>
-                    <Route path=path!("/setup") view={Lazy::<Setup>::new()} ssr=SsrMode::Async />
-                    <Route path=path!("/login") view={Lazy::<Login>::new()} ssr=SsrMode::Async />
-                    <Route
-                        path=path!("/invite/:token")
-                        view={Lazy::<Invite>::new()}
-                        ssr=SsrMode::Async
-                    />
-                    <ParentRoute path=path!("") view=SignedIn ssr=SsrMode::Async>
-                        <Route path=path!("") view=Home />
-                        <Route path=path!("/inbox") view=InboxPage />
-                        <Route path=path!("/contacts") view={Lazy::<Contacts>::new()} />
-                        <Route path=path!("/settings") view={Lazy::<Settings>::new()} />
-                        <Route path=path!("/users") view={Lazy::<Users>::new()} />
-                        <Route path=path!("/profile") view={Lazy::<Profile>::new()} />
-                    </ParentRoute>
-                </Routes>
-        </Router>
+    let location = nav::provide_location();
+    let page = Memo::new(move |_| location.path.with(|path| Page::at(path)));
+    // The pages outside the signed-in frame; moving between those inside keeps the frame.
+    let outside = Memo::new(move |_| page.with(|page| (!page.in_frame()).then(|| page.clone())));
+    let owner = Owner::current().expect("the application has an owner");
+    move || {
+        owned(&owner, || match outside.get() {
+            None => view! { <SignedIn page /> }.into_any(),
+            Some(Page::Setup) => now_or_later(setup_page()),
+            Some(Page::Login) => now_or_later(login_page()),
+            Some(Page::Invite(token)) => now_or_later(invite_page(token)),
+            Some(_) => view! { <NotFound /> }.into_any(),
+        })
     }
 }
 
-/// A route whose page is loaded when first opened: its code is split out of the bundle every
-/// page loads (`cargo leptos build --split`).
-macro_rules! lazy_page {
-    ($route:ident, $page:ident) => {
-        struct $route;
-
-        #[lazy_route]
-        impl LazyRoute for $route {
-            fn data() -> Self {
-                $route
-            }
-
-            fn view(_this: Self) -> AnyView {
-                $page().into_any()
-            }
-        }
-    };
+/// A page's view, built in an owner of its own that the view's state holds: when another page
+/// replaces it, its views and effects are dropped before its signals and resources are
+/// disposed. In an owner the showing closure re-creates on each run, the signals would go
+/// first, while the effects reading them could still run.
+fn owned(parent: &Owner, page: impl FnOnce() -> AnyView) -> AnyView {
+    let owner = parent.child();
+    owner.with(|| leptos::tachys::reactive_graph::OwnedView::new(page()).into_any())
 }
 
-// The pages a working day seldom opens. The inbox alone stays in the first bundle: the login
-// page is loaded once a day, and the contacts page is the CRM's, not the agent's workspace.
-lazy_page!(Setup, SetupPage);
-lazy_page!(Login, LoginPage);
-lazy_page!(Contacts, ContactsPage);
-lazy_page!(Invite, InvitePage);
-lazy_page!(Settings, SettingsPage);
-lazy_page!(Users, UsersPage);
-lazy_page!(Profile, ProfilePage);
+// The pages a working day seldom opens, each split out of the bundle every page loads and
+// fetched when first shown (`cargo leptos build --split`). The inbox alone stays in the first
+// bundle: the login page is loaded once a day, and the contacts page is the CRM's, not the
+// agent's workspace.
 
-/// A page rendered at a lazy route is hydrated with that page's view, whose code is split out:
-/// the browser loads it before hydrating (`frontend`), so the router finds it there and
-/// hydrates the page at once, like every other.
+#[lazy]
+fn setup_page() -> AnyView {
+    view! { <SetupPage /> }.into_any()
+}
+
+#[lazy]
+fn login_page() -> AnyView {
+    view! { <LoginPage /> }.into_any()
+}
+
+#[lazy]
+fn invite_page(token: String) -> AnyView {
+    view! { <InvitePage token /> }.into_any()
+}
+
+#[lazy]
+fn contacts_page() -> AnyView {
+    view! { <ContactsPage /> }.into_any()
+}
+
+#[lazy]
+fn settings_page() -> AnyView {
+    view! { <SettingsPage /> }.into_any()
+}
+
+#[lazy]
+fn users_page() -> AnyView {
+    view! { <UsersPage /> }.into_any()
+}
+
+#[lazy]
+fn profile_page() -> AnyView {
+    view! { <ProfilePage /> }.into_any()
+}
+
+/// A view whose code may still be on its way: shown at once when it is there (always on the
+/// server, and in the browser once fetched), else when it comes. Shown at once, it hydrates
+/// like any view, and replaces the page before it in place.
+pub fn now_or_later(view: impl std::future::Future<Output = AnyView> + Send + 'static) -> AnyView {
+    use std::task::{Context, Poll, Waker};
+    let mut view = Box::pin(view);
+    if let Poll::Ready(shown) = view.as_mut().poll(&mut Context::from_waker(Waker::noop())) {
+        return shown;
+    }
+    Suspend::new(view).into_any()
+}
+
+/// A page rendered at an address whose page is split out is hydrated with that page's view:
+/// the browser loads its code before hydrating (`frontend`), so that the view is built at
+/// once, as on the server.
 #[cfg(feature = "hydrate")]
 pub async fn load_rendered_page() {
     let path = window().location().pathname().unwrap_or_default();
-    match path
-        .trim_start_matches('/')
-        .split('/')
-        .next()
-        .unwrap_or_default()
-    {
-        "setup" => Setup::preload().await,
-        "login" => Login::preload().await,
-        "invite" => Invite::preload().await,
-        "contacts" => Contacts::preload().await,
-        "settings" => Settings::preload().await,
-        "users" => Users::preload().await,
-        "profile" => Profile::preload().await,
-        _ => {}
+    match Page::at(&path) {
+        Page::Setup => __preload_setup_page().await,
+        Page::Login => __preload_login_page().await,
+        Page::Invite(_) => __preload_invite_page().await,
+        Page::Contacts => __preload_contacts_page().await,
+        Page::Settings => __preload_settings_page().await,
+        Page::Users => __preload_users_page().await,
+        Page::Profile => __preload_profile_page().await,
+        Page::Home | Page::Inbox | Page::NotFound => {}
     }
 }
 
@@ -162,8 +182,14 @@ where
 
 /// Every page that needs a signed-in user: sends everyone else to the login page.
 #[component]
-fn SignedIn() -> impl IntoView {
+fn SignedIn(page: Memo<Page>) -> impl IntoView {
     let locale = use_locale();
+    // The page inside the frame; the last one while the frame goes away.
+    let shown = Memo::new(move |before: Option<&Page>| match page.get() {
+        page if page.in_frame() => page,
+        _ => before.cloned().unwrap_or(Page::Home),
+    });
+    let owner = Owner::current().expect("the frame has an owner");
     let me = Resource::new_with_options(|| (), |_| fetch_current_user(), true);
     provide_context(Me(me));
     provide_context(ShownName(RwSignal::new(String::new())));
@@ -186,7 +212,19 @@ fn SignedIn() -> impl IntoView {
                 })}
             </Suspense>
             <main class="content" id="main">
-                <Outlet />
+                {move || {
+                    owned(
+                        &owner,
+                        || match shown.get() {
+                            Page::Inbox => view! { <InboxPage /> }.into_any(),
+                            Page::Contacts => now_or_later(contacts_page()),
+                            Page::Settings => now_or_later(settings_page()),
+                            Page::Users => now_or_later(users_page()),
+                            Page::Profile => now_or_later(profile_page()),
+                            _ => view! { <Home /> }.into_any(),
+                        },
+                    )
+                }}
             </main>
         </div>
     }

@@ -1,9 +1,8 @@
 //! The signed-in pages whose capabilities arrive later: for now, their empty states.
 
+use super::nav::{use_location, Redirect};
 use leptos::prelude::*;
 use leptos_meta::Title;
-use leptos_router::components::Redirect;
-use leptos_router::hooks::use_location;
 
 use super::{icons, WithUser};
 use crate::auth::Language;
@@ -63,7 +62,7 @@ pub fn LanguageSwitch() -> impl IntoView {
     let locale = use_locale();
     let location = use_location();
     let search = location.search.get_untracked();
-    let mut here = location.pathname.get_untracked();
+    let mut here = location.path.get_untracked();
     if !search.is_empty() {
         here = format!("{here}?{search}");
     }

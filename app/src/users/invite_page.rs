@@ -1,8 +1,7 @@
-//! `/invite/:token`: the invitee chooses their name and password.
+//! `/invite/{token}`: the invitee chooses their name and password.
 
 use leptos::prelude::*;
 use leptos_meta::Title;
-use leptos_router::hooks::use_params_map;
 
 use crate::error::Field;
 use crate::i18n::*;
@@ -11,11 +10,10 @@ use crate::ui::{action_error, error_text, fill, FieldError, FormError};
 use crate::users::{load_invite, AcceptInvite};
 
 #[component]
-pub fn InvitePage() -> impl IntoView {
+pub fn InvitePage(token: String) -> impl IntoView {
     let locale = use_locale();
-    let params = use_params_map();
-    let token = move || params.read().get("token").unwrap_or_default();
-    let details = Resource::new_blocking(token, load_invite);
+    let token = StoredValue::new(token);
+    let details = Resource::new_blocking(move || token.get_value(), load_invite);
     let action = ServerAction::<AcceptInvite>::new();
     let error = action_error(action);
 
@@ -57,7 +55,7 @@ pub fn InvitePage() -> impl IntoView {
                                         }}
                                     </p>
                                     <FormError error fields=&[Field::Name, Field::Password] />
-                                    <input type="hidden" name="token" value=token />
+                                    <input type="hidden" name="token" value=move || token.get_value() />
                                     <label for="name">{td_string!(locale, fields.your_name)}</label>
                                     <input
                                         id="name"
