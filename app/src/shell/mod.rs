@@ -82,39 +82,26 @@ fn owned(parent: &Owner, page: impl FnOnce() -> AnyView) -> AnyView {
 // bundle: the login page is loaded once a day, and the contacts page is the CRM's, not the
 // agent's workspace.
 
-#[lazy]
-fn setup_page() -> AnyView {
-    view! { <SetupPage /> }.into_any()
+/// A page split out of the first bundle: `$name()` gives its view once its code is in.
+macro_rules! split_page {
+    ($name:ident, $page:ident) => {
+        #[lazy]
+        fn $name() -> AnyView {
+            view! { <$page /> }.into_any()
+        }
+    };
 }
 
-#[lazy]
-fn login_page() -> AnyView {
-    view! { <LoginPage /> }.into_any()
-}
+split_page!(setup_page, SetupPage);
+split_page!(login_page, LoginPage);
+split_page!(contacts_page, ContactsPage);
+split_page!(settings_page, SettingsPage);
+split_page!(users_page, UsersPage);
+split_page!(profile_page, ProfilePage);
 
 #[lazy]
 fn invite_page(token: String) -> AnyView {
     view! { <InvitePage token /> }.into_any()
-}
-
-#[lazy]
-fn contacts_page() -> AnyView {
-    view! { <ContactsPage /> }.into_any()
-}
-
-#[lazy]
-fn settings_page() -> AnyView {
-    view! { <SettingsPage /> }.into_any()
-}
-
-#[lazy]
-fn users_page() -> AnyView {
-    view! { <UsersPage /> }.into_any()
-}
-
-#[lazy]
-fn profile_page() -> AnyView {
-    view! { <ProfilePage /> }.into_any()
 }
 
 /// A view whose code may still be on its way: shown at once when it is there (always on the
