@@ -112,15 +112,37 @@ mod imp {
         /// Set when the page is gone: nothing is called, nothing reconnects.
         stopped: Cell<bool>,
         socket: RefCell<Option<web_sys::WebSocket>>,
+        /// The current connection's handlers, freed when it is replaced or stopped (each holds
+        /// this, so keeping them here also lets `stop` break the cycle).
+        handlers: RefCell<Option<Handlers>>,
         on_event: Box<dyn Fn(StreamEvent, bool)>,
         on_link: Box<dyn Fn(Link)>,
     }
+
+    type Handlers = (
+        Closure<dyn FnMut()>,
+        Closure<dyn FnMut(web_sys::MessageEvent)>,
+        Closure<dyn FnMut()>,
+    );
 
     impl Shared {
         pub fn stop(&self) {
             self.stopped.set(true);
             if let Some(socket) = self.socket.borrow_mut().take() {
+                socket.set_onopen(None);
+                socket.set_onmessage(None);
+                socket.set_onclose(None);
                 let _ = socket.close();
+            }
+            // Freed once this turn is over, never from inside one of them.
+            if let Some(handlers) = self.handlers.borrow_mut().take() {
+                let later = Closure::once_into_js(move || drop(handlers));
+                if let Some(window) = web_sys::window() {
+                    let _ = window.set_timeout_with_callback_and_timeout_and_arguments_0(
+                        later.unchecked_ref(),
+                        0,
+                    );
+                }
             }
         }
     }
@@ -136,6 +158,7 @@ mod imp {
             failures: Cell::new(0),
             stopped: Cell::new(false),
             socket: RefCell::new(None),
+            handlers: RefCell::new(None),
             on_event,
             on_link,
         });
@@ -205,10 +228,9 @@ mod imp {
         socket.set_onopen(Some(on_open.as_ref().unchecked_ref()));
         socket.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
         socket.set_onclose(Some(on_close.as_ref().unchecked_ref()));
-        // The handlers live as long as the document (a few per connection made).
-        on_open.forget();
-        on_message.forget();
-        on_close.forget();
+        // Those of the connection before, closed by now, are freed here: this runs from the
+        // retry's timer, not from one of them.
+        *shared.handlers.borrow_mut() = Some((on_open, on_message, on_close));
         *shared.socket.borrow_mut() = Some(socket);
     }
 

@@ -48,7 +48,7 @@ impl Page {
             "/setup" => Page::Setup,
             _ => match trimmed.strip_prefix("/invite/") {
                 Some(token) if !token.is_empty() && !token.contains('/') => {
-                    Page::Invite(decode(token))
+                    Page::Invite(decode(token, false))
                 }
                 _ => Page::NotFound,
             },
@@ -81,10 +81,15 @@ pub struct Location {
 
 impl Location {
     /// Shows `href` (a path with an optional query), as a new entry of the browser's history,
-    /// or in place of the current one when `replace`.
+    /// or in place of the current one when `replace` or when it is the address shown already.
     pub fn go(&self, href: &str, replace: bool) {
         #[cfg(feature = "hydrate")]
         {
+            let shown = self.path.with_untracked(|path| {
+                self.search
+                    .with_untracked(|search| split(href) == (path.as_str(), search.as_str()))
+            });
+            let replace = replace || shown;
             if let Ok(history) = window().history() {
                 let nothing = wasm_bindgen::JsValue::NULL;
                 let _ = if replace {
@@ -153,8 +158,8 @@ pub fn provide_location() -> Location {
 }
 
 /// A click on a link to one of the pages shows it in place; a click with a modifier key (a new
-/// tab), on a download, on a link to another window or marked `rel="external"`, or on any
-/// other address, is left to the browser.
+/// tab), on a download, on a link to another window, marked `rel="external"` or to a place
+/// in a page (`#`), or on any other address, is left to the browser.
 #[cfg(feature = "hydrate")]
 fn follow_links(location: Location) {
     use wasm_bindgen::JsCast;
@@ -184,7 +189,8 @@ fn follow_links(location: Location) {
             return;
         }
         let href = attribute("href");
-        if !href.starts_with('/') || href.starts_with("//") {
+        // A link to a place in a page is the browser's to follow.
+        if !href.starts_with('/') || href.starts_with("//") || href.contains('#') {
             return;
         }
         if Page::at(split(&href).0) == Page::NotFound {
@@ -222,7 +228,7 @@ impl Query {
                 .filter(|pair| !pair.is_empty())
                 .map(|pair| {
                     let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
-                    (decode(key), decode(value))
+                    (decode(key, true), decode(value, true))
                 })
                 .collect(),
         )
@@ -250,14 +256,14 @@ pub fn use_query_map() -> Memo<Query> {
     })
 }
 
-/// A query's or path's part as written (`+` a space, `%XX` a byte).
-fn decode(text: &str) -> String {
+/// A query's or path's part as written: `%XX` a byte, and in a query `+` a space.
+fn decode(text: &str, query: bool) -> String {
     let bytes = text.as_bytes();
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;
     while i < bytes.len() {
         match bytes[i] {
-            b'+' => out.push(b' '),
+            b'+' if query => out.push(b' '),
             b'%' if i + 2 < bytes.len() => match (hex(bytes[i + 1]), hex(bytes[i + 2])) {
                 (Some(high), Some(low)) => {
                     out.push((high << 4) | low);
@@ -322,6 +328,7 @@ mod tests {
         assert_eq!(Page::at("/inbox/"), Page::Inbox);
         assert_eq!(Page::at("/settings"), Page::Settings);
         assert_eq!(Page::at("/invite/abc%2Dd"), Page::Invite("abc-d".into()));
+        assert_eq!(Page::at("/invite/a+b"), Page::Invite("a+b".into()));
         assert_eq!(Page::at("/invite/"), Page::NotFound);
         assert_eq!(Page::at("/invite/a/b"), Page::NotFound);
         assert_eq!(Page::at("/inboxes"), Page::NotFound);
