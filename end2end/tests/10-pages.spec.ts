@@ -1,4 +1,4 @@
-import { expect, test } from '@playwright/test';
+import { expect, test, type WebSocket } from '@playwright/test';
 import { hydrated, sandboxPorts, signIn } from './helpers';
 
 // Every page opened by its address hydrates, the pages whose code is split out of the first
@@ -26,12 +26,18 @@ test('back and forward move between pages in the same document', async ({ page }
   test.skip(!(test.info().project.name in sandboxPorts), 'needs JavaScript');
   const errors: string[] = [];
   page.on('pageerror', (error) => errors.push(error.message));
+  // The inbox's live stream: closed with the inbox, opened again when it shows again.
+  const sockets: WebSocket[] = [];
+  page.on('websocket', (ws) => { if (ws.url().includes('/api/live')) sockets.push(ws); });
+  const streamOpen = () => sockets.filter((ws) => !ws.isClosed()).length;
   await signIn(page);
+  await expect.poll(streamOpen).toBe(1);
   await page.evaluate(() => { (window as unknown as { stayed: boolean }).stayed = true; });
   const current = page.locator('.nav-links a[aria-current="page"]');
   await page.getByRole('link', { name: /^(Perfil|Profile)$/ }).first().click();
   await expect(page).toHaveURL(/\/profile$/);
   await expect(current).toHaveAttribute('href', '/profile');
+  await expect.poll(streamOpen).toBe(0);
   // The address already shown, followed again, is not a second step back.
   await page.getByRole('link', { name: /^(Perfil|Profile)$/ }).first().click();
   await page.getByRole('link', { name: /^(Contactos|Contacts)$/ }).first().click();
@@ -43,9 +49,15 @@ test('back and forward move between pages in the same document', async ({ page }
   await page.goBack();
   await expect(page).toHaveURL(/\/inbox$/);
   await expect(current).toHaveAttribute('href', '/inbox');
+  await expect.poll(streamOpen).toBe(1);
   await page.goForward();
   await expect(page).toHaveURL(/\/profile$/);
   await expect(page.getByRole('heading', { level: 1 }).first()).toBeVisible();
+  await expect.poll(streamOpen).toBe(0);
+  // A link to `/` (the brand's, hidden on phones) is sent on to the inbox in the page.
+  await page.locator('a.brand').dispatchEvent('click');
+  await expect(page).toHaveURL(/\/inbox$/);
+  await expect(current).toHaveAttribute('href', '/inbox');
   expect(await page.evaluate(() => (window as unknown as { stayed?: boolean }).stayed)).toBe(true);
   // An address that is not a page is loaded by the browser: the server answers it.
   await page.evaluate(() => {

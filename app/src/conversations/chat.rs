@@ -14,6 +14,7 @@ use crate::contacts::panel::ContactPanel;
 use crate::error::AppError;
 use crate::i18n::*;
 use crate::locale::use_locale;
+use crate::shell::now_or_later;
 use crate::ui::{error_text, failure_text, ErrorNote};
 
 #[component]
@@ -69,7 +70,9 @@ fn ChatState() -> impl IntoView {
             }
             .into_any(),
         ),
-        Shown::Conversation(id) => Some(chat_view(id)),
+        // Built at once when its code is here, a conversation opened after another replaces it
+        // in place like any view; a waited-for view would keep the one it replaces.
+        Shown::Conversation(id) => Some(now_or_later(open_chat(id))),
     }
 }
 
@@ -105,24 +108,6 @@ pub async fn load_rendered_chat() {
     if rendered {
         __preload_open_chat().await;
     }
-}
-
-/// The open conversation's view: waited for while its code is on its way (and always on the
-/// server, so that the browser hydrates the same view), built at once when the code is there.
-/// Built at once, a conversation opened after another replaces it in place like any view; a
-/// waited-for view would keep the one it replaces.
-fn chat_view(conversation_id: i64) -> AnyView {
-    #[allow(unused_mut)]
-    let mut view = Box::pin(open_chat(conversation_id));
-    #[cfg(feature = "hydrate")]
-    {
-        use std::future::Future;
-        use std::task::{Context, Poll, Waker};
-        if let Poll::Ready(shown) = view.as_mut().poll(&mut Context::from_waker(Waker::noop())) {
-            return shown;
-        }
-    }
-    Suspend::new(view).into_any()
 }
 
 #[component]
