@@ -1,4 +1,5 @@
-import { expect, test, type Browser, type Page } from '@playwright/test';
+import { expect, type Browser, type Page } from '@playwright/test';
+import { test, watchErrors } from './helpers';
 
 // The whole first day of an organization: set up, log in, invite a seller and an editor, and
 // check that each role sees what it should. One test, because each step needs the previous.
@@ -22,6 +23,7 @@ async function acceptInvite(browser: Browser, link: string, name: string, passwo
     locale: 'es-MX',
   });
   const page = await context.newPage();
+  watchErrors(page, name);
   await page.goto(link.replace(/^https?:\/\/[^/]+/, ''));
   await hydrated(page);
   await expect(page.getByRole('heading', { name: /Únete a Ventas Andinas/ })).toBeVisible();
@@ -32,8 +34,7 @@ async function acceptInvite(browser: Browser, link: string, name: string, passwo
 }
 
 test('setup, invitations and roles', async ({ page, browser, request }) => {
-  // Browser errors (a failed hydration panics in the console) show in the test output.
-  page.on('pageerror', (error) => console.log(`[page error] ${error.message}`));
+  // Console errors show in the test output (uncaught ones fail the test: `helpers.test`).
   page.on('console', (message) => {
     if (message.type() === 'error') console.log(`[console] ${message.text()}`);
   });

@@ -1,5 +1,5 @@
-import { expect, test, type Page } from '@playwright/test';
-import { connectSandboxLine, customerSends, hydrated, sandboxPorts, sandboxUrl, shot, signIn } from './helpers';
+import { expect, type Page } from '@playwright/test';
+import { connectSandboxLine, customerSends, hydrated, sandboxPorts, sandboxUrl, shot, signIn, test } from './helpers';
 
 // A conversation both ways, live: the sandbox plays a WhatsApp customer; the agent's browser
 // shows their messages as they arrive, answers, and watches the delivery ticks change.
@@ -7,7 +7,6 @@ import { connectSandboxLine, customerSends, hydrated, sandboxPorts, sandboxUrl, 
 
 test('a customer and an agent talk live', async ({ page }) => {
   test.skip(!(test.info().project.name in sandboxPorts), 'needs JavaScript');
-  page.on('pageerror', (error) => console.log(`[page error] ${error.message}`));
   page.on('console', (m) => { if (m.type() === 'error') console.log(`[console] ${m.text().slice(0, 600)}`); });
   connectSandboxLine();
 

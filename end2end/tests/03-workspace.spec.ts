@@ -1,5 +1,5 @@
-import { expect, test, type Browser, type Page } from '@playwright/test';
-import { admin, buzon, customerSends, hydrated, sandboxPorts, sandboxUrl, shot, signIn } from './helpers';
+import { expect, type Browser, type Page } from '@playwright/test';
+import { admin, buzon, customerSends, hydrated, sandboxPorts, sandboxUrl, shot, signIn, test, watchErrors } from './helpers';
 
 // A working day in the workspace, after 02-conversation (Lucía's WhatsApp conversation and
 // the synced templates exist): every message type the customer can send, a reply with a file
@@ -35,7 +35,6 @@ async function closePanel(page: Page) {
 
 test('a working day in the workspace', async ({ page, browser }) => {
   test.skip(!(test.info().project.name in sandboxPorts), 'needs JavaScript');
-  page.on('pageerror', (error) => console.log(`[page error] ${error.message}`));
   const project = test.info().project.name;
   buzon(['user', 'add', '--org', 'Ventas Andinas', '--email', 'rosa@andinas.example',
     '--name', 'Rosa Ríos', '--role', 'seller', '--password-stdin'], 'vendedora-123\n');
@@ -177,6 +176,7 @@ async function sellerSeesNothing(browser: Browser) {
   const project = test.info().project;
   const context = await browser.newContext({ ...project.use, baseURL: project.use.baseURL });
   const seller = await context.newPage();
+  watchErrors(seller, 'seller');
   await signIn(seller, 'rosa@andinas.example', 'vendedora-123');
   await expect(seller.getByRole('heading', { name: 'Aún no hay conversaciones' })).toBeVisible();
   await expect(seller.getByRole('link', { name: /Lucía Pérez|Paula Gómez/ })).toHaveCount(0);

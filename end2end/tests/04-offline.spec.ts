@@ -1,5 +1,5 @@
-import { expect, test, type Page } from '@playwright/test';
-import { customerSends, hydrated, sentTo, shot, signIn } from './helpers';
+import { expect, type Page } from '@playwright/test';
+import { customerSends, hydrated, sentTo, shot, signIn, test } from './helpers';
 
 // Offline (R43): after 03-workspace. Conversations opened recently stay readable with the
 // network gone; messages written meanwhile wait as "Sending" (kept in the browser's storage)
@@ -19,7 +19,6 @@ async function texts(page: Page, customer: string) {
 }
 
 test('recent conversations read offline; messages written offline go out once, in order', async ({ page, context }) => {
-  page.on('pageerror', (error) => console.log(`[page error] ${error.message}`));
   page.on('console', (m) => { if (m.type() === 'error' && !m.text().includes('ERR_INTERNET_DISCONNECTED')) console.log(`[console] ${m.text().slice(0, 600)}`); });
   const customer = '5215544332211';
   await signIn(page);

@@ -1,5 +1,5 @@
-import { expect, test } from '@playwright/test';
-import { customerSends, hydrated, sentTo, shot, signIn } from './helpers';
+import { expect } from '@playwright/test';
+import { customerSends, hydrated, sentTo, shot, signIn, test } from './helpers';
 
 const marta = '5215544332211';
 
@@ -11,7 +11,6 @@ const marta = '5215544332211';
 // once the profile turns it off.
 
 test('a voice note is recorded and sent as Ogg Opus; Template discards a recording', async ({ page }) => {
-  page.on('pageerror', (error) => console.log(`[page error] ${error.message}`));
   await signIn(page);
   await page.getByRole('link', { name: /Marta Solís/ }).first().click();
   const thread = page.getByRole('log', { name: 'Messages' });
@@ -50,7 +49,6 @@ test('a voice note is recorded and sent as Ogg Opus; Template discards a recordi
 });
 
 test('a quick reply with a file is made in Settings and sent from the composer', async ({ page }) => {
-  page.on('pageerror', (error) => console.log(`[page error] ${error.message}`));
   await signIn(page);
   await page.goto('/settings');
   await hydrated(page);

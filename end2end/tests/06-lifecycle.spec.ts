@@ -1,5 +1,5 @@
-import { expect, test, type Browser } from '@playwright/test';
-import { buzon, customerSends, hydrated, sandboxPorts, shot, signIn } from './helpers';
+import { expect, type Browser } from '@playwright/test';
+import { buzon, customerSends, hydrated, sandboxPorts, shot, signIn, test, watchErrors } from './helpers';
 
 // A conversation's life, live in three browsers (R33–R35), after 05 (Marta's conversation
 // exists, unassigned): the administrator gives it to Rosa, whose inbox shows it at once while
@@ -12,7 +12,7 @@ async function sellerPage(browser: Browser, email: string, password: string) {
   const project = test.info().project;
   const context = await browser.newContext({ ...project.use, baseURL: project.use.baseURL });
   const page = await context.newPage();
-  page.on('pageerror', (error) => console.log(`[${email} page error] ${error.message}`));
+  watchErrors(page, email);
   const stream = page.waitForEvent('websocket');
   await signIn(page, email, password);
   await stream;
@@ -21,7 +21,6 @@ async function sellerPage(browser: Browser, email: string, password: string) {
 
 test('a conversation is assigned, passed on, closed with a reason and reopened by the customer', async ({ page, browser }) => {
   test.skip(!(test.info().project.name in sandboxPorts), 'needs JavaScript');
-  page.on('pageerror', (error) => console.log(`[page error] ${error.message}`));
   buzon(['user', 'add', '--org', 'Ventas Andinas', '--email', 'pablo@andinas.example',
     '--name', 'Pablo Paz', '--role', 'seller', '--password-stdin'], 'vendedor-456\n');
 
@@ -96,7 +95,6 @@ test('a conversation is assigned, passed on, closed with a reason and reopened b
 
 test('close reasons and a closing rule are kept in Settings; conversations close in bulk', async ({ page }) => {
   test.skip(!(test.info().project.name in sandboxPorts), 'needs JavaScript');
-  page.on('pageerror', (error) => console.log(`[page error] ${error.message}`));
   const stream = page.waitForEvent('websocket');
   await signIn(page);
   await stream;

@@ -1,5 +1,5 @@
-import { expect, test, type Page } from '@playwright/test';
-import { customerSends, sandboxPorts, shot, signIn } from './helpers';
+import { expect, type Page } from '@playwright/test';
+import { customerSends, sandboxPorts, shot, signIn, test } from './helpers';
 
 // A busy inbox (R16, R17, R42): while one customer writes without pause, the agent opens one
 // conversation after another and each opens, with its own messages; the list keeps up with
@@ -27,7 +27,6 @@ async function open(page: Page, name: string) {
 
 test('conversations open one after another while another customer keeps writing', async ({ page }) => {
   test.skip(!(test.info().project.name in sandboxPorts), 'needs JavaScript');
-  page.on('pageerror', (error) => console.log(`[page error] ${error.message}`));
   for (const customer of quiet) {
     await customerSends(page, { channel: 'whatsapp', ...customer });
   }

@@ -1,5 +1,5 @@
-import { expect, test } from '@playwright/test';
-import { admin, connectSandboxLine, customerSends, hydrated, sandboxPorts, shot, signIn } from './helpers';
+import { expect } from '@playwright/test';
+import { admin, connectSandboxLine, customerSends, hydrated, sandboxPorts, shot, signIn, test } from './helpers';
 
 // Deleting a conversation for good (R36), after 07: only the user who connected a line may
 // delete its conversations. Connected on the command line by nobody, nobody may; once the
@@ -10,7 +10,6 @@ const beto = '5215577001100';
 
 test('the one who connected a line deletes one of its conversations', async ({ page }) => {
   test.skip(!(test.info().project.name in sandboxPorts), 'needs JavaScript');
-  page.on('pageerror', (error) => console.log(`[page error] ${error.message}`));
   page.on('console', (m) => { if (m.type() === 'error') console.log(`[console] ${m.text().slice(0, 600)}`); });
   const project = test.info().project.name;
   const first = `Esto se va a borrar (${project})`;

@@ -1,4 +1,4 @@
-import { expect, test, type Page } from '@playwright/test';
+import { expect, test as base, type Page } from '@playwright/test';
 import { execFileSync } from 'node:child_process';
 
 // What the later spec files share: the administrator made by 01-team, the sandbox of each
@@ -16,6 +16,39 @@ export async function shot(page: Page, name: string) {
   const project = test.info().project.name;
   await page.screenshot({ path: `screenshots/${project}-${name}.png`, fullPage: false });
 }
+
+/** The uncaught errors of the pages a test watches, and those it expects. */
+let caught: string[] = [];
+let expected: RegExp[] = [];
+
+/** An uncaught error the running test causes on purpose, which does not fail it. */
+export function expectPageError(error: RegExp) {
+  expected.push(error);
+}
+
+/** Fails the running test on the page's uncaught errors, a panic's own message included (a
+ * panic in the browser's code ends as an uncaught "unreachable"; its message goes to the
+ * console first). The test's own `page` is watched always; pages a test opens in another
+ * context are watched when given here. */
+export function watchErrors(page: Page, who = '') {
+  const prefix = who ? `[${who}] ` : '';
+  page.on('pageerror', (error) => caught.push(prefix + error.message));
+  page.on('console', (message) => {
+    if (message.type() === 'error' && message.text().includes('panicked at')) caught.push(prefix + message.text());
+  });
+}
+
+/** Every test: no page it watches has an uncaught error. */
+export const test = base.extend<{ noPageErrors: void }>({
+  noPageErrors: [async ({ page }, use) => {
+    caught = [];
+    expected = [];
+    watchErrors(page);
+    await use();
+    const unexpected = caught.filter((error) => !expected.some((e) => e.test(error)));
+    expect(unexpected, 'uncaught errors in the browser').toEqual([]);
+  }, { auto: true }],
+});
 
 export async function hydrated(page: Page) {
   await page.waitForSelector('html[data-hydrated]', { state: 'attached' });

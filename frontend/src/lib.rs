@@ -13,8 +13,11 @@ pub fn hydrate() {
     // the open conversation when the page was rendered with one, so that every view is
     // hydrated at once, as the server rendered it (`shell::now_or_later`).
     wasm_bindgen_futures::spawn_local(async {
-        app::shell::load_rendered_page().await;
-        app::conversations::chat::load_rendered_chat().await;
+        if !split_code_loaded().await {
+            // The page stays as the server rendered it: its links and forms still work.
+            leptos::logging::error!("Buzón: part of the page's code could not be loaded");
+            return;
+        }
         let body = leptos::prelude::document()
             .body()
             .expect("the page has a body");
@@ -24,6 +27,31 @@ pub fn hydrate() {
             let _ = root.set_attribute("data-hydrated", "");
         }
     });
+}
+
+/// Fetches the split-out code the rendered page shows, trying three times a second apart.
+async fn split_code_loaded() -> bool {
+    for attempt in 0..3 {
+        if attempt > 0 {
+            pause(1_000).await;
+        }
+        if app::shell::load_rendered_page().await.is_ok()
+            && app::conversations::chat::load_rendered_chat().await.is_ok()
+        {
+            return true;
+        }
+    }
+    false
+}
+
+async fn pause(milliseconds: i32) {
+    let timer = js_sys::Promise::new(&mut |done, _| {
+        if let Some(window) = web_sys::window() {
+            let _ =
+                window.set_timeout_with_callback_and_timeout_and_arguments_0(&done, milliseconds);
+        }
+    });
+    let _ = wasm_bindgen_futures::JsFuture::from(timer).await;
 }
 
 /// Tells the server the browser's time zone (minutes east of UTC) for the next pages.

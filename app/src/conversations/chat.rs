@@ -15,6 +15,7 @@ use crate::error::AppError;
 use crate::i18n::*;
 use crate::locale::use_locale;
 use crate::shell::now_or_later;
+use crate::shell::split::split;
 use crate::ui::{error_text, failure_text, ErrorNote};
 
 #[component]
@@ -72,42 +73,54 @@ fn ChatState() -> impl IntoView {
         ),
         // Built at once when its code is here, a conversation opened after another replaces it
         // in place like any view; a waited-for view would keep the one it replaces.
-        Shown::Conversation(id) => Some(now_or_later(open_chat(id))),
+        Shown::Conversation(id) => Some(now_or_later(move || open_chat(id))),
     }
 }
 
-/// The open conversation: its code (thread, composer, contact panel) is fetched when the first
-/// conversation is opened, not with the list (`cargo leptos build --split`). On the server, and
-/// once fetched, it is an ordinary call; a page rendered with a conversation open names the
-/// piece to preload.
-#[lazy]
-fn open_chat(conversation_id: i64) -> AnyView {
-    view! { <OpenChat conversation_id /> }.into_any()
+split! {
+    /// The open conversation: its code (thread, composer, contact panel) is fetched when the
+    /// first conversation is opened, not with the list (`cargo leptos build --split`). On the
+    /// server, and once fetched, it is an ordinary call; a page rendered with a conversation
+    /// open names the piece to preload.
+    fn open_chat(conversation_id: i64) -> AnyView, fetched by fetch_open_chat {
+        view! { <OpenChat conversation_id /> }.into_any()
+    }
 }
 
 /// Fetches the open conversation's code once the agent reaches for the list (a pointer over it,
 /// a finger on it, the keyboard in it), so that the first conversation opened seldom waits for
-/// it, while a page that only shows the list does not load it. Only the first call asks.
+/// it, while a page that only shows the list does not load it. Asks once, and again after a
+/// fetch that failed.
 pub fn preload_open_chat() {
-    static ASKED: std::sync::Once = std::sync::Once::new();
-    ASKED.call_once(|| {
-        let _ = lazy_preload!(open_chat);
-    });
+    #[cfg(feature = "hydrate")]
+    {
+        use std::sync::atomic::{AtomicBool, Ordering};
+        static ASKED: AtomicBool = AtomicBool::new(false);
+        if !ASKED.swap(true, Ordering::Relaxed) {
+            leptos::task::spawn_local(async {
+                if fetch_open_chat().await.is_err() {
+                    ASKED.store(false, Ordering::Relaxed);
+                }
+            });
+        }
+    }
 }
 
 /// A page rendered with a conversation open is hydrated with that conversation's view, whose
 /// code is split out (`open_chat`): the browser loads it before hydrating, or the chat would
-/// be hydrated as still waiting for its code, which no longer matches the page.
+/// be hydrated as still waiting for its code, which no longer matches the page. `Err` when
+/// that code could not be fetched.
 #[cfg(feature = "hydrate")]
-pub async fn load_rendered_chat() {
+pub async fn load_rendered_chat() -> Result<(), crate::shell::split::Unloaded> {
     let rendered = document()
         .query_selector("section.chat .chat-header")
         .ok()
         .flatten()
         .is_some();
     if rendered {
-        __preload_open_chat().await;
+        fetch_open_chat().await?;
     }
+    Ok(())
 }
 
 #[component]

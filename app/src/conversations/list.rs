@@ -14,6 +14,8 @@ use crate::contacts::start_conversation;
 use crate::error::AppError;
 use crate::i18n::*;
 use crate::locale::use_locale;
+use crate::shell::now_or_later;
+use crate::shell::split::split;
 use crate::ui::{error_text, ErrorNote};
 
 #[component]
@@ -50,10 +52,10 @@ pub fn ConversationList() -> AnyView {
             // Both are opened by a click, so their code is fetched then.
             <Suspense>
                 <Show when=move || starting.get()>
-                    {move || Suspend::new(new_conversation(starting))}
+                    {move || now_or_later(move || new_conversation(starting))}
                 </Show>
                 <Show when=move || workspace.picked.with(Option::is_some)>
-                    {move || Suspend::new(bulk_actions())}
+                    {move || now_or_later(bulk_actions)}
                 </Show>
             </Suspense>
             <Tabs workspace />
@@ -592,14 +594,16 @@ pub fn kind_name(locale: Locale, kind: &str) -> String {
     .to_string()
 }
 
-#[lazy]
-fn bulk_actions() -> AnyView {
-    view! { <BulkActions /> }.into_any()
+split! {
+    fn bulk_actions() -> AnyView, fetched by fetch_bulk_actions {
+        view! { <BulkActions /> }.into_any()
+    }
 }
 
-#[lazy]
-fn new_conversation(starting: RwSignal<bool>) -> AnyView {
-    view! { <NewConversation close=move || starting.set(false) /> }.into_any()
+split! {
+    fn new_conversation(starting: RwSignal<bool>) -> AnyView, fetched by fetch_new_conversation {
+        view! { <NewConversation close=move || starting.set(false) /> }.into_any()
+    }
 }
 
 /// Search a contact, pick a WhatsApp line, and open the conversation (R15).

@@ -4,6 +4,7 @@
 mod icons;
 pub mod nav;
 pub mod pages;
+pub mod split;
 
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, MetaTags, Title};
@@ -22,6 +23,8 @@ use crate::users::invite_page::InvitePage;
 use crate::users::page::UsersPage;
 use nav::{NavLink as A, Page, Redirect};
 use pages::{ContactsPage, Home, NotFound};
+pub use split::now_or_later;
+use split::split;
 
 /// The HTML document the server renders around the application.
 pub fn shell(options: LeptosOptions) -> impl IntoView {
@@ -60,9 +63,9 @@ pub fn App() -> impl IntoView {
     move || {
         owned(&owner, || match outside.get() {
             None => view! { <SignedIn page /> }.into_any(),
-            Some(Page::Setup) => now_or_later(setup_page()),
-            Some(Page::Login) => now_or_later(login_page()),
-            Some(Page::Invite(token)) => now_or_later(invite_page(token)),
+            Some(Page::Setup) => now_or_later(setup_page),
+            Some(Page::Login) => now_or_later(login_page),
+            Some(Page::Invite(token)) => now_or_later(move || invite_page(token.clone())),
             Some(_) => view! { <NotFound /> }.into_any(),
         })
     }
@@ -78,60 +81,51 @@ fn owned(parent: &Owner, page: impl FnOnce() -> AnyView) -> AnyView {
 }
 
 // The pages a working day seldom opens, each split out of the bundle every page loads and
-// fetched when first shown (`cargo leptos build --split`). The inbox alone stays in the first
-// bundle: the login page is loaded once a day, and the contacts page is the CRM's, not the
-// agent's workspace.
+// fetched when first shown. The inbox alone stays in the first bundle: the login page is
+// loaded once a day, and the contacts page is the CRM's, not the agent's workspace.
 
-/// A page split out of the first bundle: `$name()` gives its view once its code is in.
+/// A page split out of the first bundle: `$name()` gives its view once its code is in, and
+/// `$fetch()` fetches that code.
 macro_rules! split_page {
-    ($name:ident, $page:ident) => {
-        #[lazy]
-        fn $name() -> AnyView {
-            view! { <$page /> }.into_any()
+    ($name:ident, $fetch:ident, $page:ident) => {
+        split! {
+            fn $name() -> AnyView, fetched by $fetch {
+                view! { <$page /> }.into_any()
+            }
         }
     };
 }
 
-split_page!(setup_page, SetupPage);
-split_page!(login_page, LoginPage);
-split_page!(contacts_page, ContactsPage);
-split_page!(settings_page, SettingsPage);
-split_page!(users_page, UsersPage);
-split_page!(profile_page, ProfilePage);
+split_page!(setup_page, fetch_setup_page, SetupPage);
+split_page!(login_page, fetch_login_page, LoginPage);
+split_page!(contacts_page, fetch_contacts_page, ContactsPage);
+split_page!(settings_page, fetch_settings_page, SettingsPage);
+split_page!(users_page, fetch_users_page, UsersPage);
+split_page!(profile_page, fetch_profile_page, ProfilePage);
 
-#[lazy]
-fn invite_page(token: String) -> AnyView {
-    view! { <InvitePage token /> }.into_any()
-}
-
-/// A view whose code may still be on its way: shown at once when it is there (always on the
-/// server, and in the browser once fetched), else when it comes. Shown at once, it hydrates
-/// like any view, and replaces the page before it in place.
-pub fn now_or_later(view: impl std::future::Future<Output = AnyView> + Send + 'static) -> AnyView {
-    use std::task::{Context, Poll, Waker};
-    let mut view = Box::pin(view);
-    if let Poll::Ready(shown) = view.as_mut().poll(&mut Context::from_waker(Waker::noop())) {
-        return shown;
+split! {
+    fn invite_page(token: String) -> AnyView, fetched by fetch_invite_page {
+        view! { <InvitePage token /> }.into_any()
     }
-    Suspend::new(view).into_any()
 }
 
 /// A page rendered at an address whose page is split out is hydrated with that page's view:
 /// the browser loads its code before hydrating (`frontend`), so that the view is built at
-/// once, as on the server.
+/// once, as on the server. `Err` when that code could not be fetched.
 #[cfg(feature = "hydrate")]
-pub async fn load_rendered_page() {
+pub async fn load_rendered_page() -> Result<(), split::Unloaded> {
     let path = window().location().pathname().unwrap_or_default();
     match Page::at(&path) {
-        Page::Setup => __preload_setup_page().await,
-        Page::Login => __preload_login_page().await,
-        Page::Invite(_) => __preload_invite_page().await,
-        Page::Contacts => __preload_contacts_page().await,
-        Page::Settings => __preload_settings_page().await,
-        Page::Users => __preload_users_page().await,
-        Page::Profile => __preload_profile_page().await,
+        Page::Setup => fetch_setup_page().await?,
+        Page::Login => fetch_login_page().await?,
+        Page::Invite(_) => fetch_invite_page().await?,
+        Page::Contacts => fetch_contacts_page().await?,
+        Page::Settings => fetch_settings_page().await?,
+        Page::Users => fetch_users_page().await?,
+        Page::Profile => fetch_profile_page().await?,
         Page::Home | Page::Inbox | Page::NotFound => {}
     }
+    Ok(())
 }
 
 /// The signed-in user's name as the navigation shows it; the profile page updates it in place
@@ -204,10 +198,10 @@ fn SignedIn(page: Memo<Page>) -> impl IntoView {
                         &owner,
                         || match shown.get() {
                             Page::Inbox => view! { <InboxPage /> }.into_any(),
-                            Page::Contacts => now_or_later(contacts_page()),
-                            Page::Settings => now_or_later(settings_page()),
-                            Page::Users => now_or_later(users_page()),
-                            Page::Profile => now_or_later(profile_page()),
+                            Page::Contacts => now_or_later(contacts_page),
+                            Page::Settings => now_or_later(settings_page),
+                            Page::Users => now_or_later(users_page),
+                            Page::Profile => now_or_later(profile_page),
                             _ => view! { <Home /> }.into_any(),
                         },
                     )
