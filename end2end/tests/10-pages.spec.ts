@@ -126,3 +126,36 @@ test.describe('a page whose code does not arrive', () => {
     await expect(page.locator('section.chat .chat-header')).toBeVisible();
   });
 });
+
+// Answers the browser waits for may come after their page has gone.
+test.describe('a page left while it waits', () => {
+  // The list's reads go to the server, not to the service worker's copies.
+  test.use({ serviceWorkers: 'block' });
+
+  test('the list\'s next page, answered after the inbox is left, changes nothing', async ({ page }) => {
+    test.skip(!(test.info().project.name in sandboxPorts), 'needs JavaScript');
+    const nextPage = (body: string | null) => (body ?? '').includes('before_id=');
+    let asked!: () => void;
+    const reading = new Promise<void>((resolve) => { asked = resolve; });
+    let release!: () => void;
+    const released = new Promise<void>((resolve) => { release = resolve; });
+    await page.route(/\/api\/conversations/, async (route) => {
+      if (nextPage(route.request().postData())) {
+        asked();
+        await released;
+      }
+      await route.continue();
+    });
+    await signIn(page);
+    // The list reads on at its end (at once when the first page does not fill it).
+    await page.locator('.rows-scroller').evaluate((list) => { list.scrollTop = list.scrollHeight; });
+    await reading;
+    await page.getByRole('link', { name: /^(Perfil|Profile)$/ }).first().click();
+    await expect(page.getByLabel(/^(Tu nombre|Your name)$/)).toBeVisible();
+    const answered = page.waitForResponse((r) => nextPage(r.request().postData()));
+    release();
+    await (await answered).finished();
+    await page.getByRole('link', { name: /^(Bandeja|Inbox)$/ }).first().click();
+    await expect(page.locator('.rows-scroller a.row').first()).toBeVisible();
+  });
+});

@@ -213,8 +213,8 @@ fn OpenChat(conversation_id: i64) -> AnyView {
                     });
                     // The message that was at the top stays where the reader saw it.
                     request_animation_frame(move || {
-                        if let (Some(element), Some(before)) =
-                            (scroller.get_untracked(), before_height)
+                        if let (Some(Some(element)), Some(before)) =
+                            (scroller.try_get_untracked(), before_height)
                         {
                             let grown = element.scroll_height() - before;
                             element.set_scroll_top(element.scroll_top() + grown);

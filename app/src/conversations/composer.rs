@@ -289,7 +289,12 @@ pub fn Composer(conversation_id: i64) -> AnyView {
         leptos::task::spawn_local(async move {
             match browser::start_recording().await {
                 Ok(started) => {
-                    recorder.set_value(Some(started));
+                    // The conversation may have been left while the browser asked for the
+                    // microphone: the recording stops there.
+                    if let Some(Some(started)) = recorder.try_set_value(Some(started)) {
+                        started.cancel();
+                        return;
+                    }
                     let since = clock::now_ms();
                     recording_since.set(Some(since));
                     now.set(since);

@@ -228,8 +228,11 @@ fn Filters(workspace: Workspace) -> impl IntoView {
                         let apply = apply.clone();
                         set_timeout(
                             move || {
-                                if typed.get_value() == ticket {
-                                    apply("q", search.get_untracked());
+                                // The list may be gone by now.
+                                if typed.try_get_value() == Some(ticket) {
+                                    if let Some(text) = search.try_get_untracked() {
+                                        apply("q", text);
+                                    }
                                 }
                             },
                             std::time::Duration::from_millis(300),
@@ -331,11 +334,13 @@ fn Rows(workspace: Workspace) -> impl IntoView {
             return;
         };
         loading_more.set(true);
+        // The page may be left while the next one is on its way: after the wait, what the
+        // page holds is read with `try_`, and a page that has gone takes nothing.
         leptos::task::spawn_local(async move {
             let page = load_conversations(query.clone(), Some(last.0), Some(last.1)).await;
             loading_more.set(false);
             match page {
-                Ok(page) if workspace.query.get_untracked() == query => {
+                Ok(page) if workspace.query.try_get_untracked().as_ref() == Some(&query) => {
                     more_error.set(None);
                     workspace.update_list(|inbox| {
                         for row in page.conversations {

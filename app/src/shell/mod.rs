@@ -155,7 +155,11 @@ where
     view! {
         <Suspense>
             {move || Suspend::new(async move {
-                me.await.ok().flatten().map(|user| children.with_value(|render| render(user)))
+                // The page may have gone by the time the user is known.
+                me.await
+                    .ok()
+                    .flatten()
+                    .and_then(|user| children.try_with_value(|render| render(user)))
             })}
         </Suspense>
     }
