@@ -93,12 +93,15 @@ pub fn short_date(ms: i64, offset_minutes: i32) -> String {
 }
 
 /// A remaining time as `5 h 12 min` / `3 d 4 h` / `12 min`, never overstated (whole minutes
-/// left, at least 1 while any time is left).
+/// left, at least 1 while any time is left). Up to two days it counts hours: a fresh
+/// WhatsApp window reads `24 h 0 min`, not `1 d 0 h`.
 pub fn duration(ms: i64) -> String {
     let minutes = if ms > 0 { (ms / 60_000).max(1) } else { 0 };
     let (days, hours, minutes) = (minutes / 1440, (minutes % 1440) / 60, minutes % 60);
-    if days > 0 {
+    if days >= 2 {
         format!("{days} d {hours} h")
+    } else if days == 1 {
+        format!("{} h {minutes} min", 24 + hours)
     } else if hours > 0 {
         format!("{hours} h {minutes} min")
     } else {
@@ -143,6 +146,12 @@ mod tests {
         assert_eq!(duration(1), "1 min");
         assert_eq!(duration(86_400_000 - 5_000), "23 h 59 min");
         assert_eq!(duration(3_600_000 * 5 + 60_000 * 12 + 59_000), "5 h 12 min");
+        assert_eq!(duration(86_400_000), "24 h 0 min");
+        assert_eq!(
+            duration(86_400_000 + 3_600_000 * 23 + 60_000 * 59),
+            "47 h 59 min"
+        );
+        assert_eq!(duration(86_400_000 * 2), "2 d 0 h");
         assert_eq!(duration(86_400_000 * 3 + 3_600_000 * 4), "3 d 4 h");
         assert_eq!(duration(-5), "0 min");
     }
