@@ -67,6 +67,12 @@ pub fn Composer(conversation_id: i64) -> AnyView {
             on_cleanup(move || handle.clear());
         }
     }
+    // The time now, read again whenever the clock ticks or what it is compared with changes
+    // (a customer's message that came since the last tick must not show a longer window).
+    let at_now = move || {
+        now.track();
+        clock::now_ms()
+    };
     // Read with `try_with`: a file or a recording may finish after the page has gone.
     let state = move || {
         thread
@@ -96,7 +102,7 @@ pub fn Composer(conversation_id: i64) -> AnyView {
         if !connected {
             return Some(error_text(locale, &AppError::AccountDisconnected));
         }
-        let open = window(channel, last, now.get());
+        let open = window(channel, last, at_now());
         may_send(open, channel, Outgoing::FreeForm)
             .err()
             .map(|r| refusal_text(locale, r))
@@ -105,13 +111,7 @@ pub fn Composer(conversation_id: i64) -> AnyView {
         let Some((channel, last, connected)) = state() else {
             return false;
         };
-        connected
-            && may_send(
-                window(channel, last, now.get()),
-                channel,
-                Outgoing::Template,
-            )
-            .is_ok()
+        connected && may_send(window(channel, last, at_now()), channel, Outgoing::Template).is_ok()
     };
     // Shown once the page runs in the browser: the server's clock would not match it.
     let mounted = RwSignal::new(false);
@@ -128,18 +128,19 @@ pub fn Composer(conversation_id: i64) -> AnyView {
             channel,
             channels::Channel::Whatsapp | channels::Channel::Twilio
         );
-        match window(channel, last, now.get()) {
+        let at = at_now();
+        match window(channel, last, at) {
             // WhatsApp: free messages until the window closes, templates after.
             Window::Free { until } if whatsapp => Some(fill(
                 td_string!(locale, inbox.window_left),
-                clock::duration(until - now.get()),
+                clock::duration(until - at),
             )),
             // Facebook and Instagram: any answer until 7 days after the customer wrote.
             Window::Free { .. } | Window::HumanAgent { .. } => {
                 let until = last? + crate::window::HUMAN_AGENT_WINDOW_MS;
                 Some(fill(
                     td_string!(locale, inbox.window_left_reply),
-                    clock::duration(until - now.get()),
+                    clock::duration(until - at),
                 ))
             }
             _ => None,
