@@ -79,11 +79,12 @@ test.describe('a page whose code does not arrive', () => {
   test('says so, and shows once tried again', async ({ page }) => {
     test.skip(!(test.info().project.name in sandboxPorts), 'needs JavaScript');
     await signIn(page);
-    await page.route(profileCode, (route) => route.abort('internetdisconnected'));
+    let cut = 0;
+    await page.route(profileCode, (route) => { cut += 1; return route.abort('internetdisconnected'); });
     await page.getByRole('link', { name: /^(Perfil|Profile)$/ }).first().click();
     await expect(page).toHaveURL(/\/profile$/);
-    const notice = page.getByRole('alert').filter({ hasText: /No se pudo cargar esta parte de Buzón|This part of Buzón could not be loaded/ });
-    await expect(notice).toBeVisible();
+    const notice = page.locator('.not-loaded');
+    await expect(notice.getByRole('alert')).toHaveText(/No se pudo cargar esta parte de Buzón|This part of Buzón could not be loaded/);
     await shot(page, '40-code-not-loaded');
     // The rest of the page still works.
     await page.getByRole('link', { name: /^(Contactos|Contacts)$/ }).first().click();
@@ -91,13 +92,20 @@ test.describe('a page whose code does not arrive', () => {
     await expect(page.getByRole('heading', { level: 1 }).first()).toBeVisible();
     await page.goBack();
     await expect(notice).toBeVisible();
+    // Tried again while still cut: the notice stays, and its button keeps the focus.
+    const again = notice.getByRole('button', { name: /^(Reintentar|Try again)$/ });
+    const before = cut;
+    await again.click();
+    await expect.poll(() => cut).toBeGreaterThan(before);
+    await expect(again).not.toHaveAttribute('aria-busy', 'true');
+    await expect(again).toBeFocused();
     await page.unroute(profileCode);
-    await notice.getByRole('button', { name: /^(Reintentar|Try again)$/ }).click();
+    await again.click();
     await expect(page.getByLabel(/^(Tu nombre|Your name)$/)).toBeVisible();
     await expect(notice).toHaveCount(0);
   });
 
-  test('opened by its address, stays as the server rendered it', async ({ page }) => {
+  test('opened by its address, stays as the server rendered it and says so', async ({ page }) => {
     test.skip(!(test.info().project.name in sandboxPorts), 'needs JavaScript');
     await signIn(page);
     await page.route(profileCode, (route) => route.abort('internetdisconnected'));
@@ -106,19 +114,24 @@ test.describe('a page whose code does not arrive', () => {
     await givenUp;
     await expect(page.getByRole('heading', { level: 1 }).first()).toBeVisible();
     expect(await page.locator('html[data-hydrated]').count()).toBe(0);
-    // Its links load as links do without the page's code.
-    await page.getByRole('link', { name: /^(Bandeja|Inbox)$/ }).first().click();
-    await expect(page).toHaveURL(/\/inbox$/);
+    const banner = page.locator('.not-loaded.banner');
+    await expect(banner.getByRole('alert')).toHaveText(/No se pudo cargar esta parte de Buzón|This part of Buzón could not be loaded/);
+    await shot(page, '41-page-code-not-loaded');
+    // Its link loads the page again, which comes alive once the code arrives.
+    await page.unroute(profileCode);
+    await banner.getByRole('link', { name: /^(Reintentar|Try again)$/ }).click();
     await hydrated(page);
+    await expect(page).toHaveURL(/\/profile$/);
+    await expect(page.locator('.not-loaded')).toHaveCount(0);
   });
 
   test('the open conversation\'s code, cut once, is fetched again when one opens', async ({ page }) => {
     test.skip(!(test.info().project.name in sandboxPorts), 'needs JavaScript');
-    await signIn(page);
     // Fetched ahead once the pointer reaches the list: that fetch is cut.
     let cut = 0;
     const chatCode = /\/pkg\/split_open_chat\.wasm$/;
     await page.route(chatCode, (route) => { cut += 1; return route.abort('internetdisconnected'); });
+    await signIn(page);
     await page.locator('.rows-scroller').hover();
     await expect.poll(() => cut).toBe(1);
     await page.unroute(chatCode);

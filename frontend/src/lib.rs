@@ -14,8 +14,10 @@ pub fn hydrate() {
     // hydrated at once, as the server rendered it (`shell::now_or_later`).
     wasm_bindgen_futures::spawn_local(async {
         if !split_code_loaded().await {
-            // The page stays as the server rendered it: its links and forms still work.
+            // The page stays as the server rendered it (its links and forms work as plain
+            // ones), and says so.
             leptos::logging::error!("Buzón: part of the page's code could not be loaded");
+            app::shell::split::tell_not_loaded();
             return;
         }
         let body = leptos::prelude::document()

@@ -73,7 +73,7 @@ fn ChatState() -> impl IntoView {
         ),
         // Built at once when its code is here, a conversation opened after another replaces it
         // in place like any view; a waited-for view would keep the one it replaces.
-        Shown::Conversation(id) => Some(now_or_later(move || open_chat(id))),
+        Shown::Conversation(id) => Some(now_or_later(fetch_open_chat, move || open_chat(id))),
     }
 }
 
@@ -89,20 +89,25 @@ split! {
 
 /// Fetches the open conversation's code once the agent reaches for the list (a pointer over it,
 /// a finger on it, the keyboard in it), so that the first conversation opened seldom waits for
-/// it, while a page that only shows the list does not load it. Asks once, and again after a
-/// fetch that failed.
+/// it, while a page that only shows the list does not load it. Asks once, and after a fetch
+/// that failed, again no sooner than ten seconds later.
 pub fn preload_open_chat() {
     #[cfg(feature = "hydrate")]
     {
-        use std::sync::atomic::{AtomicBool, Ordering};
-        static ASKED: AtomicBool = AtomicBool::new(false);
-        if !ASKED.swap(true, Ordering::Relaxed) {
-            leptos::task::spawn_local(async {
-                if fetch_open_chat().await.is_err() {
-                    ASKED.store(false, Ordering::Relaxed);
-                }
-            });
+        use std::sync::atomic::{AtomicI64, Ordering};
+        /// When it may be asked for next: never again once asked (until a failure says when).
+        static NEXT: AtomicI64 = AtomicI64::new(0);
+        let now = crate::clock::now_ms();
+        let next = NEXT.load(Ordering::Relaxed);
+        if next == i64::MAX || now < next {
+            return;
         }
+        NEXT.store(i64::MAX, Ordering::Relaxed);
+        leptos::task::spawn_local(async {
+            if fetch_open_chat().await.is_err() {
+                NEXT.store(crate::clock::now_ms() + 10_000, Ordering::Relaxed);
+            }
+        });
     }
 }
 

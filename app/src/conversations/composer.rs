@@ -247,12 +247,18 @@ pub fn Composer(conversation_id: i64) -> AnyView {
                     }
                 })
             },
+            // The upload may end after the conversation was left: the file still goes, read
+            // with `try_`, without the caption and the reply of a composer that has gone.
             move |stored| match stored {
                 Ok(attachment) => {
-                    let caption = draft.get_untracked();
-                    draft.set(String::new());
-                    let reply_to = workspace.reply_to.get_untracked().map(|m| m.id);
-                    workspace.reply_to.set(None);
+                    let caption = draft.try_get_untracked().unwrap_or_default();
+                    draft.try_set(String::new());
+                    let reply_to = workspace
+                        .reply_to
+                        .try_get_untracked()
+                        .flatten()
+                        .map(|m| m.id);
+                    workspace.reply_to.try_set(None);
                     leptos::task::spawn_local(async move {
                         let caption = Some(caption).filter(|c| !c.trim().is_empty());
                         let sent =

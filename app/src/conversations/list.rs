@@ -52,10 +52,10 @@ pub fn ConversationList() -> AnyView {
             // Both are opened by a click, so their code is fetched then.
             <Suspense>
                 <Show when=move || starting.get()>
-                    {move || now_or_later(move || new_conversation(starting))}
+                    {move || now_or_later(fetch_new_conversation, move || new_conversation(starting))}
                 </Show>
                 <Show when=move || workspace.picked.with(Option::is_some)>
-                    {move || now_or_later(bulk_actions)}
+                    {move || now_or_later(fetch_bulk_actions, bulk_actions)}
                 </Show>
             </Suspense>
             <Tabs workspace />

@@ -63,9 +63,11 @@ pub fn App() -> impl IntoView {
     move || {
         owned(&owner, || match outside.get() {
             None => view! { <SignedIn page /> }.into_any(),
-            Some(Page::Setup) => now_or_later(setup_page),
-            Some(Page::Login) => now_or_later(login_page),
-            Some(Page::Invite(token)) => now_or_later(move || invite_page(token.clone())),
+            Some(Page::Setup) => now_or_later(fetch_setup_page, setup_page),
+            Some(Page::Login) => now_or_later(fetch_login_page, login_page),
+            Some(Page::Invite(token)) => {
+                now_or_later(fetch_invite_page, move || invite_page(token.clone()))
+            }
             Some(_) => view! { <NotFound /> }.into_any(),
         })
     }
@@ -202,10 +204,10 @@ fn SignedIn(page: Memo<Page>) -> impl IntoView {
                         &owner,
                         || match shown.get() {
                             Page::Inbox => view! { <InboxPage /> }.into_any(),
-                            Page::Contacts => now_or_later(contacts_page),
-                            Page::Settings => now_or_later(settings_page),
-                            Page::Users => now_or_later(users_page),
-                            Page::Profile => now_or_later(profile_page),
+                            Page::Contacts => now_or_later(fetch_contacts_page, contacts_page),
+                            Page::Settings => now_or_later(fetch_settings_page, settings_page),
+                            Page::Users => now_or_later(fetch_users_page, users_page),
+                            Page::Profile => now_or_later(fetch_profile_page, profile_page),
                             _ => view! { <Home /> }.into_any(),
                         },
                     )

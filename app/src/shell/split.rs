@@ -62,13 +62,15 @@ pub(crate) use split;
 
 type Loading = Pin<Box<dyn Future<Output = Result<AnyView, Unloaded>> + Send>>;
 
-/// A split view (`load` gives it): shown at once when its code is there (always on the
-/// server, and in the browser once fetched), else when it comes. Shown at once, it hydrates
-/// like any view, and replaces the view before it in place. When its code cannot be fetched,
-/// a notice offers to try again.
-pub fn now_or_later<F, Fut>(load: F) -> AnyView
+/// A split view: `load` gives it, `fetch` fetches its code (the pair `split!` declares). Shown
+/// at once when its code is there (always on the server, and in the browser once fetched),
+/// else when it comes. Shown at once, it hydrates like any view, and replaces the view before
+/// it in place. When its code cannot be fetched, a notice offers to try again.
+pub fn now_or_later<P, Fetching, E, L, Fut>(fetch: P, load: L) -> AnyView
 where
-    F: Fn() -> Fut + Send + Sync + 'static,
+    P: Fn() -> Fetching + Copy + Send + Sync + 'static,
+    Fetching: Future<Output = Result<(), E>> + 'static,
+    L: Fn() -> Fut + Send + Sync + 'static,
     Fut: Future<Output = Result<AnyView, Unloaded>> + Send + 'static,
 {
     use std::task::{Context, Poll, Waker};
@@ -78,11 +80,12 @@ where
         Poll::Ready(Err(Unloaded)) => first = Box::pin(async { Err(Unloaded) }),
         Poll::Pending => {}
     }
-    // The first attempt goes on where it is; each "try again" starts another.
+    // The first attempt goes on where it is; once "try again" has fetched the code, the view
+    // is built again, at once.
     let first = std::sync::Mutex::new(Some(first));
-    let tries = RwSignal::new(0u32);
+    let fetched = RwSignal::new(0u32);
     (move || {
-        tries.track();
+        fetched.track();
         let loading = first
             .lock()
             .ok()
@@ -91,27 +94,81 @@ where
         Suspend::new(async move {
             match loading.await {
                 Ok(view) => view,
-                Err(Unloaded) => view! { <NotLoaded tries /> }.into_any(),
+                Err(Unloaded) => not_loaded(fetch, fetched),
             }
         })
     })
     .into_any()
 }
 
-/// Says the code could not be fetched, with a button to try again.
-#[component]
-fn NotLoaded(tries: RwSignal<u32>) -> impl IntoView {
+/// Says the code could not be fetched, with a button that fetches it again; the notice stays,
+/// and keeps the focus, until the code is in.
+fn not_loaded<P, Fetching, E>(fetch: P, fetched: RwSignal<u32>) -> AnyView
+where
+    P: Fn() -> Fetching + Copy + Send + Sync + 'static,
+    Fetching: Future<Output = Result<(), E>> + 'static,
+{
     let locale = use_locale();
+    let busy = RwSignal::new(false);
+    #[cfg(feature = "hydrate")]
+    let again = move |_| {
+        if busy.get_untracked() {
+            return;
+        }
+        busy.set(true);
+        leptos::task::spawn_local(async move {
+            // The notice may have gone meanwhile: reached with `try_`.
+            if fetch().await.is_ok() {
+                fetched.try_update(|n| *n = n.wrapping_add(1));
+            } else {
+                busy.try_set(false);
+            }
+        });
+    };
+    #[cfg(not(feature = "hydrate"))]
+    let again = {
+        let _ = (fetch, fetched);
+        |_| {}
+    };
     view! {
-        <div class="not-loaded" role="alert">
-            <p>{td_string!(locale, unloaded.body)}</p>
+        <div class="not-loaded">
+            <p role="alert">{td_string!(locale, unloaded.body)}</p>
             <button
                 type="button"
                 class="button"
-                on:click=move |_| tries.update(|n| *n = n.wrapping_add(1))
+                aria-disabled=move || busy.get().then_some("true")
+                aria-busy=move || busy.get().then_some("true")
+                on:click=again
             >
                 {td_string!(locale, unloaded.retry)}
             </button>
         </div>
     }
+    .into_any()
+}
+
+/// When the page's split code does not arrive before hydrating, the page stays as the server
+/// rendered it; this says so above it, with a link that loads the page again.
+#[cfg(feature = "hydrate")]
+pub fn tell_not_loaded() {
+    let locale = crate::locale::page_language().locale();
+    let document = document();
+    let (Ok(notice), Ok(text), Ok(again), Some(body)) = (
+        document.create_element("div"),
+        document.create_element("p"),
+        document.create_element("a"),
+        document.body(),
+    ) else {
+        return;
+    };
+    notice.set_class_name("not-loaded banner");
+    let _ = text.set_attribute("role", "alert");
+    text.set_text_content(Some(td_string!(locale, unloaded.body)));
+    let here = window().location().href().unwrap_or_default();
+    let _ = again.set_attribute("href", &here);
+    again.set_class_name("button");
+    again.set_text_content(Some(td_string!(locale, unloaded.retry)));
+    let _ = notice.append_child(&text);
+    let _ = notice.append_child(&again);
+    let _ = body.prepend_with_node_1(&notice);
 }
