@@ -62,19 +62,36 @@ pub(crate) use split;
 
 type Loading = Pin<Box<dyn Future<Output = Result<AnyView, Unloaded>> + Send>>;
 
+/// Fetches a piece's code again: whether it is in now.
+type FetchAgain = std::sync::Arc<dyn Fn() -> Pin<Box<dyn Future<Output = bool>>> + Send + Sync>;
+
+/// Gives a split view.
+type Load = std::sync::Arc<dyn Fn() -> Loading + Send + Sync>;
+
 /// A split view: `load` gives it, `fetch` fetches its code (the pair `split!` declares). Shown
 /// at once when its code is there (always on the server, and in the browser once fetched),
 /// else when it comes. Shown at once, it hydrates like any view, and replaces the view before
 /// it in place. When its code cannot be fetched, a notice offers to try again.
 pub fn now_or_later<P, Fetching, E, L, Fut>(fetch: P, load: L) -> AnyView
 where
-    P: Fn() -> Fetching + Copy + Send + Sync + 'static,
+    P: Fn() -> Fetching + Send + Sync + 'static,
     Fetching: Future<Output = Result<(), E>> + 'static,
     L: Fn() -> Fut + Send + Sync + 'static,
     Fut: Future<Output = Result<AnyView, Unloaded>> + Send + 'static,
 {
+    // Made into trait objects at once: one copy of what follows serves every split view.
+    show_split(
+        std::sync::Arc::new(move || {
+            let fetching = fetch();
+            Box::pin(async move { fetching.await.is_ok() })
+        }),
+        std::sync::Arc::new(move || Box::pin(load())),
+    )
+}
+
+fn show_split(fetch: FetchAgain, load: Load) -> AnyView {
     use std::task::{Context, Poll, Waker};
-    let mut first: Loading = Box::pin(load());
+    let mut first = load();
     match first.as_mut().poll(&mut Context::from_waker(Waker::noop())) {
         Poll::Ready(Ok(shown)) => return shown,
         Poll::Ready(Err(Unloaded)) => first = Box::pin(async { Err(Unloaded) }),
@@ -90,7 +107,8 @@ where
             .lock()
             .ok()
             .and_then(|mut first| first.take())
-            .unwrap_or_else(|| Box::pin(load()));
+            .unwrap_or_else(|| load());
+        let fetch = fetch.clone();
         Suspend::new(async move {
             match loading.await {
                 Ok(view) => view,
@@ -103,11 +121,7 @@ where
 
 /// Says the code could not be fetched, with a button that fetches it again; the notice stays,
 /// and keeps the focus, until the code is in.
-fn not_loaded<P, Fetching, E>(fetch: P, fetched: RwSignal<u32>) -> AnyView
-where
-    P: Fn() -> Fetching + Copy + Send + Sync + 'static,
-    Fetching: Future<Output = Result<(), E>> + 'static,
-{
+fn not_loaded(fetch: FetchAgain, fetched: RwSignal<u32>) -> AnyView {
     let locale = use_locale();
     let busy = RwSignal::new(false);
     #[cfg(feature = "hydrate")]
@@ -116,9 +130,10 @@ where
             return;
         }
         busy.set(true);
+        let fetching = fetch();
         leptos::task::spawn_local(async move {
             // The notice may have gone meanwhile: reached with `try_`.
-            if fetch().await.is_ok() {
+            if fetching.await {
                 fetched.try_update(|n| *n = n.wrapping_add(1));
             } else {
                 busy.try_set(false);
