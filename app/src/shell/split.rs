@@ -52,7 +52,6 @@ macro_rules! split {
         }
 
         #[cfg(not(feature = "hydrate"))]
-        #[allow(dead_code)]
         async fn $fetch() -> Result<(), $crate::shell::split::Unloaded> {
             Ok(())
         }
