@@ -1,4 +1,4 @@
-// Buzón's service worker (R43): the app shell and the conversations opened recently stay
+// Buzón's service worker: the app shell and the conversations opened recently stay
 // readable without a connection. Everything is asked of the network first, so an agent online
 // always sees the present; what the network answered is kept, and used only when it cannot be
 // reached. Sends are never answered from here: the page keeps its own queue of messages

@@ -48,12 +48,44 @@ pub enum DbError {
 }
 
 /// A connection pool and the backend behind it.
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct Db {
     pub pool: AnyPool,
     pub backend: Backend,
     /// The URL it was opened with (PostgreSQL listeners open their own connection).
     pub url: std::sync::Arc<str>,
+}
+
+impl std::fmt::Debug for Db {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Db")
+            .field("backend", &self.backend)
+            .field("url", &redacted_url(&self.url))
+            .finish()
+    }
+}
+
+/// A database URL fit for a log: without the password, in its user part or its query.
+pub fn redacted_url(url: &str) -> String {
+    let (base, query) = url.split_once('?').unwrap_or((url, ""));
+    let base = match (base.find("://"), base.rfind('@')) {
+        (Some(scheme), Some(at)) if at > scheme => {
+            let user = base[scheme + 3..at].split(':').next().unwrap_or_default();
+            format!("{}{user}:***{}", &base[..scheme + 3], &base[at..])
+        }
+        _ => base.to_string(),
+    };
+    if query.is_empty() {
+        return base;
+    }
+    let query: Vec<String> = query
+        .split('&')
+        .map(|pair| match pair.split_once('=') {
+            Some((key, _)) if key.eq_ignore_ascii_case("password") => format!("{key}=***"),
+            _ => pair.to_string(),
+        })
+        .collect();
+    format!("{base}?{}", query.join("&"))
 }
 
 impl Db {
@@ -213,6 +245,22 @@ pub fn now_ms() -> i64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_logged_database_url_has_no_password() {
+        assert_eq!(
+            redacted_url("postgres://buzon:s3cret@db.internal:5432/buzon?sslmode=require"),
+            "postgres://buzon:***@db.internal:5432/buzon?sslmode=require"
+        );
+        assert_eq!(
+            redacted_url("postgres://buzon@db/buzon?password=s3cret&sslmode=require"),
+            "postgres://buzon:***@db/buzon?password=***&sslmode=require"
+        );
+        assert_eq!(
+            redacted_url("sqlite://data/buzon.db?mode=rwc"),
+            "sqlite://data/buzon.db?mode=rwc"
+        );
+    }
 
     #[test]
     fn sqlite_urls_always_open_read_write_create() {

@@ -32,7 +32,7 @@ pub enum Field {
     Currency,
     FirstName,
     LastName,
-    /// The customer's consent to store their data (R25).
+    /// The customer's consent to store their data.
     Consent,
     Phone,
     /// The conversation's CRM contact.
@@ -91,22 +91,22 @@ pub enum AppError {
     EmailNotSent,
     #[error("internal error")]
     Internal,
-    /// The interaction window does not allow this message now (R11-R14).
+    /// The interaction window does not allow this message now.
     #[error("not allowed by the interaction window: {0:?}")]
     Window(crate::window::Refusal),
-    /// The conversation's account was disconnected: history only (R4).
+    /// The conversation's account was disconnected: history only.
     #[error("the account is disconnected")]
     AccountDisconnected,
-    /// The file is not one this channel accepts (R20).
+    /// The file is not one this channel accepts.
     #[error("file refused: {0}")]
     File(channels::files::FileRefusal),
     /// Meta or Twilio refused a call, with their code and reason.
     #[error("the provider answered {code}: {reason}")]
     Provider { code: String, reason: String },
-    /// The chosen user cannot be given conversations now (R33).
+    /// The chosen user cannot be given conversations now.
     #[error("cannot be assigned: {0:?}")]
     Assignment(crate::lifecycle::Refusal),
-    /// One of the accounts is in another enabled closing rule already (R37); its name, when
+    /// One of the accounts is in another enabled closing rule already; its name, when
     /// known.
     #[error("an account is in the closing rule {rule:?} already")]
     RuleOverlap { rule: String },

@@ -11,56 +11,40 @@ mod translations {
 }
 pub use translations::i18n;
 
-/// Times and dates in the viewer's time zone.
-pub mod clock;
+// Layers, from the bottom up; a module imports only from the layers below its own, and a
+// feature from the features listed in `layers.rs`, whose test checks it.
+
+// Rules and shared data: pure, on both sides.
+/// A stored file as the screens see it.
+pub mod attachments;
 /// How server functions answer (JSON read from text).
 pub mod codec;
 /// The one application error and its translation-ready parts.
 pub mod error;
 /// JSON read by hand in the browser.
 pub mod json;
-/// Assignment, reopening and automatic closing as pure rules (R33-R37).
+/// Assignment, reopening and automatic closing as pure rules.
 pub mod lifecycle;
-/// The page's language.
-pub mod locale;
 /// Who may do what: pure rules, enforced by the server and mirrored by the interface.
 pub mod permissions;
-/// Translated error messages and small form components.
-pub mod ui;
+/// How a typed search matches names, numbers and usernames.
+pub mod search;
 /// Input rules for forms, shared by both sides.
 pub mod validate;
-/// The interaction window: what may be sent in a conversation, and when (R11-R14).
+/// The interaction window: what may be sent in a conversation, and when.
 pub mod window;
 
-/// Connected WhatsApp lines, Pages, Instagram accounts and Twilio senders.
-pub mod accounts;
-/// Sessions, the signed-in user, login.
-pub mod auth;
-/// CRM contacts as the inbox sees them: the panel, create, link, start a conversation.
-pub mod contacts;
-/// Conversations and messages as the browser sees them, and the changes the stream pushes.
-pub mod conversations;
-/// A user's own profile.
-pub mod profile;
-/// Quick replies: prepared answers inserted with `/` in the composer.
-pub mod quick_replies;
-/// Custom roles and the settings page.
-pub mod roles;
-/// First run: the first organization and its administrator.
-pub mod setup;
-/// The document, routes and navigation.
-pub mod shell;
-/// WhatsApp templates: sync, prices, sending.
-pub mod templates;
-/// The team: invitations, roles of users, deactivation.
-pub mod users;
+// The interface kit.
+/// Navigation, lazy-loaded chunks, icons, form pieces, browser helpers, language, clock.
+pub mod kit;
 
+// Infrastructure (server only).
 /// The database: backend choice, pool, migrations.
 #[cfg(feature = "ssr")]
 pub mod db;
 /// The event log and the live hub.
 #[cfg(feature = "ssr")]
-pub mod live;
+pub mod event_log;
 /// Outgoing email.
 #[cfg(feature = "ssr")]
 pub mod mail;
@@ -77,4 +61,37 @@ pub mod secrets;
 #[cfg(feature = "ssr")]
 pub mod state;
 
+// Who is signed in.
+/// Sessions, the signed-in user, login.
+pub mod auth;
+
+// The features.
+/// Connected WhatsApp lines, Pages, Instagram accounts and Twilio senders.
+pub mod accounts;
+/// CRM contacts.
+pub mod contacts;
+/// Conversations and messages: the inbox, its live state, the lifecycle.
+pub mod conversations;
+/// A user's own profile.
+pub mod profile;
+/// Quick replies: prepared answers inserted with `/` in the composer.
+pub mod quick_replies;
+/// Custom roles.
+pub mod roles;
+/// First run: the first organization and its administrator.
+pub mod setup;
+/// WhatsApp templates: sync and prices.
+pub mod templates;
+/// The team: invitations, roles of users, deactivation.
+pub mod users;
+
+// Pages that compose features, then the frame at the top.
+/// Settings and the small pages of the frame.
+pub mod pages;
+/// The document, the page chosen by address, and the navigation.
+pub mod shell;
+
 pub use shell::{shell, App};
+
+#[cfg(test)]
+mod layers;

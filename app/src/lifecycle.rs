@@ -1,4 +1,4 @@
-//! A conversation's life as pure rules (R33–R37): who it may be assigned to, where it goes when
+//! A conversation's life as pure rules: who it may be assigned to, where it goes when
 //! the customer writes again, and when an automatic closing rule closes it. The server applies
 //! them; the interface uses them to offer only what the server will accept.
 
@@ -60,7 +60,7 @@ impl Inactivity {
     }
 }
 
-/// The part of an automatic closing rule that decides when (R37).
+/// The part of an automatic closing rule that decides when.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ClosingRule {
     pub enabled: bool,
@@ -106,7 +106,7 @@ pub enum Refusal {
     CannotWork,
 }
 
-/// Whether a conversation may be given to `to` (R33, R34). Who may do the assigning is the
+/// Whether a conversation may be given to `to`. Who may do the assigning is the
 /// permission module's question; this is about the assignee.
 pub fn may_assign(to: &Assignee) -> Result<(), Refusal> {
     if !to.active || !to.uses_inbox {

@@ -1,4 +1,4 @@
-//! The media store (R10): received and sent files live here, keyed by storage key; rows hold
+//! The media store: received and sent files live here, keyed by storage key; rows hold
 //! only keys and metadata. A local directory by default; anything implementing [`MediaStore`]
 //! (an S3-compatible bucket, say) can take its place.
 

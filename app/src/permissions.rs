@@ -4,7 +4,7 @@
 
 use serde::{Deserialize, Serialize};
 
-/// One named capability a role can grant (SPEC R31).
+/// One named capability a role can grant.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub enum Permission {
     /// Open the inbox at all.
@@ -13,7 +13,7 @@ pub enum Permission {
     SeeAllConversations,
     /// Start conversations with any contact, not only those one owns.
     StartWithAnyContact,
-    /// Delete conversations of channels one connected (R36).
+    /// Delete conversations of channels one connected.
     DeleteConversations,
     /// Invite users, change their roles and status, define roles.
     ManageUsers,
@@ -99,7 +99,7 @@ impl PermissionSet {
     }
 }
 
-/// The three roles every organization starts with (R31).
+/// The three roles every organization starts with.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum BuiltinRole {
     Administrator,
@@ -179,13 +179,13 @@ pub fn can_see_conversation(actor: &Actor, assignee: Option<i64>) -> bool {
         && (actor.has(Permission::SeeAllConversations) || assignee == Some(actor.user_id))
 }
 
-/// Whether `actor` may start a conversation with a contact owned by `contact_owner` (R15).
+/// Whether `actor` may start a conversation with a contact owned by `contact_owner`.
 pub fn can_start_conversation(actor: &Actor, contact_owner: Option<i64>) -> bool {
     can_use_inbox(actor)
         && (actor.has(Permission::StartWithAnyContact) || contact_owner == Some(actor.user_id))
 }
 
-/// Only the user who connected the channel may delete its conversations (R36).
+/// Only the user who connected the channel may delete its conversations.
 pub fn can_delete_conversation(actor: &Actor, channel_connected_by: Option<i64>) -> bool {
     can_use_inbox(actor)
         && actor.has(Permission::DeleteConversations)

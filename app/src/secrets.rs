@@ -1,4 +1,4 @@
-//! Secrets at rest (R5): access tokens, app secrets and auth tokens are sealed with the
+//! Secrets at rest: access tokens, app secrets and auth tokens are sealed with the
 //! server key (ChaCha20-Poly1305, a fresh random nonce per value) before they reach the
 //! database, and never leave the server once saved. The same key signs the short-lived links
 //! a provider fetches a file from (with a key derived for that purpose only).

@@ -7,7 +7,7 @@ use axum::extract::FromRef;
 use leptos::prelude::LeptosOptions;
 
 use crate::db::Db;
-use crate::live::Hub;
+use crate::event_log::Hub;
 use crate::mail::Mailer;
 use crate::media::Media;
 use crate::secrets::SecretBox;
@@ -26,11 +26,12 @@ pub struct AppState {
     /// Received and sent files.
     pub media: Media,
     /// Wakes the outbox worker when a send is queued.
-    pub outbox_wake: Arc<tokio::sync::Notify>,
+    pub delivery_wake: Arc<tokio::sync::Notify>,
     /// Bumped whenever an account changes here, so cached copies are read again at once.
     pub accounts_version: Arc<std::sync::atomic::AtomicU64>,
-    /// The users of the sessions seen lately, a guess that lets reads start early.
-    pub session_users: crate::auth::ssr::SessionUsers,
+    /// What the layers above keep for the whole server, by type: auth's guesses of the
+    /// sessions' users. The state sits below them, so it does not name their types.
+    pub extensions: axum::http::Extensions,
     pub leptos_options: LeptosOptions,
 }
 
@@ -43,8 +44,10 @@ pub struct Settings {
     pub invite_ttl_ms: i64,
     /// Whether a reverse proxy in front sets `X-Forwarded-For`.
     pub trust_proxy: bool,
-    /// How often the automatic closing rules are applied (R37 asks for within a minute).
+    /// How often the automatic closing rules are applied (the product asks for within a minute).
     pub closing_tick: std::time::Duration,
+    /// The bearer token that opens `/metrics` to other machines.
+    pub metrics_token: Option<String>,
 }
 
 impl Settings {

@@ -1,4 +1,4 @@
-//! The interaction window (R11–R14): what the business may send in a conversation, as a pure
+//! The interaction window: what the business may send in a conversation, as a pure
 //! function of the channel, the customer's last incoming message and the time. The server
 //! checks it on every send; the composer uses it for the live countdown.
 
@@ -27,7 +27,7 @@ pub enum Window {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum ClosedBecause {
-    /// The business can never write first on Facebook or Instagram (R12).
+    /// The business can never write first on Facebook or Instagram.
     CustomerNeverWrote,
     /// More than 7 days since the customer's last message.
     Expired,
@@ -129,6 +129,15 @@ impl Window {
             _ => None,
         }
     }
+}
+
+/// The failure codes Buzón itself gives an outgoing message (the providers' codes are
+/// numbers; refusals of the interaction window have theirs in [`crate::window::Refusal`]).
+pub mod failure {
+    /// The account was disconnected before the message went out.
+    pub const DISCONNECTED: &str = "disconnected";
+    /// The provider may or may not have received it.
+    pub const UNKNOWN_OUTCOME: &str = "unknown";
 }
 
 #[cfg(test)]

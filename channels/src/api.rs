@@ -404,7 +404,7 @@ impl Api {
         Ok(templates)
     }
 
-    /// Asks WhatsApp to send a Business App number's data (coexistence, R9):
+    /// Asks WhatsApp to send a Business App number's data (coexistence):
     /// `smb_app_state_sync` (its contacts) or `history` (up to 180 days of chats). The data
     /// arrives later as webhooks; returns the provider's request id.
     pub async fn request_business_app_sync(

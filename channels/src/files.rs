@@ -1,4 +1,4 @@
-//! Which files each channel accepts (R20): a file's type is read from its first bytes, never
+//! Which files each channel accepts: a file's type is read from its first bytes, never
 //! from its name, then checked against the channel's types and size limits. Pure, so the
 //! composer can check before uploading and the server enforces the same rule.
 

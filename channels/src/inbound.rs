@@ -21,7 +21,7 @@ pub enum Inbound {
     Reaction(Reaction),
     Edit(Edit),
     Delete(Delete),
-    /// A contact of the WhatsApp Business App, synced after onboarding (R9).
+    /// A contact of the WhatsApp Business App, synced after onboarding.
     ContactSync(SyncedContact),
 }
 
@@ -114,7 +114,7 @@ pub struct StoryRef {
     pub url: Option<String>,
 }
 
-/// The body of a message, one variant per kind Buzón renders (R7).
+/// The body of a message, one variant per kind Buzón renders.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum Content {

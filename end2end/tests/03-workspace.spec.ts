@@ -46,7 +46,7 @@ test('a working day in the workspace', async ({ page, browser }) => {
   await expect(page).toHaveURL(/\/inbox\?c=\d+$/);
   const thread = page.getByRole('log', { name: 'Messages' });
 
-  // Every kind of message the customer can send is shown as what it is (R7).
+  // Every kind of message the customer can send is shown as what it is.
   const linkText = 'El catálogo está en https://example.com/catalogo?id=7 gracias';
   const textId = await customerSends(page, { channel: 'whatsapp', text: linkText });
   for (const type of ['video', 'audio', 'voice', 'document', 'sticker']) {
@@ -102,7 +102,7 @@ test('a working day in the workspace', async ({ page, browser }) => {
     .filter((m: { kind?: string; file_name?: string; text?: string }) => JSON.stringify(m).includes('cotizacion-azul.pdf')).length,
   { timeout: 15_000 }).toBe(1);
 
-  // The customer is not in the CRM yet: create the contact from the panel (R25).
+  // The customer is not in the CRM yet: create the contact from the panel.
   const panel = await openPanel(page);
   await expect(panel).toContainText('not in the CRM yet');
   await panel.getByLabel('First name', { exact: true }).fill('Lucía');
@@ -117,7 +117,7 @@ test('a working day in the workspace', async ({ page, browser }) => {
   await shot(page, '17-contact-panel');
   await closePanel(page);
 
-  // A new conversation with a contact who never wrote: only a template can open it (R15, R11).
+  // A new conversation with a contact who never wrote: only a template can open it.
   if (project === 'phone') {
     await page.getByRole('link', { name: 'Back to conversations' }).click();
   }

@@ -1,7 +1,7 @@
 import { expect, type Page } from '@playwright/test';
 import { customerSends, hydrated, sentTo, shot, signIn, test } from './helpers';
 
-// Offline (R43): after 03-workspace. Conversations opened recently stay readable with the
+// Offline: after 03-workspace. Conversations opened recently stay readable with the
 // network gone; messages written meanwhile wait as "Sending" (kept in the browser's storage)
 // and go out once the network is back, in the order written, each exactly once.
 

@@ -3,11 +3,11 @@ import { customerSends, hydrated, sentTo, shot, signIn, test } from './helpers';
 
 const marta = '5215544332211';
 
-// Voice notes (R20): after 04-offline (Marta's WhatsApp conversation is open to replies).
+// Voice notes: after 04-offline (Marta's WhatsApp conversation is open to replies).
 // The browser records with its microphone (a fake one here); the note reaches the customer
 // as Ogg Opus, which WhatsApp shows as a voice note. Pressing Template discards a recording.
-// A quick reply with a file (R19): made in Settings, chosen with `/` in the composer, sent as
-// that file with its text. Then the notification sound (R22): a chime on a new message, none
+// A quick reply with a file: made in Settings, chosen with `/` in the composer, sent as
+// that file with its text. Then the notification sound: a chime on a new message, none
 // once the profile turns it off.
 
 test('a voice note is recorded and sent as Ogg Opus; Template discards a recording', async ({ page }) => {

@@ -1,7 +1,7 @@
 import { expect, type Browser } from '@playwright/test';
 import { buzon, customerSends, hydrated, sandboxPorts, shot, signIn, test, watchErrors } from './helpers';
 
-// A conversation's life, live in three browsers (R33–R35), after 05 (Marta's conversation
+// A conversation's life, live in three browsers, after 05 (Marta's conversation
 // exists, unassigned): the administrator gives it to Rosa, whose inbox shows it at once while
 // Pablo's does not; Rosa passes it to Pablo and loses it before her eyes; the administrator
 // closes it with a reason; Marta writes again and it opens again, still Pablo's.

@@ -1,7 +1,7 @@
 import { expect, type Page } from '@playwright/test';
 import { customerSends, sandboxPorts, shot, signIn, test } from './helpers';
 
-// A busy inbox (R16, R17, R42): while one customer writes without pause, the agent opens one
+// A busy inbox: while one customer writes without pause, the agent opens one
 // conversation after another and each opens, with its own messages; the list keeps up with
 // the busy one. Thread answers are slowed down so that live events keep arriving while a
 // thread is on its way (a live change written into a loading thread used to drop it and keep

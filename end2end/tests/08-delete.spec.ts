@@ -1,7 +1,7 @@
 import { expect } from '@playwright/test';
 import { admin, connectSandboxLine, customerSends, hydrated, sandboxPorts, shot, signIn, test } from './helpers';
 
-// Deleting a conversation for good (R36), after 07: only the user who connected a line may
+// Deleting a conversation for good, after 07: only the user who connected a line may
 // delete its conversations. Connected on the command line by nobody, nobody may; once the
 // administrator connects it herself, she may, after answering yes to a question. The
 // customer's next message starts afresh.

@@ -1,7 +1,7 @@
 import { expect } from '@playwright/test';
 import { customerSends, hydrated, sandboxPorts, shot, signIn, test } from './helpers';
 
-// A long inbox (R16): the page brings the newest conversations, and the list reads the older
+// A long inbox: the page brings the newest conversations, and the list reads the older
 // ones page by page (keyset) as it scrolls, before its end is reached, with none twice and
 // none skipped. Last of the spec files: the conversations it adds push the others down.
 

@@ -11,13 +11,13 @@ pub fn hydrate() {
     keep_offline();
     // Hydration waits for the code of a page split out of the first bundle, and for that of
     // the open conversation when the page was rendered with one, so that every view is
-    // hydrated at once, as the server rendered it (`shell::now_or_later`).
+    // hydrated at once, as the server rendered it (`kit::split::now_or_later`).
     wasm_bindgen_futures::spawn_local(async {
         if !split_code_loaded().await {
             // The page stays as the server rendered it (its links and forms work as plain
             // ones), and says so.
             leptos::logging::error!("Buzón: part of the page's code could not be loaded");
-            app::shell::split::tell_not_loaded();
+            app::kit::split::tell_not_loaded();
             return;
         }
         let body = leptos::prelude::document()

@@ -79,10 +79,10 @@ CREATE TABLE login_failures (
 );
 CREATE INDEX login_failures_key ON login_failures (scope, key, at);
 
--- Connected accounts (R1-R5): a WhatsApp line, a Facebook Page, an Instagram professional
+-- Connected accounts: a WhatsApp line, a Facebook Page, an Instagram professional
 -- account or a Twilio sender. external_id is what webhooks route on (phone_number_id, page id,
 -- Instagram id, Twilio sender). Secrets are encrypted with the server key; config holds the
--- non-secret settings as JSON. Disconnected accounts stay for their history (R4).
+-- non-secret settings as JSON. Disconnected accounts stay for their history.
 CREATE TABLE accounts (
     id INTEGER PRIMARY KEY,
     org_id BIGINT NOT NULL REFERENCES organizations (id) ON DELETE CASCADE,
@@ -101,7 +101,7 @@ CREATE TABLE accounts (
 CREATE UNIQUE INDEX accounts_route ON accounts (channel, external_id);
 CREATE INDEX accounts_org ON accounts (org_id, channel);
 
--- CRM contacts (R23) with their channel identities.
+-- CRM contacts with their channel identities.
 CREATE TABLE contacts (
     id INTEGER PRIMARY KEY,
     org_id BIGINT NOT NULL REFERENCES organizations (id) ON DELETE CASCADE,
@@ -141,7 +141,7 @@ CREATE INDEX contact_phones_phone ON contact_phones (org_id, phone);
 CREATE INDEX contact_phones_contact ON contact_phones (contact_id);
 
 -- One conversation per (account, customer identity), ever: a new message reopens a closed
--- conversation (R35) and revives a deleted one (R36), so the pair is unique. customer_key is
+-- conversation and revives a deleted one, so the pair is unique. customer_key is
 -- the WhatsApp id, page-scoped id or Instagram-scoped id. status: 'open' | 'closed'.
 CREATE TABLE conversations (
     id INTEGER PRIMARY KEY,
@@ -280,7 +280,7 @@ CREATE TABLE jobs (
 );
 CREATE INDEX jobs_due ON jobs (due_at) WHERE done_at IS NULL;
 
--- Message templates synced from the provider, with their category for spend (R11).
+-- Message templates synced from the provider, with their category for spend.
 CREATE TABLE templates (
     id INTEGER PRIMARY KEY,
     org_id BIGINT NOT NULL REFERENCES organizations (id) ON DELETE CASCADE,
@@ -313,7 +313,7 @@ CREATE TABLE quick_replies (
     UNIQUE (org_id, short_code)
 );
 
--- CRM records (R21, R30). Money in minor units.
+-- CRM records. Money in minor units.
 CREATE TABLE deals (
     id INTEGER PRIMARY KEY,
     org_id BIGINT NOT NULL REFERENCES organizations (id) ON DELETE CASCADE,
@@ -375,7 +375,7 @@ CREATE TABLE call_logs (
 CREATE INDEX call_logs_contact ON call_logs (org_id, contact_id);
 
 -- Notes on contacts and deals. A conversation linked to a lead or deal writes its history into
--- a note per 24 h period (R30): source_conversation_id and period_start find that note again.
+-- a note per 24 h period: source_conversation_id and period_start find that note again.
 CREATE TABLE notes (
     id INTEGER PRIMARY KEY,
     org_id BIGINT NOT NULL REFERENCES organizations (id) ON DELETE CASCADE,
@@ -392,7 +392,7 @@ CREATE TABLE notes (
 CREATE INDEX notes_contact ON notes (org_id, contact_id);
 CREATE INDEX notes_deal ON notes (org_id, deal_id);
 
--- Automatic closing rules (R37). An account belongs to at most one rule.
+-- Automatic closing rules. An account belongs to at most one rule.
 CREATE TABLE auto_close_rules (
     id INTEGER PRIMARY KEY,
     org_id BIGINT NOT NULL REFERENCES organizations (id) ON DELETE CASCADE,

@@ -1,5 +1,5 @@
 -- What a template send costs, fixed when it is sent (the organization's price for its
--- category at that moment), so that later price changes do not rewrite past spend (R11).
+-- category at that moment), so that later price changes do not rewrite past spend.
 ALTER TABLE messages ADD COLUMN price_micros BIGINT;
 ALTER TABLE messages ADD COLUMN price_currency TEXT;
 

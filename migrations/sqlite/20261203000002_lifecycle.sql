@@ -1,4 +1,4 @@
--- Close reasons an administrator offers when closing a conversation (R35); a reason can also
+-- Close reasons an administrator offers when closing a conversation; a reason can also
 -- be typed.
 CREATE TABLE close_reasons (
     id INTEGER PRIMARY KEY,
@@ -12,7 +12,7 @@ CREATE TABLE close_reasons (
 -- was just taken from learns that it is gone.
 ALTER TABLE events ADD COLUMN visible_to BIGINT;
 
--- Automatic closing rules (R37): after so long without a message from the customer, the
+-- Automatic closing rules: after so long without a message from the customer, the
 -- conversations of the rule's accounts close with its reason. Counting starts no earlier than
 -- saved_at (rules are not retroactive).
 CREATE TABLE closing_rules (

@@ -19,20 +19,39 @@ pub struct Cli {
 }
 
 /// Settings every subcommand shares.
-#[derive(Debug, Clone, Args)]
+#[derive(Clone, Args)]
 pub struct Common {
     /// Where Buzón keeps its files: the SQLite database by default, the server key, media.
     #[arg(long, env = "BUZON_DATA_DIR", default_value = "data", global = true)]
     pub data_dir: PathBuf,
     /// `sqlite://path/to/file.db` or `postgres://user@host/db`. Default: SQLite in the data
     /// directory.
-    #[arg(long, env = "BUZON_DATABASE_URL", global = true)]
+    #[arg(
+        long,
+        env = "BUZON_DATABASE_URL",
+        global = true,
+        hide_env_values = true
+    )]
     pub database_url: Option<String>,
     /// The key that seals provider credentials in the database, as 64 hexadecimal digits.
     /// Several servers sharing one PostgreSQL database need the same key. Default: read from
     /// (or created in) `secret.key` in the data directory.
     #[arg(long, env = "BUZON_SECRET_KEY", global = true, hide_env_values = true)]
     pub secret_key: Option<String>,
+}
+
+/// The database URL without its password, and never the server key.
+impl std::fmt::Debug for Common {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Common")
+            .field("data_dir", &self.data_dir)
+            .field(
+                "database_url",
+                &self.database_url.as_deref().map(app::db::redacted_url),
+            )
+            .field("secret_key", &self.secret_key.as_ref().map(|_| "***"))
+            .finish()
+    }
 }
 
 impl Common {
@@ -195,6 +214,10 @@ pub struct ServeArgs {
         hide = true
     )]
     pub closing_tick_ms: u64,
+    /// The bearer token `GET /metrics` asks for. Without it, only this machine may read the
+    /// metrics (a request from loopback not forwarded by a proxy).
+    #[arg(long, env = "BUZON_METRICS_TOKEN", hide_env_values = true)]
+    pub metrics_token: Option<String>,
 }
 
 impl Default for ServeArgs {
@@ -214,6 +237,7 @@ impl Default for ServeArgs {
             retry_base_ms: 1000,
             reconcile_wait_ms: 30_000,
             closing_tick_ms: 15_000,
+            metrics_token: None,
         }
     }
 }

@@ -1,4 +1,4 @@
-//! Storing what webhooks bring (R6–R10, R41). A verified batch is applied in one transaction:
+//! Storing what webhooks bring. A verified batch is applied in one transaction:
 //! conversations found or opened (one per account and customer, guaranteed by a unique
 //! index), messages inserted once (a provider id is unique per account, so a redelivery is a
 //! no-op), statuses, reactions, edits and deletions applied monotonically, events appended and
@@ -11,13 +11,14 @@
 
 use std::collections::HashMap;
 
-use app::conversations::closing::ssr::track;
-use app::conversations::manage::ssr::reopen_for_customer;
+use app::attachments::AttachmentView;
+use app::conversations::lifecycle::closing_rules::ssr::track;
+use app::conversations::lifecycle::ssr::reopen_for_customer;
 use app::conversations::store::{self, summary, SummaryRow, SUMMARY_COLUMNS};
-use app::conversations::{AttachmentView, Change, MessageView};
+use app::conversations::{Change, MessageView};
 use app::db::{now_ms, Db};
 use app::error::AppError;
-use app::live::{self, Hub, Published};
+use app::event_log::{self, Hub, Published};
 use app::orgs::Tx;
 use channels::{
     Channel, Content, Delete, Delivery, Edit, Inbound, Message, Reaction, StatusUpdate,
@@ -25,6 +26,8 @@ use channels::{
 };
 use serde_json::json;
 use tokio::sync::{mpsc, oneshot};
+
+use crate::jobs::{self, Job};
 
 /// The account a verified event belongs to.
 #[derive(Debug, Clone, Copy)]
@@ -54,6 +57,8 @@ struct Submission {
 #[derive(Clone)]
 pub struct Ingest {
     queues: std::sync::Arc<[mpsc::Sender<Submission>]>,
+    /// Events stored, for `/metrics`.
+    stored: prometheus_client::metrics::counter::Counter,
 }
 
 /// How many waiting batches one commit may cover.
@@ -62,8 +67,8 @@ const GROUP_LIMIT: usize = 256;
 const POSTGRES_WRITERS: usize = 4;
 
 impl Ingest {
-    /// Starts the writer tasks.
-    pub fn start(db: Db, hub: Hub) -> Ingest {
+    /// Starts the writer tasks; `stored` counts the events they commit.
+    pub fn start(db: Db, hub: Hub, stored: prometheus_client::metrics::counter::Counter) -> Ingest {
         let writers = match db.backend {
             app::db::Backend::Sqlite => 1,
             app::db::Backend::Postgres => POSTGRES_WRITERS,
@@ -77,6 +82,7 @@ impl Ingest {
             .collect();
         Ingest {
             queues: queues.into(),
+            stored,
         }
     }
 
@@ -98,6 +104,7 @@ impl Ingest {
         events: Vec<Inbound>,
     ) -> Result<Stored, AppError> {
         let (done, result) = oneshot::channel();
+        let count = events.len() as u64;
         self.queue_for(&events)
             .send(Submission {
                 accounts,
@@ -106,9 +113,11 @@ impl Ingest {
             })
             .await
             .map_err(|_| AppError::internal("the ingest writer has stopped"))?;
-        result
+        let stored = result
             .await
-            .map_err(|_| AppError::internal("the ingest writer dropped a batch"))?
+            .map_err(|_| AppError::internal("the ingest writer dropped a batch"))??;
+        self.stored.inc_by(count);
+        Ok(stored)
     }
 }
 
@@ -192,7 +201,8 @@ impl Step<'_, '_> {
     /// Records a change to an existing message and appends it to the event log.
     async fn changed(&mut self, target: &Target, change: Change) -> Result<(), AppError> {
         self.stored.updates += 1;
-        let event = live::append(self.tx, self.account.org_id, target.assignee_id, &change).await?;
+        let event =
+            event_log::append(self.tx, self.account.org_id, target.assignee_id, &change).await?;
         self.published.push(event);
         Ok(())
     }
@@ -374,19 +384,13 @@ async fn store_message(step: &mut Step<'_, '_>, message: &Message) -> Result<(),
         .bind(now)
         .fetch_one(&mut **tx)
         .await?;
-        enqueue_job(
-            tx,
-            account.org_id,
-            "download_media",
-            &json!({
-                "attachment_id": attachment_id,
-                "account_id": account.id,
-                "media_id": media.media_id,
-                "url": media.url,
-            }),
-            now,
-        )
-        .await?;
+        let download = Job::DownloadMedia {
+            attachment_id,
+            account_id: account.id,
+            media_id: media.media_id.clone(),
+            url: media.url.clone(),
+        };
+        jobs::enqueue(tx, account.org_id, &download, now).await?;
         attachment = Some(AttachmentView {
             id: attachment_id,
             kind: media.kind.as_str().to_string(),
@@ -427,7 +431,7 @@ async fn store_message(step: &mut Step<'_, '_>, message: &Message) -> Result<(),
     .fetch_one(&mut **tx)
     .await?;
     let conversation = summary(account.channel, row);
-    // The customer wrote: the closing rule's deadline starts again (R37).
+    // The customer wrote: the closing rule's deadline starts again.
     if incoming {
         track(
             tx,
@@ -442,14 +446,11 @@ async fn store_message(step: &mut Step<'_, '_>, message: &Message) -> Result<(),
         && matches!(account.channel, Channel::Messenger | Channel::Instagram)
         && conversation.customer_name.is_none();
     if needs_profile {
-        enqueue_job(
-            tx,
-            account.org_id,
-            "fetch_profile",
-            &json!({"conversation_id": conversation_id, "account_id": account.id}),
-            now,
-        )
-        .await?;
+        let lookup = Job::FetchProfile {
+            conversation_id,
+            account_id: account.id,
+        };
+        jobs::enqueue(tx, account.org_id, &lookup, now).await?;
     }
 
     let view = MessageView {
@@ -476,7 +477,7 @@ async fn store_message(step: &mut Step<'_, '_>, message: &Message) -> Result<(),
         message: Box::new(view),
         conversation: Box::new(conversation),
     };
-    let event = live::append(tx, account.org_id, assignee, &change).await?;
+    let event = event_log::append(tx, account.org_id, assignee, &change).await?;
     step.published.push(event);
     Ok(())
 }
@@ -515,7 +516,7 @@ async fn open_conversation(
         });
     }
     // A customer already in the CRM is linked at once: by WhatsApp number, or by the
-    // page-scoped id a Facebook contact was created with (R26, R27).
+    // page-scoped id a Facebook contact was created with.
     let contact_field = match account.channel {
         Channel::Whatsapp | Channel::Twilio => "whatsapp_phone",
         Channel::Messenger => "facebook_id",
@@ -603,9 +604,12 @@ async fn apply_status(step: &mut Step<'_, '_>, update: &StatusUpdate) -> Result<
     }
     let Some(target) = step.target(&update.provider_id).await? else {
         // The status overtook the send's own response: try again shortly.
-        let attempt = json!({"account_id": step.account.id, "update": update});
+        let attempt = Job::LateStatus {
+            account_id: step.account.id,
+            update: update.clone(),
+        };
         let due = now_ms() + 2_000;
-        enqueue_job(step.tx, step.account.org_id, "late_status", &attempt, due).await?;
+        jobs::enqueue(step.tx, step.account.org_id, &attempt, due).await?;
         return Ok(());
     };
     if update.pricing_category.is_some() {
@@ -864,25 +868,4 @@ pub fn reference(message_id: i64) -> String {
 
 fn own_message_id(reference: &str) -> Option<i64> {
     reference.strip_prefix("buzon:")?.parse().ok()
-}
-
-/// Queues slow work to run after the commit, from the durable jobs table.
-pub async fn enqueue_job(
-    tx: &mut Tx<'_>,
-    org_id: i64,
-    kind: &str,
-    payload: &serde_json::Value,
-    due_at: i64,
-) -> Result<(), AppError> {
-    sqlx::query(
-        "INSERT INTO jobs (org_id, kind, payload, due_at, created_at) VALUES ($1, $2, $3, $4, $5)",
-    )
-    .bind(org_id)
-    .bind(kind)
-    .bind(payload.to_string())
-    .bind(due_at)
-    .bind(now_ms())
-    .execute(&mut **tx)
-    .await?;
-    Ok(())
 }

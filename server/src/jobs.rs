@@ -11,23 +11,79 @@ use app::conversations::store::{summary, SummaryRow, SUMMARY_COLUMNS};
 use app::conversations::Change;
 use app::db::{now_ms, Db};
 use app::error::AppError;
-use app::live::{self, Hub};
+use app::event_log::{self, Hub};
 use app::media::Media;
+use app::orgs::Tx;
 use app::secrets::SecretBox;
 use app::state::AppState;
 use channels::api::{Access, Api};
 use channels::outbound::CallError;
 use channels::{files, Inbound, StatusUpdate};
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
+use tracing::Instrument;
 
 use crate::ingest::{AccountRef, Ingest};
-use crate::outbox::backoff_ms;
+use crate::lease::{backoff_ms, Claim, Claimed, JOBS};
 use app::accounts::store::access;
 
-const LEASE_MS: i64 = 300_000;
-pub const MAX_ATTEMPTS: i64 = 8;
 /// A status whose message never appears is given up after this many looks.
 const LATE_STATUS_ATTEMPTS: i64 = 6;
+
+/// A job, as the jobs table keeps it: its kind in `kind`, the rest as JSON in `payload`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", content = "payload", rename_all = "snake_case")]
+pub enum Job {
+    /// Downloads a received file before the provider's link expires.
+    DownloadMedia {
+        attachment_id: i64,
+        account_id: i64,
+        /// The provider's id of the file (WhatsApp), or its link (the others).
+        media_id: Option<String>,
+        url: Option<String>,
+    },
+    /// Looks up the name of a new Messenger or Instagram sender.
+    FetchProfile {
+        conversation_id: i64,
+        account_id: i64,
+    },
+    /// Applies a status that arrived before its send's answer, once that answer is stored.
+    LateStatus {
+        account_id: i64,
+        update: StatusUpdate,
+    },
+}
+
+impl Job {
+    /// The `kind` and `payload` columns.
+    pub fn columns(&self) -> (String, String) {
+        let mut value = serde_json::to_value(self).expect("a job is plain data");
+        let kind = value["kind"].as_str().unwrap_or_default().to_string();
+        (kind, value["payload"].take().to_string())
+    }
+
+    /// The job stored under `kind` with `payload`.
+    pub fn from_columns(kind: &str, payload: &str) -> Result<Job, serde_json::Error> {
+        let payload: Value = serde_json::from_str(payload)?;
+        serde_json::from_value(serde_json::json!({"kind": kind, "payload": payload}))
+    }
+}
+
+/// Queues slow work to run after the commit, from the durable jobs table.
+pub async fn enqueue(tx: &mut Tx<'_>, org_id: i64, job: &Job, due_at: i64) -> Result<(), AppError> {
+    let (kind, payload) = job.columns();
+    sqlx::query(
+        "INSERT INTO jobs (org_id, kind, payload, due_at, created_at) VALUES ($1, $2, $3, $4, $5)",
+    )
+    .bind(org_id)
+    .bind(kind)
+    .bind(payload)
+    .bind(due_at)
+    .bind(now_ms())
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
 
 #[derive(Clone)]
 pub struct Jobs {
@@ -63,15 +119,6 @@ impl From<CallError> for JobError {
     }
 }
 
-#[derive(sqlx::FromRow)]
-struct Claimed {
-    id: i64,
-    org_id: Option<i64>,
-    kind: String,
-    payload: String,
-    attempts: i64,
-}
-
 impl Jobs {
     pub fn from_state(state: &AppState, ingest: Ingest) -> Jobs {
         Jobs {
@@ -100,71 +147,89 @@ impl Jobs {
 
     /// Runs one due job; `false` when none is due.
     pub async fn run_next(&self) -> Result<bool, AppError> {
-        let now = now_ms();
-        let claimed: Option<Claimed> = sqlx::query_as(
-            "UPDATE jobs SET locked_until = $1, attempts = attempts + 1 \
-             WHERE id = (SELECT id FROM jobs WHERE done_at IS NULL AND due_at <= $2 \
-                           AND (locked_until IS NULL OR locked_until < $2) \
-                         ORDER BY due_at, id LIMIT 1) \
-               AND done_at IS NULL AND (locked_until IS NULL OR locked_until < $2) \
-             RETURNING id, org_id, kind, payload, attempts",
-        )
-        .bind(now + LEASE_MS)
-        .bind(now)
-        .fetch_optional(&self.db.pool)
-        .await?;
-        let Some(job) = claimed else {
-            return Ok(false);
+        let claimed = match JOBS.claim_next(&self.db, now_ms()).await? {
+            Claim::Nothing => return Ok(false),
+            Claim::Lost => return Ok(true),
+            Claim::Won(claimed) => claimed,
         };
-        let payload: Value = serde_json::from_str(&job.payload).unwrap_or(Value::Null);
-        let outcome = match job.kind.as_str() {
-            "download_media" => self.download_media(&payload).await,
-            "fetch_profile" => self.fetch_profile(&payload).await,
-            "late_status" => self.late_status(&payload, job.attempts).await,
-            other => Err(JobError::Abandon(format!("unknown job kind {other}"))),
+        let (org_id, kind, payload): (Option<i64>, String, String) =
+            sqlx::query_as("SELECT org_id, kind, payload FROM jobs WHERE id = $1")
+                .bind(claimed.id)
+                .fetch_one(&self.db.pool)
+                .await?;
+        let job = Job::from_columns(&kind, &payload);
+        let span = tracing::info_span!("job", id = claimed.id, %kind, org = ?org_id);
+        let outcome = match &job {
+            Ok(job) => self.perform(job, claimed.attempts).instrument(span).await,
+            Err(err) => Err(JobError::Abandon(format!(
+                "a {kind} job cannot be read: {err}"
+            ))),
         };
         match outcome {
             Ok(()) => {
                 sqlx::query("UPDATE jobs SET done_at = $1, locked_until = NULL WHERE id = $2")
                     .bind(now_ms())
-                    .bind(job.id)
+                    .bind(claimed.id)
                     .execute(&self.db.pool)
                     .await?;
             }
-            Err(JobError::Retry(reason)) if job.attempts < MAX_ATTEMPTS => {
-                sqlx::query(
-                    "UPDATE jobs SET due_at = $1, locked_until = NULL, last_error = $2 WHERE id = $3",
-                )
-                .bind(now_ms() + backoff_ms(1000, job.attempts))
-                .bind(&reason)
-                .bind(job.id)
-                .execute(&self.db.pool)
-                .await?;
+            Err(JobError::Retry(reason)) if JOBS.may_retry(claimed.attempts) => {
+                let due = now_ms() + backoff_ms(1000, claimed.attempts);
+                JOBS.retry_at(&self.db, claimed.id, due, &reason).await?;
             }
             Err(JobError::Retry(reason)) | Err(JobError::Abandon(reason)) => {
-                tracing::warn!(job = job.id, kind = %job.kind, org = ?job.org_id, %reason, "job abandoned");
-                self.abandon(&job, &payload, &reason).await?;
+                tracing::warn!(job = claimed.id, %kind, org = ?org_id, %reason, "job abandoned");
+                self.abandon(claimed, job.ok().as_ref(), &reason).await?;
             }
         }
         Ok(true)
     }
 
-    async fn abandon(&self, job: &Claimed, payload: &Value, reason: &str) -> Result<(), AppError> {
+    async fn perform(&self, job: &Job, attempts: i64) -> Result<(), JobError> {
+        match job {
+            Job::DownloadMedia {
+                attachment_id,
+                account_id,
+                media_id,
+                url,
+            } => {
+                self.download_media(
+                    *attachment_id,
+                    *account_id,
+                    media_id.as_deref(),
+                    url.as_deref(),
+                )
+                .await
+            }
+            Job::FetchProfile {
+                conversation_id,
+                account_id,
+            } => self.fetch_profile(*conversation_id, *account_id).await,
+            Job::LateStatus { account_id, update } => {
+                self.late_status(*account_id, update, attempts).await
+            }
+        }
+    }
+
+    async fn abandon(
+        &self,
+        claimed: Claimed,
+        job: Option<&Job>,
+        reason: &str,
+    ) -> Result<(), AppError> {
         sqlx::query(
             "UPDATE jobs SET done_at = $1, locked_until = NULL, last_error = $2 WHERE id = $3",
         )
         .bind(now_ms())
         .bind(reason)
-        .bind(job.id)
+        .bind(claimed.id)
         .execute(&self.db.pool)
         .await?;
-        if job.kind == "download_media" {
-            if let Some(attachment_id) = payload.get("attachment_id").and_then(Value::as_i64) {
-                sqlx::query("UPDATE attachments SET status = 'failed' WHERE id = $1")
-                    .bind(attachment_id)
-                    .execute(&self.db.pool)
-                    .await?;
-            }
+        if let Some(Job::DownloadMedia { attachment_id, .. }) = job {
+            sqlx::query("UPDATE attachments SET status = 'failed' WHERE id = $1")
+                .bind(attachment_id)
+                .execute(&self.db.pool)
+                .await?;
         }
         Ok(())
     }
@@ -179,24 +244,15 @@ impl Jobs {
         ))
     }
 
-    async fn download_media(&self, payload: &Value) -> Result<(), JobError> {
-        let attachment_id = payload
-            .get("attachment_id")
-            .and_then(Value::as_i64)
-            .ok_or(JobError::Abandon("no attachment".into()))?;
-        let account_id = payload
-            .get("account_id")
-            .and_then(Value::as_i64)
-            .unwrap_or(0);
+    async fn download_media(
+        &self,
+        attachment_id: i64,
+        account_id: i64,
+        media_id: Option<&str>,
+        url: Option<&str>,
+    ) -> Result<(), JobError> {
         let (org_id, access) = self.account_access(account_id).await?;
-        let download = self
-            .api
-            .download(
-                &access,
-                payload.get("media_id").and_then(Value::as_str),
-                payload.get("url").and_then(Value::as_str),
-            )
-            .await?;
+        let download = self.api.download(&access, media_id, url).await?;
         let declared: Option<(String, i64, i64, Option<i64>)> = sqlx::query_as(
             "SELECT at.mime_type, m.id, m.conversation_id, c.assignee_id FROM attachments at \
              JOIN messages m ON m.id = at.message_id \
@@ -247,21 +303,13 @@ impl Jobs {
             mime_type,
             size_bytes: size,
         };
-        let event = live::append(&mut tx, org_id, assignee_id, &change).await?;
+        let event = event_log::append(&mut tx, org_id, assignee_id, &change).await?;
         tx.commit().await.map_err(AppError::from)?;
         self.hub.publish([event]);
         Ok(())
     }
 
-    async fn fetch_profile(&self, payload: &Value) -> Result<(), JobError> {
-        let conversation_id = payload
-            .get("conversation_id")
-            .and_then(Value::as_i64)
-            .ok_or(JobError::Abandon("no conversation".into()))?;
-        let account_id = payload
-            .get("account_id")
-            .and_then(Value::as_i64)
-            .unwrap_or(0);
+    async fn fetch_profile(&self, conversation_id: i64, account_id: i64) -> Result<(), JobError> {
         let (org_id, access) = self.account_access(account_id).await?;
         let customer: Option<(String,)> =
             sqlx::query_as("SELECT customer_key FROM conversations WHERE id = $1")
@@ -293,19 +341,18 @@ impl Jobs {
         let change = Change::ConversationUpdated {
             conversation: Box::new(conversation),
         };
-        let event = live::append(&mut tx, org_id, assignee, &change).await?;
+        let event = event_log::append(&mut tx, org_id, assignee, &change).await?;
         tx.commit().await.map_err(AppError::from)?;
         self.hub.publish([event]);
         Ok(())
     }
 
-    async fn late_status(&self, payload: &Value, attempts: i64) -> Result<(), JobError> {
-        let account_id = payload
-            .get("account_id")
-            .and_then(Value::as_i64)
-            .unwrap_or(0);
-        let update: StatusUpdate = serde_json::from_value(payload["update"].clone())
-            .map_err(|e| JobError::Abandon(e.to_string()))?;
+    async fn late_status(
+        &self,
+        account_id: i64,
+        update: &StatusUpdate,
+        attempts: i64,
+    ) -> Result<(), JobError> {
         let known: Option<(i64,)> =
             sqlx::query_as("SELECT id FROM messages WHERE account_id = $1 AND provider_id = $2")
                 .bind(account_id)
@@ -328,8 +375,44 @@ impl Jobs {
         };
         let routes = [(update.account.clone(), account)].into_iter().collect();
         self.ingest
-            .store(routes, vec![Inbound::Status(update)])
+            .store(routes, vec![Inbound::Status(update.clone())])
             .await?;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    #[test]
+    fn a_job_is_stored_as_its_kind_and_its_fields() {
+        let job = Job::FetchProfile {
+            conversation_id: 7,
+            account_id: 3,
+        };
+        let (kind, payload) = job.columns();
+        assert_eq!(kind, "fetch_profile");
+        let fields: Value = serde_json::from_str(&payload).unwrap();
+        assert_eq!(fields, json!({"conversation_id": 7, "account_id": 3}));
+        assert_eq!(Job::from_columns(&kind, &payload).unwrap(), job);
+    }
+
+    #[test]
+    fn jobs_queued_before_they_were_typed_read_back() {
+        let payload = r#"{"attachment_id":5,"account_id":2,"media_id":"M1","url":null}"#;
+        assert_eq!(
+            Job::from_columns("download_media", payload).unwrap(),
+            Job::DownloadMedia {
+                attachment_id: 5,
+                account_id: 2,
+                media_id: Some("M1".into()),
+                url: None,
+            }
+        );
+        assert!(Job::from_columns("typing", "{}").is_err());
+        assert!(Job::from_columns("fetch_profile", r#"{"account_id":2}"#).is_err());
     }
 }

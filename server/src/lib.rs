@@ -6,20 +6,24 @@
 pub mod cli;
 /// Flags and environment variables.
 pub mod config;
+/// Delivering queued sends, exactly once.
+pub mod delivery;
+/// The live stream: a WebSocket replaying and following the event log.
+pub mod event_stream;
 /// Storing verified webhook batches: conversations, messages, statuses, events, jobs.
 pub mod ingest;
 /// Slow work from the durable jobs table: media downloads, profiles, late statuses.
 pub mod jobs;
-/// The live stream: a WebSocket replaying and following the event log.
-pub mod live;
+/// Rows claimed with a lease: the jobs table and the outbox.
+pub mod lease;
 /// Login and logout as plain form posts (they work without JavaScript).
 pub mod login;
 /// Serving stored files to those allowed to see them.
 pub mod media;
+/// Request ids, request spans and `/metrics`.
+pub mod observe;
 /// Refusing state-changing requests from other origins.
 pub mod origin;
-/// Delivering queued sends, exactly once.
-pub mod outbox;
 /// Live events between several instances on PostgreSQL.
 pub mod peers;
 /// The signed webhook endpoints of every channel.
@@ -35,12 +39,15 @@ use app::db::{Db, DbError};
 use app::mail::{MailError, Mailer};
 use app::shell;
 use app::state::{AppState, Settings};
+use axum::http::HeaderName;
 use axum::routing::{get, post};
 use axum::Router;
 use leptos::prelude::*;
 use leptos_axum::{file_and_error_handler_with_context, AxumRouteListing, LeptosRoutes};
 use tokio::net::TcpListener;
 use tower_http::compression::{CompressionLayer, CompressionLevel};
+use tower_http::request_id::{PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::trace::TraceLayer;
 use tower_sessions::cookie::SameSite;
 use tower_sessions::{Expiry, SessionManagerLayer};
 
@@ -71,8 +78,8 @@ pub async fn build_state(
     db.migrate().await?;
     // With PostgreSQL, other instances may share the database: they hear of each other's events.
     let hub = match db.backend {
-        app::db::Backend::Postgres => app::live::Hub::with_peers(),
-        app::db::Backend::Sqlite => app::live::Hub::new(),
+        app::db::Backend::Postgres => app::event_log::Hub::with_peers(),
+        app::db::Backend::Sqlite => app::event_log::Hub::new(),
     };
     let public_url = args
         .public_url
@@ -98,6 +105,7 @@ pub async fn build_state(
             invite_ttl_ms: args.invite_ttl_hours * 3_600_000,
             trust_proxy: args.trust_proxy,
             closing_tick: Duration::from_millis(args.closing_tick_ms.max(100)),
+            metrics_token: args.metrics_token.clone().filter(|t| !t.is_empty()),
         }),
         mailer,
         secrets,
@@ -109,9 +117,14 @@ pub async fn build_state(
             Duration::from_secs(args.provider_timeout_secs),
         ),
         media: Arc::new(app::media::LocalMedia::new(common.data_dir.join("media"))),
-        outbox_wake: Arc::new(tokio::sync::Notify::new()),
+        delivery_wake: Arc::new(tokio::sync::Notify::new()),
         accounts_version: Arc::default(),
-        session_users: Default::default(),
+        extensions: {
+            let mut extensions = axum::http::Extensions::new();
+            extensions.insert(app::auth::ssr::SessionUsers::default());
+            extensions.insert(Arc::new(observe::Metrics::default()));
+            extensions
+        },
         leptos_options,
     })
 }
@@ -130,6 +143,17 @@ pub fn router(state: AppState, ingest: ingest::Ingest) -> Router {
         ));
     let context_state = state.clone();
     let leptos_options = state.leptos_options.clone();
+    let request_id = HeaderName::from_static(observe::REQUEST_ID);
+    // A proxy's id is kept only from a proxy Buzón is told to trust.
+    let request_ids = tower::ServiceBuilder::new()
+        .layer(axum::middleware::from_fn_with_state(
+            state.settings.trust_proxy,
+            foreign_request_id,
+        ))
+        .layer(SetRequestIdLayer::new(
+            request_id,
+            observe::RequestIds::default(),
+        ));
     let webhooks = webhooks::routes(webhooks::Webhooks {
         db: state.db.clone(),
         secrets: state.secrets.clone(),
@@ -144,7 +168,8 @@ pub fn router(state: AppState, ingest: ingest::Ingest) -> Router {
         .route("/logout", post(login::logout))
         .route("/language/{code}", get(login::choose_language))
         .route("/healthz", get(|| async { "ok" }))
-        .route("/api/live", get(live::stream))
+        .route("/metrics", get(observe::metrics))
+        .route("/api/live", get(event_stream::stream))
         // The bundle as a release build precompressed it (brotli at its best quality), or
         // compressed on the way out below when it was not.
         .nest_service(
@@ -184,13 +209,37 @@ pub fn router(state: AppState, ingest: ingest::Ingest) -> Router {
         // Brotli's default quality (11) takes seconds on a multi-megabyte debug WASM; level 5
         // keeps most of the gain at a fraction of the CPU.
         .layer(CompressionLayer::new().quality(CompressionLevel::Precise(5)))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            observe::count_requests,
+        ))
+        // Every request has an id, kept from a trusted proxy or made here, sent back, and
+        // carried by its span and so by every log line written while it is answered.
+        .layer(TraceLayer::new_for_http().make_span_with(observe::request_span))
+        .layer(PropagateRequestIdLayer::new(HeaderName::from_static(
+            observe::REQUEST_ID,
+        )))
+        .layer(request_ids)
         .with_state(state)
 }
 
-/// The addresses rendered as pages (`app::shell::nav`), each once every resource of the page
+/// Drops a request id the client chose (it would land in the logs as if it were Buzón's),
+/// unless it comes through a proxy Buzón is told to trust.
+async fn foreign_request_id(
+    axum::extract::State(trusted): axum::extract::State<bool>,
+    mut request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    if !trusted {
+        request.headers_mut().remove(observe::REQUEST_ID);
+    }
+    next.run(request).await
+}
+
+/// The addresses rendered as pages (`app::kit::nav`), each once every resource of the page
 /// has loaded: a page that redirects or refuses says so in its status.
 fn route_list() -> Vec<AxumRouteListing> {
-    app::shell::nav::PAGE_ROUTES
+    app::kit::nav::PAGE_ROUTES
         .iter()
         .map(|path| {
             AxumRouteListing::new(
@@ -205,12 +254,18 @@ fn route_list() -> Vec<AxumRouteListing> {
 
 /// Applies the automatic closing rules now (what fell due while the server was down) and then
 /// every `tick`: a close comes at most that long after its deadline.
-async fn close_due_conversations(db: app::db::Db, hub: app::live::Hub, tick: Duration) {
+async fn close_due_conversations(db: app::db::Db, hub: app::event_log::Hub, tick: Duration) {
     let mut every = tokio::time::interval(tick);
     every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         every.tick().await;
-        match app::conversations::closing::ssr::close_due(&db, &hub, app::db::now_ms()).await {
+        match app::conversations::lifecycle::closing_rules::ssr::close_due(
+            &db,
+            &hub,
+            app::db::now_ms(),
+        )
+        .await
+        {
             Ok(0) => {}
             Ok(closed) => tracing::info!(closed, "conversations closed by their rules"),
             Err(err) => tracing::warn!(%err, "could not apply the closing rules"),
@@ -222,10 +277,15 @@ async fn close_due_conversations(db: app::db::Db, hub: app::live::Hub, tick: Dur
 pub async fn serve(
     listener: TcpListener,
     state: AppState,
-    timing: outbox::Timing,
+    timing: delivery::Timing,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), StartError> {
-    let ingest = ingest::Ingest::start(state.db.clone(), state.hub.clone());
+    let metrics = observe::Metrics::of(&state);
+    let ingest = ingest::Ingest::start(
+        state.db.clone(),
+        state.hub.clone(),
+        metrics.ingested.clone(),
+    );
     let sweeper = DbSessionStore::new(state.db.clone());
     let mut background = vec![
         tokio::spawn(async move {
@@ -237,7 +297,7 @@ pub async fn serve(
                 }
             }
         }),
-        tokio::spawn(outbox::Outbox::from_state(&state, timing).run()),
+        tokio::spawn(delivery::Worker::from_state(&state, timing).run()),
         tokio::spawn(jobs::Jobs::from_state(&state, ingest.clone()).run()),
         tokio::spawn(close_due_conversations(
             state.db.clone(),
@@ -296,7 +356,7 @@ pub async fn launch(
         backend = ?state.db.backend,
         "Buzón is listening"
     );
-    let timing = outbox::Timing {
+    let timing = delivery::Timing {
         retry_base_ms: args.retry_base_ms,
         reconcile_wait_ms: args.reconcile_wait_ms,
     };

@@ -5,8 +5,8 @@
 //! `GET /media/{attachment id}/shared?until=…&sig=…`: an outgoing file for a provider that
 //! fetches files itself (Twilio), through a link signed with the server key that expires.
 
+use app::attachments::AttachmentView;
 use app::conversations::store::ssr::visible_conversation;
-use app::conversations::AttachmentView;
 use app::db::now_ms;
 use app::error::AppError;
 use app::permissions::{can_manage_settings, can_see_conversation, can_use_inbox};
@@ -18,7 +18,7 @@ use axum::Json;
 use channels::files;
 use tower_sessions::Session;
 
-use crate::live::signed_in;
+use crate::event_stream::signed_in;
 
 #[derive(sqlx::FromRow)]
 struct Stored {

@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use app::db::Db;
-use app::live::{stream_json, Hub, Published};
+use app::event_log::{stream_json, Hub, Published};
 use sqlx::postgres::PgListener;
 
 const CHANNEL: &str = "buzon_events";

@@ -209,7 +209,7 @@ async fn receive(
     for notice in &batch.notices {
         tracing::info!(channel = channel.as_str(), notice, "webhook notice");
     }
-    // Disconnected accounts keep their history but take nothing new (R4).
+    // Disconnected accounts keep their history but take nothing new.
     let routes: HashMap<String, AccountRef> = trusted
         .into_iter()
         .filter(|account| account.connected)
@@ -275,6 +275,7 @@ fn verified_twilio(
         .collect()
 }
 
-fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+/// Whether two secrets are equal, in a time that does not depend on where they differ.
+pub(crate) fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }

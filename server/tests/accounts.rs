@@ -500,7 +500,7 @@ async fn deactivated_user_loses_access_at_once(backend: Backend) {
     server.stop().await;
 }
 
-/// The session row of the only signed-in user: its data and expiry (Unix seconds).
+/// The session row of the only signed-in user: its data and expiry (Unix milliseconds).
 async fn the_session(db: &app::db::Db) -> (String, Value, i64) {
     let (id, data, expires_at): (String, String, i64) =
         sqlx::query_as("SELECT id, data, expires_at FROM sessions WHERE user_id IS NOT NULL")
@@ -514,15 +514,13 @@ async fn sessions_last_from_the_last_visit(backend: Backend) {
     let server = TestServer::start(backend).await;
     let admin = server.setup_admin().await;
     let db = server.db.connect().await;
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs() as i64;
-    let fourteen_days = 14 * 86_400;
+    let now = app::db::now_ms();
+    let day = 86_400_000;
+    let fourteen_days = 14 * day;
 
     // Last used 13 days ago: one day left.
     let (id, mut data, _) = the_session(&db).await;
-    data["seen_day"] = json!(now / 86_400 - 13);
+    data["seen_day"] = json!(now / day - 13);
     let age = |data: &Value, expires_at: i64| {
         let id = id.clone();
         let data = data.to_string();
@@ -537,21 +535,24 @@ async fn sessions_last_from_the_last_visit(backend: Backend) {
                 .unwrap();
         }
     };
-    age(&data, now + 86_400).await;
+    age(&data, now + day).await;
 
     // A visit today gives it fourteen days again, in the database and in the browser.
     let response = admin.call("me", &[]).await;
     let cookie = common::session_cookie_set(&response).expect("the session cookie is sent again");
     assert!(cookie.contains("Max-Age=1209600"), "{cookie}");
     let (_, data, expires_at) = the_session(&db).await;
-    assert!(expires_at >= now + fourteen_days - 5, "{expires_at} {now}");
-    assert_eq!(data["seen_day"], json!(now / 86_400));
+    assert!(
+        (now + fourteen_days - 5_000..now + fourteen_days + 60_000).contains(&expires_at),
+        "{expires_at} {now}"
+    );
+    assert_eq!(data["seen_day"], json!(now / day));
 
     // Later visits the same day write nothing.
-    age(&data, now + 86_400).await;
+    age(&data, now + day).await;
     let response = admin.call("me", &[]).await;
     assert!(common::session_cookie_set(&response).is_none());
-    assert_eq!(the_session(&db).await.2, now + 86_400);
+    assert_eq!(the_session(&db).await.2, now + day);
     assert_eq!(admin.me().await["email"], "ana@andinas.example");
 
     // A session unused for its fourteen days is over, and ended on the server at once.

@@ -1,4 +1,4 @@
-//! Automatic closing rules (R37) on the server: validation and one active rule per account,
+//! Automatic closing rules on the server: validation and one active rule per account,
 //! deadlines from the customer's last message only (not retroactive, restarted by a new
 //! message, dropped when a rule is switched off or deleted), closes of exactly what is due
 //! with a clock the test controls, and what fell due while the server was down.
@@ -7,9 +7,9 @@ mod common;
 
 use std::time::Duration;
 
-use app::conversations::closing::ssr::close_due;
+use app::conversations::lifecycle::closing_rules::ssr::close_due;
 use app::db::now_ms;
-use app::live::Hub;
+use app::event_log::Hub;
 use common::pair::{eventually, Pair};
 use common::{Backend, Client, TestServer};
 use reqwest::StatusCode;

@@ -1,4 +1,4 @@
-//! Nothing acknowledged is lost (R41): the real `buzon` binary is killed with SIGKILL while
+//! Nothing acknowledged is lost: the real `buzon` binary is killed with SIGKILL while
 //! webhooks pour in; after a restart every message it answered 200 for is in the database,
 //! and redelivering them stores nothing twice.
 

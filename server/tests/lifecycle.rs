@@ -1,4 +1,4 @@
-//! A conversation's lifecycle on the server (R33–R35): availability, assignment by role,
+//! A conversation's lifecycle on the server: availability, assignment by role,
 //! transfer, close with a reason and reopen (by hand and when the customer writes), bulk
 //! actions in one transaction, the close reasons' list; every change a system event.
 
@@ -178,7 +178,7 @@ async fn assignment_follows_roles_and_availability(backend: Backend) {
     assert_eq!(status, StatusCode::OK);
     assert_eq!(state(&pair, c).await.1, None);
 
-    // A custom role that sees every conversation may take an unassigned one (R31).
+    // A custom role that sees every conversation may take an unassigned one.
     let response = pair
         .admin
         .call_json(

@@ -350,7 +350,7 @@ async fn a_contact_is_created_from_a_conversation_linked_and_found(backend: Back
     let whatsapp = pair.conversation_on("whatsapp").await;
     let id = whatsapp.to_string();
     let create = |first, last, consent| create_contact(&pair.admin, whatsapp, first, last, consent);
-    // Consent and both names are required (R25); nothing is stored until they are given.
+    // Consent and both names are required; nothing is stored until they are given.
     let refused: Value = create("Lucía", "Pérez", "false")
         .await
         .json()
@@ -430,7 +430,7 @@ async fn a_contact_is_created_from_a_conversation_linked_and_found(backend: Back
     assert_eq!(found("55 9999 0000").await, 0);
     assert_eq!(found("lucia").await, 1);
 
-    // The same person writes on Messenger: the conversation is linked to her (R24).
+    // The same person writes on Messenger: the conversation is linked to her.
     pair.customer_sends(json!({"channel": "messenger", "text": "Soy Lucía"}))
         .await;
     let messenger = pair.conversation_on("messenger").await.to_string();
@@ -526,7 +526,7 @@ async fn conversations_are_started_on_whatsapp_with_contacts_one_may_start_with(
     };
     let whatsapp = line("whatsapp").await;
     let messenger = line("messenger").await;
-    // A seller starts conversations only with their own contacts (R15).
+    // A seller starts conversations only with their own contacts.
     let refused = start(&seller, admins, &whatsapp).await;
     assert_eq!(refused.status(), StatusCode::FORBIDDEN);
     let started: Value = start(&seller, sellers, &whatsapp)

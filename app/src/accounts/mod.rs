@@ -1,16 +1,22 @@
-//! Connected accounts (R1–R5): WhatsApp lines, Facebook Pages, Instagram accounts and Twilio
+//! Connected accounts: WhatsApp lines, Facebook Pages, Instagram accounts and Twilio
 //! senders, with their credentials sealed at rest and never sent back to the browser.
 
 pub mod page;
 #[cfg(feature = "ssr")]
 pub mod store;
 
+/// What other features may do with accounts on the server.
+#[cfg(feature = "ssr")]
+pub mod ssr {
+    pub use super::store::{access, by_id};
+}
+
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::error::AppError;
 
-/// At most this many WhatsApp lines per organization (R2).
+/// At most this many WhatsApp lines per organization.
 pub const MAX_WHATSAPP_LINES: i64 = 10;
 
 /// An account as the settings page shows it: which credentials are stored, never their values.
@@ -84,7 +90,7 @@ mod save {
     }
 }
 
-/// Disconnects an account: its conversations stay, read only (R4).
+/// Disconnects an account: its conversations stay, read only.
 #[server(prefix = "/api", endpoint = "disconnect_account", output = crate::codec::Json)]
 pub async fn disconnect_account(id: i64) -> Result<(), AppError> {
     store::ssr::disconnect_account(id)
@@ -100,7 +106,7 @@ pub async fn test_account(id: i64) -> Result<String, AppError> {
         .map_err(AppError::respond)
 }
 
-/// Imports a WhatsApp Business App number's contacts, then its chat history (R9). Both arrive
+/// Imports a WhatsApp Business App number's contacts, then its chat history. Both arrive
 /// as webhooks within minutes; run it once, soon after connecting the number.
 #[server(prefix = "/api", endpoint = "import_business_app", output = crate::codec::Json)]
 pub async fn import_business_app(id: i64) -> Result<(), AppError> {

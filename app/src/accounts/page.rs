@@ -8,8 +8,8 @@ use super::{
 };
 use crate::error::{AppError, Field};
 use crate::i18n::*;
-use crate::locale::use_locale;
-use crate::ui::{action_error, outcome_view, FieldError, FormError};
+use crate::kit::form::{action_error, outcome_view, FieldError, FormError};
+use crate::kit::locale::use_locale;
 
 pub type AccountsResource = Resource<Result<Accounts, AppError>>;
 

@@ -71,7 +71,7 @@ pub fn open(secrets: &SecretBox, sealed: Option<&[u8]>) -> Result<Credentials, A
 }
 
 /// Connects an account, or reconnects it with new settings if this organization had it;
-/// returns its id. WhatsApp lines are limited per organization (R2).
+/// returns its id. WhatsApp lines are limited per organization.
 pub async fn connect(
     db: &Db,
     secrets: &SecretBox,

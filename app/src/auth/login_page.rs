@@ -1,15 +1,15 @@
 //! The login page. A plain HTML form posted to `/login`, so it works with JavaScript disabled;
 //! the server answers with a redirect, carrying an error code back here when it fails.
 
-use crate::shell::nav::{use_query_map, Redirect};
+use crate::kit::nav::{use_query_map, Redirect};
 use leptos::prelude::*;
 use leptos_meta::Title;
 
+use crate::auth::needs_setup;
 use crate::i18n::*;
-use crate::locale::use_locale;
-use crate::setup::needs_setup;
-use crate::shell::pages::LanguageSwitch;
-use crate::ui::fill;
+use crate::kit::form::fill;
+use crate::kit::locale::use_locale;
+use crate::kit::LanguageSwitch;
 
 #[component]
 pub fn LoginPage() -> impl IntoView {

@@ -7,6 +7,10 @@ pub mod login_page;
 pub mod password;
 #[cfg(feature = "ssr")]
 pub mod session_store;
+/// The signed-in user as every page reads it, and signing out.
+mod signed_in;
+
+pub use signed_in::{LogoutButton, Me, ShownName, WithUser};
 
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -17,35 +21,7 @@ use crate::permissions::{Actor, BuiltinRole, PermissionSet};
 /// The session key holding the signed-in user's id.
 pub const USER_ID_KEY: &str = "user_id";
 
-/// An interface language a user can choose.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
-pub enum Language {
-    #[default]
-    Es,
-    En,
-}
-
-impl Language {
-    pub const ALL: [Language; 2] = [Language::Es, Language::En];
-
-    pub fn code(self) -> &'static str {
-        match self {
-            Language::Es => "es",
-            Language::En => "en",
-        }
-    }
-
-    pub fn from_code(code: &str) -> Option<Language> {
-        Language::ALL.into_iter().find(|l| l.code() == code)
-    }
-
-    pub fn locale(self) -> crate::i18n::Locale {
-        match self {
-            Language::Es => crate::i18n::Locale::es,
-            Language::En => crate::i18n::Locale::en,
-        }
-    }
-}
+pub use crate::kit::locale::Language;
 
 /// A role as the interface shows it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -73,7 +49,7 @@ pub struct CurrentUser {
     pub name: String,
     pub language: Language,
     pub sound_enabled: bool,
-    /// Whether they take conversations now (R33); the inbox's availability button starts here.
+    /// Whether they take conversations now; the inbox's availability button starts here.
     pub available: bool,
     pub role: RoleView,
 }
@@ -90,14 +66,6 @@ crate::from_json!(CurrentUser {
 });
 
 /// Written by the variant's name, as serde's derive writes it.
-impl crate::json::FromJson for Language {
-    fn from_json(value: serde_json::Value) -> Result<Self, crate::json::JsonError> {
-        crate::json::variant(value, &Language::ALL, |l| match l {
-            Language::Es => "Es",
-            Language::En => "En",
-        })
-    }
-}
 
 impl CurrentUser {
     pub fn actor(&self) -> Actor {
@@ -110,6 +78,15 @@ impl CurrentUser {
 }
 
 /// The signed-in user, or `None` when nobody is.
+/// Whether the installation still needs its first organization.
+#[server(prefix = "/api", endpoint = "needs_setup", output = crate::codec::Json)]
+pub async fn needs_setup() -> Result<bool, AppError> {
+    let state = crate::state::AppState::current()?;
+    Ok(!crate::orgs::any_exists(&state.db)
+        .await
+        .map_err(AppError::respond)?)
+}
+
 #[server(prefix = "/api", endpoint = "me", output = crate::codec::Read)]
 pub async fn fetch_current_user() -> Result<Option<CurrentUser>, AppError> {
     match ssr::require_user().await {
@@ -169,6 +146,11 @@ pub mod ssr {
         /// Enough for every agent of a large team on several devices; past it, the guesses
         /// start again from nothing (each costs its request the wait for the session check).
         const MAX: usize = 10_000;
+
+        /// The server's cache (`AppState::extensions`), when it keeps one.
+        fn of(state: &AppState) -> Option<&SessionUsers> {
+            state.extensions.get::<SessionUsers>()
+        }
 
         fn guess(&self, session_id: &str) -> Option<CurrentUser> {
             self.0.lock().ok()?.get(session_id).cloned()
@@ -243,10 +225,7 @@ pub mod ssr {
             return None;
         }
         let id = session().await.ok()?.id()?;
-        AppState::current()
-            .ok()?
-            .session_users
-            .guess(&id.to_string())
+        SessionUsers::of(&AppState::current().ok()?)?.guess(&id.to_string())
     }
 
     async fn load_signed_in() -> Result<CurrentUser, AppError> {
@@ -257,13 +236,21 @@ pub mod ssr {
             // Nobody is signed in. A stored session whose user was deactivated or removed,
             // or which expired, is ended, and its cookie with it.
             if let Some(id) = session.id() {
-                state.session_users.forget(&id.to_string());
+                if let Some(users) = SessionUsers::of(&state) {
+                    users.forget(&id.to_string());
+                }
                 session.flush().await.map_err(AppError::internal)?;
             }
             return Err(AppError::Unauthenticated);
         };
+        // The request's log lines say whose it is (`server::observe`).
+        tracing::Span::current()
+            .record("org", user.org_id)
+            .record("user", user.id);
         if let Some(id) = session.id() {
-            state.session_users.remember(id.to_string(), &user);
+            if let Some(users) = SessionUsers::of(&state) {
+                users.remember(id.to_string(), &user);
+            }
         }
         // A session lasts from the last visit, not from the login. Marking the day is a
         // change, so the session is saved with a new expiry and cookie: once a day, not on
@@ -318,7 +305,7 @@ pub mod ssr {
              WHERE s.id = $1 AND s.expires_at > $2"
         ))
         .bind(session_id)
-        .bind(crate::db::now_ms().div_euclid(1000))
+        .bind(crate::db::now_ms())
         .fetch_optional(&db.pool)
         .await?;
         let Some(SessionUser { data, user }) = row else {
@@ -374,7 +361,9 @@ pub mod ssr {
             kept.set(None);
         }
         if let Some(id) = session.id() {
-            AppState::current()?.session_users.forget(&id.to_string());
+            if let Some(users) = SessionUsers::of(&AppState::current()?) {
+                users.forget(&id.to_string());
+            }
         }
         session.cycle_id().await.map_err(AppError::internal)?;
         session
@@ -391,7 +380,7 @@ pub mod ssr {
     pub fn language_cookie(language: Language) -> axum::http::HeaderValue {
         let cookie = format!(
             "{}={}; Path=/; Max-Age=31536000; SameSite=Lax",
-            crate::locale::LANGUAGE_COOKIE,
+            crate::kit::locale::LANGUAGE_COOKIE,
             language.code()
         );
         axum::http::HeaderValue::from_str(&cookie).expect("a cookie of plain ASCII")

@@ -7,7 +7,7 @@ use tower_sessions::session::{Id, Record};
 use tower_sessions::session_store::{Error, Result, SessionStore};
 
 use crate::auth::USER_ID_KEY;
-use crate::db::Db;
+use crate::db::{now_ms, Db};
 
 #[derive(Clone, Debug)]
 pub struct DbSessionStore {
@@ -22,7 +22,7 @@ impl DbSessionStore {
     /// Removes expired sessions; run periodically.
     pub async fn delete_expired(&self) -> Result<u64> {
         let result = sqlx::query("DELETE FROM sessions WHERE expires_at < $1")
-            .bind(OffsetDateTime::now_utc().unix_timestamp())
+            .bind(now_ms())
             .execute(&self.db.pool)
             .await
             .map_err(backend)?;
@@ -50,8 +50,13 @@ fn columns(record: &Record) -> Result<(String, Option<i64>, String, i64)> {
         record.id.to_string(),
         user_id,
         data,
-        record.expiry_date.unix_timestamp(),
+        epoch_ms(record.expiry_date),
     ))
+}
+
+/// A moment as Buzón stores every timestamp: milliseconds since the Unix epoch.
+fn epoch_ms(moment: OffsetDateTime) -> i64 {
+    (moment.unix_timestamp_nanos() / 1_000_000) as i64
 }
 
 #[async_trait]
@@ -100,7 +105,7 @@ impl SessionStore for DbSessionStore {
             "SELECT data, expires_at FROM sessions WHERE id = $1 AND expires_at > $2",
         )
         .bind(id.to_string())
-        .bind(OffsetDateTime::now_utc().unix_timestamp())
+        .bind(now_ms())
         .fetch_optional(&self.db.pool)
         .await
         .map_err(backend)?;
@@ -110,8 +115,10 @@ impl SessionStore for DbSessionStore {
         Ok(Some(Record {
             id: *id,
             data: serde_json::from_str(&data).map_err(|e| Error::Decode(e.to_string()))?,
-            expiry_date: OffsetDateTime::from_unix_timestamp(expires_at)
-                .map_err(|e| Error::Decode(e.to_string()))?,
+            expiry_date: OffsetDateTime::from_unix_timestamp_nanos(
+                i128::from(expires_at) * 1_000_000,
+            )
+            .map_err(|e| Error::Decode(e.to_string()))?,
         }))
     }
 

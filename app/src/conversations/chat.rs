@@ -1,22 +1,23 @@
-//! The chat window (R17, R7, R8): the thread with day separators, system events, senders,
+//! The chat window: the thread with day separators, system events, senders,
 //! every message type, quoted replies, ticks with failures and retry, and older history as
 //! the thread scrolls up.
 
 use leptos::prelude::*;
 
-use super::actions::ConversationActions;
 use super::composer::Composer;
-use super::inbox::{channel_label, display_name, initials, kind_icon, put_stored, Workspace};
+use super::labels::{channel_label, display_name, initials, kind_icon};
+use super::lifecycle::actions::ConversationActions;
 use super::list::kind_name;
+use super::workspace::{put_stored, Workspace};
 use super::{load_thread, retry_message, MessageView};
-use crate::clock;
-use crate::contacts::panel::ContactPanel;
+use crate::conversations::contact::panel::ContactPanel;
 use crate::error::AppError;
 use crate::i18n::*;
-use crate::locale::use_locale;
-use crate::shell::now_or_later;
-use crate::shell::split::split;
-use crate::ui::{error_text, failure_text, ErrorNote};
+use crate::kit::clock;
+use crate::kit::form::{error_text, failure_text, ErrorNote};
+use crate::kit::locale::use_locale;
+use crate::kit::split::now_or_later;
+use crate::kit::split::split;
 
 #[component]
 pub fn ChatWindow() -> impl IntoView {
@@ -97,7 +98,7 @@ pub fn preload_open_chat() {
         use std::sync::atomic::{AtomicI64, Ordering};
         /// When it may be asked for next: never again once asked (until a failure says when).
         static NEXT: AtomicI64 = AtomicI64::new(0);
-        let now = crate::clock::now_ms();
+        let now = crate::kit::clock::now_ms();
         let next = NEXT.load(Ordering::Relaxed);
         if next == i64::MAX || now < next {
             return;
@@ -105,7 +106,7 @@ pub fn preload_open_chat() {
         NEXT.store(i64::MAX, Ordering::Relaxed);
         leptos::task::spawn_local(async {
             if fetch_open_chat().await.is_err() {
-                NEXT.store(crate::clock::now_ms() + 10_000, Ordering::Relaxed);
+                NEXT.store(crate::kit::clock::now_ms() + 10_000, Ordering::Relaxed);
             }
         });
     }
@@ -116,7 +117,7 @@ pub fn preload_open_chat() {
 /// be hydrated as still waiting for its code, which no longer matches the page. `Err` when
 /// that code could not be fetched.
 #[cfg(feature = "hydrate")]
-pub async fn load_rendered_chat() -> Result<(), crate::shell::split::Unloaded> {
+pub async fn load_rendered_chat() -> Result<(), crate::kit::split::Unloaded> {
     let rendered = document()
         .query_selector("section.chat .chat-header")
         .ok()
@@ -153,7 +154,7 @@ fn OpenChat(conversation_id: i64) -> AnyView {
     let messages = move || {
         let mut list = shown().map(|t| t.messages).unwrap_or_default();
         let waiting = workspace
-            .outbox
+            .offline_queue
             .items
             .with(|items| waiting_here(items, &list, conversation_id));
         list.extend(waiting);
@@ -398,7 +399,7 @@ fn system_text(locale: Locale, message: &MessageView, sender: Option<&str>) -> S
     let template = match content["event"].as_str().unwrap_or_default() {
         "opened" => td_string!(locale, inbox.event_opened),
         "closed" if content["automatic"].as_bool() == Some(true) => {
-            return crate::ui::fill(
+            return crate::kit::form::fill(
                 td_string!(locale, inbox.event_closed_automatic),
                 &[
                     (
@@ -420,7 +421,7 @@ fn system_text(locale: Locale, message: &MessageView, sender: Option<&str>) -> S
         "owner_changed" => td_string!(locale, inbox.event_owner_changed),
         _ => return message.body.clone().unwrap_or_default(),
     };
-    crate::ui::fill(
+    crate::kit::form::fill(
         template,
         &[("who", who), ("to", target), ("reason", reason)],
     )
@@ -517,7 +518,7 @@ fn MessageBubble(
                     disabled=move || retry.pending().get()
                     on:click=move |_| {
                         if message_id < 0 {
-                            workspace.outbox.resend(workspace, message_id);
+                            workspace.offline_queue.resend(workspace, message_id);
                         } else {
                             retry.dispatch(());
                         }
@@ -545,7 +546,7 @@ fn MessageBubble(
             <button
                 type="button"
                 class="quote"
-                on:click=move |_| super::browser::show_message(id)
+                on:click=move |_| crate::kit::browser::show_message(id)
                 aria-label=td_string!(locale, inbox.jump_to_original)
             >
                 <strong>{author}</strong>
@@ -593,7 +594,7 @@ fn MessageBubble(
                             title=td_string!(locale, inbox.reply)
                             on:click=move |_| {
                                 workspace.reply_to.set(Some(reply_source.clone()));
-                                super::browser::focus("composer-text");
+                                crate::kit::browser::focus("composer-text");
                             }
                         >
                             "↩"
@@ -754,7 +755,7 @@ fn message_body(message: &MessageView, locale: Locale) -> impl IntoView {
 /// by their own id, nor as the stored message that has just replaced one (same sender and
 /// text, stored after it was written).
 fn waiting_here(
-    items: &[super::outbox::Queued],
+    items: &[super::workspace::offline_queue::Queued],
     shown: &[MessageView],
     conversation_id: i64,
 ) -> Vec<MessageView> {
@@ -771,6 +772,6 @@ fn waiting_here(
                         && m.at >= q.at - 5 * 60_000)
             })
         })
-        .map(super::outbox::Queued::pending_copy)
+        .map(super::workspace::offline_queue::Queued::pending_copy)
         .collect()
 }

@@ -1,4 +1,4 @@
-//! The composer (R13, R18-R20): text with Enter to send, emoji, Personalize, reply-to,
+//! The composer: text with Enter to send, emoji, Personalize, reply-to,
 //! attachments by button, drag-and-drop or paste with upload progress, templates with their
 //! parameters, preview, category and price, and the interaction window ticking live.
 //! Sends are optimistic: the message shows at once as pending and is replaced by the stored
@@ -6,18 +6,19 @@
 
 use leptos::prelude::*;
 
-use super::browser::{self, PickedFile};
-use super::inbox::Workspace;
 use super::list::kind_name;
-use super::outbox;
+use super::workspace::offline_queue;
+use super::workspace::Workspace;
+use super::{load_templates, quick_reply_file, send_template};
 use super::{send_media, MessageView};
-use crate::clock;
 use crate::error::AppError;
 use crate::i18n::*;
-use crate::locale::use_locale;
-use crate::quick_replies::{load_quick_replies, matching, quick_reply_file, QuickReply};
-use crate::templates::{format_price, load_templates, send_template, TemplateView};
-use crate::ui::{error_text, file_refusal_text, refusal_text, ErrorNote};
+use crate::kit::browser::{self, PickedFile};
+use crate::kit::clock;
+use crate::kit::form::{error_text, file_refusal_text, refusal_text, ErrorNote};
+use crate::kit::locale::use_locale;
+use crate::quick_replies::{load_quick_replies, matching, QuickReply};
+use crate::templates::{format_price, TemplateView};
 use crate::window::{may_send, window, Outgoing, Window};
 
 /// Emoji offered by the picker: the ones sales conversations use most.
@@ -151,8 +152,8 @@ pub fn Composer(conversation_id: i64) -> AnyView {
     // arrives: what is typed now must not go to the customer being left.
     let leaving = move || workspace.selected.get() != Some(conversation_id);
 
-    // Sends are optimistic and survive going offline: see `outbox`.
-    let outbox = workspace.outbox;
+    // Sends are optimistic and survive going offline: see `offline_queue`.
+    let queue = workspace.offline_queue;
     // Attachments: checked against the channel before the upload, then uploaded with
     // progress and sent with the text box's content as caption.
     let upload = RwSignal::new(None::<Upload>);
@@ -160,7 +161,7 @@ pub fn Composer(conversation_id: i64) -> AnyView {
     let file_sent = move |name: String, result: Result<MessageView, AppError>| match result {
         Ok(message) => {
             upload.set(None);
-            outbox::settle(workspace, locale, 0, Ok(message));
+            offline_queue::settle(workspace, locale, 0, Ok(message));
         }
         Err(err) => upload.set(Some(Upload {
             name,
@@ -202,7 +203,7 @@ pub fn Composer(conversation_id: i64) -> AnyView {
         workspace.reply_to.set(None);
         match file {
             Some(reply) => send_staged(reply, body, reply_to),
-            None => outbox.send(workspace, conversation_id, body, reply_to),
+            None => queue.send(workspace, conversation_id, body, reply_to),
         }
     };
 
@@ -620,7 +621,7 @@ pub fn Composer(conversation_id: i64) -> AnyView {
                                 conversation_id
                                 close=move || popup.set(Popup::None)
                                 sent=move |message| {
-                                    outbox::settle(workspace, locale, 0, Ok(message))
+                                    offline_queue::settle(workspace, locale, 0, Ok(message))
                                 }
                             />
                         }
@@ -863,7 +864,7 @@ struct Upload {
 }
 
 fn fill(template: &str, duration: String) -> String {
-    crate::ui::fill(template, &[("time", duration)]).to_string()
+    crate::kit::form::fill(template, &[("time", duration)]).to_string()
 }
 
 fn field_label(locale: Locale, field: &str) -> &'static str {
@@ -1005,7 +1006,7 @@ fn TemplatePicker(
                                         let id = format!("template-param-{}", i + 1);
                                         view! {
                                             <label for=id.clone()>
-                                                {crate::ui::fill(
+                                                {crate::kit::form::fill(
                                                     td_string!(locale, inbox.template_param),
                                                     &[("n", (i + 1).to_string())],
                                                 )}

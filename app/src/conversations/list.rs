@@ -1,22 +1,23 @@
-//! The conversation list (R16): tabs All / Unread, sections, channel and line filters, search,
+//! The conversation list: tabs All / Unread, sections, channel and line filters, search,
 //! rows kept current by the stream, more rows as the list scrolls, and starting a new
-//! WhatsApp conversation (R15).
+//! WhatsApp conversation.
 
-use crate::shell::nav::use_navigate;
+use crate::kit::nav::use_navigate;
 use leptos::prelude::*;
 
-use super::actions::{Availability, BulkActions};
-use super::inbox::{channel_label, display_name, initials, kind_icon, Workspace};
+use super::contact::start_conversation;
+use super::labels::{channel_label, display_name, initials, kind_icon};
+use super::lifecycle::actions::{Availability, BulkActions};
+use super::workspace::Workspace;
 use super::{load_conversations, ConversationSummary, LineOption, Section};
-use crate::clock;
-use crate::contacts::panel::ContactResults;
-use crate::contacts::start_conversation;
+use crate::conversations::contact::panel::ContactResults;
 use crate::error::AppError;
 use crate::i18n::*;
-use crate::locale::use_locale;
-use crate::shell::now_or_later;
-use crate::shell::split::split;
-use crate::ui::{error_text, ErrorNote};
+use crate::kit::clock;
+use crate::kit::form::{error_text, ErrorNote};
+use crate::kit::locale::use_locale;
+use crate::kit::split::now_or_later;
+use crate::kit::split::split;
 
 #[component]
 pub fn ConversationList() -> AnyView {
@@ -519,7 +520,7 @@ fn Row(conversation: ConversationSummary, offset: i32, workspace: Workspace) -> 
                 picking
                     .get()
                     .then(|| {
-                        let label = crate::ui::fill(
+                        let label = crate::kit::form::fill(
                             td_string!(locale, inbox.select_row),
                             &[("name", name_for_label.clone())],
                         );
@@ -611,7 +612,7 @@ split! {
     }
 }
 
-/// Search a contact, pick a WhatsApp line, and open the conversation (R15).
+/// Search a contact, pick a WhatsApp line, and open the conversation.
 #[component]
 fn NewConversation(close: impl Fn() + Clone + Send + Sync + 'static) -> impl IntoView {
     let locale = use_locale();

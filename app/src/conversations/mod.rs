@@ -4,45 +4,31 @@
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 
+use crate::attachments::AttachmentView;
 use crate::error::AppError;
 use crate::from_json;
 use crate::json::{self, FromJson, JsonError};
+use crate::search::{search_folded, search_term};
 
-/// Assign, close and reopen from the chat header; one's availability.
-pub mod actions;
-/// What the workspace asks of the browser: chime, focus, uploads with progress.
-pub mod browser;
 /// The chat window: thread, message types, history.
 pub mod chat;
-/// Automatic closing rules and the scheduler that applies them.
-pub mod closing;
-/// Settings: close reasons and closing rules.
-pub mod closing_page;
 /// The composer: text, emoji, Personalize, attachments, templates, reply-to.
 pub mod composer;
-/// Text written and not sent, per conversation, kept through a reload.
-pub mod drafts;
-/// The inbox page: list, chat window, contact panel, live events.
+/// A conversation's contact: the panel beside the chat, creating and linking a contact,
+/// starting a conversation with one.
+pub mod contact;
+/// The inbox page: list, chat window, contact panel.
 pub mod inbox;
+/// How conversations are named and marked in the list and the chat.
+pub mod labels;
+/// Availability, assigning, closing and reopening, close reasons and automatic closing.
+pub mod lifecycle;
 /// The conversation list: tabs, sections, filters, rows, new conversation.
 pub mod list;
-/// Availability, assigning, closing and reopening.
-pub mod manage;
-/// Text messages on their way to the server, kept through going offline.
-pub mod outbox;
 #[cfg(feature = "ssr")]
 pub mod store;
-/// The browser's end of the live stream.
-pub mod stream;
-
-/// The failure codes Buzón itself gives an outgoing message (the providers' codes are
-/// numbers; refusals of the interaction window have theirs in [`crate::window::Refusal`]).
-pub mod failure {
-    /// The account was disconnected before the message went out.
-    pub const DISCONNECTED: &str = "disconnected";
-    /// The provider may or may not have received it.
-    pub const UNKNOWN_OUTCOME: &str = "unknown";
-}
+/// The inbox's shared state, the live events applied to it, drafts and the offline queue.
+pub mod workspace;
 
 /// One row of the conversation list.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -76,7 +62,7 @@ from_json!(ConversationSummary {
     assignee_id, last_incoming_at, last_message_at, last_message_preview, last_message_kind,
 } or_default { contact_name, unread });
 
-/// The part of the open conversations the list shows (R16).
+/// The part of the open conversations the list shows.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Section {
@@ -175,46 +161,6 @@ pub fn matches_search(c: &ConversationSummary, query: &str) -> bool {
     .map(Option::unwrap_or_default)
     .join(" ");
     search_folded(&text).contains(&query)
-}
-
-/// Text as the search index keeps it: lower case, without the accents of Spanish, Portuguese
-/// and French.
-pub fn search_folded(text: &str) -> String {
-    text.chars()
-        .flat_map(char::to_lowercase)
-        .map(|c| match c {
-            'á' | 'à' | 'â' | 'ä' | 'ã' | 'å' => 'a',
-            'é' | 'è' | 'ê' | 'ë' => 'e',
-            'í' | 'ì' | 'î' | 'ï' => 'i',
-            'ó' | 'ò' | 'ô' | 'ö' | 'õ' => 'o',
-            'ú' | 'ù' | 'û' | 'ü' => 'u',
-            'ñ' => 'n',
-            'ç' => 'c',
-            other => other,
-        })
-        .collect()
-}
-
-/// What a search box's text is looked for as, on the server and in live rows alike: at most 100
-/// characters, and a number written with spaces, dashes or a plus by its digits alone. `None` for
-/// a blank box.
-pub fn search_term(query: &str) -> Option<String> {
-    let query: String = query.trim().chars().take(100).collect();
-    if query.is_empty() {
-        None
-    } else if is_phone_search(&query) {
-        Some(query.chars().filter(char::is_ascii_digit).collect())
-    } else {
-        Some(query)
-    }
-}
-
-/// A search of digits with the usual phone punctuation (`+52 55-1234`) looks for a number.
-pub fn is_phone_search(query: &str) -> bool {
-    query.chars().any(|c| c.is_ascii_digit())
-        && query
-            .chars()
-            .all(|c| c.is_ascii_digit() || matches!(c, '+' | ' ' | '-' | '(' | ')' | '.'))
 }
 
 /// How many open conversations each tab and section holds, under the channel and line filter.
@@ -354,26 +300,6 @@ from_json!(MessageView {
     reactions,
 });
 
-/// A message's file, served by `/media/<id>` once downloaded.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct AttachmentView {
-    pub id: i64,
-    pub kind: String,
-    pub mime_type: String,
-    pub file_name: Option<String>,
-    pub size_bytes: Option<i64>,
-    /// `pending` (being downloaded or uploaded), `ready` or `failed`.
-    pub status: String,
-}
-from_json!(AttachmentView {
-    id,
-    kind,
-    mime_type,
-    file_name,
-    size_bytes,
-    status
-});
-
 /// The first page of the conversation list, and where the live stream should resume.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct InboxList {
@@ -397,12 +323,12 @@ pub struct Thread {
     pub messages: Vec<MessageView>,
     /// Older messages exist before the first one.
     pub has_more: bool,
-    /// `false` once the account was disconnected: read only (R4).
+    /// `false` once the account was disconnected: read only.
     pub account_connected: bool,
     /// The name of its line (account).
     #[serde(default)]
     pub line_name: String,
-    /// The caller may delete it: they connected its line (R36).
+    /// The caller may delete it: they connected its line.
     #[serde(default)]
     pub may_delete: bool,
     /// The CRM contact the conversation is linked to.
@@ -467,7 +393,7 @@ pub enum Change {
     ConversationUpdated {
         conversation: Box<ConversationSummary>,
     },
-    /// Deleted with its history (R36); a new message from the customer brings it back fresh.
+    /// Deleted with its history; a new message from the customer brings it back fresh.
     ConversationDeleted { conversation_id: i64 },
 }
 
@@ -566,6 +492,17 @@ impl Change {
             }
             | Change::ConversationDeleted { conversation_id } => *conversation_id,
         }
+    }
+}
+
+#[cfg(feature = "ssr")]
+impl crate::event_log::Logged for Change {
+    fn kind(&self) -> &'static str {
+        Change::kind(self)
+    }
+
+    fn conversation_id(&self) -> i64 {
+        Change::conversation_id(self)
     }
 }
 
@@ -676,18 +613,57 @@ pub async fn send_media(
         .map_err(AppError::respond)
 }
 
+/// The templates a conversation's account can send.
+#[server(prefix = "/api", endpoint = "templates", output = crate::codec::Json)]
+pub async fn load_templates(
+    conversation_id: i64,
+) -> Result<Vec<crate::templates::TemplateView>, AppError> {
+    store::ssr::templates_for(conversation_id)
+        .await
+        .map_err(AppError::respond)
+}
+
+/// Queues a template for delivery, filled with `params` in order.
+#[server(
+    prefix = "/api",
+    endpoint = "send_template",
+    input = leptos::server_fn::codec::Json,
+    output = crate::codec::Json
+)]
+pub async fn send_template(
+    conversation_id: i64,
+    template_id: i64,
+    params: Vec<String>,
+) -> Result<MessageView, AppError> {
+    store::ssr::send_template(conversation_id, template_id, params)
+        .await
+        .map_err(AppError::respond)
+}
+
+/// A copy of a quick reply's file for one conversation, to send with `send_media`; refused
+/// when that conversation's channel does not take the file.
+#[server(prefix = "/api", endpoint = "quick_reply_file", output = crate::codec::Json)]
+pub async fn quick_reply_file(
+    conversation_id: i64,
+    quick_reply_id: i64,
+) -> Result<AttachmentView, AppError> {
+    store::ssr::quick_reply_file(conversation_id, quick_reply_id)
+        .await
+        .map_err(AppError::respond)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
     fn avatars_show_the_names_letters_and_a_number_its_first_digit() {
-        assert_eq!(inbox::initials("Lucía Pérez"), "LP");
-        assert_eq!(inbox::initials("ana maría de la cruz"), "AM");
-        assert_eq!(inbox::initials("Cliente 30"), "C");
-        assert_eq!(inbox::initials("@tienda.sandbox"), "T");
-        assert_eq!(inbox::initials("+52 1 555 000 0001"), "5");
-        assert_eq!(inbox::initials("  "), "");
+        assert_eq!(labels::initials("Lucía Pérez"), "LP");
+        assert_eq!(labels::initials("ana maría de la cruz"), "AM");
+        assert_eq!(labels::initials("Cliente 30"), "C");
+        assert_eq!(labels::initials("@tienda.sandbox"), "T");
+        assert_eq!(labels::initials("+52 1 555 000 0001"), "5");
+        assert_eq!(labels::initials("  "), "");
     }
 
     #[test]
@@ -699,7 +675,7 @@ mod tests {
         };
         // Shown: 1 (newer here than the server's copy), 2; read again: 1 older, 2 newer, 3 new.
         let mut shown = vec![at(1, 50), at(2, 10)];
-        inbox::merge_rows(&mut shown, vec![at(1, 40), at(2, 60), at(3, 30)]);
+        workspace::merge_rows(&mut shown, vec![at(1, 40), at(2, 60), at(3, 30)]);
         let order: Vec<(i64, i64)> = shown.iter().map(|c| (c.id, c.last_message_at)).collect();
         assert_eq!(order, [(2, 60), (1, 50), (3, 30)]);
     }
@@ -864,18 +840,18 @@ mod tests {
         };
         same(Ok::<_, AppError>(Some(thread)));
         same(Err::<Option<Thread>, _>(AppError::Forbidden));
-        same(manage::Choices {
-            team: vec![manage::TeamMember {
+        same(lifecycle::Choices {
+            team: vec![lifecycle::TeamMember {
                 id: 7,
                 name: "Ana".into(),
                 available: false,
             }],
-            reasons: vec![manage::CloseReason {
+            reasons: vec![lifecycle::CloseReason {
                 id: 2,
                 label: "Venta cerrada".into(),
             }],
         });
-        same(outbox::Queued {
+        same(workspace::offline_queue::Queued {
             key: "k-1".into(),
             local_id: -3,
             conversation_id: 1,
@@ -996,14 +972,6 @@ mod tests {
     }
 
     #[test]
-    fn a_search_is_its_trimmed_text_or_a_number_s_digits() {
-        assert_eq!(search_term("  "), None);
-        assert_eq!(search_term(" Lucía ").as_deref(), Some("Lucía"));
-        assert_eq!(search_term("+52 (55) 1234").as_deref(), Some("52551234"));
-        assert_eq!(search_term(&"a".repeat(150)).map(|t| t.len()), Some(100));
-    }
-
-    #[test]
     fn a_conversation_gone_leaves_its_tab_and_section() {
         let me = 7;
         let full = Counts {
@@ -1062,20 +1030,6 @@ mod tests {
         c.customer_name = Some("Lucia".into());
         query.search = Some("lucía".into());
         assert!(query.admits(&c, 7));
-    }
-
-    #[test]
-    fn search_folds_case_and_accents() {
-        assert_eq!(search_folded("José NÚÑEZ Çà"), "jose nunez ca");
-        assert_eq!(search_folded("mar_ia 55"), "mar_ia 55");
-    }
-
-    #[test]
-    fn phone_searches_are_digits_with_phone_punctuation() {
-        assert!(is_phone_search("+52 (55) 1234-5678"));
-        assert!(is_phone_search("5512"));
-        assert!(!is_phone_search("Ana 55"));
-        assert!(!is_phone_search("+"));
     }
 
     #[test]

@@ -157,14 +157,15 @@ pub mod ssr {
     use crate::auth::ssr::{read_as, require};
     use crate::auth::CurrentUser;
     use crate::conversations::{
-        search_term, Change, Counts, InboxList, LineOption, ListQuery, Overview, Section, Thread,
+        Change, Counts, InboxList, LineOption, ListQuery, Overview, Section, Thread,
     };
     use crate::db::{now_ms, SearchIndex};
     use crate::error::{AppError, Field, Problem};
-    use crate::live;
+    use crate::event_log;
     use crate::permissions::{
         can_delete_conversation, can_see_conversation, can_use_inbox, Actor, Permission,
     };
+    use crate::search::search_term;
     use crate::state::AppState;
     use crate::window::{may_send, window, Outgoing};
 
@@ -451,7 +452,7 @@ pub mod ssr {
         pub channel: Channel,
         pub account_connected: bool,
         pub account_name: String,
-        /// The caller may delete it (R36).
+        /// The caller may delete it.
         pub may_delete: bool,
     }
 
@@ -466,7 +467,7 @@ pub mod ssr {
 
     impl Visible {
         /// Whether `what` may be sent here now: the account is connected and the interaction
-        /// window allows it (R4, R11-R14).
+        /// window allows it.
         pub fn allows(&self, what: Outgoing) -> Result<(), AppError> {
             if !self.account_connected {
                 return Err(AppError::AccountDisconnected);
@@ -595,7 +596,7 @@ pub mod ssr {
             }
         }
         let contact = match visible.summary.contact_id {
-            Some(id) => crate::contacts::store::ssr::by_id(&state, user.org_id, id).await?,
+            Some(id) => crate::contacts::ssr::by_id(&state, user.org_id, id).await?,
             None => None,
         };
         let mut conversation = visible.summary;
@@ -716,7 +717,7 @@ pub mod ssr {
     /// knows of the customer when there is none.
     async fn filled(state: &AppState, visible: &Visible, body: &str) -> Result<String, AppError> {
         let contact = match visible.summary.contact_id {
-            Some(id) => crate::contacts::store::ssr::by_id(state, visible.org_id, id).await?,
+            Some(id) => crate::contacts::ssr::by_id(state, visible.org_id, id).await?,
             None => None,
         };
         let profile = visible.summary.customer_name.clone().unwrap_or_default();
@@ -783,7 +784,7 @@ pub mod ssr {
             error_reason: None,
         };
         let event =
-            live::append(&mut tx, user.org_id, visible.summary.assignee_id, &change).await?;
+            event_log::append(&mut tx, user.org_id, visible.summary.assignee_id, &change).await?;
         let row: Option<MessageRow> = sqlx::query_as(&format!(
             "SELECT {MESSAGE_COLUMNS} FROM messages m \
              LEFT JOIN attachments a ON a.message_id = m.id WHERE m.id = $1"
@@ -793,7 +794,7 @@ pub mod ssr {
         .await?;
         tx.commit().await?;
         state.hub.publish([event]);
-        state.outbox_wake.notify_one();
+        state.delivery_wake.notify_one();
         row.map(MessageRow::view).ok_or(AppError::NotFound)
     }
 
@@ -1038,10 +1039,103 @@ pub mod ssr {
             message: Box::new(view.clone()),
             conversation: Box::new(conversation),
         };
-        let event = live::append(&mut tx, user.org_id, assignee, &change).await?;
+        let event = event_log::append(&mut tx, user.org_id, assignee, &change).await?;
         tx.commit().await?;
         state.hub.publish([event]);
-        state.outbox_wake.notify_one();
+        state.delivery_wake.notify_one();
         Ok(view)
+    }
+
+    /// The templates a conversation's account can send.
+    pub async fn templates_for(
+        conversation_id: i64,
+    ) -> Result<Vec<crate::templates::TemplateView>, AppError> {
+        let user = require(can_use_inbox).await?;
+        let state = AppState::current()?;
+        let visible = visible_conversation(&state, &user.actor(), conversation_id).await?;
+        crate::templates::ssr::for_account(&state, visible.summary.account_id).await
+    }
+
+    pub async fn send_template(
+        conversation_id: i64,
+        template_id: i64,
+        params: Vec<String>,
+    ) -> Result<MessageView, AppError> {
+        let user = require(can_use_inbox).await?;
+        let state = AppState::current()?;
+        let visible = visible_conversation(&state, &user.actor(), conversation_id).await?;
+        visible.allows(Outgoing::Template)?;
+        let crate::templates::ssr::Approved {
+            template,
+            category,
+            price,
+        } = crate::templates::ssr::approved(&state, visible.summary.account_id, template_id)
+            .await?;
+        let params: Vec<String> = params.into_iter().map(|p| p.trim().to_string()).collect();
+        if params.len() != template.body_param_count() || params.iter().any(String::is_empty) {
+            return Err(AppError::invalid(Field::Template, Problem::Required));
+        }
+        let draft = Draft {
+            kind: "template",
+            body: template.render(&params),
+            content: serde_json::json!({"type": "template", "name": template.name,
+                "language": template.language, "params": params, "category": category,
+                "provider_id": template.provider_id}),
+            reply_to_id: None,
+            template_name: Some(template.name.clone()),
+            pricing_category: Some(category),
+            price,
+            attachment: None,
+            client_key: None,
+        };
+        queue(&state, &user, &visible, draft).await
+    }
+
+    pub async fn quick_reply_file(
+        conversation_id: i64,
+        quick_reply_id: i64,
+    ) -> Result<AttachmentView, AppError> {
+        let user = require(can_use_inbox).await?;
+        let state = AppState::current()?;
+        let visible = visible_conversation(&state, &user.actor(), conversation_id).await?;
+        if !visible.account_connected {
+            return Err(AppError::AccountDisconnected);
+        }
+        let file = crate::quick_replies::ssr::file_of(&state, user.org_id, quick_reply_id)
+            .await?
+            .ok_or(AppError::NotFound)?;
+        channels::files::check(
+            visible.channel,
+            &file.mime_type,
+            file.size_bytes.unwrap_or(0) as u64,
+        )
+        .map_err(AppError::File)?;
+        // The same stored bytes, under an attachment of its own: a file goes out with one
+        // message only.
+        let (id,): (i64,) = sqlx::query_as(
+            "INSERT INTO attachments (org_id, kind, mime_type, file_name, size_bytes, sha256, \
+             storage_key, status, uploaded_by, upload_conversation_id, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, 'ready', $8, $9, $10) RETURNING id",
+        )
+        .bind(user.org_id)
+        .bind(&file.kind)
+        .bind(&file.mime_type)
+        .bind(&file.file_name)
+        .bind(file.size_bytes)
+        .bind(&file.sha256)
+        .bind(&file.storage_key)
+        .bind(user.id)
+        .bind(conversation_id)
+        .bind(now_ms())
+        .fetch_one(&state.db.pool)
+        .await?;
+        Ok(AttachmentView {
+            id,
+            kind: file.kind,
+            mime_type: file.mime_type,
+            file_name: file.file_name,
+            size_bytes: file.size_bytes,
+            status: "ready".into(),
+        })
     }
 }

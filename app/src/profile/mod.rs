@@ -1,4 +1,4 @@
-//! A user's own settings: name, password, interface language and notification sound (R22).
+//! A user's own settings: name, password, interface language and notification sound.
 
 pub mod page;
 
@@ -35,7 +35,7 @@ mod ssr {
     use crate::auth::{password, Language};
     use crate::error::{Field, Problem};
     use crate::state::AppState;
-    use crate::users::store;
+    use crate::users::ssr as store;
     use crate::validate;
 
     pub async fn update_profile(

@@ -1,16 +1,16 @@
 //! `/profile`: the user's own name, language, notification sound and password.
 
-use crate::shell::nav::use_query_map;
+use crate::kit::nav::use_query_map;
 use leptos::prelude::*;
 use leptos_meta::Title;
 
 use crate::auth::{CurrentUser, Language};
+use crate::auth::{LogoutButton, ShownName, WithUser};
 use crate::error::Field;
 use crate::i18n::*;
-use crate::locale::use_locale;
+use crate::kit::form::{action_error, role_name, FieldError, FormError};
+use crate::kit::locale::use_locale;
 use crate::profile::{ChangePassword, UpdateProfile};
-use crate::shell::{LogoutButton, ShownName, WithUser};
-use crate::ui::{action_error, role_name, FieldError, FormError};
 
 #[component]
 pub fn ProfilePage() -> impl IntoView {

@@ -1,4 +1,4 @@
-//! Quick replies (R19): answers the team prepares once and inserts by typing `/` and a short
+//! Quick replies: answers the team prepares once and inserts by typing `/` and a short
 //! code in the composer, optionally with a file (a catalogue, a price list, a photo). Managed
 //! in the settings; usable on every channel while the window is open (they are free-form
 //! messages); a file goes only where that channel accepts it.
@@ -9,7 +9,7 @@ pub mod page;
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use crate::conversations::AttachmentView;
+use crate::attachments::AttachmentView;
 use crate::error::{AppError, Field, Problem};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -90,25 +90,15 @@ pub async fn save_quick_reply(
         .map_err(AppError::respond)
 }
 
-/// A copy of a quick reply's file for one conversation, to send with `send_media`; refused
-/// when that conversation's channel does not take the file.
-#[server(prefix = "/api", endpoint = "quick_reply_file", output = crate::codec::Json)]
-pub async fn quick_reply_file(
-    conversation_id: i64,
-    quick_reply_id: i64,
-) -> Result<AttachmentView, AppError> {
-    ssr::file_for(conversation_id, quick_reply_id)
-        .await
-        .map_err(AppError::respond)
-}
-
 #[server(prefix = "/api", endpoint = "delete_quick_reply", output = crate::codec::Json)]
 pub async fn delete_quick_reply(id: i64) -> Result<(), AppError> {
     ssr::delete(id).await.map_err(AppError::respond)
 }
 
+/// What other features may do with quick replies on the server (and the store behind the
+/// server functions above).
 #[cfg(feature = "ssr")]
-mod ssr {
+pub mod ssr {
     use super::*;
     use crate::auth::ssr::require;
     use crate::db::now_ms;
@@ -212,18 +202,22 @@ mod ssr {
         Ok(reply(row))
     }
 
-    pub async fn file_for(
-        conversation_id: i64,
+    /// A quick reply's file as stored: kind, type, name, size, hash and where the bytes are.
+    pub struct StoredFile {
+        pub kind: String,
+        pub mime_type: String,
+        pub file_name: Option<String>,
+        pub size_bytes: Option<i64>,
+        pub sha256: Option<String>,
+        pub storage_key: Option<String>,
+    }
+
+    /// The file of the organization's quick reply `quick_reply_id`, if it has one.
+    pub async fn file_of(
+        state: &AppState,
+        org_id: i64,
         quick_reply_id: i64,
-    ) -> Result<AttachmentView, AppError> {
-        use crate::conversations::store::ssr::visible_conversation;
-        let user = require(can_use_inbox).await?;
-        let state = AppState::current()?;
-        let visible = visible_conversation(&state, &user.actor(), conversation_id).await?;
-        if !visible.account_connected {
-            return Err(AppError::AccountDisconnected);
-        }
-        /// Kind, type, name, size, hash and where the bytes are kept.
+    ) -> Result<Option<StoredFile>, AppError> {
         type Stored = (
             String,
             String,
@@ -238,40 +232,19 @@ mod ssr {
                  WHERE q.id = $1 AND q.org_id = $2",
         )
         .bind(quick_reply_id)
-        .bind(user.org_id)
+        .bind(org_id)
         .fetch_optional(&state.db.pool)
         .await?;
-        let (kind, mime_type, file_name, size_bytes, sha256, storage_key) =
-            file.ok_or(AppError::NotFound)?;
-        channels::files::check(visible.channel, &mime_type, size_bytes.unwrap_or(0) as u64)
-            .map_err(AppError::File)?;
-        // The same stored bytes, under an attachment of its own: a file goes out with one
-        // message only.
-        let (id,): (i64,) = sqlx::query_as(
-            "INSERT INTO attachments (org_id, kind, mime_type, file_name, size_bytes, sha256, \
-             storage_key, status, uploaded_by, upload_conversation_id, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, 'ready', $8, $9, $10) RETURNING id",
-        )
-        .bind(user.org_id)
-        .bind(&kind)
-        .bind(&mime_type)
-        .bind(&file_name)
-        .bind(size_bytes)
-        .bind(&sha256)
-        .bind(&storage_key)
-        .bind(user.id)
-        .bind(conversation_id)
-        .bind(now_ms())
-        .fetch_one(&state.db.pool)
-        .await?;
-        Ok(AttachmentView {
-            id,
-            kind,
-            mime_type,
-            file_name,
-            size_bytes,
-            status: "ready".into(),
-        })
+        Ok(file.map(
+            |(kind, mime_type, file_name, size_bytes, sha256, storage_key)| StoredFile {
+                kind,
+                mime_type,
+                file_name,
+                size_bytes,
+                sha256,
+                storage_key,
+            },
+        ))
     }
 
     pub async fn delete(id: i64) -> Result<(), AppError> {

@@ -4,11 +4,12 @@
 use leptos::prelude::*;
 
 use super::{DeleteQuickReply, QuickReply, SaveQuickReply};
-use crate::conversations::{browser, AttachmentView};
+use crate::attachments::AttachmentView;
 use crate::error::{AppError, Field};
 use crate::i18n::*;
-use crate::locale::use_locale;
-use crate::ui::{action_error, ErrorNote, FieldError, FormError};
+use crate::kit::browser;
+use crate::kit::form::{action_error, ErrorNote, FieldError, FormError};
+use crate::kit::locale::use_locale;
 
 pub type QuickRepliesResource = Resource<Result<Vec<QuickReply>, AppError>>;
 

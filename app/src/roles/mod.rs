@@ -1,4 +1,4 @@
-//! Custom roles (R31): an administrator defines a role as a set of named permissions.
+//! Custom roles: an administrator defines a role as a set of named permissions.
 
 pub mod page;
 
@@ -34,7 +34,7 @@ mod ssr {
     use crate::error::{Field, Problem, ResultExt};
     use crate::permissions::{can_manage_users, PermissionSet};
     use crate::state::AppState;
-    use crate::users::store::role;
+    use crate::users::ssr::role;
     use crate::validate;
 
     pub async fn save_role(

@@ -7,15 +7,6 @@ use leptos::prelude::*;
 
 use crate::error::AppError;
 
-/// Whether the installation still needs its first organization.
-#[server(prefix = "/api", endpoint = "needs_setup", output = crate::codec::Json)]
-pub async fn needs_setup() -> Result<bool, AppError> {
-    let state = crate::state::AppState::current()?;
-    Ok(!crate::orgs::any_exists(&state.db)
-        .await
-        .map_err(AppError::respond)?)
-}
-
 /// Creates the first organization and its administrator, and signs the administrator in.
 #[server(prefix = "/api", endpoint = "setup", output = crate::codec::Json)]
 pub async fn setup(
@@ -38,7 +29,7 @@ mod ssr {
     use crate::error::{Field, Problem};
     use crate::permissions::BuiltinRole;
     use crate::state::AppState;
-    use crate::users::store::{insert_user, NewUser};
+    use crate::users::ssr::{insert_user, NewUser};
     use crate::users::UserStatus;
     use crate::{orgs, validate};
 

@@ -1,15 +1,16 @@
 //! The first-run page: name the organization and create its administrator.
 
-use crate::shell::nav::Redirect;
+use crate::kit::nav::Redirect;
 use leptos::prelude::*;
 use leptos_meta::Title;
 
+use crate::auth::needs_setup;
 use crate::error::Field;
 use crate::i18n::*;
-use crate::locale::use_locale;
-use crate::setup::{needs_setup, Setup};
-use crate::shell::pages::LanguageSwitch;
-use crate::ui::{action_error, FieldError, FormError};
+use crate::kit::form::{action_error, FieldError, FormError};
+use crate::kit::locale::use_locale;
+use crate::kit::LanguageSwitch;
+use crate::setup::Setup;
 
 #[component]
 pub fn SetupPage() -> impl IntoView {
@@ -37,7 +38,7 @@ pub fn SetupPage() -> impl IntoView {
                                 error
                                 fields=&[Field::Organization, Field::Name, Field::Email, Field::Password]
                             />
-                            <input type="hidden" name="language" value=crate::locale::page_language().code() />
+                            <input type="hidden" name="language" value=crate::kit::locale::page_language().code() />
                             <label for="organization">{td_string!(locale, fields.organization)}</label>
                             <input
                                 id="organization"

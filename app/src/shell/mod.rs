@@ -1,34 +1,29 @@
 //! The application frame: the HTML document, the routes, and the navigation around every
 //! signed-in page (a side rail on desktop and tablet, a bottom bar on phones).
 
-mod icons;
-pub mod nav;
-pub mod pages;
-pub mod split;
-
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, MetaTags, Title};
 
 use crate::auth::login_page::LoginPage;
-use crate::auth::{fetch_current_user, CurrentUser};
+use crate::auth::{fetch_current_user, CurrentUser, LogoutButton, Me, ShownName};
 use crate::conversations::inbox::InboxPage;
 use crate::i18n::*;
-use crate::locale::use_locale;
+use crate::kit::form::error_text;
+use crate::kit::icons;
+use crate::kit::locale::use_locale;
+use crate::kit::nav::{self, NavLink as A, Page, Redirect};
+use crate::kit::split::{now_or_later, split};
+use crate::pages::settings::SettingsPage;
+use crate::pages::{ContactsPage, Home, NotFound};
 use crate::permissions::{can_manage_settings, can_manage_users, can_use_inbox};
 use crate::profile::page::ProfilePage;
-use crate::roles::page::SettingsPage;
 use crate::setup::page::SetupPage;
-use crate::ui::error_text;
 use crate::users::invite_page::InvitePage;
 use crate::users::page::UsersPage;
-use nav::{NavLink as A, Page, Redirect};
-use pages::{ContactsPage, Home, NotFound};
-pub use split::now_or_later;
-use split::split;
 
 /// The HTML document the server renders around the application.
 pub fn shell(options: LeptosOptions) -> impl IntoView {
-    let lang = crate::locale::page_language().code();
+    let lang = crate::kit::locale::page_language().code();
     view! {
         <!DOCTYPE html>
         <html lang=lang>
@@ -54,7 +49,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
 #[component]
 pub fn App() -> impl IntoView {
     provide_meta_context();
-    crate::locale::provide_locale();
+    crate::kit::locale::provide_locale();
     let location = nav::provide_location();
     let page = Memo::new(move |_| location.path.with(|path| Page::at(path)));
     // The pages outside the signed-in frame; moving between those inside keeps the frame.
@@ -115,7 +110,7 @@ split! {
 /// the browser loads its code before hydrating (`frontend`), so that the view is built at
 /// once, as on the server. `Err` when that code could not be fetched.
 #[cfg(feature = "hydrate")]
-pub async fn load_rendered_page() -> Result<(), split::Unloaded> {
+pub async fn load_rendered_page() -> Result<(), crate::kit::split::Unloaded> {
     let path = window().location().pathname().unwrap_or_default();
     match Page::at(&path) {
         Page::Setup => fetch_setup_page().await?,
@@ -128,43 +123,6 @@ pub async fn load_rendered_page() -> Result<(), split::Unloaded> {
         Page::Home | Page::Inbox | Page::NotFound => {}
     }
     Ok(())
-}
-
-/// The signed-in user's name as the navigation shows it; the profile page updates it in place
-/// so that saving a new name does not reload the frame. Empty until the profile changes it.
-#[derive(Clone, Copy)]
-pub struct ShownName(pub RwSignal<String>);
-
-/// The signed-in user, loaded once by the frame for every page inside it.
-#[derive(Clone, Copy)]
-pub struct Me(
-    pub Resource<Result<Option<CurrentUser>, crate::error::AppError>, crate::codec::ReadJson>,
-);
-
-/// Renders `children` with the signed-in user once known (at once after the first load).
-///
-/// Pages create their resources *before* this, at their top level: a resource created inside
-/// a `Suspend` can be created again when it re-runs, and the server and the browser would then
-/// number their resources differently and fail to hydrate.
-#[component]
-pub fn WithUser<F, V>(children: F) -> impl IntoView
-where
-    F: Fn(CurrentUser) -> V + Send + Sync + 'static,
-    V: IntoView + 'static,
-{
-    let me = expect_context::<Me>().0;
-    let children = StoredValue::new(children);
-    view! {
-        <Suspense>
-            {move || Suspend::new(async move {
-                // The page may have gone by the time the user is known.
-                me.await
-                    .ok()
-                    .flatten()
-                    .and_then(|user| children.try_with_value(|render| render(user)))
-            })}
-        </Suspense>
-    }
 }
 
 /// Every page that needs a signed-in user: sends everyone else to the login page.
@@ -293,39 +251,5 @@ fn Navigation(user: CurrentUser) -> impl IntoView {
                 <LogoutButton />
             </div>
         </nav>
-    }
-}
-
-/// A plain form, so signing out works without JavaScript too.
-#[component]
-pub fn LogoutButton() -> impl IntoView {
-    let locale = use_locale();
-    view! {
-        <form method="post" action="/logout" class="logout">
-            <button type="submit" class="button ghost">
-                {td_string!(locale, nav.logout)}
-            </button>
-        </form>
-    }
-}
-
-/// Shown instead of a page the user's role does not allow; answers 403 on the server.
-#[component]
-pub fn Forbidden() -> impl IntoView {
-    let locale = use_locale();
-    #[cfg(feature = "ssr")]
-    if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
-        response.set_status(axum::http::StatusCode::FORBIDDEN);
-    }
-    view! {
-        <Title text=td_string!(locale, forbidden.title) />
-        <section class="empty-state">
-            <icons::Lock />
-            <h1>{td_string!(locale, forbidden.title)}</h1>
-            <p>{td_string!(locale, forbidden.body)}</p>
-            <a href="/" class="button">
-                {td_string!(locale, forbidden.home)}
-            </a>
-        </section>
     }
 }

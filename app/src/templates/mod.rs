@@ -1,17 +1,21 @@
-//! WhatsApp message templates (R11): synced from the provider (approved ones only), offered to
-//! the composer with their category and price, sent with their parameters.
+//! WhatsApp message templates: synced from the provider (approved ones only), offered to
+//! the composer with their category and price.
 
 /// The templates section of the settings page.
 pub mod page;
 #[cfg(feature = "ssr")]
-pub mod store;
+mod store;
+
+/// What other features may do with templates on the server.
+#[cfg(feature = "ssr")]
+pub mod ssr {
+    pub use super::store::ssr::{approved, for_account, Approved};
+}
 
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use crate::conversations::MessageView;
 use crate::error::AppError;
-use leptos::server_fn::codec::Json;
 
 /// A template as the composer offers it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -85,14 +89,6 @@ pub async fn sync_templates(account_id: i64) -> Result<usize, AppError> {
         .map_err(AppError::respond)
 }
 
-/// The templates a conversation's account can send.
-#[server(prefix = "/api", endpoint = "templates", output = crate::codec::Json)]
-pub async fn load_templates(conversation_id: i64) -> Result<Vec<TemplateView>, AppError> {
-    store::ssr::for_conversation(conversation_id)
-        .await
-        .map_err(AppError::respond)
-}
-
 /// Sets the price of a template category for spend figures (e.g. `0.0250` USD per message).
 #[server(prefix = "/api", endpoint = "save_template_price", output = crate::codec::Json)]
 pub async fn save_template_price(
@@ -101,18 +97,6 @@ pub async fn save_template_price(
     currency: String,
 ) -> Result<(), AppError> {
     store::ssr::save_price(category, price, currency)
-        .await
-        .map_err(AppError::respond)
-}
-
-/// Queues a template for delivery, filled with `params` in order.
-#[server(prefix = "/api", endpoint = "send_template", input = Json, output = crate::codec::Json)]
-pub async fn send_template(
-    conversation_id: i64,
-    template_id: i64,
-    params: Vec<String>,
-) -> Result<MessageView, AppError> {
-    store::ssr::send(conversation_id, template_id, params)
         .await
         .map_err(AppError::respond)
 }

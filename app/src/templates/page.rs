@@ -6,8 +6,8 @@ use leptos::prelude::*;
 use super::{SaveTemplatePrice, SyncTemplates, TemplateSettings};
 use crate::error::{AppError, Field};
 use crate::i18n::*;
-use crate::locale::use_locale;
-use crate::ui::{action_error, fill, outcome_view, FieldError, FormError};
+use crate::kit::form::{action_error, fill, outcome_view, FieldError, FormError};
+use crate::kit::locale::use_locale;
 
 pub type TemplatesResource = Resource<Result<TemplateSettings, AppError>>;
 

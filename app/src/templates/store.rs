@@ -1,21 +1,18 @@
-//! Templates in the database, and sending one.
+//! Templates in the database.
 
 pub mod ssr {
     use channels::outbound::Template;
     use channels::Channel;
 
-    use crate::accounts::store::{access, by_id};
+    use crate::accounts::ssr::{access, by_id};
     use crate::auth::ssr::require;
-    use crate::conversations::store::ssr::{queue, visible_conversation, Draft};
-    use crate::conversations::MessageView;
     use crate::db::now_ms;
     use crate::error::{AppError, Field, Problem};
-    use crate::permissions::{can_manage_settings, can_use_inbox};
+    use crate::permissions::can_manage_settings;
     use crate::state::AppState;
     use crate::templates::{
         format_price, CategoryPrice, LineTemplates, TemplateSettings, TemplateView, CATEGORIES,
     };
-    use crate::window::Outgoing;
 
     pub async fn settings() -> Result<TemplateSettings, AppError> {
         let user = require(can_manage_settings).await?;
@@ -160,16 +157,17 @@ pub mod ssr {
     const COLUMNS: &str = "t.id, t.name, t.language, t.category, t.status, t.components, \
          t.provider_template_id, p.price_micros, p.currency";
 
-    pub async fn for_conversation(conversation_id: i64) -> Result<Vec<TemplateView>, AppError> {
-        let user = require(can_use_inbox).await?;
-        let state = AppState::current()?;
-        let visible = visible_conversation(&state, &user.actor(), conversation_id).await?;
+    /// The approved templates of an account, by name and language.
+    pub async fn for_account(
+        state: &AppState,
+        account_id: i64,
+    ) -> Result<Vec<TemplateView>, AppError> {
         let rows: Vec<Row> = sqlx::query_as(&format!(
             "SELECT {COLUMNS} FROM templates t \
              LEFT JOIN template_prices p ON p.org_id = t.org_id AND p.category = t.category \
              WHERE t.account_id = $1 AND t.status = 'APPROVED' ORDER BY t.name, t.language"
         ))
-        .bind(visible.summary.account_id)
+        .bind(account_id)
         .fetch_all(&state.db.pool)
         .await?;
         Ok(rows.iter().map(Row::view).collect())
@@ -226,44 +224,35 @@ pub mod ssr {
         Ok(())
     }
 
-    pub async fn send(
-        conversation_id: i64,
+    /// An approved template of an account, with what one message of its category costs.
+    pub struct Approved {
+        pub template: Template,
+        pub category: String,
+        /// Micros and currency.
+        pub price: Option<(i64, String)>,
+    }
+
+    /// The account's approved template `template_id`; refused as unknown otherwise.
+    pub async fn approved(
+        state: &AppState,
+        account_id: i64,
         template_id: i64,
-        params: Vec<String>,
-    ) -> Result<MessageView, AppError> {
-        let user = require(can_use_inbox).await?;
-        let state = AppState::current()?;
-        let visible = visible_conversation(&state, &user.actor(), conversation_id).await?;
-        visible.allows(Outgoing::Template)?;
+    ) -> Result<Approved, AppError> {
         let row: Option<Row> = sqlx::query_as(&format!(
             "SELECT {COLUMNS} FROM templates t \
              LEFT JOIN template_prices p ON p.org_id = t.org_id AND p.category = t.category \
              WHERE t.id = $1 AND t.account_id = $2 AND t.status = 'APPROVED'"
         ))
         .bind(template_id)
-        .bind(visible.summary.account_id)
+        .bind(account_id)
         .fetch_optional(&state.db.pool)
         .await?;
         let row = row.ok_or(AppError::invalid(Field::Template, Problem::Unknown))?;
-        let template = row.template();
-        let params: Vec<String> = params.into_iter().map(|p| p.trim().to_string()).collect();
-        if params.len() != template.body_param_count() || params.iter().any(String::is_empty) {
-            return Err(AppError::invalid(Field::Template, Problem::Required));
-        }
-        let draft = Draft {
-            kind: "template",
-            body: template.render(&params),
-            content: serde_json::json!({"type": "template", "name": template.name,
-                "language": template.language, "params": params, "category": row.category,
-                "provider_id": template.provider_id}),
-            reply_to_id: None,
-            template_name: Some(template.name.clone()),
-            pricing_category: Some(row.category.clone()),
+        Ok(Approved {
+            template: row.template(),
             price: row.price_micros.zip(row.currency.clone()),
-            attachment: None,
-            client_key: None,
-        };
-        queue(&state, &user, &visible, draft).await
+            category: row.category,
+        })
     }
 
     #[cfg(test)]

@@ -5,8 +5,8 @@ use leptos_meta::Title;
 
 use crate::error::Field;
 use crate::i18n::*;
-use crate::locale::use_locale;
-use crate::ui::{action_error, error_text, fill, FieldError, FormError};
+use crate::kit::form::{action_error, error_text, fill, FieldError, FormError};
+use crate::kit::locale::use_locale;
 use crate::users::{load_invite, AcceptInvite};
 
 #[component]

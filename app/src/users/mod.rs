@@ -1,4 +1,4 @@
-//! The team: inviting users, changing their role and status (R32), accepting an invitation.
+//! The team: inviting users, changing their role and status, accepting an invitation.
 
 pub mod invite_page;
 pub mod page;
@@ -111,8 +111,14 @@ pub async fn accept_invite(token: String, name: String, password: String) -> Res
         .map_err(AppError::respond)
 }
 
+/// The server functions' bodies, and what other features may do with users on the server:
+/// create one (first run), read a role, change a user's own profile and password.
 #[cfg(feature = "ssr")]
-mod ssr {
+pub mod ssr {
+    pub use super::store::{
+        insert_user, password_hash, role, set_password_hash, update_profile, NewUser,
+    };
+
     use rand::RngCore;
     use sha2::{Digest, Sha256};
 
@@ -122,9 +128,9 @@ mod ssr {
     use crate::auth::ssr::{require, require_user, sign_in};
     use crate::db::now_ms;
     use crate::error::{Field, Problem};
+    use crate::kit::form::fill;
     use crate::permissions::{can_administer_user, can_manage_users};
     use crate::state::AppState;
-    use crate::ui::fill;
     use crate::users::store;
     use crate::validate;
 

@@ -1,15 +1,16 @@
-//! `/users`: invite people, change their role, deactivate and reactivate them (R32).
+//! `/users`: invite people, change their role, deactivate and reactivate them.
 
 use leptos::prelude::*;
 use leptos_meta::Title;
 
 use crate::auth::RoleView;
+use crate::auth::WithUser;
 use crate::error::{AppError, Field};
 use crate::i18n::*;
-use crate::locale::use_locale;
+use crate::kit::form::{action_error, error_text, fill, role_name, FieldError, FormError};
+use crate::kit::locale::use_locale;
+use crate::kit::Forbidden;
 use crate::permissions::can_manage_users;
-use crate::shell::{Forbidden, WithUser};
-use crate::ui::{action_error, error_text, fill, role_name, FieldError, FormError};
 use crate::users::{load_team, ChangeUserRole, InviteUser, SetUserActive, TeamMember, UserStatus};
 
 #[component]

@@ -1,4 +1,4 @@
-//! The automatic closing scheduler (R37) on a large inbox (see `bench/closing.sh`, which
+//! The automatic closing scheduler on a large inbox (see `bench/closing.sh`, which
 //! migrates the database and adds the organization): 100,000 open conversations on 10
 //! accounts, each account in a rule. Measures one scheduler tick when nothing is due (time and
 //! CPU), a tick that closes 1,000 due conversations, and how late closes come when 2,000
@@ -7,9 +7,9 @@
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
-use app::conversations::closing::ssr::close_due;
+use app::conversations::lifecycle::closing_rules::ssr::close_due;
 use app::db::{now_ms, Db};
-use app::live::Hub;
+use app::event_log::Hub;
 use clap::Parser;
 
 #[derive(Parser, Debug)]

@@ -193,7 +193,7 @@ impl TestServer {
             .unwrap();
         let (stop, stopped) = oneshot::channel::<()>();
         let task = tokio::spawn(async move {
-            let timing = buzon_server::outbox::Timing {
+            let timing = buzon_server::delivery::Timing {
                 retry_base_ms: args.retry_base_ms,
                 reconcile_wait_ms: args.reconcile_wait_ms,
             };

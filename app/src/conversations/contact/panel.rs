@@ -1,15 +1,17 @@
-//! The contact panel (R21, R24, R25): the linked contact's basic information, or a form to
+//! The contact panel: the linked contact's basic information, or a form to
 //! create one from the customer, and a search to link an existing contact instead.
 //! Beside the chat on desktops, collapsible on tablets, its own view on phones.
 
 use leptos::prelude::*;
 
-use super::{create_contact, link_contact, search_contacts, ContactView, NewContact};
-use crate::conversations::inbox::{channel_label, initials, Workspace};
+use super::{create_contact, link_contact};
+use crate::contacts::{search_contacts, ContactView, NewContact};
+use crate::conversations::labels::{channel_label, initials};
+use crate::conversations::workspace::Workspace;
 use crate::error::{AppError, Field};
 use crate::i18n::*;
-use crate::locale::use_locale;
-use crate::ui::{ErrorNote, FieldError, FormError};
+use crate::kit::form::{ErrorNote, FieldError, FormError};
+use crate::kit::locale::use_locale;
 
 const CONTACT_FIELDS: &[Field] = &[
     Field::FirstName,
@@ -71,7 +73,7 @@ pub fn ContactPanel(conversation_id: i64) -> AnyView {
                                 {initials(&suggested)}
                             </span>
                             <p class="hint">
-                                {crate::ui::fill(
+                                {crate::kit::form::fill(
                                     td_string!(locale, contacts.not_in_crm),
                                     &[("channel", channel_label(&channel).to_string())],
                                 )}
@@ -136,7 +138,7 @@ fn ContactCard(contact: ContactView) -> impl IntoView {
 }
 
 /// First name, last name, email and the consent checkbox; the WhatsApp number the customer
-/// wrote from becomes the primary and WhatsApp phone on the server (R25).
+/// wrote from becomes the primary and WhatsApp phone on the server.
 #[component]
 fn CreateContact(
     conversation_id: i64,
@@ -227,7 +229,7 @@ fn CreateContact(
     }
 }
 
-/// Search by first name, last name, phone or email and link the conversation (R24).
+/// Search by first name, last name, phone or email and link the conversation.
 #[component]
 fn LinkContact(
     conversation_id: i64,
@@ -284,7 +286,7 @@ pub fn ContactResults(
     #[prop(into, optional)] disabled: Signal<bool>,
 ) -> impl IntoView {
     // Asked from the browser only, as the person types: nothing to render on the server.
-    let found = crate::ui::browser_value(move || {
+    let found = crate::kit::form::browser_value(move || {
         let query = query.get();
         async move {
             if query.trim().chars().count() < 2 {

@@ -1,4 +1,4 @@
-//! Working a conversation's lifecycle (R33–R35): one's availability, assigning and
+//! Working a conversation's lifecycle: one's availability, assigning and
 //! transferring, closing with a reason and reopening, one conversation or many at once. Each
 //! change is a system event in the thread and a live event on the stream.
 
@@ -6,6 +6,13 @@ use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::error::AppError;
+
+/// Assign, close and reopen from the chat header and the list; one's availability.
+pub mod actions;
+/// Automatic closing rules and the scheduler that applies them.
+pub mod closing_rules;
+/// Settings: close reasons and closing rules.
+pub mod closing_settings;
 
 /// Most conversations changed in one bulk action.
 pub const MAX_BULK: usize = 1000;
@@ -48,7 +55,7 @@ pub async fn lifecycle_choices() -> Result<Choices, AppError> {
     ssr::choices().await.map_err(AppError::respond)
 }
 
-/// Marks the caller available or not (R33); answers the new state.
+/// Marks the caller available or not; answers the new state.
 #[server(prefix = "/api", endpoint = "set_availability", output = crate::codec::Read)]
 pub async fn set_availability(available: bool) -> Result<bool, AppError> {
     ssr::set_availability(available)
@@ -56,7 +63,7 @@ pub async fn set_availability(available: bool) -> Result<bool, AppError> {
         .map_err(AppError::respond)
 }
 
-/// Gives conversations to `assignee_id`, or to nobody (R34); with `contact_too`, their contacts'
+/// Gives conversations to `assignee_id`, or to nobody; with `contact_too`, their contacts'
 /// owner becomes that user as well. Answers how many changed.
 #[server(prefix = "/api", endpoint = "assign_conversations", output = crate::codec::Json)]
 pub async fn assign_conversations(
@@ -69,7 +76,7 @@ pub async fn assign_conversations(
         .map_err(AppError::respond)
 }
 
-/// Closes conversations with a reason (R35); answers how many were open.
+/// Closes conversations with a reason; answers how many were open.
 #[server(prefix = "/api", endpoint = "close_conversations", output = crate::codec::Json)]
 pub async fn close_conversations(ids: Vec<i64>, reason: String) -> Result<usize, AppError> {
     ssr::close(ids, reason).await.map_err(AppError::respond)
@@ -82,7 +89,7 @@ pub async fn reopen_conversation(conversation_id: i64) -> Result<(), AppError> {
         .map_err(AppError::respond)
 }
 
-/// Deletes a conversation's messages and files for good (R36): only the user who connected
+/// Deletes a conversation's messages and files for good: only the user who connected
 /// its account, with the permission to delete conversations. Answers how many messages went.
 #[server(prefix = "/api", endpoint = "delete_conversation", output = crate::codec::Json)]
 pub async fn delete_conversation(conversation_id: i64) -> Result<i64, AppError> {
@@ -129,8 +136,8 @@ pub mod ssr {
     use crate::conversations::{Change, ConversationSummary, MessageView};
     use crate::db::now_ms;
     use crate::error::{Field, Problem};
+    use crate::event_log::{self, Published};
     use crate::lifecycle::{assignee_on_reopen, may_assign, Assignee};
-    use crate::live::{self, Published};
     use crate::orgs::Tx;
     use crate::permissions::{
         can_delete_conversation, can_manage_settings, can_see_conversation, can_use_inbox, Actor,
@@ -335,7 +342,7 @@ pub mod ssr {
             message: Box::new(message),
             conversation: Box::new(conversation),
         };
-        live::append_for(tx, org_id, assignee, visible_to, &change).await
+        event_log::append_for(tx, org_id, assignee, visible_to, &change).await
     }
 
     pub async fn assign(
@@ -466,7 +473,7 @@ pub mod ssr {
         let sql = set("status = 'open', close_reason = NULL, updated_at = $1", 2);
         let query = sqlx::query_as(&sql);
         let after = updated(&mut tx, &before, query.bind(now_ms()).bind(conversation_id)).await?;
-        crate::conversations::closing::ssr::track(
+        crate::conversations::lifecycle::closing_rules::ssr::track(
             &mut tx,
             after.account_id,
             after.id,
@@ -490,7 +497,7 @@ pub mod ssr {
     }
 
     /// The customer wrote in a closed conversation: it opens again, still with its assignee if
-    /// that user can work it, otherwise unassigned (R35). Called by ingest inside its
+    /// that user can work it, otherwise unassigned. Called by ingest inside its
     /// transaction, once the message (`message_id`, at the provider's time `at`) is stored.
     /// The event comes just before the message in the thread, and both after whatever the
     /// thread held (providers' times are whole seconds, the close was to the millisecond):
@@ -607,7 +614,7 @@ pub mod ssr {
         .bind(conversation_id)
         .execute(&mut *tx)
         .await?;
-        let event = live::append_for(
+        let event = event_log::append_for(
             &mut tx,
             user.org_id,
             conversation.assignee_id,

@@ -1,7 +1,7 @@
 //! What the workspace asks of the browser itself: a chime, focus, uploads with progress,
 //! keeping the thread's scroll position. On the server each is a no-op.
 
-use super::AttachmentView;
+use crate::attachments::AttachmentView;
 use crate::error::AppError;
 
 /// Asks the browser's own yes/no question; `false` without a browser.
@@ -51,7 +51,7 @@ fn local_storage() -> Option<web_sys::Storage> {
     web_sys::window().and_then(|w| w.local_storage().ok().flatten())
 }
 
-/// A short two-note chime for a new message (R22), made with Web Audio: no sound file.
+/// A short two-note chime for a new message, made with Web Audio: no sound file.
 pub fn chime() {
     #[cfg(feature = "hydrate")]
     {
@@ -367,7 +367,7 @@ mod recording {
         }
         let options = web_sys::FilePropertyBag::new();
         options.set_type("audio/webm");
-        let name = format!("nota-de-voz-{}.webm", crate::clock::now_ms() / 1000);
+        let name = format!("nota-de-voz-{}.webm", crate::kit::clock::now_ms() / 1000);
         web_sys::File::new_with_blob_sequence_and_options(&chunks, &name, &options).ok()
     }
 

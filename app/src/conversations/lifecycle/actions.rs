@@ -4,16 +4,16 @@
 
 use leptos::prelude::*;
 
-use super::inbox::Workspace;
-use super::manage::{
+use crate::conversations::lifecycle::{
     assign_conversations, close_conversations, delete_conversation, lifecycle_choices,
     reopen_conversation, set_availability,
 };
-use super::ConversationSummary;
+use crate::conversations::workspace::Workspace;
+use crate::conversations::ConversationSummary;
 use crate::error::AppError;
 use crate::i18n::*;
-use crate::locale::use_locale;
-use crate::ui::{ErrorNote, FieldError, FormError};
+use crate::kit::form::{ErrorNote, FieldError, FormError};
+use crate::kit::locale::use_locale;
 
 /// Runs a server call, showing its error beside the control, then `done` once it succeeded.
 pub(crate) fn run(
@@ -39,7 +39,7 @@ pub(crate) fn run(
 #[component]
 pub fn ConversationActions(
     #[prop(into)] conversation: Signal<Option<ConversationSummary>>,
-    /// Only the user who connected the line may delete its conversations (R36): the server
+    /// Only the user who connected the line may delete its conversations: the server
     /// says so with the thread.
     #[prop(into)]
     may_delete: Signal<bool>,
@@ -104,14 +104,14 @@ pub fn ConversationActions(
         let Some(shown) = conversation.get_untracked() else {
             return;
         };
-        let question = crate::ui::fill(
+        let question = crate::kit::form::fill(
             td_string!(locale, inbox.delete_confirm),
-            &[("name", super::inbox::display_name(&shown))],
+            &[("name", crate::conversations::labels::display_name(&shown))],
         );
-        if !super::browser::confirm(&question) {
+        if !crate::kit::browser::confirm(&question) {
             return;
         }
-        let navigate = crate::shell::nav::use_navigate();
+        let navigate = crate::kit::nav::use_navigate();
         let away = workspace.href(&[("c", None), ("panel", None)]);
         run(
             busy,
@@ -261,7 +261,7 @@ pub fn ConversationActions(
     .into_any()
 }
 
-/// The user's own availability (R33): a filled dot when available, an empty one when not.
+/// The user's own availability: a filled dot when available, an empty one when not.
 #[component]
 pub fn Availability() -> impl IntoView {
     let locale = use_locale();
@@ -357,7 +357,7 @@ pub fn BulkActions() -> AnyView {
         <div class="bulk" role="group" aria-label=td_string!(locale, inbox.bulk_label)>
             <p class="bulk-count" role="status">
                 {move || {
-                    crate::ui::fill(td_string!(locale, inbox.picked), &[("count", count().to_string())])
+                    crate::kit::form::fill(td_string!(locale, inbox.picked), &[("count", count().to_string())])
                 }}
             </p>
             <div class="bulk-row">
@@ -435,7 +435,7 @@ pub fn BulkActions() -> AnyView {
                     .map(|n| {
                         view! {
                             <p class="notice" role="status">
-                                {crate::ui::fill(
+                                {crate::kit::form::fill(
                                     td_string!(locale, inbox.done_count),
                                     &[("count", n.to_string())],
                                 )}

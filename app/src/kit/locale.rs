@@ -6,9 +6,9 @@
 
 use leptos::prelude::*;
 
-use crate::auth::Language;
-use crate::clock::find_cookie;
 use crate::i18n::Locale;
+use crate::kit::clock::find_cookie;
+use serde::{Deserialize, Serialize};
 
 /// The cookie that keeps the chosen language.
 pub const LANGUAGE_COOKIE: &str = "i18n_pref_locale";
@@ -77,6 +77,45 @@ pub fn choose(cookie: &str, accept_language: &str) -> Language {
             offered.first().map(|&(_, _, language)| language)
         })
         .unwrap_or_default()
+}
+
+/// An interface language a user can choose.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub enum Language {
+    #[default]
+    Es,
+    En,
+}
+
+impl Language {
+    pub const ALL: [Language; 2] = [Language::Es, Language::En];
+
+    pub fn code(self) -> &'static str {
+        match self {
+            Language::Es => "es",
+            Language::En => "en",
+        }
+    }
+
+    pub fn from_code(code: &str) -> Option<Language> {
+        Language::ALL.into_iter().find(|l| l.code() == code)
+    }
+
+    pub fn locale(self) -> crate::i18n::Locale {
+        match self {
+            Language::Es => crate::i18n::Locale::es,
+            Language::En => crate::i18n::Locale::en,
+        }
+    }
+}
+
+impl crate::json::FromJson for Language {
+    fn from_json(value: serde_json::Value) -> Result<Self, crate::json::JsonError> {
+        crate::json::variant(value, &Language::ALL, |l| match l {
+            Language::Es => "Es",
+            Language::En => "En",
+        })
+    }
 }
 
 #[cfg(test)]

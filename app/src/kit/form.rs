@@ -4,7 +4,7 @@ use leptos::prelude::*;
 
 use crate::error::{AppError, Field, Problem};
 use crate::i18n::*;
-use crate::locale::use_locale;
+use crate::kit::locale::use_locale;
 use crate::permissions::{BuiltinRole, Permission};
 
 /// The translated sentence for a problem with a field.
@@ -128,7 +128,7 @@ pub fn refusal_text(locale: Locale, refusal: crate::window::Refusal) -> String {
 /// Why an outgoing message failed: Buzón's own reasons and the providers' most common ones
 /// translated, any other provider's reason as the provider gave it.
 pub fn failure_text(locale: Locale, code: Option<&str>, reason: Option<&str>) -> String {
-    use crate::conversations::failure::{DISCONNECTED, UNKNOWN_OUTCOME};
+    use crate::window::failure::{DISCONNECTED, UNKNOWN_OUTCOME};
     let code = code.unwrap_or_default();
     if let Some(refusal) = crate::window::Refusal::from_code(code) {
         return refusal_text(locale, refusal);

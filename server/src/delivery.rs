@@ -1,4 +1,4 @@
-//! Delivering queued sends (R41). A send is an outbox row before anything leaves; the worker
+//! Delivering queued sends. A send is an outbox row before anything leaves; the worker
 //! claims due rows with a lease, calls the provider, and records the outcome with an event:
 //! `sent` with the provider's id; a later retry with backoff for timeouts, 5xx and rate limits;
 //! `failed` with the provider's reason for permanent errors.
@@ -11,31 +11,22 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use app::accounts::store::{self as accounts, access};
-use app::conversations::failure::{DISCONNECTED, UNKNOWN_OUTCOME};
 use app::conversations::Change;
 use app::db::{now_ms, Db};
 use app::error::AppError;
-use app::live::{self, Hub, Published};
+use app::event_log::{self, Hub, Published};
 use app::secrets::SecretBox;
 use app::state::AppState;
+use app::window::failure::{DISCONNECTED, UNKNOWN_OUTCOME};
 use app::window::{may_send, window, Outgoing, Refusal, SendAs};
 use channels::api::{Access, Api};
 use channels::outbound::{CallError, Outbound, Send};
 use channels::{Channel, Delivery};
 use tokio::sync::Notify;
+use tracing::Instrument;
 
 use crate::ingest::reference;
-
-/// How long a claimed row is reserved for one attempt.
-const LEASE_MS: i64 = 120_000;
-/// Attempts before a temporary failure becomes a permanent one.
-pub const MAX_ATTEMPTS: i64 = 8;
-/// Delay before retry number `attempt` (1-based): twice `base`, then doubling, capped at 5
-/// minutes.
-pub fn backoff_ms(base: i64, attempt: i64) -> i64 {
-    let exponent = attempt.clamp(1, 20) as u32;
-    base.max(1).saturating_mul(1i64 << exponent).min(300_000)
-}
+use crate::lease::{backoff_ms, Claim, Claimed, OUTBOX};
 
 /// Retry timing of sends.
 #[derive(Debug, Clone, Copy)]
@@ -56,7 +47,7 @@ impl Default for Timing {
 }
 
 #[derive(Clone)]
-pub struct Outbox {
+pub struct Worker {
     pub db: Db,
     pub hub: Hub,
     pub api: Api,
@@ -69,14 +60,14 @@ pub struct Outbox {
     pub media: app::media::Media,
 }
 
-impl Outbox {
-    pub fn from_state(state: &AppState, timing: Timing) -> Outbox {
-        Outbox {
+impl Worker {
+    pub fn from_state(state: &AppState, timing: Timing) -> Worker {
+        Worker {
             db: state.db.clone(),
             hub: state.hub.clone(),
             api: state.api.clone(),
             secrets: state.secrets.clone(),
-            wake: state.outbox_wake.clone(),
+            wake: state.delivery_wake.clone(),
             twilio_status_callback: state.settings.twilio_status_callback(),
             public_url: state.settings.public_url.clone(),
             timing,
@@ -102,89 +93,86 @@ impl Outbox {
 
     /// Delivers one due row; `false` when none is due.
     pub async fn deliver_next(&self) -> Result<bool, AppError> {
-        let now = now_ms();
-        // A row still `in_flight` once its lease has expired was being sent when the server
-        // stopped: its outcome is unknown.
-        let candidate: Option<(i64, String)> = sqlx::query_as(
-            "SELECT id, status FROM outbox WHERE status IN ('queued', 'in_flight') \
-               AND next_attempt_at <= $1 AND (locked_until IS NULL OR locked_until < $1) \
-             ORDER BY next_attempt_at, id LIMIT 1",
-        )
-        .bind(now)
-        .fetch_optional(&self.db.pool)
-        .await?;
-        let Some((outbox_id, previous)) = candidate else {
-            return Ok(false);
+        let claimed = match OUTBOX.claim_next(&self.db, now_ms()).await? {
+            Claim::Nothing => return Ok(false),
+            // Another worker took it first.
+            Claim::Lost => return Ok(true),
+            Claim::Won(claimed) => claimed,
         };
-        let claimed: Option<(i64, i64)> = sqlx::query_as(
-            "UPDATE outbox SET status = 'in_flight', locked_until = $1, attempts = attempts + 1 \
-             WHERE id = $2 AND status IN ('queued', 'in_flight') \
-               AND (locked_until IS NULL OR locked_until < $3) \
-             RETURNING message_id, attempts",
-        )
-        .bind(now + LEASE_MS)
-        .bind(outbox_id)
-        .bind(now)
-        .fetch_optional(&self.db.pool)
-        .await?;
-        // Another worker took it first.
-        let Some((message_id, attempts)) = claimed else {
-            return Ok(true);
-        };
-        let job = self.load(message_id).await?;
+        let outbox_id = claimed.id;
+        let attempts = claimed.attempts;
+        let (message_id,): (i64,) = sqlx::query_as("SELECT message_id FROM outbox WHERE id = $1")
+            .bind(outbox_id)
+            .fetch_one(&self.db.pool)
+            .await?;
+        let sending = self.load(message_id).await?;
+        let span = tracing::info_span!(
+            "delivery",
+            org = sending.org_id,
+            conversation = sending.conversation_id,
+            message = message_id,
+            attempt = attempts,
+        );
+        self.attempt(claimed, sending).instrument(span).await?;
+        Ok(true)
+    }
+
+    /// One attempt at a claimed row's send.
+    async fn attempt(&self, claimed: Claimed, sending: Sending) -> Result<(), AppError> {
+        let outbox_id = claimed.id;
+        let attempts = claimed.attempts;
+        let message_id = sending.message_id;
         // Refused now, with a code the interface translates.
-        let refused = if !job.account_connected {
+        let refused = if !sending.account_connected {
             Some(CallError::Permanent {
                 code: DISCONNECTED.into(),
                 reason: "The account was disconnected before the message could be sent.".into(),
             })
         } else {
-            job.refused.map(|refusal| CallError::Permanent {
+            sending.refused.map(|refusal| CallError::Permanent {
                 code: refusal.code().into(),
                 reason: format!("{refusal:?}"),
             })
         };
         if let Some(refused) = refused {
-            self.finish(outbox_id, &job, Err(refused)).await?;
-            return Ok(true);
+            return self.finish(outbox_id, &sending, Err(refused)).await;
         }
         // Sent already: the answer was lost, but a status or echo told us its id.
-        if let Some(provider_id) = job.provider_id.clone() {
-            self.finish(outbox_id, &job, Ok(provider_id)).await?;
-            return Ok(true);
+        if let Some(provider_id) = sending.provider_id.clone() {
+            return self.finish(outbox_id, &sending, Ok(provider_id)).await;
         }
-        if previous == "in_flight" {
-            self.unknown_outcome(
-                outbox_id,
-                &job,
-                attempts,
-                "the server stopped during the send",
-            )
-            .await?;
-            return Ok(true);
+        // The last attempt's worker stopped while sending: its outcome is unknown.
+        if claimed.interrupted {
+            return self
+                .unknown_outcome(
+                    outbox_id,
+                    &sending,
+                    attempts,
+                    "the server stopped during the send",
+                )
+                .await;
         }
-        let outcome = match self.upload_file(&job).await {
-            Ok(send) => self.api.send(&job.access, &send).await,
+        let outcome = match self.upload_file(&sending).await {
+            Ok(send) => self.api.send(&sending.access, &send).await,
             Err(err) => Err(err),
         };
         match outcome {
-            Ok(sent) => self.finish(outbox_id, &job, Ok(sent.provider_id)).await?,
+            Ok(sent) => self.finish(outbox_id, &sending, Ok(sent.provider_id)).await,
             Err(CallError::Unknown { reason }) => {
-                self.unknown_outcome(outbox_id, &job, attempts, &reason)
-                    .await?
+                self.unknown_outcome(outbox_id, &sending, attempts, &reason)
+                    .await
             }
-            Err(CallError::Retry { code, reason }) if attempts < MAX_ATTEMPTS => {
+            Err(CallError::Retry { code, reason }) if OUTBOX.may_retry(attempts) => {
                 tracing::info!(message_id, %code, %reason, attempts, "send will be retried");
                 self.reschedule(
                     outbox_id,
                     backoff_ms(self.timing.retry_base_ms, attempts),
                     &format!("{code}: {reason}"),
                 )
-                .await?
+                .await
             }
-            Err(err) => self.finish(outbox_id, &job, Err(err)).await?,
+            Err(err) => self.finish(outbox_id, &sending, Err(err)).await,
         }
-        Ok(true)
     }
 
     /// A send may or may not have reached the provider. Where the provider echoes Buzón's
@@ -194,14 +182,17 @@ impl Outbox {
     async fn unknown_outcome(
         &self,
         outbox_id: i64,
-        job: &Job,
+        sending: &Sending,
         attempts: i64,
         reason: &str,
     ) -> Result<(), AppError> {
-        let reconcilable = matches!(job.access.channel, Channel::Whatsapp | Channel::Messenger);
-        if reconcilable && attempts < MAX_ATTEMPTS {
+        let reconcilable = matches!(
+            sending.access.channel,
+            Channel::Whatsapp | Channel::Messenger
+        );
+        if reconcilable && OUTBOX.may_retry(attempts) {
             tracing::warn!(
-                message_id = job.message_id,
+                message_id = sending.message_id,
                 reason,
                 "send outcome unknown; waiting for the provider"
             );
@@ -220,19 +211,19 @@ impl Outbox {
                  Check with the customer before sending it again."
             ),
         };
-        self.finish(outbox_id, job, Err(unknown)).await
+        self.finish(outbox_id, sending, Err(unknown)).await
     }
 
     /// The send, with its file uploaded to the provider first (once: the provider's id is kept
     /// for retries).
-    async fn upload_file(&self, job: &Job) -> Result<Send, CallError> {
-        let Some(file) = &job.file else {
-            return Ok(job.send.clone());
+    async fn upload_file(&self, sending: &Sending) -> Result<Send, CallError> {
+        let Some(file) = &sending.file else {
+            return Ok(sending.send.clone());
         };
-        let caption = Some(job.caption.clone()).filter(|c| !c.is_empty());
-        let mut send = job.send.clone();
+        let caption = Some(sending.caption.clone()).filter(|c| !c.is_empty());
+        let mut send = sending.send.clone();
         // Twilio takes no uploads: it fetches the file from a signed link that expires.
-        if job.access.channel == Channel::Twilio {
+        if sending.access.channel == Channel::Twilio {
             send.content = Outbound::Media {
                 kind: file.kind,
                 media_id: None,
@@ -259,7 +250,7 @@ impl Outbox {
                 let name = file.file_name.clone().unwrap_or_else(|| "archivo".into());
                 let id = self
                     .api
-                    .upload(&job.access, file.kind, &file.mime_type, &name, bytes)
+                    .upload(&sending.access, file.kind, &file.mime_type, &name, bytes)
                     .await?;
                 sqlx::query("UPDATE attachments SET provider_media_id = $1 WHERE id = $2")
                     .bind(&id)
@@ -284,23 +275,16 @@ impl Outbox {
     }
 
     async fn reschedule(&self, outbox_id: i64, delay_ms: i64, error: &str) -> Result<(), AppError> {
-        sqlx::query(
-            "UPDATE outbox SET status = 'queued', next_attempt_at = $1, locked_until = NULL, \
-             last_error = $2 WHERE id = $3",
-        )
-        .bind(now_ms() + delay_ms)
-        .bind(error)
-        .bind(outbox_id)
-        .execute(&self.db.pool)
-        .await?;
-        Ok(())
+        OUTBOX
+            .retry_at(&self.db, outbox_id, now_ms() + delay_ms, error)
+            .await
     }
 
     /// Records the final outcome of a send, with its event.
     async fn finish(
         &self,
         outbox_id: i64,
-        job: &Job,
+        sending: &Sending,
         outcome: Result<String, CallError>,
     ) -> Result<(), AppError> {
         let mut tx = self.db.begin().await?;
@@ -333,14 +317,14 @@ impl Outbox {
                 "SELECT id FROM messages WHERE account_id = $1 AND provider_id = $2 AND id <> $3 \
                  AND direction = 'out' AND sender_user_id IS NULL AND sent_from = 'native_app'",
             )
-            .bind(job.account_id)
+            .bind(sending.account_id)
             .bind(provider_id)
-            .bind(job.message_id)
+            .bind(sending.message_id)
             .fetch_all(&mut *tx)
             .await?;
             for (copy,) in copies {
                 sqlx::query("UPDATE messages SET reply_to_id = $1 WHERE reply_to_id = $2")
-                    .bind(job.message_id)
+                    .bind(sending.message_id)
                     .bind(copy)
                     .execute(&mut *tx)
                     .await?;
@@ -349,23 +333,26 @@ impl Outbox {
                     .execute(&mut *tx)
                     .await?;
                 let change = Change::MessageRemoved {
-                    conversation_id: job.conversation_id,
+                    conversation_id: sending.conversation_id,
                     message_id: copy,
                 };
-                published.push(live::append(&mut tx, job.org_id, job.assignee_id, &change).await?);
+                published.push(
+                    event_log::append(&mut tx, sending.org_id, sending.assignee_id, &change)
+                        .await?,
+                );
             }
             sqlx::query(
                 "UPDATE messages SET provider_id = COALESCE(provider_id, $1) WHERE id = $2",
             )
             .bind(provider_id)
-            .bind(job.message_id)
+            .bind(sending.message_id)
             .execute(&mut *tx)
             .await?;
         }
         // Statuses may have overtaken the answer; only ever move forward.
         let (current,): (Option<String>,) =
             sqlx::query_as("SELECT status FROM messages WHERE id = $1")
-                .bind(job.message_id)
+                .bind(sending.message_id)
                 .fetch_one(&mut *tx)
                 .await?;
         let current = current
@@ -380,7 +367,7 @@ impl Outbox {
             .bind(next.as_str())
             .bind(error.as_ref().map(|(code, _)| code.clone()))
             .bind(error.as_ref().map(|(_, reason)| reason.clone()))
-            .bind(job.message_id)
+            .bind(sending.message_id)
             .bind(current.as_str())
             .execute(&mut *tx)
             .await?
@@ -388,21 +375,23 @@ impl Outbox {
                 == 1;
         if moved {
             let change = Change::MessageStatus {
-                conversation_id: job.conversation_id,
-                message_id: job.message_id,
+                conversation_id: sending.conversation_id,
+                message_id: sending.message_id,
                 status: next.as_str().to_string(),
                 error_code: error.as_ref().map(|(code, _)| code.clone()),
                 error_reason: error.as_ref().map(|(_, reason)| reason.clone()),
             };
-            published.push(live::append(&mut tx, job.org_id, job.assignee_id, &change).await?);
+            published.push(
+                event_log::append(&mut tx, sending.org_id, sending.assignee_id, &change).await?,
+            );
         }
         tx.commit().await?;
         self.hub.publish(published);
         Ok(())
     }
 
-    async fn load(&self, message_id: i64) -> Result<Job, AppError> {
-        let row: JobRow = sqlx::query_as(
+    async fn load(&self, message_id: i64) -> Result<Sending, AppError> {
+        let row: SendingRow = sqlx::query_as(
             "SELECT m.org_id, m.conversation_id, m.kind, m.body, m.content, m.provider_id, \
                     r.provider_id AS reply_to_provider_id, c.customer_key, c.assignee_id, \
                     c.last_incoming_at, m.account_id \
@@ -458,7 +447,7 @@ impl Outbox {
             human_agent,
             reference: reference(message_id),
         };
-        Ok(Job {
+        Ok(Sending {
             message_id,
             account_id: row.account_id,
             org_id: row.org_id,
@@ -500,7 +489,7 @@ fn outbound(kind: &str, body: Option<String>, content: &str) -> Outbound {
 }
 
 #[derive(sqlx::FromRow)]
-struct JobRow {
+struct SendingRow {
     org_id: i64,
     conversation_id: i64,
     kind: String,
@@ -514,7 +503,7 @@ struct JobRow {
     account_id: i64,
 }
 
-struct Job {
+struct Sending {
     message_id: i64,
     account_id: i64,
     org_id: i64,
@@ -547,19 +536,4 @@ struct FileRow {
     file_name: Option<String>,
     storage_key: String,
     provider_media_id: Option<String>,
-}
-
-#[cfg(test)]
-mod tests {
-    use super::backoff_ms;
-
-    #[test]
-    fn backoff_doubles_and_is_capped() {
-        assert_eq!(backoff_ms(1000, 1), 2_000);
-        assert_eq!(backoff_ms(1000, 2), 4_000);
-        assert_eq!(backoff_ms(1000, 5), 32_000);
-        assert_eq!(backoff_ms(1000, 12), 300_000);
-        assert_eq!(backoff_ms(1000, 1000), 300_000);
-        assert_eq!(backoff_ms(50, 1), 100);
-    }
 }

@@ -1,4 +1,4 @@
-//! `GET /api/live?after=<event id>`: the live stream (R42), a WebSocket authenticated by the
+//! `GET /api/live?after=<event id>`: the live stream, a WebSocket authenticated by the
 //! session cookie. It replays the organization's event log after the id the client last saw,
 //! then follows the hub, forwarding only events of conversations this user may see (the same
 //! permission rule the server functions apply). The user is reloaded periodically, so a role
@@ -9,7 +9,7 @@ use std::time::Duration;
 use app::auth::ssr::{load_active_user, user_of_session};
 use app::auth::CurrentUser;
 use app::db::Db;
-use app::live::stream_json;
+use app::event_log::stream_json;
 use app::permissions::{can_see_conversation, can_use_inbox};
 use app::state::AppState;
 use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
@@ -112,6 +112,7 @@ pub(crate) async fn signed_in(db: &Db, session: &Session) -> Option<CurrentUser>
 }
 
 async fn follow(mut socket: WebSocket, state: AppState, mut user: CurrentUser, after: Option<i64>) {
+    let _open = crate::observe::Metrics::of(&state).stream_opened();
     // Subscribe before replaying, so nothing committed in between is missed; what both
     // deliver is sent once.
     let mut live = state.hub.subscribe();

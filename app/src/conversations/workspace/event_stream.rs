@@ -4,7 +4,7 @@
 #[cfg(feature = "hydrate")]
 use leptos::prelude::*;
 
-use super::StreamEvent;
+use crate::conversations::StreamEvent;
 
 /// Whether the stream is connected, for the "reconnecting" notice.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

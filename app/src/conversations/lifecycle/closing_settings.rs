@@ -1,17 +1,17 @@
 //! Settings → Inbox → Conversation closing: the close reasons agents choose from, and the
-//! automatic closing rules (R35, R37). Read in the browser once the page is interactive.
+//! automatic closing rules. Read in the browser once the page is interactive.
 
 use leptos::prelude::*;
 
-use super::closing::{
+use crate::accounts::{load_accounts, AccountView};
+use crate::conversations::lifecycle::closing_rules::{
     closing_rules, delete_closing_rule, save_closing_rule, switch_closing_rule, RuleView,
 };
-use super::manage::{add_close_reason, delete_close_reason, lifecycle_choices};
-use crate::accounts::{load_accounts, AccountView};
+use crate::conversations::lifecycle::{add_close_reason, delete_close_reason, lifecycle_choices};
 use crate::error::{AppError, Field};
 use crate::i18n::*;
-use crate::locale::use_locale;
-use crate::ui::{ErrorNote, FieldError, FormError};
+use crate::kit::form::{ErrorNote, FieldError, FormError};
+use crate::kit::locale::use_locale;
 
 const RULE_FIELDS: &[Field] = &[
     Field::Name,
@@ -29,7 +29,7 @@ fn act(
     call: impl std::future::Future<Output = Result<(), AppError>> + 'static,
     then: impl FnOnce() + 'static,
 ) {
-    super::actions::run(busy, error, call, move || {
+    crate::conversations::lifecycle::actions::run(busy, error, call, move || {
         version.try_update(|v| *v = v.wrapping_add(1));
         then();
     });
@@ -132,7 +132,7 @@ pub fn ClosingSection() -> AnyView {
             ("days", 1) => td_string!(locale, settings.unit_day),
             (key, _) => unit_label(key),
         };
-        let summary = crate::ui::fill(
+        let summary = crate::kit::form::fill(
             td_string!(locale, settings.rule_summary),
             &[
                 ("amount", rule.amount.to_string()),

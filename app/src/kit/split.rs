@@ -8,7 +8,7 @@ use std::future::Future;
 use std::pin::Pin;
 
 use crate::i18n::*;
-use crate::locale::use_locale;
+use crate::kit::locale::use_locale;
 
 /// A piece of the code that could not be fetched.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -39,20 +39,20 @@ macro_rules! split {
             preload($fetch),
             fallible
         )]
-        fn $name($($arg: $ty),*) -> Result<AnyView, $crate::shell::split::Unloaded> {
+        fn $name($($arg: $ty),*) -> Result<AnyView, $crate::kit::split::Unloaded> {
             Ok($body)
         }
 
         $(#[$attr])*
         #[cfg(not(feature = "hydrate"))]
-        async fn $name($($arg: $ty),*) -> Result<AnyView, $crate::shell::split::Unloaded> {
+        async fn $name($($arg: $ty),*) -> Result<AnyView, $crate::kit::split::Unloaded> {
             #[cfg(feature = "ssr")]
             ::leptos::prefetch_lazy_fn_on_server(stringify!($name));
             Ok($body)
         }
 
         #[cfg(not(feature = "hydrate"))]
-        async fn $fetch() -> Result<(), $crate::shell::split::Unloaded> {
+        async fn $fetch() -> Result<(), $crate::kit::split::Unloaded> {
             Ok(())
         }
     };
@@ -165,7 +165,7 @@ fn not_loaded(fetch: FetchAgain, fetched: RwSignal<u32>) -> AnyView {
 /// rendered it; this says so above it, with a link that loads the page again.
 #[cfg(feature = "hydrate")]
 pub fn tell_not_loaded() {
-    let locale = crate::locale::page_language().locale();
+    let locale = crate::kit::locale::page_language().locale();
     let document = document();
     let (Ok(notice), Ok(text), Ok(again), Some(body)) = (
         document.create_element("div"),

@@ -1,11 +1,10 @@
-//! The event log and the live hub (R42). A change an agent should see is appended to the
+//! The event log and the live hub. A change an agent should see is appended to the
 //! per-organization event log in the same transaction as the change itself; after the commit
 //! its id is published on the hub, which every connected stream listens to and filters with
 //! the same permission rule as the server functions.
 
 use tokio::sync::broadcast;
 
-use crate::conversations::Change;
 use crate::db::now_ms;
 use crate::error::AppError;
 use crate::orgs::Tx;
@@ -105,12 +104,19 @@ impl Published {
     }
 }
 
+/// A change the event log keeps: stored as the stream sends it, under its kind, for the
+/// conversation it is about.
+pub trait Logged: serde::Serialize {
+    fn kind(&self) -> &'static str;
+    fn conversation_id(&self) -> i64;
+}
+
 /// Appends `change` to the event log inside `tx`; publish the result after commit.
 pub async fn append(
     tx: &mut Tx<'_>,
     org_id: i64,
     assignee_id: Option<i64>,
-    change: &Change,
+    change: &impl Logged,
 ) -> Result<Published, AppError> {
     append_for(tx, org_id, assignee_id, None, change).await
 }
@@ -121,7 +127,7 @@ pub async fn append_for(
     org_id: i64,
     assignee_id: Option<i64>,
     visible_to: Option<i64>,
-    change: &Change,
+    change: &impl Logged,
 ) -> Result<Published, AppError> {
     let payload = serde_json::to_string(change).map_err(AppError::internal)?;
     let conversation_id = change.conversation_id();

@@ -110,7 +110,7 @@ fn merged(stored: Vec<(i64, String)>, here: Vec<(i64, String)>) -> Vec<(i64, Str
 
 /// One entry per user in `localStorage`.
 mod storage {
-    use super::super::browser::{load_list, save_list};
+    use crate::kit::browser::{load_list, save_list};
 
     fn entry(user_id: i64) -> String {
         format!("buzon.drafts.{user_id}")

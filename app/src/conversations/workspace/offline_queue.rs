@@ -1,4 +1,4 @@
-//! Text messages on their way to the server (R43). Each is kept in the browser's storage until
+//! Text messages on their way to the server. Each is kept in the browser's storage until
 //! the server has stored it, shown meanwhile as pending, and sent in the order written: when
 //! the server cannot be reached they wait, and go out once the connection is back. Each carries
 //! a key the server stores with the message, so sending one again after its answer was lost
@@ -7,12 +7,12 @@
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use super::inbox::{put_stored, Workspace};
-use super::{send_text, MessageView};
-use crate::clock;
+use super::{put_stored, Workspace};
+use crate::conversations::{send_text, MessageView};
 use crate::error::AppError;
 use crate::i18n::*;
-use crate::ui::error_text;
+use crate::kit::clock;
+use crate::kit::form::error_text;
 
 /// A message written but not yet stored by the server.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -64,7 +64,7 @@ impl Queued {
 
 /// The page's queue, shared through the workspace.
 #[derive(Clone, Copy)]
-pub struct Outbox {
+pub struct OfflineQueue {
     pub items: RwSignal<Vec<Queued>>,
     /// The last try could not reach the server: the queue waits for the connection.
     pub stalled: RwSignal<bool>,
@@ -89,9 +89,9 @@ fn new_key(now: i64) -> String {
     format!("{now:x}-{:013x}{:013x}", random(a), random(b))
 }
 
-impl Outbox {
-    pub fn new(locale: Locale) -> Outbox {
-        Outbox {
+impl OfflineQueue {
+    pub fn new(locale: Locale) -> OfflineQueue {
+        OfflineQueue {
             items: RwSignal::new(Vec::new()),
             stalled: RwSignal::new(false),
             sending: StoredValue::new(false),
@@ -273,8 +273,8 @@ pub fn settle(
 
 /// The queue in `localStorage`, one entry per user, so it survives a reload while offline.
 mod storage {
-    use super::super::browser::{load_list, save_list};
     use super::Queued;
+    use crate::kit::browser::{load_list, save_list};
 
     fn entry(user_id: i64) -> String {
         format!("buzon.outbox.{user_id}")
@@ -314,7 +314,10 @@ mod tests {
     #[test]
     fn keys_are_ones_the_server_accepts() {
         let key = new_key(1_764_600_000_000);
-        assert!(super::super::store::ssr::valid_client_key(&key), "{key}");
+        assert!(
+            crate::conversations::store::ssr::valid_client_key(&key),
+            "{key}"
+        );
         assert_ne!(key, new_key(1_764_600_000_001));
     }
 

@@ -1,4 +1,4 @@
-//! Automatic closing rules (R37): Settings → Inbox → Conversation closing. Each open
+//! Automatic closing rules: Settings → Inbox → Conversation closing. Each open
 //! conversation of a rule's accounts carries its deadline (`auto_close_at`, from
 //! [`crate::lifecycle::close_at`]), kept current when the customer writes, when it reopens and
 //! when a rule is saved; a scheduler closes what is due through the index on that column, so
@@ -63,13 +63,13 @@ pub mod ssr {
 
     use super::*;
     use crate::auth::ssr::require;
-    use crate::conversations::manage::ssr::system_event;
-    use crate::conversations::manage::valid_reason;
+    use crate::conversations::lifecycle::ssr::system_event;
+    use crate::conversations::lifecycle::valid_reason;
     use crate::conversations::store::{summary, SummaryRow, SUMMARY_COLUMNS};
     use crate::db::{now_ms, Db};
     use crate::error::{Field, Problem};
+    use crate::event_log::Hub;
     use crate::lifecycle::{close_at, ClosingRule, Inactivity, Unit};
-    use crate::live::Hub;
     use crate::orgs::Tx;
     use crate::permissions::can_manage_settings;
     use crate::state::AppState;

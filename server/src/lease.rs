@@ -1,0 +1,164 @@
+//! Work kept as rows and claimed with a lease: the `jobs` table (slow work after a webhook) and
+//! the `outbox` (sends waiting to be delivered) are one kind of queue. A worker claims the
+//! first due row nobody holds for a while (`locked_until`), counting the attempt; it then
+//! finishes the row, or gives it back due again later. A worker that stops mid-attempt only
+//! delays its row until the lease runs out, and the next claim says the row was interrupted.
+//!
+//! Claiming is two statements that both databases run alike: read the first candidate, then
+//! take it only if nobody took it in between. A worker that loses that race moves on.
+
+use app::db::Db;
+use app::error::AppError;
+
+/// A table of rows that workers claim with a lease.
+#[derive(Debug)]
+pub struct Leased {
+    pub table: &'static str,
+    /// The column holding when a row is next due.
+    pub due: &'static str,
+    /// What a row still to do satisfies.
+    pub pending: &'static str,
+    /// What a claim sets besides the lease and the attempt count.
+    pub on_claim: &'static str,
+    /// What giving a row back sets besides its due time, its error and the lease.
+    pub on_return: &'static str,
+    /// How long a claimed row is held for one attempt: longer than the longest attempt.
+    pub lease_ms: i64,
+    /// Attempts before a temporary failure is given up.
+    pub max_attempts: i64,
+}
+
+/// Slow work after a webhook (`crate::jobs`). A download may take minutes.
+pub const JOBS: Leased = Leased {
+    table: "jobs",
+    due: "due_at",
+    pending: "done_at IS NULL",
+    on_claim: "",
+    on_return: "",
+    lease_ms: 300_000,
+    max_attempts: 8,
+};
+
+/// Sends waiting to be delivered (`crate::delivery`). A provider call gives up long before
+/// two minutes; a row still held past that was being sent when its worker stopped.
+pub const OUTBOX: Leased = Leased {
+    table: "outbox",
+    due: "next_attempt_at",
+    pending: "status IN ('queued', 'in_flight')",
+    on_claim: ", status = 'in_flight'",
+    on_return: ", status = 'queued'",
+    lease_ms: 120_000,
+    max_attempts: 8,
+};
+
+/// A row claimed for one attempt.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Claimed {
+    pub id: i64,
+    /// This attempt's number, from 1.
+    pub attempts: i64,
+    /// An earlier attempt was claimed and never finished nor given back: its worker stopped
+    /// while working on it, so what that attempt did is unknown.
+    pub interrupted: bool,
+}
+
+/// What a claim found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Claim {
+    /// No row is due.
+    Nothing,
+    /// Another worker took the row first; look again.
+    Lost,
+    Won(Claimed),
+}
+
+impl Leased {
+    /// Claims the first row due at `now` that nobody holds.
+    pub async fn claim_next(&self, db: &Db, now: i64) -> Result<Claim, AppError> {
+        let Leased {
+            table,
+            due,
+            pending,
+            ..
+        } = self;
+        let candidate: Option<(i64, i64)> = sqlx::query_as(&format!(
+            "SELECT id, COALESCE(locked_until, 0) FROM {table} WHERE {pending} AND {due} <= $1 \
+               AND (locked_until IS NULL OR locked_until < $1) \
+             ORDER BY {due}, id LIMIT 1"
+        ))
+        .bind(now)
+        .fetch_optional(&db.pool)
+        .await?;
+        let Some((id, held_until)) = candidate else {
+            return Ok(Claim::Nothing);
+        };
+        let claimed: Option<(i64,)> = sqlx::query_as(&format!(
+            "UPDATE {table} SET locked_until = $1, attempts = attempts + 1{on_claim} \
+             WHERE id = $2 AND {pending} AND (locked_until IS NULL OR locked_until < $3) \
+             RETURNING attempts",
+            on_claim = self.on_claim,
+        ))
+        .bind(now + self.lease_ms)
+        .bind(id)
+        .bind(now)
+        .fetch_optional(&db.pool)
+        .await?;
+        Ok(match claimed {
+            Some((attempts,)) => Claim::Won(Claimed {
+                id,
+                attempts,
+                interrupted: held_until != 0,
+            }),
+            None => Claim::Lost,
+        })
+    }
+
+    /// Whether a temporary failure of attempt `attempts` may be tried again.
+    pub fn may_retry(&self, attempts: i64) -> bool {
+        attempts < self.max_attempts
+    }
+
+    /// Gives a claimed row back, due again at `due_at`, with why this attempt failed.
+    pub async fn retry_at(
+        &self,
+        db: &Db,
+        id: i64,
+        due_at: i64,
+        error: &str,
+    ) -> Result<(), AppError> {
+        sqlx::query(&format!(
+            "UPDATE {table} SET {due} = $1, locked_until = NULL, last_error = $2{on_return} \
+             WHERE id = $3",
+            table = self.table,
+            due = self.due,
+            on_return = self.on_return,
+        ))
+        .bind(due_at)
+        .bind(error)
+        .bind(id)
+        .execute(&db.pool)
+        .await?;
+        Ok(())
+    }
+}
+
+/// Delay before retry number `attempt` (1-based): twice `base`, then doubling, capped at 5
+/// minutes.
+pub fn backoff_ms(base: i64, attempt: i64) -> i64 {
+    let exponent = attempt.clamp(1, 20) as u32;
+    base.max(1).saturating_mul(1i64 << exponent).min(300_000)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn retries_wait_twice_as_long_each_time_up_to_five_minutes() {
+        assert_eq!(backoff_ms(1000, 1), 2_000);
+        assert_eq!(backoff_ms(1000, 2), 4_000);
+        assert_eq!(backoff_ms(1000, 8), 256_000);
+        assert_eq!(backoff_ms(1000, 9), 300_000);
+        assert_eq!(backoff_ms(0, 1), 2);
+    }
+}
