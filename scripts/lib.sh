@@ -15,7 +15,16 @@ WASM_BINDGEN_VERSION="$(awk '/^name = "wasm-bindgen"$/ {getline; gsub(/"/, "", $
 
 say() { printf '\033[1;36m==>\033[0m %s\n' "$*"; }
 
+# The toolchain pinned in rust-toolchain.toml, with its components and the WASM target.
+need_toolchain() {
+  if ! rustc --version >/dev/null 2>&1; then
+    say "installing the pinned Rust toolchain"
+    rustup toolchain install
+  fi
+}
+
 need_wasm_target() {
+  need_toolchain
   if ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then
     say "adding the wasm32-unknown-unknown target"
     rustup target add wasm32-unknown-unknown
@@ -60,22 +69,49 @@ need_rust_src() {
   fi
 }
 
-# The release build, into target/site and $CARGO_TARGET_DIR/release/buzon. The browser's
-# bundle is built with its own standard library, compiled for size, with panics that stop at
-# once instead of formatting a message and without the source locations panics would have
-# named: the inbox's first module goes from 351.3 to 321.2 KB brotli. Those options are
-# unstable; the one installed toolchain (stable) takes them through RUSTC_BOOTSTRAP for the
-# browser's release build only, while the server and every test build stay on plain stable. A
-# target's rustflags replace `[build] rustflags` instead of adding to them, hence
-# `erase_components` again (see .cargo/config.toml).
-release_build() {
+# The browser's release bundle, into target/site: built with its own standard library,
+# compiled for size, with panics that stop at once instead of formatting a message and without
+# the source locations panics would have named (the inbox's first module went from 351.3 to
+# 321.2 KB brotli; docs/bundle-size.md lists every such measure). Those options are unstable;
+# the pinned stable toolchain takes them through RUSTC_BOOTSTRAP for this build only, while the
+# server and every test build stay on plain stable. A target's rustflags replace
+# `[build] rustflags` instead of adding to them, hence `erase_components` again (see
+# .cargo/config.toml).
+release_frontend() {
   need_build_tools
   need_rust_src
   RUSTC_BOOTSTRAP=1 \
     CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUSTFLAGS="--cfg erase_components -Zunstable-options -Cpanic=immediate-abort -Zlocation-detail=none" \
     cargo leptos build --release --precompress --split --frontend-only \
     --lib-cargo-args=-Zbuild-std=std,panic_abort --lib-cargo-args=-Zbuild-std-features=optimize_for_size
+}
+
+# The production build: the browser's bundle and the server with the full release profile
+# (link-time optimisation across crates, one codegen unit), $CARGO_TARGET_DIR/release/buzon.
+release_build() {
+  release_frontend
   cargo leptos build --release --precompress --split --server-only
+}
+
+# What `scripts/run` starts: the same browser bundle, and the server and the sandbox with the
+# `run` profile ($CARGO_TARGET_DIR/run/): optimised, but without the release profile's
+# link-time optimisation, so a first run compiles in a fraction of the time.
+run_build() {
+  release_frontend
+  cargo build --profile run -p server -p sandbox
+}
+
+# The browser's first module must stay within 250 KB brotli (docs/bundle-size.md).
+BUNDLE_BUDGET_KB=250
+check_bundle_budget() {
+  node -e '
+    const fs = require("fs"), zlib = require("zlib");
+    const wasm = fs.readFileSync("target/site/pkg/buzon.wasm");
+    const br = zlib.brotliCompressSync(wasm, { params: { [zlib.constants.BROTLI_PARAM_QUALITY]: 11 } });
+    const kb = br.length / 1024, budget = Number(process.argv[1]);
+    console.log(`buzon.wasm: ${kb.toFixed(1)} KB brotli (budget ${budget} KB)`);
+    if (kb > budget) { console.error("the browser bundle is over its budget"); process.exit(1); }
+  ' "$BUNDLE_BUDGET_KB"
 }
 
 # Everything `cargo leptos build` needs.
