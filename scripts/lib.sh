@@ -94,11 +94,11 @@ release_build() {
 }
 
 # What `scripts/run` starts: the same browser bundle, and the server and the sandbox with the
-# `run` profile ($CARGO_TARGET_DIR/run/): optimised, but without the release profile's
-# link-time optimisation, so a first run compiles in a fraction of the time.
+# `quick-release` profile ($CARGO_TARGET_DIR/quick-release/): optimised, but without the
+# release profile's link-time optimisation, so a first run compiles in a fraction of the time.
 run_build() {
   release_frontend
-  cargo build --profile run -p server -p sandbox
+  cargo build --profile quick-release -p server -p sandbox
 }
 
 # The browser's first module must stay within 250 KB brotli (docs/bundle-size.md).
