@@ -153,6 +153,31 @@ pub async fn append_for(
     })
 }
 
+/// Commits `tx` and only then tells the open screens about the events appended in it: no
+/// screen hears of a change that could still be rolled back.
+pub async fn commit_and_publish(
+    tx: Tx<'_>,
+    hub: &Hub,
+    events: impl IntoIterator<Item = Published>,
+) -> Result<(), AppError> {
+    tx.commit().await?;
+    hub.publish(events);
+    Ok(())
+}
+
+/// The end of a write that open screens must hear of: appends `change` (of a conversation
+/// assigned to `assignee_id`), commits, and publishes it.
+pub async fn commit_change(
+    mut tx: Tx<'_>,
+    hub: &Hub,
+    org_id: i64,
+    assignee_id: Option<i64>,
+    change: &impl Logged,
+) -> Result<(), AppError> {
+    let event = append(&mut tx, org_id, assignee_id, change).await?;
+    commit_and_publish(tx, hub, [event]).await
+}
+
 /// `{"id":…,"change":…}` without parsing the stored payload again.
 pub fn stream_json(id: i64, payload: &str) -> String {
     format!("{{\"id\":{id},\"change\":{payload}}}")

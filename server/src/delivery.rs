@@ -385,9 +385,7 @@ impl Worker {
                 event_log::append(&mut tx, sending.org_id, sending.assignee_id, &change).await?,
             );
         }
-        tx.commit().await?;
-        self.hub.publish(published);
-        Ok(())
+        event_log::commit_and_publish(tx, &self.hub, published).await
     }
 
     async fn load(&self, message_id: i64) -> Result<Sending, AppError> {

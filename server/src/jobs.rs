@@ -303,9 +303,7 @@ impl Jobs {
             mime_type,
             size_bytes: size,
         };
-        let event = event_log::append(&mut tx, org_id, assignee_id, &change).await?;
-        tx.commit().await.map_err(AppError::from)?;
-        self.hub.publish([event]);
+        event_log::commit_change(tx, &self.hub, org_id, assignee_id, &change).await?;
         Ok(())
     }
 
@@ -341,9 +339,7 @@ impl Jobs {
         let change = Change::ConversationUpdated {
             conversation: Box::new(conversation),
         };
-        let event = event_log::append(&mut tx, org_id, assignee, &change).await?;
-        tx.commit().await.map_err(AppError::from)?;
-        self.hub.publish([event]);
+        event_log::commit_change(tx, &self.hub, org_id, assignee, &change).await?;
         Ok(())
     }
 

@@ -792,8 +792,7 @@ pub mod ssr {
         .bind(message_id)
         .fetch_optional(&mut *tx)
         .await?;
-        tx.commit().await?;
-        state.hub.publish([event]);
+        event_log::commit_and_publish(tx, &state.hub, [event]).await?;
         state.delivery_wake.notify_one();
         row.map(MessageRow::view).ok_or(AppError::NotFound)
     }
@@ -1039,9 +1038,7 @@ pub mod ssr {
             message: Box::new(view.clone()),
             conversation: Box::new(conversation),
         };
-        let event = event_log::append(&mut tx, user.org_id, assignee, &change).await?;
-        tx.commit().await?;
-        state.hub.publish([event]);
+        event_log::commit_change(tx, &state.hub, user.org_id, assignee, &change).await?;
         state.delivery_wake.notify_one();
         Ok(view)
     }

@@ -39,18 +39,10 @@ pub mod ssr {
         let mut conversation = summary(visible.channel, row);
         conversation.contact_name = Some(contact.name()).filter(|n| !n.is_empty());
         let assignee = conversation.assignee_id;
-        let event = event_log::append(
-            &mut tx,
-            org_id,
-            assignee,
-            &Change::ConversationUpdated {
-                conversation: Box::new(conversation),
-            },
-        )
-        .await?;
-        tx.commit().await?;
-        state.hub.publish([event]);
-        Ok(())
+        let change = Change::ConversationUpdated {
+            conversation: Box::new(conversation),
+        };
+        event_log::commit_change(tx, &state.hub, org_id, assignee, &change).await
     }
 
     pub async fn create_from_conversation(
@@ -194,17 +186,10 @@ pub mod ssr {
         conversation.contact_name = Some(contact.name()).filter(|n| !n.is_empty());
         let conversation_id = conversation.id;
         let assignee = conversation.assignee_id;
-        let event = event_log::append(
-            &mut tx,
-            user.org_id,
-            assignee,
-            &Change::ConversationUpdated {
-                conversation: Box::new(conversation),
-            },
-        )
-        .await?;
-        tx.commit().await?;
-        state.hub.publish([event]);
+        let change = Change::ConversationUpdated {
+            conversation: Box::new(conversation),
+        };
+        event_log::commit_change(tx, &state.hub, user.org_id, assignee, &change).await?;
         Ok(Started {
             conversation_id,
             existed,

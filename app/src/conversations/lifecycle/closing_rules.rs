@@ -68,6 +68,7 @@ pub mod ssr {
     use crate::conversations::store::{summary, SummaryRow, SUMMARY_COLUMNS};
     use crate::db::{now_ms, Db};
     use crate::error::{Field, Problem};
+    use crate::event_log;
     use crate::event_log::Hub;
     use crate::lifecycle::{close_at, ClosingRule, Inactivity, Unit};
     use crate::orgs::Tx;
@@ -513,10 +514,9 @@ pub mod ssr {
                     system_event(&mut tx, org_id, None, conversation, content, None, now).await?,
                 );
             }
-            tx.commit().await?;
             let progress = published.len() + stale;
             closed += published.len();
-            hub.publish(published);
+            event_log::commit_and_publish(tx, hub, published).await?;
             // Whatever is left is being closed elsewhere at this moment.
             if progress == 0 {
                 return Ok(closed);

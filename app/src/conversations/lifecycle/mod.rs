@@ -412,9 +412,8 @@ pub mod ssr {
             .await?;
             published.push(event);
         }
-        tx.commit().await?;
         let changed = published.len();
-        state.hub.publish(published);
+        event_log::commit_and_publish(tx, &state.hub, published).await?;
         Ok(changed)
     }
 
@@ -456,9 +455,8 @@ pub mod ssr {
             .await?;
             published.push(event);
         }
-        tx.commit().await?;
         let changed = published.len();
-        state.hub.publish(published);
+        event_log::commit_and_publish(tx, &state.hub, published).await?;
         Ok(changed)
     }
 
@@ -491,9 +489,7 @@ pub mod ssr {
             now_ms(),
         )
         .await?;
-        tx.commit().await?;
-        state.hub.publish([event]);
-        Ok(())
+        event_log::commit_and_publish(tx, &state.hub, [event]).await
     }
 
     /// The customer wrote in a closed conversation: it opens again, still with its assignee if
@@ -614,16 +610,15 @@ pub mod ssr {
         .bind(conversation_id)
         .execute(&mut *tx)
         .await?;
-        let event = event_log::append_for(
-            &mut tx,
+        let change = Change::ConversationDeleted { conversation_id };
+        event_log::commit_change(
+            tx,
+            &state.hub,
             user.org_id,
             conversation.assignee_id,
-            None,
-            &Change::ConversationDeleted { conversation_id },
+            &change,
         )
         .await?;
-        tx.commit().await?;
-        state.hub.publish([event]);
         // A file another message still uses (a quick reply's copy) stays.
         for (key,) in files {
             let (users,): (i64,) =
