@@ -220,6 +220,13 @@ pub fn variant<T: Copy>(
         .ok_or_else(|| JsonError(format!("unknown name {name:?}")))
 }
 
+/// A channel by the name it is stored and sent under.
+impl FromJson for channels::Channel {
+    fn from_json(value: Value) -> Result<Self, JsonError> {
+        variant(value, &channels::Channel::ALL, channels::Channel::as_str)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

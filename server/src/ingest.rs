@@ -15,7 +15,7 @@ use app::attachments::AttachmentView;
 use app::conversations::lifecycle::closing_rules::ssr::track;
 use app::conversations::lifecycle::ssr::reopen_for_customer;
 use app::conversations::store::{self, summary, SummaryRow, SUMMARY_COLUMNS};
-use app::conversations::{Change, MessageView};
+use app::conversations::{Change, Direction, MessageView};
 use app::db::{now_ms, Db};
 use app::error::AppError;
 use app::event_log::{self, Hub, Published};
@@ -456,7 +456,11 @@ async fn store_message(step: &mut Step<'_, '_>, message: &Message) -> Result<(),
     let view = MessageView {
         id: message_id,
         conversation_id,
-        direction: if incoming { "in" } else { "out" }.to_string(),
+        direction: if incoming {
+            Direction::In
+        } else {
+            Direction::Out
+        },
         kind: kind.to_string(),
         body,
         content,

@@ -2,6 +2,8 @@
 //! every message type, quoted replies, ticks with failures and retry, and older history as
 //! the thread scrolls up.
 
+use crate::conversations::Direction;
+use channels::Channel;
 use leptos::prelude::*;
 
 use super::composer::Composer;
@@ -144,7 +146,7 @@ fn OpenChat(conversation_id: i64) -> AnyView {
     };
     let header = move || shown().map(|t| t.conversation);
     let name = move || header().map(|c| display_name(&c)).unwrap_or_default();
-    let channel = move || header().map(|c| c.channel).unwrap_or_default();
+    let channel = move || header().map(|c| c.channel);
     let known = move || header().is_some_and(|c| c.contact_id.is_some());
     // From the thread itself, not the overview, which may arrive after it.
     let line = move || shown().map(|t| t.line_name).filter(|name| !name.is_empty());
@@ -172,7 +174,11 @@ fn OpenChat(conversation_id: i64) -> AnyView {
             t.as_ref()
                 .and_then(|t| t.as_ref().ok())
                 .and_then(|t| t.as_ref())
-                .and_then(|t| t.messages.last().map(|m| (m.id, m.direction == "out")))
+                .and_then(|t| {
+                    t.messages
+                        .last()
+                        .map(|m| (m.id, m.direction == Direction::Out))
+                })
         });
         let Some(element) = scroller.get() else {
             return;
@@ -260,8 +266,8 @@ fn OpenChat(conversation_id: i64) -> AnyView {
             <div class="chat-title">
                 <h2>{name}</h2>
                 <span class=move || {
-                    format!("channel channel-{}", channel())
-                }>{move || channel_label(&channel())}</span>
+                    format!("channel channel-{}", channel().map(Channel::as_str).unwrap_or_default())
+                }>{move || channel().map(channel_label)}</span>
                 {move || line().map(|l| view! { <span class="line">{l}</span> })}
             </div>
             // What is gone offers nothing more to do.
@@ -439,7 +445,7 @@ fn MessageBubble(
     workspace: Workspace,
 ) -> impl IntoView {
     let locale = use_locale();
-    if message.direction == "system" {
+    if message.direction == Direction::System {
         return view! {
             <p class="system-event" id=format!("m-{}", message.id)>
                 <span>
@@ -450,7 +456,7 @@ fn MessageBubble(
         }
         .into_any();
     }
-    let outgoing = message.direction == "out";
+    let outgoing = message.direction == Direction::Out;
     let class = if outgoing { "bubble out" } else { "bubble in" };
     let body = if message.deleted {
         view! { <p class="deleted">{td_string!(locale, inbox.deleted)}</p> }.into_any()
@@ -532,7 +538,7 @@ fn MessageBubble(
     });
     let quote = quoted.map(|q| {
         let id = q.id;
-        let author = if q.direction == "out" {
+        let author = if q.direction == Direction::Out {
             td_string!(locale, inbox.you).to_string()
         } else {
             td_string!(locale, inbox.customer).to_string()
@@ -766,7 +772,7 @@ fn waiting_here(
             !shown.iter().any(|m| {
                 m.id == q.local_id
                     || (m.id > 0
-                        && m.direction == "out"
+                        && m.direction == Direction::Out
                         && m.sender_user_id == Some(q.sender_user_id)
                         && m.body.as_deref() == Some(q.body.as_str())
                         && m.at >= q.at - 5 * 60_000)

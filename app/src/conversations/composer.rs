@@ -82,8 +82,7 @@ pub fn Composer(conversation_id: i64) -> AnyView {
                     .and_then(|t| t.as_ref().ok())
                     .and_then(|t| t.as_ref())
                     .map(|t| {
-                        let channel = channels::Channel::parse(&t.conversation.channel)
-                            .unwrap_or(channels::Channel::Whatsapp);
+                        let channel = t.conversation.channel;
                         (
                             channel,
                             t.conversation.last_incoming_at,

@@ -1,5 +1,7 @@
 //! How a conversation and its messages are named and marked in the list and the chat.
 
+use channels::Channel;
+
 use super::ConversationSummary;
 
 /// The name a conversation is shown with: the contact's, the profile's, the username or the
@@ -9,9 +11,9 @@ pub fn display_name(c: &ConversationSummary) -> String {
         .clone()
         .or_else(|| c.customer_name.clone())
         .or_else(|| c.customer_username.clone().map(|u| format!("@{u}")))
-        .unwrap_or_else(|| match c.channel.as_str() {
-            "whatsapp" | "twilio" => format!("+{}", c.customer_key),
-            _ => c.customer_key.clone(),
+        .unwrap_or_else(|| match c.channel {
+            Channel::Whatsapp | Channel::Twilio => format!("+{}", c.customer_key),
+            Channel::Messenger | Channel::Instagram => c.customer_key.clone(),
         })
 }
 
@@ -30,12 +32,12 @@ pub fn initials(name: &str) -> String {
     }
 }
 
-pub fn channel_label(channel: &str) -> &'static str {
+pub fn channel_label(channel: Channel) -> &'static str {
     match channel {
-        "whatsapp" => "WhatsApp",
-        "messenger" => "Messenger",
-        "instagram" => "Instagram",
-        _ => "Twilio",
+        Channel::Whatsapp => "WhatsApp",
+        Channel::Messenger => "Messenger",
+        Channel::Instagram => "Instagram",
+        Channel::Twilio => "Twilio",
     }
 }
 

@@ -3,6 +3,7 @@
 //! WhatsApp conversation.
 
 use crate::kit::nav::use_navigate;
+use channels::Channel;
 use leptos::prelude::*;
 
 use super::contact::start_conversation;
@@ -252,15 +253,13 @@ fn Filters(workspace: Workspace) -> impl IntoView {
                 <option value="" selected=move || workspace.query.get().channel.is_none()>
                     {td_string!(locale, inbox.all_channels)}
                 </option>
-                {["whatsapp", "messenger", "instagram", "twilio"]
+                {Channel::ALL
                     .into_iter()
                     .map(|channel| {
                         view! {
                             <option
-                                value=channel
-                                selected=move || {
-                                    workspace.query.get().channel.as_deref() == Some(channel)
-                                }
+                                value=channel.as_str()
+                                selected=move || workspace.query.get().channel == Some(channel)
                             >
                                 {channel_label(channel)}
                             </option>
@@ -284,7 +283,7 @@ fn Filters(workspace: Workspace) -> impl IntoView {
                                 value=id.to_string()
                                 selected=move || workspace.query.get().account_id == Some(id)
                             >
-                                {format!("{name} · {}", channel_label(&channel))}
+                                {format!("{name} · {}", channel_label(channel))}
                             </option>
                         }
                     }
@@ -564,8 +563,8 @@ fn Row(conversation: ConversationSummary, offset: i32, workspace: Workspace) -> 
                     <span class="row-bottom">
                         <span class=format!(
                             "channel channel-{}",
-                            conversation.channel,
-                        )>{channel_label(&conversation.channel)}</span>
+                            conversation.channel.as_str(),
+                        )>{channel_label(conversation.channel)}</span>
                         {move || line().map(|name| view! { <span class="line">{name}</span> })}
                         <span class="row-preview">{preview}</span>
                         {unread
@@ -678,7 +677,7 @@ fn NewConversation(close: impl Fn() + Clone + Send + Sync + 'static) -> impl Int
                         .map(|l| {
                             view! {
                                 <option value=l.id.to_string()>
-                                    {format!("{} · {}", l.name, channel_label(&l.channel))}
+                                    {format!("{} · {}", l.name, channel_label(l.channel))}
                                 </option>
                             }
                         })

@@ -5,6 +5,8 @@ use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::attachments::AttachmentView;
+use channels::Channel;
+
 use crate::error::AppError;
 use crate::from_json;
 use crate::json::{self, FromJson, JsonError};
@@ -30,19 +32,88 @@ pub mod store;
 /// The inbox's shared state, the live events applied to it, drafts and the offline queue.
 pub mod workspace;
 
+/// Whether a conversation is being worked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ConversationStatus {
+    Open,
+    Closed,
+}
+
+impl ConversationStatus {
+    pub const ALL: [ConversationStatus; 2] = [ConversationStatus::Open, ConversationStatus::Closed];
+
+    /// The name stored and sent.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ConversationStatus::Open => "open",
+            ConversationStatus::Closed => "closed",
+        }
+    }
+
+    pub fn parse(name: &str) -> Option<ConversationStatus> {
+        ConversationStatus::ALL
+            .into_iter()
+            .find(|s| s.as_str() == name)
+    }
+}
+
+impl FromJson for ConversationStatus {
+    fn from_json(value: serde_json::Value) -> Result<Self, JsonError> {
+        json::variant(value, &ConversationStatus::ALL, ConversationStatus::as_str)
+    }
+}
+
+#[cfg(feature = "ssr")]
+crate::stored_as_text!(ConversationStatus);
+
+/// Who a message comes from: the customer, the business, or Buzón itself (a note of what
+/// happened in the conversation).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Direction {
+    In,
+    Out,
+    System,
+}
+
+impl Direction {
+    pub const ALL: [Direction; 3] = [Direction::In, Direction::Out, Direction::System];
+
+    /// The name stored and sent.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Direction::In => "in",
+            Direction::Out => "out",
+            Direction::System => "system",
+        }
+    }
+
+    pub fn parse(name: &str) -> Option<Direction> {
+        Direction::ALL.into_iter().find(|d| d.as_str() == name)
+    }
+}
+
+impl FromJson for Direction {
+    fn from_json(value: serde_json::Value) -> Result<Self, JsonError> {
+        json::variant(value, &Direction::ALL, Direction::as_str)
+    }
+}
+
+#[cfg(feature = "ssr")]
+crate::stored_as_text!(Direction);
+
 /// One row of the conversation list.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ConversationSummary {
     pub id: i64,
     pub account_id: i64,
-    /// `whatsapp`, `messenger`, `instagram` or `twilio`.
-    pub channel: String,
+    pub channel: Channel,
     pub customer_key: String,
     pub customer_name: Option<String>,
     pub customer_username: Option<String>,
     pub contact_id: Option<i64>,
-    /// `open` or `closed`.
-    pub status: String,
+    pub status: ConversationStatus,
     pub assignee_id: Option<i64>,
     pub last_incoming_at: Option<i64>,
     pub last_message_at: i64,
@@ -105,8 +176,8 @@ impl Section {
     }
 
     /// Whether a conversation with this state and assignee belongs here, for `user_id`.
-    pub fn holds(self, status: &str, assignee: Option<i64>, user_id: i64) -> bool {
-        let open = status == "open";
+    pub fn holds(self, status: ConversationStatus, assignee: Option<i64>, user_id: i64) -> bool {
+        let open = status == ConversationStatus::Open;
         match self {
             Section::Open => open,
             Section::Unassigned => open && assignee.is_none(),
@@ -125,7 +196,7 @@ pub struct ListQuery {
     /// Only conversations with something new for the caller.
     pub unread: bool,
     /// `whatsapp`, `messenger`, `instagram` or `twilio`.
-    pub channel: Option<String>,
+    pub channel: Option<Channel>,
     pub account_id: Option<i64>,
     /// Part of the customer's or contact's name, phone number or username.
     pub search: Option<String>,
@@ -136,8 +207,8 @@ impl ListQuery {
     /// Whether a conversation as the stream sent it belongs in this list. The search is
     /// left to the server: a live row that may match is kept.
     pub fn admits(&self, c: &ConversationSummary, user_id: i64) -> bool {
-        self.section.holds(&c.status, c.assignee_id, user_id)
-            && self.channel.as_ref().is_none_or(|ch| *ch == c.channel)
+        self.section.holds(c.status, c.assignee_id, user_id)
+            && self.channel.is_none_or(|ch| ch == c.channel)
             && self.account_id.is_none_or(|a| a == c.account_id)
             && (!self.unread || c.unread)
             && self.search.as_deref().is_none_or(|q| matches_search(c, q))
@@ -209,7 +280,7 @@ impl Counts {
     /// The counts once `gone`, a conversation `user` was shown, is no longer there; the next
     /// read of the counts confirms them.
     pub fn without(&mut self, gone: &ConversationSummary, user: i64) {
-        if gone.status != "open" {
+        if gone.status != ConversationStatus::Open {
             return;
         }
         let less = |n: &mut i64| *n = (*n - 1).max(0);
@@ -229,7 +300,7 @@ impl Counts {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LineOption {
     pub id: i64,
-    pub channel: String,
+    pub channel: Channel,
     pub name: String,
     pub connected: bool,
 }
@@ -259,8 +330,7 @@ from_json!(Overview {
 pub struct MessageView {
     pub id: i64,
     pub conversation_id: i64,
-    /// `in`, `out` or `system`.
-    pub direction: String,
+    pub direction: Direction,
     pub kind: String,
     pub body: Option<String>,
     /// The kind-specific parts (location, choice, media details, story) as stored.
@@ -530,7 +600,7 @@ pub async fn load_conversations(
 /// The counts of the tabs and sections, in one query, and the lines to filter by.
 #[server(prefix = "/api", endpoint = "inbox_overview", output = crate::codec::Read)]
 pub async fn load_overview(
-    channel: Option<String>,
+    channel: Option<Channel>,
     account_id: Option<i64>,
 ) -> Result<Overview, AppError> {
     store::ssr::load_overview(channel, account_id)
@@ -713,12 +783,12 @@ mod tests {
         ConversationSummary {
             id: 1,
             account_id: 3,
-            channel: "whatsapp".into(),
+            channel: Channel::Whatsapp,
             customer_key: "5215512345678".into(),
             customer_name: Some("Lucía Pérez".into()),
             customer_username: None,
             contact_id: None,
-            status: status.into(),
+            status: ConversationStatus::parse(status).unwrap(),
             assignee_id: assignee,
             last_incoming_at: None,
             last_message_at: 0,
@@ -736,15 +806,15 @@ mod tests {
         let mine = row("open", Some(me));
         let others = row("open", Some(8));
         let closed = row("closed", Some(me));
-        assert!(Section::Open.holds(&unassigned.status, None, me));
-        assert!(!Section::Open.holds(&closed.status, closed.assignee_id, me));
-        assert!(Section::Unassigned.holds(&unassigned.status, None, me));
-        assert!(!Section::Unassigned.holds(&mine.status, mine.assignee_id, me));
-        assert!(Section::Mine.holds(&mine.status, mine.assignee_id, me));
-        assert!(!Section::Mine.holds(&others.status, others.assignee_id, me));
-        assert!(Section::Others.holds(&others.status, others.assignee_id, me));
-        assert!(!Section::Others.holds(&unassigned.status, None, me));
-        assert!(Section::Closed.holds(&closed.status, closed.assignee_id, me));
+        assert!(Section::Open.holds(unassigned.status, None, me));
+        assert!(!Section::Open.holds(closed.status, closed.assignee_id, me));
+        assert!(Section::Unassigned.holds(unassigned.status, None, me));
+        assert!(!Section::Unassigned.holds(mine.status, mine.assignee_id, me));
+        assert!(Section::Mine.holds(mine.status, mine.assignee_id, me));
+        assert!(!Section::Mine.holds(others.status, others.assignee_id, me));
+        assert!(Section::Others.holds(others.status, others.assignee_id, me));
+        assert!(!Section::Others.holds(unassigned.status, None, me));
+        assert!(Section::Closed.holds(closed.status, closed.assignee_id, me));
         for section in Section::ALL {
             assert_eq!(Section::from_key(section.key()), Some(section));
         }
@@ -767,7 +837,7 @@ mod tests {
             query: Some(ListQuery {
                 section: Section::Others,
                 unread: true,
-                channel: Some("instagram".into()),
+                channel: Some(Channel::Instagram),
                 account_id: Some(3),
                 search: Some("ana".into()),
             }),
@@ -782,7 +852,7 @@ mod tests {
             },
             lines: vec![LineOption {
                 id: 3,
-                channel: "whatsapp".into(),
+                channel: Channel::Whatsapp,
                 name: "Ventas".into(),
                 connected: false,
             }],
@@ -791,7 +861,7 @@ mod tests {
         let message = MessageView {
             id: 12,
             conversation_id: known.id,
-            direction: "out".into(),
+            direction: Direction::Out,
             kind: "document".into(),
             body: Some("Cotización".into()),
             content: serde_json::json!({"caption": "Cotización", "pages": 2}),
@@ -875,7 +945,7 @@ mod tests {
         let message = MessageView {
             id: 9,
             conversation_id: 1,
-            direction: "in".into(),
+            direction: Direction::In,
             kind: "location".into(),
             body: None,
             content: serde_json::json!({"latitude": -12.05, "longitude": -77.04}),
@@ -1006,14 +1076,14 @@ mod tests {
     #[test]
     fn live_rows_join_a_filtered_list_only_when_they_match() {
         let mut query = ListQuery {
-            channel: Some("whatsapp".into()),
+            channel: Some(Channel::Whatsapp),
             ..ListQuery::default()
         };
         let mut c = row("open", None);
         assert!(query.admits(&c, 7));
-        c.channel = "instagram".into();
+        c.channel = Channel::Instagram;
         assert!(!query.admits(&c, 7));
-        c.channel = "whatsapp".into();
+        c.channel = Channel::Whatsapp;
         query.unread = true;
         assert!(!query.admits(&c, 7));
         c.unread = true;

@@ -1,5 +1,6 @@
 //! Conversations and messages in the database: the list, the thread, queuing a send.
 
+use crate::conversations::Direction;
 use channels::Channel;
 
 use super::{AttachmentView, ConversationSummary, MessageView};
@@ -19,7 +20,7 @@ pub struct SummaryRow {
     customer_name: Option<String>,
     customer_username: Option<String>,
     contact_id: Option<i64>,
-    status: String,
+    status: crate::conversations::ConversationStatus,
     assignee_id: Option<i64>,
     last_incoming_at: Option<i64>,
     last_message_at: i64,
@@ -31,7 +32,7 @@ pub fn summary(channel: Channel, row: SummaryRow) -> ConversationSummary {
     ConversationSummary {
         id: row.id,
         account_id: row.account_id,
-        channel: channel.as_str().to_string(),
+        channel,
         customer_key: row.customer_key,
         customer_name: row.customer_name,
         customer_username: row.customer_username,
@@ -98,7 +99,7 @@ const MESSAGE_COLUMNS: &str = "m.id, m.conversation_id, m.direction, m.kind, m.b
 struct MessageRow {
     id: i64,
     conversation_id: i64,
-    direction: String,
+    direction: Direction,
     kind: String,
     body: Option<String>,
     content: String,
@@ -215,8 +216,8 @@ pub mod ssr {
         if !actor.permissions.has(Permission::SeeAllConversations) {
             filter.push(format!("c.assignee_id = {me}"));
         }
-        if let Some(channel) = &query.channel {
-            let channel = filter.value(Bound::Text(channel.clone()));
+        if let Some(channel) = query.channel {
+            let channel = filter.value(Bound::Text(channel.as_str().to_string()));
             filter.push(format!("a.channel = {channel}"));
         }
         if let Some(account_id) = query.account_id {
@@ -322,10 +323,10 @@ pub mod ssr {
     }
 
     pub async fn load_overview(
-        channel: Option<String>,
+        channel: Option<Channel>,
         account_id: Option<i64>,
     ) -> Result<Overview, AppError> {
-        let (channel, account_id) = (channel.as_deref(), account_id);
+        let channel = channel.map(Channel::as_str);
         read_as(can_use_inbox, |user| overview_of(user, channel, account_id)).await
     }
 
@@ -394,11 +395,13 @@ pub mod ssr {
             counts,
             lines: lines
                 .into_iter()
-                .map(|(id, channel, name, status)| LineOption {
-                    id,
-                    channel,
-                    name,
-                    connected: status == "connected",
+                .filter_map(|(id, channel, name, status)| {
+                    Some(LineOption {
+                        id,
+                        channel: Channel::parse(&channel)?,
+                        name,
+                        connected: status == "connected",
+                    })
                 })
                 .collect(),
             sees_all,
@@ -1017,7 +1020,7 @@ pub mod ssr {
         let view = MessageView {
             id: message_id,
             conversation_id,
-            direction: "out".into(),
+            direction: Direction::Out,
             kind: draft.kind.into(),
             body: Some(draft.body),
             content: draft.content,

@@ -2,6 +2,7 @@
 //! create one from the customer, and a search to link an existing contact instead.
 //! Beside the chat on desktops, collapsible on tablets, its own view on phones.
 
+use channels::Channel;
 use leptos::prelude::*;
 
 use super::{create_contact, link_contact};
@@ -38,7 +39,7 @@ pub fn ContactPanel(conversation_id: i64) -> AnyView {
     let customer = Memo::new(move |_| {
         shown()
             .map(|t| (t.conversation.channel, t.conversation.customer_name))
-            .unwrap_or_default()
+            .unwrap_or((Channel::Whatsapp, None))
     });
     // What the panel learned itself (created or linked) shows before the stream confirms it.
     let placed = move |contact: ContactView| {
@@ -75,7 +76,7 @@ pub fn ContactPanel(conversation_id: i64) -> AnyView {
                             <p class="hint">
                                 {crate::kit::form::fill(
                                     td_string!(locale, contacts.not_in_crm),
-                                    &[("channel", channel_label(&channel).to_string())],
+                                    &[("channel", channel_label(channel).to_string())],
                                 )}
                             </p>
                         </div>

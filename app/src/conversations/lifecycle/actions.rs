@@ -2,6 +2,7 @@
 //! close it with a reason, reopen it; and their own availability in the list's header. The
 //! server decides; what comes back on the stream updates the page.
 
+use crate::conversations::ConversationStatus;
 use leptos::prelude::*;
 
 use crate::conversations::lifecycle::{
@@ -69,7 +70,11 @@ pub fn ConversationActions(
     };
     let id = move || conversation.get_untracked().map(|c| c.id).unwrap_or(0);
     let assignee = move || conversation.get().and_then(|c| c.assignee_id);
-    let is_open = move || conversation.get().is_some_and(|c| c.status == "open");
+    let is_open = move || {
+        conversation
+            .get()
+            .is_some_and(|c| c.status == ConversationStatus::Open)
+    };
     let has_contact = move || conversation.get().is_some_and(|c| c.contact_id.is_some());
     let assign = move |to: Option<i64>| {
         let also = contact_too.get_untracked();

@@ -134,6 +134,7 @@ pub mod ssr {
     use crate::conversations::store::ssr::prefixed;
     use crate::conversations::store::{summary, Listed, SummaryRow, SUMMARY_COLUMNS};
     use crate::conversations::{Change, ConversationSummary, MessageView};
+    use crate::conversations::{ConversationStatus, Direction};
     use crate::db::now_ms;
     use crate::error::{Field, Problem};
     use crate::event_log::{self, Published};
@@ -278,9 +279,7 @@ pub mod ssr {
         query: sqlx::query::QueryAs<'q, sqlx::Any, SummaryRow, sqlx::any::AnyArguments<'q>>,
     ) -> Result<ConversationSummary, AppError> {
         let row = query.fetch_one(&mut **tx).await?;
-        let channel =
-            channels::Channel::parse(&before.channel).unwrap_or(channels::Channel::Whatsapp);
-        Ok(summary(channel, row))
+        Ok(summary(before.channel, row))
     }
 
     /// `UPDATE conversations SET {set} ... WHERE id = ${id}`, answering the row.
@@ -320,7 +319,7 @@ pub mod ssr {
         let message = MessageView {
             id,
             conversation_id: conversation.id,
-            direction: "system".into(),
+            direction: Direction::System,
             kind: "system".into(),
             body: None,
             content,
@@ -428,7 +427,7 @@ pub mod ssr {
         let mut published = Vec::new();
         for id in ids {
             let before = visible(&mut tx, &actor, id).await?;
-            if before.status != "open" {
+            if before.status != ConversationStatus::Open {
                 continue;
             }
             let sql = set(
@@ -465,7 +464,7 @@ pub mod ssr {
         let state = AppState::current()?;
         let mut tx = state.db.begin().await?;
         let before = visible(&mut tx, &user.actor(), conversation_id).await?;
-        if before.status == "open" {
+        if before.status == ConversationStatus::Open {
             return Ok(());
         }
         let sql = set("status = 'open', close_reason = NULL, updated_at = $1", 2);
@@ -508,7 +507,7 @@ pub mod ssr {
         let Some(before) = conversation(tx, org_id, conversation_id).await? else {
             return Ok(None);
         };
-        if before.status == "open" {
+        if before.status == ConversationStatus::Open {
             return Ok(None);
         }
         let current = match before.assignee_id {

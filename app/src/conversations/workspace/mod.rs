@@ -2,6 +2,7 @@
 //! the open thread, the counts, the live stream's state), built once by the inbox page and
 //! kept current by the live events applied here.
 
+use crate::conversations::Direction;
 use leptos::prelude::*;
 
 use super::labels::display_name;
@@ -192,7 +193,7 @@ impl Workspace {
             pairs.push(("u", "1".into()));
         }
         if let Some(channel) = query.channel {
-            pairs.push(("ch", channel));
+            pairs.push(("ch", channel.as_str().to_string()));
         }
         if let Some(line) = query.account_id {
             pairs.push(("l", line.to_string()));
@@ -236,7 +237,7 @@ impl Workspace {
                     .and_then(|s| Section::from_key(&s))
                     .unwrap_or_default(),
                 unread: text("u").is_some(),
-                channel: text("ch").filter(|c| channels::Channel::parse(c).is_some()),
+                channel: text("ch").and_then(|c| channels::Channel::parse(&c)),
                 account_id: text("l").and_then(|l| l.parse().ok()),
                 search: text("q"),
             }
@@ -380,7 +381,7 @@ fn apply(workspace: Workspace, event: StreamEvent, fresh: bool) {
     let user_id = workspace.user_id.get_untracked();
     let selected = workspace.selected.get_untracked();
     let incoming = fresh
-        && matches!(&event.change, Change::MessageCreated { message, .. } if message.direction == "in");
+        && matches!(&event.change, Change::MessageCreated { message, .. } if message.direction == Direction::In);
     if fresh {
         if let Change::MessageCreated {
             message,
@@ -741,7 +742,7 @@ pub fn apply_to_messages(messages: &mut Vec<MessageView>, change: Change) {
                 .iter()
                 .position(|m| m.id == message.id)
                 .or_else(|| {
-                    (message.direction == "out")
+                    (message.direction == Direction::Out)
                         .then(|| {
                             messages.iter().position(|m| {
                                 m.id < 0

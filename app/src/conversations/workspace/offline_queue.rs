@@ -4,6 +4,7 @@
 //! a key the server stores with the message, so sending one again after its answer was lost
 //! stores it once.
 
+use crate::conversations::Direction;
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 
@@ -43,7 +44,7 @@ impl Queued {
         MessageView {
             id: self.local_id,
             conversation_id: self.conversation_id,
-            direction: "out".into(),
+            direction: Direction::Out,
             kind: "text".into(),
             body: Some(self.body.clone()),
             content: serde_json::Value::Null,
