@@ -190,9 +190,15 @@ async fn follow(mut socket: WebSocket, state: AppState, mut user: CurrentUser, a
     }
 }
 
-/// An event as the log holds it: id, payload, the conversation's assignee now, and whom else
-/// it is for.
-type Logged = (i64, String, Option<i64>, Option<i64>);
+/// An event as the log holds it, with its conversation's assignee now.
+#[derive(sqlx::FromRow)]
+struct Logged {
+    id: i64,
+    payload: String,
+    assignee_id: Option<i64>,
+    /// Someone else it is for (the user the conversation was just taken from).
+    visible_to: Option<i64>,
+}
 
 /// Sends every visible event after `after` (starting a little earlier, see
 /// [`REPLAY_OVERLAP`]) not sent yet; `false` when the socket is gone.
@@ -221,7 +227,13 @@ async fn replay(
             return false;
         };
         let page = rows.len();
-        for (id, payload, assignee_id, visible_to) in rows {
+        for Logged {
+            id,
+            payload,
+            assignee_id,
+            visible_to,
+        } in rows
+        {
             last = id;
             let visible =
                 can_see_conversation(&actor, assignee_id) || visible_to == Some(actor.user_id);

@@ -7,7 +7,7 @@
 use std::time::Duration;
 
 use app::accounts::store as accounts;
-use app::conversations::store::{summary, SummaryRow, SUMMARY_COLUMNS};
+use app::conversations::store::ssr as conversations;
 use app::conversations::Change;
 use app::db::{now_ms, Db};
 use app::error::AppError;
@@ -309,13 +309,7 @@ impl Jobs {
 
     async fn fetch_profile(&self, conversation_id: i64, account_id: i64) -> Result<(), JobError> {
         let (org_id, access) = self.account_access(account_id).await?;
-        let customer: Option<(String,)> =
-            sqlx::query_as("SELECT customer_key FROM conversations WHERE id = $1")
-                .bind(conversation_id)
-                .fetch_optional(&self.db.pool)
-                .await
-                .map_err(AppError::from)?;
-        let Some((customer,)) = customer else {
+        let Some(customer) = conversations::customer_key(&self.db, conversation_id).await? else {
             return Ok(());
         };
         let profile = self.api.profile(&access, &customer).await?;
@@ -323,18 +317,14 @@ impl Jobs {
             return Ok(());
         }
         let mut tx = self.db.begin().await.map_err(AppError::from)?;
-        let row: SummaryRow = sqlx::query_as(&format!(
-            "UPDATE conversations SET customer_name = COALESCE(customer_name, $1), \
-             customer_username = COALESCE(customer_username, $2) WHERE id = $3 \
-             RETURNING {SUMMARY_COLUMNS}"
-        ))
-        .bind(&profile.name)
-        .bind(&profile.username)
-        .bind(conversation_id)
-        .fetch_one(&mut *tx)
-        .await
-        .map_err(AppError::from)?;
-        let conversation = summary(access.channel, row);
+        let conversation = conversations::fill_customer_profile(
+            &mut tx,
+            conversation_id,
+            access.channel,
+            profile.name.as_deref(),
+            profile.username.as_deref(),
+        )
+        .await?;
         let assignee = conversation.assignee_id;
         let change = Change::ConversationUpdated {
             conversation: Box::new(conversation),

@@ -65,8 +65,6 @@ crate::from_json!(CurrentUser {
     role
 });
 
-/// Written by the variant's name, as serde's derive writes it.
-
 impl CurrentUser {
     pub fn actor(&self) -> Actor {
         Actor {

@@ -440,7 +440,7 @@ fn Rows(workspace: Workspace) -> impl IntoView {
                                 c.last_message_kind.clone(),
                                 c.customer_name.clone(),
                                 c.contact_name.clone(),
-                                c.status.clone(),
+                                c.status,
                                 c.unread,
                             )
                         }

@@ -160,9 +160,10 @@ pub mod ssr {
     use crate::conversations::{
         Change, Counts, InboxList, LineOption, ListQuery, Overview, Section, Thread,
     };
-    use crate::db::{now_ms, SearchIndex};
+    use crate::db::{now_ms, Db, SearchIndex};
     use crate::error::{AppError, Field, Problem};
     use crate::event_log;
+    use crate::orgs::Tx;
     use crate::permissions::{
         can_delete_conversation, can_see_conversation, can_use_inbox, Actor, Permission,
     };
@@ -489,6 +490,38 @@ pub mod ssr {
             .fetch_one(&state.db.pool)
             .await?;
         Ok(id)
+    }
+
+    /// The customer a conversation is with (their number, page-scoped id or username).
+    pub async fn customer_key(db: &Db, conversation_id: i64) -> Result<Option<String>, AppError> {
+        let row: Option<(String,)> =
+            sqlx::query_as("SELECT customer_key FROM conversations WHERE id = $1")
+                .bind(conversation_id)
+                .fetch_optional(&db.pool)
+                .await?;
+        Ok(row.map(|(key,)| key))
+    }
+
+    /// The customer's name and username as their channel's profile gives them, where the
+    /// conversation has none yet.
+    pub async fn fill_customer_profile(
+        tx: &mut Tx<'_>,
+        conversation_id: i64,
+        channel: Channel,
+        name: Option<&str>,
+        username: Option<&str>,
+    ) -> Result<ConversationSummary, AppError> {
+        let row: SummaryRow = sqlx::query_as(&format!(
+            "UPDATE conversations SET customer_name = COALESCE(customer_name, $1), \
+             customer_username = COALESCE(customer_username, $2) WHERE id = $3 \
+             RETURNING {SUMMARY_COLUMNS}"
+        ))
+        .bind(name)
+        .bind(username)
+        .bind(conversation_id)
+        .fetch_one(&mut **tx)
+        .await?;
+        Ok(summary(channel, row))
     }
 
     pub async fn visible_conversation(

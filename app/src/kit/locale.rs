@@ -109,6 +109,7 @@ impl Language {
     }
 }
 
+/// Written by the variant's name, as serde's derive writes it.
 impl crate::json::FromJson for Language {
     fn from_json(value: serde_json::Value) -> Result<Self, crate::json::JsonError> {
         crate::json::variant(value, &Language::ALL, |l| match l {

@@ -106,33 +106,33 @@ pub mod ssr {
     use crate::state::AppState;
     use crate::validate;
 
-    type Row = (
-        i64,
-        String,
-        String,
-        Option<i64>,
-        Option<String>,
-        Option<String>,
-        Option<String>,
-        Option<i64>,
-    );
+    /// A quick reply as [`COLUMNS`] reads it, with its file's columns when it has one.
+    #[derive(sqlx::FromRow)]
+    struct Row {
+        id: i64,
+        short_code: String,
+        body: String,
+        file_id: Option<i64>,
+        kind: Option<String>,
+        mime_type: Option<String>,
+        file_name: Option<String>,
+        size_bytes: Option<i64>,
+    }
 
-    const COLUMNS: &str = "q.id, q.short_code, q.body, a.id, a.kind, a.mime_type, a.file_name, \
-                           a.size_bytes";
+    const COLUMNS: &str = "q.id, q.short_code, q.body, a.id AS file_id, a.kind, a.mime_type, \
+                           a.file_name, a.size_bytes";
 
-    fn reply(
-        (id, short_code, body, file, kind, mime_type, file_name, size_bytes): Row,
-    ) -> QuickReply {
+    fn reply(row: Row) -> QuickReply {
         QuickReply {
-            id,
-            short_code,
-            body,
-            attachment: file.map(|id| AttachmentView {
+            id: row.id,
+            short_code: row.short_code,
+            body: row.body,
+            attachment: row.file_id.map(|id| AttachmentView {
                 id,
-                kind: kind.unwrap_or_default(),
-                mime_type: mime_type.unwrap_or_default(),
-                file_name,
-                size_bytes,
+                kind: row.kind.unwrap_or_default(),
+                mime_type: row.mime_type.unwrap_or_default(),
+                file_name: row.file_name,
+                size_bytes: row.size_bytes,
                 status: "ready".into(),
             }),
         }
@@ -203,6 +203,7 @@ pub mod ssr {
     }
 
     /// A quick reply's file as stored: kind, type, name, size, hash and where the bytes are.
+    #[derive(sqlx::FromRow)]
     pub struct StoredFile {
         pub kind: String,
         pub mime_type: String,
@@ -218,15 +219,7 @@ pub mod ssr {
         org_id: i64,
         quick_reply_id: i64,
     ) -> Result<Option<StoredFile>, AppError> {
-        type Stored = (
-            String,
-            String,
-            Option<String>,
-            Option<i64>,
-            Option<String>,
-            Option<String>,
-        );
-        let file: Option<Stored> = sqlx::query_as(
+        let file: Option<StoredFile> = sqlx::query_as(
             "SELECT a.kind, a.mime_type, a.file_name, a.size_bytes, a.sha256, a.storage_key \
                  FROM quick_replies q JOIN attachments a ON a.id = q.attachment_id \
                  WHERE q.id = $1 AND q.org_id = $2",
@@ -235,16 +228,7 @@ pub mod ssr {
         .bind(org_id)
         .fetch_optional(&state.db.pool)
         .await?;
-        Ok(file.map(
-            |(kind, mime_type, file_name, size_bytes, sha256, storage_key)| StoredFile {
-                kind,
-                mime_type,
-                file_name,
-                size_bytes,
-                sha256,
-                storage_key,
-            },
-        ))
+        Ok(file)
     }
 
     pub async fn delete(id: i64) -> Result<(), AppError> {

@@ -46,6 +46,7 @@ pub struct TemplateSettings {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(sqlx::FromRow))]
 pub struct LineTemplates {
     pub account_id: i64,
     /// `whatsapp` or `twilio`.

@@ -17,8 +17,9 @@ pub mod ssr {
     pub async fn settings() -> Result<TemplateSettings, AppError> {
         let user = require(can_manage_settings).await?;
         let state = AppState::current()?;
-        let lines: Vec<(i64, String, String, i64, Option<i64>)> = sqlx::query_as(
-            "SELECT a.id, a.channel, a.name, COUNT(t.id), MAX(t.synced_at) FROM accounts a \
+        let lines: Vec<LineTemplates> = sqlx::query_as(
+            "SELECT a.id AS account_id, a.channel, a.name, COUNT(t.id) AS approved, \
+                    MAX(t.synced_at) AS synced_at FROM accounts a \
              LEFT JOIN templates t ON t.account_id = a.id AND t.status = 'APPROVED' \
              WHERE a.org_id = $1 AND a.channel IN ('whatsapp', 'twilio') \
                AND a.status = 'connected' \
@@ -34,18 +35,7 @@ pub mod ssr {
         .fetch_all(&state.db.pool)
         .await?;
         Ok(TemplateSettings {
-            lines: lines
-                .into_iter()
-                .map(
-                    |(account_id, channel, name, approved, synced_at)| LineTemplates {
-                        account_id,
-                        channel,
-                        name,
-                        approved,
-                        synced_at,
-                    },
-                )
-                .collect(),
+            lines,
             prices: CATEGORIES
                 .iter()
                 .map(|category| {

@@ -38,8 +38,18 @@ pub async fn insert_user(tx: &mut Tx<'_>, user: NewUser<'_>) -> Result<i64, AppE
     Ok(id)
 }
 
+/// A user as the team page lists them.
+#[derive(sqlx::FromRow)]
+struct MemberRow {
+    id: i64,
+    name: String,
+    email: String,
+    role_id: i64,
+    status: String,
+}
+
 pub async fn members(db: &Db, org_id: i64) -> Result<Vec<TeamMember>, AppError> {
-    let rows: Vec<(i64, String, String, i64, String)> = sqlx::query_as(
+    let rows: Vec<MemberRow> = sqlx::query_as(
         "SELECT id, name, email, role_id, status FROM users WHERE org_id = $1 \
          ORDER BY lower(name), email",
     )
@@ -47,20 +57,28 @@ pub async fn members(db: &Db, org_id: i64) -> Result<Vec<TeamMember>, AppError> 
     .fetch_all(&db.pool)
     .await?;
     rows.into_iter()
-        .map(|(id, name, email, role_id, status)| {
+        .map(|row| {
+            let status = UserStatus::from_key(&row.status)
+                .ok_or_else(|| AppError::internal(format!("unknown status {:?}", row.status)))?;
             Ok(TeamMember {
-                id,
-                name,
-                email,
-                role_id,
-                status: UserStatus::from_key(&status)
-                    .ok_or_else(|| AppError::internal(format!("unknown status {status:?}")))?,
+                id: row.id,
+                name: row.name,
+                email: row.email,
+                role_id: row.role_id,
+                status,
             })
         })
         .collect()
 }
 
-type RoleRow = (i64, String, Option<String>, String);
+/// A role as stored: its permissions a JSON list of their keys.
+#[derive(sqlx::FromRow)]
+struct RoleRow {
+    id: i64,
+    name: String,
+    builtin: Option<String>,
+    permissions: String,
+}
 
 pub async fn roles(db: &Db, org_id: i64) -> Result<Vec<RoleView>, AppError> {
     let rows: Vec<RoleRow> = sqlx::query_as(
@@ -70,7 +88,7 @@ pub async fn roles(db: &Db, org_id: i64) -> Result<Vec<RoleView>, AppError> {
     .fetch_all(&db.pool)
     .await?;
     rows.into_iter()
-        .map(|(id, name, builtin, permissions)| role_view(id, name, builtin, &permissions))
+        .map(|row| role_view(row.id, row.name, row.builtin, &row.permissions))
         .collect()
 }
 
@@ -82,7 +100,7 @@ pub async fn role(db: &Db, org_id: i64, role_id: i64) -> Result<Option<RoleView>
     .bind(role_id)
     .fetch_optional(&db.pool)
     .await?;
-    row.map(|(id, name, builtin, permissions)| role_view(id, name, builtin, &permissions))
+    row.map(|row| role_view(row.id, row.name, row.builtin, &row.permissions))
         .transpose()
 }
 

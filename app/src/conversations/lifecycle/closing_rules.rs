@@ -80,7 +80,17 @@ pub mod ssr {
     /// Deadlines written per statement when a rule changes.
     const DEADLINE_BATCH: usize = 400;
 
-    type RuleRow = (i64, String, i64, i64, String, String, i64);
+    /// A closing rule as stored.
+    #[derive(sqlx::FromRow)]
+    struct RuleRow {
+        id: i64,
+        name: String,
+        enabled: i64,
+        amount: i64,
+        unit: String,
+        reason: String,
+        saved_at: i64,
+    }
 
     async fn views(db: &Db, org_id: i64, only: Option<i64>) -> Result<Vec<RuleView>, AppError> {
         let rows: Vec<RuleRow> = sqlx::query_as(
@@ -100,22 +110,20 @@ pub mod ssr {
         .await?;
         Ok(rows
             .into_iter()
-            .map(
-                |(id, name, enabled, amount, unit, reason, saved_at)| RuleView {
-                    id,
-                    name,
-                    enabled: enabled == 1,
-                    amount,
-                    unit,
-                    reason,
-                    account_ids: accounts
-                        .iter()
-                        .filter(|(rule, _)| *rule == id)
-                        .map(|(_, account)| *account)
-                        .collect(),
-                    saved_at,
-                },
-            )
+            .map(|row| RuleView {
+                id: row.id,
+                name: row.name,
+                enabled: row.enabled == 1,
+                amount: row.amount,
+                unit: row.unit,
+                reason: row.reason,
+                account_ids: accounts
+                    .iter()
+                    .filter(|(rule, _)| *rule == row.id)
+                    .map(|(_, account)| *account)
+                    .collect(),
+                saved_at: row.saved_at,
+            })
             .collect())
     }
 

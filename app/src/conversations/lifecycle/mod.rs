@@ -146,11 +146,22 @@ pub mod ssr {
     };
     use crate::state::AppState;
 
+    /// An active user of the organization, with whether they take conversations now and
+    /// what their role allows.
+    #[derive(sqlx::FromRow)]
+    struct PersonRow {
+        id: i64,
+        name: String,
+        status: String,
+        available: i64,
+        permissions: String,
+    }
+
     pub async fn choices() -> Result<Choices, AppError> {
         let user = require(can_use_inbox).await?;
         let state = AppState::current()?;
-        let people: Vec<(i64, String, i64, String)> = sqlx::query_as(
-            "SELECT u.id, u.name, u.available, r.permissions FROM users u \
+        let people: Vec<PersonRow> = sqlx::query_as(
+            "SELECT u.id, u.name, u.status, u.available, r.permissions FROM users u \
              JOIN roles r ON r.id = u.role_id \
              WHERE u.org_id = $1 AND u.status = 'active' ORDER BY u.name, u.id",
         )
@@ -159,11 +170,11 @@ pub mod ssr {
         .await?;
         let team = people
             .into_iter()
-            .filter(|(_, _, _, permissions)| uses_inbox(permissions))
-            .map(|(id, name, available, _)| TeamMember {
-                id,
-                name,
-                available: available == 1,
+            .filter(|person| uses_inbox(&person.permissions))
+            .map(|person| TeamMember {
+                id: person.id,
+                name: person.name,
+                available: person.available == 1,
             })
             .collect();
         let reasons: Vec<(i64, String)> = sqlx::query_as(
@@ -217,7 +228,7 @@ pub mod ssr {
         org_id: i64,
         id: i64,
     ) -> Result<Option<(Assignee, String)>, AppError> {
-        let row: Option<(i64, String, String, i64, String)> = sqlx::query_as(
+        let row: Option<PersonRow> = sqlx::query_as(
             "SELECT u.id, u.name, u.status, u.available, r.permissions FROM users u \
              JOIN roles r ON r.id = u.role_id WHERE u.id = $1 AND u.org_id = $2",
         )
@@ -225,15 +236,15 @@ pub mod ssr {
         .bind(org_id)
         .fetch_optional(&mut **tx)
         .await?;
-        Ok(row.map(|(user_id, name, status, available, permissions)| {
+        Ok(row.map(|person| {
             (
                 Assignee {
-                    user_id,
-                    active: status == "active",
-                    available: available == 1,
-                    uses_inbox: uses_inbox(&permissions),
+                    user_id: person.id,
+                    active: person.status == "active",
+                    available: person.available == 1,
+                    uses_inbox: uses_inbox(&person.permissions),
                 },
-                name,
+                person.name,
             )
         }))
     }
