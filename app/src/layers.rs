@@ -68,7 +68,7 @@ const FEATURE_USES: &[(&str, &[&str])] = &[
 ];
 
 /// Macros exported at the crate's root, by the module that defines them.
-const ROOT_MACROS: &[(&str, &str)] = &[("from_json", "json")];
+const ROOT_MACROS: &[(&str, &str)] = &[("from_json", "json"), ("stored_as_text", "db")];
 
 fn layer_of(module: &str) -> Option<usize> {
     LAYERS
