@@ -8,7 +8,7 @@ use super::{
 };
 use crate::error::{AppError, Field};
 use crate::i18n::*;
-use crate::kit::form::{action_error, outcome_view, FieldError, FormError};
+use crate::kit::form::{action_error, outcome_view, FormError, FormField};
 use crate::kit::locale::use_locale;
 
 pub type AccountsResource = Resource<Result<Accounts, AppError>>;
@@ -295,18 +295,19 @@ fn AccountForm(
                     .get()
                     .map(|account| view! { <input type="hidden" name="channel" value=account.channel /> })
             }}
-            <label for="account-name">{td_string!(locale, settings.account_name)}</label>
-            <input id="account-name" name="name" required prop:value=value(|a| Some(a.name.clone())) />
-            <FieldError error=save_error field=Field::Name id="account-name-error" />
-            <label for="account-external">{external_label}</label>
-            <input
-                id="account-external"
-                name="external_id"
-                required
-                inputmode="numeric"
-                prop:value=value(|a| Some(a.external_id.clone()))
-            />
-            <FieldError error=save_error field=Field::ExternalId id="account-external-error" />
+            <FormField id="account-name" label={td_string!(locale, settings.account_name)} field=Field::Name error=save_error>
+                <input id="account-name" aria-describedby="account-name-error" name="name" required prop:value=value(|a| Some(a.name.clone())) />
+            </FormField>
+            <FormField id="account-external" label={external_label} field=Field::ExternalId error=save_error>
+                <input
+                    id="account-external"
+                    aria-describedby="account-external-error"
+                    name="external_id"
+                    required
+                    inputmode="numeric"
+                    prop:value=value(|a| Some(a.external_id.clone()))
+                />
+            </FormField>
             <label for="account-handle">{td_string!(locale, settings.handle)}</label>
             <input id="account-handle" name="handle" prop:value=value(|a| a.display_handle.clone()) />
             <div class:hidden=move || channel.get() != "whatsapp">
@@ -314,47 +315,51 @@ fn AccountForm(
                 <input id="account-business" name="business_id" prop:value=value(|a| a.business_id.clone()) />
             </div>
             <div class:hidden=is_meta>
-                <label for="account-sid">{td_string!(locale, settings.account_sid)}</label>
-                <input id="account-sid" name="account_sid" prop:value=value(|a| a.account_sid.clone()) />
-                <FieldError error=save_error field=Field::AccountSid id="account-sid-error" />
-                <label for="account-auth">{td_string!(locale, settings.auth_token)}</label>
-                <input
-                    id="account-auth"
-                    name="auth_token"
-                    type="password"
-                    autocomplete="off"
-                    placeholder=kept(|a| a.has_auth_token)
-                />
-                <FieldError error=save_error field=Field::AuthToken id="account-auth-error" />
+                <FormField id="account-sid" label={td_string!(locale, settings.account_sid)} field=Field::AccountSid error=save_error>
+                    <input id="account-sid" aria-describedby="account-sid-error" name="account_sid" prop:value=value(|a| a.account_sid.clone()) />
+                </FormField>
+                <FormField id="account-auth" label={td_string!(locale, settings.auth_token)} field=Field::AuthToken error=save_error>
+                    <input
+                        id="account-auth"
+                        aria-describedby="account-auth-error"
+                        name="auth_token"
+                        type="password"
+                        autocomplete="off"
+                        placeholder=kept(|a| a.has_auth_token)
+                    />
+                </FormField>
             </div>
             <div class:hidden=move || !is_meta()>
-                <label for="account-token">{td_string!(locale, settings.access_token)}</label>
-                <input
-                    id="account-token"
-                    name="access_token"
-                    type="password"
-                    autocomplete="off"
-                    placeholder=kept(|a| a.has_access_token)
-                />
-                <FieldError error=save_error field=Field::AccessToken id="account-token-error" />
-                <label for="account-secret">{td_string!(locale, settings.app_secret)}</label>
-                <input
-                    id="account-secret"
-                    name="app_secret"
-                    type="password"
-                    autocomplete="off"
-                    placeholder=kept(|a| a.has_app_secret)
-                />
-                <FieldError error=save_error field=Field::AppSecret id="account-secret-error" />
-                <label for="account-verify">{td_string!(locale, settings.verify_token)}</label>
-                <input
-                    id="account-verify"
-                    name="verify_token"
-                    type="password"
-                    autocomplete="off"
-                    placeholder=kept(|a| a.has_verify_token)
-                />
-                <FieldError error=save_error field=Field::VerifyToken id="account-verify-error" />
+                <FormField id="account-token" label={td_string!(locale, settings.access_token)} field=Field::AccessToken error=save_error>
+                    <input
+                        id="account-token"
+                        aria-describedby="account-token-error"
+                        name="access_token"
+                        type="password"
+                        autocomplete="off"
+                        placeholder=kept(|a| a.has_access_token)
+                    />
+                </FormField>
+                <FormField id="account-secret" label={td_string!(locale, settings.app_secret)} field=Field::AppSecret error=save_error>
+                    <input
+                        id="account-secret"
+                        aria-describedby="account-secret-error"
+                        name="app_secret"
+                        type="password"
+                        autocomplete="off"
+                        placeholder=kept(|a| a.has_app_secret)
+                    />
+                </FormField>
+                <FormField id="account-verify" label={td_string!(locale, settings.verify_token)} field=Field::VerifyToken error=save_error>
+                    <input
+                        id="account-verify"
+                        aria-describedby="account-verify-error"
+                        name="verify_token"
+                        type="password"
+                        autocomplete="off"
+                        placeholder=kept(|a| a.has_verify_token)
+                    />
+                </FormField>
             </div>
             <FormError error=save_error fields=FORM_FIELDS />
             <div class="form-actions">

@@ -209,6 +209,24 @@ pub fn FieldError(
     }
 }
 
+/// A labelled form control and, under it, the error of the last submission about `field`.
+/// The control, given as the children, carries the id `id` and is described by
+/// `"{id}-error"`, the error's id.
+#[component]
+pub fn FormField(
+    id: &'static str,
+    #[prop(into)] label: TextProp,
+    field: Field,
+    #[prop(into)] error: Signal<Option<AppError>>,
+    children: Children,
+) -> impl IntoView {
+    view! {
+        <label for=id>{move || label.get()}</label>
+        {children()}
+        <FieldError error field id=format!("{id}-error") />
+    }
+}
+
 /// The error of the last submission when it is not about one of `fields`.
 #[component]
 pub fn FormError(

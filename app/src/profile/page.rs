@@ -8,7 +8,7 @@ use crate::auth::{CurrentUser, Language};
 use crate::auth::{LogoutButton, ShownName, WithUser};
 use crate::error::Field;
 use crate::i18n::*;
-use crate::kit::form::{action_error, role_name, FieldError, FormError};
+use crate::kit::form::{action_error, role_name, FormError, FormField};
 use crate::kit::locale::use_locale;
 use crate::profile::{ChangePassword, UpdateProfile};
 
@@ -61,36 +61,37 @@ fn Profile(user: CurrentUser) -> impl IntoView {
             <h2>{td_string!(locale, profile.details_heading)}</h2>
             <ActionForm action=update attr:class="stack-form">
                 <FormError error=update_error fields=&[Field::Name, Field::Language] />
-                <label for="profile-name">{td_string!(locale, fields.your_name)}</label>
-                <input
-                    id="profile-name"
-                    name="name"
-                    required
-                    maxlength="100"
-                    autocomplete="name"
-                    value=user.name.clone()
-                    on:input=move |ev| typed_name.set(event_target_value(&ev))
-                    aria-describedby="profile-name-error"
-                />
-                <FieldError error=update_error field=Field::Name id="profile-name-error" />
-                <label for="profile-language">{td_string!(locale, fields.language)}</label>
-                <select
-                    id="profile-language"
-                    name="language"
-                    on:change=move |ev| {
-                        if let Some(language) = Language::from_code(&event_target_value(&ev)) {
-                            chosen_language.set(language);
+                <FormField id="profile-name" label={td_string!(locale, fields.your_name)} field=Field::Name error=update_error>
+                    <input
+                        id="profile-name"
+                        name="name"
+                        required
+                        maxlength="100"
+                        autocomplete="name"
+                        value=user.name.clone()
+                        on:input=move |ev| typed_name.set(event_target_value(&ev))
+                        aria-describedby="profile-name-error"
+                    />
+                </FormField>
+                <FormField id="profile-language" label={td_string!(locale, fields.language)} field=Field::Language error=update_error>
+                    <select
+                        id="profile-language"
+                        aria-describedby="profile-language-error"
+                        name="language"
+                        on:change=move |ev| {
+                            if let Some(language) = Language::from_code(&event_target_value(&ev)) {
+                                chosen_language.set(language);
+                            }
                         }
-                    }
-                >
-                    <option value="es" selected=user.language == Language::Es>
-                        {td_string!(locale, language.es)}
-                    </option>
-                    <option value="en" selected=user.language == Language::En>
-                        {td_string!(locale, language.en)}
-                    </option>
-                </select>
-                <FieldError error=update_error field=Field::Language id="profile-language-error" />
+                    >
+                        <option value="es" selected=user.language == Language::Es>
+                            {td_string!(locale, language.es)}
+                        </option>
+                        <option value="en" selected=user.language == Language::En>
+                            {td_string!(locale, language.en)}
+                        </option>
+                    </select>
+                </FormField>
                 <label class="checkbox">
                     <input type="checkbox" name="sound" value="on" checked=user.sound_enabled />
                     <span>{td_string!(locale, profile.sound)}</span>
@@ -110,27 +111,27 @@ fn Profile(user: CurrentUser) -> impl IntoView {
             <h2>{td_string!(locale, profile.password_heading)}</h2>
             <ActionForm action=change_password attr:class="stack-form">
                 <FormError error=password_error fields=&[Field::CurrentPassword, Field::Password] />
-                <label for="current-password">{td_string!(locale, fields.current_password)}</label>
-                <input
-                    id="current-password"
-                    name="current_password"
-                    type="password"
-                    required
-                    autocomplete="current-password"
-                    aria-describedby="current-password-error"
-                />
-                <FieldError error=password_error field=Field::CurrentPassword id="current-password-error" />
-                <label for="new-password">{td_string!(locale, fields.new_password)}</label>
-                <input
-                    id="new-password"
-                    name="new_password"
-                    type="password"
-                    required
-                    minlength="8"
-                    autocomplete="new-password"
-                    aria-describedby="new-password-error"
-                />
-                <FieldError error=password_error field=Field::Password id="new-password-error" />
+                <FormField id="current-password" label={td_string!(locale, fields.current_password)} field=Field::CurrentPassword error=password_error>
+                    <input
+                        id="current-password"
+                        name="current_password"
+                        type="password"
+                        required
+                        autocomplete="current-password"
+                        aria-describedby="current-password-error"
+                    />
+                </FormField>
+                <FormField id="new-password" label={td_string!(locale, fields.new_password)} field=Field::Password error=password_error>
+                    <input
+                        id="new-password"
+                        name="new_password"
+                        type="password"
+                        required
+                        minlength="8"
+                        autocomplete="new-password"
+                        aria-describedby="new-password-error"
+                    />
+                </FormField>
                 <div class="form-actions">
                     <button type="submit" class="button primary" disabled=move || change_password.pending().get()>
                         {td_string!(locale, profile.change_password)}

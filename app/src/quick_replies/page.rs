@@ -8,7 +8,7 @@ use crate::attachments::AttachmentView;
 use crate::error::{AppError, Field};
 use crate::i18n::*;
 use crate::kit::browser;
-use crate::kit::form::{action_error, ErrorNote, FieldError, FormError};
+use crate::kit::form::{action_error, ErrorNote, FieldError, FormError, FormField};
 use crate::kit::locale::use_locale;
 
 pub type QuickRepliesResource = Resource<Result<Vec<QuickReply>, AppError>>;
@@ -103,25 +103,27 @@ pub fn QuickRepliesSection(
             </Transition>
             <FormError error=delete_error fields=&[] />
             <ActionForm action=save node_ref=form attr:class="quick-reply-form">
-                <label for="quick-reply-code">{td_string!(locale, settings.quick_reply_code)}</label>
-                <input
-                    id="quick-reply-code"
-                    name="short_code"
-                    required
-                    maxlength="31"
-                    autocomplete="off"
-                    placeholder=td_string!(locale, settings.quick_reply_code_placeholder)
-                />
-                <FieldError error=save_error field=Field::ShortCode id="quick-reply-code-error" />
-                <label for="quick-reply-body">{td_string!(locale, settings.quick_reply_body)}</label>
-                <textarea
-                    id="quick-reply-body"
-                    name="body"
-                    required=move || file.get().is_none()
-                    rows="3"
-                ></textarea>
-                <p class="hint">{td_string!(locale, settings.quick_reply_hint)}</p>
-                <FieldError error=save_error field=Field::Message id="quick-reply-body-error" />
+                <FormField id="quick-reply-code" label={td_string!(locale, settings.quick_reply_code)} field=Field::ShortCode error=save_error>
+                    <input
+                        id="quick-reply-code"
+                        aria-describedby="quick-reply-code-error"
+                        name="short_code"
+                        required
+                        maxlength="31"
+                        autocomplete="off"
+                        placeholder=td_string!(locale, settings.quick_reply_code_placeholder)
+                    />
+                </FormField>
+                <FormField id="quick-reply-body" label={td_string!(locale, settings.quick_reply_body)} field=Field::Message error=save_error>
+                    <textarea
+                        id="quick-reply-body"
+                        aria-describedby="quick-reply-body-error"
+                        name="body"
+                        required=move || file.get().is_none()
+                        rows="3"
+                    ></textarea>
+                    <p class="hint">{td_string!(locale, settings.quick_reply_hint)}</p>
+                </FormField>
                 <label for="quick-reply-file">{td_string!(locale, settings.quick_reply_file)}</label>
                 <input
                     id="quick-reply-file"

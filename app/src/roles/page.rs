@@ -7,7 +7,7 @@ use crate::auth::RoleView;
 use crate::error::{AppError, Field};
 use crate::i18n::*;
 use crate::kit::form::{
-    action_error, error_text, permission_name, role_name, FieldError, FormError,
+    action_error, error_text, permission_name, role_name, FormError, FormField,
 };
 use crate::kit::locale::use_locale;
 use crate::permissions::Permission;
@@ -72,15 +72,15 @@ pub fn RolesSection(
                 }
             >
                 <h3>{td_string!(locale, settings.new_role)}</h3>
-                <label for="role-name">{td_string!(locale, fields.role_name)}</label>
-                <input
-                    id="role-name"
-                    maxlength="50"
-                    prop:value=new_name
-                    on:input=move |ev| new_name.set(event_target_value(&ev))
-                    aria-describedby="role-name-error"
-                />
-                <FieldError error=save_error field=Field::RoleName id="role-name-error" />
+                <FormField id="role-name" label={td_string!(locale, fields.role_name)} field=Field::RoleName error=save_error>
+                    <input
+                        id="role-name"
+                        maxlength="50"
+                        prop:value=new_name
+                        on:input=move |ev| new_name.set(event_target_value(&ev))
+                        aria-describedby="role-name-error"
+                    />
+                </FormField>
                 <fieldset class="permission-grid">
                     <legend>{td_string!(locale, settings.permissions)}</legend>
                     {Permission::ALL

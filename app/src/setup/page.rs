@@ -7,7 +7,7 @@ use leptos_meta::Title;
 use crate::auth::needs_setup;
 use crate::error::Field;
 use crate::i18n::*;
-use crate::kit::form::{action_error, FieldError, FormError};
+use crate::kit::form::{action_error, FormError, FormField};
 use crate::kit::locale::use_locale;
 use crate::kit::LanguageSwitch;
 use crate::setup::Setup;
@@ -39,48 +39,48 @@ pub fn SetupPage() -> impl IntoView {
                                 fields=&[Field::Organization, Field::Name, Field::Email, Field::Password]
                             />
                             <input type="hidden" name="language" value=crate::kit::locale::page_language().code() />
-                            <label for="organization">{td_string!(locale, fields.organization)}</label>
-                            <input
-                                id="organization"
-                                name="organization"
-                                required
-                                maxlength="100"
-                                autocomplete="organization"
-                                aria-describedby="organization-error"
-                            />
-                            <FieldError error field=Field::Organization id="organization-error" />
-                            <label for="name">{td_string!(locale, fields.your_name)}</label>
-                            <input
-                                id="name"
-                                name="name"
-                                required
-                                maxlength="100"
-                                autocomplete="name"
-                                aria-describedby="name-error"
-                            />
-                            <FieldError error field=Field::Name id="name-error" />
-                            <label for="email">{td_string!(locale, fields.email)}</label>
-                            <input
-                                id="email"
-                                name="email"
-                                type="email"
-                                required
-                                autocomplete="username"
-                                aria-describedby="email-error"
-                            />
-                            <FieldError error field=Field::Email id="email-error" />
-                            <label for="password">{td_string!(locale, fields.password)}</label>
-                            <input
-                                id="password"
-                                name="password"
-                                type="password"
-                                required
-                                minlength="8"
-                                autocomplete="new-password"
-                                aria-describedby="password-error password-hint"
-                            />
-                            <p class="hint" id="password-hint">{td_string!(locale, fields.password_hint)}</p>
-                            <FieldError error field=Field::Password id="password-error" />
+                            <FormField id="organization" label={td_string!(locale, fields.organization)} field=Field::Organization error>
+                                <input
+                                    id="organization"
+                                    name="organization"
+                                    required
+                                    maxlength="100"
+                                    autocomplete="organization"
+                                    aria-describedby="organization-error"
+                                />
+                            </FormField>
+                            <FormField id="name" label={td_string!(locale, fields.your_name)} field=Field::Name error>
+                                <input
+                                    id="name"
+                                    name="name"
+                                    required
+                                    maxlength="100"
+                                    autocomplete="name"
+                                    aria-describedby="name-error"
+                                />
+                            </FormField>
+                            <FormField id="email" label={td_string!(locale, fields.email)} field=Field::Email error>
+                                <input
+                                    id="email"
+                                    name="email"
+                                    type="email"
+                                    required
+                                    autocomplete="username"
+                                    aria-describedby="email-error"
+                                />
+                            </FormField>
+                            <FormField id="password" label={td_string!(locale, fields.password)} field=Field::Password error>
+                                <input
+                                    id="password"
+                                    name="password"
+                                    type="password"
+                                    required
+                                    minlength="8"
+                                    autocomplete="new-password"
+                                    aria-describedby="password-error password-hint"
+                                />
+                                <p class="hint" id="password-hint">{td_string!(locale, fields.password_hint)}</p>
+                            </FormField>
                             <button
                                 type="submit"
                                 class="button primary wide"

@@ -5,7 +5,7 @@ use leptos_meta::Title;
 
 use crate::error::Field;
 use crate::i18n::*;
-use crate::kit::form::{action_error, error_text, fill, FieldError, FormError};
+use crate::kit::form::{action_error, error_text, fill, FormError, FormField};
 use crate::kit::locale::use_locale;
 use crate::users::{load_invite, AcceptInvite};
 
@@ -56,30 +56,30 @@ pub fn InvitePage(token: String) -> impl IntoView {
                                     </p>
                                     <FormError error fields=&[Field::Name, Field::Password] />
                                     <input type="hidden" name="token" value=move || token.get_value() />
-                                    <label for="name">{td_string!(locale, fields.your_name)}</label>
-                                    <input
-                                        id="name"
-                                        name="name"
-                                        required
-                                        maxlength="100"
-                                        autocomplete="name"
-                                        aria-describedby="name-error"
-                                    />
-                                    <FieldError error field=Field::Name id="name-error" />
-                                    <label for="password">{td_string!(locale, fields.password)}</label>
-                                    <input
-                                        id="password"
-                                        name="password"
-                                        type="password"
-                                        required
-                                        minlength="8"
-                                        autocomplete="new-password"
-                                        aria-describedby="password-error password-hint"
-                                    />
-                                    <p class="hint" id="password-hint">
-                                        {td_string!(locale, fields.password_hint)}
-                                    </p>
-                                    <FieldError error field=Field::Password id="password-error" />
+                                    <FormField id="name" label={td_string!(locale, fields.your_name)} field=Field::Name error>
+                                        <input
+                                            id="name"
+                                            name="name"
+                                            required
+                                            maxlength="100"
+                                            autocomplete="name"
+                                            aria-describedby="name-error"
+                                        />
+                                    </FormField>
+                                    <FormField id="password" label={td_string!(locale, fields.password)} field=Field::Password error>
+                                        <input
+                                            id="password"
+                                            name="password"
+                                            type="password"
+                                            required
+                                            minlength="8"
+                                            autocomplete="new-password"
+                                            aria-describedby="password-error password-hint"
+                                        />
+                                        <p class="hint" id="password-hint">
+                                            {td_string!(locale, fields.password_hint)}
+                                        </p>
+                                    </FormField>
                                     <button
                                         type="submit"
                                         class="button primary wide"

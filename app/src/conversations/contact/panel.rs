@@ -11,7 +11,7 @@ use crate::conversations::labels::{channel_label, initials};
 use crate::conversations::workspace::Workspace;
 use crate::error::{AppError, Field};
 use crate::i18n::*;
-use crate::kit::form::{ErrorNote, FieldError, FormError};
+use crate::kit::form::{ErrorNote, FieldError, FormError, FormField};
 use crate::kit::locale::use_locale;
 
 const CONTACT_FIELDS: &[Field] = &[
@@ -185,34 +185,37 @@ fn CreateContact(
             }
         >
             <h3>{td_string!(locale, contacts.create_title)}</h3>
-            <label for="contact-first-name">{td_string!(locale, contacts.first_name)}</label>
-            <input
-                id="contact-first-name"
-                type="text"
-                required
-                autocomplete="off"
-                prop:value=move || first_name.get()
-                on:input=move |ev| first_name.set(event_target_value(&ev))
-            />
-            <FieldError error field=Field::FirstName id="contact-first-name-error" />
-            <label for="contact-last-name">{td_string!(locale, contacts.last_name)}</label>
-            <input
-                id="contact-last-name"
-                type="text"
-                required
-                autocomplete="off"
-                prop:value=move || last_name.get()
-                on:input=move |ev| last_name.set(event_target_value(&ev))
-            />
-            <FieldError error field=Field::LastName id="contact-last-name-error" />
-            <label for="contact-email">{td_string!(locale, contacts.email_optional)}</label>
-            <input
-                id="contact-email"
-                type="email"
-                autocomplete="off"
-                on:input=move |ev| email.set(event_target_value(&ev))
-            />
-            <FieldError error field=Field::Email id="contact-email-error" />
+            <FormField id="contact-first-name" label={td_string!(locale, contacts.first_name)} field=Field::FirstName error>
+                <input
+                    id="contact-first-name"
+                    aria-describedby="contact-first-name-error"
+                    type="text"
+                    required
+                    autocomplete="off"
+                    prop:value=move || first_name.get()
+                    on:input=move |ev| first_name.set(event_target_value(&ev))
+                />
+            </FormField>
+            <FormField id="contact-last-name" label={td_string!(locale, contacts.last_name)} field=Field::LastName error>
+                <input
+                    id="contact-last-name"
+                    aria-describedby="contact-last-name-error"
+                    type="text"
+                    required
+                    autocomplete="off"
+                    prop:value=move || last_name.get()
+                    on:input=move |ev| last_name.set(event_target_value(&ev))
+                />
+            </FormField>
+            <FormField id="contact-email" label={td_string!(locale, contacts.email_optional)} field=Field::Email error>
+                <input
+                    id="contact-email"
+                    aria-describedby="contact-email-error"
+                    type="email"
+                    autocomplete="off"
+                    on:input=move |ev| email.set(event_target_value(&ev))
+                />
+            </FormField>
             <label class="checkbox">
                 <input
                     type="checkbox"

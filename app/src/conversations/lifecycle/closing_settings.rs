@@ -10,7 +10,7 @@ use crate::conversations::lifecycle::closing_rules::{
 use crate::conversations::lifecycle::{add_close_reason, delete_close_reason, lifecycle_choices};
 use crate::error::{AppError, Field};
 use crate::i18n::*;
-use crate::kit::form::{ErrorNote, FieldError, FormError};
+use crate::kit::form::{ErrorNote, FieldError, FormError, FormField};
 use crate::kit::locale::use_locale;
 
 const RULE_FIELDS: &[Field] = &[
@@ -231,14 +231,15 @@ pub fn ClosingSection() -> AnyView {
             <ErrorNote error=list_error />
             <form class="rule-form" aria-labelledby="new-rule-heading" on:submit=add_rule>
                 <h4 id="new-rule-heading">{td_string!(locale, settings.rule_new)}</h4>
-                <label for="rule-name">{td_string!(locale, settings.rule_name)}</label>
-                <input
-                    id="rule-name"
-                    maxlength="60"
-                    prop:value=move || name.get()
-                    on:input=move |ev| name.set(event_target_value(&ev))
-                />
-                <FieldError error=rule_error field=Field::Name id="rule-name-error" />
+                <FormField id="rule-name" label={td_string!(locale, settings.rule_name)} field=Field::Name error=rule_error>
+                    <input
+                        id="rule-name"
+                        aria-describedby="rule-name-error"
+                        maxlength="60"
+                        prop:value=move || name.get()
+                        on:input=move |ev| name.set(event_target_value(&ev))
+                    />
+                </FormField>
                 <fieldset>
                     <legend>{td_string!(locale, settings.rule_after)}</legend>
                     <div class="inline-form">
@@ -300,23 +301,24 @@ pub fn ClosingSection() -> AnyView {
                     }}
                     <FieldError error=rule_error field=Field::Account id="rule-accounts-error" />
                 </fieldset>
-                <label for="rule-reason">{td_string!(locale, settings.rule_reason)}</label>
-                <input
-                    id="rule-reason"
-                    list="rule-reasons"
-                    maxlength="200"
-                    prop:value=move || reason.get()
-                    on:input=move |ev| reason.set(event_target_value(&ev))
-                />
-                <datalist id="rule-reasons">
-                    {move || {
-                        reasons()
-                            .into_iter()
-                            .map(|r| view! { <option value=r.label></option> })
-                            .collect_view()
-                    }}
-                </datalist>
-                <FieldError error=rule_error field=Field::CloseReason id="rule-reason-error" />
+                <FormField id="rule-reason" label={td_string!(locale, settings.rule_reason)} field=Field::CloseReason error=rule_error>
+                    <input
+                        id="rule-reason"
+                        aria-describedby="rule-reason-error"
+                        list="rule-reasons"
+                        maxlength="200"
+                        prop:value=move || reason.get()
+                        on:input=move |ev| reason.set(event_target_value(&ev))
+                    />
+                    <datalist id="rule-reasons">
+                        {move || {
+                            reasons()
+                                .into_iter()
+                                .map(|r| view! { <option value=r.label></option> })
+                                .collect_view()
+                        }}
+                    </datalist>
+                </FormField>
                 <label class="checkbox">
                     <input
                         type="checkbox"

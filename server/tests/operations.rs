@@ -1,0 +1,103 @@
+//! What an operator sees of a running server: every answer names its request, and
+//! `/metrics` is read from the machine itself or with the configured token.
+
+mod common;
+
+use buzon_server::config::ServeArgs;
+use common::{Backend, TestServer};
+
+on_both_databases!(
+    every_answer_carries_its_own_request_id,
+    metrics_are_for_this_machine_only,
+    metrics_elsewhere_need_the_token,
+);
+
+fn request_id(response: &reqwest::Response) -> String {
+    response
+        .headers()
+        .get("x-request-id")
+        .expect("the answer names its request")
+        .to_str()
+        .unwrap()
+        .to_string()
+}
+
+async fn every_answer_carries_its_own_request_id(backend: Backend) {
+    let server = TestServer::start(backend).await;
+    let http = reqwest::Client::new();
+    let healthz = format!("{}/healthz", server.base);
+    let first = http.get(&healthz).send().await.unwrap();
+    let second = http
+        .get(&healthz)
+        .header("x-request-id", "chosen-by-the-client")
+        .send()
+        .await
+        .unwrap();
+    let page = http
+        .get(format!("{}/login", server.base))
+        .send()
+        .await
+        .unwrap();
+    let ids = [request_id(&first), request_id(&second), request_id(&page)];
+    assert_ne!(ids[0], ids[1]);
+    assert_ne!(ids[1], ids[2]);
+    // No proxy is trusted here: a client's own id is not taken for Buzón's.
+    assert_ne!(ids[1], "chosen-by-the-client");
+    server.stop().await;
+}
+
+async fn metrics_are_for_this_machine_only(backend: Backend) {
+    let server = TestServer::start(backend).await;
+    let http = reqwest::Client::new();
+    http.get(format!("{}/healthz", server.base))
+        .send()
+        .await
+        .unwrap();
+    let metrics = format!("{}/metrics", server.base);
+    let response = http.get(&metrics).send().await.unwrap();
+    assert_eq!(response.status(), 200);
+    let text = response.text().await.unwrap();
+    for line in [
+        r#"buzon_http_requests_total{kind="operations",status="2xx"} 1"#,
+        "buzon_outbox_backlog 0",
+        "buzon_jobs_backlog 0",
+        "buzon_live_streams 0",
+        "buzon_ingested_events_total 0",
+    ] {
+        assert!(text.lines().any(|l| l == line), "{line} in:\n{text}");
+    }
+    assert!(text.contains("buzon_http_request_duration_seconds_bucket"));
+    // Through a proxy, the request comes from elsewhere.
+    let forwarded = http
+        .get(&metrics)
+        .header("x-forwarded-for", "203.0.113.7")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(forwarded.status(), 404);
+    server.stop().await;
+}
+
+async fn metrics_elsewhere_need_the_token(backend: Backend) {
+    let server = TestServer::start_with(
+        backend,
+        ServeArgs {
+            metrics_token: Some("a-long-metrics-token".into()),
+            ..ServeArgs::default()
+        },
+    )
+    .await;
+    let http = reqwest::Client::new();
+    let metrics = format!("{}/metrics", server.base);
+    let status = |token: Option<&'static str>| {
+        let mut request = http.get(&metrics);
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        async move { request.send().await.unwrap().status() }
+    };
+    assert_eq!(status(None).await, 404);
+    assert_eq!(status(Some("a-long-metrics-tokeX")).await, 404);
+    assert_eq!(status(Some("a-long-metrics-token")).await, 200);
+    server.stop().await;
+}
