@@ -25,12 +25,13 @@ pub struct AppState {
     pub api: channels::api::Api,
     /// Received and sent files.
     pub media: Media,
-    /// Wakes the outbox worker when a send is queued.
+    /// Wakes the delivery worker when a send is queued.
     pub delivery_wake: Arc<tokio::sync::Notify>,
     /// Bumped whenever an account changes here, so cached copies are read again at once.
     pub accounts_version: Arc<std::sync::atomic::AtomicU64>,
     /// What the layers above keep for the whole server, by type: auth's guesses of the
-    /// sessions' users. The state sits below them, so it does not name their types.
+    /// sessions' users, the server's metrics. The state sits below them, so it does not name
+    /// their types.
     pub extensions: axum::http::Extensions,
     pub leptos_options: LeptosOptions,
 }

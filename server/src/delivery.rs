@@ -93,32 +93,28 @@ impl Worker {
 
     /// Delivers one due row; `false` when none is due.
     pub async fn deliver_next(&self) -> Result<bool, AppError> {
-        let claimed = match OUTBOX.claim_next(&self.db, now_ms()).await? {
-            Claim::Nothing => return Ok(false),
-            // Another worker took it first.
-            Claim::Lost => return Ok(true),
-            Claim::Won(claimed) => claimed,
-        };
-        let outbox_id = claimed.id;
-        let attempts = claimed.attempts;
-        let (message_id,): (i64,) = sqlx::query_as("SELECT message_id FROM outbox WHERE id = $1")
-            .bind(outbox_id)
-            .fetch_one(&self.db.pool)
-            .await?;
+        let claimed: Claimed<(i64,)> =
+            match OUTBOX.claim_next(&self.db, now_ms(), "message_id").await? {
+                Claim::Nothing => return Ok(false),
+                // Another worker took it first.
+                Claim::Lost => return Ok(true),
+                Claim::Won(claimed) => claimed,
+            };
+        let (message_id,) = claimed.row;
         let sending = self.load(message_id).await?;
         let span = tracing::info_span!(
             "delivery",
             org = sending.org_id,
             conversation = sending.conversation_id,
             message = message_id,
-            attempt = attempts,
+            attempt = claimed.attempts,
         );
         self.attempt(claimed, sending).instrument(span).await?;
         Ok(true)
     }
 
     /// One attempt at a claimed row's send.
-    async fn attempt(&self, claimed: Claimed, sending: Sending) -> Result<(), AppError> {
+    async fn attempt(&self, claimed: Claimed<(i64,)>, sending: Sending) -> Result<(), AppError> {
         let outbox_id = claimed.id;
         let attempts = claimed.attempts;
         let message_id = sending.message_id;

@@ -147,17 +147,16 @@ impl Jobs {
 
     /// Runs one due job; `false` when none is due.
     pub async fn run_next(&self) -> Result<bool, AppError> {
-        let claimed = match JOBS.claim_next(&self.db, now_ms()).await? {
+        let claimed: Claimed<(Option<i64>, String, String)> = match JOBS
+            .claim_next(&self.db, now_ms(), "org_id, kind, payload")
+            .await?
+        {
             Claim::Nothing => return Ok(false),
             Claim::Lost => return Ok(true),
             Claim::Won(claimed) => claimed,
         };
-        let (org_id, kind, payload): (Option<i64>, String, String) =
-            sqlx::query_as("SELECT org_id, kind, payload FROM jobs WHERE id = $1")
-                .bind(claimed.id)
-                .fetch_one(&self.db.pool)
-                .await?;
-        let job = Job::from_columns(&kind, &payload);
+        let (org_id, kind, payload) = &claimed.row;
+        let job = Job::from_columns(kind, payload);
         let span = tracing::info_span!("job", id = claimed.id, %kind, org = ?org_id);
         let outcome = match &job {
             Ok(job) => self.perform(job, claimed.attempts).instrument(span).await,
@@ -179,7 +178,7 @@ impl Jobs {
             }
             Err(JobError::Retry(reason)) | Err(JobError::Abandon(reason)) => {
                 tracing::warn!(job = claimed.id, %kind, org = ?org_id, %reason, "job abandoned");
-                self.abandon(claimed, job.ok().as_ref(), &reason).await?;
+                self.abandon(claimed.id, job.ok().as_ref(), &reason).await?;
             }
         }
         Ok(true)
@@ -211,18 +210,13 @@ impl Jobs {
         }
     }
 
-    async fn abandon(
-        &self,
-        claimed: Claimed,
-        job: Option<&Job>,
-        reason: &str,
-    ) -> Result<(), AppError> {
+    async fn abandon(&self, id: i64, job: Option<&Job>, reason: &str) -> Result<(), AppError> {
         sqlx::query(
             "UPDATE jobs SET done_at = $1, locked_until = NULL, last_error = $2 WHERE id = $3",
         )
         .bind(now_ms())
         .bind(reason)
-        .bind(claimed.id)
+        .bind(id)
         .execute(&self.db.pool)
         .await?;
         if let Some(Job::DownloadMedia { attachment_id, .. }) = job {

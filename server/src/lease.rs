@@ -9,6 +9,8 @@
 
 use app::db::Db;
 use app::error::AppError;
+use sqlx::any::AnyRow;
+use sqlx::Row;
 
 /// A table of rows that workers claim with a lease.
 #[derive(Debug)]
@@ -51,30 +53,41 @@ pub const OUTBOX: Leased = Leased {
     max_attempts: 8,
 };
 
-/// A row claimed for one attempt.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Claimed {
+/// A row claimed for one attempt, with the columns its worker asked for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Claimed<R> {
     pub id: i64,
     /// This attempt's number, from 1.
     pub attempts: i64,
     /// An earlier attempt was claimed and never finished nor given back: its worker stopped
     /// while working on it, so what that attempt did is unknown.
     pub interrupted: bool,
+    /// The columns asked for.
+    pub row: R,
 }
 
 /// What a claim found.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Claim {
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Claim<R> {
     /// No row is due.
     Nothing,
     /// Another worker took the row first; look again.
     Lost,
-    Won(Claimed),
+    Won(Claimed<R>),
 }
 
 impl Leased {
-    /// Claims the first row due at `now` that nobody holds.
-    pub async fn claim_next(&self, db: &Db, now: i64) -> Result<Claim, AppError> {
+    /// Claims the first row due at `now` that nobody holds, reading its `columns` (read by
+    /// position into `R`) in the same statement.
+    pub async fn claim_next<R>(
+        &self,
+        db: &Db,
+        now: i64,
+        columns: &str,
+    ) -> Result<Claim<R>, AppError>
+    where
+        R: for<'r> sqlx::FromRow<'r, AnyRow> + Send + Unpin,
+    {
         let Leased {
             table,
             due,
@@ -92,10 +105,13 @@ impl Leased {
         let Some((id, held_until)) = candidate else {
             return Ok(Claim::Nothing);
         };
-        let claimed: Option<(i64,)> = sqlx::query_as(&format!(
+        // Taken only if it is still due and free: another worker may have claimed it, or
+        // given it back due later, since it was read.
+        let claimed: Option<AnyRow> = sqlx::query(&format!(
             "UPDATE {table} SET locked_until = $1, attempts = attempts + 1{on_claim} \
-             WHERE id = $2 AND {pending} AND (locked_until IS NULL OR locked_until < $3) \
-             RETURNING attempts",
+             WHERE id = $2 AND {pending} AND {due} <= $3 \
+               AND (locked_until IS NULL OR locked_until < $3) \
+             RETURNING {columns}, attempts AS claimed_attempts",
             on_claim = self.on_claim,
         ))
         .bind(now + self.lease_ms)
@@ -103,14 +119,15 @@ impl Leased {
         .bind(now)
         .fetch_optional(&db.pool)
         .await?;
-        Ok(match claimed {
-            Some((attempts,)) => Claim::Won(Claimed {
-                id,
-                attempts,
-                interrupted: held_until != 0,
-            }),
-            None => Claim::Lost,
-        })
+        let Some(claimed) = claimed else {
+            return Ok(Claim::Lost);
+        };
+        Ok(Claim::Won(Claimed {
+            id,
+            attempts: claimed.try_get("claimed_attempts")?,
+            interrupted: held_until != 0,
+            row: R::from_row(&claimed)?,
+        }))
     }
 
     /// Whether a temporary failure of attempt `attempts` may be tried again.

@@ -148,10 +148,10 @@ pub fn router(state: AppState, ingest: ingest::Ingest) -> Router {
     let request_ids = tower::ServiceBuilder::new()
         .layer(axum::middleware::from_fn_with_state(
             state.settings.trust_proxy,
-            foreign_request_id,
+            observe::foreign_request_id,
         ))
         .layer(SetRequestIdLayer::new(
-            request_id,
+            request_id.clone(),
             observe::RequestIds::default(),
         ));
     let webhooks = webhooks::routes(webhooks::Webhooks {
@@ -210,30 +210,15 @@ pub fn router(state: AppState, ingest: ingest::Ingest) -> Router {
         // keeps most of the gain at a fraction of the CPU.
         .layer(CompressionLayer::new().quality(CompressionLevel::Precise(5)))
         .layer(axum::middleware::from_fn_with_state(
-            state.clone(),
+            observe::Metrics::of(&state),
             observe::count_requests,
         ))
         // Every request has an id, kept from a trusted proxy or made here, sent back, and
         // carried by its span and so by every log line written while it is answered.
         .layer(TraceLayer::new_for_http().make_span_with(observe::request_span))
-        .layer(PropagateRequestIdLayer::new(HeaderName::from_static(
-            observe::REQUEST_ID,
-        )))
+        .layer(PropagateRequestIdLayer::new(request_id))
         .layer(request_ids)
         .with_state(state)
-}
-
-/// Drops a request id the client chose (it would land in the logs as if it were Buzón's),
-/// unless it comes through a proxy Buzón is told to trust.
-async fn foreign_request_id(
-    axum::extract::State(trusted): axum::extract::State<bool>,
-    mut request: axum::extract::Request,
-    next: axum::middleware::Next,
-) -> axum::response::Response {
-    if !trusted {
-        request.headers_mut().remove(observe::REQUEST_ID);
-    }
-    next.run(request).await
 }
 
 /// The addresses rendered as pages (`app::kit::nav`), each once every resource of the page

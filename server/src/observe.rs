@@ -206,15 +206,28 @@ fn kind_of(path: &str) -> &'static str {
 
 /// Counts and times every request.
 pub async fn count_requests(
-    State(state): State<AppState>,
+    State(metrics): State<Arc<Metrics>>,
     request: Request,
     next: Next,
 ) -> Response {
     let kind = kind_of(request.uri().path());
     let started = Instant::now();
     let response = next.run(request).await;
-    Metrics::of(&state).observe(kind, response.status(), started.elapsed().as_secs_f64());
+    metrics.observe(kind, response.status(), started.elapsed().as_secs_f64());
     response
+}
+
+/// Drops a request id the client chose (it would land in the logs as if it were Buzón's),
+/// unless it comes through a proxy Buzón is told to trust.
+pub async fn foreign_request_id(
+    State(trusted): State<bool>,
+    mut request: Request,
+    next: Next,
+) -> Response {
+    if !trusted {
+        request.headers_mut().remove(REQUEST_ID);
+    }
+    next.run(request).await
 }
 
 /// `GET /metrics`, for the machine itself or with the configured bearer token: the figures

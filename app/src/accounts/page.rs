@@ -8,7 +8,7 @@ use super::{
 };
 use crate::error::{AppError, Field};
 use crate::i18n::*;
-use crate::kit::form::{action_error, outcome_view, FormError, FormField};
+use crate::kit::form::{action_error, outcome_view, FieldError, FormError, FormField};
 use crate::kit::locale::use_locale;
 
 pub type AccountsResource = Resource<Result<Accounts, AppError>>;
@@ -298,16 +298,17 @@ fn AccountForm(
             <FormField id="account-name" label={td_string!(locale, settings.account_name)} field=Field::Name error=save_error>
                 <input id="account-name" aria-describedby="account-name-error" name="name" required prop:value=value(|a| Some(a.name.clone())) />
             </FormField>
-            <FormField id="account-external" label={external_label} field=Field::ExternalId error=save_error>
-                <input
-                    id="account-external"
-                    aria-describedby="account-external-error"
-                    name="external_id"
-                    required
-                    inputmode="numeric"
-                    prop:value=value(|a| Some(a.external_id.clone()))
-                />
-            </FormField>
+            // Its label follows the channel chosen, so it is not a `FormField`'s fixed one.
+            <label for="account-external">{external_label}</label>
+            <input
+                id="account-external"
+                aria-describedby="account-external-error"
+                name="external_id"
+                required
+                inputmode="numeric"
+                prop:value=value(|a| Some(a.external_id.clone()))
+            />
+            <FieldError error=save_error field=Field::ExternalId id="account-external-error" />
             <label for="account-handle">{td_string!(locale, settings.handle)}</label>
             <input id="account-handle" name="handle" prop:value=value(|a| a.display_handle.clone()) />
             <div class:hidden=move || channel.get() != "whatsapp">

@@ -75,7 +75,6 @@ impl CurrentUser {
     }
 }
 
-/// The signed-in user, or `None` when nobody is.
 /// Whether the installation still needs its first organization.
 #[server(prefix = "/api", endpoint = "needs_setup", output = crate::codec::Json)]
 pub async fn needs_setup() -> Result<bool, AppError> {
@@ -85,6 +84,7 @@ pub async fn needs_setup() -> Result<bool, AppError> {
         .map_err(AppError::respond)?)
 }
 
+/// The signed-in user, or `None` when nobody is.
 #[server(prefix = "/api", endpoint = "me", output = crate::codec::Read)]
 pub async fn fetch_current_user() -> Result<Option<CurrentUser>, AppError> {
     match ssr::require_user().await {

@@ -215,13 +215,14 @@ pub fn FieldError(
 #[component]
 pub fn FormField(
     id: &'static str,
-    #[prop(into)] label: TextProp,
+    /// Written once, as every translated text (the page's language is fixed for its life).
+    label: &'static str,
     field: Field,
     #[prop(into)] error: Signal<Option<AppError>>,
     children: Children,
 ) -> impl IntoView {
     view! {
-        <label for=id>{move || label.get()}</label>
+        <label for=id>{label}</label>
         {children()}
         <FieldError error field id=format!("{id}-error") />
     }
