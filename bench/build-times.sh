@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Wall time of the test command, cold (empty build cache) then warm. Tools already installed
-# (cargo-leptos, wasm-bindgen) are kept; remove them from ~/.cargo/bin to time a fresh machine.
+# (wasm-opt, Chromium, the rustup target and components) are kept.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 cold="$(mktemp -d)"

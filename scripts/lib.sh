@@ -10,9 +10,6 @@ export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/buzon/target}"
 export PATH="$HOME/.cargo/bin:$PATH"
 mkdir -p "$CARGO_TARGET_DIR"
 
-CARGO_LEPTOS_VERSION="0.3.10"
-WASM_BINDGEN_VERSION="$(awk '/^name = "wasm-bindgen"$/ {getline; gsub(/"/, "", $3); print $3; exit}' Cargo.lock)"
-
 say() { printf '\033[1;36m==>\033[0m %s\n' "$*"; }
 
 # The toolchain pinned in rust-toolchain.toml, with its components and the WASM target.
@@ -31,30 +28,6 @@ need_wasm_target() {
   fi
 }
 
-have_cargo_leptos() {
-  command -v cargo-leptos >/dev/null && cargo leptos --version 2>/dev/null | grep -q " $CARGO_LEPTOS_VERSION"
-}
-
-need_cargo_leptos() {
-  if ! have_cargo_leptos; then
-    say "installing cargo-leptos $CARGO_LEPTOS_VERSION (about 20 minutes, once)"
-    cargo install cargo-leptos --version "$CARGO_LEPTOS_VERSION" --locked --features no_downloads
-  fi
-}
-
-have_wasm_bindgen() {
-  command -v wasm-bindgen >/dev/null && wasm-bindgen --version 2>/dev/null | grep -q " $WASM_BINDGEN_VERSION"
-}
-
-need_wasm_bindgen() {
-  if ! have_wasm_bindgen; then
-    say "installing wasm-bindgen-cli $WASM_BINDGEN_VERSION (about 6 minutes, once)"
-    # --locked can ask for a dependency version the registry no longer has; retry without.
-    cargo install wasm-bindgen-cli --version "$WASM_BINDGEN_VERSION" --locked \
-      || cargo install wasm-bindgen-cli --version "$WASM_BINDGEN_VERSION"
-  fi
-}
-
 need_wasm_opt() {
   if ! command -v wasm-opt >/dev/null; then
     say "installing wasm-opt (npm binaryen)"
@@ -69,28 +42,30 @@ need_rust_src() {
   fi
 }
 
-# The browser's release bundle, into target/site: built with its own standard library,
-# compiled for size, with panics that stop at once instead of formatting a message and without
-# the source locations panics would have named (the inbox's first module went from 351.3 to
-# 321.2 KB brotli; docs/bundle-size.md lists every such measure). Those options are unstable;
-# the pinned stable toolchain takes them through RUSTC_BOOTSTRAP for this build only, while the
-# server and every test build stay on plain stable. A target's rustflags replace
-# `[build] rustflags` instead of adding to them, hence `erase_components` again (see
-# .cargo/config.toml).
+# bundle/ (`buzon-bundle`) builds the browser's bundle into target/site: the frontend crate for
+# WASM, its lazy-loaded chunks, the JavaScript bindings, the stylesheet and the public assets.
+# It is compiled with the quick-release profile, whose dependencies the server shares.
+bundle() {
+  need_wasm_target
+  need_wasm_opt
+  cargo build --profile quick-release -p bundle
+  "$CARGO_TARGET_DIR/quick-release/buzon-bundle" "$@"
+}
+
+# The browser's release bundle: built with its own standard library, compiled for size, with
+# panics that stop at once and without the source locations panics would have named (the
+# inbox's first module went from 351.3 to 321.2 KB brotli; docs/bundle-size.md lists every such
+# measure), shrunk by wasm-opt, with brotli and gzip copies at the highest levels.
 release_frontend() {
-  need_build_tools
   need_rust_src
-  RUSTC_BOOTSTRAP=1 \
-    CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUSTFLAGS="--cfg erase_components -Zunstable-options -Cpanic=immediate-abort -Zlocation-detail=none" \
-    cargo leptos build --release --precompress --split --frontend-only \
-    --lib-cargo-args=-Zbuild-std=std,panic_abort --lib-cargo-args=-Zbuild-std-features=optimize_for_size
+  bundle --release --split --precompress
 }
 
 # The production build: the browser's bundle and the server with the full release profile
 # (link-time optimisation across crates, one codegen unit), $CARGO_TARGET_DIR/release/buzon.
 release_build() {
   release_frontend
-  cargo leptos build --release --precompress --split --server-only
+  cargo build --release -p server
 }
 
 # What `scripts/run` starts: the same browser bundle, and the server and the sandbox with the
@@ -112,12 +87,4 @@ check_bundle_budget() {
     console.log(`buzon.wasm: ${kb.toFixed(1)} KB brotli (budget ${budget} KB)`);
     if (kb > budget) { console.error("the browser bundle is over its budget"); process.exit(1); }
   ' "$BUNDLE_BUDGET_KB"
-}
-
-# Everything `cargo leptos build` needs.
-need_build_tools() {
-  need_wasm_target
-  need_cargo_leptos
-  need_wasm_bindgen
-  need_wasm_opt
 }
