@@ -1,8 +1,8 @@
 //! The composer: text with Enter to send, emoji, Personalize, reply-to,
-//! attachments by button, drag-and-drop or paste with upload progress, templates with their
-//! parameters, preview, category and price, and the interaction window ticking live.
-//! Sends are optimistic: the message shows at once as pending and is replaced by the stored
-//! one; a failure stays on it with a retry.
+//! attachments by button, drag-and-drop or paste with upload progress, voice notes, quick
+//! replies, templates with their parameters, preview, category and price, and the interaction
+//! window ticking live. Sends are optimistic: the message shows at once as pending and is
+//! replaced by the stored one; a failure stays on it with a retry.
 
 use leptos::prelude::*;
 
@@ -15,26 +15,36 @@ use crate::error::AppError;
 use crate::i18n::*;
 use crate::kit::browser::{self, PickedFile};
 use crate::kit::clock;
-use crate::kit::form::{error_text, file_refusal_text, refusal_text, ErrorNote};
+use crate::kit::form::{error_text, file_refusal_text, ErrorNote};
 use crate::kit::locale::use_locale;
-use crate::quick_replies::{load_quick_replies, matching, QuickReply};
-use crate::window::{may_send, window, Outgoing, Window};
+use crate::quick_replies::QuickReply;
 
 /// Emoji and Personalize's fields.
 mod popups;
+/// Quick replies offered as `/` is typed.
+mod quick_reply_menu;
+/// What the interaction window allows now.
+mod send_window;
 /// Sending a template with its parameters.
 mod template_picker;
+/// A file on its way up.
+mod upload;
+/// Recording a voice note.
+mod voice_note;
 
 pub use popups::FIELDS;
 use popups::{EmojiPicker, PersonalizeMenu, Popup};
+use quick_reply_menu::QuickReplyMenu;
+use send_window::SendWindow;
 pub use template_picker::preview;
 use template_picker::TemplatePicker;
+use upload::{upload_line, Upload};
+use voice_note::VoiceNote;
 
 #[component]
 pub fn Composer(conversation_id: i64) -> AnyView {
     let locale = use_locale();
     let workspace = expect_context::<Workspace>();
-    let thread = workspace.thread;
     // What was written here and not sent comes back when the agent does, after a reload too.
     let drafts = workspace.drafts;
     let draft = RwSignal::new(drafts.get(conversation_id).unwrap_or_default());
@@ -50,95 +60,8 @@ pub fn Composer(conversation_id: i64) -> AnyView {
     let error = RwSignal::new(None::<AppError>);
     let now = RwSignal::new(clock::now_ms());
     let popup = RwSignal::new(Popup::None);
-    // The remaining window ticks with the clock.
-    #[cfg(feature = "hydrate")]
-    {
-        use leptos::leptos_dom::helpers::set_interval_with_handle;
-        if let Ok(handle) = set_interval_with_handle(
-            move || now.set(clock::now_ms()),
-            std::time::Duration::from_secs(15),
-        ) {
-            on_cleanup(move || handle.clear());
-        }
-    }
-    // The time now, read again whenever the clock ticks or what it is compared with changes
-    // (a customer's message that came since the last tick must not show a longer window).
-    let at_now = move || {
-        now.track();
-        clock::now_ms()
-    };
-    // Read with `try_with`: a file or a recording may finish after the page has gone.
-    let state = move || {
-        thread
-            .try_with(|t| {
-                t.as_ref()
-                    .and_then(|t| t.as_ref().ok())
-                    .and_then(|t| t.as_ref())
-                    .map(|t| {
-                        let channel = t.conversation.channel;
-                        (
-                            channel,
-                            t.conversation.last_incoming_at,
-                            t.account_connected,
-                        )
-                    })
-            })
-            .flatten()
-    };
-    let whatsapp = move || {
-        state().is_some_and(|(c, _, _)| {
-            matches!(c, channels::Channel::Whatsapp | channels::Channel::Twilio)
-        })
-    };
-    let refusal = move || {
-        let (channel, last, connected) = state()?;
-        if !connected {
-            return Some(error_text(locale, &AppError::AccountDisconnected));
-        }
-        let open = window(channel, last, at_now());
-        may_send(open, channel, Outgoing::FreeForm)
-            .err()
-            .map(|r| refusal_text(locale, r))
-    };
-    let templates_allowed = move || {
-        let Some((channel, last, connected)) = state() else {
-            return false;
-        };
-        connected && may_send(window(channel, last, at_now()), channel, Outgoing::Template).is_ok()
-    };
-    // Shown once the page runs in the browser: the server's clock would not match it.
-    let mounted = RwSignal::new(false);
-    Effect::new(move |_| mounted.set(true));
-    let remaining = move || {
-        if !mounted.get() {
-            return None;
-        }
-        let (channel, last, connected) = state()?;
-        if !connected {
-            return None;
-        }
-        let whatsapp = matches!(
-            channel,
-            channels::Channel::Whatsapp | channels::Channel::Twilio
-        );
-        let at = at_now();
-        match window(channel, last, at) {
-            // WhatsApp: free messages until the window closes, templates after.
-            Window::Free { until } if whatsapp => Some(fill(
-                td_string!(locale, inbox.window_left),
-                clock::duration(until - at),
-            )),
-            // Facebook and Instagram: any answer until 7 days after the customer wrote.
-            Window::Free { .. } | Window::HumanAgent { .. } => {
-                let until = last? + crate::window::HUMAN_AGENT_WINDOW_MS;
-                Some(fill(
-                    td_string!(locale, inbox.window_left_reply),
-                    clock::duration(until - at),
-                ))
-            }
-            _ => None,
-        }
-    };
+    let send_window = SendWindow::new(workspace.thread, now, locale);
+    let refusal = move || send_window.refusal();
 
     // Another conversation was picked and this one stays on screen until that one's thread
     // arrives: what is typed now must not go to the customer being left.
@@ -155,14 +78,9 @@ pub fn Composer(conversation_id: i64) -> AnyView {
             upload.set(None);
             offline_queue::settle(workspace, locale, 0, Ok(message));
         }
-        Err(err) => upload.set(Some(Upload {
-            name,
-            progress: 1.0,
-            error: Some(error_text(locale, &err)),
-        })),
+        Err(err) => upload.set(Some(Upload::failed(name, 1.0, error_text(locale, &err)))),
     };
-    // A quick reply's file, sent with the text when the message goes.
-    let staged = RwSignal::new(None::<QuickReply>);
+    let quick = QuickReplyMenu::new(draft);
     let send_staged = move |reply: QuickReply, caption: String, reply_to: Option<i64>| {
         let name = reply
             .attachment
@@ -170,9 +88,8 @@ pub fn Composer(conversation_id: i64) -> AnyView {
             .and_then(|a| a.file_name.clone())
             .unwrap_or_default();
         upload.set(Some(Upload {
-            name: name.clone(),
             progress: 1.0,
-            error: None,
+            ..Upload::started(name.clone())
         }));
         leptos::task::spawn_local(async move {
             let caption = Some(caption).filter(|c| !c.trim().is_empty());
@@ -185,12 +102,12 @@ pub fn Composer(conversation_id: i64) -> AnyView {
     };
     let submit = move || {
         let body = draft.get_untracked();
-        let file = staged.get_untracked();
+        let file = quick.staged.get_untracked();
         if (body.trim().is_empty() && file.is_none()) || leaving() || refusal().is_some() {
             return;
         }
         draft.set(String::new());
-        staged.set(None);
+        quick.staged.set(None);
         let reply_to = workspace.reply_to.get_untracked().map(|m| m.id);
         workspace.reply_to.set(None);
         match file {
@@ -201,7 +118,7 @@ pub fn Composer(conversation_id: i64) -> AnyView {
 
     #[cfg_attr(not(feature = "hydrate"), allow(unused_variables))]
     let attach = move |file: PickedFile| {
-        let Some((channel, _, _)) = state() else {
+        let Some((channel, _, _)) = send_window.state() else {
             return;
         };
         let (mime, size, name) = browser::describe(&file);
@@ -214,22 +131,18 @@ pub fn Composer(conversation_id: i64) -> AnyView {
         if let Err(refusal) = channels::files::check(channel, sent_as, size) {
             // An unknown declared type is left to the server, which reads the bytes.
             if !mime.is_empty() {
-                upload.set(Some(Upload {
+                upload.set(Some(Upload::failed(
                     name,
-                    progress: 0.0,
-                    error: Some(file_refusal_text(locale, refusal)),
-                }));
+                    0.0,
+                    file_refusal_text(locale, refusal),
+                )));
                 return;
             }
         }
         if refusal().is_some() {
             return;
         }
-        upload.set(Some(Upload {
-            name: name.clone(),
-            progress: 0.0,
-            error: None,
-        }));
+        upload.set(Some(Upload::started(name.clone())));
         browser::upload(
             Some(conversation_id),
             file,
@@ -259,120 +172,13 @@ pub fn Composer(conversation_id: i64) -> AnyView {
                         file_sent(name, sent);
                     });
                 }
-                Err(err) => upload.set(Some(Upload {
-                    name,
-                    progress: 0.0,
-                    error: Some(error_text(locale, &err)),
-                })),
+                Err(err) => upload.set(Some(Upload::failed(name, 0.0, error_text(locale, &err)))),
             },
         );
     };
-    // Voice notes: the microphone is asked for on the first press; the time recorded shows
-    // while recording; Template (or Discard) throws the recording away.
-    // A recording lives in the browser only; on the server nothing is ever stored here.
-    #[cfg(feature = "hydrate")]
-    let recorder = StoredValue::new_local(None::<browser::Recorder>);
-    #[cfg(not(feature = "hydrate"))]
-    let recorder = StoredValue::new(None::<browser::Recorder>);
-    let recording_since = RwSignal::new(None::<i64>);
-    let record_error = RwSignal::new(None::<browser::RecordError>);
-    let ticking = StoredValue::new(None::<leptos::leptos_dom::helpers::IntervalHandle>);
-    let stop_ticking = move || {
-        if let Some(handle) = ticking.get_value() {
-            handle.clear();
-        }
-        ticking.set_value(None);
-        recording_since.set(None);
-    };
-    let start_recording = move || {
-        record_error.set(None);
-        leptos::task::spawn_local(async move {
-            match browser::start_recording().await {
-                Ok(started) => {
-                    // The conversation may have been left while the browser asked for the
-                    // microphone: the recording stops there.
-                    if let Some(Some(started)) = recorder.try_set_value(Some(started)) {
-                        started.cancel();
-                        return;
-                    }
-                    let since = clock::now_ms();
-                    recording_since.set(Some(since));
-                    now.set(since);
-                    #[cfg(feature = "hydrate")]
-                    if let Ok(handle) = leptos::leptos_dom::helpers::set_interval_with_handle(
-                        move || now.set(clock::now_ms()),
-                        std::time::Duration::from_millis(500),
-                    ) {
-                        ticking.set_value(Some(handle));
-                    }
-                }
-                Err(err) => record_error.set(Some(err)),
-            }
-        });
-    };
-    let discard_recording = move || {
-        if let Some(started) = recorder.try_update_value(Option::take).flatten() {
-            started.cancel();
-        }
-        stop_ticking();
-    };
-    let send_recording = move || {
-        let Some(started) = recorder.try_update_value(Option::take).flatten() else {
-            return;
-        };
-        stop_ticking();
-        leptos::task::spawn_local(async move {
-            if let Some(file) = started.finish().await {
-                attach(file);
-            }
-        });
-    };
-    // Leaving the conversation lets the microphone go. Only the browser records (the
-    // server's cleanup may run on another thread); the signals may be gone by now.
-    #[cfg(feature = "hydrate")]
-    on_cleanup(move || {
-        if let Some(Some(started)) = recorder.try_update_value(Option::take) {
-            started.cancel();
-        }
-        if let Some(Some(handle)) = ticking.try_get_value() {
-            handle.clear();
-        }
-    });
-    let elapsed = move || {
-        recording_since
-            .get()
-            .map(|since| clock::stopwatch(now.get() - since))
-    };
+    let voice = VoiceNote::new(now);
     let dragging = RwSignal::new(false);
     let disabled = move || leaving() || refusal().is_some();
-
-    // Quick replies: typing `/` offers them, loaded the first time.
-    let quick = RwSignal::new(None::<Vec<QuickReply>>);
-    let quick_asked = StoredValue::new(false);
-    let highlighted = RwSignal::new(0usize);
-    let suggestions = move || -> Vec<QuickReply> {
-        let draft = draft.get();
-        quick
-            .get()
-            .and_then(|list| matching(&list, &draft).map(|m| m.into_iter().cloned().collect()))
-            .unwrap_or_default()
-    };
-    let ask_quick = move |text: &str| {
-        if text.starts_with('/') && !quick_asked.get_value() {
-            quick_asked.set_value(true);
-            leptos::task::spawn_local(async move {
-                if let Ok(list) = load_quick_replies().await {
-                    quick.set(Some(list));
-                }
-            });
-        }
-        highlighted.set(0);
-    };
-    let choose = move |reply: QuickReply| {
-        draft.set(reply.body.clone());
-        staged.set(reply.attachment.is_some().then_some(reply));
-        browser::focus("composer-text");
-    };
 
     view! {
         <form
@@ -401,31 +207,7 @@ pub fn Composer(conversation_id: i64) -> AnyView {
                 }
             }
         >
-            {move || {
-                refusal()
-                    .map(|reason| {
-                        let templates = whatsapp() && templates_allowed();
-                        view! {
-                            <p class="window-closed" role="status">
-                                {reason}
-                                {templates
-                                    .then(|| {
-                                        view! {
-                                            " "
-                                            <button
-                                                type="button"
-                                                class="link-button"
-                                                on:click=move |_| popup.set(Popup::Templates)
-                                            >
-                                                {td_string!(locale, inbox.choose_template)}
-                                            </button>
-                                        }
-                                    })}
-                            </p>
-                        }
-                    })
-            }}
-            {move || remaining().map(|text| view! { <p class="window-left">{text}</p> })}
+            {send_window.notices(popup)}
             <ErrorNote error=error />
             {move || {
                 workspace
@@ -437,108 +219,20 @@ pub fn Composer(conversation_id: i64) -> AnyView {
                             .clone()
                             .filter(|b| !b.is_empty())
                             .unwrap_or_else(|| kind_name(locale, &m.kind));
-                        view! {
-                            <div class="replying" role="status">
-                                <span>
-                                    <strong>{td_string!(locale, inbox.replying_to)}</strong>
-                                    " "
-                                    {text}
-                                </span>
-                                <button
-                                    type="button"
-                                    class="link-button"
-                                    aria-label=td_string!(locale, inbox.cancel_reply)
-                                    on:click=move |_| workspace.reply_to.set(None)
-                                >
-                                    "✕"
-                                </button>
-                            </div>
-                        }
+                        removable(
+                            "replying",
+                            view! {
+                                <strong>{td_string!(locale, inbox.replying_to)}</strong>
+                                " "
+                                {text}
+                            },
+                            td_string!(locale, inbox.cancel_reply),
+                            move || workspace.reply_to.set(None),
+                        )
                     })
             }}
-            {move || {
-                upload
-                    .get()
-                    .map(|u| {
-                        let percent = (u.progress * 100.0).round() as u32;
-                        view! {
-                            <div class="upload" class:failed=u.error.is_some()>
-                                <span class="upload-name">{u.name.clone()}</span>
-                                {match u.error.clone() {
-                                    Some(error) => {
-                                        view! {
-                                            <span class="form-error" role="alert">
-                                                {error}
-                                            </span>
-                                            <button
-                                                type="button"
-                                                class="link-button"
-                                                on:click=move |_| upload.set(None)
-                                            >
-                                                {td_string!(locale, inbox.dismiss)}
-                                            </button>
-                                        }
-                                            .into_any()
-                                    }
-                                    None => {
-                                        view! {
-                                            <progress
-                                                max="100"
-                                                value=percent.to_string()
-                                                aria-label=td_string!(locale, inbox.uploading)
-                                            ></progress>
-                                            <span class="upload-percent">{format!("{percent} %")}</span>
-                                        }
-                                            .into_any()
-                                    }
-                                }}
-                            </div>
-                        }
-                    })
-            }}
-            {move || {
-                let found = suggestions();
-                (!found.is_empty())
-                    .then(|| {
-                        view! {
-                            <ul
-                                class="popup quick-replies"
-                                role="listbox"
-                                id="quick-replies"
-                                aria-label=td_string!(locale, inbox.quick_replies)
-                            >
-                                {found
-                                    .into_iter()
-                                    .enumerate()
-                                    .map(|(i, reply)| {
-                                        let code = format!("/{}", reply.short_code);
-                                        let body = match &reply.attachment {
-                                            Some(file) => format!(
-                                                "📎 {} {}",
-                                                file.file_name.clone().unwrap_or_default(),
-                                                reply.body,
-                                            ),
-                                            None => reply.body.clone(),
-                                        };
-                                        view! {
-                                            <li
-                                                role="option"
-                                                aria-selected=move || (highlighted.get() == i).to_string()
-                                                on:mousedown=move |ev| {
-                                                    ev.prevent_default();
-                                                    choose(reply.clone());
-                                                }
-                                            >
-                                                <code>{code}</code>
-                                                <span>{body}</span>
-                                            </li>
-                                        }
-                                    })
-                                    .collect_view()}
-                            </ul>
-                        }
-                    })
-            }}
+            {upload_line(locale, upload)}
+            {quick.view(locale)}
             {move || match popup.get() {
                 Popup::None => None,
                 Popup::Emoji => Some(view! { <EmojiPicker draft popup /> }.into_any()),
@@ -608,14 +302,14 @@ pub fn Composer(conversation_id: i64) -> AnyView {
                         }
                     />
                 </label>
-                <Show when=whatsapp>
+                <Show when=move || send_window.whatsapp()>
                     <button
                         type="button"
                         class="tool"
-                        disabled=move || !templates_allowed()
+                        disabled=move || !send_window.templates_allowed()
                         aria-expanded=move || (popup.get() == Popup::Templates).to_string()
                         on:click=move |_| {
-                            discard_recording();
+                            voice.discard();
                             popup.update(|p| *p = p.toggle(Popup::Templates))
                         }
                     >
@@ -623,71 +317,8 @@ pub fn Composer(conversation_id: i64) -> AnyView {
                     </button>
                 </Show>
             </div>
-            {move || {
-                record_error
-                    .get()
-                    .map(|err| {
-                        let text = match err {
-                            browser::RecordError::Denied => td_string!(locale, inbox.mic_denied),
-                            browser::RecordError::Unavailable => {
-                                td_string!(locale, inbox.mic_unavailable)
-                            }
-                        };
-                        view! {
-                            <p class="form-error" role="alert">
-                                {text}
-                            </p>
-                        }
-                    })
-            }}
-            {move || {
-                elapsed()
-                    .map(|time| {
-                        view! {
-                            <div class="recording" role="status">
-                                <span class="recording-dot" aria-hidden="true"></span>
-                                <span>{td_string!(locale, inbox.recording)} " " <time>{time}</time></span>
-                                <button
-                                    type="button"
-                                    class="button ghost"
-                                    on:click=move |_| discard_recording()
-                                >
-                                    {td_string!(locale, inbox.discard_recording)}
-                                </button>
-                                <button
-                                    type="button"
-                                    class="button primary"
-                                    on:click=move |_| send_recording()
-                                >
-                                    {td_string!(locale, inbox.send_voice)}
-                                </button>
-                            </div>
-                        }
-                    })
-            }}
-            {move || {
-                staged
-                    .get()
-                    .and_then(|reply| reply.attachment)
-                    .map(|file| {
-                        view! {
-                            <div class="staged-file" role="status">
-                                <span>
-                                    "📎 "
-                                    {file.file_name.unwrap_or_default()}
-                                </span>
-                                <button
-                                    type="button"
-                                    class="link-button"
-                                    aria-label=td_string!(locale, inbox.remove_file)
-                                    on:click=move |_| staged.set(None)
-                                >
-                                    "✕"
-                                </button>
-                            </div>
-                        }
-                    })
-            }}
+            {voice.view(locale, attach)}
+            {quick.staged_view(locale)}
             <div class="composer-row">
                 <label class="visually-hidden" for="composer-text">
                     {td_string!(locale, inbox.write)}
@@ -701,7 +332,7 @@ pub fn Composer(conversation_id: i64) -> AnyView {
                     disabled=disabled
                     on:input=move |ev| {
                         let text = event_target_value(&ev);
-                        ask_quick(&text);
+                        quick.typed(&text);
                         draft.set(text);
                     }
                     on:paste=move |ev: leptos::ev::ClipboardEvent| {
@@ -719,28 +350,8 @@ pub fn Composer(conversation_id: i64) -> AnyView {
                         let _ = ev;
                     }
                     on:keydown=move |ev: leptos::ev::KeyboardEvent| {
-                        let found = suggestions();
-                        if !found.is_empty() {
-                            let last = found.len() - 1;
-                            match ev.key().as_str() {
-                                "ArrowDown" => {
-                                    ev.prevent_default();
-                                    highlighted.update(|i| *i = (*i + 1).min(last));
-                                    return;
-                                }
-                                "ArrowUp" => {
-                                    ev.prevent_default();
-                                    highlighted.update(|i| *i = i.saturating_sub(1));
-                                    return;
-                                }
-                                "Enter" | "Tab" => {
-                                    ev.prevent_default();
-                                    let i = highlighted.get_untracked().min(last);
-                                    choose(found[i].clone());
-                                    return;
-                                }
-                                _ => {}
-                            }
+                        if quick.key(&ev) {
+                            return;
                         }
                         if ev.key() == "Enter" && !ev.shift_key() {
                             ev.prevent_default();
@@ -753,8 +364,8 @@ pub fn Composer(conversation_id: i64) -> AnyView {
                     class="tool record"
                     aria-label=td_string!(locale, inbox.record)
                     title=td_string!(locale, inbox.record)
-                    disabled=move || disabled() || recording_since.get().is_some()
-                    on:click=move |_| start_recording()
+                    disabled=move || disabled() || voice.recording()
+                    on:click=move |_| voice.start()
                 >
                     "🎤"
                 </button>
@@ -767,14 +378,25 @@ pub fn Composer(conversation_id: i64) -> AnyView {
     .into_any()
 }
 
-/// A file on its way up.
-#[derive(Debug, Clone, PartialEq)]
-struct Upload {
-    name: String,
-    progress: f64,
-    error: Option<String>,
-}
-
-fn fill(template: &str, duration: String) -> String {
-    crate::kit::form::fill(template, &[("time", duration)]).to_string()
+/// A line above the text box with a ✕ that takes it away: the message replied to, a quick
+/// reply's file.
+fn removable(
+    class: &'static str,
+    content: impl IntoView + 'static,
+    remove_label: &'static str,
+    remove: impl Fn() + Send + Sync + 'static,
+) -> impl IntoView {
+    view! {
+        <div class=class role="status">
+            <span>{content}</span>
+            <button
+                type="button"
+                class="link-button"
+                aria-label=remove_label
+                on:click=move |_| remove()
+            >
+                "✕"
+            </button>
+        </div>
+    }
 }
