@@ -6,7 +6,7 @@
 //! UTC) and text. What differs between the dialects lives in the per-backend migration folders.
 
 use std::path::Path;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use sqlx::any::AnyPoolOptions;
 use sqlx::migrate::Migrator;
@@ -266,14 +266,6 @@ pub fn escape_like(text: &str) -> String {
         escaped.push(c);
     }
     escaped
-}
-
-/// Now, as milliseconds since the Unix epoch (UTC), the form every timestamp is stored in.
-pub fn now_ms() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_millis() as i64)
-        .unwrap_or_default()
 }
 
 #[cfg(test)]

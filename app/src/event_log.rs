@@ -5,7 +5,7 @@
 
 use tokio::sync::broadcast;
 
-use crate::db::now_ms;
+use crate::epoch::EpochMs;
 use crate::error::AppError;
 use crate::orgs::Tx;
 use crate::permissions::{can_see_conversation, can_use_inbox, Actor};
@@ -140,7 +140,7 @@ pub async fn append_for(
     .bind(conversation_id)
     .bind(&payload)
     .bind(visible_to)
-    .bind(now_ms())
+    .bind(EpochMs::now())
     .fetch_one(&mut **tx)
     .await?;
     Ok(Published {

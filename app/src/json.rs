@@ -109,6 +109,12 @@ impl FromJson for i64 {
     }
 }
 
+impl FromJson for crate::epoch::EpochMs {
+    fn from_json(value: Value) -> Result<Self, JsonError> {
+        i64::from_json(value).map(crate::epoch::EpochMs)
+    }
+}
+
 impl FromJson for u32 {
     fn from_json(value: Value) -> Result<Self, JsonError> {
         value

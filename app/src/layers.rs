@@ -13,6 +13,7 @@ const LAYERS: &[(&str, &[&str])] = &[
         &[
             "attachments",
             "codec",
+            "epoch",
             "error",
             "i18n",
             "json",

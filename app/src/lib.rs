@@ -19,6 +19,8 @@ pub use translations::i18n;
 pub mod attachments;
 /// How server functions answer (JSON read from text).
 pub mod codec;
+/// Moments in UTC epoch milliseconds, the unit of every timestamp.
+pub mod epoch;
 /// The one application error and its translation-ready parts.
 pub mod error;
 /// JSON read by hand in the browser.

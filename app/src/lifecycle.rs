@@ -4,6 +4,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::epoch::EpochMs;
+
 pub const MINUTE_MS: i64 = 60_000;
 
 /// The unit an inactivity time is written in.
@@ -65,8 +67,8 @@ impl Inactivity {
 pub struct ClosingRule {
     pub enabled: bool,
     pub inactivity: Inactivity,
-    /// When the rule was last saved (epoch ms): inactivity before then does not count.
-    pub saved_at: i64,
+    /// When the rule was last saved: inactivity before then does not count.
+    pub saved_at: EpochMs,
 }
 
 /// When `rule` closes an open conversation whose customer last wrote at `last_incoming`:
@@ -74,16 +76,16 @@ pub struct ClosingRule {
 /// older (rules are not retroactive). Only the customer's messages count: what the business
 /// sends never moves the deadline, and a conversation the customer never wrote in has none.
 /// A disabled rule closes nothing.
-pub fn close_at(rule: &ClosingRule, last_incoming: Option<i64>) -> Option<i64> {
+pub fn close_at(rule: &ClosingRule, last_incoming: Option<EpochMs>) -> Option<EpochMs> {
     if !rule.enabled {
         return None;
     }
     let quiet_since = last_incoming?.max(rule.saved_at);
-    Some(quiet_since.saturating_add(rule.inactivity.millis()))
+    Some(quiet_since + rule.inactivity.millis())
 }
 
 /// Whether a conversation due at `deadline` is to be closed at `now`.
-pub fn is_due(deadline: Option<i64>, now: i64) -> bool {
+pub fn is_due(deadline: Option<EpochMs>, now: EpochMs) -> bool {
     deadline.is_some_and(|at| at <= now)
 }
 
@@ -137,24 +139,32 @@ mod tests {
         ClosingRule {
             enabled: true,
             inactivity: Inactivity::new(amount, unit).unwrap(),
-            saved_at,
+            saved_at: at(saved_at),
         }
+    }
+
+    /// The moment `ms` milliseconds after the epoch.
+    fn at(ms: i64) -> EpochMs {
+        EpochMs(ms)
     }
 
     #[test]
     fn the_deadline_counts_from_the_last_incoming_message() {
         let r = rule(2, Unit::Hours, 0);
-        assert_eq!(close_at(&r, Some(10 * HOUR)), Some(12 * HOUR));
+        assert_eq!(close_at(&r, Some(at(10 * HOUR))), Some(at(12 * HOUR)));
         // Due exactly at the deadline, not a millisecond before.
-        assert!(!is_due(close_at(&r, Some(10 * HOUR)), 12 * HOUR - 1));
-        assert!(is_due(close_at(&r, Some(10 * HOUR)), 12 * HOUR));
+        assert!(!is_due(
+            close_at(&r, Some(at(10 * HOUR))),
+            at(12 * HOUR - 1)
+        ));
+        assert!(is_due(close_at(&r, Some(at(10 * HOUR))), at(12 * HOUR)));
     }
 
     #[test]
     fn a_new_incoming_message_restarts_it() {
         let r = rule(30, Unit::Minutes, 0);
-        let first = close_at(&r, Some(HOUR)).unwrap();
-        let again = close_at(&r, Some(HOUR + 20 * MINUTE_MS)).unwrap();
+        let first = close_at(&r, Some(at(HOUR))).unwrap();
+        let again = close_at(&r, Some(at(HOUR + 20 * MINUTE_MS))).unwrap();
         assert_eq!(again - first, 20 * MINUTE_MS);
     }
 
@@ -162,7 +172,7 @@ mod tests {
     fn outgoing_messages_do_not_count_and_silence_from_the_start_has_no_deadline() {
         // Only the last incoming time is an input: a reply by the business cannot move it.
         let r = rule(1, Unit::Days, 0);
-        assert_eq!(close_at(&r, Some(0)), Some(24 * HOUR));
+        assert_eq!(close_at(&r, Some(at(0))), Some(at(24 * HOUR)));
         assert_eq!(close_at(&r, None), None);
     }
 
@@ -170,17 +180,20 @@ mod tests {
     fn a_rule_saved_after_the_last_message_counts_from_when_it_was_saved() {
         let saved = 100 * HOUR;
         let r = rule(3, Unit::Hours, saved);
-        assert_eq!(close_at(&r, Some(HOUR)), Some(saved + 3 * HOUR));
+        assert_eq!(close_at(&r, Some(at(HOUR))), Some(at(saved + 3 * HOUR)));
         // A message after saving counts from the message.
-        assert_eq!(close_at(&r, Some(saved + HOUR)), Some(saved + 4 * HOUR));
+        assert_eq!(
+            close_at(&r, Some(at(saved + HOUR))),
+            Some(at(saved + 4 * HOUR))
+        );
     }
 
     #[test]
     fn a_disabled_rule_closes_nothing() {
         let mut r = rule(1, Unit::Minutes, 0);
         r.enabled = false;
-        assert_eq!(close_at(&r, Some(0)), None);
-        assert!(!is_due(None, i64::MAX));
+        assert_eq!(close_at(&r, Some(at(0))), None);
+        assert!(!is_due(None, at(i64::MAX)));
     }
 
     #[test]

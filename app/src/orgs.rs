@@ -1,6 +1,6 @@
 //! Organizations: the tenants of one installation.
 
-use crate::db::now_ms;
+use crate::epoch::EpochMs;
 use crate::error::{AppError, Field, ResultExt};
 use crate::permissions::BuiltinRole;
 
@@ -8,7 +8,7 @@ pub type Tx<'a> = sqlx::Transaction<'a, sqlx::Any>;
 
 /// Creates an organization with its three built-in roles; returns its id.
 pub async fn create(tx: &mut Tx<'_>, name: &str) -> Result<i64, AppError> {
-    let now = now_ms();
+    let now = EpochMs::now();
     let (org_id,): (i64,) =
         sqlx::query_as("INSERT INTO organizations (name, created_at) VALUES ($1, $2) RETURNING id")
             .bind(name)

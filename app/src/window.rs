@@ -2,6 +2,7 @@
 //! function of the channel, the customer's last incoming message and the time. The server
 //! checks it on every send; the composer uses it for the live countdown.
 
+use crate::epoch::EpochMs;
 use channels::Channel;
 use serde::{Deserialize, Serialize};
 
@@ -14,11 +15,11 @@ pub const HUMAN_AGENT_WINDOW_MS: i64 = 7 * 24 * HOUR_MS;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Window {
-    /// Any message may be sent until `until` (epoch ms).
-    Free { until: i64 },
+    /// Any message may be sent until `until`.
+    Free { until: EpochMs },
     /// Messenger/Instagram, 24 h to 7 days after the customer wrote: a person may still answer
     /// (sent with the HUMAN_AGENT tag) until `until`.
-    HumanAgent { until: i64 },
+    HumanAgent { until: EpochMs },
     /// WhatsApp outside the 24 h window: approved templates only.
     TemplatesOnly,
     /// Messenger/Instagram: nothing can be sent.
@@ -34,16 +35,16 @@ pub enum ClosedBecause {
 }
 
 /// The window of a conversation on `channel` whose customer last wrote at `last_incoming`.
-pub fn window(channel: Channel, last_incoming: Option<i64>, now: i64) -> Window {
+pub fn window(channel: Channel, last_incoming: Option<EpochMs>, now: EpochMs) -> Window {
     let whatsapp = matches!(channel, Channel::Whatsapp | Channel::Twilio);
     match last_incoming {
         None if whatsapp => Window::TemplatesOnly,
         None => Window::Closed(ClosedBecause::CustomerNeverWrote),
-        Some(last) if now < last.saturating_add(FREE_WINDOW_MS) => Window::Free {
+        Some(last) if now < last + FREE_WINDOW_MS => Window::Free {
             until: last + FREE_WINDOW_MS,
         },
         Some(_) if whatsapp => Window::TemplatesOnly,
-        Some(last) if now < last.saturating_add(HUMAN_AGENT_WINDOW_MS) => Window::HumanAgent {
+        Some(last) if now < last + HUMAN_AGENT_WINDOW_MS => Window::HumanAgent {
             until: last + HUMAN_AGENT_WINDOW_MS,
         },
         Some(_) => Window::Closed(ClosedBecause::Expired),
@@ -123,7 +124,7 @@ pub fn may_send(window: Window, channel: Channel, what: Outgoing) -> Result<Send
 
 impl Window {
     /// When the current state ends, for the countdown.
-    pub fn until(self) -> Option<i64> {
+    pub fn until(self) -> Option<EpochMs> {
         match self {
             Window::Free { until } | Window::HumanAgent { until } => Some(until),
             _ => None,
@@ -152,7 +153,7 @@ mod tests {
         assert_eq!(Refusal::from_code("131047"), None);
     }
 
-    const T: i64 = 1_800_000_000_000;
+    const T: EpochMs = EpochMs(1_800_000_000_000);
 
     #[test]
     fn whatsapp_is_free_for_exactly_24_hours_after_the_customer_wrote() {

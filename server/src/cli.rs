@@ -197,7 +197,7 @@ pub async fn contact_add(db: &Db, contact: ContactAdd<'_>) -> Result<i64, CliErr
         Some(owner) => Some(find_user(db, org_id, owner).await?),
         None => None,
     };
-    let now = app::db::now_ms();
+    let now = app::epoch::EpochMs::now();
     let (id,): (i64,) = sqlx::query_as(
         "INSERT INTO contacts (org_id, first_name, last_name, email, primary_phone, \
          whatsapp_phone, owner_id, created_at, updated_at) \

@@ -12,7 +12,8 @@ use std::time::Duration;
 
 use app::accounts::store::{self as accounts, access};
 use app::conversations::Change;
-use app::db::{now_ms, Db};
+use app::db::Db;
+use app::epoch::EpochMs;
 use app::error::AppError;
 use app::event_log::{self, Hub, Published};
 use app::secrets::SecretBox;
@@ -93,13 +94,15 @@ impl Worker {
 
     /// Delivers one due row; `false` when none is due.
     pub async fn deliver_next(&self) -> Result<bool, AppError> {
-        let claimed: Claimed<(i64,)> =
-            match OUTBOX.claim_next(&self.db, now_ms(), "message_id").await? {
-                Claim::Nothing => return Ok(false),
-                // Another worker took it first.
-                Claim::Lost => return Ok(true),
-                Claim::Won(claimed) => claimed,
-            };
+        let claimed: Claimed<(i64,)> = match OUTBOX
+            .claim_next(&self.db, EpochMs::now(), "message_id")
+            .await?
+        {
+            Claim::Nothing => return Ok(false),
+            // Another worker took it first.
+            Claim::Lost => return Ok(true),
+            Claim::Won(claimed) => claimed,
+        };
         let (message_id,) = claimed.row;
         let sending = self.load(message_id).await?;
         let span = tracing::info_span!(
@@ -227,7 +230,7 @@ impl Worker {
                     &self.public_url,
                     &self.secrets,
                     file.id,
-                    now_ms(),
+                    EpochMs::now(),
                 )),
                 caption,
                 file_name: file.file_name.clone(),
@@ -272,7 +275,7 @@ impl Worker {
 
     async fn reschedule(&self, outbox_id: i64, delay_ms: i64, error: &str) -> Result<(), AppError> {
         OUTBOX
-            .retry_at(&self.db, outbox_id, now_ms() + delay_ms, error)
+            .retry_at(&self.db, outbox_id, EpochMs::now() + delay_ms, error)
             .await
     }
 
@@ -428,7 +431,7 @@ impl Worker {
             Outgoing::FreeForm
         };
         let allowed = may_send(
-            window(channel, row.last_incoming_at, now_ms()),
+            window(channel, row.last_incoming_at, EpochMs::now()),
             channel,
             what,
         );
@@ -493,7 +496,7 @@ struct SendingRow {
     reply_to_provider_id: Option<String>,
     customer_key: String,
     assignee_id: Option<i64>,
-    last_incoming_at: Option<i64>,
+    last_incoming_at: Option<EpochMs>,
     account_id: i64,
 }
 

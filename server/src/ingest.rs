@@ -16,7 +16,8 @@ use app::conversations::lifecycle::closing_rules::ssr::track;
 use app::conversations::lifecycle::ssr::reopen_for_customer;
 use app::conversations::store::{self, summary, SummaryRow, SUMMARY_COLUMNS};
 use app::conversations::{Change, Direction, MessageView};
-use app::db::{now_ms, Db};
+use app::db::Db;
+use app::epoch::EpochMs;
 use app::error::AppError;
 use app::event_log::{self, Hub, Published};
 use app::orgs::Tx;
@@ -255,9 +256,10 @@ async fn store_message(step: &mut Step<'_, '_>, message: &Message) -> Result<(),
     let account = step.account;
     let tx = &mut *step.tx;
     let stored = &mut *step.stored;
-    let now = now_ms();
+    let now = EpochMs::now();
+    // The provider's time, when it gave one.
     let at = if message.at_ms > 0 {
-        message.at_ms
+        EpochMs(message.at_ms)
     } else {
         now
     };
@@ -502,8 +504,8 @@ async fn open_conversation(
     tx: &mut Tx<'_>,
     account: AccountRef,
     message: &Message,
-    at: i64,
-    now: i64,
+    at: EpochMs,
+    now: EpochMs,
 ) -> Result<Found, AppError> {
     const FIND: &str =
         "SELECT id, status FROM conversations WHERE account_id = $1 AND customer_key = $2";
@@ -574,7 +576,7 @@ struct Target {
     conversation_id: i64,
     status: Option<String>,
     assignee_id: Option<i64>,
-    created_at: i64,
+    created_at: EpochMs,
 }
 
 async fn message_by_provider_id(
@@ -612,7 +614,7 @@ async fn apply_status(step: &mut Step<'_, '_>, update: &StatusUpdate) -> Result<
             account_id: step.account.id,
             update: update.clone(),
         };
-        let due = now_ms() + 2_000;
+        let due = EpochMs::now() + 2_000;
         jobs::enqueue(step.tx, step.account.org_id, &attempt, due).await?;
         return Ok(());
     };
@@ -674,7 +676,7 @@ async fn set_status(
 
 async fn apply_watermark(step: &mut Step<'_, '_>, mark: &Watermark) -> Result<(), AppError> {
     let up_to = match &mark.up_to {
-        WatermarkPoint::Time(ms) => *ms,
+        WatermarkPoint::Time(ms) => EpochMs(*ms),
         WatermarkPoint::Messages(mids) => {
             let mut latest = None;
             for mid in mids {
@@ -728,7 +730,7 @@ async fn apply_reaction(step: &mut Step<'_, '_>, reaction: &Reaction) -> Result<
         .bind(target.id)
         .bind(actor)
         .bind(emoji)
-        .bind(now_ms())
+        .bind(EpochMs::now())
         .execute(&mut **step.tx)
         .await?
         .rows_affected(),
@@ -758,7 +760,11 @@ async fn apply_edit(step: &mut Step<'_, '_>, edit: &Edit) -> Result<(), AppError
     let kind = edit.content.kind();
     let body = edit.content.text().map(without_nul);
     let content = serde_json::to_value(&edit.content).unwrap_or_else(|_| json!({}));
-    let at = if edit.at_ms > 0 { edit.at_ms } else { now_ms() };
+    let at = if edit.at_ms > 0 {
+        EpochMs(edit.at_ms)
+    } else {
+        EpochMs::now()
+    };
     let changed = sqlx::query(
         "UPDATE messages SET kind = $1, body = $2, content = $3, edited_at = $4 \
          WHERE id = $5 AND deleted_at IS NULL AND (edited_at IS NULL OR edited_at < $4)",
@@ -789,9 +795,9 @@ async fn apply_delete(step: &mut Step<'_, '_>, delete: &Delete) -> Result<(), Ap
         return Ok(());
     };
     let at = if delete.at_ms > 0 {
-        delete.at_ms
+        EpochMs(delete.at_ms)
     } else {
-        now_ms()
+        EpochMs::now()
     };
     // What the customer took back is not kept: the body goes, the marker stays.
     let changed = sqlx::query(
@@ -843,7 +849,7 @@ async fn sync_contact(step: &mut Step<'_, '_>, contact: &SyncedContact) -> Resul
             None => (full.clone(), String::new()),
         },
     };
-    let now = now_ms();
+    let now = EpochMs::now();
     sqlx::query(
         "INSERT INTO contacts (org_id, first_name, last_name, primary_phone, whatsapp_phone, \
          created_at, updated_at) VALUES ($1, $2, $3, $4, $4, $5, $5)",

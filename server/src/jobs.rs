@@ -9,7 +9,8 @@ use std::time::Duration;
 use app::accounts::store as accounts;
 use app::conversations::store::ssr as conversations;
 use app::conversations::Change;
-use app::db::{now_ms, Db};
+use app::db::Db;
+use app::epoch::EpochMs;
 use app::error::AppError;
 use app::event_log::{self, Hub};
 use app::media::Media;
@@ -70,7 +71,12 @@ impl Job {
 }
 
 /// Queues slow work to run after the commit, from the durable jobs table.
-pub async fn enqueue(tx: &mut Tx<'_>, org_id: i64, job: &Job, due_at: i64) -> Result<(), AppError> {
+pub async fn enqueue(
+    tx: &mut Tx<'_>,
+    org_id: i64,
+    job: &Job,
+    due_at: EpochMs,
+) -> Result<(), AppError> {
     let (kind, payload) = job.columns();
     sqlx::query(
         "INSERT INTO jobs (org_id, kind, payload, due_at, created_at) VALUES ($1, $2, $3, $4, $5)",
@@ -79,7 +85,7 @@ pub async fn enqueue(tx: &mut Tx<'_>, org_id: i64, job: &Job, due_at: i64) -> Re
     .bind(kind)
     .bind(payload)
     .bind(due_at)
-    .bind(now_ms())
+    .bind(EpochMs::now())
     .execute(&mut **tx)
     .await?;
     Ok(())
@@ -148,7 +154,7 @@ impl Jobs {
     /// Runs one due job; `false` when none is due.
     pub async fn run_next(&self) -> Result<bool, AppError> {
         let claimed: Claimed<(Option<i64>, String, String)> = match JOBS
-            .claim_next(&self.db, now_ms(), "org_id, kind, payload")
+            .claim_next(&self.db, EpochMs::now(), "org_id, kind, payload")
             .await?
         {
             Claim::Nothing => return Ok(false),
@@ -167,13 +173,13 @@ impl Jobs {
         match outcome {
             Ok(()) => {
                 sqlx::query("UPDATE jobs SET done_at = $1, locked_until = NULL WHERE id = $2")
-                    .bind(now_ms())
+                    .bind(EpochMs::now())
                     .bind(claimed.id)
                     .execute(&self.db.pool)
                     .await?;
             }
             Err(JobError::Retry(reason)) if JOBS.may_retry(claimed.attempts) => {
-                let due = now_ms() + backoff_ms(1000, claimed.attempts);
+                let due = EpochMs::now() + backoff_ms(1000, claimed.attempts);
                 JOBS.retry_at(&self.db, claimed.id, due, &reason).await?;
             }
             Err(JobError::Retry(reason)) | Err(JobError::Abandon(reason)) => {
@@ -214,7 +220,7 @@ impl Jobs {
         sqlx::query(
             "UPDATE jobs SET done_at = $1, locked_until = NULL, last_error = $2 WHERE id = $3",
         )
-        .bind(now_ms())
+        .bind(EpochMs::now())
         .bind(reason)
         .bind(id)
         .execute(&self.db.pool)
@@ -247,8 +253,16 @@ impl Jobs {
     ) -> Result<(), JobError> {
         let (org_id, access) = self.account_access(account_id).await?;
         let download = self.api.download(&access, media_id, url).await?;
-        let declared: Option<(String, i64, i64, Option<i64>)> = sqlx::query_as(
-            "SELECT at.mime_type, m.id, m.conversation_id, c.assignee_id FROM attachments at \
+        #[derive(sqlx::FromRow)]
+        struct Declared {
+            mime_type: String,
+            message_id: i64,
+            conversation_id: i64,
+            assignee_id: Option<i64>,
+        }
+        let declared: Option<Declared> = sqlx::query_as(
+            "SELECT at.mime_type, m.id AS message_id, m.conversation_id, c.assignee_id \
+             FROM attachments at \
              JOIN messages m ON m.id = at.message_id \
              JOIN conversations c ON c.id = m.conversation_id WHERE at.id = $1",
         )
@@ -256,7 +270,13 @@ impl Jobs {
         .fetch_optional(&self.db.pool)
         .await
         .map_err(AppError::from)?;
-        let Some((declared, message_id, conversation_id, assignee_id)) = declared else {
+        let Some(Declared {
+            mime_type: declared,
+            message_id,
+            conversation_id,
+            assignee_id,
+        }) = declared
+        else {
             return Err(JobError::Abandon("the message was deleted".into()));
         };
         // What the bytes are beats what the provider said they are.

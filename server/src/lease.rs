@@ -8,6 +8,7 @@
 //! take it only if nobody took it in between. A worker that loses that race moves on.
 
 use app::db::Db;
+use app::epoch::EpochMs;
 use app::error::AppError;
 use sqlx::any::AnyRow;
 use sqlx::Row;
@@ -82,7 +83,7 @@ impl Leased {
     pub async fn claim_next<R>(
         &self,
         db: &Db,
-        now: i64,
+        now: EpochMs,
         columns: &str,
     ) -> Result<Claim<R>, AppError>
     where
@@ -140,7 +141,7 @@ impl Leased {
         &self,
         db: &Db,
         id: i64,
-        due_at: i64,
+        due_at: EpochMs,
         error: &str,
     ) -> Result<(), AppError> {
         sqlx::query(&format!(

@@ -247,7 +247,7 @@ async fn close_due_conversations(db: app::db::Db, hub: app::event_log::Hub, tick
         match app::conversations::lifecycle::closing_rules::ssr::close_due(
             &db,
             &hub,
-            app::db::now_ms(),
+            app::epoch::EpochMs::now(),
         )
         .await
         {

@@ -7,7 +7,7 @@
 
 use app::attachments::AttachmentView;
 use app::conversations::store::ssr::visible_conversation;
-use app::db::now_ms;
+use app::epoch::EpochMs;
 use app::error::AppError;
 use app::permissions::{can_manage_settings, can_see_conversation, can_use_inbox};
 use app::state::AppState;
@@ -60,7 +60,7 @@ pub fn shared_link(
     public_url: &str,
     secrets: &app::secrets::SecretBox,
     attachment_id: i64,
-    now: i64,
+    now: EpochMs,
 ) -> String {
     let until = now + SHARED_LINK_MS;
     let signature = secrets.sign_link(&format!("{attachment_id}:{until}"));
@@ -71,7 +71,7 @@ pub fn shared_link(
 #[derive(serde::Deserialize)]
 pub struct SharedLink {
     #[serde(default)]
-    until: i64,
+    until: EpochMs,
     #[serde(default)]
     sig: String,
 }
@@ -84,7 +84,7 @@ pub async fn serve_shared(
     let signed = state
         .secrets
         .verify_link(&format!("{attachment_id}:{}", link.until), &link.sig);
-    if !signed || link.until < now_ms() {
+    if !signed || link.until < EpochMs::now() {
         return StatusCode::NOT_FOUND.into_response();
     }
     // Only files the business sends are ever shared this way.
@@ -259,7 +259,7 @@ pub async fn upload(
     .bind(&mime_type)
     .bind(&file_name)
     .bind(bytes.len() as i64)
-    .bind(now_ms())
+    .bind(EpochMs::now())
     .bind(user.id)
     .bind(to.conversation_id)
     .fetch_one(&state.db.pool)

@@ -514,7 +514,7 @@ async fn sessions_last_from_the_last_visit(backend: Backend) {
     let server = TestServer::start(backend).await;
     let admin = server.setup_admin().await;
     let db = server.db.connect().await;
-    let now = app::db::now_ms();
+    let now = app::epoch::EpochMs::now().0;
     let day = 86_400_000;
     let fourteen_days = 14 * day;
 

@@ -8,7 +8,7 @@ mod common;
 use std::time::Duration;
 
 use app::conversations::lifecycle::closing_rules::ssr::close_due;
-use app::db::now_ms;
+use app::epoch::EpochMs;
 use app::event_log::Hub;
 use common::pair::{eventually, Pair};
 use common::{Backend, Client, TestServer};
@@ -254,8 +254,11 @@ async fn due_conversations_close_with_the_rule_reason_and_nothing_else_does(back
 
     // A millisecond before Ana's deadline nothing closes; at it, exactly hers.
     let a_due = deadline(&pair, ana).await.3.unwrap();
-    assert_eq!(close_due(&pair.db, &hub, a_due - 1).await.unwrap(), 0);
-    assert_eq!(close_due(&pair.db, &hub, a_due).await.unwrap(), 1);
+    assert_eq!(
+        close_due(&pair.db, &hub, EpochMs(a_due - 1)).await.unwrap(),
+        0
+    );
+    assert_eq!(close_due(&pair.db, &hub, EpochMs(a_due)).await.unwrap(), 1);
     assert_eq!(deadline(&pair, ana).await.1, "closed");
     assert_eq!(deadline(&pair, beto).await.1, "open");
     let (reason, event): (Option<String>, String) = sqlx::query_as(
@@ -279,8 +282,8 @@ async fn due_conversations_close_with_the_rule_reason_and_nothing_else_does(back
         .await;
     assert_eq!(closed["conversations"][0]["unread"], true);
     // Nothing else is due; the Messenger conversation has no rule at all.
-    assert_eq!(close_due(&pair.db, &hub, a_due).await.unwrap(), 0);
-    let far = now_ms() + 365 * 24 * 60 * MINUTE;
+    assert_eq!(close_due(&pair.db, &hub, EpochMs(a_due)).await.unwrap(), 0);
+    let far = EpochMs::now().0 + 365 * 24 * 60 * MINUTE;
     let messenger_customer: (String,) =
         sqlx::query_as("SELECT customer_key FROM conversations WHERE account_id = $1")
             .bind(messenger)
@@ -300,7 +303,9 @@ async fn due_conversations_close_with_the_rule_reason_and_nothing_else_does(back
     );
     // Counted from the message, it would have been due an hour ago.
     assert_eq!(
-        close_due(&pair.db, &hub, saved_at + MINUTE).await.unwrap(),
+        close_due(&pair.db, &hub, EpochMs(saved_at + MINUTE))
+            .await
+            .unwrap(),
         0
     );
 
@@ -311,7 +316,7 @@ async fn due_conversations_close_with_the_rule_reason_and_nothing_else_does(back
     );
     assert_eq!(deadline(&pair, beto).await.3, None);
     assert_eq!(
-        close_due(&pair.db, &hub, far).await.unwrap(),
+        close_due(&pair.db, &hub, EpochMs(far)).await.unwrap(),
         1,
         "only the hourly rule's"
     );

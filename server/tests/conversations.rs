@@ -418,7 +418,7 @@ async fn the_window_and_disconnection_are_enforced_by_the_server(backend: Backen
     assert_eq!(empty_status, StatusCode::UNPROCESSABLE_ENTITY);
 
     sqlx::query("UPDATE conversations SET last_incoming_at = $1")
-        .bind(app::db::now_ms())
+        .bind(app::epoch::EpochMs::now().0)
         .execute(&pair.db.pool)
         .await
         .unwrap();
@@ -695,7 +695,7 @@ async fn files_are_checked_by_content_then_uploaded_and_sent_by_id(backend: Back
 
 /// An outgoing message left `in_flight` by a server that stopped mid-send.
 async fn interrupted_send(pair: &Pair, conversation_id: i64, body: &str) -> i64 {
-    let now = app::db::now_ms();
+    let now = app::epoch::EpochMs::now().0;
     let (org_id, account_id): (i64, i64) =
         sqlx::query_as("SELECT org_id, account_id FROM conversations WHERE id = $1")
             .bind(conversation_id)
@@ -782,7 +782,7 @@ async fn a_retry_after_the_window_closed_is_refused_without_calling_the_provider
     let message_id = sent["id"].as_i64().unwrap();
     // Before the retry, the customer's last message becomes 25 hours old.
     sqlx::query("UPDATE conversations SET last_incoming_at = $1 WHERE id = $2")
-        .bind(app::db::now_ms() - 25 * 3_600_000)
+        .bind(app::epoch::EpochMs::now().0 - 25 * 3_600_000)
         .bind(conversation_id)
         .execute(&pair.db.pool)
         .await

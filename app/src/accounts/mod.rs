@@ -23,7 +23,7 @@ pub const MAX_WHATSAPP_LINES: i64 = 10;
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AccountView {
     pub id: i64,
-    pub channel: String,
+    pub channel: channels::Channel,
     pub name: String,
     pub external_id: String,
     pub display_handle: Option<String>,

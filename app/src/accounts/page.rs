@@ -1,6 +1,7 @@
 //! The "Connected channels" section of the settings page: connect, edit, test and disconnect
 //! WhatsApp lines, a Facebook Page, an Instagram account and a Twilio sender.
 
+use channels::Channel;
 use leptos::prelude::*;
 
 use super::{
@@ -24,12 +25,13 @@ const FORM_FIELDS: &[Field] = &[
     Field::AccountSid,
 ];
 
-fn channel_label(channel: &str) -> &'static str {
+/// Settings name Twilio's product, which the inbox calls Twilio for short.
+fn channel_label(channel: Channel) -> &'static str {
     match channel {
-        "whatsapp" => "WhatsApp",
-        "messenger" => "Messenger",
-        "instagram" => "Instagram",
-        _ => "Twilio WhatsApp",
+        Channel::Whatsapp => "WhatsApp",
+        Channel::Messenger => "Messenger",
+        Channel::Instagram => "Instagram",
+        Channel::Twilio => "Twilio WhatsApp",
     }
 }
 
@@ -100,7 +102,7 @@ pub fn AccountsSection(
                         {
                             let id = account.id;
                             let connected = account.connected;
-                            let whatsapp = account.channel == "whatsapp";
+                            let whatsapp = account.channel == Channel::Whatsapp;
                             let for_edit = account.clone();
                             let detail = format!(
                                 "{}{}",
@@ -116,8 +118,8 @@ pub fn AccountsSection(
                                     <div class="account-who">
                                         <span class=format!(
                                             "channel channel-{}",
-                                            account.channel,
-                                        )>{channel_label(&account.channel)}</span>
+                                            account.channel.as_str(),
+                                        )>{channel_label(account.channel)}</span>
                                         <strong>{account.name.clone()}</strong>
                                         <span class="muted small">{detail}</span>
                                         {if connected {
@@ -150,7 +152,7 @@ pub fn AccountsSection(
                                             class="button small"
                                             type="button"
                                             on:click=move |_| {
-                                                channel.set(for_edit.channel.clone());
+                                                channel.set(for_edit.channel.as_str().to_string());
                                                 editing.set(Some(for_edit.clone()));
                                             }
                                         >
@@ -293,7 +295,7 @@ fn AccountForm(
             {move || {
                 editing
                     .get()
-                    .map(|account| view! { <input type="hidden" name="channel" value=account.channel /> })
+                    .map(|account| view! { <input type="hidden" name="channel" value=account.channel.as_str() /> })
             }}
             <FormField id="account-name" label={td_string!(locale, settings.account_name)} field=Field::Name error=save_error>
                 <input id="account-name" aria-describedby="account-name-error" name="name" required prop:value=value(|a| Some(a.name.clone())) />

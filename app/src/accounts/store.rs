@@ -3,7 +3,8 @@
 use channels::Channel;
 use serde::{Deserialize, Serialize};
 
-use crate::db::{now_ms, Db};
+use crate::db::Db;
+use crate::epoch::EpochMs;
 use crate::error::{AppError, Field, Problem, ResultExt};
 use crate::secrets::SecretBox;
 
@@ -78,7 +79,7 @@ pub async fn connect(
     org_id: i64,
     new: &NewAccount,
 ) -> Result<i64, AppError> {
-    let now = now_ms();
+    let now = EpochMs::now();
     let mut tx = db.begin().await?;
     // A write first: connections within one organization queue here, so two at once cannot
     // both take the tenth line (a row lock on PostgreSQL, the write lock on SQLite).
@@ -293,7 +294,7 @@ pub mod ssr {
         let text = |key: &str| account.setting(key);
         AccountView {
             id: account.id,
-            channel: account.channel.as_str().to_string(),
+            channel: account.channel,
             name,
             external_id: account.external_id.clone(),
             display_handle: handle,
@@ -461,7 +462,7 @@ pub mod ssr {
             "UPDATE accounts SET status = 'disconnected', disconnected_at = $1 \
              WHERE id = $2 AND org_id = $3",
         )
-        .bind(now_ms())
+        .bind(EpochMs::now())
         .bind(id)
         .bind(user.org_id)
         .execute(&state.db.pool)

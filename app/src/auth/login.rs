@@ -3,7 +3,8 @@
 use std::net::IpAddr;
 
 use crate::auth::password;
-use crate::db::{now_ms, Db};
+use crate::db::Db;
+use crate::epoch::EpochMs;
 use crate::error::AppError;
 
 /// Failed attempts allowed in the window before an account is locked for the window's rest.
@@ -45,7 +46,7 @@ pub async fn authenticate(
         return Ok(Err(LoginFailure::Missing));
     }
     let address = address.map(|a| a.to_string());
-    let now = now_ms();
+    let now = EpochMs::now();
     if let Some(wait) = lockout(db, "account", &email, ACCOUNT_LIMIT, now).await? {
         return Ok(Err(LoginFailure::RateLimited {
             retry_after_secs: wait,
@@ -92,9 +93,9 @@ async fn lockout(
     scope: &str,
     key: &str,
     limit: i64,
-    now: i64,
+    now: EpochMs,
 ) -> Result<Option<u64>, AppError> {
-    let (count, oldest): (i64, Option<i64>) = sqlx::query_as(
+    let (count, oldest): (i64, Option<EpochMs>) = sqlx::query_as(
         "SELECT COUNT(*), MIN(at) FROM login_failures WHERE scope = $1 AND key = $2 AND at > $3",
     )
     .bind(scope)
@@ -110,7 +111,7 @@ async fn lockout(
     })
 }
 
-async fn record_failure(db: &Db, scope: &str, key: &str, now: i64) -> Result<(), AppError> {
+async fn record_failure(db: &Db, scope: &str, key: &str, now: EpochMs) -> Result<(), AppError> {
     // Old failures no longer count; drop them while we are here.
     sqlx::query("DELETE FROM login_failures WHERE scope = $1 AND key = $2 AND at <= $3")
         .bind(scope)

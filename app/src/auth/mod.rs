@@ -253,7 +253,7 @@ pub mod ssr {
         // A session lasts from the last visit, not from the login. Marking the day is a
         // change, so the session is saved with a new expiry and cookie: once a day, not on
         // every request.
-        let today = crate::db::now_ms() / 86_400_000;
+        let today = crate::epoch::EpochMs::now().0 / 86_400_000;
         if seen != Some(today) {
             session
                 .insert(SEEN_DAY_KEY, today)
@@ -303,7 +303,7 @@ pub mod ssr {
              WHERE s.id = $1 AND s.expires_at > $2"
         ))
         .bind(session_id)
-        .bind(crate::db::now_ms())
+        .bind(crate::epoch::EpochMs::now())
         .fetch_optional(&db.pool)
         .await?;
         let Some(SessionUser { data, user }) = row else {

@@ -7,7 +7,8 @@ use tower_sessions::session::{Id, Record};
 use tower_sessions::session_store::{Error, Result, SessionStore};
 
 use crate::auth::USER_ID_KEY;
-use crate::db::{now_ms, Db};
+use crate::db::Db;
+use crate::epoch::EpochMs;
 
 #[derive(Clone, Debug)]
 pub struct DbSessionStore {
@@ -22,7 +23,7 @@ impl DbSessionStore {
     /// Removes expired sessions; run periodically.
     pub async fn delete_expired(&self) -> Result<u64> {
         let result = sqlx::query("DELETE FROM sessions WHERE expires_at < $1")
-            .bind(now_ms())
+            .bind(EpochMs::now())
             .execute(&self.db.pool)
             .await
             .map_err(backend)?;
@@ -105,7 +106,7 @@ impl SessionStore for DbSessionStore {
             "SELECT data, expires_at FROM sessions WHERE id = $1 AND expires_at > $2",
         )
         .bind(id.to_string())
-        .bind(now_ms())
+        .bind(EpochMs::now())
         .fetch_optional(&self.db.pool)
         .await
         .map_err(backend)?;

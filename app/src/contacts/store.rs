@@ -5,7 +5,8 @@ pub mod ssr {
     use crate::auth::ssr::require;
     use crate::auth::CurrentUser;
     use crate::contacts::ContactView;
-    use crate::db::{now_ms, SearchIndex};
+    use crate::db::SearchIndex;
+    use crate::epoch::EpochMs;
     use crate::error::{AppError, Field, Problem};
     use crate::orgs::Tx;
     use crate::permissions::can_use_inbox;
@@ -139,7 +140,7 @@ pub mod ssr {
                 return Err(AppError::invalid(Field::Phone, Problem::Taken));
             }
         }
-        let now = now_ms();
+        let now = EpochMs::now();
         let (contact_id,): (i64,) = sqlx::query_as(
             "INSERT INTO contacts (org_id, first_name, last_name, email, primary_phone, \
              whatsapp_phone, facebook_id, instagram_username, owner_id, consent_at, created_at, \

@@ -100,7 +100,7 @@ pub fn preload_open_chat() {
         use std::sync::atomic::{AtomicI64, Ordering};
         /// When it may be asked for next: never again once asked (until a failure says when).
         static NEXT: AtomicI64 = AtomicI64::new(0);
-        let now = crate::kit::clock::now_ms();
+        let now = crate::epoch::EpochMs::now().0;
         let next = NEXT.load(Ordering::Relaxed);
         if next == i64::MAX || now < next {
             return;
@@ -108,7 +108,7 @@ pub fn preload_open_chat() {
         NEXT.store(i64::MAX, Ordering::Relaxed);
         leptos::task::spawn_local(async {
             if fetch_open_chat().await.is_err() {
-                NEXT.store(crate::kit::clock::now_ms() + 10_000, Ordering::Relaxed);
+                NEXT.store(crate::epoch::EpochMs::now().0 + 10_000, Ordering::Relaxed);
             }
         });
     }

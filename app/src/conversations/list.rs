@@ -12,6 +12,7 @@ use super::lifecycle::actions::{Availability, BulkActions};
 use super::workspace::Workspace;
 use super::{load_conversations, ConversationSummary, LineOption, Section};
 use crate::conversations::contact::panel::ContactResults;
+use crate::epoch::EpochMs;
 use crate::error::AppError;
 use crate::i18n::*;
 use crate::kit::clock;
@@ -498,7 +499,7 @@ fn Row(conversation: ConversationSummary, offset: i32, workspace: Workspace) -> 
                 .map(|l| l.name.clone())
         })
     };
-    let today = clock::local_day(clock::now_ms(), offset);
+    let today = clock::local_day(EpochMs::now(), offset);
     let at = conversation.last_message_at;
     let time = if clock::local_day(at, offset) == today {
         clock::time_of_day(at, offset)

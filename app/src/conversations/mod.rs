@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 use crate::attachments::AttachmentView;
 use channels::Channel;
 
+use crate::epoch::EpochMs;
 use crate::error::AppError;
 use crate::from_json;
 use crate::json::{self, FromJson, JsonError};
@@ -115,8 +116,8 @@ pub struct ConversationSummary {
     pub contact_id: Option<i64>,
     pub status: ConversationStatus,
     pub assignee_id: Option<i64>,
-    pub last_incoming_at: Option<i64>,
-    pub last_message_at: i64,
+    pub last_incoming_at: Option<EpochMs>,
+    pub last_message_at: EpochMs,
     pub last_message_preview: Option<String>,
     pub last_message_kind: Option<String>,
     /// The CRM contact's name, when linked (the list reads it; the stream's copies may not
@@ -344,7 +345,7 @@ pub struct MessageView {
     pub error_reason: Option<String>,
     pub edited: bool,
     pub deleted: bool,
-    pub at: i64,
+    pub at: EpochMs,
     /// The file of a media message.
     pub attachment: Option<AttachmentView>,
     /// `(actor, emoji)`: `customer` or `business`.
@@ -589,7 +590,7 @@ from_json!(StreamEvent { id, change });
 #[server(prefix = "/api", endpoint = "conversations", output = crate::codec::Read)]
 pub async fn load_conversations(
     #[server(default)] query: ListQuery,
-    before_at: Option<i64>,
+    before_at: Option<EpochMs>,
     before_id: Option<i64>,
 ) -> Result<InboxList, AppError> {
     store::ssr::load_conversations(&query, before_at.zip(before_id))
@@ -740,13 +741,13 @@ mod tests {
     fn rows_read_again_merge_without_losing_newer_ones() {
         let at = |id: i64, last: i64| ConversationSummary {
             id,
-            last_message_at: last,
+            last_message_at: EpochMs(last),
             ..row("open", None)
         };
         // Shown: 1 (newer here than the server's copy), 2; read again: 1 older, 2 newer, 3 new.
         let mut shown = vec![at(1, 50), at(2, 10)];
         workspace::merge_rows(&mut shown, vec![at(1, 40), at(2, 60), at(3, 30)]);
-        let order: Vec<(i64, i64)> = shown.iter().map(|c| (c.id, c.last_message_at)).collect();
+        let order: Vec<(i64, i64)> = shown.iter().map(|c| (c.id, c.last_message_at.0)).collect();
         assert_eq!(order, [(2, 60), (1, 50), (3, 30)]);
     }
 
@@ -791,7 +792,7 @@ mod tests {
             status: ConversationStatus::parse(status).unwrap(),
             assignee_id: assignee,
             last_incoming_at: None,
-            last_message_at: 0,
+            last_message_at: EpochMs(0),
             last_message_preview: None,
             last_message_kind: None,
             contact_name: None,
@@ -873,7 +874,7 @@ mod tests {
             error_reason: Some("Re-engagement message".into()),
             edited: true,
             deleted: false,
-            at: 1_700_000_000_000,
+            at: EpochMs(1_700_000_000_000),
             attachment: Some(AttachmentView {
                 id: 4,
                 kind: "document".into(),
@@ -928,7 +929,7 @@ mod tests {
             body: "Hola".into(),
             reply_to_id: Some(12),
             sender_user_id: 7,
-            at: 1_700_000_000_000,
+            at: EpochMs(1_700_000_000_000),
         });
         // `#[serde(default)]` fields may be missing, as in the stream's copies of a row.
         let mut bare = serde_json::to_value(row("open", None)).unwrap();
@@ -957,7 +958,7 @@ mod tests {
             error_reason: None,
             edited: false,
             deleted: false,
-            at: 1_700_000_000_000,
+            at: EpochMs(1_700_000_000_000),
             attachment: None,
             reactions: vec![("customer".into(), "👍".into())],
         };

@@ -1,6 +1,7 @@
 //! Conversations and messages in the database: the list, the thread, queuing a send.
 
 use crate::conversations::Direction;
+use crate::epoch::EpochMs;
 use channels::Channel;
 
 use super::{AttachmentView, ConversationSummary, MessageView};
@@ -22,8 +23,8 @@ pub struct SummaryRow {
     contact_id: Option<i64>,
     status: crate::conversations::ConversationStatus,
     assignee_id: Option<i64>,
-    last_incoming_at: Option<i64>,
-    last_message_at: i64,
+    last_incoming_at: Option<EpochMs>,
+    last_message_at: EpochMs,
     last_message_preview: Option<String>,
     last_message_kind: Option<String>,
 }
@@ -111,7 +112,7 @@ struct MessageRow {
     error_reason: Option<String>,
     edited_at: Option<i64>,
     deleted_at: Option<i64>,
-    created_at: i64,
+    created_at: EpochMs,
     attachment_id: Option<i64>,
     attachment_kind: Option<String>,
     attachment_mime: Option<String>,
@@ -160,7 +161,8 @@ pub mod ssr {
     use crate::conversations::{
         Change, Counts, InboxList, LineOption, ListQuery, Overview, Section, Thread,
     };
-    use crate::db::{now_ms, Db, SearchIndex};
+    use crate::db::{Db, SearchIndex};
+    use crate::epoch::EpochMs;
     use crate::error::{AppError, Field, Problem};
     use crate::event_log;
     use crate::orgs::Tx;
@@ -189,7 +191,7 @@ pub mod ssr {
 
     pub async fn load_conversations(
         query: &ListQuery,
-        before: Option<(i64, i64)>,
+        before: Option<(EpochMs, i64)>,
     ) -> Result<InboxList, AppError> {
         read_as(can_use_inbox, |user| conversations_of(user, query, before)).await
     }
@@ -197,7 +199,7 @@ pub mod ssr {
     async fn conversations_of(
         user: CurrentUser,
         query: &ListQuery,
-        before: Option<(i64, i64)>,
+        before: Option<(EpochMs, i64)>,
     ) -> Result<InboxList, AppError> {
         let state = AppState::current()?;
         let actor = user.actor();
@@ -235,7 +237,7 @@ pub mod ssr {
             filter.push(matching);
         }
         if let Some((at, id)) = before {
-            let at = filter.value(Bound::Int(at));
+            let at = filter.value(Bound::Int(at.0));
             let id = filter.value(Bound::Int(id));
             filter.push(format!("(c.last_message_at, c.id) < ({at}, {id})"));
         }
@@ -377,7 +379,14 @@ pub mod ssr {
         let tallies = filter
             .bind(sqlx::query_as::<_, (i64, i64, i64)>(&sql))
             .fetch_all(&state.db.pool);
-        let lines = sqlx::query_as::<_, (i64, String, String, String)>(
+        #[derive(sqlx::FromRow)]
+        struct LineRow {
+            id: i64,
+            channel: String,
+            name: String,
+            status: String,
+        }
+        let lines = sqlx::query_as::<_, LineRow>(
             "SELECT id, channel, name, status FROM accounts WHERE org_id = $1 \
              ORDER BY channel, name, id",
         )
@@ -396,12 +405,12 @@ pub mod ssr {
             counts,
             lines: lines
                 .into_iter()
-                .filter_map(|(id, channel, name, status)| {
+                .filter_map(|line| {
                     Some(LineOption {
-                        id,
-                        channel: Channel::parse(&channel)?,
-                        name,
-                        connected: status == "connected",
+                        id: line.id,
+                        channel: Channel::parse(&line.channel)?,
+                        name: line.name,
+                        connected: line.status == "connected",
                     })
                 })
                 .collect(),
@@ -427,7 +436,7 @@ pub mod ssr {
         .bind(user.org_id)
         .bind(conversation_id)
         .bind(user.id)
-        .bind(now_ms())
+        .bind(EpochMs::now())
         .execute(&state.db.pool)
         .await?;
         Ok(())
@@ -476,7 +485,7 @@ pub mod ssr {
             if !self.account_connected {
                 return Err(AppError::AccountDisconnected);
             }
-            let open = window(self.channel, self.summary.last_incoming_at, now_ms());
+            let open = window(self.channel, self.summary.last_incoming_at, EpochMs::now());
             may_send(open, self.channel, what)
                 .map(|_| ())
                 .map_err(AppError::Window)
@@ -797,7 +806,7 @@ pub mod ssr {
         } else {
             Outgoing::FreeForm
         })?;
-        let now = now_ms();
+        let now = EpochMs::now();
         let mut tx = state.db.begin().await?;
         // Only one retry wins when two arrive together.
         let reset = sqlx::query(
@@ -859,7 +868,14 @@ pub mod ssr {
                 Problem::TooLong { max: MAX_CAPTION },
             ));
         }
-        let file: Option<(String, String, Option<String>, Option<i64>)> = sqlx::query_as(
+        #[derive(sqlx::FromRow)]
+        struct Uploaded {
+            kind: String,
+            mime_type: String,
+            file_name: Option<String>,
+            size_bytes: Option<i64>,
+        }
+        let file: Option<Uploaded> = sqlx::query_as(
             "SELECT kind, mime_type, file_name, size_bytes FROM attachments \
              WHERE id = $1 AND org_id = $2 AND message_id IS NULL AND status = 'ready' \
                AND uploaded_by = $3 AND upload_conversation_id = $4",
@@ -870,7 +886,12 @@ pub mod ssr {
         .bind(conversation_id)
         .fetch_optional(&state.db.pool)
         .await?;
-        let (kind, mime_type, file_name, size_bytes) = file.ok_or(AppError::NotFound)?;
+        let Uploaded {
+            kind,
+            mime_type,
+            file_name,
+            size_bytes,
+        } = file.ok_or(AppError::NotFound)?;
         // Checked again here: the upload may have been for another conversation's channel.
         channels::files::check(visible.channel, &mime_type, size_bytes.unwrap_or(0) as u64)
             .map_err(AppError::File)?;
@@ -955,7 +976,7 @@ pub mod ssr {
         tx: &mut crate::orgs::Tx<'_>,
         org_id: i64,
         message_id: i64,
-        now: i64,
+        now: EpochMs,
     ) -> Result<(), AppError> {
         sqlx::query(
             "INSERT INTO outbox (org_id, message_id, status, next_attempt_at, created_at) \
@@ -977,7 +998,7 @@ pub mod ssr {
         visible: &Visible,
         draft: Draft,
     ) -> Result<MessageView, AppError> {
-        let now = now_ms();
+        let now = EpochMs::now();
         let conversation_id = visible.summary.id;
         let mut tx = state.db.begin().await?;
         let reply_to: Option<(i64,)> = match draft.reply_to_id {
@@ -1159,7 +1180,7 @@ pub mod ssr {
         .bind(&file.storage_key)
         .bind(user.id)
         .bind(conversation_id)
-        .bind(now_ms())
+        .bind(EpochMs::now())
         .fetch_one(&state.db.pool)
         .await?;
         Ok(AttachmentView {

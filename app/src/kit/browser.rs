@@ -367,7 +367,7 @@ mod recording {
         }
         let options = web_sys::FilePropertyBag::new();
         options.set_type("audio/webm");
-        let name = format!("nota-de-voz-{}.webm", crate::kit::clock::now_ms() / 1000);
+        let name = format!("nota-de-voz-{}.webm", crate::epoch::EpochMs::now().0 / 1000);
         web_sys::File::new_with_blob_sequence_and_options(&chunks, &name, &options).ok()
     }
 

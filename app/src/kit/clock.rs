@@ -2,20 +2,7 @@
 //! cookie (set by the browser entry point), so the server renders the same text the browser
 //! would and hydration matches.
 
-/// Now, in epoch milliseconds, on either side.
-pub fn now_ms() -> i64 {
-    #[cfg(all(feature = "hydrate", not(feature = "ssr")))]
-    {
-        js_sys::Date::now() as i64
-    }
-    #[cfg(not(all(feature = "hydrate", not(feature = "ssr"))))]
-    {
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_millis() as i64)
-            .unwrap_or(0)
-    }
-}
+use crate::epoch::EpochMs;
 
 /// The viewer's offset from UTC in minutes (east positive), from the `tz` cookie; 0 if unknown.
 pub fn viewer_offset_minutes() -> i32 {
@@ -69,26 +56,26 @@ fn civil_from_days(days: i64) -> (i64, u32, u32) {
 }
 
 /// Local day number (days since 1970-01-01 in the viewer's zone).
-pub fn local_day(ms: i64, offset_minutes: i32) -> i64 {
-    (ms + i64::from(offset_minutes) * 60_000).div_euclid(86_400_000)
+pub fn local_day(at: EpochMs, offset_minutes: i32) -> i64 {
+    (at.0 + i64::from(offset_minutes) * 60_000).div_euclid(86_400_000)
 }
 
 /// `14:05`.
-pub fn time_of_day(ms: i64, offset_minutes: i32) -> String {
-    let local = ms + i64::from(offset_minutes) * 60_000;
+pub fn time_of_day(at: EpochMs, offset_minutes: i32) -> String {
+    let local = at.0 + i64::from(offset_minutes) * 60_000;
     let minutes = local.div_euclid(60_000).rem_euclid(24 * 60);
     format!("{:02}:{:02}", minutes / 60, minutes % 60)
 }
 
 /// `22/11/2026`.
-pub fn date(ms: i64, offset_minutes: i32) -> String {
-    let (year, month, day) = civil_from_days(local_day(ms, offset_minutes));
+pub fn date(at: EpochMs, offset_minutes: i32) -> String {
+    let (year, month, day) = civil_from_days(local_day(at, offset_minutes));
     format!("{day:02}/{month:02}/{year}")
 }
 
 /// `22/11`: a day of the last weeks, where the year goes without saying.
-pub fn short_date(ms: i64, offset_minutes: i32) -> String {
-    let (_, month, day) = civil_from_days(local_day(ms, offset_minutes));
+pub fn short_date(at: EpochMs, offset_minutes: i32) -> String {
+    let (_, month, day) = civil_from_days(local_day(at, offset_minutes));
     format!("{day:02}/{month:02}")
 }
 
@@ -130,15 +117,15 @@ mod tests {
     #[test]
     fn times_and_dates_in_the_viewers_zone() {
         // 2026-11-22 04:15 UTC
-        let t = 1_795_320_900_000;
+        let t = EpochMs(1_795_320_900_000);
         assert_eq!(time_of_day(t, 0), "04:15");
         assert_eq!(date(t, 0), "22/11/2026");
         // Mexico City (UTC-6): still the 21st.
         assert_eq!(time_of_day(t, -360), "22:15");
         assert_eq!(date(t, -360), "21/11/2026");
         assert_eq!(local_day(t, -360) + 1, local_day(t, 0));
-        assert_eq!(date(0, 0), "01/01/1970");
-        assert_eq!(date(951_782_400_000, 0), "29/02/2000");
+        assert_eq!(date(EpochMs(0), 0), "01/01/1970");
+        assert_eq!(date(EpochMs(951_782_400_000), 0), "29/02/2000");
     }
 
     #[test]

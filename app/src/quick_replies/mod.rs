@@ -101,7 +101,7 @@ pub async fn delete_quick_reply(id: i64) -> Result<(), AppError> {
 pub mod ssr {
     use super::*;
     use crate::auth::ssr::require;
-    use crate::db::now_ms;
+    use crate::epoch::EpochMs;
     use crate::permissions::{can_manage_settings, can_use_inbox};
     use crate::state::AppState;
     use crate::validate;
@@ -188,7 +188,7 @@ pub mod ssr {
         .bind(&body)
         .bind(attachment_id)
         .bind(user.id)
-        .bind(now_ms())
+        .bind(EpochMs::now())
         .fetch_optional(&state.db.pool)
         .await?;
         let (id,) = inserted.ok_or(AppError::invalid(Field::ShortCode, Problem::Taken))?;

@@ -30,7 +30,7 @@ pub async fn delete_role(id: i64) -> Result<(), AppError> {
 mod ssr {
     use super::*;
     use crate::auth::ssr::require;
-    use crate::db::now_ms;
+    use crate::epoch::EpochMs;
     use crate::error::{Field, Problem, ResultExt};
     use crate::permissions::{can_manage_users, PermissionSet};
     use crate::state::AppState;
@@ -55,7 +55,7 @@ mod ssr {
                 .bind(me.org_id)
                 .bind(&name)
                 .bind(&permissions)
-                .bind(now_ms())
+                .bind(EpochMs::now())
                 .fetch_one(&db.pool)
                 .await
                 .on_unique(Field::RoleName)?;

@@ -15,6 +15,7 @@ pub mod ssr {
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 
+use crate::epoch::EpochMs;
 use crate::error::AppError;
 
 /// A template as the composer offers it.
@@ -54,7 +55,7 @@ pub struct LineTemplates {
     pub name: String,
     pub approved: i64,
     /// When they were last synced (epoch ms).
-    pub synced_at: Option<i64>,
+    pub synced_at: Option<EpochMs>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -6,7 +6,7 @@ pub mod ssr {
 
     use crate::accounts::ssr::{access, by_id};
     use crate::auth::ssr::require;
-    use crate::db::now_ms;
+    use crate::epoch::EpochMs;
     use crate::error::{AppError, Field, Problem};
     use crate::permissions::can_manage_settings;
     use crate::state::AppState;
@@ -69,7 +69,7 @@ pub mod ssr {
                 code: err.code().to_string(),
                 reason: err.reason().to_string(),
             })?;
-        let now = now_ms();
+        let now = EpochMs::now();
         let mut tx = state.db.begin().await?;
         for template in &templates {
             sqlx::query(

@@ -126,7 +126,7 @@ pub mod ssr {
     use crate::auth::password;
     use crate::auth::session_store::end_sessions_of_user;
     use crate::auth::ssr::{require, require_user, sign_in};
-    use crate::db::now_ms;
+    use crate::epoch::EpochMs;
     use crate::error::{Field, Problem};
     use crate::kit::form::fill;
     use crate::permissions::{can_administer_user, can_manage_users};
@@ -161,7 +161,7 @@ pub mod ssr {
             .ok_or(AppError::invalid(Field::Role, Problem::Unknown))?;
 
         let token = new_token();
-        let now = now_ms();
+        let now = EpochMs::now();
         let mut tx = state.db.begin().await?;
         let user_id = store::insert_user(
             &mut tx,
@@ -284,7 +284,7 @@ pub mod ssr {
         let hash = password::hash(password).await?;
         let mut tx = state.db.begin().await?;
         // Claiming the invite first makes a second, concurrent acceptance fail cleanly.
-        if !store::claim_invite(&mut tx, invite.id, now_ms()).await? {
+        if !store::claim_invite(&mut tx, invite.id, EpochMs::now()).await? {
             return Err(AppError::invalid(Field::Invite, Problem::AlreadyUsed));
         }
         store::activate_invited(&mut tx, invite.org_id, invite.user_id, &name, &hash).await?;
@@ -302,7 +302,7 @@ pub mod ssr {
         if invite.used_at.is_some() {
             return Err(AppError::invalid(Field::Invite, Problem::AlreadyUsed));
         }
-        if invite.expires_at <= now_ms() {
+        if invite.expires_at <= EpochMs::now() {
             return Err(AppError::invalid(Field::Invite, Problem::Expired));
         }
         Ok(invite)

@@ -2,7 +2,8 @@
 
 use crate::auth::ssr::role_view;
 use crate::auth::{Language, RoleView};
-use crate::db::{now_ms, Db};
+use crate::db::Db;
+use crate::epoch::EpochMs;
 use crate::error::{AppError, Field, ResultExt};
 use crate::orgs::Tx;
 use crate::users::{TeamMember, UserStatus};
@@ -18,7 +19,7 @@ pub struct NewUser<'a> {
 }
 
 pub async fn insert_user(tx: &mut Tx<'_>, user: NewUser<'_>) -> Result<i64, AppError> {
-    let now = now_ms();
+    let now = EpochMs::now();
     let (id,): (i64,) = sqlx::query_as(
         "INSERT INTO users (org_id, role_id, email, name, password_hash, status, language, \
                             created_at, updated_at) \
@@ -120,7 +121,7 @@ pub async fn set_role(db: &Db, org_id: i64, user_id: i64, role_id: i64) -> Resul
     let result =
         sqlx::query("UPDATE users SET role_id = $1, updated_at = $2 WHERE org_id = $3 AND id = $4")
             .bind(role_id)
-            .bind(now_ms())
+            .bind(EpochMs::now())
             .bind(org_id)
             .bind(user_id)
             .execute(&db.pool)
@@ -143,7 +144,7 @@ pub async fn set_status(
          WHERE org_id = $3 AND id = $4",
     )
     .bind(status.key())
-    .bind(now_ms())
+    .bind(EpochMs::now())
     .bind(org_id)
     .bind(user_id)
     .execute(&db.pool)
@@ -167,7 +168,7 @@ pub async fn insert_invite(
     user_id: i64,
     token_hash: &str,
     created_by: i64,
-    expires_at: i64,
+    expires_at: EpochMs,
 ) -> Result<(), AppError> {
     sqlx::query(
         "INSERT INTO invites (org_id, user_id, token_hash, created_by, expires_at, created_at) \
@@ -178,7 +179,7 @@ pub async fn insert_invite(
     .bind(token_hash)
     .bind(created_by)
     .bind(expires_at)
-    .bind(now_ms())
+    .bind(EpochMs::now())
     .execute(&mut **tx)
     .await?;
     Ok(())
@@ -191,27 +192,28 @@ pub struct Invite {
     pub email: String,
     pub org_name: String,
     pub language: Language,
-    pub expires_at: i64,
-    pub used_at: Option<i64>,
+    pub expires_at: EpochMs,
+    pub used_at: Option<EpochMs>,
 }
 
-type InviteRow = (
-    i64,
-    i64,
-    i64,
-    String,
-    String,
-    String,
-    i64,
-    Option<i64>,
-    String,
-);
+#[derive(sqlx::FromRow)]
+struct InviteRow {
+    id: i64,
+    org_id: i64,
+    user_id: i64,
+    email: String,
+    org_name: String,
+    language: String,
+    expires_at: EpochMs,
+    used_at: Option<EpochMs>,
+    status: String,
+}
 
 /// Looks an invitation up by the hash of its token. The token is the only key a stranger
 /// holds, so this lookup is not scoped by organization; everything after it is.
 pub async fn invite_by_token_hash(db: &Db, token_hash: &str) -> Result<Option<Invite>, AppError> {
     let row: Option<InviteRow> = sqlx::query_as(
-        "SELECT i.id, i.org_id, i.user_id, u.email, o.name, u.language, i.expires_at, \
+        "SELECT i.id, i.org_id, i.user_id, u.email, o.name AS org_name, u.language, i.expires_at, \
                     i.used_at, u.status \
              FROM invites i \
              JOIN users u ON u.id = i.user_id AND u.org_id = i.org_id \
@@ -221,23 +223,23 @@ pub async fn invite_by_token_hash(db: &Db, token_hash: &str) -> Result<Option<In
     .bind(token_hash)
     .fetch_optional(&db.pool)
     .await?;
-    Ok(row.map(
-        |(id, org_id, user_id, email, org_name, language, expires_at, used_at, status)| Invite {
-            id,
-            org_id,
-            user_id,
-            email,
-            org_name,
-            language: Language::from_code(&language).unwrap_or_default(),
-            expires_at,
-            // An invitee deactivated before accepting cannot use the link either.
-            used_at: used_at.or((status == UserStatus::Deactivated.key()).then_some(expires_at)),
-        },
-    ))
+    Ok(row.map(|row| Invite {
+        id: row.id,
+        org_id: row.org_id,
+        user_id: row.user_id,
+        email: row.email,
+        org_name: row.org_name,
+        language: Language::from_code(&row.language).unwrap_or_default(),
+        expires_at: row.expires_at,
+        // An invitee deactivated before accepting cannot use the link either.
+        used_at: row
+            .used_at
+            .or((row.status == UserStatus::Deactivated.key()).then_some(row.expires_at)),
+    }))
 }
 
 /// Marks an invitation used; `false` when someone else used it first.
-pub async fn claim_invite(tx: &mut Tx<'_>, invite_id: i64, now: i64) -> Result<bool, AppError> {
+pub async fn claim_invite(tx: &mut Tx<'_>, invite_id: i64, now: EpochMs) -> Result<bool, AppError> {
     let result = sqlx::query("UPDATE invites SET used_at = $1 WHERE id = $2 AND used_at IS NULL")
         .bind(now)
         .bind(invite_id)
@@ -259,7 +261,7 @@ pub async fn activate_invited(
     )
     .bind(name)
     .bind(password_hash)
-    .bind(now_ms())
+    .bind(EpochMs::now())
     .bind(org_id)
     .bind(user_id)
     .execute(&mut **tx)
@@ -283,7 +285,7 @@ pub async fn update_profile(
     .bind(name)
     .bind(language.code())
     .bind(i64::from(sound_enabled))
-    .bind(now_ms())
+    .bind(EpochMs::now())
     .bind(org_id)
     .bind(user_id)
     .execute(&db.pool)
@@ -311,7 +313,7 @@ pub async fn set_password_hash(
         "UPDATE users SET password_hash = $1, updated_at = $2 WHERE org_id = $3 AND id = $4",
     )
     .bind(password_hash)
-    .bind(now_ms())
+    .bind(EpochMs::now())
     .bind(org_id)
     .bind(user_id)
     .execute(&db.pool)

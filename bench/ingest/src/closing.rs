@@ -8,7 +8,8 @@ use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 use app::conversations::lifecycle::closing_rules::ssr::close_due;
-use app::db::{now_ms, Db};
+use app::db::Db;
+use app::epoch::EpochMs;
 use app::event_log::Hub;
 use clap::Parser;
 
@@ -46,7 +47,7 @@ async fn seed(db: &Db, conversations: i64) {
         .fetch_one(&db.pool)
         .await
         .expect("an organization");
-    let now = now_ms();
+    let now = EpochMs::now();
     let started = Instant::now();
     run(db, &format!(
         "INSERT INTO accounts (org_id, channel, name, external_id, status, connected_at, created_at) \
@@ -130,7 +131,7 @@ async fn main() {
     let cpu_before = cpu();
     for _ in 0..runs {
         let started = Instant::now();
-        let closed = close_due(&db, &hub, now_ms()).await.expect("a tick");
+        let closed = close_due(&db, &hub, EpochMs::now()).await.expect("a tick");
         assert_eq!(closed, 0);
         times.push(started.elapsed().as_secs_f64() * 1000.0);
     }
@@ -148,7 +149,7 @@ async fn main() {
     );
 
     // A thousand due at once (say, after a restart).
-    let now = now_ms();
+    let now = EpochMs::now();
     run(
         &db,
         &format!(
@@ -160,7 +161,7 @@ async fn main() {
     .await;
     let started = Instant::now();
     let cpu_before = cpu();
-    let closed = close_due(&db, &hub, now_ms()).await.expect("a tick");
+    let closed = close_due(&db, &hub, EpochMs::now()).await.expect("a tick");
     println!(
         "\n{label}: a tick closing {closed} due conversations: {:.0} ms ({:.0} ms CPU in this \
          process, which includes SQLite's work but not PostgreSQL's)",
@@ -170,7 +171,7 @@ async fn main() {
 
     // Deadlines falling over one minute, the scheduler ticking as the server does.
     let spread = 60_000;
-    let start = now_ms() + 1_000;
+    let start = EpochMs::now() + 1_000;
     let rows: Vec<(i64,)> = sqlx::query_as(
         "SELECT id FROM conversations WHERE status = 'open' ORDER BY id DESC LIMIT 2000",
     )
@@ -193,9 +194,9 @@ async fn main() {
     let mut every = tokio::time::interval(Duration::from_millis(args.tick_ms));
     while Instant::now() < until && late.len() < deadlines.len() {
         every.tick().await;
-        let tick = now_ms();
+        let tick = EpochMs::now();
         close_due(&db, &hub, tick).await.expect("a tick");
-        let done = now_ms();
+        let done = EpochMs::now();
         let closed: Vec<(i64,)> = sqlx::query_as(
             "SELECT conversation_id FROM messages WHERE direction = 'system' AND created_at = $1",
         )
@@ -205,7 +206,7 @@ async fn main() {
         .expect("closed");
         for (id,) in closed {
             if let Some(deadline) = deadlines.get(&id) {
-                late.push((done - deadline) as f64 / 1000.0);
+                late.push((done - *deadline) as f64 / 1000.0);
             }
         }
     }

@@ -6,6 +6,7 @@ use leptos::prelude::*;
 
 use super::popups::Popup;
 use crate::conversations::workspace::ThreadResource;
+use crate::epoch::EpochMs;
 use crate::error::AppError;
 use crate::i18n::*;
 use crate::kit::clock;
@@ -16,7 +17,7 @@ use channels::Channel;
 #[derive(Clone, Copy)]
 pub(super) struct SendWindow {
     thread: ThreadResource,
-    now: RwSignal<i64>,
+    now: RwSignal<EpochMs>,
     /// Set once the page runs in the browser: the server's clock would not match it.
     mounted: RwSignal<bool>,
     locale: Locale,
@@ -24,12 +25,12 @@ pub(super) struct SendWindow {
 
 impl SendWindow {
     /// `now` is the composer's clock; the remaining window ticks with it every 15 seconds.
-    pub fn new(thread: ThreadResource, now: RwSignal<i64>, locale: Locale) -> Self {
+    pub fn new(thread: ThreadResource, now: RwSignal<EpochMs>, locale: Locale) -> Self {
         #[cfg(feature = "hydrate")]
         {
             use leptos::leptos_dom::helpers::set_interval_with_handle;
             if let Ok(handle) = set_interval_with_handle(
-                move || now.set(clock::now_ms()),
+                move || now.set(EpochMs::now()),
                 std::time::Duration::from_secs(15),
             ) {
                 on_cleanup(move || handle.clear());
@@ -48,7 +49,7 @@ impl SendWindow {
     /// The conversation's channel, when the customer last wrote, and whether its line is
     /// connected. Read with `try_with`: a file or a recording may finish after the page has
     /// gone.
-    pub fn state(self) -> Option<(Channel, Option<i64>, bool)> {
+    pub fn state(self) -> Option<(Channel, Option<EpochMs>, bool)> {
         self.thread
             .try_with(|t| {
                 t.as_ref()
@@ -67,9 +68,9 @@ impl SendWindow {
 
     /// The time now, read again whenever the clock ticks or what it is compared with changes
     /// (a customer's message that came since the last tick must not show a longer window).
-    fn at_now(self) -> i64 {
+    fn at_now(self) -> EpochMs {
         self.now.track();
-        clock::now_ms()
+        EpochMs::now()
     }
 
     /// WhatsApp and Twilio: the channels with templates.

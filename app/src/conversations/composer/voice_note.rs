@@ -6,6 +6,7 @@
 use leptos::leptos_dom::helpers::IntervalHandle;
 use leptos::prelude::*;
 
+use crate::epoch::EpochMs;
 use crate::i18n::*;
 use crate::kit::browser::{self, PickedFile, RecordError, Recorder};
 use crate::kit::clock;
@@ -19,15 +20,15 @@ type Held = StoredValue<Option<Recorder>>;
 #[derive(Clone, Copy)]
 pub(super) struct VoiceNote {
     recorder: Held,
-    since: RwSignal<Option<i64>>,
+    since: RwSignal<Option<EpochMs>>,
     error: RwSignal<Option<RecordError>>,
     ticking: StoredValue<Option<IntervalHandle>>,
     /// The composer's clock, which ticks faster while recording.
-    now: RwSignal<i64>,
+    now: RwSignal<EpochMs>,
 }
 
 impl VoiceNote {
-    pub fn new(now: RwSignal<i64>) -> Self {
+    pub fn new(now: RwSignal<EpochMs>) -> Self {
         let note = VoiceNote {
             #[cfg(feature = "hydrate")]
             recorder: StoredValue::new_local(None),
@@ -75,12 +76,12 @@ impl VoiceNote {
                         started.cancel();
                         return;
                     }
-                    let since = clock::now_ms();
+                    let since = EpochMs::now();
                     self.since.set(Some(since));
                     self.now.set(since);
                     #[cfg(feature = "hydrate")]
                     if let Ok(handle) = leptos::leptos_dom::helpers::set_interval_with_handle(
-                        move || self.now.set(clock::now_ms()),
+                        move || self.now.set(EpochMs::now()),
                         std::time::Duration::from_millis(500),
                     ) {
                         self.ticking.set_value(Some(handle));

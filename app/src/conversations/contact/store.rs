@@ -11,7 +11,7 @@ pub mod ssr {
     use crate::conversations::store::ssr::{visible_conversation, Visible};
     use crate::conversations::store::{summary, SummaryRow, SUMMARY_COLUMNS};
     use crate::conversations::Change;
-    use crate::db::now_ms;
+    use crate::epoch::EpochMs;
     use crate::error::{AppError, Field, Problem};
     use crate::event_log;
     use crate::orgs::Tx;
@@ -32,7 +32,7 @@ pub mod ssr {
              RETURNING {SUMMARY_COLUMNS}"
         ))
         .bind(contact.id)
-        .bind(now_ms())
+        .bind(EpochMs::now())
         .bind(visible.summary.id)
         .fetch_one(&mut *tx)
         .await?;
@@ -135,7 +135,7 @@ pub mod ssr {
         if phone.len() < 7 {
             return Err(AppError::invalid(Field::Phone, Problem::Required));
         }
-        let now = now_ms();
+        let now = EpochMs::now();
         let mut tx = state.db.begin().await?;
         let found: Option<(i64, Option<i64>)> = sqlx::query_as(
             "SELECT id, assignee_id FROM conversations WHERE account_id = $1 AND customer_key = $2",

@@ -7,6 +7,7 @@
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 
+use crate::epoch::EpochMs;
 use crate::error::AppError;
 
 /// Longest rule name kept.
@@ -23,7 +24,7 @@ pub struct RuleView {
     pub unit: String,
     pub reason: String,
     pub account_ids: Vec<i64>,
-    pub saved_at: i64,
+    pub saved_at: EpochMs,
 }
 
 #[server(prefix = "/api", endpoint = "closing_rules", output = crate::codec::Json)]
@@ -66,7 +67,8 @@ pub mod ssr {
     use crate::conversations::lifecycle::ssr::system_event;
     use crate::conversations::lifecycle::valid_reason;
     use crate::conversations::store::{summary, SummaryRow, SUMMARY_COLUMNS};
-    use crate::db::{now_ms, Db};
+    use crate::db::Db;
+    use crate::epoch::EpochMs;
     use crate::error::{Field, Problem};
     use crate::event_log;
     use crate::event_log::Hub;
@@ -74,6 +76,15 @@ pub mod ssr {
     use crate::orgs::Tx;
     use crate::permissions::can_manage_settings;
     use crate::state::AppState;
+
+    /// What closing a due conversation needs of it and its rule.
+    #[derive(sqlx::FromRow)]
+    struct DueRule {
+        org_id: i64,
+        channel: String,
+        reason: String,
+        name: String,
+    }
 
     /// Conversations closed per transaction by the scheduler.
     const CLOSE_BATCH: i64 = 200;
@@ -89,7 +100,7 @@ pub mod ssr {
         amount: i64,
         unit: String,
         reason: String,
-        saved_at: i64,
+        saved_at: EpochMs,
     }
 
     async fn views(db: &Db, org_id: i64, only: Option<i64>) -> Result<Vec<RuleView>, AppError> {
@@ -228,7 +239,7 @@ pub mod ssr {
                 return Err(AppError::RuleOverlap { rule });
             }
         }
-        let now = now_ms();
+        let now = EpochMs::now();
         let enabled_flag = i64::from(enabled);
         let (rule_id, before) = match id {
             Some(id) => {
@@ -329,7 +340,7 @@ pub mod ssr {
             "UPDATE closing_rules SET enabled = $1, saved_at = $2 WHERE id = $3 AND org_id = $4",
         )
         .bind(i64::from(enabled))
-        .bind(now_ms())
+        .bind(EpochMs::now())
         .bind(id)
         .bind(user.org_id)
         .execute(&mut *tx)
@@ -366,7 +377,7 @@ pub mod ssr {
 
     /// The enabled rule of `account_id`, if any.
     async fn rule_of(tx: &mut Tx<'_>, account_id: i64) -> Result<Option<ClosingRule>, AppError> {
-        let row: Option<(i64, String, i64)> = sqlx::query_as(
+        let row: Option<(i64, String, EpochMs)> = sqlx::query_as(
             "SELECT r.amount, r.unit, r.saved_at FROM closing_rule_accounts ra \
              JOIN closing_rules r ON r.id = ra.rule_id \
              WHERE ra.account_id = $1 AND ra.enabled = 1",
@@ -390,7 +401,7 @@ pub mod ssr {
         tx: &mut Tx<'_>,
         account_id: i64,
         conversation_id: i64,
-        last_incoming_at: Option<i64>,
+        last_incoming_at: Option<EpochMs>,
     ) -> Result<(), AppError> {
         // Without a rule there is no deadline to keep (a rule's change clears its own).
         let Some(rule) = rule_of(tx, account_id).await? else {
@@ -415,14 +426,14 @@ pub mod ssr {
         accounts.dedup();
         for account in accounts {
             let rule = rule_of(tx, account).await?;
-            let rows: Vec<(i64, Option<i64>, Option<i64>)> = sqlx::query_as(
+            let rows: Vec<(i64, Option<EpochMs>, Option<EpochMs>)> = sqlx::query_as(
                 "SELECT id, last_incoming_at, auto_close_at FROM conversations \
                  WHERE account_id = $1 AND status = 'open' AND deleted_at IS NULL",
             )
             .bind(account)
             .fetch_all(&mut **tx)
             .await?;
-            let changed: Vec<(i64, Option<i64>)> = rows
+            let changed: Vec<(i64, Option<EpochMs>)> = rows
                 .into_iter()
                 .filter_map(|(id, last_incoming, current)| {
                     let deadline = rule.as_ref().and_then(|r| close_at(r, last_incoming));
@@ -455,7 +466,7 @@ pub mod ssr {
     /// and an event saying it was automatic; answers how many. Run every few seconds, and at
     /// start-up for what fell due while the server was down. Safe with several instances: a
     /// conversation is closed by whichever gets to it first, once.
-    pub async fn close_due(db: &Db, hub: &Hub, now: i64) -> Result<usize, AppError> {
+    pub async fn close_due(db: &Db, hub: &Hub, now: EpochMs) -> Result<usize, AppError> {
         let mut closed = 0;
         loop {
             // The batch size is written in, not bound, so PostgreSQL can keep one plan.
@@ -474,7 +485,7 @@ pub mod ssr {
             let mut published = Vec::new();
             let mut stale = 0;
             for (id,) in &due {
-                let rule: Option<(i64, String, String, String)> = sqlx::query_as(
+                let rule: Option<DueRule> = sqlx::query_as(
                     "SELECT c.org_id, a.channel, r.reason, r.name FROM conversations c \
                      JOIN accounts a ON a.id = c.account_id \
                      JOIN closing_rule_accounts ra ON ra.account_id = c.account_id \
@@ -485,7 +496,13 @@ pub mod ssr {
                 .bind(id)
                 .fetch_optional(&mut *tx)
                 .await?;
-                let Some((org_id, channel, reason, rule_name)) = rule else {
+                let Some(DueRule {
+                    org_id,
+                    channel,
+                    reason,
+                    name: rule_name,
+                }) = rule
+                else {
                     // Closed, deleted or without a rule by now: the deadline is stale.
                     sqlx::query("UPDATE conversations SET auto_close_at = NULL WHERE id = $1")
                         .bind(id)
@@ -501,7 +518,7 @@ pub mod ssr {
                      RETURNING {SUMMARY_COLUMNS}"
                 ))
                 .bind(&reason)
-                .bind(now_ms())
+                .bind(EpochMs::now())
                 .bind(id)
                 .bind(now)
                 .fetch_optional(&mut *tx)

@@ -135,7 +135,7 @@ pub mod ssr {
     use crate::conversations::store::{summary, Listed, SummaryRow, SUMMARY_COLUMNS};
     use crate::conversations::{Change, ConversationSummary, MessageView};
     use crate::conversations::{ConversationStatus, Direction};
-    use crate::db::now_ms;
+    use crate::epoch::EpochMs;
     use crate::error::{Field, Problem};
     use crate::event_log::{self, Published};
     use crate::lifecycle::{assignee_on_reopen, may_assign, Assignee};
@@ -201,7 +201,7 @@ pub mod ssr {
         let state = AppState::current()?;
         sqlx::query("UPDATE users SET available = $1, updated_at = $2 WHERE id = $3")
             .bind(i64::from(available))
-            .bind(now_ms())
+            .bind(EpochMs::now())
             .bind(user.id)
             .execute(&state.db.pool)
             .await?;
@@ -308,7 +308,7 @@ pub mod ssr {
         conversation: ConversationSummary,
         mut content: serde_json::Value,
         taken_from: Option<i64>,
-        at: i64,
+        at: EpochMs,
     ) -> Result<Published, AppError> {
         if let Some(user) = by {
             content["by_name"] = json!(user.name);
@@ -386,14 +386,14 @@ pub mod ssr {
             let after = updated(
                 &mut tx,
                 &before,
-                query.bind(assignee_id).bind(now_ms()).bind(id),
+                query.bind(assignee_id).bind(EpochMs::now()).bind(id),
             )
             .await?;
             if let (true, Some(contact), Some(owner)) = (contact_too, after.contact_id, assignee_id)
             {
                 sqlx::query("UPDATE contacts SET owner_id = $1, updated_at = $2 WHERE id = $3")
                     .bind(owner)
-                    .bind(now_ms())
+                    .bind(EpochMs::now())
                     .bind(contact)
                     .execute(&mut *tx)
                     .await?;
@@ -417,7 +417,7 @@ pub mod ssr {
                 after,
                 content,
                 taken_from,
-                now_ms(),
+                EpochMs::now(),
             )
             .await?;
             published.push(event);
@@ -449,7 +449,7 @@ pub mod ssr {
             let after = updated(
                 &mut tx,
                 &before,
-                query.bind(reason.clone()).bind(now_ms()).bind(id),
+                query.bind(reason.clone()).bind(EpochMs::now()).bind(id),
             )
             .await?;
             let content = json!({"event": "closed", "reason": reason});
@@ -460,7 +460,7 @@ pub mod ssr {
                 after,
                 content,
                 None,
-                now_ms(),
+                EpochMs::now(),
             )
             .await?;
             published.push(event);
@@ -480,7 +480,12 @@ pub mod ssr {
         }
         let sql = set("status = 'open', close_reason = NULL, updated_at = $1", 2);
         let query = sqlx::query_as(&sql);
-        let after = updated(&mut tx, &before, query.bind(now_ms()).bind(conversation_id)).await?;
+        let after = updated(
+            &mut tx,
+            &before,
+            query.bind(EpochMs::now()).bind(conversation_id),
+        )
+        .await?;
         crate::conversations::lifecycle::closing_rules::ssr::track(
             &mut tx,
             after.account_id,
@@ -496,7 +501,7 @@ pub mod ssr {
             after,
             content,
             None,
-            now_ms(),
+            EpochMs::now(),
         )
         .await?;
         event_log::commit_and_publish(tx, &state.hub, [event]).await
@@ -513,8 +518,8 @@ pub mod ssr {
         org_id: i64,
         conversation_id: i64,
         message_id: i64,
-        at: i64,
-    ) -> Result<Option<(Published, i64)>, AppError> {
+        at: EpochMs,
+    ) -> Result<Option<(Published, EpochMs)>, AppError> {
         let Some(before) = conversation(tx, org_id, conversation_id).await? else {
             return Ok(None);
         };
@@ -534,17 +539,17 @@ pub mod ssr {
         let after = updated(
             tx,
             &before,
-            query.bind(keep).bind(now_ms()).bind(conversation_id),
+            query.bind(keep).bind(EpochMs::now()).bind(conversation_id),
         )
         .await?;
-        let (latest,): (Option<i64>,) = sqlx::query_as(
+        let (latest,): (Option<EpochMs>,) = sqlx::query_as(
             "SELECT MAX(created_at) FROM messages WHERE conversation_id = $1 AND id <> $2",
         )
         .bind(conversation_id)
         .bind(message_id)
         .fetch_one(&mut **tx)
         .await?;
-        let event_at = (at - 1).max(latest.unwrap_or(0) + 1);
+        let event_at = (at - 1).max(latest.unwrap_or_default() + 1);
         let message_at = at.max(event_at + 1);
         if message_at != at {
             sqlx::query("UPDATE messages SET created_at = $1 WHERE id = $2")
@@ -616,7 +621,7 @@ pub mod ssr {
                last_incoming_id = NULL, last_message_preview = NULL, last_message_kind = NULL, \
                updated_at = $1 WHERE id = $2",
         )
-        .bind(now_ms())
+        .bind(EpochMs::now())
         .bind(conversation_id)
         .execute(&mut *tx)
         .await?;
@@ -656,7 +661,7 @@ pub mod ssr {
         )
         .bind(user.org_id)
         .bind(&label)
-        .bind(now_ms())
+        .bind(EpochMs::now())
         .fetch_one(&state.db.pool)
         .await
         .map_err(|err| match &err {

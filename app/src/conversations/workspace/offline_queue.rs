@@ -10,9 +10,9 @@ use serde::{Deserialize, Serialize};
 
 use super::{put_stored, Workspace};
 use crate::conversations::{send_text, MessageView};
+use crate::epoch::EpochMs;
 use crate::error::AppError;
 use crate::i18n::*;
-use crate::kit::clock;
 use crate::kit::form::error_text;
 
 /// A message written but not yet stored by the server.
@@ -26,7 +26,7 @@ pub struct Queued {
     pub body: String,
     pub reply_to_id: Option<i64>,
     pub sender_user_id: i64,
-    pub at: i64,
+    pub at: EpochMs,
 }
 crate::from_json!(Queued {
     key,
@@ -81,7 +81,8 @@ pub fn unreachable(err: &AppError) -> bool {
 }
 
 /// A new random key for a message.
-fn new_key(now: i64) -> String {
+fn new_key(now: EpochMs) -> String {
+    let now = now.0;
     #[cfg(feature = "hydrate")]
     let (a, b) = (js_sys::Math::random(), js_sys::Math::random());
     #[cfg(not(feature = "hydrate"))]
@@ -119,13 +120,13 @@ impl OfflineQueue {
         body: String,
         reply: Option<i64>,
     ) {
-        let now = clock::now_ms();
+        let now = EpochMs::now();
         let last_at = workspace.thread.with_untracked(|t| {
             t.as_ref()
                 .and_then(|t| t.as_ref().ok())
                 .and_then(|t| t.as_ref())
                 .and_then(|t| t.messages.last().map(|m| m.at))
-                .unwrap_or(0)
+                .unwrap_or_default()
         });
         let smallest = self
             .items
@@ -133,7 +134,7 @@ impl OfflineQueue {
         let item = Queued {
             key: new_key(now),
             // Below every id in use, and below those of earlier page loads.
-            local_id: smallest.min(-now) - 1,
+            local_id: smallest.min(-now.0) - 1,
             conversation_id,
             body,
             reply_to_id: reply,
@@ -158,7 +159,7 @@ impl OfflineQueue {
             return;
         };
         let item = Queued {
-            key: new_key(clock::now_ms()),
+            key: new_key(EpochMs::now()),
             local_id,
             conversation_id: message.conversation_id,
             body: message.body.clone().unwrap_or_default(),
@@ -314,12 +315,12 @@ mod tests {
     #[cfg(feature = "ssr")]
     #[test]
     fn keys_are_ones_the_server_accepts() {
-        let key = new_key(1_764_600_000_000);
+        let key = new_key(EpochMs(1_764_600_000_000));
         assert!(
             crate::conversations::store::ssr::valid_client_key(&key),
             "{key}"
         );
-        assert_ne!(key, new_key(1_764_600_000_001));
+        assert_ne!(key, new_key(EpochMs(1_764_600_000_001)));
     }
 
     #[test]
@@ -331,7 +332,7 @@ mod tests {
             body: "hola".into(),
             reply_to_id: Some(3),
             sender_user_id: 2,
-            at: 10,
+            at: EpochMs(10),
         };
         let copy = item.pending_copy();
         assert_eq!(copy.id, -5);
