@@ -16,7 +16,7 @@ use crate::conversations::contact::panel::ContactPanel;
 use crate::error::AppError;
 use crate::i18n::*;
 use crate::kit::clock;
-use crate::kit::form::{error_text, failure_text, ErrorNote};
+use crate::kit::form::{error_alert, failure_text, ErrorNote};
 use crate::kit::locale::use_locale;
 use crate::kit::split::now_or_later;
 use crate::kit::split::split;
@@ -58,14 +58,7 @@ fn ChatState() -> impl IntoView {
     });
     move || match shown.get() {
         Shown::Loading => None,
-        Shown::Failed(err) => Some(
-            view! {
-                <p class="form-error" role="alert">
-                    {error_text(locale, &err)}
-                </p>
-            }
-            .into_any(),
-        ),
+        Shown::Failed(err) => Some(error_alert(locale, &err)),
         Shown::Nothing => Some(
             view! {
                 <div class="chat-empty">

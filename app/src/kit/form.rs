@@ -152,9 +152,7 @@ pub fn failure_text(locale: Locale, code: Option<&str>, reason: Option<&str>) ->
 pub fn outcome_view(locale: Locale, result: Result<String, AppError>) -> AnyView {
     match result {
         Ok(notice) => view! { <p class="notice" role="status">{notice}</p> }.into_any(),
-        Err(err) => {
-            view! { <p class="form-error" role="alert">{error_text(locale, &err)}</p> }.into_any()
-        }
+        Err(err) => error_alert(locale, &err),
     }
 }
 
@@ -162,15 +160,17 @@ pub fn outcome_view(locale: Locale, result: Result<String, AppError>) -> AnyView
 #[component]
 pub fn ErrorNote(#[prop(into)] error: Signal<Option<AppError>>) -> impl IntoView {
     let locale = use_locale();
-    move || {
-        error.get().map(|err| {
-            view! {
-                <p class="form-error" role="alert">
-                    {error_text(locale, &err)}
-                </p>
-            }
-        })
+    move || error.get().map(|err| error_alert(locale, &err))
+}
+
+/// An error said at once, translated: what a section shows when its data did not come.
+pub fn error_alert(locale: Locale, error: &AppError) -> AnyView {
+    view! {
+        <p class="form-error" role="alert">
+            {error_text(locale, error)}
+        </p>
     }
+    .into_any()
 }
 
 /// Why a file cannot be sent on this channel.

@@ -7,7 +7,7 @@ use crate::auth::RoleView;
 use crate::error::{AppError, Field};
 use crate::i18n::*;
 use crate::kit::form::{
-    action_error, error_text, permission_name, role_name, FormError, FormField,
+    action_error, error_alert, permission_name, role_name, FormError, FormField,
 };
 use crate::kit::locale::use_locale;
 use crate::permissions::Permission;
@@ -38,14 +38,7 @@ pub fn RolesSection(
             <Transition fallback=|| view! { <p class="loading" aria-busy="true"></p> }>
                 {move || Suspend::new(async move {
                     match roles.await {
-                        Err(err) => {
-                            view! {
-                                <p class="form-error" role="alert">
-                                    {error_text(locale, &err)}
-                                </p>
-                            }
-                                .into_any()
-                        }
+                        Err(err) => error_alert(locale, &err),
                         Ok(roles) => {
                             view! {
                                 <ul class="role-list">

@@ -8,7 +8,7 @@ use crate::auth::login_page::LoginPage;
 use crate::auth::{fetch_current_user, CurrentUser, LogoutButton, Me, ShownName};
 use crate::conversations::inbox::InboxPage;
 use crate::i18n::*;
-use crate::kit::form::error_text;
+use crate::kit::form::error_alert;
 use crate::kit::icons;
 use crate::kit::locale::use_locale;
 use crate::kit::nav::{self, NavLink as A, Page, Redirect};
@@ -145,14 +145,7 @@ fn SignedIn(page: Memo<Page>) -> impl IntoView {
                     match me.await {
                         Ok(Some(user)) => view! { <Navigation user /> }.into_any(),
                         Ok(None) => view! { <Redirect path="/login" /> }.into_any(),
-                        Err(err) => {
-                            view! {
-                                <p class="form-error" role="alert">
-                                    {error_text(locale, &err)}
-                                </p>
-                            }
-                                .into_any()
-                        }
+                        Err(err) => error_alert(locale, &err),
                     }
                 })}
             </Suspense>

@@ -7,7 +7,7 @@ use crate::auth::RoleView;
 use crate::auth::WithUser;
 use crate::error::{AppError, Field};
 use crate::i18n::*;
-use crate::kit::form::{action_error, error_text, fill, role_name, FieldError, FormError};
+use crate::kit::form::{action_error, error_alert, fill, role_name, FieldError, FormError};
 use crate::kit::locale::use_locale;
 use crate::kit::Forbidden;
 use crate::permissions::can_manage_users;
@@ -63,14 +63,7 @@ fn Team(
         <Transition fallback=|| view! { <p class="loading" aria-busy="true"></p> }>
             {move || Suspend::new(async move {
                 match team.await {
-                    Err(err) => {
-                        view! {
-                            <p class="form-error" role="alert">
-                                {error_text(locale, &err)}
-                            </p>
-                        }
-                            .into_any()
-                    }
+                    Err(err) => error_alert(locale, &err),
                     Ok(team) => {
                         let roles = StoredValue::new(team.roles.clone());
                         let me = team.me;

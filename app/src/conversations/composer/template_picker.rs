@@ -6,7 +6,7 @@ use leptos::prelude::*;
 use super::super::{load_templates, send_template, MessageView};
 use crate::error::AppError;
 use crate::i18n::*;
-use crate::kit::form::{error_text, ErrorNote};
+use crate::kit::form::{error_alert, ErrorNote};
 use crate::kit::locale::use_locale;
 use crate::templates::{format_price, TemplateView};
 
@@ -58,14 +58,7 @@ pub fn TemplatePicker(
                     templates
                         .get()
                         .map(|result| match result {
-                            Err(err) => {
-                                view! {
-                                    <p class="form-error" role="alert">
-                                        {error_text(locale, &err)}
-                                    </p>
-                                }
-                                    .into_any()
-                            }
+                            Err(err) => error_alert(locale, &err),
                             Ok(list) if list.is_empty() => {
                                 view! { <p class="hint">{td_string!(locale, inbox.no_templates)}</p> }
                                     .into_any()
