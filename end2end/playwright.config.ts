@@ -63,6 +63,7 @@ export default defineConfig({
       BUZON_GRAPH_API_URL: `http://127.0.0.1:${s.port + 100}/v25.0`,
       BUZON_TWILIO_API_URL: `http://127.0.0.1:${s.port + 100}`,
       BUZON_TWILIO_CONTENT_URL: `http://127.0.0.1:${s.port + 100}`,
+      BUZON_INSECURE_MEDIA_ORIGINS: `http://127.0.0.1:${s.port + 100}`,
     },
   })), ...sandboxes.map((s) => ({
     command: `${sandbox} --listen 127.0.0.1:${s.port + 100} --buzon-url http://127.0.0.1:${s.port}`,

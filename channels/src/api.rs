@@ -8,6 +8,7 @@ use reqwest::multipart::{Form, Part};
 use reqwest::{RequestBuilder, Response};
 use serde_json::{json, Value};
 
+use crate::media_fetch::MediaFetch;
 use crate::outbound::*;
 use crate::{Channel, MediaKind};
 
@@ -46,6 +47,9 @@ impl std::fmt::Debug for Access {
 #[derive(Clone, Debug)]
 pub struct Api {
     http: reqwest::Client,
+    /// Received files, fetched from the providers' hosts only.
+    media: MediaFetch,
+    timeout: Duration,
     graph: String,
     twilio: String,
     twilio_content: String,
@@ -61,10 +65,19 @@ impl Api {
             .expect("the HTTP client builds");
         Api {
             http,
+            media: MediaFetch::new(graph_url, twilio_url, timeout),
+            timeout,
             graph: graph_url.trim_end_matches('/').to_string(),
             twilio: twilio_url.trim_end_matches('/').to_string(),
             twilio_content: content_url.trim_end_matches('/').to_string(),
         }
+    }
+
+    /// Development only: received files may also come from these origins (the sandbox's),
+    /// over http and at private addresses.
+    pub fn allow_insecure_media_origins(mut self, origins: &[String]) -> Result<Api, String> {
+        self.media = self.media.allow_insecure_origins(origins, self.timeout)?;
+        Ok(self)
     }
 
     /// Delivers one message; the provider's id for it on success.
@@ -215,20 +228,15 @@ impl Api {
         media_id: Option<&str>,
         url: Option<&str>,
     ) -> Result<Download, CallError> {
-        let request = match (access.channel, media_id, url) {
+        let link = match (access.channel, media_id, url) {
             (Channel::Whatsapp, Some(media_id), _) => {
                 let info = graph_call(
                     self.bearer(self.http.get(format!("{}/{media_id}", self.graph)), access),
                 )
                 .await?;
-                let link = text_field(&info, "url")?;
-                self.bearer(self.http.get(link), access)
+                text_field(&info, "url")?
             }
-            (Channel::Twilio, _, Some(url)) => self.http.get(url).basic_auth(
-                access.twilio_account_sid.clone().unwrap_or_default(),
-                Some(&access.twilio_auth_token),
-            ),
-            (_, _, Some(url)) => self.http.get(url),
+            (_, _, Some(url)) => url.to_string(),
             _ => {
                 return Err(CallError::Permanent {
                     code: "no_media".into(),
@@ -236,7 +244,7 @@ impl Api {
                 })
             }
         };
-        let mut response = request.send().await.map_err(transport)?;
+        let mut response = self.media.get(access, &link).await?;
         let status = response.status();
         if !status.is_success() {
             let code = status.as_u16().to_string();
@@ -337,9 +345,10 @@ impl Api {
                     provider_id: None,
                 });
             }
+            // The next page's link carries the token: it is followed only on the Graph API.
             match answer.pointer("/paging/next").and_then(Value::as_str) {
-                Some(next) => url = next.to_string(),
-                None => break,
+                Some(next) if same_origin(next, &self.graph) => url = next.to_string(),
+                _ => break,
             }
         }
         Ok(templates)
@@ -397,7 +406,7 @@ impl Api {
                 .pointer("/meta/next_page_url")
                 .and_then(Value::as_str)
             {
-                Some(next) if !next.is_empty() => url = next.to_string(),
+                Some(next) if same_origin(next, &self.twilio_content) => url = next.to_string(),
                 _ => break,
             }
         }
@@ -481,16 +490,32 @@ fn text_field(answer: &Value, key: &str) -> Result<String, CallError> {
 }
 
 /// A request that failed before an answer: refused connections never reached the provider.
+/// The reason never names the URL, whose query may carry a token (Graph's paging links do).
 fn transport(err: reqwest::Error) -> CallError {
-    if err.is_connect() {
+    let connect = err.is_connect();
+    let err = err.without_url();
+    let mut reason = err.to_string();
+    let mut source = std::error::Error::source(&err);
+    while let Some(cause) = source {
+        reason.push_str(": ");
+        reason.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    if connect {
         CallError::Retry {
             code: "connect".into(),
-            reason: err.to_string(),
+            reason,
         }
     } else {
-        CallError::Unknown {
-            reason: err.to_string(),
-        }
+        CallError::Unknown { reason }
+    }
+}
+
+/// Whether `link` has the scheme, host and port of `base`.
+fn same_origin(link: &str, base: &str) -> bool {
+    match (reqwest::Url::parse(link), reqwest::Url::parse(base)) {
+        (Ok(link), Ok(base)) => link.origin() == base.origin(),
+        _ => false,
     }
 }
 
@@ -765,5 +790,34 @@ mod tests {
             image["message"]["attachment"],
             json!({"type": "image", "payload": {"attachment_id": "att1"}})
         );
+    }
+
+    #[tokio::test]
+    async fn a_failed_call_never_names_its_url_or_token() {
+        let url = "http://127.0.0.1:9/v25.0/1/message_templates?access_token=EAAGsecret";
+        let err = reqwest::Client::new().get(url).send().await.unwrap_err();
+        let (CallError::Retry { reason, .. } | CallError::Unknown { reason }) = transport(err)
+        else {
+            panic!("a transport error")
+        };
+        assert!(
+            !reason.contains("EAAGsecret") && !reason.contains("message_templates"),
+            "{reason}"
+        );
+    }
+
+    #[test]
+    fn paging_links_are_followed_on_the_provider_only() {
+        let graph = "https://graph.facebook.com/v25.0";
+        assert!(same_origin(
+            "https://graph.facebook.com/v25.0/1/t?after=x&access_token=y",
+            graph
+        ));
+        assert!(!same_origin(
+            "https://evil.example/v25.0/1/t?access_token=y",
+            graph
+        ));
+        assert!(!same_origin("http://graph.facebook.com/v25.0/1/t", graph));
+        assert!(!same_origin("not a link", graph));
     }
 }

@@ -11,6 +11,9 @@ pub mod api;
 pub mod files;
 /// The product's own inbound events.
 pub mod inbound;
+/// Downloading received files from the providers' own hosts only.
+#[cfg(feature = "client")]
+pub mod media_fetch;
 /// Messenger Platform webhooks, shared by Facebook Pages and Instagram professional accounts.
 pub mod messenger;
 /// What Buzón sends, and how a provider's refusal is classified.

@@ -61,6 +61,19 @@ impl Common {
             .unwrap_or_else(|| format!("sqlite://{}", self.data_dir.join("buzon.db").display()))
     }
 
+    /// Creates the data directory readable by its owner only: it holds the database, the
+    /// server key and the files customers sent. A directory that exists is left as it is.
+    pub fn create_data_dir(&self) -> std::io::Result<()> {
+        if self.data_dir.exists() {
+            return Ok(());
+        }
+        let mut builder = std::fs::DirBuilder::new();
+        builder.recursive(true);
+        #[cfg(unix)]
+        std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+        builder.create(&self.data_dir)
+    }
+
     /// The server key: given, or kept in the data directory.
     pub fn secrets(&self) -> Result<app::secrets::SecretBox, app::secrets::SecretError> {
         match &self.secret_key {
@@ -192,6 +205,11 @@ pub struct ServeArgs {
         default_value = channels::api::TWILIO_CONTENT_URL
     )]
     pub twilio_content_url: String,
+    /// Development only: origins that received files may also be downloaded from, over http
+    /// and at private addresses, such as the sandbox's (`http://127.0.0.1:3300`). Without it,
+    /// a file comes only from its provider's own hosts, over https, at public addresses.
+    #[arg(long, env = "BUZON_INSECURE_MEDIA_ORIGINS", value_delimiter = ',')]
+    pub insecure_media_origins: Vec<String>,
     /// How long a provider call may take before its outcome counts as unknown, in seconds.
     #[arg(long, env = "BUZON_PROVIDER_TIMEOUT_SECS", default_value_t = 20)]
     pub provider_timeout_secs: u64,
@@ -233,6 +251,7 @@ impl Default for ServeArgs {
             graph_api_url: channels::api::META_GRAPH_URL.to_string(),
             twilio_api_url: channels::api::TWILIO_API_URL.to_string(),
             twilio_content_url: channels::api::TWILIO_CONTENT_URL.to_string(),
+            insecure_media_origins: Vec::new(),
             provider_timeout_secs: 20,
             retry_base_ms: 1000,
             reconcile_wait_ms: 30_000,

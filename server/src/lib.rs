@@ -65,6 +65,10 @@ pub enum StartError {
     Listen(SocketAddr, std::io::Error),
     #[error("the server stopped: {0}")]
     Serve(std::io::Error),
+    #[error("BUZON_INSECURE_MEDIA_ORIGINS: {0}")]
+    MediaOrigins(String),
+    #[error("cannot create the data directory {0}: {1}")]
+    DataDir(String, std::io::Error),
 }
 
 /// Opens (and migrates) the database and assembles the shared state.
@@ -73,6 +77,9 @@ pub async fn build_state(
     args: &ServeArgs,
     listen: SocketAddr,
 ) -> Result<AppState, StartError> {
+    common
+        .create_data_dir()
+        .map_err(|e| StartError::DataDir(common.data_dir.display().to_string(), e))?;
     let secrets = common.secrets()?;
     let db = Db::connect(&common.database_url()).await?;
     db.migrate().await?;
@@ -115,7 +122,9 @@ pub async fn build_state(
             &args.twilio_api_url,
             &args.twilio_content_url,
             Duration::from_secs(args.provider_timeout_secs),
-        ),
+        )
+        .allow_insecure_media_origins(&args.insecure_media_origins)
+        .map_err(StartError::MediaOrigins)?,
         media: Arc::new(app::media::LocalMedia::new(common.data_dir.join("media"))),
         delivery_wake: Arc::new(tokio::sync::Notify::new()),
         accounts_version: Arc::default(),

@@ -35,6 +35,9 @@ async fn main() -> ExitCode {
 
 async fn run(cli: Cli) -> Result<(), String> {
     let common = cli.common;
+    common
+        .create_data_dir()
+        .map_err(|e| format!("cannot create {}: {e}", common.data_dir.display()))?;
     let command = cli
         .command
         .unwrap_or(Command::Serve(ServeArgs::parse_from_env()));

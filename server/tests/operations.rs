@@ -1,5 +1,6 @@
-//! What an operator sees of a running server: every answer names its request, and
-//! `/metrics` is read from the machine itself or with the configured token.
+//! What an operator sees of a running server: every answer names its request,
+//! `/metrics` is read from the machine itself or with the configured token, and the data
+//! directory is created for the server's user alone.
 
 mod common;
 
@@ -10,6 +11,7 @@ on_both_databases!(
     every_answer_carries_its_own_request_id,
     metrics_are_for_this_machine_only,
     metrics_elsewhere_need_the_token,
+    the_data_directory_is_its_owners_alone,
 );
 
 fn request_id(response: &reqwest::Response) -> String {
@@ -99,5 +101,16 @@ async fn metrics_elsewhere_need_the_token(backend: Backend) {
     assert_eq!(status(None).await, 404);
     assert_eq!(status(Some("a-long-metrics-tokeX")).await, 404);
     assert_eq!(status(Some("a-long-metrics-token")).await, 200);
+    server.stop().await;
+}
+
+async fn the_data_directory_is_its_owners_alone(backend: Backend) {
+    use std::os::unix::fs::PermissionsExt;
+    let server = TestServer::start(backend).await;
+    let mode = std::fs::metadata(&server.data_dir)
+        .unwrap()
+        .permissions()
+        .mode();
+    assert_eq!(mode & 0o777, 0o700, "{mode:o}");
     server.stop().await;
 }

@@ -57,6 +57,7 @@ impl Pair {
             graph_api_url: format!("{sandbox_url}/v25.0"),
             twilio_api_url: sandbox_url.clone(),
             twilio_content_url: sandbox_url.clone(),
+            insecure_media_origins: vec![sandbox_url.clone()],
             provider_timeout_secs: 5,
             retry_base_ms: 50,
             reconcile_wait_ms: 2_000,
