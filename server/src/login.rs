@@ -38,20 +38,20 @@ pub async fn login(
     let outcome = authenticate(&state.db, &form.email, &form.password, Some(address)).await;
     let user_id = match outcome {
         Ok(Ok(user_id)) => user_id,
-        Ok(Err(failure)) => return back_to_login(&form, failure.code(), retry_of(failure)),
-        Err(_) => return back_to_login(&form, "internal", None),
+        Ok(Err(failure)) => return back_to_login(&state, &form, failure.code(), retry_of(failure)),
+        Err(_) => return back_to_login(&state, &form, "internal", None),
     };
     let language = match load_active_user(&state.db, user_id).await {
         Ok(Some(user)) => user.language,
-        _ => return back_to_login(&form, "internal", None),
+        _ => return back_to_login(&state, &form, "internal", None),
     };
     // A fresh id: a session id planted in the browser before login is worthless afterwards.
     if session.cycle_id().await.is_err() || session.insert(USER_ID_KEY, user_id).await.is_err() {
-        return back_to_login(&form, "internal", None);
+        return back_to_login(&state, &form, "internal", None);
     }
     (
         [(SET_COOKIE, language_cookie(language))],
-        Redirect::to(safe_next(&form.next)),
+        Redirect::to(&safe_next(&state.settings.public_url, &form.next)),
     )
         .into_response()
 }
@@ -73,6 +73,7 @@ pub struct LanguageChoice {
 /// The language switch of the pages before signing in: keeps the choice in the language
 /// cookie, which the server writes every page in, and goes back to the page.
 pub async fn choose_language(
+    State(state): State<AppState>,
     Path(code): Path<String>,
     Query(choice): Query<LanguageChoice>,
 ) -> Response {
@@ -81,7 +82,7 @@ pub async fn choose_language(
     };
     (
         [(SET_COOKIE, language_cookie(language))],
-        Redirect::to(safe_next(&choice.next)),
+        Redirect::to(&safe_next(&state.settings.public_url, &choice.next)),
     )
         .into_response()
 }
@@ -110,7 +111,7 @@ fn retry_of(failure: LoginFailure) -> Option<u64> {
     }
 }
 
-fn back_to_login(form: &LoginForm, code: &str, retry: Option<u64>) -> Response {
+fn back_to_login(state: &AppState, form: &LoginForm, code: &str, retry: Option<u64>) -> Response {
     let mut query = vec![
         ("error", code.to_string()),
         ("email", form.email.trim().to_string()),
@@ -119,18 +120,33 @@ fn back_to_login(form: &LoginForm, code: &str, retry: Option<u64>) -> Response {
         query.push(("retry", retry.to_string()));
     }
     if !form.next.is_empty() {
-        query.push(("next", safe_next(&form.next).to_string()));
+        query.push(("next", safe_next(&state.settings.public_url, &form.next)));
     }
     let query = serde_urlencoded::to_string(&query).unwrap_or_default();
     Redirect::to(&format!("/login?{query}")).into_response()
 }
 
-/// Only paths of this site: never `//evil.example` or `https://…` (an open redirect).
-fn safe_next(next: &str) -> &str {
-    if next.starts_with('/') && !next.starts_with("//") && !next.starts_with("/\\") {
-        next
-    } else {
-        "/"
+/// Only paths of this site: `next` is resolved against the public URL as a browser would
+/// (which drops tabs and line breaks and reads `\\` as `/`), and anything that lands on
+/// another origin, or on a path a browser would read as another host (`//…`), goes to `/`.
+fn safe_next(public_url: &str, next: &str) -> String {
+    let Ok(base) = url::Url::parse(public_url) else {
+        return "/".into();
+    };
+    match base.join(next) {
+        Ok(target) if !next.is_empty() && target.origin() == base.origin() => {
+            let mut path = target.path().to_string();
+            if let Some(query) = target.query() {
+                path.push('?');
+                path.push_str(query);
+            }
+            if path.starts_with("//") || path.starts_with("/\\") {
+                "/".into()
+            } else {
+                path
+            }
+        }
+        _ => "/".into(),
     }
 }
 
@@ -153,10 +169,23 @@ mod tests {
 
     #[test]
     fn next_is_limited_to_paths_of_this_site() {
-        assert_eq!(safe_next("/users"), "/users");
-        assert_eq!(safe_next("//evil.example/x"), "/");
-        assert_eq!(safe_next("https://evil.example"), "/");
-        assert_eq!(safe_next("/\\evil.example"), "/");
-        assert_eq!(safe_next(""), "/");
+        let next = |n: &str| safe_next("https://buzon.example", n);
+        assert_eq!(next("/users"), "/users");
+        assert_eq!(next("/inbox?c=12&section=mine"), "/inbox?c=12&section=mine");
+        assert_eq!(next("https://buzon.example/profile"), "/profile");
+        for hostile in [
+            "//evil.example/x",
+            "https://evil.example",
+            "/\\evil.example",
+            "/\t/evil.example",
+            "/\n/evil.example",
+            "\t//evil.example",
+            "/.//evil.example",
+            "javascript:alert(1)",
+            "http://buzon.example/x",
+            "",
+        ] {
+            assert_eq!(next(hostile), "/", "{hostile:?}");
+        }
     }
 }
