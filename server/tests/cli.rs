@@ -43,24 +43,24 @@ async fn org_and_user_made_on_the_command_line_can_log_in(backend: Backend) {
     let out = buzon(&db, &["org", "add", "--name", "Norte Ventas"], "");
     assert!(out.status.success(), "{}", text(&out.stderr));
     assert!(text(&out.stdout).contains("Norte Ventas"));
-    let out = buzon(
-        &db,
-        &[
+    let add_user = |email: &str, name: &str, role: &str, password: &str| {
+        let args = [
             "user",
             "add",
             "--org",
             "Norte Ventas",
             "--email",
-            "Nora@Norte.example",
+            email,
             "--name",
-            "Nora",
+            name,
             "--role",
-            "editor",
+            role,
             "--password-stdin",
-        ],
-        "clave-de-nora\n",
-    );
-    assert!(out.status.success(), "{}", text(&out.stderr));
+        ];
+        let out = buzon(&db, &args, &format!("{password}\n"));
+        assert!(out.status.success(), "{}", text(&out.stderr));
+    };
+    add_user("Nora@Norte.example", "Nora", "editor", "clave-de-nora");
     let connect = |by: &str| {
         buzon(
             &db,
@@ -93,14 +93,26 @@ async fn org_and_user_made_on_the_command_line_can_log_in(backend: Backend) {
     let out = connect("NORA@norte.example");
     assert!(out.status.success(), "{}", text(&out.stderr));
     let conn = db.connect().await;
-    let (accounts, by_nora): (i64, i64) = sqlx::query_as(
-        "SELECT COUNT(*), COUNT(*) FILTER (WHERE connected_by = \
-         (SELECT id FROM users WHERE email = 'nora@norte.example')) FROM accounts",
-    )
-    .fetch_one(&conn.pool)
-    .await
-    .unwrap();
-    assert_eq!((accounts, by_nora), (1, 1));
+    /// The lines, and how many of them Nora installed.
+    async fn lines_by_nora(conn: &app::db::Db) -> (i64, i64) {
+        sqlx::query_as(
+            "SELECT COUNT(*), COUNT(*) FILTER (WHERE connected_by = \
+             (SELECT id FROM users WHERE email = 'nora@norte.example')) FROM accounts",
+        )
+        .fetch_one(&conn.pool)
+        .await
+        .unwrap()
+    }
+    assert_eq!(lines_by_nora(&conn).await, (1, 1));
+    // Connecting the line again (new credentials) does not make someone else its installer.
+    add_user("otro@norte.example", "Otro", "admin", "clave-de-otro");
+    let out = connect("otro@norte.example");
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(
+        lines_by_nora(&conn).await,
+        (1, 1),
+        "a reconnect keeps the installer"
+    );
 
     let server = TestServer::start_on(db, ServeArgs::default()).await;
     let nora = server.client();

@@ -106,9 +106,11 @@ pub async fn connect(
             ));
         }
     }
+    // Connecting a line again keeps its installer (who may delete its conversations): a
+    // settings manager cannot take that over by reconnecting it.
     let existing: Option<(i64,)> = sqlx::query_as(
         "UPDATE accounts SET name = $1, display_handle = $2, config = $3, secrets = $4, \
-         status = 'connected', disconnected_at = NULL, connected_by = COALESCE($5, connected_by) \
+         status = 'connected', disconnected_at = NULL, connected_by = COALESCE(connected_by, $5) \
          WHERE org_id = $6 AND channel = $7 AND external_id = $8 RETURNING id",
     )
     .bind(&new.name)
