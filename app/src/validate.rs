@@ -63,6 +63,13 @@ pub fn new_password(field: Field, value: &str) -> Result<String, AppError> {
     Ok(value.to_string())
 }
 
+/// A link a customer's message may carry as a link: http or https only, so that a
+/// `javascript:` or `data:` address from a webhook never becomes something to click.
+pub fn web_link(url: &str) -> Option<&str> {
+    let scheme = url.get(..8).unwrap_or(url).to_ascii_lowercase();
+    (scheme.starts_with("https://") || scheme.starts_with("http://")).then_some(url)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -123,5 +130,26 @@ mod tests {
                 Problem::TooShort { min: PASSWORD_MIN }
             ))
         );
+    }
+
+    #[test]
+    fn only_web_addresses_are_links() {
+        assert_eq!(
+            web_link("https://instagram.com/p/1"),
+            Some("https://instagram.com/p/1")
+        );
+        assert_eq!(web_link("HTTP://example.com"), Some("HTTP://example.com"));
+        for bad in [
+            "javascript:alert(1)",
+            "JavaScript:alert(1)",
+            " javascript:alert(1)",
+            "data:text/html,<script>alert(1)</script>",
+            "vbscript:x",
+            "//evil.example",
+            "",
+            "http:",
+        ] {
+            assert_eq!(web_link(bad), None, "{bad}");
+        }
     }
 }

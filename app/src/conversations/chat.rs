@@ -729,14 +729,22 @@ fn message_body(message: &MessageView, locale: Locale) -> impl IntoView {
         }
         "choice" => view! { <p class="choice">"🔘 " {text.clone()}</p> }.into_any(),
         "share" => {
-            let url = content["url"].as_str().unwrap_or_default().to_string();
-            view! {
-                <a class="share" href=url target="_blank" rel="noopener">
-                    "🔗 "
-                    {if text.is_empty() { td_string!(locale, inbox.shared_post).to_string() } else { text.clone() }}
-                </a>
+            let label = if text.is_empty() {
+                td_string!(locale, inbox.shared_post).to_string()
+            } else {
+                text.clone()
+            };
+            // Only a web address is a link: the URL comes from the webhook as it was sent.
+            match content["url"].as_str().and_then(crate::validate::web_link) {
+                Some(url) => view! {
+                    <a class="share" href=url.to_string() target="_blank" rel="noopener noreferrer">
+                        "🔗 "
+                        {label}
+                    </a>
+                }
+                .into_any(),
+                None => view! { <span class="share">"🔗 " {label}</span> }.into_any(),
             }
-            .into_any()
         }
         "template" => view! {
             <p class="template-label">{td_string!(locale, inbox.template_sent)}</p>
