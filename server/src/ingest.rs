@@ -302,6 +302,19 @@ async fn store_message(step: &mut Step<'_, '_>, message: &Message) -> Result<(),
         }
     }
 
+    // A message of a conversation deleted since, delivered again: it stays deleted.
+    let deleted: Option<(i64,)> = sqlx::query_as(
+        "SELECT 1 FROM message_tombstones WHERE account_id = $1 AND provider_id = $2",
+    )
+    .bind(account.id)
+    .bind(&message.provider_id)
+    .fetch_optional(&mut **tx)
+    .await?;
+    if deleted.is_some() {
+        stored.duplicates += 1;
+        return Ok(());
+    }
+
     let incoming = !message.outgoing;
     let Found {
         id: conversation_id,

@@ -14,6 +14,7 @@ on_both_databases!(
     unsigned_or_badly_signed_webhooks_store_nothing,
     escaped_non_ascii_bodies_verify_and_store_the_decoded_text,
     redelivered_webhooks_store_each_message_once,
+    a_deleted_conversation_stays_deleted_when_its_webhooks_come_again,
     a_burst_from_one_customer_opens_one_conversation,
     statuses_in_any_order_never_go_backwards,
     malformed_oversized_and_misaddressed_bodies_are_refused,
@@ -698,5 +699,48 @@ async fn the_thread_pages_back_in_time_order_with_every_reaction(backend: Backen
     assert_eq!(bodies, expected, "every message once, oldest first");
     let reacted = shown.iter().find(|m| m["body"] == "mensaje 3").unwrap();
     assert_eq!(reacted["reactions"], json!([["customer", "👍"]]));
+    f.stop().await;
+}
+
+async fn a_deleted_conversation_stays_deleted_when_its_webhooks_come_again(backend: Backend) {
+    let f = Fixture::new(backend).await;
+    let first = text_from("5215512345678", "wamid.DEL1", "Mi pedido es el 4411");
+    let second = text_from("5215512345678", "wamid.DEL2", "¿Ya salió?");
+    for body in [&first, &second] {
+        assert_eq!(f.post_whatsapp(body).await, StatusCode::OK);
+    }
+    let (conversation,): (i64,) = sqlx::query_as("SELECT id FROM conversations")
+        .fetch_one(&f.db.pool)
+        .await
+        .unwrap();
+    // The administrator installed the line, so they may delete its conversations.
+    let admin = f.admin.me().await["id"].as_i64().unwrap();
+    sqlx::query("UPDATE accounts SET connected_by = $1")
+        .bind(admin)
+        .execute(&f.db.pool)
+        .await
+        .unwrap();
+    let deleted = f
+        .admin
+        .call(
+            "delete_conversation",
+            &[("conversation_id", &conversation.to_string())],
+        )
+        .await;
+    assert_eq!(deleted.status(), StatusCode::OK);
+    assert_eq!(f.messages().await, 0);
+
+    // Meta delivers both again (it retries for days): nothing comes back.
+    for body in [&first, &second] {
+        assert_eq!(f.post_whatsapp(body).await, StatusCode::OK);
+    }
+    assert_eq!(f.messages().await, 0, "a deleted message stays deleted");
+    let list = f.admin.json("conversations", &[]).await;
+    assert_eq!(list["conversations"].as_array().unwrap().len(), 0);
+
+    // What the customer writes next opens the conversation again, with that message alone.
+    let third = text_from("5215512345678", "wamid.DEL3", "Hola de nuevo");
+    assert_eq!(f.post_whatsapp(&third).await, StatusCode::OK);
+    assert_eq!(f.messages().await, 1);
     f.stop().await;
 }

@@ -594,6 +594,17 @@ pub mod ssr {
         .bind(conversation_id)
         .fetch_all(&mut *tx)
         .await?;
+        // What the providers may deliver again is remembered, so that it stays deleted.
+        sqlx::query(
+            "INSERT INTO message_tombstones (org_id, account_id, provider_id, deleted_at) \
+             SELECT org_id, account_id, provider_id, $2 FROM messages \
+             WHERE conversation_id = $1 AND provider_id IS NOT NULL \
+             ON CONFLICT DO NOTHING",
+        )
+        .bind(conversation_id)
+        .bind(EpochMs::now())
+        .execute(&mut *tx)
+        .await?;
         // Answers first, then what they answer; reactions, files' rows and sends go with them.
         sqlx::query(
             "UPDATE messages SET reply_to_id = NULL WHERE conversation_id = $1 \
