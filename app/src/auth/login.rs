@@ -45,7 +45,7 @@ pub async fn authenticate(
     if email.is_empty() || password.is_empty() {
         return Ok(Err(LoginFailure::Missing));
     }
-    let address = address.map(|a| a.to_string());
+    let address = address.map(address_key);
     let now = EpochMs::now();
     if let Some(wait) = lockout(db, "account", &email, ACCOUNT_LIMIT, now).await? {
         return Ok(Err(LoginFailure::RateLimited {
@@ -87,6 +87,21 @@ pub async fn authenticate(
     Ok(Ok(id))
 }
 
+/// The key a client's failures count under: its address, or for IPv6 its /64 network, which
+/// one subscriber holds whole and can take a new address from at every attempt.
+fn address_key(address: IpAddr) -> String {
+    match address {
+        IpAddr::V4(v4) => v4.to_string(),
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => v4.to_string(),
+            None => {
+                let s = v6.segments();
+                format!("{:x}:{:x}:{:x}:{:x}::/64", s[0], s[1], s[2], s[3])
+            }
+        },
+    }
+}
+
 /// Seconds until `key` may try again, when it has used up its failures in the window.
 async fn lockout(
     db: &Db,
@@ -126,4 +141,22 @@ async fn record_failure(db: &Db, scope: &str, key: &str, now: EpochMs) -> Result
         .execute(&db.pool)
         .await?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_ipv6_network_counts_as_one_client() {
+        let key = |a: &str| address_key(a.parse().unwrap());
+        assert_eq!(key("203.0.113.7"), "203.0.113.7");
+        assert_eq!(key("::ffff:203.0.113.7"), "203.0.113.7");
+        assert_eq!(key("2001:db8:1:2:aaaa::1"), "2001:db8:1:2::/64");
+        assert_eq!(
+            key("2001:db8:1:2:ffff:ffff:ffff:ffff"),
+            key("2001:db8:1:2::9")
+        );
+        assert_ne!(key("2001:db8:1:3::1"), key("2001:db8:1:2::1"));
+    }
 }
