@@ -10,6 +10,8 @@ pub mod config;
 pub mod delivery;
 /// The live stream: a WebSocket replaying and following the event log.
 pub mod event_stream;
+/// The security headers every answer carries.
+pub mod headers;
 /// Storing verified webhook batches: conversations, messages, statuses, events, jobs.
 pub mod ingest;
 /// Slow work from the durable jobs table: media downloads, profiles, late statuses.
@@ -213,6 +215,10 @@ pub fn router(state: AppState, ingest: ingest::Ingest) -> Router {
         .layer(axum::middleware::from_fn_with_state(
             state.settings.clone(),
             origin::refuse_cross_origin,
+        ))
+        .layer(axum::middleware::from_fn_with_state(
+            secure,
+            headers::security_headers,
         ))
         .layer(sessions)
         // Brotli's default quality (11) takes seconds on a multi-megabyte debug WASM; level 5

@@ -12,6 +12,7 @@ on_both_databases!(
     metrics_are_for_this_machine_only,
     metrics_elsewhere_need_the_token,
     the_data_directory_is_its_owners_alone,
+    every_answer_carries_the_security_headers,
 );
 
 fn request_id(response: &reqwest::Response) -> String {
@@ -113,4 +114,68 @@ async fn the_data_directory_is_its_owners_alone(backend: Backend) {
         .mode();
     assert_eq!(mode & 0o777, 0o700, "{mode:o}");
     server.stop().await;
+}
+
+async fn every_answer_carries_the_security_headers(backend: Backend) {
+    let plain = TestServer::start(backend).await;
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    // A page, an answer of the API, a refusal and a webhook's answer alike.
+    for path in [
+        "/login",
+        "/healthz",
+        "/api/me",
+        "/webhooks/whatsapp?hub.mode=subscribe",
+    ] {
+        let response = http
+            .get(format!("{}{path}", plain.base))
+            .send()
+            .await
+            .unwrap();
+        let headers = response.headers();
+        let header = |name: &str| headers.get(name).map(|v| v.to_str().unwrap().to_string());
+        assert_eq!(
+            header("x-content-type-options").as_deref(),
+            Some("nosniff"),
+            "{path}"
+        );
+        assert_eq!(header("x-frame-options").as_deref(), Some("DENY"), "{path}");
+        assert_eq!(
+            header("referrer-policy").as_deref(),
+            Some("same-origin"),
+            "{path}"
+        );
+        assert_eq!(
+            header("content-security-policy").as_deref(),
+            Some("frame-ancestors 'none'"),
+            "{path}"
+        );
+        assert_eq!(
+            header("strict-transport-security"),
+            None,
+            "{path}: not over http"
+        );
+    }
+    plain.stop().await;
+
+    let https = TestServer::start_with(
+        backend,
+        ServeArgs {
+            public_url: Some("https://buzon.example".into()),
+            ..ServeArgs::default()
+        },
+    )
+    .await;
+    let response = http
+        .get(format!("{}/healthz", https.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        response.headers().get("strict-transport-security").unwrap(),
+        "max-age=31536000"
+    );
+    https.stop().await;
 }
