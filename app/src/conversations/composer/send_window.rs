@@ -75,8 +75,7 @@ impl SendWindow {
 
     /// WhatsApp and Twilio: the channels with templates.
     pub fn whatsapp(self) -> bool {
-        self.state()
-            .is_some_and(|(c, _, _)| matches!(c, Channel::Whatsapp | Channel::Twilio))
+        self.state().is_some_and(|(c, _, _)| with_templates(c))
     }
 
     /// Why a free-form message cannot be sent now, if it cannot.
@@ -114,7 +113,7 @@ impl SendWindow {
             return None;
         }
         let locale = self.locale;
-        let whatsapp = matches!(channel, Channel::Whatsapp | Channel::Twilio);
+        let whatsapp = with_templates(channel);
         let at = self.at_now();
         match window(channel, last, at) {
             // WhatsApp: free messages until the window closes, templates after.
@@ -167,6 +166,10 @@ impl SendWindow {
         };
         (closed, left)
     }
+}
+
+fn with_templates(channel: Channel) -> bool {
+    matches!(channel, Channel::Whatsapp | Channel::Twilio)
 }
 
 fn fill(template: &str, duration: String) -> String {
