@@ -60,6 +60,7 @@ export default defineConfig({
       BUZON_DATA_DIR: `${dataRoot}/${s.name}`,
       BUZON_SITE_ROOT: process.env.BUZON_SITE_ROOT ?? '../target/site',
       BUZON_LOG: 'warn',
+      BUZON_SETUP_TOKEN: 'instalacion-e2e',
       BUZON_GRAPH_API_URL: `http://127.0.0.1:${s.port + 100}/v25.0`,
       BUZON_TWILIO_API_URL: `http://127.0.0.1:${s.port + 100}`,
       BUZON_TWILIO_CONTENT_URL: `http://127.0.0.1:${s.port + 100}`,

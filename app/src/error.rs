@@ -47,6 +47,8 @@ pub enum Field {
     CloseReason,
     /// How long a conversation may stay quiet before a rule closes it.
     Inactivity,
+    /// The one-time code the server prints on its first start.
+    SetupToken,
 }
 
 /// What is wrong with a field's value.
@@ -86,6 +88,12 @@ pub enum AppError {
     RateLimited { retry_after_secs: u64 },
     #[error("the organization is already set up")]
     AlreadySetUp,
+    /// The change would leave the organization without an active Administrator.
+    #[error("the last administrator cannot be removed")]
+    LastAdministrator,
+    /// The server is doing as much of this work as it can at once; nothing was done.
+    #[error("the server is busy")]
+    Busy,
     /// The mail server refused or could not be reached; nothing was created.
     #[error("the email could not be sent")]
     EmailNotSent,
@@ -205,6 +213,8 @@ mod decode {
                 retry_after_secs: number(body, "retry_after_secs")?,
             },
             "AlreadySetUp" => AppError::AlreadySetUp,
+            "Busy" => AppError::Busy,
+            "LastAdministrator" => AppError::LastAdministrator,
             "EmailNotSent" => AppError::EmailNotSent,
             "Internal" => AppError::Internal,
             "Window" => AppError::Window(named(body.as_str()?)?),
@@ -255,6 +265,8 @@ mod ssr {
                 AppError::NotFound => StatusCode::NOT_FOUND,
                 AppError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
                 AppError::AlreadySetUp => StatusCode::CONFLICT,
+                AppError::Busy => StatusCode::SERVICE_UNAVAILABLE,
+                AppError::LastAdministrator => StatusCode::CONFLICT,
                 AppError::EmailNotSent => StatusCode::BAD_GATEWAY,
                 AppError::Window(_)
                 | AppError::AccountDisconnected
@@ -323,6 +335,8 @@ mod tests {
                 retry_after_secs: 90,
             },
             AppError::AlreadySetUp,
+            AppError::Busy,
+            AppError::LastAdministrator,
             AppError::EmailNotSent,
             AppError::Internal,
             AppError::AccountDisconnected,

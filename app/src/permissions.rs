@@ -73,6 +73,11 @@ impl PermissionSet {
         self.0 & permission.bit() != 0
     }
 
+    /// Whether every permission of `other` is in this set.
+    pub fn covers(self, other: PermissionSet) -> bool {
+        other.0 & !self.0 == 0
+    }
+
     pub fn iter(self) -> impl Iterator<Item = Permission> {
         Permission::ALL.into_iter().filter(move |p| self.has(*p))
     }
@@ -185,6 +190,15 @@ pub fn can_start_conversation(actor: &Actor, contact_owner: Option<i64>) -> bool
         && (actor.has(Permission::StartWithAnyContact) || contact_owner == Some(actor.user_id))
 }
 
+/// Whether `actor` may find and read every contact of the organization. Without it, they
+/// reach only the contacts they own and those of conversations they can see: a seller
+/// cannot page through the whole customer base, its phones and emails.
+pub fn can_see_every_contact(actor: &Actor) -> bool {
+    can_use_inbox(actor)
+        && (actor.has(Permission::SeeAllConversations)
+            || actor.has(Permission::StartWithAnyContact))
+}
+
 /// Only the user who connected the channel may delete its conversations.
 pub fn can_delete_conversation(actor: &Actor, channel_connected_by: Option<i64>) -> bool {
     can_use_inbox(actor)
@@ -206,6 +220,14 @@ pub fn can_administer_user(actor: &Actor, target_user_id: i64) -> bool {
     can_manage_users(actor) && actor.user_id != target_user_id
 }
 
+/// Whether a user manager may give, take away, define or change a role granting `granted`:
+/// only one whose every permission they hold themselves. Managing users is not a way to more
+/// authority: its holder can neither make a role stronger than their own, nor invite or
+/// promote anyone to one, nor demote or deactivate someone who holds more.
+pub fn can_delegate(actor: &Actor, granted: PermissionSet) -> bool {
+    can_manage_users(actor) && actor.permissions.covers(granted)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -224,6 +246,48 @@ mod tests {
             org_id: 1,
             permissions: PermissionSet::of(permissions),
         }
+    }
+
+    #[test]
+    fn a_user_manager_delegates_only_what_they_hold() {
+        let manager = custom(&[Permission::UseInbox, Permission::ManageUsers]);
+        assert!(can_delegate(&manager, BuiltinRole::Editor.permissions()));
+        assert!(can_delegate(
+            &manager,
+            PermissionSet::of(&[Permission::UseInbox])
+        ));
+        assert!(can_delegate(&manager, BuiltinRole::Seller.permissions()));
+        assert!(!can_delegate(
+            &manager,
+            PermissionSet::of(&[Permission::UseInbox, Permission::SeeAllConversations])
+        ));
+        assert!(!can_delegate(
+            &manager,
+            BuiltinRole::Administrator.permissions()
+        ));
+        let admin = actor(BuiltinRole::Administrator);
+        for role in BuiltinRole::ALL {
+            assert!(can_delegate(&admin, role.permissions()));
+        }
+        // Without managing users, nothing at all.
+        assert!(!can_delegate(
+            &actor(BuiltinRole::Seller),
+            PermissionSet::EMPTY
+        ));
+    }
+
+    #[test]
+    fn sellers_reach_only_their_own_contacts() {
+        assert!(can_see_every_contact(&actor(BuiltinRole::Administrator)));
+        assert!(!can_see_every_contact(&actor(BuiltinRole::Seller)));
+        assert!(!can_see_every_contact(&actor(BuiltinRole::Editor)));
+        assert!(can_see_every_contact(&custom(&[
+            Permission::UseInbox,
+            Permission::StartWithAnyContact
+        ])));
+        assert!(!can_see_every_contact(&custom(&[
+            Permission::SeeAllConversations
+        ])));
     }
 
     #[test]

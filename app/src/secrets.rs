@@ -11,6 +11,25 @@ use ring::rand::{SecureRandom, SystemRandom};
 
 const KEY_LEN: usize = 32;
 
+/// 32 random bytes as 64 hexadecimal digits: invitation links, the setup token.
+pub fn random_token() -> String {
+    let mut bytes = [0u8; 32];
+    SystemRandom::new()
+        .fill(&mut bytes)
+        .expect("the system's random number generator");
+    hex(&bytes)
+}
+
+/// The SHA-256 of `text` in hexadecimal: what is stored in place of a token or a session id,
+/// so that the database never holds one that works.
+pub fn sha256_hex(text: &str) -> String {
+    hex(ring::digest::digest(&ring::digest::SHA256, text.as_bytes()).as_ref())
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum SecretError {
     #[error("cannot read or create the server key {0}: {1}")]

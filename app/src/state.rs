@@ -41,12 +41,18 @@ pub struct AppState {
 pub struct Settings {
     /// The address people reach Buzón at, used in emailed links and the origin check.
     pub public_url: String,
+    /// The origins people reach Buzón at (the same-origin check): the public URL's, and on a
+    /// loopback address without a configured public URL, that port's other local names.
+    pub origins: Vec<String>,
     /// How long an invitation link stays valid, in milliseconds.
     pub invite_ttl_ms: i64,
     /// Whether a reverse proxy in front sets `X-Forwarded-For`.
     pub trust_proxy: bool,
     /// How often the automatic closing rules are applied (the product asks for within a minute).
     pub closing_tick: std::time::Duration,
+    /// The first run's one-time setup token, when the operator chose it (otherwise the server
+    /// draws one and keeps it in the database; see `crate::setup`).
+    pub setup_token: Option<String>,
     /// The bearer token that opens `/metrics` to other machines.
     pub metrics_token: Option<String>,
 }

@@ -1,5 +1,5 @@
 import { expect, type Browser, type Page } from '@playwright/test';
-import { test, watchErrors } from './helpers';
+import { setupToken, test, watchErrors } from './helpers';
 
 // The whole first day of an organization: set up, log in, invite a seller and an editor, and
 // check that each role sees what it should. One test, because each step needs the previous.
@@ -45,18 +45,23 @@ test('setup, invitations and roles', async ({ page, browser, request }) => {
     expect((await request.get(icon.src)).ok()).toBeTruthy();
   }
 
-  // First run: the setup page.
+  // First run: the setup page, which asks for the code the server printed on start.
   await page.goto('/');
   await expect(page).toHaveURL(/\/setup$/);
   await hydrated(page);
   await shot(page, '01-setup');
 
   // Bad input is explained next to the field and creates nothing.
+  await page.getByLabel('Código de instalación').fill('adivinado');
   await page.getByLabel('Nombre de la organización').fill(admin.org);
   await page.getByLabel('Tu nombre').fill(admin.name);
   await page.getByLabel('Correo electrónico').fill('ana-sin-arroba');
   await page.getByLabel('Contraseña', { exact: true }).fill(admin.password);
   await page.locator('#email').evaluate((el: HTMLInputElement) => { el.type = 'text'; });
+  await page.getByRole('button', { name: 'Crear organización' }).click();
+  // Without the server's code, nothing else is even looked at.
+  await expect(page.getByText('Ese código de instalación no es el que mostró el servidor')).toBeVisible();
+  await page.getByLabel('Código de instalación').fill(setupToken);
   await page.getByRole('button', { name: 'Crear organización' }).click();
   await expect(page.getByText('Escribe un correo válido')).toBeVisible();
   await shot(page, '02-setup-error');

@@ -5,6 +5,8 @@ import { execFileSync } from 'node:child_process';
 // project, signing in, screenshots.
 
 export const admin = { email: 'ana@andinas.example', password: 'clave-segura-1' };
+// The first run's setup token the test servers are started with (playwright.config.ts).
+export const setupToken = 'instalacion-e2e';
 export const sandboxPorts: Record<string, number> = { desktop: 3201, tablet: 3202, phone: 3203 };
 
 /** This project's sandbox (Meta, Twilio and the customers). */
@@ -28,13 +30,16 @@ export function expectPageError(error: RegExp) {
 
 /** Fails the running test on the page's uncaught errors, a panic's own message included (a
  * panic in the browser's code ends as an uncaught "unreachable"; its message goes to the
- * console first). The test's own `page` is watched always; pages a test opens in another
- * context are watched when given here. */
+ * console first), and on anything the page's Content-Security-Policy refused (Chromium reports
+ * each refusal on the console). The test's own `page` is watched always; pages a test opens in
+ * another context are watched when given here. */
 export function watchErrors(page: Page, who = '') {
   const prefix = who ? `[${who}] ` : '';
   page.on('pageerror', (error) => caught.push(prefix + error.message));
   page.on('console', (message) => {
-    if (message.type() === 'error' && message.text().includes('panicked at')) caught.push(prefix + message.text());
+    const text = message.text();
+    if (message.type() === 'error' && text.includes('panicked at')) caught.push(prefix + text);
+    if (text.includes('Content Security Policy')) caught.push(`${prefix}CSP: ${text}`);
   });
 }
 

@@ -236,6 +236,11 @@ pub struct ServeArgs {
     /// metrics (a request from loopback not forwarded by a proxy).
     #[arg(long, env = "BUZON_METRICS_TOKEN", hide_env_values = true)]
     pub metrics_token: Option<String>,
+    /// The one-time code that creates the first administrator on a fresh installation.
+    /// Without it, the server draws one and prints it (with the setup link) on every start
+    /// until the first organization exists.
+    #[arg(long, env = "BUZON_SETUP_TOKEN", hide_env_values = true)]
+    pub setup_token: Option<String>,
 }
 
 impl Default for ServeArgs {
@@ -257,6 +262,7 @@ impl Default for ServeArgs {
             reconcile_wait_ms: 30_000,
             closing_tick_ms: 15_000,
             metrics_token: None,
+            setup_token: None,
         }
     }
 }

@@ -85,8 +85,7 @@ pub async fn stream(
 ) -> Response {
     // Browsers send Origin on WebSocket handshakes; another site must not ride the cookie.
     if let Some(origin) = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()) {
-        let host = headers.get(header::HOST).and_then(|v| v.to_str().ok());
-        if !crate::origin::same_origin(origin, &state.settings.public_url, host) {
+        if !crate::origin::same_origin(origin, &state.settings.origins) {
             return StatusCode::FORBIDDEN.into_response();
         }
     }

@@ -69,6 +69,8 @@ pub enum StartError {
     Serve(std::io::Error),
     #[error("BUZON_INSECURE_MEDIA_ORIGINS: {0}")]
     MediaOrigins(String),
+    #[error("cannot prepare the first run's setup token")]
+    Setup,
     #[error("cannot create the data directory {0}: {1}")]
     DataDir(String, std::io::Error),
 }
@@ -107,14 +109,16 @@ pub async fn build_state(
         .site_pkg_dir("pkg")
         .site_addr(listen)
         .build();
-    Ok(AppState {
+    let state = AppState {
         db,
         settings: Arc::new(Settings {
+            origins: origin::site_origins(&public_url, args.public_url.is_some(), listen),
             public_url,
             invite_ttl_ms: args.invite_ttl_hours * 3_600_000,
             trust_proxy: args.trust_proxy,
             closing_tick: Duration::from_millis(args.closing_tick_ms.max(100)),
             metrics_token: args.metrics_token.clone().filter(|t| !t.is_empty()),
+            setup_token: args.setup_token.clone().filter(|t| !t.is_empty()),
         }),
         mailer,
         secrets,
@@ -137,7 +141,11 @@ pub async fn build_state(
             extensions
         },
         leptos_options,
-    })
+    };
+    app::setup::ssr::announce(&state.db, &state.settings)
+        .await
+        .map_err(|_| StartError::Setup)?;
+    Ok(state)
 }
 
 /// The whole HTTP application. Webhook batches are stored through `ingest`.

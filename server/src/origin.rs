@@ -1,9 +1,12 @@
 //! Cross-site request forgery protection: a state-changing request (anything but GET, HEAD,
-//! OPTIONS) whose `Origin` is not this site's is refused. Browsers always send `Origin` on
+//! OPTIONS) whose `Origin` is not this site's is refused. This site's origin is the public
+//! URL's, never whatever `Host` the request names: a page on a domain that resolves to this
+//! server (DNS rebinding) sends its own name as both `Origin` and `Host`. Browsers always send `Origin` on
 //! such requests; when it is absent, `Sec-Fetch-Site` decides. Non-browser clients send
 //! neither and pass (they cannot ride a victim's cookies). Webhooks, which providers sign,
 //! come later and are checked by their signature instead.
 
+use std::net::SocketAddr;
 use std::sync::Arc;
 
 use app::state::Settings;
@@ -18,13 +21,13 @@ pub async fn refuse_cross_origin(
     request: Request<Body>,
     next: Next,
 ) -> Response {
-    if is_cross_origin(&settings.public_url, &request) {
+    if is_cross_origin(&settings.origins, &request) {
         return (StatusCode::FORBIDDEN, "cross-origin request refused").into_response();
     }
     next.run(request).await
 }
 
-fn is_cross_origin(public_url: &str, request: &Request<Body>) -> bool {
+fn is_cross_origin(origins: &[String], request: &Request<Body>) -> bool {
     if matches!(
         *request.method(),
         Method::GET | Method::HEAD | Method::OPTIONS
@@ -33,10 +36,7 @@ fn is_cross_origin(public_url: &str, request: &Request<Body>) -> bool {
     }
     let headers = request.headers();
     match headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()) {
-        Some(origin) => {
-            let host = headers.get(header::HOST).and_then(|v| v.to_str().ok());
-            !same_origin(origin, public_url, host)
-        }
+        Some(origin) => !same_origin(origin, origins),
         None => headers
             .get("sec-fetch-site")
             .and_then(|v| v.to_str().ok())
@@ -44,16 +44,27 @@ fn is_cross_origin(public_url: &str, request: &Request<Body>) -> bool {
     }
 }
 
-/// The origin matches the public URL's, or the host the request was sent to.
-pub(crate) fn same_origin(origin: &str, public_url: &str, host: Option<&str>) -> bool {
+/// The origin is one this site is reached at.
+pub(crate) fn same_origin(origin: &str, origins: &[String]) -> bool {
     let origin = origin.trim_end_matches('/');
-    if origin.eq_ignore_ascii_case(origin_of(public_url)) {
-        return true;
+    origins.iter().any(|o| origin.eq_ignore_ascii_case(o))
+}
+
+/// The origins people reach this site at: the public URL's; and when no public URL was
+/// configured and the server listens on a loopback address, the same port on `localhost`,
+/// `127.0.0.1` and `[::1]`, which all name this machine (a newcomer's `scripts/run`).
+pub fn site_origins(public_url: &str, configured: bool, listen: SocketAddr) -> Vec<String> {
+    let mut origins = vec![origin_of(public_url).to_ascii_lowercase()];
+    if !configured && listen.ip().is_loopback() {
+        let port = listen.port();
+        for host in ["localhost", "127.0.0.1", "[::1]"] {
+            let alias = format!("http://{host}:{port}");
+            if !origins.contains(&alias) {
+                origins.push(alias);
+            }
+        }
     }
-    let origin_host = origin
-        .strip_prefix("https://")
-        .or_else(|| origin.strip_prefix("http://"));
-    matches!((origin_host, host), (Some(o), Some(h)) if o.eq_ignore_ascii_case(h))
+    origins
 }
 
 /// `scheme://host[:port]` of a URL.
@@ -77,50 +88,103 @@ mod tests {
         builder.body(Body::empty()).unwrap()
     }
 
-    const PUBLIC: &str = "https://buzon.example.com";
+    fn public() -> Vec<String> {
+        site_origins(
+            "https://buzon.example.com",
+            true,
+            "0.0.0.0:3000".parse().unwrap(),
+        )
+    }
 
     #[test]
     fn same_origin_posts_pass() {
         assert!(!is_cross_origin(
-            PUBLIC,
+            &public(),
             &post(&[("origin", "https://buzon.example.com")])
         ));
-        assert!(!is_cross_origin(
-            PUBLIC,
+        // Without a configured public URL, on loopback: every name of this machine's port.
+        let local = site_origins(
+            "http://127.0.0.1:3000",
+            false,
+            "127.0.0.1:3000".parse().unwrap(),
+        );
+        for origin in [
+            "http://localhost:3000",
+            "http://127.0.0.1:3000",
+            "http://[::1]:3000",
+        ] {
+            assert!(
+                !is_cross_origin(&local, &post(&[("origin", origin)])),
+                "{origin}"
+            );
+        }
+        assert!(is_cross_origin(
+            &local,
+            &post(&[("origin", "http://localhost:3001")])
+        ));
+    }
+
+    /// A page on a name that resolves to this server sends that name as `Origin` and `Host`.
+    #[test]
+    fn the_host_header_does_not_make_an_origin_this_sites() {
+        assert!(is_cross_origin(
+            &public(),
             &post(&[
-                ("origin", "http://localhost:3000"),
-                ("host", "localhost:3000")
+                ("origin", "http://rebound.example:3000"),
+                ("host", "rebound.example:3000")
             ])
+        ));
+        let local = site_origins(
+            "http://127.0.0.1:3000",
+            false,
+            "127.0.0.1:3000".parse().unwrap(),
+        );
+        assert!(is_cross_origin(
+            &local,
+            &post(&[
+                ("origin", "http://rebound.example:3000"),
+                ("host", "rebound.example:3000")
+            ])
+        ));
+        // A configured public URL is the only origin, even on loopback.
+        let configured = site_origins(
+            "https://buzon.example.com",
+            true,
+            "127.0.0.1:3000".parse().unwrap(),
+        );
+        assert!(is_cross_origin(
+            &configured,
+            &post(&[("origin", "http://localhost:3000")])
         ));
     }
 
     #[test]
     fn foreign_origins_are_refused() {
         assert!(is_cross_origin(
-            PUBLIC,
+            &public(),
             &post(&[
                 ("origin", "https://evil.example"),
                 ("host", "buzon.example.com")
             ])
         ));
         assert!(is_cross_origin(
-            PUBLIC,
+            &public(),
             &post(&[("origin", "https://buzon.example.com.evil.example")])
         ));
-        assert!(is_cross_origin(PUBLIC, &post(&[("origin", "null")])));
+        assert!(is_cross_origin(&public(), &post(&[("origin", "null")])));
     }
 
     #[test]
     fn without_origin_fetch_metadata_decides() {
         assert!(is_cross_origin(
-            PUBLIC,
+            &public(),
             &post(&[("sec-fetch-site", "cross-site")])
         ));
         assert!(!is_cross_origin(
-            PUBLIC,
+            &public(),
             &post(&[("sec-fetch-site", "same-origin")])
         ));
-        assert!(!is_cross_origin(PUBLIC, &post(&[])));
+        assert!(!is_cross_origin(&public(), &post(&[])));
     }
 
     #[test]
@@ -129,7 +193,7 @@ mod tests {
             .header("origin", "https://evil.example")
             .body(Body::empty())
             .unwrap();
-        assert!(!is_cross_origin(PUBLIC, &request));
+        assert!(!is_cross_origin(&public(), &request));
     }
 
     #[test]

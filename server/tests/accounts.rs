@@ -10,8 +10,9 @@ use serde_json::{json, Value};
 on_both_databases!(
     first_run_setup_creates_the_organization_and_signs_the_admin_in,
     setup_with_bad_input_explains_each_field_and_creates_nothing,
+    setup_needs_the_printed_token_and_happens_once,
     wrong_password_is_refused_and_the_right_one_rotates_the_session,
-    repeated_failures_lock_the_account_for_a_while,
+    repeated_failures_make_the_account_wait_longer_each_time,
     repeated_failures_from_one_address_lock_every_account,
     invited_seller_sets_a_password_and_signs_in_once,
     expired_and_unknown_invitations_are_refused,
@@ -21,6 +22,7 @@ on_both_databases!(
     sessions_last_from_the_last_visit,
     users_of_another_organization_are_out_of_reach,
     custom_role_grants_exactly_its_permissions,
+    managing_users_gives_no_authority_beyond_ones_own,
     profile_changes_name_language_sound_and_password,
     editor_gets_a_forbidden_page_for_the_inbox,
     cross_origin_state_changes_are_refused,
@@ -46,6 +48,7 @@ async fn first_run_setup_creates_the_organization_and_signs_the_admin_in(backend
         .error(
             "setup",
             &[
+                ("token", common::TEST_SETUP_TOKEN),
                 ("organization", "Otra"),
                 ("name", "Intrusa"),
                 ("email", "otra@example.com"),
@@ -74,6 +77,7 @@ async fn setup_with_bad_input_explains_each_field_and_creates_nothing(backend: B
                 .error(
                     "setup",
                     &[
+                        ("token", common::TEST_SETUP_TOKEN),
                         ("organization", organization),
                         ("name", "Ana"),
                         ("email", email),
@@ -107,6 +111,69 @@ async fn setup_with_bad_input_explains_each_field_and_creates_nothing(backend: B
         json!({"Invalid": {"field": "Organization", "problem": {"TooLong": {"max": 100}}}})
     );
     assert_eq!(client.json("needs_setup", &[]).await, json!(true));
+    server.stop().await;
+}
+
+/// Whoever reaches a fresh installation first cannot make themselves its administrator:
+/// setup takes the token the server printed (drawn and kept in the database when the
+/// operator chose none), only once, and two setups at once create one organization.
+async fn setup_needs_the_printed_token_and_happens_once(backend: Backend) {
+    let server = TestServer::start_with(
+        backend,
+        buzon_server::config::ServeArgs {
+            setup_token: Some(String::new()),
+            ..Default::default()
+        },
+    )
+    .await;
+    let db = server.db.connect().await;
+    let (token,): (String,) = sqlx::query_as("SELECT token FROM setup_token")
+        .fetch_one(&db.pool)
+        .await
+        .unwrap();
+    assert_eq!(token.len(), 64, "{token}");
+    let form = |token: &'static str, email: &'static str| {
+        vec![
+            ("token", token),
+            ("organization", "Ventas Andinas"),
+            ("name", "Ana"),
+            ("email", email),
+            ("password", "clave-segura-1"),
+            ("language", "es"),
+        ]
+    };
+    let token: &'static str = Box::leak(token.into_boxed_str());
+    for wrong in ["", "prueba-de-instalacion", &token[..63]] {
+        let (status, error) = server
+            .client()
+            .error("setup", &form(wrong, "intrusa@example.com"))
+            .await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{wrong:?}");
+        assert_eq!(
+            error,
+            json!({"Invalid": {"field": "SetupToken", "problem": "Wrong"}})
+        );
+    }
+    assert_eq!(server.client().json("needs_setup", &[]).await, json!(true));
+
+    // Two setups at once with the right token: one organization, one administrator.
+    let (a, b) = (server.client(), server.client());
+    let (ana, bruno) = (
+        form(token, "ana@andinas.example"),
+        form(token, "bruno@andinas.example"),
+    );
+    let (first, second) = tokio::join!(a.call("setup", &ana), b.call("setup", &bruno));
+    let mut statuses = [first.status(), second.status()];
+    statuses.sort();
+    assert_eq!(statuses, [StatusCode::OK, StatusCode::CONFLICT]);
+    let (organizations, users, tokens): (i64, i64, i64) = sqlx::query_as(
+        "SELECT (SELECT COUNT(*) FROM organizations), (SELECT COUNT(*) FROM users), \
+         (SELECT COUNT(*) FROM setup_token)",
+    )
+    .fetch_one(&db.pool)
+    .await
+    .unwrap();
+    assert_eq!((organizations, users, tokens), (1, 1, 0));
     server.stop().await;
 }
 
@@ -155,7 +222,9 @@ async fn wrong_password_is_refused_and_the_right_one_rotates_the_session(backend
     server.stop().await;
 }
 
-async fn repeated_failures_lock_the_account_for_a_while(backend: Backend) {
+/// Past five free failures each try waits, longer after each further failure; nothing is a
+/// lockout of a quarter of an hour any more.
+async fn repeated_failures_make_the_account_wait_longer_each_time(backend: Backend) {
     let server = TestServer::start(backend).await;
     server.setup_admin().await;
     let client = server.client();
@@ -166,25 +235,44 @@ async fn repeated_failures_lock_the_account_for_a_while(backend: Backend) {
             "{location}"
         );
     }
-    // Even the right password waits now, and the page says for how long.
+    // Even the right password waits now, five seconds, and the page says so.
     let location = client.login("ana@andinas.example", "clave-segura-1").await;
     assert!(
         location.starts_with("/login?error=rate_limited"),
         "{location}"
     );
-    assert!(location.contains("retry="), "{location}");
+    assert!(location.ends_with("&retry=5"), "{location}");
     assert_eq!(client.me().await, Value::Null);
 
-    // Once the failures are older than the window, the account opens again.
+    // Once the wait is over, one more wrong try, and the next wait is twice as long.
     let db = server.db.connect().await;
-    sqlx::query("UPDATE login_failures SET at = at - 16 * 60 * 1000")
-        .execute(&db.pool)
+    let pass_the_wait = || async {
+        sqlx::query("UPDATE login_throttle SET next_at = next_at - 10 * 60 * 1000")
+            .execute(&db.pool)
+            .await
+            .unwrap();
+    };
+    pass_the_wait().await;
+    assert!(client
+        .login("ana@andinas.example", "adivinando")
         .await
-        .unwrap();
+        .starts_with("/login?error=credentials"));
+    let location = client.login("ana@andinas.example", "clave-segura-1").await;
+    assert!(location.ends_with("&retry=10"), "{location}");
+
+    // The right password after the wait signs in and clears the account's failures.
+    pass_the_wait().await;
     assert_eq!(
         client.login("ana@andinas.example", "clave-segura-1").await,
         "/"
     );
+    for _ in 0..5 {
+        assert!(server
+            .client()
+            .login("ana@andinas.example", "adivinando")
+            .await
+            .starts_with("/login?error=credentials"));
+    }
     server.stop().await;
 }
 
@@ -708,6 +796,157 @@ async fn custom_role_grants_exactly_its_permissions(backend: Backend) {
     server.stop().await;
 }
 
+/// A user manager gives, takes away and defines only what they hold, never edits the role they
+/// hold, and nobody removes the last Administrator.
+async fn managing_users_gives_no_authority_beyond_ones_own(backend: Backend) {
+    let server = TestServer::start(backend).await;
+    let admin = server.setup_admin().await;
+    let save_role = |client: &Client, id: Option<i64>, name: &str, permissions: &[&str]| {
+        let client = client.clone();
+        let body = json!({"id": id, "name": name, "permissions": permissions});
+        async move { client.call_json("save_role", &body).await }
+    };
+    let manager_role: i64 = save_role(&admin, None, "Gestor", &["UseInbox", "ManageUsers"])
+        .await
+        .json()
+        .await
+        .unwrap();
+    let manager = server
+        .invite_and_accept(&admin, "gema@andinas.example", "Gestor")
+        .await;
+    let team = manager.json("team", &[]).await;
+    assert_eq!(
+        team["my_permissions"],
+        json!(17),
+        "UseInbox and ManageUsers"
+    );
+    let ana = member(&team, "ana@andinas.example")["id"].to_string();
+    let admin_role = role_id(&admin, "admin").await.to_string();
+
+    // No new role, and no change to their own, with more than they hold.
+    let stronger = save_role(&manager, None, "Jefe", &["UseInbox", "ManageSettings"]).await;
+    assert_eq!(stronger.status(), StatusCode::FORBIDDEN);
+    let own = save_role(
+        &manager,
+        Some(manager_role),
+        "Gestor",
+        &["UseInbox", "ManageUsers", "SeeAllConversations"],
+    )
+    .await;
+    assert_eq!(own.status(), StatusCode::FORBIDDEN);
+    let own = save_role(&manager, Some(manager_role), "Gestor", &["UseInbox"]).await;
+    assert_eq!(own.status(), StatusCode::FORBIDDEN, "not even weaker");
+    let (status, _) = manager
+        .error("delete_role", &[("id", &manager_role.to_string())])
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+
+    // No Administrator invited, and the real one neither demoted nor deactivated.
+    let (status, _) = manager
+        .error(
+            "invite_user",
+            &[
+                ("email", "intruso@andinas.example"),
+                ("role_id", &admin_role),
+            ],
+        )
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let seller_role = role_id(&admin, "seller").await.to_string();
+    let (status, _) = manager
+        .error(
+            "change_user_role",
+            &[("user_id", &ana), ("role_id", &seller_role)],
+        )
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let (status, _) = manager
+        .error("set_user_active", &[("user_id", &ana), ("active", "false")])
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let gema = member(&team, "gema@andinas.example")["id"].to_string();
+    let (status, _) = manager
+        .error(
+            "change_user_role",
+            &[("user_id", &gema), ("role_id", &admin_role)],
+        )
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let me = admin.me().await;
+    assert_eq!(me["role"]["builtin"], "Administrator");
+
+    // Within their reach, they manage: a seller is invited, made an editor, deactivated.
+    let seller = server
+        .invite_and_accept(&manager, "sergio@andinas.example", "seller")
+        .await;
+    let team = manager.json("team", &[]).await;
+    let sergio = member(&team, "sergio@andinas.example")["id"].to_string();
+    let editor_role = role_id(&admin, "editor").await.to_string();
+    manager
+        .json(
+            "change_user_role",
+            &[("user_id", &sergio), ("role_id", &editor_role)],
+        )
+        .await;
+    manager
+        .json(
+            "set_user_active",
+            &[("user_id", &sergio), ("active", "false")],
+        )
+        .await;
+    assert_eq!(seller.me().await, Value::Null);
+
+    // A custom role with every permission reaches the Administrator, but the last active
+    // Administrator stays one.
+    save_role(
+        &admin,
+        None,
+        "Dueña",
+        &[
+            "UseInbox",
+            "SeeAllConversations",
+            "StartWithAnyContact",
+            "DeleteConversations",
+            "ManageUsers",
+            "ManageSettings",
+        ],
+    )
+    .await;
+    let owner = server
+        .invite_and_accept(&admin, "dora@andinas.example", "Dueña")
+        .await;
+    let (status, error) = owner
+        .error(
+            "change_user_role",
+            &[("user_id", &ana), ("role_id", &seller_role)],
+        )
+        .await;
+    assert_eq!(status, StatusCode::CONFLICT);
+    assert_eq!(error, json!("LastAdministrator"));
+    let (_, error) = owner
+        .error("set_user_active", &[("user_id", &ana), ("active", "false")])
+        .await;
+    assert_eq!(error, json!("LastAdministrator"));
+    assert_eq!(admin.me().await["role"]["builtin"], "Administrator");
+    // With a second Administrator, the first may go.
+    let team = owner.json("team", &[]).await;
+    let dora = member(&team, "dora@andinas.example")["id"].to_string();
+    admin
+        .json(
+            "change_user_role",
+            &[("user_id", &dora), ("role_id", &admin_role)],
+        )
+        .await;
+    owner
+        .json(
+            "change_user_role",
+            &[("user_id", &ana), ("role_id", &seller_role)],
+        )
+        .await;
+    assert_eq!(admin.me().await["role"]["builtin"], "Seller");
+    server.stop().await;
+}
+
 async fn profile_changes_name_language_sound_and_password(backend: Backend) {
     let server = TestServer::start(backend).await;
     let admin = server.setup_admin().await;
@@ -755,6 +994,15 @@ async fn profile_changes_name_language_sound_and_password(backend: Backend) {
         error,
         json!({"Invalid": {"field": "CurrentPassword", "problem": "Wrong"}})
     );
+    // Signed in on two more devices; the change signs those out and keeps this one.
+    let laptop = server.client();
+    let phone = server.client();
+    for device in [&laptop, &phone] {
+        assert_eq!(
+            device.login("ana@andinas.example", "clave-segura-1").await,
+            "/"
+        );
+    }
     admin
         .json(
             "change_password",
@@ -764,6 +1012,9 @@ async fn profile_changes_name_language_sound_and_password(backend: Backend) {
             ],
         )
         .await;
+    assert_eq!(admin.me().await["email"], "ana@andinas.example");
+    assert_eq!(laptop.me().await, Value::Null);
+    assert_eq!(phone.me().await, Value::Null);
     assert!(server
         .client()
         .login("ana@andinas.example", "clave-segura-1")
@@ -776,6 +1027,56 @@ async fn profile_changes_name_language_sound_and_password(backend: Backend) {
             .await,
         "/"
     );
+
+    // "Sign out other devices" ends every other session, whatever the password.
+    assert_eq!(
+        laptop.login("ana@andinas.example", "nueva-clave-1").await,
+        "/"
+    );
+    let ended = admin.json("sign_out_other_devices", &[]).await;
+    assert_eq!(ended, json!(2), "the laptop and the last login's client");
+    assert_eq!(laptop.me().await, Value::Null);
+    assert_eq!(admin.me().await["email"], "ana@andinas.example");
+
+    // A stolen session guesses the current password no faster than the login page.
+    for _ in 0..5 {
+        admin
+            .error(
+                "change_password",
+                &[
+                    ("current_password", "adivina"),
+                    ("new_password", "otra-clave-9"),
+                ],
+            )
+            .await;
+    }
+    let (status, error) = admin
+        .error(
+            "change_password",
+            &[
+                ("current_password", "nueva-clave-1"),
+                ("new_password", "otra-clave-9"),
+            ],
+        )
+        .await;
+    assert_eq!(status, StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(error["RateLimited"]["retry_after_secs"], json!(5));
+
+    // Sessions are stored under a hash of their id: the cookie's value is not in the table.
+    let db = server.db.connect().await;
+    let cookie = admin.session_cookie().unwrap();
+    let (plain,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM sessions WHERE id = $1")
+        .bind(&cookie)
+        .fetch_one(&db.pool)
+        .await
+        .unwrap();
+    assert_eq!(plain, 0);
+    let (hashed,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM sessions WHERE id = $1")
+        .bind(app::auth::session_store::stored_id(&cookie))
+        .fetch_one(&db.pool)
+        .await
+        .unwrap();
+    assert_eq!(hashed, 1);
     server.stop().await;
 }
 

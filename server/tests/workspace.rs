@@ -18,6 +18,7 @@ on_both_databases!(
     the_list_has_sections_tabs_counts_and_unread_state_per_user,
     the_list_pages_by_activity_without_gaps_or_repeats,
     a_contact_is_created_from_a_conversation_linked_and_found,
+    sellers_find_and_link_only_contacts_they_may_reach,
     conversations_are_started_on_whatsapp_with_contacts_one_may_start_with,
     a_failed_message_is_retried_and_personalize_is_filled_on_send,
     quick_replies_are_managed_by_administrators_and_read_by_sellers,
@@ -483,6 +484,97 @@ async fn a_contact_is_created_from_a_conversation_linked_and_found(backend: Back
     let rows = list(&pair.admin, &[("search", "mario")]).await;
     assert_eq!(rows.len(), 1);
     assert_eq!(rows[0]["contact_name"], "Mario Ruiz");
+    pair.stop().await;
+}
+
+/// A seller reaches the contacts they own and those of conversations given to them; the rest
+/// of the customer base (phones, emails) is neither found nor linked.
+async fn sellers_find_and_link_only_contacts_they_may_reach(backend: Backend) {
+    let pair = Pair::start(backend).await;
+    let seller = pair
+        .server
+        .invite_and_accept(&pair.admin, "sergio@andinas.example", "seller")
+        .await;
+    let contact = |first: &str, owner: &str| {
+        format!(
+            "INSERT INTO contacts (org_id, first_name, last_name, email, owner_id, \
+             created_at, updated_at) SELECT o.id, '{first}', 'Cliente', '{first}@example.com', \
+             u.id, 0, 0 FROM organizations o, users u WHERE u.email = '{owner}' RETURNING id"
+        )
+    };
+    let mut ids = Vec::new();
+    for (first, owner) in [
+        ("Paula", "ana@andinas.example"),
+        ("Rosa", "sergio@andinas.example"),
+        ("Tomas", "ana@andinas.example"),
+    ] {
+        let (id,): (i64,) = sqlx::query_as(&contact(first, owner))
+            .fetch_one(&pair.db.pool)
+            .await
+            .unwrap();
+        ids.push(id);
+    }
+    let [paula, rosa, tomas] = ids[..] else {
+        unreachable!()
+    };
+    // Tomás's conversation is given to the seller.
+    pair.customer_sends(json!({"channel": "whatsapp", "text": "Hola"}))
+        .await;
+    let conversation = pair.conversation_on("whatsapp").await;
+    sqlx::query(
+        "UPDATE conversations SET contact_id = $1, \
+         assignee_id = (SELECT id FROM users WHERE email = 'sergio@andinas.example') \
+         WHERE id = $2",
+    )
+    .bind(tomas)
+    .bind(conversation)
+    .execute(&pair.db.pool)
+    .await
+    .unwrap();
+
+    let found = |client: &Client| {
+        let client = client.clone();
+        async move {
+            let found = client
+                .json("search_contacts", &[("query", "cliente")])
+                .await;
+            let mut names: Vec<String> = found
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|c| c["first_name"].as_str().unwrap().to_string())
+                .collect();
+            names.sort();
+            names
+        }
+    };
+    assert_eq!(found(&pair.admin).await, ["Paula", "Rosa", "Tomas"]);
+    assert_eq!(found(&seller).await, ["Rosa", "Tomas"]);
+    assert!(seller
+        .json("search_contacts", &[("query", "paula@example")])
+        .await
+        .as_array()
+        .unwrap()
+        .is_empty());
+
+    // Linking their conversation to someone else's contact is refused like a missing one.
+    let link = |contact: i64| {
+        let seller = seller.clone();
+        async move {
+            seller
+                .call(
+                    "link_contact",
+                    &[
+                        ("conversation_id", &conversation.to_string()),
+                        ("contact_id", &contact.to_string()),
+                    ],
+                )
+                .await
+                .status()
+        }
+    };
+    assert_eq!(link(paula).await, StatusCode::NOT_FOUND);
+    assert_eq!(link(rosa).await, StatusCode::OK);
     pair.stop().await;
 }
 

@@ -1,4 +1,10 @@
-//! Checking a login attempt, with failed attempts limited per account and per client address.
+//! Checking a login attempt, with tries limited per account and per client address.
+//!
+//! A try is reserved in the database before its password is hashed, in one conditional
+//! statement, so that any number of simultaneous requests get no more tries than one after the
+//! other would. Past a few free failures each further try waits, longer after each failure
+//! (5 s, 10 s, 20 s … up to 5 minutes), rather than a hard lockout: five wrong passwords typed
+//! by someone else cost an administrator seconds, while a guesser gets a dozen tries an hour.
 
 use std::net::IpAddr;
 
@@ -7,11 +13,16 @@ use crate::db::Db;
 use crate::epoch::EpochMs;
 use crate::error::AppError;
 
-/// Failed attempts allowed in the window before an account is locked for the window's rest.
-pub const ACCOUNT_LIMIT: i64 = 5;
-/// Failed attempts allowed in the window from one client address, across all accounts.
-pub const ADDRESS_LIMIT: i64 = 20;
-pub const WINDOW_MS: i64 = 15 * 60 * 1000;
+/// Failures of one account that cost no wait.
+pub const ACCOUNT_FREE: i64 = 5;
+/// Failures from one client address, across all accounts, that cost no wait.
+pub const ADDRESS_FREE: i64 = 20;
+/// The wait after the first failure past the free ones; it doubles at each further failure.
+pub const FIRST_WAIT_MS: i64 = 5_000;
+/// The longest wait between two tries.
+pub const MAX_WAIT_MS: i64 = 5 * 60 * 1000;
+/// After this long without a try, past failures no longer count.
+pub const QUIET_MS: i64 = 15 * 60 * 1000;
 
 /// Why a login failed, as the login page shows it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -19,7 +30,11 @@ pub enum LoginFailure {
     Missing,
     WrongCredentials,
     Deactivated,
-    RateLimited { retry_after_secs: u64 },
+    RateLimited {
+        retry_after_secs: u64,
+    },
+    /// Too many passwords are being checked at this moment; nothing was counted.
+    Busy,
 }
 
 impl LoginFailure {
@@ -30,6 +45,7 @@ impl LoginFailure {
             LoginFailure::WrongCredentials => "credentials",
             LoginFailure::Deactivated => "deactivated",
             LoginFailure::RateLimited { .. } => "rate_limited",
+            LoginFailure::Busy => "busy",
         }
     }
 }
@@ -45,21 +61,6 @@ pub async fn authenticate(
     if email.is_empty() || password.is_empty() {
         return Ok(Err(LoginFailure::Missing));
     }
-    let address = address.map(address_key);
-    let now = EpochMs::now();
-    if let Some(wait) = lockout(db, "account", &email, ACCOUNT_LIMIT, now).await? {
-        return Ok(Err(LoginFailure::RateLimited {
-            retry_after_secs: wait,
-        }));
-    }
-    if let Some(address) = &address {
-        if let Some(wait) = lockout(db, "address", address, ADDRESS_LIMIT, now).await? {
-            return Ok(Err(LoginFailure::RateLimited {
-                retry_after_secs: wait,
-            }));
-        }
-    }
-
     let user: Option<(i64, Option<String>, String)> =
         sqlx::query_as("SELECT id, password_hash, status FROM users WHERE email = $1")
             .bind(&email)
@@ -69,22 +70,64 @@ pub async fn authenticate(
         Some((id, hash, status)) => (Some(id), hash, status),
         None => (None, None, String::new()),
     };
-    if !password::verify(password.to_string(), hash).await? {
-        record_failure(db, "account", &email, now).await?;
-        if let Some(address) = &address {
-            record_failure(db, "address", address, now).await?;
+    let address = address.map(address_key);
+    match guarded_verify(db, &email, address.as_deref(), password.to_string(), hash).await {
+        Ok(true) => {}
+        Ok(false) => return Ok(Err(LoginFailure::WrongCredentials)),
+        Err(AppError::RateLimited { retry_after_secs }) => {
+            return Ok(Err(LoginFailure::RateLimited { retry_after_secs }))
         }
-        return Ok(Err(LoginFailure::WrongCredentials));
+        Err(AppError::Busy) => return Ok(Err(LoginFailure::Busy)),
+        Err(err) => return Err(err),
     }
     let id = id.ok_or(AppError::Internal)?;
     if status != "active" {
         return Ok(Err(LoginFailure::Deactivated));
     }
-    sqlx::query("DELETE FROM login_failures WHERE scope = 'account' AND key = $1")
-        .bind(&email)
-        .execute(&db.pool)
-        .await?;
     Ok(Ok(id))
+}
+
+/// Checks `password` against `stored` as a try of `account` (an email) from `address`: the
+/// try is reserved first (`AppError::RateLimited` when it must wait), the hash checked within
+/// the server's hashing limit (`AppError::Busy` when it is full), and a right password, or a
+/// try that could not be checked, gives the try back.
+pub async fn guarded_verify(
+    db: &Db,
+    account: &str,
+    address: Option<&str>,
+    password: String,
+    stored: Option<String>,
+) -> Result<bool, AppError> {
+    let now = EpochMs::now();
+    if let Err(wait) = reserve(db, "account", account, ACCOUNT_FREE, now).await? {
+        return Err(AppError::RateLimited {
+            retry_after_secs: wait,
+        });
+    }
+    if let Some(address) = address {
+        if let Err(wait) = reserve(db, "address", address, ADDRESS_FREE, now).await? {
+            give_back(db, "account", account).await?;
+            return Err(AppError::RateLimited {
+                retry_after_secs: wait,
+            });
+        }
+    }
+    let checked = password::verify(password, stored).await;
+    if !matches!(checked, Ok(false)) {
+        if checked.is_ok() {
+            // A success clears the account's failures, not only this try.
+            sqlx::query("DELETE FROM login_throttle WHERE scope = 'account' AND key = $1")
+                .bind(account)
+                .execute(&db.pool)
+                .await?;
+        } else {
+            give_back(db, "account", account).await?;
+        }
+        if let Some(address) = address {
+            give_back(db, "address", address).await?;
+        }
+    }
+    checked
 }
 
 /// The key a client's failures count under: its address, or for IPv6 its /64 network, which
@@ -102,44 +145,96 @@ fn address_key(address: IpAddr) -> String {
     }
 }
 
-/// Seconds until `key` may try again, when it has used up its failures in the window.
-async fn lockout(
+/// The wait before the next try after `failures` failures in a row.
+fn wait_after(failures: i64, free: i64) -> i64 {
+    if failures < free {
+        return 0;
+    }
+    let doublings = (failures - free).min(20) as u32;
+    FIRST_WAIT_MS
+        .saturating_mul(1 << doublings)
+        .min(MAX_WAIT_MS)
+}
+
+/// The throttle's row for one account or address.
+#[derive(sqlx::FromRow)]
+struct Throttle {
+    failures: i64,
+    last_at: EpochMs,
+    next_at: EpochMs,
+}
+
+/// Reserves a try for `key`, counted as a failure until it is given back: `Err(seconds)` when
+/// the key must wait that long first. Each change is conditional on the row read, so that of
+/// simultaneous tries exactly one moves it on at a time.
+async fn reserve(
     db: &Db,
     scope: &str,
     key: &str,
-    limit: i64,
+    free: i64,
     now: EpochMs,
-) -> Result<Option<u64>, AppError> {
-    let (count, oldest): (i64, Option<EpochMs>) = sqlx::query_as(
-        "SELECT COUNT(*), MIN(at) FROM login_failures WHERE scope = $1 AND key = $2 AND at > $3",
+) -> Result<Result<(), u64>, AppError> {
+    // Simultaneous tries go one round each per try that gets through; past a few rounds the
+    // key is so busy that waiting a second is the honest answer.
+    for _ in 0..(free + 4) {
+        let row: Option<Throttle> = sqlx::query_as(
+            "SELECT failures, last_at, next_at FROM login_throttle WHERE scope = $1 AND key = $2",
+        )
+        .bind(scope)
+        .bind(key)
+        .fetch_optional(&db.pool)
+        .await?;
+        let changed = match row {
+            None => sqlx::query(
+                "INSERT INTO login_throttle (scope, key, failures, last_at, next_at)                  VALUES ($1, $2, 1, $3, $4) ON CONFLICT (scope, key) DO NOTHING",
+            )
+            .bind(scope)
+            .bind(key)
+            .bind(now)
+            .bind(now + wait_after(1, free))
+            .execute(&db.pool)
+            .await?
+            .rows_affected(),
+            Some(row) if row.next_at > now => {
+                return Ok(Err(((row.next_at - now).max(1000) as u64).div_ceil(1000)));
+            }
+            Some(row) => {
+                let failures = if now - row.last_at > QUIET_MS {
+                    1
+                } else {
+                    row.failures + 1
+                };
+                sqlx::query(
+                    "UPDATE login_throttle SET failures = $1, last_at = $2, next_at = $3                      WHERE scope = $4 AND key = $5 AND failures = $6 AND last_at = $7",
+                )
+                .bind(failures)
+                .bind(now)
+                .bind(now + wait_after(failures, free))
+                .bind(scope)
+                .bind(key)
+                .bind(row.failures)
+                .bind(row.last_at)
+                .execute(&db.pool)
+                .await?
+                .rows_affected()
+            }
+        };
+        if changed == 1 {
+            return Ok(Ok(()));
+        }
+    }
+    Ok(Err(1))
+}
+
+/// Gives a reserved try back: it was right, or it could not be checked.
+async fn give_back(db: &Db, scope: &str, key: &str) -> Result<(), AppError> {
+    sqlx::query(
+        "UPDATE login_throttle SET failures = failures - 1, next_at = last_at          WHERE scope = $1 AND key = $2 AND failures > 0",
     )
     .bind(scope)
     .bind(key)
-    .bind(now - WINDOW_MS)
-    .fetch_one(&db.pool)
+    .execute(&db.pool)
     .await?;
-    Ok(match oldest {
-        Some(oldest) if count >= limit => {
-            Some((((oldest + WINDOW_MS - now).max(1000)) / 1000) as u64)
-        }
-        _ => None,
-    })
-}
-
-async fn record_failure(db: &Db, scope: &str, key: &str, now: EpochMs) -> Result<(), AppError> {
-    // Old failures no longer count; drop them while we are here.
-    sqlx::query("DELETE FROM login_failures WHERE scope = $1 AND key = $2 AND at <= $3")
-        .bind(scope)
-        .bind(key)
-        .bind(now - WINDOW_MS)
-        .execute(&db.pool)
-        .await?;
-    sqlx::query("INSERT INTO login_failures (scope, key, at) VALUES ($1, $2, $3)")
-        .bind(scope)
-        .bind(key)
-        .bind(now)
-        .execute(&db.pool)
-        .await?;
     Ok(())
 }
 
@@ -158,5 +253,16 @@ mod tests {
             key("2001:db8:1:2::9")
         );
         assert_ne!(key("2001:db8:1:3::1"), key("2001:db8:1:2::1"));
+    }
+
+    #[test]
+    fn the_wait_grows_past_the_free_failures_and_stops_growing() {
+        assert_eq!(wait_after(1, ACCOUNT_FREE), 0);
+        assert_eq!(wait_after(ACCOUNT_FREE - 1, ACCOUNT_FREE), 0);
+        assert_eq!(wait_after(ACCOUNT_FREE, ACCOUNT_FREE), 5_000);
+        assert_eq!(wait_after(ACCOUNT_FREE + 1, ACCOUNT_FREE), 10_000);
+        assert_eq!(wait_after(ACCOUNT_FREE + 3, ACCOUNT_FREE), 40_000);
+        assert_eq!(wait_after(ACCOUNT_FREE + 6, ACCOUNT_FREE), MAX_WAIT_MS);
+        assert_eq!(wait_after(10_000, ACCOUNT_FREE), MAX_WAIT_MS);
     }
 }

@@ -7,7 +7,7 @@ use leptos_meta::Title;
 
 use crate::auth::needs_setup;
 use crate::i18n::*;
-use crate::kit::form::fill;
+use crate::kit::form::rate_limited_text;
 use crate::kit::locale::use_locale;
 use crate::kit::LanguageSwitch;
 
@@ -18,22 +18,16 @@ pub fn LoginPage() -> impl IntoView {
     let setup = Resource::new_blocking(|| (), |_| needs_setup());
     let error = move || {
         let query = query.read();
-        let retry_minutes = query
+        let retry = query
             .get("retry")
             .and_then(|s| s.parse::<u64>().ok())
-            .unwrap_or(900)
-            .div_ceil(60);
+            .unwrap_or(60);
         match query.get("error").as_deref() {
             Some("credentials") => Some(td_string!(locale, errors.credentials).to_string()),
             Some("missing") => Some(td_string!(locale, login.missing).to_string()),
             Some("deactivated") => Some(td_string!(locale, errors.deactivated).to_string()),
-            Some("rate_limited") => Some(
-                fill(
-                    td_string!(locale, errors.rate_limited),
-                    &[("minutes", retry_minutes.to_string())],
-                )
-                .to_string(),
-            ),
+            Some("rate_limited") => Some(rate_limited_text(locale, retry)),
+            Some("busy") => Some(td_string!(locale, errors.busy).to_string()),
             Some(_) => Some(td_string!(locale, errors.internal).to_string()),
             None => None,
         }

@@ -302,7 +302,7 @@ pub mod ssr {
             "SELECT s.data, {USER_COLUMNS} JOIN sessions s ON s.user_id = u.id \
              WHERE s.id = $1 AND s.expires_at > $2"
         ))
-        .bind(session_id)
+        .bind(super::session_store::stored_id(session_id))
         .bind(crate::epoch::EpochMs::now())
         .fetch_optional(&db.pool)
         .await?;

@@ -1,13 +1,36 @@
 //! Password hashing with Argon2id, always off the async runtime: a hash takes tens of
 //! milliseconds of CPU and would otherwise stall every other request on that worker.
+//!
+//! Each hash also takes 19 MiB, so no more run at once than the machine has cores: a burst of
+//! logins, setups, invitation acceptances or password changes beyond that is refused at once
+//! with `AppError::Busy` (503) instead of queueing threads until memory runs out.
+
+use std::sync::{Arc, LazyLock};
 
 use argon2::password_hash::{rand_core::OsRng, PasswordHash, PasswordHasher, SaltString};
 use argon2::{Argon2, PasswordVerifier};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use crate::error::AppError;
 
+/// The hashes that may run at once: one per core.
+static HASHING: LazyLock<Arc<Semaphore>> = LazyLock::new(|| {
+    let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+    Arc::new(Semaphore::new(cores))
+});
+
+/// A place to hash in, or `AppError::Busy` when every one is taken.
+fn slot() -> Result<OwnedSemaphorePermit, AppError> {
+    HASHING
+        .clone()
+        .try_acquire_owned()
+        .map_err(|_| AppError::Busy)
+}
+
 pub async fn hash(password: String) -> Result<String, AppError> {
+    let slot = slot()?;
     tokio::task::spawn_blocking(move || {
+        let _slot = slot;
         let salt = SaltString::generate(&mut OsRng);
         Argon2::default()
             .hash_password(password.as_bytes(), &salt)
@@ -21,7 +44,9 @@ pub async fn hash(password: String) -> Result<String, AppError> {
 /// Whether `password` matches `stored`. With no stored hash (unknown user or pending invite) a
 /// dummy hash is checked anyway, so the answer takes as long and reveals nothing.
 pub async fn verify(password: String, stored: Option<String>) -> Result<bool, AppError> {
+    let slot = slot()?;
     tokio::task::spawn_blocking(move || {
+        let _slot = slot;
         let known = stored.is_some();
         let stored = stored.unwrap_or_else(|| DUMMY_HASH.to_string());
         let parsed = PasswordHash::new(&stored).map_err(AppError::internal)?;

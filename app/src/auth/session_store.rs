@@ -1,5 +1,6 @@
 //! Login sessions kept in Buzón's own database (both backends), so they survive restarts and
-//! are shared by several server instances.
+//! are shared by several server instances. A session is stored under the SHA-256 of its id
+//! (`stored_id`), never the id itself: a copy of the table or a backup signs nobody in.
 
 use async_trait::async_trait;
 use time::OffsetDateTime;
@@ -31,11 +32,34 @@ impl DbSessionStore {
     }
 }
 
+/// The key a session is stored under: the hex SHA-256 of the id its cookie carries.
+pub fn stored_id(id: &str) -> String {
+    crate::secrets::sha256_hex(id)
+}
+
+/// Ends every session of a user but the one stored under `keep` (a password change, "sign
+/// out other devices").
+pub async fn end_other_sessions(
+    db: &Db,
+    user_id: i64,
+    keep: Option<&str>,
+) -> std::result::Result<u64, sqlx::Error> {
+    let ended = sqlx::query("DELETE FROM sessions WHERE user_id = $1 AND id <> $2")
+        .bind(user_id)
+        .bind(keep.map(stored_id).unwrap_or_default())
+        .execute(&db.pool)
+        .await?;
+    Ok(ended.rows_affected())
+}
+
 /// Ends every session of a user at once (deactivation, password change elsewhere).
-pub async fn end_sessions_of_user(db: &Db, user_id: i64) -> std::result::Result<(), sqlx::Error> {
+pub async fn end_sessions_of_user(
+    connection: &mut sqlx::AnyConnection,
+    user_id: i64,
+) -> std::result::Result<(), sqlx::Error> {
     sqlx::query("DELETE FROM sessions WHERE user_id = $1")
         .bind(user_id)
-        .execute(&db.pool)
+        .execute(connection)
         .await?;
     Ok(())
 }
@@ -48,7 +72,7 @@ fn columns(record: &Record) -> Result<(String, Option<i64>, String, i64)> {
     let data = serde_json::to_string(&record.data).map_err(|e| Error::Encode(e.to_string()))?;
     let user_id = record.data.get(USER_ID_KEY).and_then(|v| v.as_i64());
     Ok((
-        record.id.to_string(),
+        stored_id(&record.id.to_string()),
         user_id,
         data,
         epoch_ms(record.expiry_date),
@@ -105,7 +129,7 @@ impl SessionStore for DbSessionStore {
         let row: Option<(String, i64)> = sqlx::query_as(
             "SELECT data, expires_at FROM sessions WHERE id = $1 AND expires_at > $2",
         )
-        .bind(id.to_string())
+        .bind(stored_id(&id.to_string()))
         .bind(EpochMs::now())
         .fetch_optional(&self.db.pool)
         .await
@@ -125,7 +149,7 @@ impl SessionStore for DbSessionStore {
 
     async fn delete(&self, id: &Id) -> Result<()> {
         sqlx::query("DELETE FROM sessions WHERE id = $1")
-            .bind(id.to_string())
+            .bind(stored_id(&id.to_string()))
             .execute(&self.db.pool)
             .await
             .map_err(backend)?;

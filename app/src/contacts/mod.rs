@@ -11,7 +11,7 @@ mod store;
 /// What other features may do with contacts on the server.
 #[cfg(feature = "ssr")]
 pub mod ssr {
-    pub use super::store::ssr::{by_id, insert, NewContactRecord};
+    pub use super::store::ssr::{by_id, insert, reachable, NewContactRecord};
 }
 
 /// A contact's basic information.

@@ -9,7 +9,7 @@ pub mod ssr {
     use crate::epoch::EpochMs;
     use crate::error::{AppError, Field, Problem};
     use crate::orgs::Tx;
-    use crate::permissions::can_use_inbox;
+    use crate::permissions::{can_see_every_contact, can_use_inbox, Actor};
     use crate::search::search_term;
     use crate::state::AppState;
 
@@ -87,8 +87,38 @@ pub mod ssr {
         Ok(Some(row.view(phones.into_iter().map(|(p,)| p).collect())))
     }
 
+    /// The condition on contact `c` that user `user` (a placeholder) owns it or is given one
+    /// of its conversations: what a user without `can_see_every_contact` reaches.
+    fn reachable_by(user: &str) -> String {
+        format!(
+            "(c.owner_id = {user} OR EXISTS (SELECT 1 FROM conversations v \
+             WHERE v.org_id = c.org_id AND v.contact_id = c.id AND v.assignee_id = {user}))"
+        )
+    }
+
+    /// Whether `actor` may reach contact `contact_id` (see `reachable_by`).
+    pub async fn reachable(
+        state: &AppState,
+        actor: &Actor,
+        contact_id: i64,
+    ) -> Result<bool, AppError> {
+        if can_see_every_contact(actor) {
+            return Ok(true);
+        }
+        let found: Option<(i64,)> = sqlx::query_as(&format!(
+            "SELECT c.id FROM contacts c WHERE c.id = $1 AND c.org_id = $2 AND {}",
+            reachable_by("$3")
+        ))
+        .bind(contact_id)
+        .bind(actor.org_id)
+        .bind(actor.user_id)
+        .fetch_optional(&state.db.pool)
+        .await?;
+        Ok(found.is_some())
+    }
+
     /// Contacts whose name, email, Instagram username or any number holds the query, without
-    /// case or accents, in name order.
+    /// case or accents, in name order; only those the user may reach.
     pub async fn search(query: String) -> Result<Vec<ContactView>, AppError> {
         let user = require(can_use_inbox).await?;
         let state = AppState::current()?;
@@ -100,15 +130,24 @@ pub mod ssr {
             value = v;
             "$2".to_string()
         });
-        let rows: Vec<ContactRow> = sqlx::query_as(&format!(
+        let every = can_see_every_contact(&user.actor());
+        let reachable = if every {
+            String::new()
+        } else {
+            format!("AND {}", reachable_by("$3"))
+        };
+        let sql = format!(
             "SELECT {COLUMNS} FROM contacts c LEFT JOIN users u ON u.id = c.owner_id \
-             WHERE c.org_id = $1 AND c.merged_into_id IS NULL AND {matching} \
+             WHERE c.org_id = $1 AND c.merged_into_id IS NULL AND {matching} {reachable} \
              ORDER BY c.first_name, c.last_name, c.id LIMIT {FOUND}"
-        ))
-        .bind(user.org_id)
-        .bind(value)
-        .fetch_all(&state.db.pool)
-        .await?;
+        );
+        let mut found = sqlx::query_as::<_, ContactRow>(&sql)
+            .bind(user.org_id)
+            .bind(value);
+        if !every {
+            found = found.bind(user.id);
+        }
+        let rows = found.fetch_all(&state.db.pool).await?;
         Ok(rows.into_iter().map(|row| row.view(Vec::new())).collect())
     }
 

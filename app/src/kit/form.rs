@@ -17,6 +17,9 @@ pub fn problem_text(locale: Locale, field: Field, problem: Problem) -> String {
             td_string!(locale, errors.consent_required).to_string()
         }
         (Field::Phone, Problem::Required) => td_string!(locale, errors.phone_missing).to_string(),
+        (Field::SetupToken, Problem::Wrong | Problem::Required) => {
+            td_string!(locale, errors.setup_token_wrong).to_string()
+        }
         (_, Problem::Required) => td_string!(locale, errors.required).to_string(),
         (_, Problem::TooLong { max }) => fill(
             td_string!(locale, errors.too_long),
@@ -70,6 +73,23 @@ pub fn problem_text(locale: Locale, field: Field, problem: Problem) -> String {
     }
 }
 
+/// "Too many failed attempts", with the wait in seconds under a minute and in minutes beyond.
+pub fn rate_limited_text(locale: Locale, retry_after_secs: u64) -> String {
+    if retry_after_secs < 60 {
+        fill(
+            td_string!(locale, errors.rate_limited_seconds),
+            &[("seconds", retry_after_secs.max(1).to_string())],
+        )
+        .to_string()
+    } else {
+        fill(
+            td_string!(locale, errors.rate_limited),
+            &[("minutes", retry_after_secs.div_ceil(60).to_string())],
+        )
+        .to_string()
+    }
+}
+
 /// The translated sentence for any error.
 pub fn error_text(locale: Locale, error: &AppError) -> String {
     match error {
@@ -77,12 +97,10 @@ pub fn error_text(locale: Locale, error: &AppError) -> String {
         AppError::Unauthenticated => td_string!(locale, errors.unauthenticated).to_string(),
         AppError::Forbidden => td_string!(locale, errors.forbidden).to_string(),
         AppError::NotFound => td_string!(locale, errors.not_found).to_string(),
-        AppError::RateLimited { retry_after_secs } => fill(
-            td_string!(locale, errors.rate_limited),
-            &[("minutes", retry_after_secs.div_ceil(60).to_string())],
-        )
-        .to_string(),
+        AppError::RateLimited { retry_after_secs } => rate_limited_text(locale, *retry_after_secs),
         AppError::AlreadySetUp => td_string!(locale, errors.already_set_up).to_string(),
+        AppError::Busy => td_string!(locale, errors.busy).to_string(),
+        AppError::LastAdministrator => td_string!(locale, errors.last_administrator).to_string(),
         AppError::EmailNotSent => td_string!(locale, errors.email_not_sent).to_string(),
         AppError::Internal => td_string!(locale, errors.internal).to_string(),
         AppError::Transport(_) => td_string!(locale, errors.transport).to_string(),

@@ -28,10 +28,20 @@ pub async fn change_password(
         .map_err(AppError::respond)
 }
 
+/// Ends every other session of the signed-in user; returns how many were ended.
+#[server(prefix = "/api", endpoint = "sign_out_other_devices", output = crate::codec::Json)]
+pub async fn sign_out_other_devices() -> Result<u64, AppError> {
+    ssr::sign_out_other_devices()
+        .await
+        .map_err(AppError::respond)
+}
+
 #[cfg(feature = "ssr")]
 mod ssr {
     use super::*;
-    use crate::auth::ssr::{language_cookie, require_user};
+    use crate::auth::login::guarded_verify;
+    use crate::auth::session_store::end_other_sessions;
+    use crate::auth::ssr::{language_cookie, require_user, session};
     use crate::auth::{password, Language};
     use crate::error::{Field, Problem};
     use crate::state::AppState;
@@ -66,11 +76,26 @@ mod ssr {
         }
         let new_password = validate::new_password(Field::Password, &new_password)?;
         let stored = store::password_hash(db, me.org_id, me.id).await?;
-        if !password::verify(current_password, stored).await? {
+        // Tried as a login of this account is: a stolen session cannot guess the password
+        // faster than the login page could.
+        if !guarded_verify(db, &me.email, None, current_password, stored).await? {
             return Err(AppError::invalid(Field::CurrentPassword, Problem::Wrong));
         }
         let hash = password::hash(new_password).await?;
         store::set_password_hash(db, me.org_id, me.id, &hash).await?;
+        // Whoever knew the old password and signed in elsewhere is signed out now.
+        end_other_sessions(db, me.id, this_session().await?.as_deref()).await?;
         Ok(())
+    }
+
+    pub async fn sign_out_other_devices() -> Result<u64, AppError> {
+        let me = require_user().await?;
+        let db = &AppState::current()?.db;
+        Ok(end_other_sessions(db, me.id, this_session().await?.as_deref()).await?)
+    }
+
+    /// The id of the current request's session.
+    async fn this_session() -> Result<Option<String>, AppError> {
+        Ok(session().await?.id().map(|id| id.to_string()))
     }
 }

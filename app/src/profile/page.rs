@@ -1,4 +1,5 @@
-//! `/profile`: the user's own name, language, notification sound and password.
+//! `/profile`: the user's own name, language, notification sound and password, and signing out
+//! their other devices.
 
 use crate::kit::nav::use_query_map;
 use leptos::prelude::*;
@@ -8,9 +9,9 @@ use crate::auth::{CurrentUser, Language};
 use crate::auth::{LogoutButton, ShownName, WithUser};
 use crate::error::Field;
 use crate::i18n::*;
-use crate::kit::form::{action_error, role_name, FormError, FormField};
+use crate::kit::form::{action_error, fill, role_name, FormError, FormField};
 use crate::kit::locale::use_locale;
-use crate::profile::{ChangePassword, UpdateProfile};
+use crate::profile::{ChangePassword, SignOutOtherDevices, UpdateProfile};
 
 #[component]
 pub fn ProfilePage() -> impl IntoView {
@@ -23,6 +24,8 @@ fn Profile(user: CurrentUser) -> impl IntoView {
     let shown_name = expect_context::<ShownName>();
     let update = ServerAction::<UpdateProfile>::new();
     let change_password = ServerAction::<ChangePassword>::new();
+    let sign_out_others = ServerAction::<SignOutOtherDevices>::new();
+    let sign_out_error = action_error(sign_out_others);
     let update_error = action_error(update);
     let password_error = action_error(change_password);
 
@@ -141,6 +144,26 @@ fn Profile(user: CurrentUser) -> impl IntoView {
                             .then(|| {
                                 view! { <span class="saved" role="status">{td_string!(locale, profile.password_changed)}</span> }
                             })
+                    }}
+                </div>
+            </ActionForm>
+        </section>
+        <section class="card">
+            <h2>{td_string!(locale, profile.sessions_heading)}</h2>
+            <p class="muted">{td_string!(locale, profile.sessions_intro)}</p>
+            <ActionForm action=sign_out_others attr:class="stack-form">
+                <FormError error=sign_out_error fields=&[] />
+                <div class="form-actions">
+                    <button type="submit" class="button" disabled=move || sign_out_others.pending().get()>
+                        {td_string!(locale, profile.sign_out_others)}
+                    </button>
+                    {move || match sign_out_others.value().get() {
+                        Some(Ok(count)) => Some(view! {
+                            <span class="saved" role="status">
+                                {fill(td_string!(locale, profile.signed_out_others), &[("count", count.to_string())]).to_string()}
+                            </span>
+                        }),
+                        _ => None,
                     }}
                 </div>
             </ActionForm>

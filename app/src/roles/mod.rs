@@ -30,9 +30,10 @@ pub async fn delete_role(id: i64) -> Result<(), AppError> {
 mod ssr {
     use super::*;
     use crate::auth::ssr::require;
+    use crate::auth::{CurrentUser, RoleView};
     use crate::epoch::EpochMs;
     use crate::error::{Field, Problem, ResultExt};
-    use crate::permissions::{can_manage_users, PermissionSet};
+    use crate::permissions::{can_delegate, can_manage_users, PermissionSet};
     use crate::state::AppState;
     use crate::users::ssr::role;
     use crate::validate;
@@ -45,7 +46,11 @@ mod ssr {
         let me = require(can_manage_users).await?;
         let db = &AppState::current()?.db;
         let name = validate::text(Field::RoleName, &name, validate::ROLE_NAME_MAX)?;
-        let permissions = PermissionSet::of(&permissions).to_keys();
+        let permissions = PermissionSet::of(&permissions);
+        if !can_delegate(&me.actor(), permissions) {
+            return Err(AppError::Forbidden);
+        }
+        let permissions = permissions.to_keys();
         match id {
             None => {
                 let (id,): (i64,) = sqlx::query_as(
@@ -63,7 +68,7 @@ mod ssr {
             }
             Some(id) => {
                 let existing = role(db, me.org_id, id).await?.ok_or(AppError::NotFound)?;
-                if existing.builtin.is_some() {
+                if !may_change(&me, &existing) {
                     return Err(AppError::Forbidden);
                 }
                 sqlx::query(
@@ -81,11 +86,19 @@ mod ssr {
         }
     }
 
+    /// Built-in roles are fixed; nobody edits the role they hold themselves, nor one that
+    /// grants something they do not hold.
+    fn may_change(me: &CurrentUser, role: &RoleView) -> bool {
+        role.builtin.is_none()
+            && role.id != me.role.id
+            && can_delegate(&me.actor(), role.permissions)
+    }
+
     pub async fn delete_role(id: i64) -> Result<(), AppError> {
         let me = require(can_manage_users).await?;
         let db = &AppState::current()?.db;
         let existing = role(db, me.org_id, id).await?.ok_or(AppError::NotFound)?;
-        if existing.builtin.is_some() {
+        if !may_change(&me, &existing) {
             return Err(AppError::Forbidden);
         }
         let (holders,): (i64,) =

@@ -1,6 +1,6 @@
 //! The first-run page: name the organization and create its administrator.
 
-use crate::kit::nav::Redirect;
+use crate::kit::nav::{use_query_map, Redirect};
 use leptos::prelude::*;
 use leptos_meta::Title;
 
@@ -18,6 +18,10 @@ pub fn SetupPage() -> impl IntoView {
     let needed = Resource::new_blocking(|| (), |_| needs_setup());
     let action = ServerAction::<Setup>::new();
     let error = action_error(action);
+    // The link the server prints carries the token; typed by hand otherwise.
+    let token = StoredValue::new(
+        use_query_map().with_untracked(|query| query.get("token").unwrap_or_default()),
+    );
 
     view! {
         <Title text=td_string!(locale, setup.title) />
@@ -36,9 +40,21 @@ pub fn SetupPage() -> impl IntoView {
                             <p class="muted">{td_string!(locale, setup.intro)}</p>
                             <FormError
                                 error
-                                fields=&[Field::Organization, Field::Name, Field::Email, Field::Password]
+                                fields=&[Field::SetupToken, Field::Organization, Field::Name, Field::Email, Field::Password]
                             />
                             <input type="hidden" name="language" value=crate::kit::locale::page_language().code() />
+                            <FormField id="token" label={td_string!(locale, fields.setup_token)} field=Field::SetupToken error>
+                                <input
+                                    id="token"
+                                    name="token"
+                                    required
+                                    autocomplete="off"
+                                    spellcheck="false"
+                                    value=token.get_value()
+                                    aria-describedby="token-error token-hint"
+                                />
+                                <p class="hint" id="token-hint">{td_string!(locale, fields.setup_token_hint)}</p>
+                            </FormField>
                             <FormField id="organization" label={td_string!(locale, fields.organization)} field=Field::Organization error>
                                 <input
                                     id="organization"

@@ -23,6 +23,8 @@ use crate::users::page::UsersPage;
 
 /// The HTML document the server renders around the application.
 pub fn shell(options: LeptosOptions) -> impl IntoView {
+    #[cfg(feature = "ssr")]
+    send_content_security_policy();
     let lang = crate::kit::locale::page_language().code();
     view! {
         <!DOCTYPE html>
@@ -43,6 +45,31 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <App />
             </body>
         </html>
+    }
+}
+
+/// The page's Content-Security-Policy: scripts only from this site and the inline ones the
+/// server wrote into this very page (hydration, streamed resources), which carry this
+/// response's nonce; WebAssembly compiled (`'wasm-unsafe-eval'`) but no `eval`; connections,
+/// images, sounds, forms and workers of this site only (recordings and previews are `blob:`,
+/// small icons `data:`); no plugins, no `<base>`, no framing. Styles may be inline
+/// (`style=` attributes for sizes and progress), which runs no code.
+#[cfg(feature = "ssr")]
+fn send_content_security_policy() {
+    let (Some(nonce), Some(response)) = (
+        leptos::nonce::use_nonce(),
+        use_context::<leptos_axum::ResponseOptions>(),
+    ) else {
+        return;
+    };
+    let policy = format!(
+        "default-src 'self'; script-src 'self' 'nonce-{nonce}' 'wasm-unsafe-eval'; \
+         style-src 'self' 'unsafe-inline'; img-src 'self' data: blob:; media-src 'self' blob:; \
+         connect-src 'self'; font-src 'self'; worker-src 'self'; manifest-src 'self'; \
+         object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+    );
+    if let Ok(value) = axum::http::HeaderValue::from_str(&policy) {
+        response.insert_header(axum::http::header::CONTENT_SECURITY_POLICY, value);
     }
 }
 

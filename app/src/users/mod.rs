@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::auth::RoleView;
 use crate::error::AppError;
+use crate::permissions::PermissionSet;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum UserStatus {
@@ -51,6 +52,9 @@ pub struct TeamMember {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Team {
     pub me: i64,
+    /// What the viewer holds: they give, take away and manage only roles within it
+    /// (`permissions::can_delegate`).
+    pub my_permissions: PermissionSet,
     pub members: Vec<TeamMember>,
     pub roles: Vec<RoleView>,
 }
@@ -119,17 +123,16 @@ pub mod ssr {
         insert_user, password_hash, role, set_password_hash, update_profile, NewUser,
     };
 
-    use rand::RngCore;
-    use sha2::{Digest, Sha256};
-
     use super::*;
     use crate::auth::password;
     use crate::auth::session_store::end_sessions_of_user;
     use crate::auth::ssr::{require, require_user, sign_in};
+    use crate::auth::{CurrentUser, RoleView};
     use crate::epoch::EpochMs;
     use crate::error::{Field, Problem};
     use crate::kit::form::fill;
-    use crate::permissions::{can_administer_user, can_manage_users};
+    use crate::orgs::Tx;
+    use crate::permissions::{can_administer_user, can_delegate, can_manage_users, BuiltinRole};
     use crate::state::AppState;
     use crate::users::store;
     use crate::validate;
@@ -139,6 +142,7 @@ pub mod ssr {
         let db = &AppState::current()?.db;
         Ok(Team {
             me: me.id,
+            my_permissions: me.role.permissions,
             members: store::members(db, me.org_id).await?,
             roles: store::roles(db, me.org_id).await?,
         })
@@ -156,11 +160,14 @@ pub mod ssr {
         let state = AppState::current()?;
         let email = validate::email(&email)?;
         let role_id = parse_role_id(&role_id)?;
-        store::role(&state.db, me.org_id, role_id)
+        let role = store::role(&state.db, me.org_id, role_id)
             .await?
             .ok_or(AppError::invalid(Field::Role, Problem::Unknown))?;
+        if !can_delegate(&me.actor(), role.permissions) {
+            return Err(AppError::Forbidden);
+        }
 
-        let token = new_token();
+        let token = crate::secrets::random_token();
         let now = EpochMs::now();
         let mut tx = state.db.begin().await?;
         let user_id = store::insert_user(
@@ -234,12 +241,22 @@ pub mod ssr {
         }
         let db = &AppState::current()?.db;
         let role_id = parse_role_id(&role_id)?;
-        store::role(db, me.org_id, role_id)
+        let role = store::role(db, me.org_id, role_id)
             .await?
             .ok_or(AppError::invalid(Field::Role, Problem::Unknown))?;
-        if !store::set_role(db, me.org_id, user_id, role_id).await? {
-            return Err(AppError::NotFound);
+        if !can_delegate(&me.actor(), role.permissions) {
+            return Err(AppError::Forbidden);
         }
+        let mut tx = db.begin().await?;
+        let held = held_by(&mut tx, db, &me, user_id).await?;
+        if held.builtin == Some(BuiltinRole::Administrator)
+            && role.builtin != Some(BuiltinRole::Administrator)
+            && !store::another_active_administrator(&mut tx, me.org_id, user_id).await?
+        {
+            return Err(AppError::LastAdministrator);
+        }
+        store::set_role(&mut tx, me.org_id, user_id, role_id).await?;
+        tx.commit().await?;
         Ok(())
     }
 
@@ -254,13 +271,43 @@ pub mod ssr {
         } else {
             UserStatus::Deactivated
         };
-        if !store::set_status(db, me.org_id, user_id, status).await? {
-            return Err(AppError::NotFound);
+        let mut tx = db.begin().await?;
+        let held = held_by(&mut tx, db, &me, user_id).await?;
+        if !active
+            && held.builtin == Some(BuiltinRole::Administrator)
+            && !store::another_active_administrator(&mut tx, me.org_id, user_id).await?
+        {
+            return Err(AppError::LastAdministrator);
         }
+        store::set_status(&mut tx, me.org_id, user_id, status).await?;
         if !active {
-            end_sessions_of_user(db, user_id).await?;
+            end_sessions_of_user(&mut tx, user_id).await?;
         }
+        tx.commit().await?;
         Ok(())
+    }
+
+    /// The role `user_id` holds, which `me` must be able to delegate to change anything about
+    /// them (someone who holds more is out of their reach). On PostgreSQL, the organization's
+    /// Administrator role is locked first, so that two changes at once cannot each leave the
+    /// other as the last Administrator and then remove them too (SQLite's transactions take
+    /// the write lock at the start).
+    async fn held_by(
+        tx: &mut Tx<'_>,
+        db: &crate::db::Db,
+        me: &CurrentUser,
+        user_id: i64,
+    ) -> Result<RoleView, AppError> {
+        if db.backend == crate::db::Backend::Postgres {
+            store::lock_administrators(tx, me.org_id).await?;
+        }
+        let held = store::role_of_user(tx, me.org_id, user_id)
+            .await?
+            .ok_or(AppError::NotFound)?;
+        if !can_delegate(&me.actor(), held.permissions) {
+            return Err(AppError::Forbidden);
+        }
+        Ok(held)
     }
 
     pub async fn load_invite(token: String) -> Result<InviteDetails, AppError> {
@@ -308,17 +355,8 @@ pub mod ssr {
         Ok(invite)
     }
 
-    fn new_token() -> String {
-        let mut bytes = [0u8; 32];
-        rand::rngs::OsRng.fill_bytes(&mut bytes);
-        bytes.iter().map(|b| format!("{b:02x}")).collect()
-    }
-
     /// Only this hash is stored, so the database never holds a usable link.
     pub fn token_hash(token: &str) -> String {
-        Sha256::digest(token.as_bytes())
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect()
+        crate::secrets::sha256_hex(token)
     }
 }

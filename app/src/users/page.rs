@@ -10,7 +10,7 @@ use crate::i18n::*;
 use crate::kit::form::{action_error, error_alert, fill, role_name, FieldError, FormError};
 use crate::kit::locale::use_locale;
 use crate::kit::Forbidden;
-use crate::permissions::can_manage_users;
+use crate::permissions::{can_manage_users, PermissionSet};
 use crate::users::{load_team, ChangeUserRole, InviteUser, SetUserActive, TeamMember, UserStatus};
 
 #[component]
@@ -67,6 +67,7 @@ fn Team(
                     Ok(team) => {
                         let roles = StoredValue::new(team.roles.clone());
                         let me = team.me;
+                        let mine = team.my_permissions;
                         view! {
                             <section class="card">
                                 <h2>{td_string!(locale, users.invite_heading)}</h2>
@@ -97,6 +98,7 @@ fn Team(
                                             {roles
                                                 .get_value()
                                                 .into_iter()
+                                                .filter(|role| mine.covers(role.permissions))
                                                 .map(|role| role_option(locale, &role, None))
                                                 .collect_view()}
                                         </select>
@@ -129,6 +131,7 @@ fn Team(
                                                 <MemberRow
                                                     member
                                                     me
+                                                    mine
                                                     roles
                                                     change_role
                                                     set_active
@@ -227,12 +230,21 @@ fn CopyButton(text: String) -> impl IntoView {
 fn MemberRow(
     member: TeamMember,
     me: i64,
+    mine: PermissionSet,
     roles: StoredValue<Vec<RoleView>>,
     change_role: ServerAction<ChangeUserRole>,
     set_active: ServerAction<SetUserActive>,
 ) -> impl IntoView {
     let locale = use_locale();
     let is_me = member.id == me;
+    // Someone whose role grants more than the viewer holds is out of their reach.
+    let in_reach = !is_me
+        && roles.with_value(|roles| {
+            roles
+                .iter()
+                .find(|role| role.id == member.role_id)
+                .is_some_and(|role| mine.covers(role.permissions))
+        });
     let user_id = member.id;
     let status = member.status;
     let display_name = if member.name.is_empty() {
@@ -261,7 +273,7 @@ fn MemberRow(
                 </label>
                 <select
                     id=select_id
-                    disabled=is_me
+                    disabled=!in_reach
                     on:change=move |ev| {
                         change_role
                             .dispatch(ChangeUserRole {
@@ -273,6 +285,7 @@ fn MemberRow(
                     {roles
                         .get_value()
                         .iter()
+                        .filter(|role| role.id == member.role_id || mine.covers(role.permissions))
                         .map(|role| role_option(locale, role, Some(member.role_id)))
                         .collect_view()}
                 </select>
@@ -283,7 +296,7 @@ fn MemberRow(
                         UserStatus::Deactivated => td_string!(locale, users.status_deactivated).into_any(),
                     }}
                 </span>
-                {(!is_me)
+                {in_reach
                     .then(|| {
                         let activate = status == UserStatus::Deactivated;
                         view! {

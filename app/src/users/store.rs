@@ -116,28 +116,77 @@ pub async fn role_by_name(db: &Db, org_id: i64, name: &str) -> Result<Option<i64
     Ok(row.map(|(id,)| id))
 }
 
-/// Returns whether the user exists in the organization.
-pub async fn set_role(db: &Db, org_id: i64, user_id: i64, role_id: i64) -> Result<bool, AppError> {
-    let result =
-        sqlx::query("UPDATE users SET role_id = $1, updated_at = $2 WHERE org_id = $3 AND id = $4")
-            .bind(role_id)
-            .bind(EpochMs::now())
-            .bind(org_id)
-            .bind(user_id)
-            .execute(&db.pool)
-            .await?;
-    Ok(result.rows_affected() == 1)
+/// The role a user of the organization holds.
+pub async fn role_of_user(
+    tx: &mut Tx<'_>,
+    org_id: i64,
+    user_id: i64,
+) -> Result<Option<RoleView>, AppError> {
+    let row: Option<RoleRow> = sqlx::query_as(
+        "SELECT r.id, r.name, r.builtin, r.permissions FROM users u \
+         JOIN roles r ON r.id = u.role_id AND r.org_id = u.org_id \
+         WHERE u.org_id = $1 AND u.id = $2",
+    )
+    .bind(org_id)
+    .bind(user_id)
+    .fetch_optional(&mut **tx)
+    .await?;
+    row.map(|row| role_view(row.id, row.name, row.builtin, &row.permissions))
+        .transpose()
+}
+
+/// Locks the organization's Administrator role until the transaction ends (PostgreSQL):
+/// changes that could remove an Administrator happen one at a time.
+pub async fn lock_administrators(tx: &mut Tx<'_>, org_id: i64) -> Result<(), AppError> {
+    sqlx::query("SELECT id FROM roles WHERE org_id = $1 AND builtin = 'admin' FOR UPDATE")
+        .bind(org_id)
+        .fetch_optional(&mut **tx)
+        .await?;
+    Ok(())
+}
+
+/// Whether an active Administrator other than `user_id` is left.
+pub async fn another_active_administrator(
+    tx: &mut Tx<'_>,
+    org_id: i64,
+    user_id: i64,
+) -> Result<bool, AppError> {
+    let (others,): (i64,) = sqlx::query_as(
+        "SELECT COUNT(*) FROM users u JOIN roles r ON r.id = u.role_id AND r.org_id = u.org_id \
+         WHERE u.org_id = $1 AND u.id <> $2 AND u.status = 'active' AND r.builtin = 'admin'",
+    )
+    .bind(org_id)
+    .bind(user_id)
+    .fetch_one(&mut **tx)
+    .await?;
+    Ok(others > 0)
+}
+
+pub async fn set_role(
+    tx: &mut Tx<'_>,
+    org_id: i64,
+    user_id: i64,
+    role_id: i64,
+) -> Result<(), AppError> {
+    sqlx::query("UPDATE users SET role_id = $1, updated_at = $2 WHERE org_id = $3 AND id = $4")
+        .bind(role_id)
+        .bind(EpochMs::now())
+        .bind(org_id)
+        .bind(user_id)
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
 }
 
 /// Activates or deactivates a user who has accepted their invitation (a pending invitee stays
-/// pending when "reactivated"). Returns whether the user exists in the organization.
+/// pending when "reactivated").
 pub async fn set_status(
-    db: &Db,
+    tx: &mut Tx<'_>,
     org_id: i64,
     user_id: i64,
     status: UserStatus,
-) -> Result<bool, AppError> {
-    let result = sqlx::query(
+) -> Result<(), AppError> {
+    sqlx::query(
         "UPDATE users SET status = CASE WHEN password_hash IS NULL THEN \
                  (CASE WHEN $1 = 'active' THEN 'invited' ELSE $1 END) ELSE $1 END, \
                  updated_at = $2 \
@@ -147,9 +196,9 @@ pub async fn set_status(
     .bind(EpochMs::now())
     .bind(org_id)
     .bind(user_id)
-    .execute(&db.pool)
+    .execute(&mut **tx)
     .await?;
-    Ok(result.rows_affected() == 1)
+    Ok(())
 }
 
 /// Removes a user who never accepted their invitation (and, by cascade, the invitation).

@@ -155,6 +155,9 @@ impl Drop for TestDb {
 pub const TEST_SECRET_KEY: &str =
     "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
 
+/// The setup token every test server is started with (`ServeArgs::setup_token`).
+pub const TEST_SETUP_TOKEN: &str = "prueba-de-instalacion";
+
 /// The real server, serving a test database on a random port.
 pub struct TestServer {
     pub base: String,
@@ -175,7 +178,10 @@ impl TestServer {
     }
 
     /// Serves an existing test database.
-    pub async fn start_on(db: TestDb, args: ServeArgs) -> TestServer {
+    pub async fn start_on(db: TestDb, mut args: ServeArgs) -> TestServer {
+        // The operator's setup token, unless a test asks for a drawn one (an empty token).
+        args.setup_token
+            .get_or_insert_with(|| TEST_SETUP_TOKEN.to_string());
         let _ = tracing_subscriber::fmt()
             .with_env_filter(tracing_subscriber::EnvFilter::new("warn"))
             .with_test_writer()
@@ -234,6 +240,7 @@ impl TestServer {
             .call(
                 "setup",
                 &[
+                    ("token", TEST_SETUP_TOKEN),
                     ("organization", "Ventas Andinas"),
                     ("name", "Ana Admin"),
                     ("email", "ana@andinas.example"),
@@ -286,6 +293,7 @@ impl TestServer {
 }
 
 /// One person's browser: a cookie jar and the server's address.
+#[derive(Clone)]
 pub struct Client {
     pub base: String,
     pub jar: Arc<Jar>,

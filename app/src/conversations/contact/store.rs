@@ -89,6 +89,10 @@ pub mod ssr {
         let user = require(can_use_inbox).await?;
         let state = AppState::current()?;
         let visible = visible_conversation(&state, &user.actor(), conversation_id).await?;
+        // Only a contact the user could find: the same answer as for one that does not exist.
+        if !contacts::ssr::reachable(&state, &user.actor(), contact_id).await? {
+            return Err(AppError::NotFound);
+        }
         let contact = contacts::ssr::by_id(&state, user.org_id, contact_id)
             .await?
             .ok_or(AppError::NotFound)?;
