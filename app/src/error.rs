@@ -293,6 +293,16 @@ mod ssr {
         }
     }
 
+    /// Meta or Twilio refused a call: their code and reason, as the user is shown them.
+    impl From<channels::outbound::CallError> for AppError {
+        fn from(err: channels::outbound::CallError) -> Self {
+            AppError::Provider {
+                code: err.code().to_string(),
+                reason: err.reason().to_string(),
+            }
+        }
+    }
+
     impl From<sqlx::Error> for AppError {
         fn from(err: sqlx::Error) -> Self {
             AppError::internal(err)

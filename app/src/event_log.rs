@@ -30,6 +30,13 @@ pub struct Published {
 #[derive(Clone, Debug)]
 pub struct Hub {
     sender: broadcast::Sender<Published>,
+    /// Organizations in which someone's access changed (a role, a status, sessions ended):
+    /// their open streams check their user again at once.
+    access: broadcast::Sender<i64>,
+    /// The same word for the other instances.
+    others_access: Option<tokio::sync::mpsc::UnboundedSender<i64>>,
+    told_access:
+        std::sync::Arc<std::sync::Mutex<Option<tokio::sync::mpsc::UnboundedReceiver<i64>>>>,
     /// Ids of events published here, for the other instances to read from the log.
     others: Option<tokio::sync::mpsc::UnboundedSender<Vec<i64>>>,
     /// The other end of `others`, until the server's bridge takes it.
@@ -40,8 +47,12 @@ impl Hub {
     pub fn new() -> Hub {
         // A stream that falls this far behind resynchronises from the log.
         let (sender, _) = broadcast::channel(4096);
+        let (access, _) = broadcast::channel(256);
         Hub {
             sender,
+            access,
+            others_access: None,
+            told_access: Default::default(),
             others: None,
             told: Default::default(),
         }
@@ -50,12 +61,39 @@ impl Hub {
     /// A hub that also tells other instances (see [`Hub::take_told`]).
     pub fn with_peers() -> Hub {
         let (tell, told) = tokio::sync::mpsc::unbounded_channel();
+        let (tell_access, told_access) = tokio::sync::mpsc::unbounded_channel();
         let hub = Hub::new();
         *hub.told.lock().expect("hub lock") = Some(told);
+        *hub.told_access.lock().expect("hub lock") = Some(told_access);
         Hub {
             others: Some(tell),
+            others_access: Some(tell_access),
             ..hub
         }
+    }
+
+    /// The organizations whose access changes this instance announced, once, for the bridge
+    /// to the other instances.
+    pub fn take_told_access(&self) -> Option<tokio::sync::mpsc::UnboundedReceiver<i64>> {
+        self.told_access.lock().expect("hub lock").take()
+    }
+
+    /// Someone's access in `org_id` changed (after the change committed): every open stream
+    /// of the organization, here and on the other instances, checks its user again now.
+    pub fn access_changed(&self, org_id: i64) {
+        let _ = self.access.send(org_id);
+        if let Some(others) = &self.others_access {
+            let _ = others.send(org_id);
+        }
+    }
+
+    /// Word of an access change from another instance: for this instance's streams only.
+    pub fn access_changed_locally(&self, org_id: i64) {
+        let _ = self.access.send(org_id);
+    }
+
+    pub fn subscribe_access(&self) -> broadcast::Receiver<i64> {
+        self.access.subscribe()
     }
 
     /// The ids of every batch published here, once, for the bridge to the other instances.
@@ -176,6 +214,32 @@ pub async fn commit_change(
 ) -> Result<(), AppError> {
     let event = append(&mut tx, org_id, assignee_id, change).await?;
     commit_and_publish(tx, hub, [event]).await
+}
+
+/// How long the event log keeps an event: a screen away for longer reloads what it shows
+/// (the stream answers its resume with "resync") instead of replaying.
+pub const KEPT_MS: i64 = 3 * 24 * 3_600_000;
+
+/// Removes the events older than `horizon`, a batch at a time (no long lock), except each
+/// organization's newest, which screens start their stream after.
+pub async fn prune(db: &crate::db::Db, horizon: EpochMs) -> Result<u64, AppError> {
+    let mut removed = 0;
+    loop {
+        let batch = sqlx::query(
+            "DELETE FROM events WHERE id IN (SELECT e.id FROM events e \
+             WHERE e.created_at < $1 \
+             AND e.id < (SELECT MAX(n.id) FROM events n WHERE n.org_id = e.org_id) \
+             LIMIT 5000)",
+        )
+        .bind(horizon)
+        .execute(&db.pool)
+        .await?
+        .rows_affected();
+        removed += batch;
+        if batch < 5000 {
+            return Ok(removed);
+        }
+    }
 }
 
 /// `{"id":…,"change":…}` without parsing the stored payload again.

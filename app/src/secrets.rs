@@ -95,8 +95,10 @@ impl SecretBox {
         }
     }
 
-    /// `nonce || ciphertext || tag`.
-    pub fn seal(&self, plaintext: &[u8]) -> Vec<u8> {
+    /// `nonce || ciphertext || tag`, bound to `bound_to` (the AEAD's associated data): the
+    /// sealed value opens only for the same `bound_to`, so a sealed value copied from one row
+    /// to another in the database opens for neither.
+    pub fn seal(&self, plaintext: &[u8], bound_to: &str) -> Vec<u8> {
         let mut nonce = [0u8; NONCE_LEN];
         SystemRandom::new()
             .fill(&mut nonce)
@@ -105,7 +107,7 @@ impl SecretBox {
         self.key
             .seal_in_place_append_tag(
                 Nonce::assume_unique_for_key(nonce),
-                Aad::empty(),
+                Aad::from(bound_to.as_bytes()),
                 &mut sealed,
             )
             .expect("sealing cannot fail for in-memory data");
@@ -135,7 +137,8 @@ impl SecretBox {
         hmac::verify(&self.links, link.as_bytes(), &bytes).is_ok()
     }
 
-    pub fn open(&self, sealed: &[u8]) -> Result<Vec<u8>, SecretError> {
+    /// What `seal` sealed with the same `bound_to`.
+    pub fn open(&self, sealed: &[u8], bound_to: &str) -> Result<Vec<u8>, SecretError> {
         if sealed.len() < NONCE_LEN {
             return Err(SecretError::Unreadable);
         }
@@ -144,7 +147,7 @@ impl SecretBox {
         let mut buffer = ciphertext.to_vec();
         let plain = self
             .key
-            .open_in_place(nonce, Aad::empty(), &mut buffer)
+            .open_in_place(nonce, Aad::from(bound_to.as_bytes()), &mut buffer)
             .map_err(|_| SecretError::Unreadable)?;
         Ok(plain.to_vec())
     }
@@ -177,23 +180,34 @@ mod tests {
 
     #[test]
     fn sealed_secrets_open_with_the_same_key_only() {
-        let sealed = sample().seal(b"EAAG-token");
+        let sealed = sample().seal(b"EAAG-token", "account 1");
         assert!(!sealed.windows(10).any(|w| w == b"EAAG-token"));
-        assert_eq!(sample().open(&sealed).unwrap(), b"EAAG-token");
+        assert_eq!(sample().open(&sealed, "account 1").unwrap(), b"EAAG-token");
         let other = SecretBox::from_hex(&"cd".repeat(32)).unwrap();
-        assert!(matches!(other.open(&sealed), Err(SecretError::Unreadable)));
+        assert!(matches!(
+            other.open(&sealed, "account 1"),
+            Err(SecretError::Unreadable)
+        ));
+    }
+
+    #[test]
+    fn a_sealed_value_opens_only_for_what_it_was_bound_to() {
+        let sealed = sample().seal(b"EAAG-token", "account 1 whatsapp 555");
+        for other in ["account 2 whatsapp 555", "account 1 whatsapp 556", ""] {
+            assert!(sample().open(&sealed, other).is_err(), "{other:?}");
+        }
     }
 
     #[test]
     fn each_seal_uses_a_fresh_nonce_and_tampering_is_detected() {
-        let a = sample().seal(b"same");
-        let b = sample().seal(b"same");
+        let a = sample().seal(b"same", "");
+        let b = sample().seal(b"same", "");
         assert_ne!(a, b);
         let mut tampered = a.clone();
         let last = tampered.len() - 1;
         tampered[last] ^= 1;
-        assert!(sample().open(&tampered).is_err());
-        assert!(sample().open(&a[..5]).is_err());
+        assert!(sample().open(&tampered, "").is_err());
+        assert!(sample().open(&a[..5], "").is_err());
     }
 
     #[test]
@@ -222,9 +236,9 @@ mod tests {
         let path = dir.join("secret.key");
         let _ = std::fs::remove_dir_all(&dir);
         let first = SecretBox::load_or_create(&path).unwrap();
-        let sealed = first.seal(b"x");
+        let sealed = first.seal(b"x", "");
         let again = SecretBox::load_or_create(&path).unwrap();
-        assert_eq!(again.open(&sealed).unwrap(), b"x");
+        assert_eq!(again.open(&sealed, "").unwrap(), b"x");
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;

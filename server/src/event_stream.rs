@@ -1,12 +1,18 @@
 //! `GET /api/live?after=<event id>`: the live stream, a WebSocket authenticated by the
 //! session cookie. It replays the organization's event log after the id the client last saw,
 //! then follows the hub, forwarding only events of conversations this user may see (the same
-//! permission rule the server functions apply). The user is reloaded periodically, so a role
-//! change or deactivation takes effect on an open stream too.
+//! permission rule the server functions apply).
+//!
+//! Its session and user are checked again the moment anyone's access in the organization
+//! changes (a role, a deactivation, sessions ended: `Hub::access_changed`, on every instance)
+//! and every [`REFRESH`] besides; a stream whose session or user is gone is closed. A resume
+//! reads at most [`REPLAY_SCAN_LIMIT`] events of the log, and one from before what the log
+//! keeps (`event_log::KEPT_MS`) is answered with "resync" at once. One user holds at most
+//! [`SOCKETS_PER_USER`] streams per instance.
 
 use std::time::Duration;
 
-use app::auth::ssr::{load_active_user, user_of_session};
+use app::auth::ssr::user_of_session;
 use app::auth::CurrentUser;
 use app::db::Db;
 use app::event_log::stream_json;
@@ -30,6 +36,50 @@ const WRITE_BUFFER: usize = 8 * 1024;
 const REPLAY_PAGE: i64 = 500;
 /// A client further behind than this is told to reload instead of receiving everything.
 const REPLAY_LIMIT: usize = 20_000;
+/// Events of the log one resume reads at most, whether this user may see them or not: a
+/// seller's resume after a busy week must not scan the whole organization's log.
+const REPLAY_SCAN_LIMIT: usize = 20_000;
+/// Open streams of one user on one instance: tabs and devices of a working day, no more.
+pub const SOCKETS_PER_USER: usize = 8;
+
+/// The open streams of each user on this instance (`AppState::extensions`).
+#[derive(Clone, Default)]
+pub struct OpenStreams(std::sync::Arc<std::sync::Mutex<std::collections::HashMap<i64, usize>>>);
+
+/// One open stream, counted until dropped.
+pub struct StreamSlot {
+    streams: OpenStreams,
+    user_id: i64,
+}
+
+impl OpenStreams {
+    /// A slot for one more stream of `user_id`, unless they hold [`SOCKETS_PER_USER`].
+    fn take(&self, user_id: i64) -> Option<StreamSlot> {
+        let mut open = self.0.lock().ok()?;
+        let count = open.entry(user_id).or_default();
+        if *count >= SOCKETS_PER_USER {
+            return None;
+        }
+        *count += 1;
+        Some(StreamSlot {
+            streams: self.clone(),
+            user_id,
+        })
+    }
+}
+
+impl Drop for StreamSlot {
+    fn drop(&mut self) {
+        if let Ok(mut open) = self.streams.0.lock() {
+            if let Some(count) = open.get_mut(&self.user_id) {
+                *count -= 1;
+                if *count == 0 {
+                    open.remove(&self.user_id);
+                }
+            }
+        }
+    }
+}
 /// Ids are handed out before commit, so a lower id can become visible after a higher one:
 /// replays start this many ids early, and what was sent is remembered instead of a maximum.
 const REPLAY_OVERLAP: i64 = 256;
@@ -95,13 +145,23 @@ pub async fn stream(
     if !can_use_inbox(&user.actor()) {
         return StatusCode::FORBIDDEN.into_response();
     }
+    let Some(slot) = state
+        .extensions
+        .get::<OpenStreams>()
+        .and_then(|streams| streams.take(user.id))
+    else {
+        return StatusCode::TOO_MANY_REQUESTS.into_response();
+    };
     upgrade
         // Small buffers keep an idle connection cheap; messages are small JSON documents.
         // Frames waiting together are written together, up to this many bytes at a time.
         .read_buffer_size(4 * 1024)
         .write_buffer_size(WRITE_BUFFER)
         .max_message_size(64 * 1024)
-        .on_upgrade(move |socket| follow(socket, state, user, resume.after))
+        .on_upgrade(move |socket| async move {
+            follow(socket, state, session, user, resume.after).await;
+            drop(slot);
+        })
 }
 
 /// The signed-in, active user of a request, if any.
@@ -110,11 +170,18 @@ pub(crate) async fn signed_in(db: &Db, session: &Session) -> Option<CurrentUser>
     Some(user)
 }
 
-async fn follow(mut socket: WebSocket, state: AppState, mut user: CurrentUser, after: Option<i64>) {
+async fn follow(
+    mut socket: WebSocket,
+    state: AppState,
+    session: Session,
+    mut user: CurrentUser,
+    after: Option<i64>,
+) {
     let _open = crate::observe::Metrics::of(&state).stream_opened();
     // Subscribe before replaying, so nothing committed in between is missed; what both
     // deliver is sent once.
     let mut live = state.hub.subscribe();
+    let mut access = state.hub.subscribe_access();
     let mut sent = Sent::new();
     if let Some(after) = after {
         if !replay(&mut socket, &state.db, &user, after, &mut sent).await {
@@ -172,20 +239,47 @@ async fn follow(mut socket: WebSocket, state: AppState, mut user: CurrentUser, a
                 Some(Ok(Message::Close(_))) | None | Some(Err(_)) => return,
                 Some(Ok(_)) => {}
             },
+            changed = access.recv() => {
+                let here = match changed {
+                    Ok(org_id) => org_id == user.org_id,
+                    // Missed some: any of them may have been this organization.
+                    Err(RecvError::Lagged(_)) => true,
+                    Err(RecvError::Closed) => return,
+                };
+                if here && !check_again(&mut socket, &state.db, &session, &mut user).await {
+                    return;
+                }
+            }
             _ = refresh.tick() => {
-                match load_active_user(&state.db, user.id).await {
-                    Ok(Some(fresh)) if can_use_inbox(&fresh.actor()) => user = fresh,
-                    Ok(_) => {
-                        let _ = socket.send(Message::Close(None)).await;
-                        return;
-                    }
-                    Err(_) => {}
+                if !check_again(&mut socket, &state.db, &session, &mut user).await {
+                    return;
                 }
                 if socket.send(Message::Ping(Default::default())).await.is_err() {
                     return;
                 }
             }
         }
+    }
+}
+
+/// Reads the stream's session and user again: `false`, with the socket closed, when the
+/// session ended or the user may no longer use the inbox. A database hiccup keeps the stream.
+async fn check_again(
+    socket: &mut WebSocket,
+    db: &Db,
+    session: &Session,
+    user: &mut CurrentUser,
+) -> bool {
+    match user_of_session(db, session).await {
+        Ok(Some((fresh, _))) if fresh.id == user.id && can_use_inbox(&fresh.actor()) => {
+            *user = fresh;
+            true
+        }
+        Ok(_) => {
+            let _ = socket.send(Message::Close(None)).await;
+            false
+        }
+        Err(_) => true,
     }
 }
 
@@ -211,6 +305,18 @@ async fn replay(
     let actor = user.actor();
     let mut last = after.saturating_sub(REPLAY_OVERLAP).max(0);
     let mut count = 0usize;
+    let mut scanned = 0usize;
+    // Events before the oldest kept were pruned: a replay would silently miss them.
+    let oldest: Result<(Option<i64>,), _> =
+        sqlx::query_as("SELECT MIN(id) FROM events WHERE org_id = $1")
+            .bind(user.org_id)
+            .fetch_one(&db.pool)
+            .await;
+    match oldest {
+        Ok((Some(oldest),)) if after < oldest => return resync(socket, after).await,
+        Ok(_) => {}
+        Err(_) => return false,
+    }
     loop {
         // The page size is written in, not bound, so PostgreSQL can keep one plan.
         let rows: Result<Vec<Logged>, _> = sqlx::query_as(&format!(
@@ -226,6 +332,10 @@ async fn replay(
             return false;
         };
         let page = rows.len();
+        scanned += page;
+        if scanned > REPLAY_SCAN_LIMIT {
+            return resync(socket, last).await;
+        }
         for Logged {
             id,
             payload,
@@ -241,8 +351,7 @@ async fn replay(
             }
             count += 1;
             if count > REPLAY_LIMIT {
-                let resync = format!("{{\"resync\":{id}}}");
-                return socket.send(Message::Text(resync.into())).await.is_ok();
+                return resync(socket, id).await;
             }
             let json = stream_json(id, &payload);
             if socket.send(Message::Text(json.into())).await.is_err() {
@@ -253,6 +362,12 @@ async fn replay(
             return true;
         }
     }
+}
+
+/// Tells the client to reload what it shows instead of catching up event by event.
+async fn resync(socket: &mut WebSocket, at: i64) -> bool {
+    let resync = format!("{{\"resync\":{at}}}");
+    socket.send(Message::Text(resync.into())).await.is_ok()
 }
 
 #[cfg(test)]

@@ -69,7 +69,7 @@ pub enum StartError {
     Serve(std::io::Error),
     #[error("BUZON_INSECURE_MEDIA_ORIGINS: {0}")]
     MediaOrigins(String),
-    #[error("cannot prepare the first run's setup token")]
+    #[error("cannot prepare the stored data (setup token, sealed credentials); see the log")]
     Setup,
     #[error("cannot create the data directory {0}: {1}")]
     DataDir(String, std::io::Error),
@@ -137,11 +137,18 @@ pub async fn build_state(
         extensions: {
             let mut extensions = axum::http::Extensions::new();
             extensions.insert(app::auth::ssr::SessionUsers::default());
+            extensions.insert(event_stream::OpenStreams::default());
             extensions.insert(Arc::new(observe::Metrics::default()));
             extensions
         },
         leptos_options,
     };
+    let bound = app::accounts::store::bind_sealed_credentials(&state.db, &state.secrets)
+        .await
+        .map_err(|_| StartError::Setup)?;
+    if bound > 0 {
+        tracing::info!(bound, "bound stored credentials to their accounts");
+    }
     app::setup::ssr::announce(&state.db, &state.settings)
         .await
         .map_err(|_| StartError::Setup)?;
@@ -295,6 +302,7 @@ pub async fn serve(
         metrics.ingested.clone(),
     );
     let sweeper = DbSessionStore::new(state.db.clone());
+    let log = state.db.clone();
     let mut background = vec![
         tokio::spawn(async move {
             let mut every = tokio::time::interval(Duration::from_secs(3600));
@@ -302,6 +310,10 @@ pub async fn serve(
                 every.tick().await;
                 if let Err(err) = sweeper.delete_expired().await {
                     tracing::warn!(%err, "could not delete expired sessions");
+                }
+                let horizon = app::epoch::EpochMs::now() - app::event_log::KEPT_MS;
+                if let Err(err) = app::event_log::prune(&log, horizon).await {
+                    tracing::warn!(%err, "could not prune the event log");
                 }
             }
         }),
@@ -320,6 +332,13 @@ pub async fn serve(
             instance.clone(),
             told,
         )));
+        if let Some(told_access) = state.hub.take_told_access() {
+            background.push(tokio::spawn(peers::tell_access(
+                state.db.clone(),
+                instance.clone(),
+                told_access,
+            )));
+        }
         background.push(tokio::spawn(peers::listen(
             state.db.clone(),
             state.hub.clone(),

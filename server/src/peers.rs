@@ -1,6 +1,8 @@
 //! Several Buzón instances on one PostgreSQL database: each tells the others which events it
 //! committed (`NOTIFY buzon_events`), and each reads the others' events from the log and hands
-//! them to its own live streams. No broker beyond the database.
+//! them to its own live streams; likewise for changes of someone's access
+//! (`NOTIFY buzon_access`), which make every open stream of the organization check its user.
+//! No broker beyond the database.
 
 use std::time::Duration;
 
@@ -9,6 +11,7 @@ use app::event_log::{stream_json, Hub, Published};
 use sqlx::postgres::PgListener;
 
 const CHANNEL: &str = "buzon_events";
+const ACCESS_CHANNEL: &str = "buzon_access";
 /// PostgreSQL's NOTIFY payloads stay well under its 8000-byte limit.
 const IDS_PER_NOTICE: usize = 400;
 
@@ -19,6 +22,24 @@ pub fn instance_name() -> String {
         .map(|d| d.as_nanos())
         .unwrap_or(0);
     format!("{:x}{:x}", std::process::id(), nanos)
+}
+
+/// Tells the others of the organizations whose access changed here.
+pub async fn tell_access(
+    db: Db,
+    instance: String,
+    mut told: tokio::sync::mpsc::UnboundedReceiver<i64>,
+) {
+    while let Some(org_id) = told.recv().await {
+        if let Err(err) = sqlx::query("SELECT pg_notify($1, $2)")
+            .bind(ACCESS_CHANNEL)
+            .bind(format!("{instance}:{org_id}"))
+            .execute(&db.pool)
+            .await
+        {
+            tracing::warn!(%err, "could not tell the other instances about an access change");
+        }
+    }
 }
 
 /// Sends the ids this instance publishes to the others.
@@ -74,13 +95,19 @@ struct LoggedEvent {
 
 async fn follow(db: &Db, hub: &Hub, instance: &str) -> Result<(), sqlx::Error> {
     let mut listener = PgListener::connect(&db.url).await?;
-    listener.listen(CHANNEL).await?;
+    listener.listen_all([CHANNEL, ACCESS_CHANNEL]).await?;
     loop {
         let notice = listener.recv().await?;
         let Some((from, ids)) = notice.payload().split_once(':') else {
             continue;
         };
         if from == instance {
+            continue;
+        }
+        if notice.channel() == ACCESS_CHANNEL {
+            if let Ok(org_id) = ids.parse() {
+                hub.access_changed_locally(org_id);
+            }
             continue;
         }
         let ids: Vec<i64> = ids.split(',').filter_map(|id| id.parse().ok()).collect();

@@ -728,6 +728,58 @@ async fn users_of_another_organization_are_out_of_reach(backend: Backend) {
     );
     let (status, _) = admin_b.error("delete_role", &[("id", &role_a)]).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
+
+    // Inviting an email of organization A is answered as any new email is: B learns nothing
+    // of A's people. Its owner, accepting, is told the email has an account elsewhere.
+    let seller_b = role_id(&admin_b, "seller").await.to_string();
+    let invited = admin_b
+        .json(
+            "invite_user",
+            &[("email", "sergio@andinas.example"), ("role_id", &seller_b)],
+        )
+        .await;
+    let token = invited["link"]
+        .as_str()
+        .unwrap()
+        .rsplit('/')
+        .next()
+        .unwrap();
+    let (status, error) = server
+        .client()
+        .error(
+            "accept_invite",
+            &[
+                ("token", token),
+                ("name", "Sergio"),
+                ("password", "otra-clave-1"),
+            ],
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(
+        error,
+        json!({"Invalid": {"field": "Invite", "problem": "Taken"}})
+    );
+    assert_eq!(seller_a.me().await["org_name"], "Ventas Andinas");
+    // Within one organization an email is taken, and said so.
+    let (_, error) = admin_b
+        .error(
+            "invite_user",
+            &[("email", "bruno@costa.example"), ("role_id", &seller_b)],
+        )
+        .await;
+    assert_eq!(
+        error,
+        json!({"Invalid": {"field": "Email", "problem": "Taken"}})
+    );
+    // The pending invitation of B does not get in the way of A's seller signing in.
+    assert_eq!(
+        server
+            .client()
+            .login("sergio@andinas.example", "vendedor-123")
+            .await,
+        "/"
+    );
     server.stop().await;
 }
 

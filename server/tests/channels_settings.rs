@@ -1,12 +1,13 @@
 //! Connecting accounts from the settings page: admins only, credentials sealed and never sent
-//! back, at most ten WhatsApp lines, the connection test against the provider (the sandbox),
-//! disconnection keeping history.
+//! back, bound only once the provider (the sandbox) answers for them with the token given, at
+//! most ten WhatsApp lines, the connection test, disconnection keeping history.
 
 mod common;
 
 use common::pair::{Pair, ACCESS_TOKEN, APP_SECRET};
 use common::Backend;
 use reqwest::StatusCode;
+use sandbox::world::Line;
 use serde_json::{json, Value};
 
 on_both_databases!(
@@ -14,7 +15,21 @@ on_both_databases!(
     missing_credentials_and_other_roles_are_refused,
     an_organization_has_at_most_ten_whatsapp_lines,
     the_connection_test_calls_the_provider_and_edits_keep_unsent_secrets,
+    a_line_is_bound_only_when_the_provider_answers_for_it_with_the_token_given,
 );
+
+/// Gives the sandbox's business more WhatsApp lines (the provider knows them, and the
+/// sandbox's token reaches them).
+fn provider_has_lines(pair: &Pair, ids: &[&str]) {
+    let mut world = pair.sandbox.lock().unwrap();
+    for id in ids {
+        world.lines.push(Line {
+            phone_number_id: id.to_string(),
+            display_phone_number: format!("52{id}"),
+            verified_name: format!("Línea {id}"),
+        });
+    }
+}
 
 fn whatsapp_form<'a>(external_id: &'a str, token: &'a str) -> Vec<(&'a str, &'a str)> {
     vec![
@@ -31,18 +46,16 @@ fn whatsapp_form<'a>(external_id: &'a str, token: &'a str) -> Vec<(&'a str, &'a 
 
 async fn an_admin_connects_a_line_whose_secrets_never_come_back(backend: Backend) {
     let pair = Pair::start(backend).await;
+    provider_has_lines(&pair, &["555000111222"]);
     let saved = pair
         .admin
-        .json(
-            "save_account",
-            &whatsapp_form("555000111222", "EAAG-secret-token"),
-        )
+        .json("save_account", &whatsapp_form("555000111222", ACCESS_TOKEN))
         .await;
     assert_eq!(saved["name"], "Ventas norte");
     assert_eq!(saved["has_access_token"], true);
     let listed = pair.admin.json("accounts", &[]).await;
     let text = listed.to_string();
-    assert!(!text.contains("EAAG-secret-token") && !text.contains(APP_SECRET));
+    assert!(!text.contains(ACCESS_TOKEN) && !text.contains(APP_SECRET));
     assert!(listed["webhook_base"]
         .as_str()
         .unwrap()
@@ -53,7 +66,9 @@ async fn an_admin_connects_a_line_whose_secrets_never_come_back(backend: Backend
             .await
             .unwrap();
     assert!(
-        !sealed.windows(17).any(|w| w == b"EAAG-secret-token"),
+        !sealed
+            .windows(ACCESS_TOKEN.len())
+            .any(|w| w == ACCESS_TOKEN.as_bytes()),
         "sealed at rest"
     );
 
@@ -112,15 +127,18 @@ async fn missing_credentials_and_other_roles_are_refused(backend: Backend) {
 async fn an_organization_has_at_most_ten_whatsapp_lines(backend: Backend) {
     // The sandbox pair already connected two lines.
     let pair = Pair::start(backend).await;
-    for n in 0..8 {
-        let id = format!("55500020000{n}");
+    let ids: Vec<String> = (0..8).map(|n| format!("55500020000{n}")).collect();
+    let mut all: Vec<&str> = ids.iter().map(String::as_str).collect();
+    all.push("555000299999");
+    provider_has_lines(&pair, &all);
+    for id in &ids {
         pair.admin
-            .json("save_account", &whatsapp_form(&id, "t"))
+            .json("save_account", &whatsapp_form(id, ACCESS_TOKEN))
             .await;
     }
     let (status, error) = pair
         .admin
-        .error("save_account", &whatsapp_form("555000299999", "t"))
+        .error("save_account", &whatsapp_form("555000299999", ACCESS_TOKEN))
         .await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(
@@ -129,7 +147,7 @@ async fn an_organization_has_at_most_ten_whatsapp_lines(backend: Backend) {
     );
     // Saving a connected line again is an edit, not an eleventh line.
     pair.admin
-        .json("save_account", &whatsapp_form("555000200001", "t2"))
+        .json("save_account", &whatsapp_form("555000200001", ACCESS_TOKEN))
         .await;
     // Disconnecting one frees its place.
     let (id,): (i64,) =
@@ -141,12 +159,12 @@ async fn an_organization_has_at_most_ten_whatsapp_lines(backend: Backend) {
         .json("disconnect_account", &[("id", &id.to_string())])
         .await;
     pair.admin
-        .json("save_account", &whatsapp_form("555000299999", "t"))
+        .json("save_account", &whatsapp_form("555000299999", ACCESS_TOKEN))
         .await;
     // ...and reconnecting the disconnected one would take an eleventh place.
     let (status, error) = pair
         .admin
-        .error("save_account", &whatsapp_form("555000200000", "t"))
+        .error("save_account", &whatsapp_form("555000200000", ACCESS_TOKEN))
         .await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(error["Invalid"]["problem"]["TooMany"]["max"], 10);
@@ -177,7 +195,7 @@ async fn the_connection_test_calls_the_provider_and_edits_keep_unsent_secrets(ba
     let name = pair.admin.json("test_account", &[("id", &id)]).await;
     assert_eq!(name, "Ventas Sandbox");
 
-    // A wrong token: the provider's own refusal, translated.
+    // A wrong token: the provider's own refusal, translated, and nothing saved.
     let edit = |token: &'static str| {
         vec![
             ("id", id.clone()),
@@ -189,27 +207,88 @@ async fn the_connection_test_calls_the_provider_and_edits_keep_unsent_secrets(ba
     };
     let form = edit("wrong-token");
     let form: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
-    pair.admin.json("save_account", &form).await;
-    let (status, error) = pair.admin.error("test_account", &[("id", &id)]).await;
+    let (status, error) = pair.admin.error("save_account", &form).await;
     assert_eq!(status, StatusCode::BAD_GATEWAY);
     assert_eq!(error["Provider"]["code"], "190");
+    assert_eq!(
+        pair.admin.json("test_account", &[("id", &id)]).await,
+        "Ventas Sandbox",
+        "the stored token is untouched"
+    );
 
     // Saving without a token keeps the stored one; the app secret was never resent either.
     let form = edit("");
-    let form: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
-    pair.admin.json("save_account", &form).await;
-    let (status, _) = pair.admin.error("test_account", &[("id", &id)]).await;
-    assert_eq!(status, StatusCode::BAD_GATEWAY, "still the wrong token");
-    let form = edit(ACCESS_TOKEN);
     let form: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
     pair.admin.json("save_account", &form).await;
     assert_eq!(
         pair.admin.json("test_account", &[("id", &id)]).await,
         "Ventas Sandbox"
     );
+    // The provider stops accepting the token: the test says so.
+    pair.sandbox.lock().unwrap().settings.access_token = "rotated".into();
+    let (status, error) = pair.admin.error("test_account", &[("id", &id)]).await;
+    assert_eq!(status, StatusCode::BAD_GATEWAY);
+    assert_eq!(error["Provider"]["code"], "190");
+    pair.sandbox.lock().unwrap().settings.access_token = ACCESS_TOKEN.into();
     // Webhooks still verify with the untouched app secret.
     pair.customer_sends(json!({"channel": "whatsapp", "text": "¿siguen ahí?"}))
         .await;
+    pair.stop().await;
+}
+
+/// Nobody binds a Page or number their token does not reach: the provider is asked first,
+/// and only what it answers for is stored; one already bound elsewhere is said to be taken.
+async fn a_line_is_bound_only_when_the_provider_answers_for_it_with_the_token_given(
+    backend: Backend,
+) {
+    let pair = Pair::start(backend).await;
+    // A number the provider does not know for this business, with a valid token.
+    let (status, error) = pair
+        .admin
+        .error("save_account", &whatsapp_form("555000777000", ACCESS_TOKEN))
+        .await;
+    assert_eq!(status, StatusCode::BAD_GATEWAY);
+    assert_eq!(error["Provider"]["code"], "100");
+    // A number the provider knows, with someone else's token.
+    provider_has_lines(&pair, &["555000777001"]);
+    let (_, error) = pair
+        .admin
+        .error(
+            "save_account",
+            &whatsapp_form("555000777001", "token-ajeno"),
+        )
+        .await;
+    assert_eq!(error["Provider"]["code"], "190");
+    assert_eq!(
+        pair.count("SELECT COUNT(*) FROM accounts WHERE external_id LIKE '555000777%'")
+            .await,
+        0
+    );
+    pair.admin
+        .json("save_account", &whatsapp_form("555000777001", ACCESS_TOKEN))
+        .await;
+
+    // Bound to another organization already: taken, whoever asks.
+    sqlx::query("INSERT INTO organizations (name, created_at) VALUES ('Costa Ventas', 0)")
+        .execute(&pair.db.pool)
+        .await
+        .unwrap();
+    sqlx::query(
+        "UPDATE accounts SET org_id = (SELECT id FROM organizations WHERE name = 'Costa Ventas') \
+         WHERE external_id = '555000777001'",
+    )
+    .execute(&pair.db.pool)
+    .await
+    .unwrap();
+    let (status, error) = pair
+        .admin
+        .error("save_account", &whatsapp_form("555000777001", ACCESS_TOKEN))
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(
+        error,
+        json!({"Invalid": {"field": "Account", "problem": "Taken"}})
+    );
     pair.stop().await;
 }
 

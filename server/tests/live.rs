@@ -54,7 +54,174 @@ on_both_databases!(
     each_user_receives_only_conversations_they_may_see,
     a_reconnecting_client_receives_what_it_missed,
     a_seller_is_told_when_their_conversation_is_given_to_someone_else,
+    access_changes_close_open_streams_at_once,
+    a_resume_reads_a_bounded_part_of_the_log,
+    one_user_holds_a_bounded_number_of_streams,
 );
+
+/// Whether the server closes the stream within `wait`.
+async fn closed_within(socket: &mut Socket, wait: Duration) -> bool {
+    let deadline = tokio::time::Instant::now() + wait;
+    loop {
+        match tokio::time::timeout_at(deadline, socket.next()).await {
+            Err(_) => return false,
+            Ok(None | Some(Err(_)) | Some(Ok(Message::Close(_)))) => return true,
+            Ok(Some(Ok(_))) => continue,
+        }
+    }
+}
+
+/// A deactivation, a role without the inbox, or "sign out other devices" close the streams
+/// they concern at once, well before the periodic check (15 s) would.
+async fn access_changes_close_open_streams_at_once(backend: Backend) {
+    let f = Fixture::new(backend).await;
+    let soon = Duration::from_secs(3);
+    let sergio = f
+        .server
+        .invite_and_accept(&f.admin, "sergio@andinas.example", "seller")
+        .await;
+    let rosa = f
+        .server
+        .invite_and_accept(&f.admin, "rosa@andinas.example", "seller")
+        .await;
+    let id_of = |client: &Client| {
+        let client = client.clone();
+        async move { client.me().await["id"].to_string() }
+    };
+    let (sergio_id, rosa_id) = (id_of(&sergio).await, id_of(&rosa).await);
+    let mut sergio_live = open(&sergio, None).await.unwrap();
+    let mut rosa_live = open(&rosa, None).await.unwrap();
+    let mut admin_live = open(&f.admin, None).await.unwrap();
+
+    f.admin
+        .json(
+            "set_user_active",
+            &[("user_id", &sergio_id), ("active", "false")],
+        )
+        .await;
+    assert!(closed_within(&mut sergio_live, soon).await);
+    let editor = common::role_id(&f.admin, "editor").await.to_string();
+    f.admin
+        .json(
+            "change_user_role",
+            &[("user_id", &rosa_id), ("role_id", &editor)],
+        )
+        .await;
+    assert!(closed_within(&mut rosa_live, soon).await);
+    assert!(
+        !closed_within(&mut admin_live, QUIET).await,
+        "the others' streams stay"
+    );
+
+    // Signed in on a laptop too; "sign out other devices" from here closes the laptop's.
+    let laptop = f.server.client();
+    assert_eq!(
+        laptop.login("ana@andinas.example", "clave-segura-1").await,
+        "/"
+    );
+    let mut laptop_live = open(&laptop, None).await.unwrap();
+    f.admin.json("sign_out_other_devices", &[]).await;
+    assert!(closed_within(&mut laptop_live, soon).await);
+    assert!(!closed_within(&mut admin_live, QUIET).await);
+    f.stop().await;
+}
+
+/// A resume from before what the log keeps, or one that would read more than its bound,
+/// is told to reload ("resync") instead of scanning the organization's log.
+async fn a_resume_reads_a_bounded_part_of_the_log(backend: Backend) {
+    let f = Fixture::new(backend).await;
+    for n in 1..=3 {
+        f.post_whatsapp(&text_from(
+            "5215500000001",
+            &format!("w.{n}"),
+            &format!("mensaje {n}"),
+        ))
+        .await;
+    }
+    let ids: Vec<(i64,)> = sqlx::query_as("SELECT id FROM events ORDER BY id")
+        .fetch_all(&f.db.pool)
+        .await
+        .unwrap();
+    let (first, last) = (ids[0].0, ids[ids.len() - 1].0);
+
+    // Pruning keeps the newest event of the organization, however old.
+    let future = app::epoch::EpochMs::now() + 60_000;
+    let removed = app::event_log::prune(&f.db, future).await.unwrap();
+    assert_eq!(removed as usize, ids.len() - 1);
+    let mut live = open(&f.admin, Some(first)).await.unwrap();
+    let told = next_event(&mut live, WAIT).await.unwrap();
+    assert_eq!(told, serde_json::json!({"resync": first}));
+    // Resuming from the newest kept is an ordinary resume (which repeats that one, as every
+    // resume repeats its last few).
+    let mut live = open(&f.admin, Some(last)).await.unwrap();
+    f.post_whatsapp(&text_from("5215500000001", "w.4", "cuatro"))
+        .await;
+    let mut event = next_event(&mut live, WAIT).await.unwrap();
+    if event["id"] == last {
+        event = next_event(&mut live, WAIT).await.unwrap();
+    }
+    assert_eq!(event["change"]["message"]["body"], "cuatro");
+
+    // A seller who sees none of 20 500 events is not made to wait for a scan of them all.
+    let seller = f
+        .server
+        .invite_and_accept(&f.admin, "sergio@andinas.example", "seller")
+        .await;
+    let (org_id, conversation): (i64, i64) =
+        sqlx::query_as("SELECT org_id, id FROM conversations LIMIT 1")
+            .fetch_one(&f.db.pool)
+            .await
+            .unwrap();
+    let (from,): (i64,) = sqlx::query_as("SELECT MAX(id) FROM events")
+        .fetch_one(&f.db.pool)
+        .await
+        .unwrap();
+    let mut tx = f.db.pool.begin().await.unwrap();
+    for _ in 0..41 {
+        let rows = vec![format!("({org_id}, 'message_created', {conversation}, '{{}}', 0)"); 500]
+            .join(", ");
+        sqlx::query(&format!(
+            "INSERT INTO events (org_id, kind, conversation_id, payload, created_at) VALUES {rows}"
+        ))
+        .execute(&mut *tx)
+        .await
+        .unwrap();
+    }
+    tx.commit().await.unwrap();
+    let mut live = open(&seller, Some(from)).await.unwrap();
+    let told = next_event(&mut live, WAIT).await.unwrap();
+    assert!(told["resync"].as_i64().unwrap() > from, "{told}");
+    f.stop().await;
+}
+
+/// Tabs and devices of a working day, no more: past eight streams, a ninth is refused until
+/// one closes.
+async fn one_user_holds_a_bounded_number_of_streams(backend: Backend) {
+    let f = Fixture::new(backend).await;
+    let mut open_streams = Vec::new();
+    for _ in 0..buzon_server::event_stream::SOCKETS_PER_USER {
+        open_streams.push(open(&f.admin, None).await.unwrap());
+    }
+    match open(&f.admin, None).await {
+        Err(WsError::Http(response)) => {
+            assert_eq!(response.status(), WsStatus::TOO_MANY_REQUESTS)
+        }
+        other => panic!("expected 429, got {:?}", other.map(|_| ())),
+    }
+    let mut closing = open_streams.pop().unwrap();
+    closing.close(None).await.unwrap();
+    while closing.next().await.is_some() {}
+    let mut reopened = None;
+    for _ in 0..50 {
+        if let Ok(socket) = open(&f.admin, None).await {
+            reopened = Some(socket);
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(reopened.is_some(), "a closed stream frees its place");
+    f.stop().await;
+}
 
 /// Several instances share one PostgreSQL database: a message taken in by one reaches a
 /// stream open on the other.

@@ -6,7 +6,81 @@ mod common;
 use app::db::{Backend as DbBackend, Db};
 use common::{Backend, TestDb};
 
-on_both_databases!(every_business_table_carries_the_organization);
+on_both_databases!(
+    every_business_table_carries_the_organization,
+    sealed_credentials_open_only_in_their_own_account,
+);
+
+/// An account's credentials are sealed bound to it: copied into another account's row they
+/// open for neither; those sealed before the binding existed are bound on start, once.
+async fn sealed_credentials_open_only_in_their_own_account(backend: Backend) {
+    use app::accounts::store::{bind_sealed_credentials, by_id};
+    use common::meta::{Fixture, LINE, PAGE};
+    let fixture = Fixture::new(backend).await;
+    let db = &fixture.db;
+    let secrets = app::secrets::SecretBox::from_hex(common::TEST_SECRET_KEY).unwrap();
+    let id_of = |external_id: &'static str| async move {
+        let (id,): (i64,) = sqlx::query_as("SELECT id FROM accounts WHERE external_id = $1")
+            .bind(external_id)
+            .fetch_one(&db.pool)
+            .await
+            .unwrap();
+        id
+    };
+    let (line, page) = (id_of(LINE).await, id_of(PAGE).await);
+    assert_eq!(
+        by_id(db, &secrets, line)
+            .await
+            .unwrap()
+            .unwrap()
+            .credentials
+            .access_token,
+        "token"
+    );
+
+    sqlx::query(
+        "UPDATE accounts SET secrets = (SELECT secrets FROM accounts WHERE id = $1) WHERE id = $2",
+    )
+    .bind(line)
+    .bind(page)
+    .execute(&db.pool)
+    .await
+    .unwrap();
+    assert!(
+        by_id(db, &secrets, page).await.is_err(),
+        "the copy does not open"
+    );
+    assert!(by_id(db, &secrets, line).await.is_ok());
+
+    // Sealed unbound, as before the binding: bound on the next start, and only once.
+    let unbound = secrets.seal(
+        br#"{"access_token":"antiguo","app_secret":"s","verify_token":"v","auth_token":""}"#,
+        "",
+    );
+    sqlx::query("UPDATE accounts SET secrets = $1 WHERE id = $2")
+        .bind(&unbound)
+        .bind(line)
+        .execute(&db.pool)
+        .await
+        .unwrap();
+    assert!(by_id(db, &secrets, line).await.is_err());
+    assert_eq!(bind_sealed_credentials(db, &secrets).await.unwrap(), 1);
+    assert_eq!(
+        by_id(db, &secrets, line)
+            .await
+            .unwrap()
+            .unwrap()
+            .credentials
+            .access_token,
+        "antiguo"
+    );
+    assert_eq!(bind_sealed_credentials(db, &secrets).await.unwrap(), 0);
+    assert!(
+        by_id(db, &secrets, page).await.is_err(),
+        "a copy is never bound"
+    );
+    fixture.server.stop().await;
+}
 
 #[tokio::test]
 async fn sqlite_is_created_with_its_directory_in_wal_mode_with_foreign_keys_and_full_sync() {

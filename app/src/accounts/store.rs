@@ -57,18 +57,73 @@ pub struct RoutedAccount {
     pub credentials: Credentials,
 }
 
-pub fn seal(secrets: &SecretBox, credentials: &Credentials) -> Vec<u8> {
-    secrets.seal(&serde_json::to_vec(credentials).expect("credentials serialise"))
+/// What an account's sealed credentials are bound to (`SecretBox::seal`): its organization,
+/// channel and routing id. Credentials copied into another account's row do not open there.
+fn binding(org_id: i64, channel: Channel, external_id: &str) -> String {
+    format!("account {org_id} {} {external_id}", channel.as_str())
 }
 
-pub fn open(secrets: &SecretBox, sealed: Option<&[u8]>) -> Result<Credentials, AppError> {
+pub fn seal(
+    secrets: &SecretBox,
+    credentials: &Credentials,
+    org_id: i64,
+    channel: Channel,
+    external_id: &str,
+) -> Vec<u8> {
+    secrets.seal(
+        &serde_json::to_vec(credentials).expect("credentials serialise"),
+        &binding(org_id, channel, external_id),
+    )
+}
+
+pub fn open(
+    secrets: &SecretBox,
+    sealed: Option<&[u8]>,
+    org_id: i64,
+    channel: Channel,
+    external_id: &str,
+) -> Result<Credentials, AppError> {
     match sealed {
         None => Ok(Credentials::default()),
         Some(sealed) => {
-            let plain = secrets.open(sealed).map_err(AppError::internal)?;
+            let plain = secrets
+                .open(sealed, &binding(org_id, channel, external_id))
+                .map_err(AppError::internal)?;
             serde_json::from_slice(&plain).map_err(AppError::internal)
         }
     }
+}
+
+/// Binds credentials sealed before they were bound to their account (on start, once): each
+/// that opens unbound is sealed again bound. Those already bound are left as they are.
+pub async fn bind_sealed_credentials(db: &Db, secrets: &SecretBox) -> Result<u64, AppError> {
+    let rows: Vec<AccountRow> = sqlx::query_as(&format!(
+        "SELECT {ACCOUNT_COLUMNS} FROM accounts WHERE secrets IS NOT NULL"
+    ))
+    .fetch_all(&db.pool)
+    .await?;
+    let mut bound = 0;
+    for row in rows {
+        let (Some(sealed), Some(channel)) = (row.secrets.as_deref(), Channel::parse(&row.channel))
+        else {
+            continue;
+        };
+        let binding = binding(row.org_id, channel, &row.external_id);
+        if secrets.open(sealed, &binding).is_ok() {
+            continue;
+        }
+        let Ok(plain) = secrets.open(sealed, "") else {
+            continue;
+        };
+        sqlx::query("UPDATE accounts SET secrets = $1 WHERE id = $2 AND secrets = $3")
+            .bind(secrets.seal(&plain, &binding))
+            .bind(row.id)
+            .bind(sealed)
+            .execute(&db.pool)
+            .await?;
+        bound += 1;
+    }
+    Ok(bound)
 }
 
 /// Connects an account, or reconnects it with new settings if this organization had it;
@@ -116,7 +171,13 @@ pub async fn connect(
     .bind(&new.name)
     .bind(&new.display_handle)
     .bind(new.config.to_string())
-    .bind(seal(secrets, &new.credentials))
+    .bind(seal(
+        secrets,
+        &new.credentials,
+        org_id,
+        new.channel,
+        &new.external_id,
+    ))
     .bind(new.connected_by)
     .bind(org_id)
     .bind(new.channel.as_str())
@@ -137,7 +198,13 @@ pub async fn connect(
             .bind(&new.external_id)
             .bind(&new.display_handle)
             .bind(new.config.to_string())
-            .bind(seal(secrets, &new.credentials))
+            .bind(seal(
+                secrets,
+                &new.credentials,
+                org_id,
+                new.channel,
+                &new.external_id,
+            ))
             .bind(new.connected_by)
             .bind(now)
             .fetch_one(&mut *tx)
@@ -164,15 +231,22 @@ struct AccountRow {
 const ACCOUNT_COLUMNS: &str = "id, org_id, channel, external_id, status, config, secrets";
 
 fn routed(secrets: &SecretBox, row: AccountRow) -> Result<RoutedAccount, AppError> {
+    let channel = Channel::parse(&row.channel)
+        .ok_or_else(|| AppError::internal(format!("unknown channel {}", row.channel)))?;
     Ok(RoutedAccount {
+        credentials: open(
+            secrets,
+            row.secrets.as_deref(),
+            row.org_id,
+            channel,
+            &row.external_id,
+        )?,
         id: row.id,
         org_id: row.org_id,
-        channel: Channel::parse(&row.channel)
-            .ok_or_else(|| AppError::internal(format!("unknown channel {}", row.channel)))?,
+        channel,
         external_id: row.external_id,
         connected: row.status == "connected",
         config: serde_json::from_str(&row.config).unwrap_or(serde_json::Value::Null),
-        credentials: open(secrets, row.secrets.as_deref())?,
     })
 }
 
@@ -417,6 +491,27 @@ pub mod ssr {
             credentials,
             connected_by: Some(user.id),
         };
+        // The provider is asked, with the credentials given, for the very account to bind:
+        // a Page or number is bound only by someone whose token reaches it, so nobody binds
+        // (and so squats) one that is not theirs. Saving what is already bound, with the same
+        // credentials, asks nothing.
+        let unchanged = existing.as_ref().is_some_and(|account| {
+            account.external_id == new.external_id
+                && account.credentials == new.credentials
+                && account.config == new.config
+        });
+        if !unchanged {
+            let access = channels::api::Access {
+                channel,
+                external_id: new.external_id.clone(),
+                access_token: new.credentials.access_token.clone(),
+                business_id: business_id.clone(),
+                twilio_account_sid: account_sid.clone(),
+                twilio_auth_token: new.credentials.auth_token.clone(),
+                status_callback: None,
+            };
+            state.api.check(&access).await.map_err(AppError::from)?;
+        }
         let id = match existing {
             // Editing may change the routing id too; the row keeps its history.
             Some(account) => {
@@ -428,7 +523,13 @@ pub mod ssr {
                 .bind(&new.external_id)
                 .bind(&new.display_handle)
                 .bind(new.config.to_string())
-                .bind(seal(&state.secrets, &new.credentials))
+                .bind(seal(
+                    &state.secrets,
+                    &new.credentials,
+                    account.org_id,
+                    account.channel,
+                    &new.external_id,
+                ))
                 .bind(account.id)
                 .execute(&state.db.pool)
                 .await
@@ -494,10 +595,7 @@ pub mod ssr {
                 .api
                 .request_business_app_sync(&access, sync_type)
                 .await
-                .map_err(|err| AppError::Provider {
-                    code: err.code().to_string(),
-                    reason: err.reason().to_string(),
-                })?;
+                .map_err(AppError::from)?;
         }
         Ok(())
     }
@@ -507,13 +605,6 @@ pub mod ssr {
         let state = AppState::current()?;
         let account = own_account(&state, user.org_id, id).await?;
         let access = access(&account, &state.settings.twilio_status_callback());
-        state
-            .api
-            .check(&access)
-            .await
-            .map_err(|err| AppError::Provider {
-                code: err.code().to_string(),
-                reason: err.reason().to_string(),
-            })
+        state.api.check(&access).await.map_err(AppError::from)
     }
 }

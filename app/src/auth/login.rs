@@ -61,11 +61,13 @@ pub async fn authenticate(
     if email.is_empty() || password.is_empty() {
         return Ok(Err(LoginFailure::Missing));
     }
-    let user: Option<(i64, Option<String>, String)> =
-        sqlx::query_as("SELECT id, password_hash, status FROM users WHERE email = $1")
-            .bind(&email)
-            .fetch_optional(&db.pool)
-            .await?;
+    let user: Option<(i64, Option<String>, String)> = sqlx::query_as(
+        "SELECT id, password_hash, status FROM users \
+             WHERE email = $1 AND password_hash IS NOT NULL",
+    )
+    .bind(&email)
+    .fetch_optional(&db.pool)
+    .await?;
     let (id, hash, status) = match user {
         Some((id, hash, status)) => (Some(id), hash, status),
         None => (None, None, String::new()),

@@ -43,6 +43,9 @@ pub fn problem_text(locale: Locale, field: Field, problem: Problem) -> String {
         (Field::Account | Field::ExternalId, Problem::Taken) => {
             td_string!(locale, errors.account_taken).to_string()
         }
+        (Field::Invite, Problem::Taken) => {
+            td_string!(locale, errors.invite_email_elsewhere).to_string()
+        }
         (Field::Phone, Problem::Taken) => td_string!(locale, errors.phone_taken).to_string(),
         (Field::Contact, Problem::Taken) => td_string!(locale, errors.contact_linked).to_string(),
         (_, Problem::Taken) => td_string!(locale, errors.taken).to_string(),

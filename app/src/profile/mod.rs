@@ -85,13 +85,16 @@ mod ssr {
         store::set_password_hash(db, me.org_id, me.id, &hash).await?;
         // Whoever knew the old password and signed in elsewhere is signed out now.
         end_other_sessions(db, me.id, this_session().await?.as_deref()).await?;
+        AppState::current()?.hub.access_changed(me.org_id);
         Ok(())
     }
 
     pub async fn sign_out_other_devices() -> Result<u64, AppError> {
         let me = require_user().await?;
-        let db = &AppState::current()?.db;
-        Ok(end_other_sessions(db, me.id, this_session().await?.as_deref()).await?)
+        let state = AppState::current()?;
+        let ended = end_other_sessions(&state.db, me.id, this_session().await?.as_deref()).await?;
+        state.hub.access_changed(me.org_id);
+        Ok(ended)
     }
 
     /// The id of the current request's session.

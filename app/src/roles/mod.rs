@@ -81,6 +81,8 @@ mod ssr {
                 .execute(&db.pool)
                 .await
                 .on_unique(Field::RoleName)?;
+                // Its holders' open streams apply the new permissions now.
+                AppState::current()?.hub.access_changed(me.org_id);
                 Ok(id)
             }
         }

@@ -61,14 +61,7 @@ pub mod ssr {
             return Ok(0);
         }
         let access = access(&account, &state.settings.twilio_status_callback());
-        let templates = state
-            .api
-            .templates(&access)
-            .await
-            .map_err(|err| AppError::Provider {
-                code: err.code().to_string(),
-                reason: err.reason().to_string(),
-            })?;
+        let templates = state.api.templates(&access).await.map_err(AppError::from)?;
         let now = EpochMs::now();
         let mut tx = state.db.begin().await?;
         for template in &templates {

@@ -257,6 +257,7 @@ pub mod ssr {
         }
         store::set_role(&mut tx, me.org_id, user_id, role_id).await?;
         tx.commit().await?;
+        AppState::current()?.hub.access_changed(me.org_id);
         Ok(())
     }
 
@@ -284,6 +285,7 @@ pub mod ssr {
             end_sessions_of_user(&mut tx, user_id).await?;
         }
         tx.commit().await?;
+        AppState::current()?.hub.access_changed(me.org_id);
         Ok(())
     }
 

@@ -314,7 +314,9 @@ pub async fn activate_invited(
     .bind(org_id)
     .bind(user_id)
     .execute(&mut **tx)
-    .await?;
+    .await
+    // The invitee's email has an account in another organization already.
+    .on_unique(Field::Invite)?;
     Ok(())
 }
 
