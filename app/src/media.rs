@@ -9,6 +9,9 @@ use std::sync::Arc;
 pub trait MediaStore: Send + Sync + std::fmt::Debug {
     /// Stores `bytes` under `key` durably (it survives a crash once this returns).
     async fn put(&self, key: &str, bytes: &[u8]) -> std::io::Result<()>;
+    /// Stores the file at `path` under `key` durably, without holding it in memory; the file
+    /// at `path` is the store's to move or remove.
+    async fn put_file(&self, key: &str, path: &Path) -> std::io::Result<()>;
     async fn get(&self, key: &str) -> std::io::Result<Vec<u8>>;
     /// The file as a stream, with its length, for serving it without holding it in memory.
     async fn open(&self, key: &str) -> std::io::Result<(Reader, u64)>;
@@ -58,6 +61,14 @@ impl MediaStore for LocalMedia {
             .map_err(std::io::Error::other)?
     }
 
+    async fn put_file(&self, key: &str, path: &Path) -> std::io::Result<()> {
+        let target = self.path(key)?;
+        let source = path.to_path_buf();
+        tokio::task::spawn_blocking(move || move_durably(&source, &target))
+            .await
+            .map_err(std::io::Error::other)?
+    }
+
     async fn get(&self, key: &str) -> std::io::Result<Vec<u8>> {
         tokio::fs::read(self.path(key)?).await
     }
@@ -74,6 +85,21 @@ impl MediaStore for LocalMedia {
             other => other,
         }
     }
+}
+
+/// Moves a finished file into place: renamed when on the same file system, copied otherwise;
+/// synced, then renamed to its key, like `write_durably`.
+fn move_durably(source: &Path, path: &Path) -> std::io::Result<()> {
+    let dir = path.parent().expect("media paths have a parent");
+    std::fs::create_dir_all(dir)?;
+    let temporary = path.with_extension("part");
+    if std::fs::rename(source, &temporary).is_err() {
+        std::fs::copy(source, &temporary)?;
+        std::fs::remove_file(source)?;
+    }
+    std::fs::File::open(&temporary)?.sync_all()?;
+    std::fs::rename(&temporary, path)?;
+    std::fs::File::open(dir)?.sync_all()
 }
 
 fn write_durably(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
@@ -99,6 +125,11 @@ mod tests {
         let store = LocalMedia::new(&root);
         store.put("1/42", b"bytes").await.unwrap();
         assert_eq!(store.get("1/42").await.unwrap(), b"bytes");
+        let staged = root.join("staged.part");
+        std::fs::write(&staged, b"moved").unwrap();
+        store.put_file("1/43", &staged).await.unwrap();
+        assert_eq!(store.get("1/43").await.unwrap(), b"moved");
+        assert!(!staged.exists(), "the staged file is the store's");
         store.delete("1/42").await.unwrap();
         store.delete("1/42").await.unwrap();
         assert!(store.get("1/42").await.is_err());

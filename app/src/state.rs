@@ -50,6 +50,8 @@ pub struct Settings {
     pub trust_proxy: bool,
     /// How often the automatic closing rules are applied (the product asks for within a minute).
     pub closing_tick: std::time::Duration,
+    /// Where uploads are written while they arrive, before the media store takes them.
+    pub upload_staging: std::path::PathBuf,
     /// The first run's one-time setup token, when the operator chose it (otherwise the server
     /// draws one and keeps it in the database; see `crate::setup`).
     pub setup_token: Option<String>,

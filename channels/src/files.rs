@@ -151,6 +151,18 @@ pub fn limit(channel: Channel, mime_type: &str) -> Option<u64> {
     }
 }
 
+/// The largest file of `mime_type` that `channel` takes, or without a channel (a file kept for
+/// later) that any channel takes: where an upload of that type is cut off while it arrives.
+pub fn largest(channel: Option<Channel>, mime_type: &str) -> Option<u64> {
+    match channel {
+        Some(channel) => limit(channel, mime_type),
+        None => [Channel::Whatsapp, Channel::Messenger, Channel::Instagram]
+            .into_iter()
+            .filter_map(|c| limit(c, mime_type))
+            .max(),
+    }
+}
+
 /// Whether some channel accepts a file of this type and size: a file kept to be sent later
 /// (a quick reply's) on a channel not known yet. Each send checks its own channel again.
 pub fn check_any(mime_type: &str, size: u64) -> Result<(), FileRefusal> {
@@ -188,6 +200,15 @@ pub fn check(channel: Channel, mime_type: &str, size: u64) -> Result<(), FileRef
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_largest_file_of_a_type_is_the_channels_or_any_channels() {
+        assert_eq!(largest(Some(Channel::Whatsapp), "image/jpeg"), Some(5 * MB));
+        assert_eq!(largest(None, "image/jpeg"), Some(8 * MB));
+        assert_eq!(largest(None, "application/pdf"), Some(100 * MB));
+        assert_eq!(largest(Some(Channel::Instagram), "text/plain"), None);
+        assert_eq!(largest(None, "application/x-msdownload"), None);
+    }
 
     #[test]
     fn types_come_from_content_not_names() {

@@ -43,43 +43,15 @@ const REPLAY_SCAN_LIMIT: usize = 20_000;
 pub const SOCKETS_PER_USER: usize = 8;
 
 /// The open streams of each user on this instance (`AppState::extensions`).
-#[derive(Clone, Default)]
-pub struct OpenStreams(std::sync::Arc<std::sync::Mutex<std::collections::HashMap<i64, usize>>>);
+#[derive(Clone)]
+pub struct OpenStreams(pub crate::slots::Slots);
 
-/// One open stream, counted until dropped.
-pub struct StreamSlot {
-    streams: OpenStreams,
-    user_id: i64,
-}
-
-impl OpenStreams {
-    /// A slot for one more stream of `user_id`, unless they hold [`SOCKETS_PER_USER`].
-    fn take(&self, user_id: i64) -> Option<StreamSlot> {
-        let mut open = self.0.lock().ok()?;
-        let count = open.entry(user_id).or_default();
-        if *count >= SOCKETS_PER_USER {
-            return None;
-        }
-        *count += 1;
-        Some(StreamSlot {
-            streams: self.clone(),
-            user_id,
-        })
+impl Default for OpenStreams {
+    fn default() -> Self {
+        OpenStreams(crate::slots::Slots::new(SOCKETS_PER_USER, usize::MAX))
     }
 }
 
-impl Drop for StreamSlot {
-    fn drop(&mut self) {
-        if let Ok(mut open) = self.streams.0.lock() {
-            if let Some(count) = open.get_mut(&self.user_id) {
-                *count -= 1;
-                if *count == 0 {
-                    open.remove(&self.user_id);
-                }
-            }
-        }
-    }
-}
 /// Ids are handed out before commit, so a lower id can become visible after a higher one:
 /// replays start this many ids early, and what was sent is remembered instead of a maximum.
 const REPLAY_OVERLAP: i64 = 256;
@@ -148,7 +120,7 @@ pub async fn stream(
     let Some(slot) = state
         .extensions
         .get::<OpenStreams>()
-        .and_then(|streams| streams.take(user.id))
+        .and_then(|streams| streams.0.take(user.id))
     else {
         return StatusCode::TOO_MANY_REQUESTS.into_response();
     };

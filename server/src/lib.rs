@@ -28,6 +28,8 @@ pub mod observe;
 pub mod origin;
 /// Live events between several instances on PostgreSQL.
 pub mod peers;
+/// Work bounded per user and overall: live streams, uploads.
+pub mod slots;
 /// The signed webhook endpoints of every channel.
 pub mod webhooks;
 
@@ -119,6 +121,7 @@ pub async fn build_state(
             closing_tick: Duration::from_millis(args.closing_tick_ms.max(100)),
             metrics_token: args.metrics_token.clone().filter(|t| !t.is_empty()),
             setup_token: args.setup_token.clone().filter(|t| !t.is_empty()),
+            upload_staging: common.data_dir.join("uploads"),
         }),
         mailer,
         secrets,
@@ -138,6 +141,7 @@ pub async fn build_state(
             let mut extensions = axum::http::Extensions::new();
             extensions.insert(app::auth::ssr::SessionUsers::default());
             extensions.insert(event_stream::OpenStreams::default());
+            extensions.insert(media::Uploads::default());
             extensions.insert(Arc::new(observe::Metrics::default()));
             extensions
         },
@@ -302,7 +306,7 @@ pub async fn serve(
         metrics.ingested.clone(),
     );
     let sweeper = DbSessionStore::new(state.db.clone());
-    let log = state.db.clone();
+    let swept = state.clone();
     let mut background = vec![
         tokio::spawn(async move {
             let mut every = tokio::time::interval(Duration::from_secs(3600));
@@ -312,8 +316,13 @@ pub async fn serve(
                     tracing::warn!(%err, "could not delete expired sessions");
                 }
                 let horizon = app::epoch::EpochMs::now() - app::event_log::KEPT_MS;
-                if let Err(err) = app::event_log::prune(&log, horizon).await {
+                if let Err(err) = app::event_log::prune(&swept.db, horizon).await {
                     tracing::warn!(%err, "could not prune the event log");
+                }
+                if let Err(err) =
+                    media::remove_unsent_uploads(&swept.db, swept.media.as_ref()).await
+                {
+                    tracing::warn!(%err, "could not remove unsent uploads");
                 }
             }
         }),

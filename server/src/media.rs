@@ -200,52 +200,49 @@ pub async fn upload(
         None if can_manage_settings(&user.actor()) => None,
         None => return refuse(AppError::Forbidden),
     };
+    let Some(_slot) = state
+        .extensions
+        .get::<Uploads>()
+        .and_then(|uploads| uploads.0.take(user.id))
+    else {
+        return refuse(AppError::Busy);
+    };
+    let mut staged = match receive(&state, channel, &mut multipart).await {
+        Ok(staged) => staged,
+        Err(err) => return refuse(err),
+    };
     let check = |mime_type: &str, size: u64| match channel {
         Some(channel) => files::check(channel, mime_type, size),
         None => files::check_any(mime_type, size),
     };
-    let mut file = None;
-    while let Ok(Some(field)) = multipart.next_field().await {
-        if field.name() != Some("file") {
-            continue;
-        }
-        let declared = field.content_type().map(str::to_string);
-        let name = field.file_name().map(clean_file_name);
-        match field.bytes().await {
-            Ok(bytes) => file = Some((bytes, declared, name)),
-            Err(_) => {
-                let channel = channel.unwrap_or(channels::Channel::Messenger);
-                return refuse(AppError::File(files::FileRefusal::TooLarge {
-                    max_bytes: files::limit(channel, "application/pdf").unwrap_or(0),
-                }));
-            }
-        }
-        break;
-    }
-    let Some((mut bytes, declared, mut file_name)) = file else {
-        return refuse(AppError::File(files::FileRefusal::Empty));
-    };
-    // What the bytes are, not what the name or the browser says.
-    let Some(mut sniffed) = files::sniff(&bytes) else {
-        return refuse(AppError::File(files::FileRefusal::Type));
-    };
     // A voice note recorded in the browser is WebM; it goes out as Ogg Opus, which WhatsApp
-    // plays as a voice note (the audio itself is not re-encoded).
-    let recorded = declared
-        .as_deref()
-        .is_some_and(|d| d.starts_with("audio/webm"));
-    if sniffed == "video/webm" && recorded {
-        if let Some(ogg) = channels::voice::webm_to_ogg(&bytes) {
-            bytes = ogg.into();
-            sniffed = "audio/ogg";
-            file_name = file_name.map(|name| match name.rsplit_once('.') {
+    // plays as a voice note (the audio itself is not re-encoded). A voice note is small.
+    let mut converted = None;
+    if staged.sniffed == "video/webm" && staged.recorded {
+        let webm = match tokio::fs::read(&staged.file.path).await {
+            Ok(webm) => webm,
+            Err(err) => return refuse(AppError::internal(format!("staged upload: {err}"))),
+        };
+        if let Some(ogg) = channels::voice::webm_to_ogg(&webm) {
+            staged.sniffed = "audio/ogg";
+            staged.size = ogg.len() as u64;
+            staged.file_name = staged.file_name.map(|name| match name.rsplit_once('.') {
                 Some((stem, _)) => format!("{stem}.ogg"),
                 None => format!("{name}.ogg"),
             });
+            converted = Some(ogg);
         }
     }
+    let Staged {
+        file,
+        declared,
+        file_name,
+        sniffed,
+        size,
+        ..
+    } = staged;
     let mime_type = files::effective_type(sniffed, declared.as_deref());
-    if let Err(refusal) = check(&mime_type, bytes.len() as u64) {
+    if let Err(refusal) = check(&mime_type, size) {
         return refuse(AppError::File(refusal));
     }
     let kind = files::kind_of(&mime_type);
@@ -258,7 +255,7 @@ pub async fn upload(
     .bind(kind.as_str())
     .bind(&mime_type)
     .bind(&file_name)
-    .bind(bytes.len() as i64)
+    .bind(size as i64)
     .bind(EpochMs::now())
     .bind(user.id)
     .bind(to.conversation_id)
@@ -268,7 +265,11 @@ pub async fn upload(
         return refuse(AppError::internal("could not record an upload"));
     };
     let key = format!("{}/{id}", user.org_id);
-    if let Err(err) = state.media.put(&key, &bytes).await {
+    let stored = match &converted {
+        Some(ogg) => state.media.put(&key, ogg).await,
+        None => state.media.put_file(&key, &file.path).await,
+    };
+    if let Err(err) = stored {
         return refuse(AppError::internal(format!("media store: {err}")));
     }
     let ready =
@@ -285,10 +286,204 @@ pub async fn upload(
         kind: kind.as_str().to_string(),
         mime_type,
         file_name,
-        size_bytes: Some(bytes.len() as i64),
+        size_bytes: Some(size as i64),
         status: "ready".into(),
     })
     .into_response()
+}
+
+/// Uploads in progress, per user and in all (`AppState::extensions`): each holds a file
+/// being written and a connection, so a user cannot start more than a few at once.
+#[derive(Clone)]
+pub struct Uploads(pub crate::slots::Slots);
+
+/// Uploads one user may have in progress at once.
+pub const UPLOADS_PER_USER: usize = 3;
+/// Uploads in progress at once on this instance.
+pub const UPLOADS_AT_ONCE: usize = 32;
+
+impl Default for Uploads {
+    fn default() -> Self {
+        Uploads(crate::slots::Slots::new(UPLOADS_PER_USER, UPLOADS_AT_ONCE))
+    }
+}
+
+/// How long a file uploaded but never sent (nor kept for a quick reply) is kept.
+pub const UNSENT_KEPT_MS: i64 = 24 * 3_600_000;
+
+/// An upload as it arrived: written to a staging file, never held whole in memory.
+struct Staged {
+    file: StagingFile,
+    declared: Option<String>,
+    file_name: Option<String>,
+    /// What the first bytes say the file is.
+    sniffed: &'static str,
+    /// Recorded in the browser (declared `audio/webm`): a voice note.
+    recorded: bool,
+    size: u64,
+}
+
+/// A file in the staging directory, removed when dropped unless the media store took it.
+struct StagingFile {
+    path: std::path::PathBuf,
+}
+
+impl Drop for StagingFile {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.path);
+    }
+}
+
+/// Bytes read before the type is decided from them.
+const SNIFF_BYTES: usize = 8 * 1024;
+
+/// Receives the `file` field into a staging file, checking its size as it arrives: once its
+/// first bytes tell its type, it is cut off as soon as it passes the largest file of that type
+/// the channel (or, for a file kept for later, any channel) takes.
+async fn receive(
+    state: &AppState,
+    channel: Option<channels::Channel>,
+    multipart: &mut Multipart,
+) -> Result<Staged, AppError> {
+    use tokio::io::AsyncWriteExt;
+    let too_large = |max_bytes: u64| AppError::File(files::FileRefusal::TooLarge { max_bytes });
+    // What the largest file of any type is, before the type is known.
+    let any_limit = channels::api::MAX_DOWNLOAD as u64;
+    loop {
+        let mut field = match multipart.next_field().await {
+            Ok(Some(field)) => field,
+            Ok(None) => return Err(AppError::File(files::FileRefusal::Empty)),
+            Err(_) => return Err(too_large(any_limit)),
+        };
+        if field.name() != Some("file") {
+            continue;
+        }
+        let declared = field.content_type().map(str::to_string);
+        let file_name = field.file_name().map(clean_file_name);
+        let recorded = declared
+            .as_deref()
+            .is_some_and(|d| d.starts_with("audio/webm"));
+        let dir = &state.settings.upload_staging;
+        tokio::fs::create_dir_all(dir)
+            .await
+            .map_err(|err| AppError::internal(format!("staging directory: {err}")))?;
+        let file = StagingFile {
+            path: dir.join(format!("{}.part", app::secrets::random_token())),
+        };
+        let mut out = tokio::fs::File::create(&file.path)
+            .await
+            .map_err(|err| AppError::internal(format!("staging file: {err}")))?;
+        let mut head = Vec::new();
+        let mut sniffed = None;
+        let mut limit = any_limit;
+        let mut size = 0u64;
+        loop {
+            let chunk = match field.chunk().await {
+                Ok(Some(chunk)) => chunk,
+                Ok(None) => break,
+                // The body limit, or the connection dropped: nothing is kept either way.
+                Err(_) => return Err(too_large(limit)),
+            };
+            size += chunk.len() as u64;
+            if sniffed.is_none() {
+                head.extend_from_slice(
+                    &chunk[..chunk.len().min(SNIFF_BYTES - head.len().min(SNIFF_BYTES))],
+                );
+                if head.len() >= SNIFF_BYTES {
+                    let (found, cap) =
+                        type_and_limit(channel, &head, declared.as_deref(), recorded)?;
+                    sniffed = Some(found);
+                    limit = cap;
+                }
+            }
+            if size > limit {
+                return Err(too_large(limit));
+            }
+            out.write_all(&chunk)
+                .await
+                .map_err(|err| AppError::internal(format!("staging file: {err}")))?;
+        }
+        out.flush()
+            .await
+            .map_err(|err| AppError::internal(format!("staging file: {err}")))?;
+        let sniffed = match sniffed {
+            Some(sniffed) => sniffed,
+            None if size == 0 => return Err(AppError::File(files::FileRefusal::Empty)),
+            None => {
+                let (found, cap) = type_and_limit(channel, &head, declared.as_deref(), recorded)?;
+                if size > cap {
+                    return Err(too_large(cap));
+                }
+                found
+            }
+        };
+        return Ok(Staged {
+            file,
+            declared,
+            file_name,
+            sniffed,
+            recorded,
+            size,
+        });
+    }
+}
+
+/// The type of a file from its first bytes, and the largest the channel takes of it.
+fn type_and_limit(
+    channel: Option<channels::Channel>,
+    head: &[u8],
+    declared: Option<&str>,
+    recorded: bool,
+) -> Result<(&'static str, u64), AppError> {
+    let sniffed = files::sniff(head).ok_or(AppError::File(files::FileRefusal::Type))?;
+    // A recorded voice note goes out as Ogg: its limit is Ogg's.
+    let effective = if sniffed == "video/webm" && recorded {
+        "audio/ogg".to_string()
+    } else {
+        files::effective_type(sniffed, declared)
+    };
+    let limit =
+        files::largest(channel, &effective).ok_or(AppError::File(files::FileRefusal::Type))?;
+    Ok((sniffed, limit))
+}
+
+/// Removes files uploaded but never sent, nor kept for a quick reply, once they are older
+/// than [`UNSENT_KEPT_MS`]: their rows, and their stored bytes unless another row (a copy
+/// made to send a quick reply's file) still names them. Returns how many were removed.
+pub async fn remove_unsent_uploads(
+    db: &app::db::Db,
+    media: &dyn app::media::MediaStore,
+) -> Result<u64, AppError> {
+    let horizon = EpochMs::now() - UNSENT_KEPT_MS;
+    let unsent: Vec<(i64, Option<String>)> = sqlx::query_as(
+        "SELECT a.id, a.storage_key FROM attachments a \
+         WHERE a.message_id IS NULL AND a.created_at < $1 \
+         AND NOT EXISTS (SELECT 1 FROM quick_replies q WHERE q.attachment_id = a.id) \
+         LIMIT 1000",
+    )
+    .bind(horizon)
+    .fetch_all(&db.pool)
+    .await?;
+    let mut removed = 0;
+    for (id, key) in unsent {
+        sqlx::query("DELETE FROM attachments WHERE id = $1 AND message_id IS NULL")
+            .bind(id)
+            .execute(&db.pool)
+            .await?;
+        removed += 1;
+        let Some(key) = key else { continue };
+        let (others,): (i64,) =
+            sqlx::query_as("SELECT COUNT(*) FROM attachments WHERE storage_key = $1")
+                .bind(&key)
+                .fetch_one(&db.pool)
+                .await?;
+        if others == 0 {
+            if let Err(err) = media.delete(&key).await {
+                tracing::warn!(%err, key, "could not remove an unsent upload's file");
+            }
+        }
+    }
+    Ok(removed)
 }
 
 /// The last path segment of a browser-given name, without control characters.

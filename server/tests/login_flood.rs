@@ -20,7 +20,7 @@ async fn flood(backend: Backend) {
     let server = TestServer::start(backend).await;
     server.setup_admin().await;
     let clients: Vec<_> = (0..200).map(|_| server.client()).collect();
-    let before = peak_memory_reset();
+    let before = common::peak_memory_reset();
     let mut tries = tokio::task::JoinSet::new();
     for (n, client) in clients.into_iter().enumerate() {
         tries.spawn(async move {
@@ -30,7 +30,7 @@ async fn flood(backend: Backend) {
         });
     }
     let outcomes = tries.join_all().await;
-    let peak = peak_memory_kib();
+    let peak = common::peak_memory_kib();
 
     let count = |code: &str| {
         outcomes
@@ -62,21 +62,4 @@ async fn flood(backend: Backend) {
         "/"
     );
     server.stop().await;
-}
-
-/// Resets the process's peak resident memory to what it holds now (Linux `clear_refs`), and
-/// returns that.
-fn peak_memory_reset() -> u64 {
-    std::fs::write("/proc/self/clear_refs", "5").expect("the peak memory can be reset");
-    peak_memory_kib()
-}
-
-/// The process's peak resident memory since the last reset, in KiB.
-fn peak_memory_kib() -> u64 {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap();
-    status
-        .lines()
-        .find_map(|line| line.strip_prefix("VmHWM:"))
-        .and_then(|value| value.trim().trim_end_matches("kB").trim().parse().ok())
-        .expect("VmHWM in /proc/self/status")
 }

@@ -433,3 +433,20 @@ pub fn session_cookie_set(response: &Response) -> Option<String> {
         .map(|v| v.to_str().unwrap().to_string())
         .find(|c| c.starts_with("buzon_session="))
 }
+
+/// Resets the process's peak resident memory to what it holds now (Linux `clear_refs`), and
+/// returns that, in KiB: a test in a binary of its own measures its own peak from here.
+pub fn peak_memory_reset() -> u64 {
+    std::fs::write("/proc/self/clear_refs", "5").expect("the peak memory can be reset");
+    peak_memory_kib()
+}
+
+/// The process's peak resident memory since the last reset, in KiB.
+pub fn peak_memory_kib() -> u64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap();
+    status
+        .lines()
+        .find_map(|line| line.strip_prefix("VmHWM:"))
+        .and_then(|value| value.trim().trim_end_matches("kB").trim().parse().ok())
+        .expect("VmHWM in /proc/self/status")
+}
