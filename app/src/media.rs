@@ -24,6 +24,22 @@ pub type Media = Arc<dyn MediaStore>;
 /// A file being read.
 pub type Reader = Box<dyn tokio::io::AsyncRead + Send + Unpin>;
 
+/// A key Buzón made (`<org>/<id>`); anything that could climb out of the store is refused.
+pub fn checked_key(key: &str) -> std::io::Result<&str> {
+    let safe = !key.is_empty()
+        && key
+            .split('/')
+            .all(|part| !part.is_empty() && part != "." && part != ".." && !part.contains('\\'));
+    if safe {
+        Ok(key)
+    } else {
+        Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            "invalid media key",
+        ))
+    }
+}
+
 /// Files in a directory: `<root>/<key>`, written to a temporary name, synced, then renamed.
 #[derive(Debug, Clone)]
 pub struct LocalMedia {
@@ -36,18 +52,7 @@ impl LocalMedia {
     }
 
     fn path(&self, key: &str) -> std::io::Result<PathBuf> {
-        // Keys are made by Buzón (`<org>/<id>`); anything that could climb out is refused.
-        let safe = !key.is_empty()
-            && key.split('/').all(|part| {
-                !part.is_empty() && part != "." && part != ".." && !part.contains('\\')
-            });
-        if !safe {
-            return Err(std::io::Error::new(
-                std::io::ErrorKind::InvalidInput,
-                "invalid media key",
-            ));
-        }
-        Ok(self.root.join(key))
+        Ok(self.root.join(checked_key(key)?))
     }
 }
 

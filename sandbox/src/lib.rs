@@ -37,7 +37,13 @@ pub fn world(settings: Settings, lines: usize) -> Shared {
 pub fn router(world: Shared) -> Router {
     Router::new()
         .route("/{version}/{id}/messages", post(provider::messages))
-        .route("/{version}/{id}/media", post(provider::upload_media))
+        // Meta takes documents up to 100 MB.
+        .route(
+            "/{version}/{id}/media",
+            post(provider::upload_media).layer(axum::extract::DefaultBodyLimit::max(
+                100 * 1024 * 1024 + 64 * 1024,
+            )),
+        )
         .route(
             "/{version}/{id}/message_attachments",
             post(provider::upload_attachment),

@@ -86,7 +86,7 @@ impl Common {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Run the web server (the default).
-    Serve(ServeArgs),
+    Serve(Box<ServeArgs>),
     /// Apply the database migrations and exit.
     Migrate,
     /// Manage organizations.
@@ -236,6 +236,25 @@ pub struct ServeArgs {
     /// metrics (a request from loopback not forwarded by a proxy).
     #[arg(long, env = "BUZON_METRICS_TOKEN", hide_env_values = true)]
     pub metrics_token: Option<String>,
+    /// Keep media (received, uploaded and sent files) in this S3-compatible bucket instead of
+    /// the data directory: required when several instances share one PostgreSQL database.
+    #[arg(long, env = "BUZON_S3_BUCKET")]
+    pub s3_bucket: Option<String>,
+    /// The S3-compatible server (MinIO, Ceph, R2…); Amazon S3 when absent.
+    #[arg(long, env = "BUZON_S3_ENDPOINT")]
+    pub s3_endpoint: Option<String>,
+    /// The bucket's region (or `AWS_REGION`).
+    #[arg(long, env = "BUZON_S3_REGION")]
+    pub s3_region: Option<String>,
+    /// A folder of the bucket to keep the files under.
+    #[arg(long, env = "BUZON_S3_PREFIX")]
+    pub s3_prefix: Option<String>,
+    /// The access key (or `AWS_ACCESS_KEY_ID`).
+    #[arg(long, env = "BUZON_S3_ACCESS_KEY_ID", hide_env_values = true)]
+    pub s3_access_key_id: Option<String>,
+    /// The secret key (or `AWS_SECRET_ACCESS_KEY`).
+    #[arg(long, env = "BUZON_S3_SECRET_ACCESS_KEY", hide_env_values = true)]
+    pub s3_secret_access_key: Option<String>,
     /// The one-time code that creates the first administrator on a fresh installation.
     /// Without it, the server draws one and prints it (with the setup link) on every start
     /// until the first organization exists.
@@ -263,6 +282,12 @@ impl Default for ServeArgs {
             closing_tick_ms: 15_000,
             metrics_token: None,
             setup_token: None,
+            s3_bucket: None,
+            s3_endpoint: None,
+            s3_region: None,
+            s3_prefix: None,
+            s3_access_key_id: None,
+            s3_secret_access_key: None,
         }
     }
 }
@@ -301,6 +326,19 @@ pub enum UserCommand {
 }
 
 impl ServeArgs {
+    /// The S3 media store's settings, when a bucket is configured.
+    pub fn s3(&self) -> Option<crate::object_media::S3Settings> {
+        let bucket = self.s3_bucket.clone().filter(|b| !b.is_empty())?;
+        Some(crate::object_media::S3Settings {
+            bucket,
+            endpoint: self.s3_endpoint.clone(),
+            region: self.s3_region.clone(),
+            prefix: self.s3_prefix.clone(),
+            access_key_id: self.s3_access_key_id.clone(),
+            secret_access_key: self.s3_secret_access_key.clone(),
+        })
+    }
+
     /// The serve settings when no subcommand is given: flags absent, environment applies.
     pub fn parse_from_env() -> ServeArgs {
         #[derive(Parser)]

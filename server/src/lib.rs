@@ -22,6 +22,8 @@ pub mod lease;
 pub mod login;
 /// Serving stored files to those allowed to see them.
 pub mod media;
+/// The media store in an S3-compatible bucket.
+pub mod object_media;
 /// Request ids, request spans and `/metrics`.
 pub mod observe;
 /// Refusing state-changing requests from other origins.
@@ -71,6 +73,8 @@ pub enum StartError {
     Serve(std::io::Error),
     #[error("BUZON_INSECURE_MEDIA_ORIGINS: {0}")]
     MediaOrigins(String),
+    #[error("the S3 media store: {0}")]
+    Media(object_store::Error),
     #[error("cannot prepare the stored data (setup token, sealed credentials); see the log")]
     Setup,
     #[error("cannot create the data directory {0}: {1}")]
@@ -134,7 +138,10 @@ pub async fn build_state(
         )
         .allow_insecure_media_origins(&args.insecure_media_origins)
         .map_err(StartError::MediaOrigins)?,
-        media: Arc::new(app::media::LocalMedia::new(common.data_dir.join("media"))),
+        media: match args.s3() {
+            Some(s3) => Arc::new(object_media::ObjectMedia::s3(&s3).map_err(StartError::Media)?),
+            None => Arc::new(app::media::LocalMedia::new(common.data_dir.join("media"))),
+        },
         delivery_wake: Arc::new(tokio::sync::Notify::new()),
         accounts_version: Arc::default(),
         extensions: {

@@ -40,9 +40,9 @@ async fn run(cli: Cli) -> Result<(), String> {
         .map_err(|e| format!("cannot create {}: {e}", common.data_dir.display()))?;
     let command = cli
         .command
-        .unwrap_or(Command::Serve(ServeArgs::parse_from_env()));
+        .unwrap_or_else(|| Command::Serve(Box::new(ServeArgs::parse_from_env())));
     match command {
-        Command::Serve(args) => buzon_server::launch(common, args, shutdown_signal())
+        Command::Serve(args) => buzon_server::launch(common, *args, shutdown_signal())
             .await
             .map_err(|e| e.to_string()),
         Command::Migrate => {

@@ -6,6 +6,8 @@
 pub mod meta;
 /// Buzón with the sandbox playing the providers.
 pub mod pair;
+/// A real S3-compatible server (moto's) for the media store.
+pub mod s3;
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -395,6 +397,18 @@ impl Client {
     }
 
     /// The value of the session cookie this client holds.
+    /// The same person (the same session) on another instance of the server.
+    pub fn on_instance(&self, base: &str) -> Client {
+        let other = Client::new(base);
+        if let Some(session) = self.session_cookie() {
+            let url = base.parse().unwrap();
+            other
+                .jar
+                .add_cookie_str(&format!("buzon_session={session}; Path=/"), &url);
+        }
+        other
+    }
+
     pub fn session_cookie(&self) -> Option<String> {
         let url = self.base.parse().unwrap();
         let header = self.jar.cookies(&url)?;

@@ -27,6 +27,8 @@ pub struct Pair {
     pub sandbox: Shared,
     pub sandbox_url: String,
     pub http: reqwest::Client,
+    /// What the server was started with: another instance on the same database starts so.
+    pub args: ServeArgs,
     task: tokio::task::JoinHandle<()>,
 }
 
@@ -64,7 +66,7 @@ impl Pair {
             ..ServeArgs::default()
         };
         tweak(&mut args);
-        let server = TestServer::start_with(backend, args).await;
+        let server = TestServer::start_with(backend, args.clone()).await;
         world.lock().unwrap().settings.buzon_url = server.base.clone();
         let admin = server.setup_admin().await;
         let db = server.db.connect().await;
@@ -75,6 +77,7 @@ impl Pair {
             sandbox: world,
             sandbox_url,
             http: reqwest::Client::new(),
+            args,
             task,
         };
         pair.connect_all().await;
