@@ -51,11 +51,17 @@ enum Before {
     Refuse(Response),
 }
 
-async fn before_send(world: &Shared) -> Before {
+async fn before_send(world: &Shared, account: &str) -> Before {
     let (fault, hang) = {
         let mut w = world.lock().unwrap();
         w.send_attempts += 1;
-        (w.take_fault(), w.behaviour.hang_ms)
+        let hanging = w.behaviour.hanging.iter().any(|a| a == account);
+        let fault = if hanging {
+            Some(Fault::TimeoutBeforeAccept)
+        } else {
+            w.take_fault()
+        };
+        (fault, w.behaviour.hang_ms)
     };
     match fault {
         None => Before::Proceed { hang_after: false },
@@ -111,7 +117,7 @@ pub async fn messages(
 }
 
 async fn whatsapp_send(world: Shared, line: String, body: Value) -> Response {
-    let hang_after = match before_send(&world).await {
+    let hang_after = match before_send(&world, &line).await {
         Before::Refuse(response) => return response,
         Before::Proceed { hang_after } => hang_after,
     };
@@ -292,7 +298,7 @@ async fn whatsapp_send(world: Shared, line: String, body: Value) -> Response {
 }
 
 async fn messenger_send(world: Shared, channel: Channel, account: String, body: Value) -> Response {
-    let hang_after = match before_send(&world).await {
+    let hang_after = match before_send(&world, &account).await {
         Before::Refuse(response) => return response,
         Before::Proceed { hang_after } => hang_after,
     };
@@ -677,7 +683,7 @@ pub async fn twilio_send(
     }
     let form: Vec<(String, String)> = serde_urlencoded::from_bytes(&body).unwrap_or_default();
     let get = |name: &str| form.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone());
-    let hang_after = match before_send(&world).await {
+    let hang_after = match before_send(&world, &get("From").unwrap_or_default()).await {
         Before::Refuse(_) => {
             return twilio_error(
                 StatusCode::SERVICE_UNAVAILABLE,

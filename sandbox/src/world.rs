@@ -123,6 +123,10 @@ pub struct Behaviour {
     pub auto_read_ms: u64,
     /// How long a timeout fault hangs, in ms.
     pub hang_ms: u64,
+    /// Accounts (line, Page, Instagram or Twilio sender ids) whose every send hangs for
+    /// `hang_ms`, then answers 503 without accepting it: a provider slow for one business.
+    #[serde(default)]
+    pub hanging: Vec<String>,
 }
 
 impl Default for Behaviour {
@@ -132,6 +136,7 @@ impl Default for Behaviour {
             chaos: 0.0,
             auto_read_ms: 1500,
             hang_ms: 25_000,
+            hanging: Vec::new(),
         }
     }
 }

@@ -29,6 +29,10 @@ use tracing::Instrument;
 use crate::ingest::reference;
 use crate::lease::{backoff_ms, Claim, Claimed, OUTBOX};
 
+/// Outbox workers per instance: a provider call that hangs until its timeout holds one of
+/// them, and an organization at most `lease::ORG_IN_FLIGHT` of them.
+pub const WORKERS: usize = 4;
+
 /// Retry timing of sends.
 #[derive(Debug, Clone, Copy)]
 pub struct Timing {
@@ -76,8 +80,9 @@ impl Worker {
         }
     }
 
-    /// Runs until the task is dropped: one row at a time, so a customer's messages leave in
-    /// the order they were written.
+    /// Runs until the task is dropped, one row at a time; [`WORKERS`] of these run side by
+    /// side. A customer's messages still leave in the order they were written: a row is
+    /// claimed only once the earlier ones of its conversation are done (`lease::OUTBOX`).
     pub async fn run(self) {
         loop {
             match self.deliver_next().await {

@@ -25,6 +25,8 @@ pub struct Leased {
     pub on_claim: &'static str,
     /// What giving a row back sets besides its due time, its error and the lease.
     pub on_return: &'static str,
+    /// What else a row must satisfy to be claimed (`$1` is now), after `AND`.
+    pub claimable: &'static str,
     /// How long a claimed row is held for one attempt: longer than the longest attempt.
     pub lease_ms: i64,
     /// Attempts before a temporary failure is given up.
@@ -38,21 +40,36 @@ pub const JOBS: Leased = Leased {
     pending: "done_at IS NULL",
     on_claim: "",
     on_return: "",
+    claimable: "TRUE",
     lease_ms: 300_000,
     max_attempts: 8,
 };
 
 /// Sends waiting to be delivered (`crate::delivery`). A provider call gives up long before
 /// two minutes; a row still held past that was being sent when its worker stopped.
+///
+/// A row is claimed only when no earlier row of its conversation is still to do (queued, in
+/// flight, or waiting for a retry): the customer reads the messages in the order they were
+/// written. And only while its organization has fewer than [`ORG_IN_FLIGHT`] rows held: one
+/// organization's slow provider holds some workers, never all.
 pub const OUTBOX: Leased = Leased {
     table: "outbox",
     due: "next_attempt_at",
     pending: "status IN ('queued', 'in_flight')",
     on_claim: ", status = 'in_flight'",
     on_return: ", status = 'queued'",
+    claimable:
+        "NOT EXISTS (SELECT 1 FROM outbox e WHERE e.conversation_id = outbox.conversation_id \
+          AND e.id < outbox.id AND e.status IN ('queued', 'in_flight')) \
+        AND (SELECT COUNT(*) FROM outbox h WHERE h.org_id = outbox.org_id \
+          AND h.status = 'in_flight' AND h.locked_until >= $1) < 2",
     lease_ms: 120_000,
     max_attempts: 8,
 };
+
+/// Rows of one organization in flight at once, on all instances together: the `2` in
+/// [`OUTBOX`]'s claim.
+pub const ORG_IN_FLIGHT: usize = 2;
 
 /// A row claimed for one attempt, with the columns its worker asked for.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -95,10 +112,12 @@ impl Leased {
             pending,
             ..
         } = self;
+        let now_claimable = self.claimable.replace("$1", "$3");
         let candidate: Option<(i64, i64)> = sqlx::query_as(&format!(
             "SELECT id, COALESCE(locked_until, 0) FROM {table} WHERE {pending} AND {due} <= $1 \
-               AND (locked_until IS NULL OR locked_until < $1) \
-             ORDER BY {due}, id LIMIT 1"
+               AND (locked_until IS NULL OR locked_until < $1) AND {claimable} \
+             ORDER BY {due}, id LIMIT 1",
+            claimable = self.claimable,
         ))
         .bind(now)
         .fetch_optional(&db.pool)
@@ -111,7 +130,7 @@ impl Leased {
         let claimed: Option<AnyRow> = sqlx::query(&format!(
             "UPDATE {table} SET locked_until = $1, attempts = attempts + 1{on_claim} \
              WHERE id = $2 AND {pending} AND {due} <= $3 \
-               AND (locked_until IS NULL OR locked_until < $3) \
+               AND (locked_until IS NULL OR locked_until < $3) AND {now_claimable} \
              RETURNING {columns}, attempts AS claimed_attempts",
             on_claim = self.on_claim,
         ))

@@ -333,7 +333,6 @@ pub async fn serve(
                 }
             }
         }),
-        tokio::spawn(delivery::Worker::from_state(&state, timing).run()),
         tokio::spawn(jobs::Jobs::from_state(&state, ingest.clone()).run()),
         tokio::spawn(close_due_conversations(
             state.db.clone(),
@@ -341,6 +340,10 @@ pub async fn serve(
             state.settings.closing_tick,
         )),
     ];
+    let deliverer = delivery::Worker::from_state(&state, timing);
+    for _ in 0..delivery::WORKERS {
+        background.push(tokio::spawn(deliverer.clone().run()));
+    }
     if let Some(told) = state.hub.take_told() {
         let instance = peers::instance_name();
         background.push(tokio::spawn(peers::tell(

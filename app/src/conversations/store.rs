@@ -979,8 +979,9 @@ pub mod ssr {
         now: EpochMs,
     ) -> Result<(), AppError> {
         sqlx::query(
-            "INSERT INTO outbox (org_id, message_id, status, next_attempt_at, created_at) \
-             VALUES ($1, $2, 'queued', $3, $3)",
+            "INSERT INTO outbox (org_id, message_id, conversation_id, status, next_attempt_at, \
+             created_at) \
+             SELECT $1, $2, m.conversation_id, 'queued', $3, $3 FROM messages m WHERE m.id = $2",
         )
         .bind(org_id)
         .bind(message_id)
