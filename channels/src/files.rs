@@ -207,7 +207,7 @@ mod tests {
         assert_eq!(largest(None, "image/jpeg"), Some(8 * MB));
         assert_eq!(largest(None, "application/pdf"), Some(100 * MB));
         assert_eq!(largest(Some(Channel::Instagram), "text/plain"), None);
-        assert_eq!(largest(None, "application/x-msdownload"), None);
+        assert_eq!(largest(None, "text/html"), None);
     }
 
     #[test]
