@@ -136,13 +136,14 @@ async fn every_business_table_carries_the_organization(backend: Backend) {
     let mut tables: Vec<&str> = columns.iter().map(|(t, _)| t.as_str()).collect();
     tables.sort_unstable();
     tables.dedup();
-    // Installation-level tables: the tenants themselves, sessions and login throttling exist
-    // before anyone is signed in, and the migration ledger.
+    // Installation-level tables: the tenants themselves, sessions, login throttling and the
+    // first run's setup token exist before anyone is signed in, and the migration ledger.
     let installation = [
         "_sqlx_migrations",
-        "login_failures",
+        "login_throttle",
         "organizations",
         "sessions",
+        "setup_token",
     ];
     let business: Vec<&str> = tables
         .into_iter()
