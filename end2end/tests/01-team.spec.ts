@@ -75,7 +75,7 @@ test('setup, invitations and roles', async ({ page, browser, request }) => {
   // Log out and back in.
   await page.getByRole('link', { name: 'Perfil' }).click();
   await expect(page.getByRole('heading', { name: 'Perfil' })).toBeVisible();
-  await page.getByRole('button', { name: 'Cerrar sesión' }).first().click();
+  await page.getByRole('button', { name: 'Cerrar sesión', exact: true }).first().click();
   await expect(page).toHaveURL(/\/login/);
   await expect(page.getByText('Cerraste sesión.')).toBeVisible();
   await page.getByLabel('Correo electrónico').fill(admin.email);
@@ -117,7 +117,7 @@ test('setup, invitations and roles', async ({ page, browser, request }) => {
   await shot(seller, '06-seller-inbox');
   // The seller logs out and in again with the new password.
   await seller.goto('/profile');
-  await seller.getByRole('button', { name: 'Cerrar sesión' }).first().click();
+  await seller.getByRole('button', { name: 'Cerrar sesión', exact: true }).first().click();
   await seller.getByLabel('Correo electrónico').fill('sergio@andinas.example');
   await seller.getByLabel('Contraseña').fill('vendedor-123');
   await seller.getByRole('button', { name: 'Entrar' }).click();

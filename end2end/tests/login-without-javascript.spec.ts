@@ -24,7 +24,7 @@ test('log in and out with JavaScript disabled', async ({ page, request }) => {
   await expect(page).toHaveURL(/\/inbox$/);
   await expect(page.getByRole('heading', { name: 'Aún no hay conversaciones' })).toBeVisible();
 
-  await page.getByRole('button', { name: 'Cerrar sesión' }).first().click();
+  await page.getByRole('button', { name: 'Cerrar sesión', exact: true }).first().click();
   await expect(page).toHaveURL(/\/login\?bye=1$/);
   await page.goto('/inbox');
   await expect(page).toHaveURL(/\/login$/);
