@@ -1,5 +1,7 @@
-//! The migrations are embedded by `sqlx::migrate!`, which does not tell Cargo about them: a
-//! changed migration must rebuild this crate, or tests would run the previous one.
+//! The migrations (embedded by `sqlx::migrate!`) and the translations (read by
+//! `leptos_i18n::load_locales!`) are files the macros do not tell Cargo about: a changed one
+//! must rebuild this crate, or tests and pages would carry the previous version.
 fn main() {
     println!("cargo:rerun-if-changed=../migrations");
+    println!("cargo:rerun-if-changed=locales");
 }

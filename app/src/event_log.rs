@@ -10,6 +10,41 @@ use crate::error::AppError;
 use crate::orgs::Tx;
 use crate::permissions::{can_see_conversation, can_use_inbox, Actor};
 
+/// Word for an organization's open streams that is not an event of a conversation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OrgNotice {
+    /// Someone's access changed: each stream checks its session and user again.
+    Access(i64),
+    /// A line's standing or a template changed: screens read them again.
+    Lines(i64),
+}
+
+impl OrgNotice {
+    pub fn org_id(self) -> i64 {
+        match self {
+            OrgNotice::Access(org) | OrgNotice::Lines(org) => org,
+        }
+    }
+
+    /// How it travels between instances (`NOTIFY buzon_access`): `access:7`, `lines:7`.
+    pub fn to_text(self) -> String {
+        match self {
+            OrgNotice::Access(org) => format!("access:{org}"),
+            OrgNotice::Lines(org) => format!("lines:{org}"),
+        }
+    }
+
+    pub fn from_text(text: &str) -> Option<OrgNotice> {
+        let (kind, org) = text.split_once(':')?;
+        let org = org.parse().ok()?;
+        match kind {
+            "access" => Some(OrgNotice::Access(org)),
+            "lines" => Some(OrgNotice::Lines(org)),
+            _ => None,
+        }
+    }
+}
+
 /// A committed event, serialised once for every stream that may see it.
 #[derive(Debug, Clone)]
 pub struct Published {
@@ -30,13 +65,14 @@ pub struct Published {
 #[derive(Clone, Debug)]
 pub struct Hub {
     sender: broadcast::Sender<Published>,
-    /// Organizations in which someone's access changed (a role, a status, sessions ended):
-    /// their open streams check their user again at once.
-    access: broadcast::Sender<i64>,
+    /// Word for the open streams of an organization that is not an event of a conversation:
+    /// someone's access changed (each checks its user again), or its lines' standing or
+    /// templates did (screens read them again).
+    access: broadcast::Sender<OrgNotice>,
     /// The same word for the other instances.
-    others_access: Option<tokio::sync::mpsc::UnboundedSender<i64>>,
+    others_access: Option<tokio::sync::mpsc::UnboundedSender<OrgNotice>>,
     told_access:
-        std::sync::Arc<std::sync::Mutex<Option<tokio::sync::mpsc::UnboundedReceiver<i64>>>>,
+        std::sync::Arc<std::sync::Mutex<Option<tokio::sync::mpsc::UnboundedReceiver<OrgNotice>>>>,
     /// Ids of events published here, for the other instances to read from the log.
     others: Option<tokio::sync::mpsc::UnboundedSender<Vec<i64>>>,
     /// The other end of `others`, until the server's bridge takes it.
@@ -74,25 +110,35 @@ impl Hub {
 
     /// The organizations whose access changes this instance announced, once, for the bridge
     /// to the other instances.
-    pub fn take_told_access(&self) -> Option<tokio::sync::mpsc::UnboundedReceiver<i64>> {
+    pub fn take_told_access(&self) -> Option<tokio::sync::mpsc::UnboundedReceiver<OrgNotice>> {
         self.told_access.lock().expect("hub lock").take()
     }
 
     /// Someone's access in `org_id` changed (after the change committed): every open stream
     /// of the organization, here and on the other instances, checks its user again now.
     pub fn access_changed(&self, org_id: i64) {
-        let _ = self.access.send(org_id);
+        self.tell(OrgNotice::Access(org_id));
+    }
+
+    /// The standing of a line of `org_id`, or one of its templates, changed: the open screens
+    /// read the lines and templates again.
+    pub fn lines_changed(&self, org_id: i64) {
+        self.tell(OrgNotice::Lines(org_id));
+    }
+
+    fn tell(&self, notice: OrgNotice) {
+        let _ = self.access.send(notice);
         if let Some(others) = &self.others_access {
-            let _ = others.send(org_id);
+            let _ = others.send(notice);
         }
     }
 
-    /// Word of an access change from another instance: for this instance's streams only.
-    pub fn access_changed_locally(&self, org_id: i64) {
-        let _ = self.access.send(org_id);
+    /// Word from another instance: for this instance's streams only.
+    pub fn notice_locally(&self, notice: OrgNotice) {
+        let _ = self.access.send(notice);
     }
 
-    pub fn subscribe_access(&self) -> broadcast::Receiver<i64> {
+    pub fn subscribe_access(&self) -> broadcast::Receiver<OrgNotice> {
         self.access.subscribe()
     }
 

@@ -20,6 +20,7 @@ const LAYERS: &[(&str, &[&str])] = &[
             "lifecycle",
             "permissions",
             "search",
+            "standing",
             "validate",
             "window",
         ],

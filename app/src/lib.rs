@@ -31,6 +31,8 @@ pub mod lifecycle;
 pub mod permissions;
 /// How a typed search matches names, numbers and usernames.
 pub mod search;
+/// A WhatsApp line's standing with Meta: restrictions, bans, quality, limits.
+pub mod standing;
 /// Input rules for forms, shared by both sides.
 pub mod validate;
 /// The interaction window: what may be sent in a conversation, and when.

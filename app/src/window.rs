@@ -81,14 +81,27 @@ pub enum Refusal {
     CustomerMustWriteFirst,
     /// Facebook/Instagram: more than 7 days since the customer wrote.
     WindowExpired,
+    /// The customer stopped marketing messages: a marketing template would not reach them
+    /// (Meta answers 131050).
+    MarketingStopped,
+    /// Meta restricted the line from starting conversations (templates) for now.
+    LineMayNotStart,
+    /// Meta restricted the line from answering customers for now.
+    LineMayNotReply,
+    /// The line's business account is disabled or disconnected.
+    LineCutOff,
 }
 
 impl Refusal {
-    pub const ALL: [Refusal; 4] = [
+    pub const ALL: [Refusal; 8] = [
         Refusal::TemplateRequired,
         Refusal::TemplatesNotOnThisChannel,
         Refusal::CustomerMustWriteFirst,
         Refusal::WindowExpired,
+        Refusal::MarketingStopped,
+        Refusal::LineMayNotStart,
+        Refusal::LineMayNotReply,
+        Refusal::LineCutOff,
     ];
 
     /// The failure code a message refused at delivery is stored with.
@@ -98,6 +111,10 @@ impl Refusal {
             Refusal::TemplatesNotOnThisChannel => "window_no_templates",
             Refusal::CustomerMustWriteFirst => "window_customer_first",
             Refusal::WindowExpired => "window_expired",
+            Refusal::MarketingStopped => "marketing_stopped",
+            Refusal::LineMayNotStart => "line_may_not_start",
+            Refusal::LineMayNotReply => "line_may_not_reply",
+            Refusal::LineCutOff => "line_cut_off",
         }
     }
 
@@ -119,6 +136,33 @@ pub fn may_send(window: Window, channel: Channel, what: Outgoing) -> Result<Send
             Err(Refusal::CustomerMustWriteFirst)
         }
         (Outgoing::FreeForm, Window::Closed(ClosedBecause::Expired)) => Err(Refusal::WindowExpired),
+    }
+}
+
+/// What the line's standing with Meta and the customer's marketing preference allow, besides
+/// the window: a restriction in force stops its kind of sending, a disabled or disconnected
+/// business account stops all, and a marketing template does not go to a customer who
+/// stopped marketing messages.
+pub fn line_allows(
+    standing: &crate::standing::Standing,
+    what: Outgoing,
+    marketing: bool,
+    marketing_stopped: bool,
+    now: EpochMs,
+) -> Result<(), Refusal> {
+    use crate::standing::Stopped;
+    if standing.cut_off() {
+        return Err(Refusal::LineCutOff);
+    }
+    match what {
+        Outgoing::Template if standing.stops(Stopped::BusinessInitiated, now).is_some() => {
+            Err(Refusal::LineMayNotStart)
+        }
+        Outgoing::FreeForm if standing.stops(Stopped::CustomerInitiated, now).is_some() => {
+            Err(Refusal::LineMayNotReply)
+        }
+        Outgoing::Template if marketing && marketing_stopped => Err(Refusal::MarketingStopped),
+        _ => Ok(()),
     }
 }
 

@@ -8,8 +8,13 @@ use serde::{Deserialize, Serialize};
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Batch {
     pub events: Vec<Inbound>,
-    /// Things worth logging that change nothing: provider-side errors, unknown fields.
+    /// Changes to a WhatsApp Business Account as a whole (its templates, its standing, its
+    /// numbers' limits), routed by the business account's id.
+    pub business: Vec<crate::business::BusinessUpdate>,
+    /// Things worth logging that change nothing: provider-side errors, unreadable parts.
     pub notices: Vec<String>,
+    /// Fields Buzón does not handle, accepted and left alone (calls, name reviews, …).
+    pub ignored: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -23,6 +28,8 @@ pub enum Inbound {
     Delete(Delete),
     /// A contact of the WhatsApp Business App, synced after onboarding.
     ContactSync(SyncedContact),
+    /// The customer stopped or resumed marketing messages from this business.
+    MarketingPreference(MarketingPreference),
 }
 
 impl Inbound {
@@ -35,6 +42,7 @@ impl Inbound {
             Inbound::Edit(e) => &e.account,
             Inbound::Delete(d) => &d.account,
             Inbound::ContactSync(c) => &c.account,
+            Inbound::MarketingPreference(p) => &p.account,
         }
     }
 
@@ -48,6 +56,7 @@ impl Inbound {
             Inbound::Edit(e) => Some(&e.customer),
             Inbound::Delete(d) => Some(&d.customer),
             Inbound::ContactSync(c) => Some(&c.phone),
+            Inbound::MarketingPreference(p) => Some(&p.customer),
         }
     }
 }
@@ -345,6 +354,16 @@ pub struct SyncedContact {
     pub full_name: Option<String>,
     pub first_name: Option<String>,
     pub removed: bool,
+}
+
+/// A customer pressed "Stop promotions" (or took it back).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MarketingPreference {
+    pub account: String,
+    pub customer: String,
+    /// `true` for stop, `false` for resume.
+    pub stopped: bool,
+    pub at_ms: i64,
 }
 
 #[cfg(test)]

@@ -7,6 +7,8 @@
 /// The providers' HTTP APIs (sending, media, profiles, templates).
 #[cfg(feature = "client")]
 pub mod api;
+/// The WhatsApp Business Account's own webhooks: templates, standing, numbers' limits.
+pub mod business;
 /// Which files each channel accepts, judged by content.
 pub mod files;
 /// The product's own inbound events.
@@ -84,6 +86,16 @@ impl Channel {
             Channel::Messenger => messenger::accounts(body, messenger::Platform::Messenger),
             Channel::Instagram => messenger::accounts(body, messenger::Platform::Instagram),
             Channel::Twilio => twilio::accounts(body),
+        }
+    }
+
+    /// The WhatsApp Business Accounts a webhook body is about as a whole (its changes that
+    /// name no number), read like [`Channel::webhook_accounts`] before the signature is
+    /// checked. Empty for the other channels.
+    pub fn webhook_businesses(self, body: &[u8]) -> Result<Vec<String>, ParseError> {
+        match self {
+            Channel::Whatsapp => whatsapp::businesses(body),
+            _ => Ok(Vec::new()),
         }
     }
 }

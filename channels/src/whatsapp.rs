@@ -1,6 +1,9 @@
-//! WhatsApp Cloud API webhooks: `messages` (customer messages, statuses), and for numbers also
-//! used in the WhatsApp Business App, `smb_message_echoes`, `history` and `smb_app_state_sync`.
-//! Every change of every entry is read; one odd message becomes a notice, not a lost batch.
+//! WhatsApp Cloud API webhooks: `messages` (customer messages, statuses), `user_preferences`
+//! (marketing stopped or resumed), and for numbers also used in the WhatsApp Business App,
+//! `smb_message_echoes`, `history` and `smb_app_state_sync`; changes that name no number are
+//! the business account's own (`crate::business`). Every change of every entry is read; one
+//! odd message becomes a notice, not a lost batch, and a field Buzón does not handle is
+//! accepted and left alone.
 
 use serde::Deserialize;
 use serde_json::Value;
@@ -21,6 +24,24 @@ pub(crate) fn accounts(body: &[u8]) -> Result<Vec<String>, ParseError> {
     }))
 }
 
+/// The business accounts (entry ids) of the changes that name no number.
+pub(crate) fn businesses(body: &[u8]) -> Result<Vec<String>, ParseError> {
+    let envelope = envelope(body)?;
+    crate::distinct_accounts(
+        envelope
+            .entry
+            .iter()
+            .filter(|entry| {
+                !entry.id.is_empty()
+                    && entry
+                        .changes
+                        .iter()
+                        .any(|change| change.value.pointer("/metadata/phone_number_id").is_none())
+            })
+            .map(|entry| entry.id.clone()),
+    )
+}
+
 pub fn parse(body: &[u8]) -> Result<Batch, ParseError> {
     let envelope = envelope(body)?;
     let mut batch = Batch::default();
@@ -32,10 +53,11 @@ pub fn parse(body: &[u8]) -> Result<Batch, ParseError> {
                 .and_then(Value::as_str)
                 .map(str::to_string)
             else {
-                batch.notices.push(format!(
-                    "change {:?} without a phone number id",
-                    change.field
-                ));
+                // About the business account as a whole.
+                match crate::business::change(&entry.id, &change.field, &change.value) {
+                    Some(update) => batch.business.push(update),
+                    None => batch.ignored.push(change.field),
+                }
                 continue;
             };
             match change.field.as_str() {
@@ -43,11 +65,55 @@ pub fn parse(body: &[u8]) -> Result<Batch, ParseError> {
                 "smb_message_echoes" => echoes(&account, change.value, &mut batch),
                 "history" => history(&account, change.value, &mut batch),
                 "smb_app_state_sync" => state_sync(&account, change.value, &mut batch),
-                other => batch.notices.push(format!("ignored field {other:?}")),
+                "user_preferences" => preferences(&account, change.value, &mut batch),
+                other => batch.ignored.push(other.to_string()),
             }
         }
     }
     Ok(batch)
+}
+
+/// `user_preferences`: a customer stopped or resumed marketing messages.
+fn preferences(account: &str, value: Value, batch: &mut Batch) {
+    let Some(all) = value.get("user_preferences").and_then(Value::as_array) else {
+        return;
+    };
+    for preference in all {
+        let text = |key: &str| preference.get(key).and_then(Value::as_str);
+        if text("category") != Some("marketing_messages") {
+            continue;
+        }
+        let stopped = match text("value") {
+            Some("stop") => true,
+            Some("resume") => false,
+            other => {
+                batch
+                    .notices
+                    .push(format!("unknown marketing preference {other:?}"));
+                continue;
+            }
+        };
+        let Some(customer) = text("wa_id").map(digits).filter(|c| !c.is_empty()) else {
+            batch
+                .notices
+                .push("marketing preference without a customer".into());
+            continue;
+        };
+        let at_ms = match preference.get("timestamp") {
+            Some(Value::Number(n)) => n.as_i64().and_then(|s| s.checked_mul(1000)),
+            Some(Value::String(s)) => seconds_text_to_ms(s),
+            _ => None,
+        }
+        .unwrap_or(0);
+        batch
+            .events
+            .push(Inbound::MarketingPreference(MarketingPreference {
+                account: account.to_string(),
+                customer,
+                stopped,
+                at_ms,
+            }));
+    }
 }
 
 #[derive(Deserialize)]
@@ -59,6 +125,9 @@ struct Envelope {
 
 #[derive(Deserialize)]
 struct Entry {
+    /// The WhatsApp Business Account's id.
+    #[serde(default)]
+    id: String,
     #[serde(default)]
     changes: Vec<Change>,
 }

@@ -396,9 +396,10 @@ impl Worker {
         let row: SendingRow = sqlx::query_as(
             "SELECT m.org_id, m.conversation_id, m.kind, m.body, m.content, m.provider_id, \
                     r.provider_id AS reply_to_provider_id, c.customer_key, c.assignee_id, \
-                    c.last_incoming_at, m.account_id \
+                    c.last_incoming_at, m.account_id, a.standing, c.marketing_stopped_at \
              FROM messages m \
              JOIN conversations c ON c.id = m.conversation_id \
+             JOIN accounts a ON a.id = m.account_id \
              LEFT JOIN messages r ON r.id = m.reply_to_id \
              WHERE m.id = $1",
         )
@@ -435,10 +436,29 @@ impl Worker {
         } else {
             Outgoing::FreeForm
         };
-        let allowed = may_send(
-            window(channel, row.last_incoming_at, EpochMs::now()),
-            channel,
-            what,
+        let now = EpochMs::now();
+        // And the line's standing with Meta, and the customer's marketing preference, now.
+        let standing: app::standing::Standing =
+            serde_json::from_str(&row.standing).unwrap_or_default();
+        let marketing = serde_json::from_str::<serde_json::Value>(&row.content)
+            .ok()
+            .and_then(|c| {
+                c.get("category")
+                    .and_then(|v| v.as_str())
+                    .map(str::to_string)
+            })
+            .is_some_and(|category| category == "marketing");
+        let allowed = may_send(window(channel, row.last_incoming_at, now), channel, what).and_then(
+            |send_as| {
+                app::window::line_allows(
+                    &standing,
+                    what,
+                    marketing,
+                    row.marketing_stopped_at.is_some(),
+                    now,
+                )
+                .map(|()| send_as)
+            },
         );
         let human_agent = allowed == Ok(SendAs::HumanAgentTag);
         let caption = row.body.clone().unwrap_or_default();
@@ -503,6 +523,8 @@ struct SendingRow {
     assignee_id: Option<i64>,
     last_incoming_at: Option<EpochMs>,
     account_id: i64,
+    standing: String,
+    marketing_stopped_at: Option<EpochMs>,
 }
 
 struct Sending {

@@ -15,7 +15,7 @@ use std::time::Duration;
 use app::auth::ssr::user_of_session;
 use app::auth::CurrentUser;
 use app::db::Db;
-use app::event_log::stream_json;
+use app::event_log::{stream_json, OrgNotice};
 use app::permissions::{can_see_conversation, can_use_inbox};
 use app::state::AppState;
 use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
@@ -211,14 +211,21 @@ async fn follow(
                 Some(Ok(Message::Close(_))) | None | Some(Err(_)) => return,
                 Some(Ok(_)) => {}
             },
-            changed = access.recv() => {
-                let here = match changed {
-                    Ok(org_id) => org_id == user.org_id,
-                    // Missed some: any of them may have been this organization.
-                    Err(RecvError::Lagged(_)) => true,
+            notice = access.recv() => {
+                let (access_changed, lines_changed) = match notice {
+                    Ok(notice) if notice.org_id() != user.org_id => (false, false),
+                    Ok(OrgNotice::Access(_)) => (true, false),
+                    Ok(OrgNotice::Lines(_)) => (false, true),
+                    // Missed some: any of them may have been this organization's.
+                    Err(RecvError::Lagged(_)) => (true, true),
                     Err(RecvError::Closed) => return,
                 };
-                if here && !check_again(&mut socket, &state.db, &session, &mut user).await {
+                if access_changed && !check_again(&mut socket, &state.db, &session, &mut user).await {
+                    return;
+                }
+                if lines_changed
+                    && socket.send(Message::Text(r#"{"lines":true}"#.into())).await.is_err()
+                {
                     return;
                 }
             }

@@ -22,8 +22,8 @@ use app::error::AppError;
 use app::event_log::{self, Hub, Published};
 use app::orgs::Tx;
 use channels::{
-    Channel, Content, Delete, Delivery, Edit, Inbound, Message, Reaction, StatusUpdate,
-    SyncedContact, Watermark, WatermarkPoint,
+    Channel, Content, Delete, Delivery, Edit, Inbound, MarketingPreference, Message, Reaction,
+    StatusUpdate, SyncedContact, Watermark, WatermarkPoint,
 };
 use serde_json::json;
 use tokio::sync::{mpsc, oneshot};
@@ -230,6 +230,9 @@ async fn apply(
         Inbound::Edit(edit) => apply_edit(&mut step, edit).await,
         Inbound::Delete(delete) => apply_delete(&mut step, delete).await,
         Inbound::ContactSync(contact) => sync_contact(&mut step, contact).await,
+        Inbound::MarketingPreference(preference) => {
+            apply_marketing_preference(&mut step, preference).await
+        }
     }
 }
 
@@ -834,6 +837,45 @@ async fn apply_delete(step: &mut Step<'_, '_>, delete: &Delete) -> Result<(), Ap
 
 /// A Business App contact becomes a CRM contact with that WhatsApp number, once. Removing it
 /// from the phone does not delete the CRM record.
+/// A customer stopped (or resumed) marketing messages: kept on their conversation with this
+/// line and on its contact, where the server refuses marketing templates (`window`). A later
+/// preference wins over an earlier one, whatever order they arrive in.
+async fn apply_marketing_preference(
+    step: &mut Step<'_, '_>,
+    preference: &MarketingPreference,
+) -> Result<(), AppError> {
+    let at = EpochMs(preference.at_ms);
+    let stopped_at = preference.stopped.then_some(at);
+    // The moment of the latest preference is kept in `marketing_changed_at`, so that one
+    // delivered late does not undo a newer one.
+    let updated: Option<(Option<i64>,)> = sqlx::query_as(
+        "UPDATE conversations SET marketing_stopped_at = $1, marketing_changed_at = $2 \
+         WHERE account_id = $3 AND customer_key = $4 \
+           AND COALESCE(marketing_changed_at, 0) <= $2 \
+         RETURNING contact_id",
+    )
+    .bind(stopped_at)
+    .bind(at)
+    .bind(step.account.id)
+    .bind(&preference.customer)
+    .fetch_optional(&mut **step.tx)
+    .await?;
+    let Some((contact_id,)) = updated else {
+        step.stored.unmatched += 1;
+        return Ok(());
+    };
+    if let Some(contact_id) = contact_id {
+        sqlx::query("UPDATE contacts SET marketing_stopped_at = $1 WHERE id = $2 AND org_id = $3")
+            .bind(stopped_at)
+            .bind(contact_id)
+            .bind(step.account.org_id)
+            .execute(&mut **step.tx)
+            .await?;
+    }
+    step.stored.updates += 1;
+    Ok(())
+}
+
 async fn sync_contact(step: &mut Step<'_, '_>, contact: &SyncedContact) -> Result<(), AppError> {
     if contact.removed {
         return Ok(());

@@ -193,6 +193,7 @@ pub fn router(state: AppState, ingest: ingest::Ingest) -> Router {
         ));
     let webhooks = webhooks::routes(webhooks::Webhooks {
         db: state.db.clone(),
+        hub: state.hub.clone(),
         secrets: state.secrets.clone(),
         ingest,
         public_url: state.settings.public_url.clone(),

@@ -7,7 +7,7 @@
 use std::time::Duration;
 
 use app::db::Db;
-use app::event_log::{stream_json, Hub, Published};
+use app::event_log::{stream_json, Hub, OrgNotice, Published};
 use sqlx::postgres::PgListener;
 
 const CHANNEL: &str = "buzon_events";
@@ -28,12 +28,12 @@ pub fn instance_name() -> String {
 pub async fn tell_access(
     db: Db,
     instance: String,
-    mut told: tokio::sync::mpsc::UnboundedReceiver<i64>,
+    mut told: tokio::sync::mpsc::UnboundedReceiver<OrgNotice>,
 ) {
-    while let Some(org_id) = told.recv().await {
+    while let Some(notice) = told.recv().await {
         if let Err(err) = sqlx::query("SELECT pg_notify($1, $2)")
             .bind(ACCESS_CHANNEL)
-            .bind(format!("{instance}:{org_id}"))
+            .bind(format!("{instance}:{}", notice.to_text()))
             .execute(&db.pool)
             .await
         {
@@ -105,8 +105,8 @@ async fn follow(db: &Db, hub: &Hub, instance: &str) -> Result<(), sqlx::Error> {
             continue;
         }
         if notice.channel() == ACCESS_CHANNEL {
-            if let Ok(org_id) = ids.parse() {
-                hub.access_changed_locally(org_id);
+            if let Some(notice) = OrgNotice::from_text(ids) {
+                hub.notice_locally(notice);
             }
             continue;
         }

@@ -1,16 +1,19 @@
 //! The webhook endpoints: `/webhooks/{whatsapp,messenger,instagram,twilio}`.
 //!
 //! GET answers Meta's subscription handshake. POST reads the raw body (size-capped), finds the
-//! accounts it is addressed to, and checks the signature over the exact bytes with their
-//! secret before anything is parsed further or stored: a missing or wrong signature gets 401
-//! and nothing happens. A verified body is stored durably and only then answered with 200, so
-//! the provider retries whatever was not stored.
+//! accounts it is addressed to (a WhatsApp Business Account's own changes, which name no
+//! number, go to the lines of that business account), and checks the signature over the exact
+//! bytes with their secret before anything is parsed further or stored: a missing or wrong
+//! signature, or no such account, gets 401 and nothing happens. A verified body is stored
+//! durably and only then answered with 200, so the provider retries whatever was not stored;
+//! a field Buzón does not handle is answered 200 and left alone.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use app::accounts::business;
 use app::accounts::store::{self, RoutedAccount};
 use app::db::Db;
 use app::secrets::SecretBox;
@@ -31,6 +34,7 @@ pub const MAX_BODY: usize = 3 * 1024 * 1024;
 #[derive(Clone)]
 pub struct Webhooks {
     pub db: Db,
+    pub hub: app::event_log::Hub,
     pub secrets: SecretBox,
     pub ingest: Ingest,
     /// The public URL Twilio was configured with (its signature covers the URL).
@@ -168,7 +172,14 @@ async fn receive(
             return StatusCode::BAD_REQUEST.into_response();
         }
     };
-    let accounts = match hooks
+    let businesses = match channel.webhook_businesses(&body) {
+        Ok(ids) => ids,
+        Err(err) => {
+            tracing::warn!(channel = channel.as_str(), %err, "unreadable webhook body");
+            return StatusCode::BAD_REQUEST.into_response();
+        }
+    };
+    let mut accounts = match hooks
         .accounts
         .routed(&hooks.db, &hooks.secrets, channel, &addressed)
         .await
@@ -176,6 +187,18 @@ async fn receive(
         Ok(accounts) => accounts,
         Err(_) => return StatusCode::SERVICE_UNAVAILABLE.into_response(),
     };
+    if !businesses.is_empty() {
+        match business::business_lines(&hooks.db, &hooks.secrets, &businesses).await {
+            Ok(lines) => {
+                for line in lines {
+                    if !accounts.iter().any(|a| a.id == line.id) {
+                        accounts.push(line);
+                    }
+                }
+            }
+            Err(_) => return StatusCode::SERVICE_UNAVAILABLE.into_response(),
+        }
+    }
     let trusted = if channel.is_meta() {
         let header = headers
             .get("x-hub-signature-256")
@@ -208,6 +231,32 @@ async fn receive(
     };
     for notice in &batch.notices {
         tracing::info!(channel = channel.as_str(), notice, "webhook notice");
+    }
+    for field in &batch.ignored {
+        tracing::debug!(
+            channel = channel.as_str(),
+            field,
+            "webhook field left alone"
+        );
+    }
+    // The business account's own changes, to its connected lines that verified the body.
+    let mut changed = Vec::new();
+    for update in &batch.business {
+        let lines: Vec<RoutedAccount> = trusted
+            .iter()
+            .filter(|a| {
+                a.connected && a.setting("business_id").as_deref() == Some(&update.business_id)
+            })
+            .cloned()
+            .collect();
+        match business::apply(&hooks.db, &lines, update).await {
+            Ok(orgs) => changed.extend(orgs),
+            // Not stored: Meta will deliver it again.
+            Err(_) => return StatusCode::SERVICE_UNAVAILABLE.into_response(),
+        }
+    }
+    for org_id in changed {
+        hooks.hub.lines_changed(org_id);
     }
     // Disconnected accounts keep their history but take nothing new.
     let routes: HashMap<String, AccountRef> = trusted

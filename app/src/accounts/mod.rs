@@ -1,6 +1,9 @@
 //! Connected accounts: WhatsApp lines, Facebook Pages, Instagram accounts and Twilio
 //! senders, with their credentials sealed at rest and never sent back to the browser.
 
+/// Applying the WhatsApp Business Account's own webhooks.
+#[cfg(feature = "ssr")]
+pub mod business;
 pub mod page;
 #[cfg(feature = "ssr")]
 pub mod store;

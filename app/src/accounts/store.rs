@@ -52,6 +52,8 @@ pub struct RoutedAccount {
     pub org_id: i64,
     pub channel: Channel,
     pub external_id: String,
+    /// The number or handle as people see it (`+52 55 …`).
+    pub display_handle: Option<String>,
     pub connected: bool,
     pub config: serde_json::Value,
     pub credentials: Credentials,
@@ -163,9 +165,11 @@ pub async fn connect(
     }
     // Connecting a line again keeps its installer (who may delete its conversations): a
     // settings manager cannot take that over by reconnecting it.
+    let business_id = new.config.get("business_id").and_then(|v| v.as_str());
     let existing: Option<(i64,)> = sqlx::query_as(
         "UPDATE accounts SET name = $1, display_handle = $2, config = $3, secrets = $4, \
-         status = 'connected', disconnected_at = NULL, connected_by = COALESCE(connected_by, $5) \
+         status = 'connected', disconnected_at = NULL, connected_by = COALESCE(connected_by, $5), \
+         business_id = $9 \
          WHERE org_id = $6 AND channel = $7 AND external_id = $8 RETURNING id",
     )
     .bind(&new.name)
@@ -182,6 +186,7 @@ pub async fn connect(
     .bind(org_id)
     .bind(new.channel.as_str())
     .bind(&new.external_id)
+    .bind(business_id)
     .fetch_optional(&mut *tx)
     .await?;
     let id = match existing {
@@ -189,8 +194,8 @@ pub async fn connect(
         None => {
             let (id,): (i64,) = sqlx::query_as(
                 "INSERT INTO accounts (org_id, channel, name, external_id, display_handle, \
-                 config, secrets, status, connected_by, connected_at, created_at) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, 'connected', $8, $9, $9) RETURNING id",
+                 config, secrets, status, connected_by, connected_at, created_at, business_id) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, 'connected', $8, $9, $9, $10) RETURNING id",
             )
             .bind(org_id)
             .bind(new.channel.as_str())
@@ -207,6 +212,7 @@ pub async fn connect(
             ))
             .bind(new.connected_by)
             .bind(now)
+            .bind(business_id)
             .fetch_one(&mut *tx)
             .await
             .on_unique(Field::Account)?;
@@ -218,19 +224,21 @@ pub async fn connect(
 }
 
 #[derive(sqlx::FromRow)]
-struct AccountRow {
+pub(crate) struct AccountRow {
     id: i64,
     org_id: i64,
     channel: String,
     external_id: String,
+    display_handle: Option<String>,
     status: String,
     config: String,
     secrets: Option<Vec<u8>>,
 }
 
-const ACCOUNT_COLUMNS: &str = "id, org_id, channel, external_id, status, config, secrets";
+pub(crate) const ACCOUNT_COLUMNS: &str =
+    "id, org_id, channel, external_id, display_handle, status, config, secrets";
 
-fn routed(secrets: &SecretBox, row: AccountRow) -> Result<RoutedAccount, AppError> {
+pub(crate) fn routed(secrets: &SecretBox, row: AccountRow) -> Result<RoutedAccount, AppError> {
     let channel = Channel::parse(&row.channel)
         .ok_or_else(|| AppError::internal(format!("unknown channel {}", row.channel)))?;
     Ok(RoutedAccount {
@@ -245,6 +253,7 @@ fn routed(secrets: &SecretBox, row: AccountRow) -> Result<RoutedAccount, AppErro
         org_id: row.org_id,
         channel,
         external_id: row.external_id,
+        display_handle: row.display_handle,
         connected: row.status == "connected",
         config: serde_json::from_str(&row.config).unwrap_or(serde_json::Value::Null),
     })
@@ -517,7 +526,7 @@ pub mod ssr {
             Some(account) => {
                 sqlx::query(
                     "UPDATE accounts SET name = $1, external_id = $2, display_handle = $3, \
-                     config = $4, secrets = $5 WHERE id = $6",
+                     config = $4, secrets = $5, business_id = $7 WHERE id = $6",
                 )
                 .bind(&new.name)
                 .bind(&new.external_id)
@@ -531,6 +540,7 @@ pub mod ssr {
                     &new.external_id,
                 ))
                 .bind(account.id)
+                .bind(business_id.as_deref())
                 .execute(&state.db.pool)
                 .await
                 .on_unique(Field::ExternalId)?;

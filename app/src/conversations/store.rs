@@ -467,6 +467,10 @@ pub mod ssr {
         pub account_name: String,
         /// The caller may delete it.
         pub may_delete: bool,
+        /// The line's standing with Meta (restrictions, a ban, a disconnection).
+        pub standing: crate::standing::Standing,
+        /// The customer stopped marketing messages.
+        pub marketing_stopped: bool,
     }
 
     /// A conversation with what the caller may do with it depends on: its account.
@@ -476,6 +480,8 @@ pub mod ssr {
         listed: Listed,
         account_name: String,
         connected_by: Option<i64>,
+        standing: String,
+        marketing_stopped_at: Option<EpochMs>,
     }
 
     impl Visible {
@@ -485,9 +491,10 @@ pub mod ssr {
             if !self.account_connected {
                 return Err(AppError::AccountDisconnected);
             }
-            let open = window(self.channel, self.summary.last_incoming_at, EpochMs::now());
-            may_send(open, self.channel, what)
-                .map(|_| ())
+            let now = EpochMs::now();
+            let open = window(self.channel, self.summary.last_incoming_at, now);
+            may_send(open, self.channel, what).map_err(AppError::Window)?;
+            crate::window::line_allows(&self.standing, what, false, self.marketing_stopped, now)
                 .map_err(AppError::Window)
         }
     }
@@ -541,7 +548,8 @@ pub mod ssr {
         let columns = prefixed(SUMMARY_COLUMNS, "c.");
         let listed: Option<VisibleRow> = sqlx::query_as(&format!(
             "SELECT a.channel, a.status AS account_status, a.name AS account_name, \
-                 a.connected_by, {columns} FROM conversations c \
+                 a.connected_by, a.standing, c.marketing_stopped_at, {columns} \
+                 FROM conversations c \
                  JOIN accounts a ON a.id = c.account_id \
                  WHERE c.id = $1 AND c.org_id = $2 AND c.deleted_at IS NULL"
         ))
@@ -553,6 +561,8 @@ pub mod ssr {
             listed,
             account_name,
             connected_by,
+            standing,
+            marketing_stopped_at,
         }) = listed
         else {
             return Err(AppError::NotFound);
@@ -571,6 +581,8 @@ pub mod ssr {
             account_connected,
             account_name,
             may_delete: can_delete_conversation(actor, connected_by),
+            standing: serde_json::from_str(&standing).unwrap_or_default(),
+            marketing_stopped: marketing_stopped_at.is_some(),
         })
     }
 
@@ -1126,6 +1138,15 @@ pub mod ssr {
             price,
         } = crate::templates::ssr::approved(&state, visible.summary.account_id, template_id)
             .await?;
+        // A marketing template does not go to a customer who stopped them.
+        crate::window::line_allows(
+            &visible.standing,
+            Outgoing::Template,
+            category == "marketing",
+            visible.marketing_stopped,
+            EpochMs::now(),
+        )
+        .map_err(AppError::Window)?;
         let params: Vec<String> = params.into_iter().map(|p| p.trim().to_string()).collect();
         if params.len() != template.body_param_count() || params.iter().any(String::is_empty) {
             return Err(AppError::invalid(Field::Template, Problem::Required));

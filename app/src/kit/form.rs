@@ -142,6 +142,10 @@ pub fn refusal_text(locale: Locale, refusal: crate::window::Refusal) -> String {
         Refusal::TemplatesNotOnThisChannel => td_string!(locale, errors.window_no_templates),
         Refusal::CustomerMustWriteFirst => td_string!(locale, errors.window_customer_first),
         Refusal::WindowExpired => td_string!(locale, errors.window_expired),
+        Refusal::MarketingStopped => td_string!(locale, errors.marketing_stopped),
+        Refusal::LineMayNotStart => td_string!(locale, errors.line_may_not_start),
+        Refusal::LineMayNotReply => td_string!(locale, errors.line_may_not_reply),
+        Refusal::LineCutOff => td_string!(locale, errors.line_cut_off),
     }
     .to_string()
 }
