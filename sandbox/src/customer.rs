@@ -117,6 +117,31 @@ pub async fn build_and_deliver(world: &Shared, send: Send) -> Result<(String, u1
     };
     let text = send.text.clone().filter(|t| !t.is_empty());
     let status = match send.channel {
+        // "Stop promotions" (or taking it back) in WhatsApp: Meta's `user_preferences`.
+        Channel::Whatsapp
+            if matches!(send.kind.as_str(), "stop_promotions" | "resume_promotions") =>
+        {
+            let display = {
+                let w = world.lock().unwrap();
+                w.line(&account)
+                    .map(|l| l.display_phone_number.clone())
+                    .unwrap_or_default()
+            };
+            let value = if send.kind == "stop_promotions" {
+                "stop"
+            } else {
+                "resume"
+            };
+            let payload = json!({"object": "whatsapp_business_account", "entry": [{"id": WABA_ID,
+                "changes": [{"field": "user_preferences", "value": {
+                    "messaging_product": "whatsapp",
+                    "metadata": {"display_phone_number": display, "phone_number_id": account},
+                    "contacts": [{"wa_id": customer.id}],
+                    "user_preferences": [{"wa_id": customer.id, "category": "marketing_messages",
+                        "detail": format!("User requested to {value} marketing messages"),
+                        "value": value, "timestamp": now_ms() / 1000}]}}]}]});
+            deliver::meta(world, Channel::Whatsapp, payload).await
+        }
         Channel::Whatsapp => {
             let message = whatsapp_message(world, &send, &id, text.clone())?;
             let display = {

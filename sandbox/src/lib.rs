@@ -21,6 +21,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use axum::extract::{Query, State};
+use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
@@ -76,6 +77,7 @@ pub fn router(world: Shared) -> Router {
         .route("/sandbox/api/read", post(customer::read))
         .route("/sandbox/api/faults", post(add_faults))
         .route("/sandbox/api/behaviour", post(set_behaviour))
+        .route("/sandbox/api/business", post(business_event))
         .route("/healthz", get(|| async { "ok" }))
         .with_state(world)
 }
@@ -144,6 +146,90 @@ async fn add_faults(State(world): State<Shared>, Json(faults): Json<Faults>) -> 
 async fn set_behaviour(State(world): State<Shared>, Json(behaviour): Json<Behaviour>) -> Response {
     world.lock().unwrap().behaviour = behaviour;
     Json(json!({"ok": true})).into_response()
+}
+
+/// What Meta tells a business about its account and templates, on request.
+#[derive(serde::Deserialize)]
+struct BusinessEvent {
+    /// `restriction` (with `hours`), `lift_restriction`, or `template_status` (with `name`,
+    /// `status` and an optional `reason`).
+    event: String,
+    #[serde(default)]
+    hours: Option<i64>,
+    #[serde(default)]
+    name: Option<String>,
+    #[serde(default)]
+    status: Option<String>,
+    #[serde(default)]
+    reason: Option<String>,
+}
+
+/// `POST /sandbox/api/business`: the business account's own webhooks (`account_update`,
+/// `message_template_status_update`), signed and sent as Meta sends them.
+async fn business_event(State(world): State<Shared>, Json(event): Json<BusinessEvent>) -> Response {
+    let now = world::now_ms() / 1000;
+    let (field, value) = match event.event.as_str() {
+        "restriction" => (
+            "account_update",
+            json!({"event": "ACCOUNT_RESTRICTION", "restriction_info": [
+                {"restriction_type": "RESTRICTED_BIZ_INITIATED_MESSAGING",
+                 "expiration": now + event.hours.unwrap_or(24) * 3600}]}),
+        ),
+        "lift_restriction" => (
+            "account_update",
+            json!({"event": "ACCOUNT_RESTRICTION", "restriction_info": []}),
+        ),
+        "template_status" => {
+            let (Some(name), Some(status)) = (event.name.clone(), event.status.clone()) else {
+                return (
+                    StatusCode::BAD_REQUEST,
+                    Json(json!({"error": "name and status"})),
+                )
+                    .into_response();
+            };
+            // The sandbox's own list agrees, so a later sync says the same.
+            let found = {
+                let mut w = world.lock().unwrap();
+                w.templates
+                    .iter_mut()
+                    .find(|t| t["name"] == name.as_str())
+                    .map(|t| {
+                        t["status"] = json!(status);
+                        (
+                            t["id"].clone(),
+                            t["language"].clone(),
+                            t["category"].clone(),
+                        )
+                    })
+            };
+            let Some((id, language, category)) = found else {
+                return (
+                    StatusCode::BAD_REQUEST,
+                    Json(json!({"error": "no such template"})),
+                )
+                    .into_response();
+            };
+            let mut value = json!({"event": status, "message_template_id": id,
+                "message_template_name": name, "message_template_language": language,
+                "message_template_category": category,
+                "reason": event.reason.as_ref().map_or("NONE", |_| "INVALID_FORMAT")});
+            if let Some(reason) = &event.reason {
+                value["rejection_info"] = json!({"reason": reason, "recommendation": ""});
+            }
+            ("message_template_status_update", value)
+        }
+        _ => {
+            return (
+                StatusCode::BAD_REQUEST,
+                Json(json!({"error": "unknown event"})),
+            )
+                .into_response()
+        }
+    };
+    let payload = json!({"object": "whatsapp_business_account",
+        "entry": [{"id": world::WABA_ID, "time": now, "changes": [{"field": field, "value": value}]}]});
+    let status = deliver::meta(&world, Channel::Whatsapp, payload).await;
+    Json(json!({"webhook_status": status})).into_response()
 }
 
 /// Customers who write on their own, so a newcomer sees the inbox move.

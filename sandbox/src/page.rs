@@ -40,6 +40,8 @@ pub const PAGE: &str = r##"<!doctype html>
   <label>Cuenta <select id="account"></select></label>
   <label>Cliente <select id="customer"></select></label>
   <button class="secondary" id="read" type="button">Marcar como leído</button>
+  <button class="secondary" id="restrict" type="button">Meta: restringir la cuenta 24 h</button>
+  <button class="secondary" id="lift" type="button">Meta: levantar la restricción</button>
 </header>
 <main>
   <div id="thread" aria-live="polite"></div>
@@ -53,6 +55,8 @@ pub const PAGE: &str = r##"<!doctype html>
       <option value="story_reply">Respuesta a historia</option><option value="story_mention">Mención en historia</option>
       <option value="reaction">Reacción</option><option value="edit">Editar</option><option value="revoke">Eliminar</option>
       <option value="poll">Encuesta</option><option value="contacts">Contacto compartido</option>
+      <option value="stop_promotions">Detener promociones (WhatsApp)</option>
+      <option value="resume_promotions">Reanudar promociones (WhatsApp)</option>
     </select>
     <input id="text" placeholder="Escribe como el cliente…" aria-label="Texto">
     <button type="submit">Enviar</button>
@@ -107,6 +111,13 @@ $('read').addEventListener('click', async () => {
     body: JSON.stringify({channel: $('channel').value, account: $('account').value, from: $('customer').value})});
   refresh();
 });
+async function business(event) {
+  const answer = await (await fetch('/sandbox/api/business', {method: 'POST',
+    headers: {'content-type': 'application/json'}, body: JSON.stringify(event)})).json();
+  $('result').textContent = answer.error ? 'Error: ' + answer.error : 'Buzón respondió ' + answer.webhook_status;
+}
+$('restrict').addEventListener('click', () => business({event: 'restriction', hours: 24}));
+$('lift').addEventListener('click', () => business({event: 'lift_restriction'}));
 $('composer').addEventListener('submit', async (e) => {
   e.preventDefault();
   const body = {channel: $('channel').value, account: $('account').value, from: $('customer').value,

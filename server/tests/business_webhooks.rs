@@ -13,6 +13,7 @@ use serde_json::{json, Value};
 const WABA: &str = "102290129340398";
 
 on_both_databases!(
+    the_sandbox_sends_these_events_as_meta_would,
     template_updates_reach_the_synced_template_once,
     account_and_number_updates_change_the_lines_standing,
     marketing_preferences_are_kept_on_the_conversation_and_its_contact,
@@ -375,4 +376,73 @@ async fn restrictions_and_stopped_marketing_refuse_sends_before_they_reach_meta(
     assert_eq!(status, StatusCode::OK, "{sent}");
     assert_eq!(sent["kind"], "template");
     f.stop().await;
+}
+
+/// The sandbox plays Meta: a customer pressing "Stop promotions", a template paused, the line
+/// restricted and the restriction lifted, each reaching Buzón as a signed webhook.
+async fn the_sandbox_sends_these_events_as_meta_would(backend: Backend) {
+    use common::pair::Pair;
+    let pair = Pair::start(backend).await;
+    let (account_id,): (i64,) =
+        sqlx::query_as("SELECT id FROM accounts WHERE channel = 'whatsapp' ORDER BY id LIMIT 1")
+            .fetch_one(&pair.db.pool)
+            .await
+            .unwrap();
+    pair.admin
+        .json("sync_templates", &[("account_id", &account_id.to_string())])
+        .await;
+    pair.customer_sends(json!({"channel": "whatsapp", "text": "hola"}))
+        .await;
+    pair.customer_sends(json!({"channel": "whatsapp", "type": "stop_promotions"}))
+        .await;
+    let (stopped,): (Option<i64>,) =
+        sqlx::query_as("SELECT marketing_stopped_at FROM conversations")
+            .fetch_one(&pair.db.pool)
+            .await
+            .unwrap();
+    assert!(stopped.is_some());
+
+    let business = |event: Value| {
+        let request = pair
+            .http
+            .post(format!("{}/sandbox/api/business", pair.sandbox_url))
+            .json(&event);
+        async move {
+            let answer: Value = request.send().await.unwrap().json().await.unwrap();
+            assert_eq!(answer["webhook_status"], 200, "{answer}");
+        }
+    };
+    business(
+        json!({"event": "template_status", "name": "retomar_conversacion",
+                    "status": "PAUSED"}),
+    )
+    .await;
+    let (status,): (String,) = sqlx::query_as(
+        "SELECT status FROM templates WHERE name = 'retomar_conversacion' \
+                        AND account_id = $1",
+    )
+    .bind(account_id)
+    .fetch_one(&pair.db.pool)
+    .await
+    .unwrap();
+    assert_eq!(status, "PAUSED");
+
+    business(json!({"event": "restriction", "hours": 24})).await;
+    let (standing,): (String,) = sqlx::query_as("SELECT standing FROM accounts WHERE id = $1")
+        .bind(account_id)
+        .fetch_one(&pair.db.pool)
+        .await
+        .unwrap();
+    assert!(
+        standing.contains("RESTRICTED_BIZ_INITIATED_MESSAGING"),
+        "{standing}"
+    );
+    business(json!({"event": "lift_restriction"})).await;
+    let (standing,): (String,) = sqlx::query_as("SELECT standing FROM accounts WHERE id = $1")
+        .bind(account_id)
+        .fetch_one(&pair.db.pool)
+        .await
+        .unwrap();
+    assert!(!standing.contains("RESTRICTED"), "{standing}");
+    pair.stop().await;
 }
