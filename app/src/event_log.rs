@@ -15,7 +15,7 @@ use crate::permissions::{can_see_conversation, can_use_inbox, Actor};
 pub enum OrgNotice {
     /// Someone's access changed: each stream checks its session and user again.
     Access(i64),
-    /// A line's standing or a template changed: screens read them again.
+    /// A line's standing or a template changed: the stream tells its screens (`{"lines":true}`).
     Lines(i64),
 }
 
@@ -26,7 +26,7 @@ impl OrgNotice {
         }
     }
 
-    /// How it travels between instances (`NOTIFY buzon_access`): `access:7`, `lines:7`.
+    /// How it travels between instances (`NOTIFY buzon_notices`): `access:7`, `lines:7`.
     pub fn to_text(self) -> String {
         match self {
             OrgNotice::Access(org) => format!("access:{org}"),
@@ -67,11 +67,11 @@ pub struct Hub {
     sender: broadcast::Sender<Published>,
     /// Word for the open streams of an organization that is not an event of a conversation:
     /// someone's access changed (each checks its user again), or its lines' standing or
-    /// templates did (screens read them again).
-    access: broadcast::Sender<OrgNotice>,
+    /// templates did (the stream tells its screens).
+    notices: broadcast::Sender<OrgNotice>,
     /// The same word for the other instances.
-    others_access: Option<tokio::sync::mpsc::UnboundedSender<OrgNotice>>,
-    told_access:
+    others_notices: Option<tokio::sync::mpsc::UnboundedSender<OrgNotice>>,
+    told_notices:
         std::sync::Arc<std::sync::Mutex<Option<tokio::sync::mpsc::UnboundedReceiver<OrgNotice>>>>,
     /// Ids of events published here, for the other instances to read from the log.
     others: Option<tokio::sync::mpsc::UnboundedSender<Vec<i64>>>,
@@ -83,12 +83,12 @@ impl Hub {
     pub fn new() -> Hub {
         // A stream that falls this far behind resynchronises from the log.
         let (sender, _) = broadcast::channel(4096);
-        let (access, _) = broadcast::channel(256);
+        let (notices, _) = broadcast::channel(256);
         Hub {
             sender,
-            access,
-            others_access: None,
-            told_access: Default::default(),
+            notices,
+            others_notices: None,
+            told_notices: Default::default(),
             others: None,
             told: Default::default(),
         }
@@ -97,21 +97,21 @@ impl Hub {
     /// A hub that also tells other instances (see [`Hub::take_told`]).
     pub fn with_peers() -> Hub {
         let (tell, told) = tokio::sync::mpsc::unbounded_channel();
-        let (tell_access, told_access) = tokio::sync::mpsc::unbounded_channel();
+        let (tell_notices, told_notices) = tokio::sync::mpsc::unbounded_channel();
         let hub = Hub::new();
         *hub.told.lock().expect("hub lock") = Some(told);
-        *hub.told_access.lock().expect("hub lock") = Some(told_access);
+        *hub.told_notices.lock().expect("hub lock") = Some(told_notices);
         Hub {
             others: Some(tell),
-            others_access: Some(tell_access),
+            others_notices: Some(tell_notices),
             ..hub
         }
     }
 
-    /// The organizations whose access changes this instance announced, once, for the bridge
+    /// The notices this instance announced, once, for the bridge
     /// to the other instances.
-    pub fn take_told_access(&self) -> Option<tokio::sync::mpsc::UnboundedReceiver<OrgNotice>> {
-        self.told_access.lock().expect("hub lock").take()
+    pub fn take_told_notices(&self) -> Option<tokio::sync::mpsc::UnboundedReceiver<OrgNotice>> {
+        self.told_notices.lock().expect("hub lock").take()
     }
 
     /// Someone's access in `org_id` changed (after the change committed): every open stream
@@ -120,26 +120,26 @@ impl Hub {
         self.tell(OrgNotice::Access(org_id));
     }
 
-    /// The standing of a line of `org_id`, or one of its templates, changed: the open screens
-    /// read the lines and templates again.
+    /// The standing of a line of `org_id`, or one of its templates, changed: the open streams
+    /// of the organization say so to their screens.
     pub fn lines_changed(&self, org_id: i64) {
         self.tell(OrgNotice::Lines(org_id));
     }
 
     fn tell(&self, notice: OrgNotice) {
-        let _ = self.access.send(notice);
-        if let Some(others) = &self.others_access {
+        let _ = self.notices.send(notice);
+        if let Some(others) = &self.others_notices {
             let _ = others.send(notice);
         }
     }
 
     /// Word from another instance: for this instance's streams only.
     pub fn notice_locally(&self, notice: OrgNotice) {
-        let _ = self.access.send(notice);
+        let _ = self.notices.send(notice);
     }
 
-    pub fn subscribe_access(&self) -> broadcast::Receiver<OrgNotice> {
-        self.access.subscribe()
+    pub fn subscribe_notices(&self) -> broadcast::Receiver<OrgNotice> {
+        self.notices.subscribe()
     }
 
     /// The ids of every batch published here, once, for the bridge to the other instances.

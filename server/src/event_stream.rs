@@ -153,7 +153,7 @@ async fn follow(
     // Subscribe before replaying, so nothing committed in between is missed; what both
     // deliver is sent once.
     let mut live = state.hub.subscribe();
-    let mut access = state.hub.subscribe_access();
+    let mut notices = state.hub.subscribe_notices();
     let mut sent = Sent::new();
     if let Some(after) = after {
         if !replay(&mut socket, &state.db, &user, after, &mut sent).await {
@@ -211,7 +211,7 @@ async fn follow(
                 Some(Ok(Message::Close(_))) | None | Some(Err(_)) => return,
                 Some(Ok(_)) => {}
             },
-            notice = access.recv() => {
+            notice = notices.recv() => {
                 let (access_changed, lines_changed) = match notice {
                     Ok(notice) if notice.org_id() != user.org_id => (false, false),
                     Ok(OrgNotice::Access(_)) => (true, false),

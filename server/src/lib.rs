@@ -352,11 +352,11 @@ pub async fn serve(
             instance.clone(),
             told,
         )));
-        if let Some(told_access) = state.hub.take_told_access() {
-            background.push(tokio::spawn(peers::tell_access(
+        if let Some(told_notices) = state.hub.take_told_notices() {
+            background.push(tokio::spawn(peers::tell_notices(
                 state.db.clone(),
                 instance.clone(),
-                told_access,
+                told_notices,
             )));
         }
         background.push(tokio::spawn(peers::listen(

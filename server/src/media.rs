@@ -386,9 +386,9 @@ async fn receive(
             };
             size += chunk.len() as u64;
             if sniffed.is_none() {
-                head.extend_from_slice(
-                    &chunk[..chunk.len().min(SNIFF_BYTES - head.len().min(SNIFF_BYTES))],
-                );
+                // Until the type is known the head holds fewer than SNIFF_BYTES.
+                let room = SNIFF_BYTES - head.len();
+                head.extend_from_slice(&chunk[..chunk.len().min(room)]);
                 if head.len() >= SNIFF_BYTES {
                     let (found, cap) =
                         type_and_limit(channel, &head, declared.as_deref(), recorded)?;

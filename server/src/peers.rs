@@ -1,7 +1,7 @@
 //! Several Buzón instances on one PostgreSQL database: each tells the others which events it
 //! committed (`NOTIFY buzon_events`), and each reads the others' events from the log and hands
 //! them to its own live streams; likewise for changes of someone's access
-//! (`NOTIFY buzon_access`), which make every open stream of the organization check its user.
+//! (`NOTIFY buzon_notices`), which make every open stream of the organization check its user.
 //! No broker beyond the database.
 
 use std::time::Duration;
@@ -11,7 +11,7 @@ use app::event_log::{stream_json, Hub, OrgNotice, Published};
 use sqlx::postgres::PgListener;
 
 const CHANNEL: &str = "buzon_events";
-const ACCESS_CHANNEL: &str = "buzon_access";
+const NOTICE_CHANNEL: &str = "buzon_notices";
 /// PostgreSQL's NOTIFY payloads stay well under its 8000-byte limit.
 const IDS_PER_NOTICE: usize = 400;
 
@@ -25,14 +25,14 @@ pub fn instance_name() -> String {
 }
 
 /// Tells the others of the organizations whose access changed here.
-pub async fn tell_access(
+pub async fn tell_notices(
     db: Db,
     instance: String,
     mut told: tokio::sync::mpsc::UnboundedReceiver<OrgNotice>,
 ) {
     while let Some(notice) = told.recv().await {
         if let Err(err) = sqlx::query("SELECT pg_notify($1, $2)")
-            .bind(ACCESS_CHANNEL)
+            .bind(NOTICE_CHANNEL)
             .bind(format!("{instance}:{}", notice.to_text()))
             .execute(&db.pool)
             .await
@@ -95,7 +95,7 @@ struct LoggedEvent {
 
 async fn follow(db: &Db, hub: &Hub, instance: &str) -> Result<(), sqlx::Error> {
     let mut listener = PgListener::connect(&db.url).await?;
-    listener.listen_all([CHANNEL, ACCESS_CHANNEL]).await?;
+    listener.listen_all([CHANNEL, NOTICE_CHANNEL]).await?;
     loop {
         let notice = listener.recv().await?;
         let Some((from, ids)) = notice.payload().split_once(':') else {
@@ -104,7 +104,7 @@ async fn follow(db: &Db, hub: &Hub, instance: &str) -> Result<(), sqlx::Error> {
         if from == instance {
             continue;
         }
-        if notice.channel() == ACCESS_CHANNEL {
+        if notice.channel() == NOTICE_CHANNEL {
             if let Some(notice) = OrgNotice::from_text(ids) {
                 hub.notice_locally(notice);
             }

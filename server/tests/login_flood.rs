@@ -6,8 +6,8 @@ mod common;
 
 use common::{Backend, TestServer};
 
-/// Tries allowed without a wait (`app::auth::login::ACCOUNT_FREE`).
-const ACCOUNT_FREE: usize = 5;
+/// Tries allowed without a wait.
+const ACCOUNT_FREE: usize = app::auth::login::ACCOUNT_FREE as usize;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn two_hundred_simultaneous_wrong_logins_check_at_most_the_free_tries() {

@@ -31,8 +31,6 @@ pub async fn setup(
 #[cfg(feature = "ssr")]
 pub mod ssr {
     use super::*;
-    use sha2::{Digest, Sha256};
-
     use crate::auth::ssr::sign_in;
     use crate::auth::{password, Language};
     use crate::db::{Backend, Db};
@@ -88,7 +86,7 @@ pub mod ssr {
             Some(token) => Some(token.clone()),
             None => stored_token(db).await?,
         };
-        let digest = |text: &str| Sha256::digest(text.trim().as_bytes());
+        let digest = |text: &str| crate::secrets::sha256_hex(text.trim());
         Ok(
             expected.is_some_and(|expected| digest(&expected) == digest(given))
                 && !given.is_empty(),
