@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use crate::epoch::EpochMs;
 
 /// What Meta last said about a line.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct Standing {
     /// Restrictions in force: Meta's type and when it ends.
     #[serde(default)]
@@ -30,7 +30,7 @@ pub struct Standing {
     pub messaging_limit: Option<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct Restriction {
     /// Meta's restriction type, e.g. `RESTRICTED_BIZ_INITIATED_MESSAGING`.
     pub kind: String,

@@ -305,7 +305,8 @@ impl Api {
         })
     }
 
-    /// The account's approved WhatsApp templates.
+    /// The account's WhatsApp templates, whatever their status (approved, pending, rejected,
+    /// paused, disabled), with their quality and a rejection's reason.
     pub async fn templates(&self, access: &Access) -> Result<Vec<Template>, CallError> {
         if access.channel == Channel::Twilio {
             return self.twilio_templates(access).await;
@@ -314,7 +315,7 @@ impl Api {
             return Ok(Vec::new());
         };
         let mut url = format!(
-            "{}/{business_id}/message_templates?fields=name,language,category,status,components&limit=100",
+            "{}/{business_id}/message_templates?fields=name,language,category,status,components,quality_score,rejected_reason&limit=100",
             self.graph
         );
         let mut templates = Vec::new();
@@ -333,9 +334,7 @@ impl Api {
                         .unwrap_or_default()
                         .to_string()
                 };
-                if text("status") != "APPROVED" {
-                    continue;
-                }
+                let some = |text: String| Some(text).filter(|t| !t.is_empty() && t != "NONE");
                 templates.push(Template {
                     name: text("name"),
                     language: text("language"),
@@ -343,6 +342,11 @@ impl Api {
                     status: text("status"),
                     components: item.get("components").cloned().unwrap_or(Value::Null),
                     provider_id: None,
+                    quality: item
+                        .pointer("/quality_score/score")
+                        .and_then(Value::as_str)
+                        .map(str::to_string),
+                    reason: some(text("rejected_reason")),
                 });
             }
             // The next page's link carries the token: it is followed only on the Graph API.
@@ -354,7 +358,7 @@ impl Api {
         Ok(templates)
     }
 
-    /// Twilio's approved WhatsApp templates, from its Content API (`ContentAndApprovals`):
+    /// Twilio's WhatsApp templates, from its Content API (`ContentAndApprovals`):
     /// sent by their content SID, with the body of their text type.
     async fn twilio_templates(&self, access: &Access) -> Result<Vec<Template>, CallError> {
         let sid = twilio_sid(access)?;
@@ -375,12 +379,16 @@ impl Api {
                 .into_iter()
                 .flatten()
             {
-                let approval = item
+                // Twilio words WhatsApp's review in lower case (`received`, `pending`,
+                // `approved`, `rejected`, `paused`, `disabled`); stored as Meta words it.
+                let status = match item
                     .pointer("/approval_requests/status")
-                    .and_then(Value::as_str);
-                if approval != Some("approved") {
-                    continue;
-                }
+                    .and_then(Value::as_str)
+                    .unwrap_or("unsubmitted")
+                {
+                    "received" | "pending" => "PENDING".to_string(),
+                    other => other.to_ascii_uppercase(),
+                };
                 let body = item
                     .get("types")
                     .and_then(Value::as_object)
@@ -397,9 +405,12 @@ impl Api {
                     name: text("/friendly_name"),
                     language: text("/language"),
                     category: text("/approval_requests/category").to_ascii_uppercase(),
-                    status: "APPROVED".into(),
+                    status,
                     components: json!([{"type": "BODY", "text": body}]),
                     provider_id: Some(text("/sid")).filter(|sid| !sid.is_empty()),
+                    quality: None,
+                    reason: Some(text("/approval_requests/rejection_reason"))
+                        .filter(|r| !r.is_empty()),
                 });
             }
             match answer

@@ -121,6 +121,12 @@ pub struct Template {
     /// The provider's id of the template where sends name it by id (Twilio's content SID).
     #[serde(default)]
     pub provider_id: Option<String>,
+    /// Meta's quality rating of it: `GREEN`, `YELLOW`, `RED` or `UNKNOWN`.
+    #[serde(default)]
+    pub quality: Option<String>,
+    /// Why it is not approved, when the provider says (a rejection's reason).
+    #[serde(default)]
+    pub reason: Option<String>,
 }
 
 impl Template {
@@ -191,6 +197,8 @@ mod tests {
             components: json!([{"type": "HEADER", "format": "TEXT", "text": "Pedido"},
                                {"type": "BODY", "text": body}]),
             provider_id: None,
+            quality: None,
+            reason: None,
         }
     }
 

@@ -12,6 +12,8 @@ pub mod deliver;
 mod page;
 /// The provider APIs Buzón calls.
 pub mod provider;
+/// Meta's review of the templates, after the first sync.
+pub mod review;
 /// Delivery statuses reported back.
 pub mod statuses;
 /// Accounts, customers, the message log, faults.
@@ -180,43 +182,27 @@ async fn business_event(State(world): State<Shared>, Json(event): Json<BusinessE
             json!({"event": "ACCOUNT_RESTRICTION", "restriction_info": []}),
         ),
         "template_status" => {
-            let (Some(name), Some(status)) = (event.name.clone(), event.status.clone()) else {
+            let (Some(name), Some(status)) = (event.name.as_deref(), event.status.as_deref())
+            else {
                 return (
                     StatusCode::BAD_REQUEST,
                     Json(json!({"error": "name and status"})),
                 )
                     .into_response();
             };
+            let reason = event
+                .reason
+                .as_deref()
+                .map(|words| ("INVALID_FORMAT", words));
             // The sandbox's own list agrees, so a later sync says the same.
-            let found = {
-                let mut w = world.lock().unwrap();
-                w.templates
-                    .iter_mut()
-                    .find(|t| t["name"] == name.as_str())
-                    .map(|t| {
-                        t["status"] = json!(status);
-                        (
-                            t["id"].clone(),
-                            t["language"].clone(),
-                            t["category"].clone(),
-                        )
-                    })
-            };
-            let Some((id, language, category)) = found else {
+            let Some(change) = review::status_change(&world, name, status, reason) else {
                 return (
                     StatusCode::BAD_REQUEST,
                     Json(json!({"error": "no such template"})),
                 )
                     .into_response();
             };
-            let mut value = json!({"event": status, "message_template_id": id,
-                "message_template_name": name, "message_template_language": language,
-                "message_template_category": category,
-                "reason": event.reason.as_ref().map_or("NONE", |_| "INVALID_FORMAT")});
-            if let Some(reason) = &event.reason {
-                value["rejection_info"] = json!({"reason": reason, "recommendation": ""});
-            }
-            ("message_template_status_update", value)
+            change
         }
         _ => {
             return (
@@ -226,9 +212,7 @@ async fn business_event(State(world): State<Shared>, Json(event): Json<BusinessE
                 .into_response()
         }
     };
-    let payload = json!({"object": "whatsapp_business_account",
-        "entry": [{"id": world::WABA_ID, "time": now, "changes": [{"field": field, "value": value}]}]});
-    let status = deliver::meta(&world, Channel::Whatsapp, payload).await;
+    let status = review::send(&world, field, value).await;
     Json(json!({"webhook_status": status})).into_response()
 }
 

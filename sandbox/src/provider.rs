@@ -584,6 +584,7 @@ pub async fn templates(
         );
     }
     let data = world.lock().unwrap().templates.clone();
+    crate::review::after_sync(&world);
     Json(json!({"data": data, "paging": {"cursors": {"before": "MAZDZD", "after": "MjQZD"}}}))
         .into_response()
 }

@@ -127,6 +127,10 @@ pub struct Behaviour {
     /// `hang_ms`, then answers 503 without accepting it: a provider slow for one business.
     #[serde(default)]
     pub hanging: Vec<String>,
+    /// After the first sync of templates, Meta's review decides one change every this many
+    /// ms (`review::REVIEW`); 0: templates change only when asked.
+    #[serde(default)]
+    pub review_ms: u64,
 }
 
 impl Default for Behaviour {
@@ -137,6 +141,7 @@ impl Default for Behaviour {
             auto_read_ms: 1500,
             hang_ms: 25_000,
             hanging: Vec::new(),
+            review_ms: 1500,
         }
     }
 }
@@ -167,6 +172,8 @@ pub struct World {
     pub rate: HashMap<String, (Instant, u32)>,
     /// Every send request that reached the API, accepted or not (tests count duplicates).
     pub send_attempts: u64,
+    /// Meta's review of the templates has started (`review::after_sync`).
+    pub reviewed: bool,
     counter: u64,
     rng: u64,
 }
@@ -218,6 +225,7 @@ impl World {
             last_incoming: HashMap::new(),
             rate: HashMap::new(),
             send_attempts: 0,
+            reviewed: false,
             counter: 0,
             rng: 0x2545_f491_4f6c_dd1d,
         }
@@ -356,8 +364,18 @@ fn default_templates() -> Vec<Value> {
                "category": "UTILITY", "components": [
                    {"type": "BODY", "text": "Hi {{1}}, your order {{2}} has shipped."}]}),
         json!({"id": "1005", "name": "promo_rechazada", "language": "es_MX", "status": "REJECTED",
-               "category": "MARKETING", "components": [
+               "category": "MARKETING", "rejected_reason": "TAG_CONTENT_MISMATCH", "components": [
                    {"type": "BODY", "text": "¡Ofertas!"}]}),
+        // Decided by Meta's review after the first sync (`review::REVIEW`).
+        json!({"id": "1006", "name": "nueva_coleccion", "language": "es_MX", "status": "PENDING",
+               "category": "MARKETING", "components": [
+                   {"type": "BODY", "text": "Hola {{1}}, llegó la nueva colección. ¿Te mando el catálogo?"}]}),
+        json!({"id": "1007", "name": "liquidacion_total", "language": "es_MX", "status": "PENDING",
+               "category": "MARKETING", "components": [
+                   {"type": "BODY", "text": "{{1}}"}]}),
+        json!({"id": "1008", "name": "recordatorio_pago", "language": "es_MX", "status": "APPROVED",
+               "category": "UTILITY", "quality_score": {"score": "GREEN"}, "components": [
+                   {"type": "BODY", "text": "Hola {{1}}, te recordamos que tu pago de {{2}} vence mañana."}]}),
     ]
 }
 

@@ -1,7 +1,8 @@
 //! `GET /api/live?after=<event id>`: the live stream, a WebSocket authenticated by the
 //! session cookie. It replays the organization's event log after the id the client last saw,
 //! then follows the hub, forwarding only events of conversations this user may see (the same
-//! permission rule the server functions apply).
+//! permission rule the server functions apply), and `{"lines":true}` whenever a line's
+//! standing or templates changed. `?only=lines` carries that notice alone.
 //!
 //! Its session and user are checked again the moment anyone's access in the organization
 //! changes (a role, a deactivation, sessions ended: `Hub::access_changed`, on every instance)
@@ -96,6 +97,9 @@ impl Sent {
 pub struct Resume {
     /// The id of the last event the client saw; absent for "only what happens from now on".
     after: Option<i64>,
+    /// `lines`: only the notices that a line's standing or templates changed (the settings
+    /// page), no conversation events.
+    only: Option<String>,
 }
 
 pub async fn stream(
@@ -131,7 +135,8 @@ pub async fn stream(
         .write_buffer_size(WRITE_BUFFER)
         .max_message_size(64 * 1024)
         .on_upgrade(move |socket| async move {
-            follow(socket, state, session, user, resume.after).await;
+            let only_lines = resume.only.as_deref() == Some("lines");
+            follow(socket, state, session, user, resume.after, only_lines).await;
             drop(slot);
         })
 }
@@ -148,6 +153,7 @@ async fn follow(
     session: Session,
     mut user: CurrentUser,
     after: Option<i64>,
+    only_lines: bool,
 ) {
     let _open = crate::observe::Metrics::of(&state).stream_opened();
     // Subscribe before replaying, so nothing committed in between is missed; what both
@@ -171,7 +177,8 @@ async fn follow(
                     let mut queued = 0;
                     let mut lagged = false;
                     while let Some(event) = next.take() {
-                        let visible = event.org_id == user.org_id
+                        let visible = !only_lines
+                            && event.org_id == user.org_id
                             && sent.first_time(event.id)
                             && event.visible(&user.actor());
                         if visible {

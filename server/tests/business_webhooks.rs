@@ -5,6 +5,9 @@
 
 mod common;
 
+use std::time::Duration;
+
+use common::live::{next_event, open_with};
 use common::meta::*;
 use common::Backend;
 use reqwest::StatusCode;
@@ -19,6 +22,8 @@ on_both_databases!(
     marketing_preferences_are_kept_on_the_conversation_and_its_contact,
     unknown_fields_are_accepted_and_forged_or_unknown_accounts_refused,
     restrictions_and_stopped_marketing_refuse_sends_before_they_reach_meta,
+    line_changes_reach_open_screens_once,
+    the_sandbox_reviews_templates_after_the_first_sync,
 );
 
 /// The business account `WABA` on the fixture's line, with a synced template.
@@ -122,6 +127,27 @@ async fn template_updates_reach_the_synced_template_once(backend: Backend) {
     assert_eq!(f.post_whatsapp(&approved).await, StatusCode::OK);
     let (status, reason, ..) = template(&f).await;
     assert_eq!((status.as_str(), reason), ("APPROVED", None));
+    // Paused for its quality, then reinstated: sendable again.
+    let paused = business(
+        "message_template_status_update",
+        json!({"event": "PAUSED", "message_template_id": 1,
+               "message_template_name": "order_confirmation", "message_template_language": "en_US",
+               "reason": null, "other_info": {"title": "FIRST_PAUSE",
+               "description": "Paused for 3 hours because it had issues."}}),
+    );
+    assert_eq!(f.post_whatsapp(&paused).await, StatusCode::OK);
+    let (status, reason, ..) = template(&f).await;
+    assert_eq!(status, "PAUSED");
+    assert_eq!(
+        reason.as_deref(),
+        Some("Paused for 3 hours because it had issues.")
+    );
+    let mut reinstated = paused.clone();
+    reinstated["entry"][0]["changes"][0]["value"] = json!({"event": "REINSTATED",
+        "message_template_id": 1, "message_template_name": "order_confirmation",
+        "message_template_language": "en_US", "reason": null});
+    assert_eq!(f.post_whatsapp(&reinstated).await, StatusCode::OK);
+    assert_eq!(template(&f).await.0, "APPROVED");
     f.stop().await;
 }
 
@@ -383,14 +409,8 @@ async fn restrictions_and_stopped_marketing_refuse_sends_before_they_reach_meta(
 async fn the_sandbox_sends_these_events_as_meta_would(backend: Backend) {
     use common::pair::Pair;
     let pair = Pair::start(backend).await;
-    let (account_id,): (i64,) =
-        sqlx::query_as("SELECT id FROM accounts WHERE channel = 'whatsapp' ORDER BY id LIMIT 1")
-            .fetch_one(&pair.db.pool)
-            .await
-            .unwrap();
-    pair.admin
-        .json("sync_templates", &[("account_id", &account_id.to_string())])
-        .await;
+    let account_id = pair.first_whatsapp_account().await;
+    pair.sync_templates(account_id).await;
     pair.customer_sends(json!({"channel": "whatsapp", "text": "hola"}))
         .await;
     pair.customer_sends(json!({"channel": "whatsapp", "type": "stop_promotions"}))
@@ -444,5 +464,121 @@ async fn the_sandbox_sends_these_events_as_meta_would(backend: Backend) {
         .await
         .unwrap();
     assert!(!standing.contains("RESTRICTED"), "{standing}");
+    pair.stop().await;
+}
+
+/// A change of a line's standing or templates tells the organization's open screens to look
+/// again (`{"lines":true}`), once per change: the inbox's stream and the settings page's,
+/// which carries nothing else.
+async fn line_changes_reach_open_screens_once(backend: Backend) {
+    let f = Fixture::new(backend).await;
+    with_business(&f).await;
+    let quiet = Duration::from_millis(700);
+    let wait = Duration::from_secs(5);
+    let mut inbox = open_with(&f.admin, "").await.unwrap();
+    let mut settings = open_with(&f.admin, "only=lines").await.unwrap();
+    f.post_whatsapp(&text_from("5215500000001", "w.1", "hola"))
+        .await;
+    let event = next_event(&mut inbox, wait).await.unwrap();
+    assert_eq!(event["change"]["message"]["body"], "hola");
+    assert_eq!(
+        next_event(&mut settings, quiet).await,
+        None,
+        "no conversations on the settings page's stream"
+    );
+    let restricted = business(
+        "account_update",
+        json!({"event": "ACCOUNT_RESTRICTION", "restriction_info": [
+            {"restriction_type": "RESTRICTED_BIZ_INITIATED_MESSAGING", "expiration": 4102444800_i64}]}),
+    );
+    assert_eq!(f.post_whatsapp(&restricted).await, StatusCode::OK);
+    for socket in [&mut inbox, &mut settings] {
+        assert_eq!(next_event(socket, wait).await, Some(json!({"lines": true})));
+    }
+    // Delivered again, it changes nothing and says nothing.
+    assert_eq!(f.post_whatsapp(&restricted).await, StatusCode::OK);
+    assert_eq!(next_event(&mut settings, quiet).await, None);
+    // What the inbox's line filter and the settings page read now.
+    let overview = f.admin.json("inbox_overview", &[]).await;
+    let line = overview["lines"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|l| {
+            l["standing"]["restrictions"]
+                .as_array()
+                .is_some_and(|r| !r.is_empty())
+        })
+        .expect("the restricted line");
+    assert_eq!(
+        line["standing"]["restrictions"][0]["kind"],
+        "RESTRICTED_BIZ_INITIATED_MESSAGING"
+    );
+    let accounts = f.admin.json("accounts", &[]).await;
+    assert!(accounts["accounts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|a| a["standing"]["restrictions"][0]["until"] == 4102444800000_i64));
+    f.stop().await;
+}
+
+/// After the first sync the sandbox plays Meta's review: one template approved, one rejected
+/// with its reason, one whose quality drops until it is paused; each arrives as Meta's webhook
+/// and the next sync agrees.
+async fn the_sandbox_reviews_templates_after_the_first_sync(backend: Backend) {
+    use common::pair::{eventually, Pair};
+    let pair = Pair::start(backend).await;
+    pair.sandbox.lock().unwrap().behaviour.review_ms = 50;
+    let account_id = pair.first_whatsapp_account().await;
+    let synced = pair.sync_templates(account_id).await;
+    assert_eq!(synced, 5);
+    let settings = || async {
+        let settings = pair.admin.json("template_settings", &[]).await;
+        settings["templates"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|t| t["account_id"] == account_id)
+            .map(|t| (t["name"].as_str().unwrap().to_string(), t.clone()))
+            .collect::<std::collections::HashMap<String, Value>>()
+    };
+    let before = settings().await;
+    assert_eq!(before["nueva_coleccion"]["status"], "PENDING");
+    assert_eq!(before["recordatorio_pago"]["quality"], "GREEN");
+    assert_eq!(
+        before["promo_rechazada"]["status_reason"],
+        "TAG_CONTENT_MISMATCH"
+    );
+    let after = eventually("Meta's review", Duration::from_secs(15), || async {
+        let now = settings().await;
+        (now["recordatorio_pago"]["status"] == "PAUSED").then_some(now)
+    })
+    .await;
+    assert_eq!(after["nueva_coleccion"]["status"], "APPROVED");
+    assert_eq!(after["liquidacion_total"]["status"], "REJECTED");
+    assert_eq!(
+        after["liquidacion_total"]["status_reason"],
+        "Los parámetros no pueden ir al principio ni al final del mensaje."
+    );
+    assert_eq!(after["recordatorio_pago"]["quality"], "RED");
+    assert!(after["recordatorio_pago"]["status_reason"]
+        .as_str()
+        .unwrap()
+        .contains("pausó"));
+    // A sync now lists the same; the words of Meta's webhooks, which the list lacks, stay.
+    let synced = pair.sync_templates(account_id).await;
+    assert_eq!(synced, 5, "one more approved, one paused");
+    let resynced = settings().await;
+    assert_eq!(resynced["recordatorio_pago"]["status"], "PAUSED");
+    assert_eq!(
+        resynced["recordatorio_pago"]["status_reason"],
+        after["recordatorio_pago"]["status_reason"]
+    );
+    assert_eq!(resynced["recordatorio_pago"]["quality"], "RED");
+    assert_eq!(
+        resynced["liquidacion_total"]["status_reason"], after["liquidacion_total"]["status_reason"],
+        "Meta's words, not the list's code"
+    );
     pair.stop().await;
 }

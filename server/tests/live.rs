@@ -5,45 +5,26 @@ mod common;
 
 use std::time::Duration;
 
+use common::live::{next_event, open_with, Socket};
 use common::meta::*;
 use common::{Backend, Client};
 use futures_util::{SinkExt, StreamExt};
 use serde_json::Value;
-use tokio::net::TcpStream;
+use tokio_tungstenite::connect_async;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::http::StatusCode as WsStatus;
 use tokio_tungstenite::tungstenite::{Error as WsError, Message};
-use tokio_tungstenite::{connect_async, MaybeTlsStream, WebSocketStream};
 
-type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
-
-fn live_url(base: &str, after: Option<i64>) -> String {
-    let ws = base.replacen("http://", "ws://", 1);
-    match after {
-        Some(after) => format!("{ws}/api/live?after={after}"),
-        None => format!("{ws}/api/live"),
-    }
+/// The stream's address on a server, for requests made by hand.
+fn live_url(base: &str) -> String {
+    format!("{}/api/live", base.replacen("http://", "ws://", 1))
 }
 
 async fn open(client: &Client, after: Option<i64>) -> Result<Socket, WsError> {
-    let mut request = live_url(&client.base, after).into_client_request().unwrap();
-    if let Some(cookie) = client.session_cookie() {
-        request
-            .headers_mut()
-            .insert("cookie", format!("buzon_session={cookie}").parse().unwrap());
-    }
-    connect_async(request).await.map(|(socket, _)| socket)
-}
-
-/// The next event on the stream, or `None` when nothing arrives for a while.
-async fn next_event(socket: &mut Socket, wait: Duration) -> Option<Value> {
-    loop {
-        match tokio::time::timeout(wait, socket.next()).await {
-            Ok(Some(Ok(Message::Text(text)))) => return Some(serde_json::from_str(&text).unwrap()),
-            Ok(Some(Ok(_))) => continue,
-            _ => return None,
-        }
-    }
+    let query = after
+        .map(|after| format!("after={after}"))
+        .unwrap_or_default();
+    open_with(client, &query).await
 }
 
 const WAIT: Duration = Duration::from_secs(5);
@@ -235,7 +216,7 @@ async fn instances_on_one_postgres_database_share_live_events() {
     .await;
     let mut on_other = {
         // Sessions live in the database: the admin's cookie is good on either instance.
-        let mut request = live_url(&other.base, None).into_client_request().unwrap();
+        let mut request = live_url(&other.base).into_client_request().unwrap();
         let cookie = f.admin.session_cookie().unwrap();
         request
             .headers_mut()
@@ -269,9 +250,7 @@ async fn the_stream_requires_a_signed_in_inbox_user_from_this_site(backend: Back
         Err(WsError::Http(response)) => assert_eq!(response.status(), WsStatus::UNAUTHORIZED),
         other => panic!("expected 401, got {:?}", other.map(|_| ())),
     }
-    let mut request = live_url(&f.server.base, None)
-        .into_client_request()
-        .unwrap();
+    let mut request = live_url(&f.server.base).into_client_request().unwrap();
     let cookie = f.admin.session_cookie().unwrap();
     request
         .headers_mut()

@@ -1,5 +1,6 @@
-//! Templates against the sandbox: synced (approved only), priced per category, sent with
-//! parameters when the window is closed, refused where templates do not exist.
+//! Templates against the sandbox: synced with Meta's review (only the approved ones sendable),
+//! priced per category, sent with parameters when the window is closed, refused where
+//! templates do not exist; Meta's review after a sync reaching Buzón as webhooks.
 
 mod common;
 
@@ -43,7 +44,7 @@ async fn offered_after_the_window(pair: &Pair, conversation_id: i64, name: &str)
             &[("conversation_id", &conversation_id.to_string())],
         )
         .await;
-    templates
+    templates["templates"]
         .as_array()
         .unwrap()
         .iter()
@@ -62,11 +63,11 @@ async fn a_closed_window_is_reopened_with_a_priced_template(backend: Backend) {
         .fetch_one(&pair.db.pool)
         .await
         .unwrap();
-    let synced = pair
-        .admin
-        .json("sync_templates", &[("account_id", &account_id.to_string())])
-        .await;
-    assert_eq!(synced, 4, "the rejected one is left out");
+    let synced = pair.sync_templates(account_id).await;
+    assert_eq!(
+        synced, 5,
+        "the approved ones: not the rejected one, nor those in review"
+    );
     let (status, _) = pair
         .admin
         .error(
@@ -98,7 +99,7 @@ async fn a_closed_window_is_reopened_with_a_priced_template(backend: Backend) {
         .iter()
         .find(|l| l["account_id"] == account_id)
         .unwrap();
-    assert_eq!(synced_line["approved"], 4);
+    assert_eq!(synced_line["approved"], 5);
     assert!(synced_line["synced_at"].is_i64());
     assert!(
         lines.iter().any(|l| l["approved"] == 0),
@@ -124,7 +125,43 @@ async fn a_closed_window_is_reopened_with_a_priced_template(backend: Backend) {
     let conversation_id = pair.conversation_id().await;
     let follow_up = offered_after_the_window(&pair, conversation_id, "seguimiento_pedido").await;
     assert_eq!(follow_up["category"], "utility");
+    assert_eq!(follow_up["status"], "APPROVED");
     assert_eq!(follow_up["params"], 2);
+    // The picker lists the others after the approved ones, with Meta's word on each; the
+    // server refuses them.
+    let offered = pair
+        .admin
+        .json(
+            "templates",
+            &[("conversation_id", &conversation_id.to_string())],
+        )
+        .await;
+    assert_eq!(offered["marketing_stopped"], false);
+    let statuses: Vec<(&str, &str)> = offered["templates"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| (t["name"].as_str().unwrap(), t["status"].as_str().unwrap()))
+        .collect();
+    let first_unavailable = statuses.iter().position(|(_, s)| *s != "APPROVED").unwrap();
+    assert_eq!(first_unavailable, 5, "{statuses:?}");
+    assert!(statuses[5..].iter().all(|(_, s)| *s != "APPROVED"));
+    let rejected = offered["templates"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["name"] == "promo_rechazada")
+        .unwrap();
+    assert_eq!(rejected["status_reason"], "TAG_CONTENT_MISMATCH");
+    let refused = pair
+        .admin
+        .call_json(
+            "send_template",
+            &json!({"conversation_id": conversation_id, "template_id": rejected["id"],
+                    "params": []}),
+        )
+        .await;
+    assert_eq!(refused.status(), StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(follow_up["price_micros"], 10_700);
     assert_eq!(follow_up["currency"], "USD");
 
@@ -193,11 +230,8 @@ async fn twilio_templates_come_from_its_content_api_and_go_by_content_sid(backen
         .fetch_one(&pair.db.pool)
         .await
         .unwrap();
-    let synced = pair
-        .admin
-        .json("sync_templates", &[("account_id", &account_id.to_string())])
-        .await;
-    assert_eq!(synced, 4, "approved ones only");
+    let synced = pair.sync_templates(account_id).await;
+    assert_eq!(synced, 5, "approved ones only");
 
     pair.customer_sends(json!({"channel": "twilio", "text": "hola"}))
         .await;

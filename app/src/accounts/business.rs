@@ -140,6 +140,11 @@ async fn apply_to_template(
                  WHERE {SAME_TEMPLATE} AND NOT (status = $4 AND COALESCE(status_reason, '') = \
                  COALESCE($5, '') AND category = COALESCE($6, category))"
             );
+            // A reinstated template may be sent again: it is approved.
+            let status = match status.as_str() {
+                "REINSTATED" => "APPROVED",
+                other => other,
+            };
             sqlx::query(&sql)
                 .bind(line_id)
                 .bind(&template.name)
@@ -249,7 +254,8 @@ fn with_texts(stored: &str, body: &str, header: Option<&str>, footer: Option<&st
     serde_json::to_string(&components).unwrap_or_else(|_| stored.to_string())
 }
 
-async fn standing_of(db: &Db, line_id: i64) -> Result<Standing, AppError> {
+/// What is stored of a line's standing.
+pub(crate) async fn standing_of(db: &Db, line_id: i64) -> Result<Standing, AppError> {
     let (stored,): (String,) = sqlx::query_as("SELECT standing FROM accounts WHERE id = $1")
         .bind(line_id)
         .fetch_one(&db.pool)

@@ -37,6 +37,9 @@ pub struct AccountView {
     pub has_app_secret: bool,
     pub has_verify_token: bool,
     pub has_auth_token: bool,
+    /// What Meta last said about the line: restrictions, a ban, its quality and limit.
+    #[serde(default)]
+    pub standing: crate::standing::Standing,
 }
 
 /// The organization's accounts and the address providers must call.

@@ -7,9 +7,12 @@ use leptos::prelude::*;
 use super::{
     import_business_app, test_account, AccountView, Accounts, DisconnectAccount, SaveAccount,
 };
+use crate::epoch::EpochMs;
 use crate::error::{AppError, Field};
 use crate::i18n::*;
+use crate::kit::clock;
 use crate::kit::form::{action_error, outcome_view, FieldError, FormError, FormField};
+use crate::kit::line_standing::{messaging_limit, notices, LineAlert};
 use crate::kit::locale::use_locale;
 
 pub type AccountsResource = Resource<Result<Accounts, AppError>>;
@@ -98,12 +101,29 @@ pub fn AccountsSection(
                     <p class="muted">{td_string!(locale, settings.channels_empty)}</p>
                 </Show>
                 <ul class="account-list">
-                    <For each=rows key=|a| (a.id, a.name.clone(), a.connected, a.external_id.clone()) let:account>
+                    <For
+                        each=rows
+                        key=|a| (a.id, a.name.clone(), a.connected, a.external_id.clone(), a.standing.clone())
+                        let:account
+                    >
                         {
                             let id = account.id;
                             let connected = account.connected;
                             let whatsapp = account.channel == Channel::Whatsapp;
                             let for_edit = account.clone();
+                            // What Meta said about a connected line, for its administrators.
+                            let alerts = if connected {
+                                notices(
+                                    locale,
+                                    &account.standing,
+                                    EpochMs::now(),
+                                    clock::viewer_offset_minutes(),
+                                )
+                            } else {
+                                Vec::new()
+                            };
+                            let limit = messaging_limit(locale, &account.standing)
+                                .filter(|_| connected);
                             let detail = format!(
                                 "{}{}",
                                 account
@@ -137,7 +157,9 @@ pub fn AccountsSection(
                                             }
                                                 .into_any()
                                         }}
+                                        {limit.map(|limit| view! { <span class="muted small">{limit}</span> })}
                                     </div>
+                                    <LineAlert notices=alerts />
                                     <div class="account-controls">
                                         <button
                                             class="button small"

@@ -375,7 +375,12 @@ pub mod ssr {
     use crate::state::AppState;
     use crate::validate;
 
-    fn view(account: &RoutedAccount, name: String, handle: Option<String>) -> AccountView {
+    fn view(
+        account: &RoutedAccount,
+        name: String,
+        handle: Option<String>,
+        standing: crate::standing::Standing,
+    ) -> AccountView {
         let text = |key: &str| account.setting(key);
         AccountView {
             id: account.id,
@@ -390,6 +395,7 @@ pub mod ssr {
             has_app_secret: !account.credentials.app_secret.is_empty(),
             has_verify_token: !account.credentials.verify_token.is_empty(),
             has_auth_token: !account.credentials.auth_token.is_empty(),
+            standing,
         }
     }
 
@@ -400,11 +406,13 @@ pub mod ssr {
         struct Listed {
             name: String,
             display_handle: Option<String>,
+            standing: String,
             #[sqlx(flatten)]
             row: AccountRow,
         }
         let rows: Vec<Listed> = sqlx::query_as(&format!(
-            "SELECT name, display_handle, {ACCOUNT_COLUMNS} FROM accounts WHERE org_id = $1 \
+            "SELECT name, display_handle, standing, {ACCOUNT_COLUMNS} FROM accounts \
+             WHERE org_id = $1 \
              ORDER BY status, channel, name, id"
         ))
         .bind(user.org_id)
@@ -413,7 +421,8 @@ pub mod ssr {
         let mut accounts = Vec::with_capacity(rows.len());
         for listed in rows {
             let account = routed(&state.secrets, listed.row)?;
-            accounts.push(view(&account, listed.name, listed.display_handle));
+            let standing = serde_json::from_str(&listed.standing).unwrap_or_default();
+            accounts.push(view(&account, listed.name, listed.display_handle, standing));
         }
         Ok(Accounts {
             accounts,
@@ -552,7 +561,8 @@ pub mod ssr {
         let saved = by_id(&state.db, &state.secrets, id)
             .await?
             .ok_or(AppError::NotFound)?;
-        Ok(view(&saved, name, handle))
+        let standing = crate::accounts::business::standing_of(&state.db, id).await?;
+        Ok(view(&saved, name, handle, standing))
     }
 
     async fn own_account(

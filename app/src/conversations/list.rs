@@ -17,9 +17,11 @@ use crate::error::AppError;
 use crate::i18n::*;
 use crate::kit::clock;
 use crate::kit::form::{error_text, ErrorNote};
+use crate::kit::line_standing::{notices, LineAlert};
 use crate::kit::locale::use_locale;
 use crate::kit::split::now_or_later;
 use crate::kit::split::split;
+use crate::permissions::can_manage_settings;
 
 #[component]
 pub fn ConversationList() -> AnyView {
@@ -63,6 +65,7 @@ pub fn ConversationList() -> AnyView {
             </Suspense>
             <Tabs workspace />
             <Filters workspace />
+            <LineAlerts workspace />
             <Rows workspace />
         </section>
     }
@@ -177,14 +180,7 @@ fn Tabs(workspace: Workspace) -> impl IntoView {
 fn Filters(workspace: Workspace) -> impl IntoView {
     let locale = use_locale();
     let navigate = use_navigate();
-    let lines = move || {
-        workspace
-            .overview
-            .get()
-            .and_then(Result::ok)
-            .map(|o| o.lines)
-            .unwrap_or_default()
-    };
+    let lines = move || overview_lines(workspace);
     // Choosing a channel or a line applies at once; typing applies after a short pause.
     let apply = move |key: &'static str, value: String| {
         let value = Some(value).filter(|v| !v.trim().is_empty());
@@ -276,15 +272,21 @@ fn Filters(workspace: Workspace) -> impl IntoView {
                     {td_string!(locale, inbox.all_lines)}
                 </option>
                 <Transition fallback=|| ()>
-                <For each=lines key=|l| l.id let:line>
+                <For each=lines key=|l| (l.id, l.standing.clone()) let:line>
                     {
+                        let warned = line.connected
+                            && line.standing.needs_attention(EpochMs::now());
                         let LineOption { id, channel, name, .. } = line;
                         view! {
                             <option
                                 value=id.to_string()
                                 selected=move || workspace.query.get().account_id == Some(id)
                             >
-                                {format!("{name} · {}", channel_label(channel))}
+                                {format!(
+                                    "{}{name} · {}",
+                                    if warned { "⚠ " } else { "" },
+                                    channel_label(channel),
+                                )}
                             </option>
                         }
                     }
@@ -297,6 +299,52 @@ fn Filters(workspace: Workspace) -> impl IntoView {
                 {td_string!(locale, inbox.apply_filters)}
             </button>
         </form>
+    }
+}
+
+/// The lines to filter by, as the overview has them.
+fn overview_lines(workspace: Workspace) -> Vec<LineOption> {
+    workspace
+        .overview
+        .get()
+        .and_then(Result::ok)
+        .map(|o| o.lines)
+        .unwrap_or_default()
+}
+
+/// What Meta said about the lines, for the administrators who can act on it: each connected
+/// line that needs attention, with its notices, under the line filter.
+#[component]
+fn LineAlerts(workspace: Workspace) -> impl IntoView {
+    let locale = use_locale();
+    let offset = clock::viewer_offset_minutes();
+    let alerts = move || {
+        let manages = workspace
+            .me
+            .get()
+            .and_then(Result::ok)
+            .flatten()
+            .is_some_and(|user| can_manage_settings(&user.actor()));
+        if !manages {
+            return Vec::new();
+        }
+        let now = EpochMs::now();
+        overview_lines(workspace)
+            .into_iter()
+            .filter(|line| line.connected)
+            .map(|line| (line.name, notices(locale, &line.standing, now, offset)))
+            .filter(|(_, notices)| !notices.is_empty())
+            .collect::<Vec<_>>()
+    };
+    view! {
+        <Transition fallback=|| ()>
+            {move || {
+                alerts()
+                    .into_iter()
+                    .map(|(name, notices)| view! { <LineAlert name notices /> })
+                    .collect_view()
+            }}
+        </Transition>
     }
 }
 

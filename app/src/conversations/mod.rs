@@ -304,13 +304,11 @@ pub struct LineOption {
     pub channel: Channel,
     pub name: String,
     pub connected: bool,
+    /// What Meta last said about it (WhatsApp lines): the filter warns, the composer explains.
+    #[serde(default)]
+    pub standing: crate::standing::Standing,
 }
-from_json!(LineOption {
-    id,
-    channel,
-    name,
-    connected
-});
+from_json!(LineOption { id, channel, name, connected } or_default { standing });
 
 /// The list's frame: counts and the lines to filter by.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -684,11 +682,18 @@ pub async fn send_media(
         .map_err(AppError::respond)
 }
 
-/// The templates a conversation's account can send.
+/// What the template picker offers a conversation.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TemplateChoices {
+    /// Its line's templates, the approved ones first.
+    pub templates: Vec<crate::templates::TemplateView>,
+    /// The customer asked not to receive marketing messages (WhatsApp's "Stop promotions").
+    pub marketing_stopped: bool,
+}
+
+/// The templates of a conversation's line, and whether its customer takes marketing ones.
 #[server(prefix = "/api", endpoint = "templates", output = crate::codec::Json)]
-pub async fn load_templates(
-    conversation_id: i64,
-) -> Result<Vec<crate::templates::TemplateView>, AppError> {
+pub async fn load_templates(conversation_id: i64) -> Result<TemplateChoices, AppError> {
     store::ssr::templates_for(conversation_id)
         .await
         .map_err(AppError::respond)
@@ -856,6 +861,15 @@ mod tests {
                 channel: Channel::Whatsapp,
                 name: "Ventas".into(),
                 connected: false,
+                standing: crate::standing::Standing {
+                    restrictions: vec![crate::standing::Restriction {
+                        kind: "RESTRICTED_BIZ_INITIATED_MESSAGING".into(),
+                        until: Some(EpochMs(1_800_000_000_000)),
+                    }],
+                    flagged: true,
+                    messaging_limit: Some("TIER_1K".into()),
+                    ..Default::default()
+                },
             }],
             sees_all: true,
         });

@@ -159,7 +159,8 @@ pub mod ssr {
     use crate::auth::ssr::{read_as, require};
     use crate::auth::CurrentUser;
     use crate::conversations::{
-        Change, Counts, InboxList, LineOption, ListQuery, Overview, Section, Thread,
+        Change, Counts, InboxList, LineOption, ListQuery, Overview, Section, TemplateChoices,
+        Thread,
     };
     use crate::db::{Db, SearchIndex};
     use crate::epoch::EpochMs;
@@ -385,9 +386,10 @@ pub mod ssr {
             channel: String,
             name: String,
             status: String,
+            standing: String,
         }
         let lines = sqlx::query_as::<_, LineRow>(
-            "SELECT id, channel, name, status FROM accounts WHERE org_id = $1 \
+            "SELECT id, channel, name, status, standing FROM accounts WHERE org_id = $1 \
              ORDER BY channel, name, id",
         )
         .bind(user.org_id)
@@ -411,6 +413,7 @@ pub mod ssr {
                         channel: Channel::parse(&line.channel)?,
                         name: line.name,
                         connected: line.status == "connected",
+                        standing: serde_json::from_str(&line.standing).unwrap_or_default(),
                     })
                 })
                 .collect(),
@@ -1113,14 +1116,16 @@ pub mod ssr {
         Ok(view)
     }
 
-    /// The templates a conversation's account can send.
-    pub async fn templates_for(
-        conversation_id: i64,
-    ) -> Result<Vec<crate::templates::TemplateView>, AppError> {
+    /// The templates of a conversation's account, and whether its customer takes marketing.
+    pub async fn templates_for(conversation_id: i64) -> Result<TemplateChoices, AppError> {
         let user = require(can_use_inbox).await?;
         let state = AppState::current()?;
         let visible = visible_conversation(&state, &user.actor(), conversation_id).await?;
-        crate::templates::ssr::for_account(&state, visible.summary.account_id).await
+        Ok(TemplateChoices {
+            templates: crate::templates::ssr::for_account(&state, visible.summary.account_id)
+                .await?,
+            marketing_stopped: visible.marketing_stopped,
+        })
     }
 
     pub async fn send_template(

@@ -15,6 +15,8 @@ pub mod form;
 pub mod icons;
 /// The language switch of the pages before signing in.
 mod language_switch;
+/// What a WhatsApp line's standing with Meta means, in words.
+pub mod line_standing;
 /// The page's language.
 pub mod locale;
 /// Which page an address shows, and moving between pages in place.

@@ -9,11 +9,12 @@ use crate::accounts::{load_accounts, DisconnectAccount, SaveAccount};
 use crate::auth::WithUser;
 use crate::auth::{CurrentUser, RoleView};
 use crate::conversations::lifecycle::closing_settings::ClosingSection;
+use crate::conversations::workspace::event_stream::Stream;
 use crate::error::AppError;
 use crate::i18n::*;
 use crate::kit::locale::use_locale;
 use crate::kit::Forbidden;
-use crate::permissions::{can_manage_settings, can_manage_users};
+use crate::permissions::{can_manage_settings, can_manage_users, can_use_inbox};
 use crate::quick_replies::page::{QuickRepliesResource, QuickRepliesSection};
 use crate::quick_replies::{load_quick_replies, DeleteQuickReply, SaveQuickReply};
 use crate::roles::page::RolesSection;
@@ -101,6 +102,13 @@ fn Settings(
 ) -> impl IntoView {
     let locale = use_locale();
     let actor = user.actor();
+    // What Meta says about the lines and their templates shows as it arrives.
+    if can_manage_settings(&actor) && can_use_inbox(&actor) {
+        Stream::new().follow_lines(move || {
+            channels.accounts.refetch();
+            channels.templates.refetch();
+        });
+    }
     view! {
         <Title text=td_string!(locale, settings.title) />
         <header class="page-header">

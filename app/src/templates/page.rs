@@ -1,11 +1,17 @@
-//! The "WhatsApp templates" section of the settings page: sync each line's approved templates
-//! from the provider, and set the price of each category for spend figures.
+//! The "WhatsApp templates" section of the settings page: each line's templates with Meta's
+//! review (status and reason, quality, category and an announced new one), kept current by
+//! the business account's webhooks through the live stream; syncing from the provider; the
+//! price of each category for spend figures.
 
 use leptos::prelude::*;
 
-use super::{SaveTemplatePrice, SyncTemplates, TemplateSettings};
+use super::{
+    quality_label, reason_text, status_label, SaveTemplatePrice, SyncTemplates, TemplateSettings,
+    TemplateState,
+};
 use crate::error::{AppError, Field};
 use crate::i18n::*;
+use crate::kit::clock;
 use crate::kit::form::{action_error, fill, outcome_view, FieldError, FormError};
 use crate::kit::locale::use_locale;
 
@@ -33,6 +39,17 @@ pub fn TemplatesSection(
     let price_error = action_error(save_price);
     let settings = move || templates.get().and_then(Result::ok);
     let lines = move || settings().map(|s| s.lines).unwrap_or_default();
+    let templates_of = move |account_id: i64| {
+        templates.with(|t| match t {
+            Some(Ok(settings)) => settings
+                .templates
+                .iter()
+                .filter(|t| t.account_id == account_id)
+                .cloned()
+                .collect::<Vec<_>>(),
+            _ => Vec::new(),
+        })
+    };
     let prices = move || settings().map(|s| s.prices).unwrap_or_default();
     view! {
         <section class="card" aria-labelledby="templates-heading">
@@ -95,6 +112,7 @@ pub fn TemplatesSection(
                                         </button>
                                     </div>
                                     {outcome}
+                                    <TemplateStates templates=Signal::derive(move || templates_of(id)) />
                                 </li>
                             }
                         }
@@ -147,5 +165,85 @@ pub fn TemplatesSection(
                 }}
             </Transition>
         </section>
+    }
+}
+
+/// A line's templates, each with Meta's review of it.
+#[component]
+fn TemplateStates(templates: Signal<Vec<TemplateState>>) -> impl IntoView {
+    let locale = use_locale();
+    let offset = clock::viewer_offset_minutes();
+    view! {
+        <Show
+            when=move || !templates.with(Vec::is_empty)
+            fallback=move || view! { <p class="muted small">{td_string!(locale, template.none)}</p> }
+        >
+            <ul class="template-states">
+                <For
+                    each=move || templates.get()
+                    key=|t| {
+                        (
+                            t.id,
+                            t.status.clone(),
+                            t.status_reason.clone(),
+                            t.quality.clone(),
+                            t.category.clone(),
+                            t.next_category.clone(),
+                        )
+                    }
+                    let:template
+                >
+                    {
+                        let status = template.status.to_ascii_lowercase();
+                        let quality = template
+                            .quality
+                            .as_deref()
+                            .unwrap_or("unknown")
+                            .to_ascii_lowercase();
+                        let next = template
+                            .next_category
+                            .clone()
+                            .zip(template.next_category_at)
+                            .map(|(category, at)| {
+                                fill(
+                                    td_string!(locale, template.next_category),
+                                    &[
+                                        ("category", category_label(locale, &category)),
+                                        ("date", clock::date(at, offset)),
+                                    ],
+                                )
+                            });
+                        let reason = template
+                            .status_reason
+                            .as_deref()
+                            .map(|reason| {
+                                fill(
+                                    td_string!(locale, template.reason),
+                                    &[("reason", reason_text(locale, reason))],
+                                )
+                            });
+                        view! {
+                            <li class="template-state">
+                                <div class="template-state-name">
+                                    <strong>{template.name.clone()}</strong>
+                                    <span class="muted small">{template.language.clone()}</span>
+                                </div>
+                                <div class="template-state-facts">
+                                    <span class=format!("template-status template-{status}")>
+                                        {status_label(locale, &template.status)}
+                                    </span>
+                                    <span class="chip">{category_label(locale, &template.category)}</span>
+                                    <span class=format!("quality quality-{quality}")>
+                                        {quality_label(locale, template.quality.as_deref())}
+                                    </span>
+                                </div>
+                                {reason.map(|reason| view! { <p class="small template-reason">{reason}</p> })}
+                                {next.map(|next| view! { <p class="small muted">{next}</p> })}
+                            </li>
+                        }
+                    }
+                </For>
+            </ul>
+        </Show>
     }
 }

@@ -11,7 +11,8 @@ pub mod ssr {
     use crate::permissions::can_manage_settings;
     use crate::state::AppState;
     use crate::templates::{
-        format_price, CategoryPrice, LineTemplates, TemplateSettings, TemplateView, CATEGORIES,
+        format_price, CategoryPrice, LineTemplates, TemplateSettings, TemplateState, TemplateView,
+        APPROVED, CATEGORIES,
     };
 
     pub async fn settings() -> Result<TemplateSettings, AppError> {
@@ -28,6 +29,16 @@ pub mod ssr {
         .bind(user.org_id)
         .fetch_all(&state.db.pool)
         .await?;
+        let templates: Vec<TemplateState> = sqlx::query_as(
+            "SELECT t.id, t.account_id, t.name, t.language, t.category, t.status, \
+                    t.status_reason, t.quality, t.next_category, t.next_category_at \
+             FROM templates t JOIN accounts a ON a.id = t.account_id \
+             WHERE a.org_id = $1 AND a.status = 'connected' \
+             ORDER BY t.account_id, t.name, t.language",
+        )
+        .bind(user.org_id)
+        .fetch_all(&state.db.pool)
+        .await?;
         let prices: Vec<(String, i64, String)> = sqlx::query_as(
             "SELECT category, price_micros, currency FROM template_prices WHERE org_id = $1",
         )
@@ -36,6 +47,7 @@ pub mod ssr {
         .await?;
         Ok(TemplateSettings {
             lines,
+            templates,
             prices: CATEGORIES
                 .iter()
                 .map(|category| {
@@ -65,15 +77,22 @@ pub mod ssr {
         let now = EpochMs::now();
         let mut tx = state.db.begin().await?;
         for template in &templates {
+            // The list gives a rejection's code at most; the words a webhook gave (a
+            // rejection's, a pause's) stay while the status does, and so does a quality the
+            // list leaves out.
             sqlx::query(
                 "INSERT INTO templates (org_id, account_id, name, language, category, status, \
-                 components, provider_template_id, synced_at) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) \
+                 components, provider_template_id, synced_at, status_reason, quality) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) \
                  ON CONFLICT (account_id, name, language) DO UPDATE SET \
                  category = excluded.category, status = excluded.status, \
                  components = excluded.components, \
                  provider_template_id = excluded.provider_template_id, \
-                 synced_at = excluded.synced_at",
+                 synced_at = excluded.synced_at, \
+                 status_reason = CASE WHEN templates.status = excluded.status \
+                     THEN COALESCE(templates.status_reason, excluded.status_reason) \
+                     ELSE excluded.status_reason END, \
+                 quality = COALESCE(excluded.quality, templates.quality)",
             )
             .bind(user.org_id)
             .bind(account.id)
@@ -84,17 +103,19 @@ pub mod ssr {
             .bind(template.components.to_string())
             .bind(&template.provider_id)
             .bind(now)
+            .bind(&template.reason)
+            .bind(&template.quality)
             .execute(&mut *tx)
             .await?;
         }
-        // What the provider no longer lists as approved cannot be sent any more.
+        // What the provider no longer lists was deleted there.
         sqlx::query("DELETE FROM templates WHERE account_id = $1 AND synced_at < $2")
             .bind(account.id)
             .bind(now)
             .execute(&mut *tx)
             .await?;
         tx.commit().await?;
-        Ok(templates.len())
+        Ok(templates.iter().filter(|t| t.status == APPROVED).count())
     }
 
     #[derive(sqlx::FromRow)]
@@ -104,6 +125,7 @@ pub mod ssr {
         language: String,
         category: String,
         status: String,
+        status_reason: Option<String>,
         components: String,
         provider_template_id: Option<String>,
         price_micros: Option<i64>,
@@ -119,6 +141,8 @@ pub mod ssr {
                 status: self.status.clone(),
                 components: serde_json::from_str(&self.components).unwrap_or_default(),
                 provider_id: self.provider_template_id.clone(),
+                quality: None,
+                reason: self.status_reason.clone(),
             }
         }
 
@@ -133,14 +157,16 @@ pub mod ssr {
                 params: template.body_param_count(),
                 price_micros: self.price_micros,
                 currency: self.currency.clone(),
+                status: self.status.clone(),
+                status_reason: self.status_reason.clone(),
             }
         }
     }
 
-    const COLUMNS: &str = "t.id, t.name, t.language, t.category, t.status, t.components, \
-         t.provider_template_id, p.price_micros, p.currency";
+    const COLUMNS: &str = "t.id, t.name, t.language, t.category, t.status, t.status_reason, \
+         t.components, t.provider_template_id, p.price_micros, p.currency";
 
-    /// The approved templates of an account, by name and language.
+    /// The templates of an account: the approved ones first, each part by name and language.
     pub async fn for_account(
         state: &AppState,
         account_id: i64,
@@ -148,7 +174,8 @@ pub mod ssr {
         let rows: Vec<Row> = sqlx::query_as(&format!(
             "SELECT {COLUMNS} FROM templates t \
              LEFT JOIN template_prices p ON p.org_id = t.org_id AND p.category = t.category \
-             WHERE t.account_id = $1 AND t.status = 'APPROVED' ORDER BY t.name, t.language"
+             WHERE t.account_id = $1 \
+             ORDER BY CASE WHEN t.status = 'APPROVED' THEN 0 ELSE 1 END, t.name, t.language"
         ))
         .bind(account_id)
         .fetch_all(&state.db.pool)

@@ -2,6 +2,8 @@
 //! PostgreSQL database per test, and an HTTP client per person that keeps its own cookies.
 #![allow(dead_code)]
 
+/// The live stream from a test.
+pub mod live;
 /// Connected accounts and signed provider webhooks.
 pub mod meta;
 /// Buzón with the sandbox playing the providers.

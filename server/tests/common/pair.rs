@@ -51,6 +51,8 @@ impl Pair {
             },
             2,
         );
+        // Templates change only when a test asks: counts read after a sync stay put.
+        world.lock().unwrap().behaviour.review_ms = 0;
         let router = sandbox::router(world.clone());
         let task = tokio::spawn(async move {
             axum::serve(listener, router).await.unwrap();
@@ -205,6 +207,24 @@ impl Pair {
         .await
         .unwrap();
         id
+    }
+
+    /// The account of the first WhatsApp line.
+    pub async fn first_whatsapp_account(&self) -> i64 {
+        let (id,): (i64,) = sqlx::query_as(
+            "SELECT id FROM accounts WHERE channel = 'whatsapp' ORDER BY id LIMIT 1",
+        )
+        .fetch_one(&self.db.pool)
+        .await
+        .unwrap();
+        id
+    }
+
+    /// Syncs an account's templates as its administrator; how many are approved.
+    pub async fn sync_templates(&self, account_id: i64) -> Value {
+        self.admin
+            .json("sync_templates", &[("account_id", &account_id.to_string())])
+            .await
     }
 
     pub async fn stop(self) {

@@ -60,7 +60,7 @@ pub fn Composer(conversation_id: i64) -> AnyView {
     let error = RwSignal::new(None::<AppError>);
     let now = RwSignal::new(EpochMs::now());
     let popup = RwSignal::new(Popup::None);
-    let send_window = SendWindow::new(workspace.thread, now, locale);
+    let send_window = SendWindow::new(workspace.thread, workspace.overview, now, locale);
     let refusal = move || send_window.refusal();
 
     // Another conversation was picked and this one stays on screen until that one's thread

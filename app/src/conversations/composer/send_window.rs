@@ -1,22 +1,29 @@
 //! What the conversation's channel lets the agent send now: a disconnected line sends nothing,
-//! a closed interaction window allows templates only (WhatsApp) or nothing, and the time left
-//! in an open window ticks live.
+//! nor does one whose business account Meta disabled; a restriction Meta put on the line stops
+//! its kind of sending until it ends; a closed interaction window allows templates only
+//! (WhatsApp) or nothing, and the time left in an open window ticks live.
 
 use leptos::prelude::*;
 
 use super::popups::Popup;
-use crate::conversations::workspace::ThreadResource;
+use crate::conversations::workspace::{OverviewResource, ThreadResource};
 use crate::epoch::EpochMs;
 use crate::error::AppError;
 use crate::i18n::*;
 use crate::kit::clock;
 use crate::kit::form::{error_text, refusal_text};
-use crate::window::{may_send, window, Outgoing, Window, HUMAN_AGENT_WINDOW_MS};
+use crate::kit::line_standing::restriction;
+use crate::standing::{Standing, Stopped};
+use crate::window::{
+    line_allows, may_send, window, Outgoing, Refusal, Window, HUMAN_AGENT_WINDOW_MS,
+};
 use channels::Channel;
 
 #[derive(Clone, Copy)]
 pub(super) struct SendWindow {
     thread: ThreadResource,
+    /// Carries each line's standing with Meta, kept current by the stream.
+    overview: OverviewResource,
     now: RwSignal<EpochMs>,
     /// Set once the page runs in the browser: the server's clock would not match it.
     mounted: RwSignal<bool>,
@@ -25,7 +32,12 @@ pub(super) struct SendWindow {
 
 impl SendWindow {
     /// `now` is the composer's clock; the remaining window ticks with it every 15 seconds.
-    pub fn new(thread: ThreadResource, now: RwSignal<EpochMs>, locale: Locale) -> Self {
+    pub fn new(
+        thread: ThreadResource,
+        overview: OverviewResource,
+        now: RwSignal<EpochMs>,
+        locale: Locale,
+    ) -> Self {
         #[cfg(feature = "hydrate")]
         {
             use leptos::leptos_dom::helpers::set_interval_with_handle;
@@ -40,6 +52,7 @@ impl SendWindow {
         Effect::new(move |_| mounted.set(true));
         SendWindow {
             thread,
+            overview,
             now,
             mounted,
             locale,
@@ -66,6 +79,31 @@ impl SendWindow {
             .flatten()
     }
 
+    /// What Meta last said about the conversation's line.
+    fn standing(self) -> Standing {
+        let Some(account_id) = self
+            .thread
+            .try_with(|t| {
+                t.as_ref()
+                    .and_then(|t| t.as_ref().ok())
+                    .and_then(|t| t.as_ref())
+                    .map(|t| t.conversation.account_id)
+            })
+            .flatten()
+        else {
+            return Standing::default();
+        };
+        self.overview
+            .try_with(|o| {
+                o.as_ref()
+                    .and_then(|o| o.as_ref().ok())
+                    .and_then(|o| o.lines.iter().find(|l| l.id == account_id))
+                    .map(|l| l.standing.clone())
+            })
+            .flatten()
+            .unwrap_or_default()
+    }
+
     /// The time now, read again whenever the clock ticks or what it is compared with changes
     /// (a customer's message that came since the last tick must not show a longer window).
     fn at_now(self) -> EpochMs {
@@ -84,23 +122,52 @@ impl SendWindow {
         if !connected {
             return Some(error_text(self.locale, &AppError::AccountDisconnected));
         }
-        let open = window(channel, last, self.at_now());
+        let now = self.at_now();
+        let standing = self.standing();
+        match line_allows(&standing, Outgoing::FreeForm, false, false, now) {
+            Err(Refusal::LineMayNotReply) => {
+                let offset = clock::viewer_offset_minutes();
+                return restriction(
+                    self.locale,
+                    &standing,
+                    Stopped::CustomerInitiated,
+                    now,
+                    offset,
+                );
+            }
+            Err(refusal) => return Some(refusal_text(self.locale, refusal)),
+            Ok(()) => {}
+        }
+        let open = window(channel, last, now);
         may_send(open, channel, Outgoing::FreeForm)
             .err()
             .map(|r| refusal_text(self.locale, r))
+    }
+
+    /// What a restriction on starting conversations means here, when one is in force.
+    fn may_not_start(self) -> Option<String> {
+        let (channel, _, connected) = self.state()?;
+        if !connected || !with_templates(channel) {
+            return None;
+        }
+        let offset = clock::viewer_offset_minutes();
+        restriction(
+            self.locale,
+            &self.standing(),
+            Stopped::BusinessInitiated,
+            self.at_now(),
+            offset,
+        )
     }
 
     pub fn templates_allowed(self) -> bool {
         let Some((channel, last, connected)) = self.state() else {
             return false;
         };
+        let now = self.at_now();
         connected
-            && may_send(
-                window(channel, last, self.at_now()),
-                channel,
-                Outgoing::Template,
-            )
-            .is_ok()
+            && may_send(window(channel, last, now), channel, Outgoing::Template).is_ok()
+            && line_allows(&self.standing(), Outgoing::Template, false, false, now).is_ok()
     }
 
     /// How long the open window lasts, in words.
@@ -164,7 +231,12 @@ impl SendWindow {
             self.remaining()
                 .map(|text| view! { <p class="window-left">{text}</p> })
         };
-        (closed, left)
+        let restricted = move || {
+            self.may_not_start().map(|text| {
+                view! { <p class="window-closed line-restricted" role="status">{text}</p> }
+            })
+        };
+        (closed, restricted, left)
     }
 }
 

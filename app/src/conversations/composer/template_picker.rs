@@ -1,5 +1,6 @@
 //! The template picker: an approved template, its parameters with a live preview, its
-//! category and price, sent.
+//! category and price, sent; the line's other templates listed apart, each with why it cannot
+//! go (Meta's review, or a customer who stopped marketing messages).
 
 use leptos::prelude::*;
 
@@ -8,7 +9,7 @@ use crate::error::AppError;
 use crate::i18n::*;
 use crate::kit::form::{error_alert, ErrorNote};
 use crate::kit::locale::use_locale;
-use crate::templates::{format_price, TemplateView};
+use crate::templates::{format_price, unavailable_text, TemplateView};
 
 /// `{{1}}` ... replaced by the parameters typed so far (`{{n}}` stays visible until then).
 pub fn preview(body: &str, params: &[String]) -> String {
@@ -59,22 +60,24 @@ pub fn TemplatePicker(
                         .get()
                         .map(|result| match result {
                             Err(err) => error_alert(locale, &err),
-                            Ok(list) if list.is_empty() => {
+                            Ok(choices) if choices.templates.is_empty() => {
                                 view! { <p class="hint">{td_string!(locale, inbox.no_templates)}</p> }
                                     .into_any()
                             }
-                            Ok(list) => {
+                            Ok(choices) => {
+                                let (usable, unavailable): (Vec<_>, Vec<_>) = choices
+                                    .templates
+                                    .into_iter()
+                                    .map(|t| (t.unavailable(choices.marketing_stopped), t))
+                                    .partition(|(why, _)| why.is_none());
+                                let label = |t: &TemplateView| format!("{} ({})", t.name, t.language);
                                 view! {
                                     <ul class="template-list">
-                                        {list
+                                        {usable
                                             .into_iter()
-                                            .map(|template| {
+                                            .map(|(_, template)| {
                                                 let id = template.id;
-                                                let label = format!(
-                                                    "{} ({})",
-                                                    template.name,
-                                                    template.language,
-                                                );
+                                                let text = label(&template);
                                                 let pick = template.clone();
                                                 view! {
                                                     <li>
@@ -89,13 +92,33 @@ pub fn TemplatePicker(
                                                                 chosen.set(Some(pick.clone()));
                                                             }
                                                         >
-                                                            {label}
+                                                            {text}
                                                         </button>
                                                     </li>
                                                 }
                                             })
                                             .collect_view()}
                                     </ul>
+                                    {(!unavailable.is_empty())
+                                        .then(|| {
+                                            view! {
+                                                <h4 class="template-group">{td_string!(locale, template.unavailable)}</h4>
+                                                <ul class="template-list unavailable">
+                                                    {unavailable
+                                                        .into_iter()
+                                                        .filter_map(|(why, template)| Some((why?, template)))
+                                                        .map(|(why, template)| {
+                                                            view! {
+                                                                <li class="template-unavailable">
+                                                                    <span>{label(&template)}</span>
+                                                                    <span class="small muted">{unavailable_text(locale, &why)}</span>
+                                                                </li>
+                                                            }
+                                                        })
+                                                        .collect_view()}
+                                                </ul>
+                                            }
+                                        })}
                                 }
                                     .into_any()
                             }

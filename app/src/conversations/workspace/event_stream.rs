@@ -1,5 +1,7 @@
 //! The browser's end of the live stream: one WebSocket to `/api/live`, resumed from the last
-//! event seen after any disconnection, with a quiet "reconnecting" state meanwhile.
+//! event seen after any disconnection, with a quiet "reconnecting" state meanwhile. Besides
+//! the conversations' events it says when a line's standing or templates changed, which the
+//! settings page follows alone.
 
 #[cfg(feature = "hydrate")]
 use leptos::prelude::*;
@@ -70,24 +72,47 @@ impl Stream {
     }
 
     /// Follows the stream from event `after`, calling `on_event` for each event in order, with
-    /// whether it is news to the page (see [`Seen`]), and `on_link` when the connection is made
-    /// or lost. Only the first call starts it.
+    /// whether it is news to the page (see [`Seen`]), `on_link` when the connection is made
+    /// or lost, and `on_lines` when a line's standing or templates changed. Only the first
+    /// call starts it.
     pub fn follow(
         self,
         after: i64,
         on_event: impl Fn(StreamEvent, bool) + 'static,
         on_link: impl Fn(Link) + 'static,
+        on_lines: impl Fn() + 'static,
     ) {
         #[cfg(feature = "hydrate")]
-        {
-            if self.running.try_with_value(Option::is_some) != Some(false) {
-                return;
-            }
-            let shared = imp::start(after, Box::new(on_event), Box::new(on_link));
-            self.running.set_value(Some(shared));
-        }
+        self.start(imp::Handlers {
+            after: Some(after),
+            on_event: Box::new(on_event),
+            on_link: Box::new(on_link),
+            on_lines: Box::new(on_lines),
+        });
         #[cfg(not(feature = "hydrate"))]
-        let _ = (after, on_event, on_link);
+        let _ = (after, on_event, on_link, on_lines);
+    }
+
+    /// Follows only the notices that a line's standing or templates changed, from now on.
+    pub fn follow_lines(self, on_lines: impl Fn() + 'static) {
+        #[cfg(feature = "hydrate")]
+        self.start(imp::Handlers {
+            after: None,
+            on_event: Box::new(|_, _| {}),
+            on_link: Box::new(|_| {}),
+            on_lines: Box::new(on_lines),
+        });
+        #[cfg(not(feature = "hydrate"))]
+        let _ = on_lines;
+    }
+
+    #[cfg(feature = "hydrate")]
+    fn start(self, handlers: imp::Handlers) {
+        if self.running.try_with_value(Option::is_some) != Some(false) {
+            return;
+        }
+        let shared = imp::start(handlers);
+        self.running.set_value(Some(shared));
     }
 }
 
@@ -105,8 +130,18 @@ mod imp {
     use wasm_bindgen::closure::Closure;
     use wasm_bindgen::JsCast;
 
+    /// What the page does with the stream; `after: None` follows the lines' notices only.
+    pub struct Handlers {
+        pub after: Option<i64>,
+        pub on_event: Box<dyn Fn(StreamEvent, bool)>,
+        pub on_link: Box<dyn Fn(Link)>,
+        pub on_lines: Box<dyn Fn()>,
+    }
+
     pub struct Shared {
         last: Cell<i64>,
+        /// Only the lines' notices: nothing to resume from.
+        lines_only: bool,
         seen: RefCell<Seen>,
         failures: Cell<u32>,
         /// Set when the page is gone: nothing is called, nothing reconnects.
@@ -114,12 +149,13 @@ mod imp {
         socket: RefCell<Option<web_sys::WebSocket>>,
         /// The current connection's handlers, freed when it is replaced or stopped (each holds
         /// this, so keeping them here also lets `stop` break the cycle).
-        handlers: RefCell<Option<Handlers>>,
+        listeners: RefCell<Option<Listeners>>,
         on_event: Box<dyn Fn(StreamEvent, bool)>,
         on_link: Box<dyn Fn(Link)>,
+        on_lines: Box<dyn Fn()>,
     }
 
-    type Handlers = (
+    type Listeners = (
         Closure<dyn FnMut()>,
         Closure<dyn FnMut(web_sys::MessageEvent)>,
         Closure<dyn FnMut()>,
@@ -135,8 +171,8 @@ mod imp {
                 let _ = socket.close();
             }
             // Freed once this turn is over, never from inside one of them.
-            if let Some(handlers) = self.handlers.borrow_mut().take() {
-                let later = Closure::once_into_js(move || drop(handlers));
+            if let Some(listeners) = self.listeners.borrow_mut().take() {
+                let later = Closure::once_into_js(move || drop(listeners));
                 if let Some(window) = web_sys::window() {
                     let _ = window.set_timeout_with_callback_and_timeout_and_arguments_0(
                         later.unchecked_ref(),
@@ -147,20 +183,19 @@ mod imp {
         }
     }
 
-    pub fn start(
-        after: i64,
-        on_event: Box<dyn Fn(StreamEvent, bool)>,
-        on_link: Box<dyn Fn(Link)>,
-    ) -> Rc<Shared> {
+    pub fn start(handlers: Handlers) -> Rc<Shared> {
+        let after = handlers.after.unwrap_or(0);
         let shared = Rc::new(Shared {
             last: Cell::new(after),
+            lines_only: handlers.after.is_none(),
             seen: RefCell::new(Seen::new(after)),
             failures: Cell::new(0),
             stopped: Cell::new(false),
             socket: RefCell::new(None),
-            handlers: RefCell::new(None),
-            on_event,
-            on_link,
+            listeners: RefCell::new(None),
+            on_event: handlers.on_event,
+            on_link: handlers.on_link,
+            on_lines: handlers.on_lines,
         });
         connect(shared.clone());
         shared
@@ -180,7 +215,11 @@ mod imp {
             "ws"
         };
         let host = location.host().unwrap_or_default();
-        let url = format!("{scheme}://{host}/api/live?after={}", shared.last.get());
+        let url = if shared.lines_only {
+            format!("{scheme}://{host}/api/live?only=lines")
+        } else {
+            format!("{scheme}://{host}/api/live?after={}", shared.last.get())
+        };
         let Ok(socket) = web_sys::WebSocket::new(&url) else {
             return retry(shared);
         };
@@ -189,6 +228,10 @@ mod imp {
             Closure::<dyn FnMut()>::new(move || {
                 if shared.stopped.get() {
                     return;
+                }
+                // A notice may have gone by while the connection was down.
+                if shared.failures.get() > 0 {
+                    (shared.on_lines)();
                 }
                 shared.failures.set(0);
                 (shared.on_link)(Link::Connected);
@@ -209,6 +252,8 @@ mod imp {
                     }
                     let fresh = shared.seen.borrow_mut().fresh(event.id);
                     (shared.on_event)(event, fresh);
+                } else if text.contains("\"lines\"") {
+                    (shared.on_lines)();
                 } else if text.contains("\"resync\"") {
                     // Too far behind to replay: the page starts over from fresh data.
                     let _ = web_sys::window().map(|w| w.location().reload());
@@ -230,7 +275,7 @@ mod imp {
         socket.set_onclose(Some(on_close.as_ref().unchecked_ref()));
         // Those of the connection before, closed by now, are freed here: this runs from the
         // retry's timer, not from one of them.
-        *shared.handlers.borrow_mut() = Some((on_open, on_message, on_close));
+        *shared.listeners.borrow_mut() = Some((on_open, on_message, on_close));
         *shared.socket.borrow_mut() = Some(socket);
     }
 

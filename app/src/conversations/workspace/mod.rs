@@ -368,6 +368,9 @@ impl Workspace {
                         catch_up(workspace);
                     }
                 },
+                // A line's standing changed: the overview carries it to the filter and the
+                // composer.
+                move || counts_changed(workspace),
             );
         });
         keyboard_shortcuts(workspace);
