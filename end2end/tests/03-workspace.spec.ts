@@ -132,7 +132,7 @@ test('a working day in the workspace', async ({ page, browser }) => {
   await expect(page.getByRole('status').filter({ hasText: /template/i }).first()).toBeVisible();
   await shot(page, '18-window-closed');
   await page.getByRole('button', { name: 'Template', exact: true }).click();
-  const picker = page.getByRole('dialog', { name: 'Approved templates' });
+  const picker = page.getByRole('dialog', { name: 'Templates' });
   await picker.locator('.template-option').first().click();
   await expect(picker).toContainText('Price');
   const params = picker.getByLabel(/Parameter \d/);

@@ -116,18 +116,21 @@ pub fn LineAlert(
     name: Option<String>,
     notices: Vec<String>,
 ) -> impl IntoView {
-    (!notices.is_empty()).then(|| {
-        view! {
-            <div class="line-alert" role="status">
-                {name.map(|name| view! { <strong>{name}</strong> })}
-                <ul>
-                    {notices
-                        .into_iter()
-                        .map(|notice| view! { <li>{notice}</li> })
-                        .collect_view()}
-                </ul>
-            </div>
+    let body = match notices.len() {
+        0 => return None,
+        1 => view! { <p>{notices.into_iter().next()}</p> }.into_any(),
+        _ => view! {
+            <ul>
+                {notices.into_iter().map(|notice| view! { <li>{notice}</li> }).collect_view()}
+            </ul>
         }
+        .into_any(),
+    };
+    Some(view! {
+        <div class="line-alert" role="status">
+            {name.map(|name| view! { <strong>"⚠ " {name}</strong> })}
+            {body}
+        </div>
     })
 }
 

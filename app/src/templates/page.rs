@@ -195,6 +195,11 @@ fn TemplateStates(templates: Signal<Vec<TemplateState>>) -> impl IntoView {
                 >
                     {
                         let status = template.status.to_ascii_lowercase();
+                        // Meta rates a template once customers have received it.
+                        let rated = matches!(
+                            template.quality.as_deref(),
+                            Some("GREEN" | "YELLOW" | "RED")
+                        );
                         let quality = template
                             .quality
                             .as_deref()
@@ -233,9 +238,14 @@ fn TemplateStates(templates: Signal<Vec<TemplateState>>) -> impl IntoView {
                                         {status_label(locale, &template.status)}
                                     </span>
                                     <span class="chip">{category_label(locale, &template.category)}</span>
-                                    <span class=format!("quality quality-{quality}")>
-                                        {quality_label(locale, template.quality.as_deref())}
-                                    </span>
+                                    {rated
+                                        .then(|| {
+                                            view! {
+                                                <span class=format!("quality quality-{quality}")>
+                                                    {quality_label(locale, template.quality.as_deref())}
+                                                </span>
+                                            }
+                                        })}
                                 </div>
                                 {reason.map(|reason| view! { <p class="small template-reason">{reason}</p> })}
                                 {next.map(|next| view! { <p class="small muted">{next}</p> })}
