@@ -49,6 +49,14 @@ pub enum Field {
     Inactivity,
     /// The one-time code the server prints on its first start.
     SetupToken,
+    Company,
+    WhatsappPhone,
+    FacebookId,
+    InstagramUsername,
+    /// Who a contact belongs to.
+    Owner,
+    /// The organization's country for numbers without a prefix.
+    Country,
 }
 
 /// What is wrong with a field's value.

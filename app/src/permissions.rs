@@ -19,16 +19,20 @@ pub enum Permission {
     ManageUsers,
     /// Connect channels and change organization settings.
     ManageSettings,
+    /// Keep the CRM's contacts: see, create, edit, give to another owner, delete and merge
+    /// every contact of the organization, import and export them.
+    ManageContacts,
 }
 
 impl Permission {
-    pub const ALL: [Permission; 6] = [
+    pub const ALL: [Permission; 7] = [
         Permission::UseInbox,
         Permission::SeeAllConversations,
         Permission::StartWithAnyContact,
         Permission::DeleteConversations,
         Permission::ManageUsers,
         Permission::ManageSettings,
+        Permission::ManageContacts,
     ];
 
     /// The stable name stored in the database.
@@ -40,6 +44,7 @@ impl Permission {
             Permission::DeleteConversations => "delete_conversations",
             Permission::ManageUsers => "manage_users",
             Permission::ManageSettings => "manage_settings",
+            Permission::ManageContacts => "manage_contacts",
         }
     }
 
@@ -155,7 +160,7 @@ impl BuiltinRole {
             // A seller works the inbox, but only their own conversations and contacts.
             BuiltinRole::Seller => PermissionSet::of(&[Permission::UseInbox]),
             // An editor keeps the CRM up to date and never sees conversations.
-            BuiltinRole::Editor => PermissionSet::EMPTY,
+            BuiltinRole::Editor => PermissionSet::of(&[Permission::ManageContacts]),
         }
     }
 }
@@ -194,9 +199,28 @@ pub fn can_start_conversation(actor: &Actor, contact_owner: Option<i64>) -> bool
 /// reach only the contacts they own and those of conversations they can see: a seller
 /// cannot page through the whole customer base, its phones and emails.
 pub fn can_see_every_contact(actor: &Actor) -> bool {
-    can_use_inbox(actor)
-        && (actor.has(Permission::SeeAllConversations)
-            || actor.has(Permission::StartWithAnyContact))
+    can_manage_contacts(actor)
+        || can_use_inbox(actor)
+            && (actor.has(Permission::SeeAllConversations)
+                || actor.has(Permission::StartWithAnyContact))
+}
+
+/// Whether `actor` keeps the CRM: every contact, its owner, deleting and merging.
+pub fn can_manage_contacts(actor: &Actor) -> bool {
+    actor.has(Permission::ManageContacts)
+}
+
+/// Whether `actor` may open the contacts at all: the CRM's keepers, and those who work the
+/// inbox (their own contacts and those of their conversations).
+pub fn can_use_contacts(actor: &Actor) -> bool {
+    can_manage_contacts(actor) || can_use_inbox(actor)
+}
+
+/// Whether `actor` may change a contact they can reach (`reachable`: one they own or of a
+/// conversation they can see, or any with `can_see_every_contact`). Its owner changes only
+/// with [`can_manage_contacts`].
+pub fn can_edit_contact(actor: &Actor, reachable: bool) -> bool {
+    can_manage_contacts(actor) || can_use_inbox(actor) && reachable
 }
 
 /// Only the user who connected the channel may delete its conversations.
@@ -251,7 +275,10 @@ mod tests {
     #[test]
     fn a_user_manager_delegates_only_what_they_hold() {
         let manager = custom(&[Permission::UseInbox, Permission::ManageUsers]);
-        assert!(can_delegate(&manager, BuiltinRole::Editor.permissions()));
+        assert!(
+            !can_delegate(&manager, BuiltinRole::Editor.permissions()),
+            "editors keep every contact, which this manager does not"
+        );
         assert!(can_delegate(
             &manager,
             PermissionSet::of(&[Permission::UseInbox])
@@ -277,10 +304,29 @@ mod tests {
     }
 
     #[test]
+    fn editors_keep_the_crm_sellers_their_own_contacts() {
+        let (admin, seller, editor) = (
+            actor(BuiltinRole::Administrator),
+            actor(BuiltinRole::Seller),
+            actor(BuiltinRole::Editor),
+        );
+        assert!(can_manage_contacts(&admin) && can_manage_contacts(&editor));
+        assert!(!can_manage_contacts(&seller));
+        assert!(can_see_every_contact(&editor), "without the inbox");
+        for who in [&admin, &seller, &editor] {
+            assert!(can_use_contacts(who));
+        }
+        assert!(can_edit_contact(&editor, false));
+        assert!(can_edit_contact(&seller, true));
+        assert!(!can_edit_contact(&seller, false));
+        let nobody = custom(&[Permission::ManageSettings]);
+        assert!(!can_use_contacts(&nobody) && !can_edit_contact(&nobody, true));
+    }
+
+    #[test]
     fn sellers_reach_only_their_own_contacts() {
         assert!(can_see_every_contact(&actor(BuiltinRole::Administrator)));
         assert!(!can_see_every_contact(&actor(BuiltinRole::Seller)));
-        assert!(!can_see_every_contact(&actor(BuiltinRole::Editor)));
         assert!(can_see_every_contact(&custom(&[
             Permission::UseInbox,
             Permission::StartWithAnyContact
@@ -378,6 +424,10 @@ mod tests {
         }
         let set = PermissionSet::of(&[Permission::ManageUsers, Permission::UseInbox]);
         assert_eq!(set.to_keys(), "use_inbox,manage_users");
+        assert_eq!(
+            BuiltinRole::Editor.permissions().to_keys(),
+            "manage_contacts"
+        );
     }
 
     #[test]

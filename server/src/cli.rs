@@ -185,13 +185,22 @@ pub async fn contact_add(db: &Db, contact: ContactAdd<'_>) -> Result<i64, CliErr
     let org_id = find_org(db, contact.org).await?;
     let first_name = validate::name(Field::FirstName, contact.first_name)?;
     let last_name = contact.last_name.trim().to_string();
-    let phone: Option<String> = contact
-        .phone
-        .map(|p| p.chars().filter(char::is_ascii_digit).collect::<String>())
-        .filter(|p| !p.is_empty());
-    if phone.as_ref().is_some_and(|p| !(7..=15).contains(&p.len())) {
-        return Err(CliError::Invalid("the phone needs 7 to 15 digits".into()));
-    }
+    let (country,): (Option<String>,) =
+        sqlx::query_as("SELECT default_country FROM organizations WHERE id = $1")
+            .bind(org_id)
+            .fetch_one(&db.pool)
+            .await
+            .map_err(AppError::from)?;
+    let phone = match contact.phone.map(str::trim).filter(|p| !p.is_empty()) {
+        Some(phone) => Some(
+            app::contacts::ssr::phones::normalize(phone, country.as_deref()).map_err(|_| {
+                CliError::Invalid(
+                    "not a phone number: write it with its country code (+52 …)".into(),
+                )
+            })?,
+        ),
+        None => None,
+    };
     let email = contact.email.map(validate::email).transpose()?;
     let owner_id = match contact.owner {
         Some(owner) => Some(find_user(db, org_id, owner).await?),
@@ -200,8 +209,8 @@ pub async fn contact_add(db: &Db, contact: ContactAdd<'_>) -> Result<i64, CliErr
     let now = app::epoch::EpochMs::now();
     let (id,): (i64,) = sqlx::query_as(
         "INSERT INTO contacts (org_id, first_name, last_name, email, primary_phone, \
-         whatsapp_phone, owner_id, created_at, updated_at) \
-         VALUES ($1, $2, $3, $4, $5, $5, $6, $7, $7) RETURNING id",
+         whatsapp_phone, owner_id, created_at, updated_at, created_from, last_activity_at) \
+         VALUES ($1, $2, $3, $4, $5, $5, $6, $7, $7, 'import', $7) RETURNING id",
     )
     .bind(org_id)
     .bind(first_name)

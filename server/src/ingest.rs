@@ -12,6 +12,7 @@
 use std::collections::HashMap;
 
 use app::attachments::AttachmentView;
+use app::contacts::ssr::phones;
 use app::conversations::lifecycle::closing_rules::ssr::track;
 use app::conversations::lifecycle::ssr::reopen_for_customer;
 use app::conversations::store::{self, summary, SummaryRow, SUMMARY_COLUMNS};
@@ -544,9 +545,13 @@ async fn open_conversation(
         Channel::Messenger => "facebook_id",
         Channel::Instagram => "instagram_username",
     };
+    // Numbers are kept in E.164 on contacts (WhatsApp's id is the number's digits).
     let identity = match account.channel {
         Channel::Instagram => message.customer.username.clone().unwrap_or_default(),
-        _ => message.customer.key.clone(),
+        Channel::Whatsapp | Channel::Twilio => {
+            phones::from_whatsapp(&message.customer.key).unwrap_or_default()
+        }
+        Channel::Messenger => message.customer.key.clone(),
     };
     let opened: Option<(i64,)> = sqlx::query_as(&format!(
         "INSERT INTO conversations (org_id, account_id, customer_key, customer_name, \
@@ -881,10 +886,13 @@ async fn sync_contact(step: &mut Step<'_, '_>, contact: &SyncedContact) -> Resul
         return Ok(());
     }
     let org_id = step.account.org_id;
+    let Some(phone) = phones::from_whatsapp(&contact.phone) else {
+        return Ok(());
+    };
     let existing: Option<(i64,)> =
         sqlx::query_as("SELECT id FROM contacts WHERE org_id = $1 AND whatsapp_phone = $2")
             .bind(org_id)
-            .bind(&contact.phone)
+            .bind(&phone)
             .fetch_optional(&mut **step.tx)
             .await?;
     if existing.is_some() {
@@ -907,12 +915,13 @@ async fn sync_contact(step: &mut Step<'_, '_>, contact: &SyncedContact) -> Resul
     let now = EpochMs::now();
     sqlx::query(
         "INSERT INTO contacts (org_id, first_name, last_name, primary_phone, whatsapp_phone, \
-         created_at, updated_at) VALUES ($1, $2, $3, $4, $4, $5, $5)",
+         created_at, updated_at, created_from, last_activity_at) \
+         VALUES ($1, $2, $3, $4, $4, $5, $5, 'whatsapp', $5)",
     )
     .bind(org_id)
     .bind(first)
     .bind(last)
-    .bind(&contact.phone)
+    .bind(&phone)
     .bind(now)
     .execute(&mut **step.tx)
     .await?;

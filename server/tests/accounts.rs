@@ -858,19 +858,24 @@ async fn managing_users_gives_no_authority_beyond_ones_own(backend: Backend) {
         let body = json!({"id": id, "name": name, "permissions": permissions});
         async move { client.call_json("save_role", &body).await }
     };
-    let manager_role: i64 = save_role(&admin, None, "Gestor", &["UseInbox", "ManageUsers"])
-        .await
-        .json()
-        .await
-        .unwrap();
+    let manager_role: i64 = save_role(
+        &admin,
+        None,
+        "Gestor",
+        &["UseInbox", "ManageUsers", "ManageContacts"],
+    )
+    .await
+    .json()
+    .await
+    .unwrap();
     let manager = server
         .invite_and_accept(&admin, "gema@andinas.example", "Gestor")
         .await;
     let team = manager.json("team", &[]).await;
     assert_eq!(
         team["my_permissions"],
-        json!(17),
-        "UseInbox and ManageUsers"
+        json!(81),
+        "UseInbox, ManageUsers and ManageContacts"
     );
     let ana = member(&team, "ana@andinas.example")["id"].to_string();
     let admin_role = role_id(&admin, "admin").await.to_string();
@@ -882,7 +887,12 @@ async fn managing_users_gives_no_authority_beyond_ones_own(backend: Backend) {
         &manager,
         Some(manager_role),
         "Gestor",
-        &["UseInbox", "ManageUsers", "SeeAllConversations"],
+        &[
+            "UseInbox",
+            "ManageUsers",
+            "ManageContacts",
+            "SeeAllConversations",
+        ],
     )
     .await;
     assert_eq!(own.status(), StatusCode::FORBIDDEN);
@@ -961,6 +971,7 @@ async fn managing_users_gives_no_authority_beyond_ones_own(backend: Backend) {
             "DeleteConversations",
             "ManageUsers",
             "ManageSettings",
+            "ManageContacts",
         ],
     )
     .await;

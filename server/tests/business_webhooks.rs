@@ -215,7 +215,7 @@ async fn marketing_preferences_are_kept_on_the_conversation_and_its_contact(back
     );
     sqlx::query(
         "INSERT INTO contacts (org_id, first_name, last_name, whatsapp_phone, created_at, \
-         updated_at) VALUES ($1, 'Lucía', 'Pérez', '5215512345678', 0, 0)",
+         updated_at) VALUES ($1, 'Lucía', 'Pérez', '+525512345678', 0, 0)",
     )
     .bind(f.org_id)
     .execute(&f.db.pool)

@@ -331,12 +331,12 @@ async fn business_app_contacts_and_history_are_imported(backend: Backend) {
             (
                 "Pedro".to_string(),
                 "Salas".to_string(),
-                Some("5215530002222".to_string())
+                Some("+525530002222".to_string())
             ),
             (
                 "Rosa".to_string(),
                 "Martínez".to_string(),
-                Some("5215530001111".to_string())
+                Some("+525530001111".to_string())
             ),
         ]
     );

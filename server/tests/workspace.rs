@@ -372,8 +372,9 @@ async fn a_contact_is_created_from_a_conversation_linked_and_found(backend: Back
     assert_eq!(created.status(), StatusCode::OK);
     let contact: Value = created.json().await.unwrap();
     // The number the customer wrote from is both the primary and the WhatsApp phone.
-    assert_eq!(contact["primary_phone"], "5215512345678");
-    assert_eq!(contact["whatsapp_phone"], "5215512345678");
+    // In E.164, without the `1` WhatsApp still writes after Mexico's 52.
+    assert_eq!(contact["primary_phone"], "+525512345678");
+    assert_eq!(contact["whatsapp_phone"], "+525512345678");
     assert_eq!(contact["owner_name"], "Ana Admin");
     let thread = pair.admin.json("thread", &[("conversation_id", &id)]).await;
     assert_eq!(thread["contact"]["id"], contact["id"]);
@@ -472,7 +473,7 @@ async fn a_contact_is_created_from_a_conversation_linked_and_found(backend: Back
     // A customer already in the CRM is linked as soon as they write.
     sqlx::query(
         "INSERT INTO contacts (org_id, first_name, last_name, primary_phone, whatsapp_phone, \
-         created_at, updated_at) SELECT id, 'Mario', 'Ruiz', '5215511112222', '5215511112222', \
+         created_at, updated_at) SELECT id, 'Mario', 'Ruiz', '+525511112222', '+525511112222', \
          0, 0 FROM organizations",
     )
     .execute(&pair.db.pool)

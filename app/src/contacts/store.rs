@@ -2,22 +2,32 @@
 
 #[cfg(feature = "ssr")]
 pub mod ssr {
+    use channels::Channel;
+
     use crate::auth::ssr::require;
     use crate::auth::CurrentUser;
-    use crate::contacts::ContactView;
+    use crate::contacts::phones;
+    use crate::contacts::{
+        identified, ContactConversation, ContactDetail, ContactEvent, ContactField, ContactList,
+        ContactQuery, ContactRow, ContactSort, ContactView, PhoneView,
+    };
     use crate::db::SearchIndex;
     use crate::epoch::EpochMs;
     use crate::error::{AppError, Field, Problem};
     use crate::orgs::Tx;
-    use crate::permissions::{can_see_every_contact, can_use_inbox, Actor};
-    use crate::search::search_term;
+    use crate::permissions::{
+        can_edit_contact, can_manage_contacts, can_manage_settings, can_see_conversation,
+        can_see_every_contact, can_use_contacts, can_use_inbox, Actor,
+    };
+    use crate::search::{is_phone_search, search_term};
     use crate::state::AppState;
+    use crate::validate;
 
     const COLUMNS: &str = "c.id, c.first_name, c.last_name, c.email, c.company, c.primary_phone, \
          c.whatsapp_phone, c.facebook_id, c.instagram_username, c.owner_id, u.name AS owner_name";
 
     #[derive(sqlx::FromRow)]
-    struct ContactRow {
+    struct StoredContact {
         id: i64,
         first_name: String,
         last_name: String,
@@ -31,7 +41,7 @@ pub mod ssr {
         owner_name: Option<String>,
     }
 
-    impl ContactRow {
+    impl StoredContact {
         fn view(self, phones: Vec<String>) -> ContactView {
             ContactView {
                 id: self.id,
@@ -50,6 +60,15 @@ pub mod ssr {
         }
     }
 
+    /// A search as contacts are indexed: a number by its digits, in the form numbers are kept.
+    fn contact_term(query: &str) -> Option<String> {
+        let term = search_term(query)?;
+        Some(match is_phone_search(query) {
+            true => phones::search_digits(&term),
+            false => term,
+        })
+    }
+
     /// The most a search returns.
     const FOUND: i64 = 20;
 
@@ -66,7 +85,7 @@ pub mod ssr {
         org_id: i64,
         contact_id: i64,
     ) -> Result<Option<ContactView>, AppError> {
-        let row: Option<ContactRow> = sqlx::query_as(&format!(
+        let row: Option<StoredContact> = sqlx::query_as(&format!(
             "SELECT {COLUMNS} FROM contacts c LEFT JOIN users u ON u.id = c.owner_id \
              WHERE c.id = $1 AND c.org_id = $2"
         ))
@@ -122,7 +141,7 @@ pub mod ssr {
     pub async fn search(query: String) -> Result<Vec<ContactView>, AppError> {
         let user = require(can_use_inbox).await?;
         let state = AppState::current()?;
-        let Some(term) = search_term(&query) else {
+        let Some(term) = contact_term(&query) else {
             return Ok(Vec::new());
         };
         let mut value = String::new();
@@ -141,7 +160,7 @@ pub mod ssr {
              WHERE c.org_id = $1 AND c.merged_into_id IS NULL AND {matching} {reachable} \
              ORDER BY c.first_name, c.last_name, c.id LIMIT {FOUND}"
         );
-        let mut found = sqlx::query_as::<_, ContactRow>(&sql)
+        let mut found = sqlx::query_as::<_, StoredContact>(&sql)
             .bind(user.org_id)
             .bind(value);
         if !every {
@@ -165,6 +184,7 @@ pub mod ssr {
             phone,
             facebook_id,
             instagram_username,
+            created_from,
         } = contact;
         if let Some(phone) = &phone {
             let taken: Option<(i64,)> = sqlx::query_as(
@@ -176,14 +196,15 @@ pub mod ssr {
             .fetch_optional(&mut **tx)
             .await?;
             if taken.is_some() {
-                return Err(AppError::invalid(Field::Phone, Problem::Taken));
+                return Err(AppError::invalid(Field::WhatsappPhone, Problem::Taken));
             }
         }
         let now = EpochMs::now();
         let (contact_id,): (i64,) = sqlx::query_as(
             "INSERT INTO contacts (org_id, first_name, last_name, email, primary_phone, \
              whatsapp_phone, facebook_id, instagram_username, owner_id, consent_at, created_at, \
-             updated_at) VALUES ($1, $2, $3, $4, $5, $5, $6, $7, $8, $9, $9, $9) RETURNING id",
+             updated_at, created_by, created_from, last_activity_at) \
+             VALUES ($1, $2, $3, $4, $5, $5, $6, $7, $8, $9, $9, $9, $8, $10, $9) RETURNING id",
         )
         .bind(owner.org_id)
         .bind(&first_name)
@@ -194,7 +215,17 @@ pub mod ssr {
         .bind(&instagram_username)
         .bind(owner.id)
         .bind(now)
+        .bind(created_from)
         .fetch_one(&mut **tx)
+        .await?;
+        record(
+            tx,
+            owner.org_id,
+            contact_id,
+            Some(owner.id),
+            "created",
+            (Some(created_from), None, None),
+        )
         .await?;
         Ok(ContactView {
             id: contact_id,
@@ -217,9 +248,740 @@ pub mod ssr {
         pub first_name: String,
         pub last_name: String,
         pub email: Option<String>,
-        /// The WhatsApp number, also its primary phone.
+        /// The WhatsApp number (E.164), also its primary phone.
         pub phone: Option<String>,
         pub facebook_id: Option<String>,
         pub instagram_username: Option<String>,
+        /// The channel of the conversation it is made from.
+        pub created_from: &'static str,
+    }
+
+    /// Rows of the contacts list per page.
+    const PAGE: usize = 50;
+    /// Secondary phones a contact may have.
+    const MAX_PHONES: usize = 20;
+    const COMPANY_MAX: usize = 200;
+    const LABEL_MAX: usize = 40;
+
+    /// The organization's country for numbers typed without a prefix.
+    pub async fn org_country(state: &AppState, org_id: i64) -> Result<Option<String>, AppError> {
+        let (country,): (Option<String>,) =
+            sqlx::query_as("SELECT default_country FROM organizations WHERE id = $1")
+                .bind(org_id)
+                .fetch_one(&state.db.pool)
+                .await?;
+        Ok(country)
+    }
+
+    pub async fn default_country() -> Result<Option<String>, AppError> {
+        let user = require(can_use_contacts).await?;
+        let state = AppState::current()?;
+        org_country(&state, user.org_id).await
+    }
+
+    pub async fn save_default_country(country: String) -> Result<(), AppError> {
+        let user = require(can_manage_settings).await?;
+        let state = AppState::current()?;
+        let country = country.trim().to_ascii_uppercase();
+        let country = match country.as_str() {
+            "" => None,
+            code if phones::known_country(code) => Some(country),
+            _ => return Err(AppError::invalid(Field::Country, Problem::Unknown)),
+        };
+        sqlx::query("UPDATE organizations SET default_country = $1 WHERE id = $2")
+            .bind(country)
+            .bind(user.org_id)
+            .execute(&state.db.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// A value bound to a query built piece by piece.
+    enum Arg {
+        Int(i64),
+        Text(String),
+    }
+
+    #[derive(sqlx::FromRow)]
+    struct ListedRow {
+        id: i64,
+        first_name: String,
+        last_name: String,
+        company: Option<String>,
+        email: Option<String>,
+        primary_phone: Option<String>,
+        whatsapp_phone: Option<String>,
+        owner_name: Option<String>,
+        last_activity_at: EpochMs,
+        sort_name: String,
+    }
+
+    /// The team's active members, by name: owners to filter by or give a contact to.
+    async fn team(state: &AppState, org_id: i64) -> Result<Vec<(i64, String)>, AppError> {
+        Ok(sqlx::query_as(
+            "SELECT id, name FROM users WHERE org_id = $1 AND status = 'active' ORDER BY name, id",
+        )
+        .bind(org_id)
+        .fetch_all(&state.db.pool)
+        .await?)
+    }
+
+    /// A page of the contacts the caller may reach, searched, filtered and ordered; the next
+    /// page starts after the row `query.after` names (keyset), whatever moved meanwhile.
+    pub async fn list(query: ContactQuery) -> Result<ContactList, AppError> {
+        let user = require(can_use_contacts).await?;
+        let state = AppState::current()?;
+        let actor = user.actor();
+        let country = org_country(&state, user.org_id).await?;
+        let mut args = vec![Arg::Int(user.org_id)];
+        let next = |args: &mut Vec<Arg>, arg: Arg| {
+            args.push(arg);
+            format!("${}", args.len())
+        };
+        let mut conditions = vec![
+            "c.org_id = $1".to_string(),
+            "c.merged_into_id IS NULL".to_string(),
+        ];
+        if !can_see_every_contact(&actor) {
+            let me = next(&mut args, Arg::Int(user.id));
+            conditions.push(reachable_by(&me));
+        }
+        if let Some(term) = query.search.as_deref().and_then(contact_term) {
+            let mut value = None;
+            let placeholder = format!("${}", args.len() + 1);
+            let matching = CONTACT_SEARCH.matching(state.db.backend, "c.id", &term, |v| {
+                value = Some(v);
+                placeholder.clone()
+            });
+            if let Some(value) = value {
+                next(&mut args, Arg::Text(value));
+            }
+            conditions.push(matching);
+        }
+        if let Some(owner) = query.owner {
+            let owner = next(&mut args, Arg::Int(owner));
+            conditions.push(format!("c.owner_id = {owner}"));
+        }
+        if query.open_conversation {
+            conditions.push(
+                "EXISTS (SELECT 1 FROM conversations v WHERE v.contact_id = c.id \
+                 AND v.org_id = c.org_id AND v.status = 'open' AND v.deleted_at IS NULL)"
+                    .to_string(),
+            );
+        }
+        if let Some(from) = query.created_from.filter(|f| !f.is_empty()) {
+            let from = next(&mut args, Arg::Text(from));
+            conditions.push(format!("c.created_from = {from}"));
+        }
+        let order = match query.sort {
+            ContactSort::Name => "c.sort_name, c.id",
+            ContactSort::Activity => "c.last_activity_at DESC, c.id DESC",
+        };
+        if let (Some(key), Some(id)) = (query.after_key, query.after_id) {
+            match query.sort {
+                ContactSort::Name => {
+                    let key = next(&mut args, Arg::Text(key));
+                    let id = next(&mut args, Arg::Int(id));
+                    conditions.push(format!("(c.sort_name, c.id) > ({key}, {id})"));
+                }
+                ContactSort::Activity => {
+                    let at = key
+                        .parse::<i64>()
+                        .map_err(|_| AppError::invalid(Field::Contact, Problem::Malformed))?;
+                    let at = next(&mut args, Arg::Int(at));
+                    let id = next(&mut args, Arg::Int(id));
+                    conditions.push(format!("(c.last_activity_at, c.id) < ({at}, {id})"));
+                }
+            }
+        }
+        let sql = format!(
+            "SELECT c.id, c.first_name, c.last_name, c.company, c.email, c.primary_phone, \
+                    c.whatsapp_phone, u.name AS owner_name, c.last_activity_at, c.sort_name \
+             FROM contacts c LEFT JOIN users u ON u.id = c.owner_id \
+             WHERE {} ORDER BY {order} LIMIT {}",
+            conditions.join(" AND "),
+            PAGE + 1
+        );
+        let mut rows = sqlx::query_as::<_, ListedRow>(&sql);
+        for arg in args {
+            rows = match arg {
+                Arg::Int(value) => rows.bind(value),
+                Arg::Text(value) => rows.bind(value),
+            };
+        }
+        let mut rows = rows.fetch_all(&state.db.pool).await?;
+        let has_more = rows.len() > PAGE;
+        rows.truncate(PAGE);
+        let contacts = rows
+            .into_iter()
+            .map(|row| ContactRow {
+                cursor: match query.sort {
+                    ContactSort::Name => (row.sort_name, row.id),
+                    ContactSort::Activity => (row.last_activity_at.0.to_string(), row.id),
+                },
+                id: row.id,
+                phone: row
+                    .primary_phone
+                    .or(row.whatsapp_phone)
+                    .map(|p| phones::display(&p, country.as_deref())),
+                first_name: row.first_name,
+                last_name: row.last_name,
+                company: row.company,
+                email: row.email,
+                owner_name: row.owner_name,
+                last_activity_at: row.last_activity_at,
+            })
+            .collect();
+        Ok(ContactList {
+            contacts,
+            has_more,
+            owners: team(&state, user.org_id).await?,
+            may_create: can_use_contacts(&actor),
+        })
+    }
+
+    /// The contact `contact_id` if `actor` may reach it; not found otherwise (someone who may
+    /// not see it is told it does not exist).
+    async fn reached(
+        state: &AppState,
+        actor: &Actor,
+        contact_id: i64,
+    ) -> Result<ContactView, AppError> {
+        if !reachable(state, actor, contact_id).await? {
+            return Err(AppError::NotFound);
+        }
+        by_id(state, actor.org_id, contact_id)
+            .await?
+            .ok_or(AppError::NotFound)
+    }
+
+    pub async fn detail(contact_id: i64) -> Result<ContactDetail, AppError> {
+        let user = require(can_use_contacts).await?;
+        let state = AppState::current()?;
+        detail_for(&state, &user, contact_id).await
+    }
+
+    async fn detail_for(
+        state: &AppState,
+        user: &CurrentUser,
+        contact_id: i64,
+    ) -> Result<ContactDetail, AppError> {
+        let actor = user.actor();
+        let contact = reached(state, &actor, contact_id).await?;
+        let country = org_country(state, user.org_id).await?;
+        let (created_at, created_by, created_from): (EpochMs, Option<String>, Option<String>) =
+            sqlx::query_as(
+                "SELECT c.created_at, u.name, c.created_from FROM contacts c \
+                 LEFT JOIN users u ON u.id = c.created_by WHERE c.id = $1",
+            )
+            .bind(contact_id)
+            .fetch_one(&state.db.pool)
+            .await?;
+        let phones: Vec<(i64, String, Option<String>)> = sqlx::query_as(
+            "SELECT id, phone, label FROM contact_phones WHERE contact_id = $1 ORDER BY id",
+        )
+        .bind(contact_id)
+        .fetch_all(&state.db.pool)
+        .await?;
+        #[derive(sqlx::FromRow)]
+        struct Talk {
+            id: i64,
+            channel: String,
+            line_name: String,
+            status: String,
+            assignee_id: Option<i64>,
+            last_message_at: EpochMs,
+            last_message_preview: Option<String>,
+        }
+        let talks: Vec<Talk> = sqlx::query_as(
+            "SELECT v.id, a.channel, a.name AS line_name, v.status, v.assignee_id, \
+                    v.last_message_at, v.last_message_preview \
+             FROM conversations v JOIN accounts a ON a.id = v.account_id \
+             WHERE v.contact_id = $1 AND v.org_id = $2 AND v.deleted_at IS NULL \
+             ORDER BY v.last_message_at DESC, v.id DESC LIMIT 100",
+        )
+        .bind(contact_id)
+        .bind(user.org_id)
+        .fetch_all(&state.db.pool)
+        .await?;
+        let mut history: Vec<ContactEvent> = sqlx::query_as(
+            "SELECT e.kind, e.field, e.old_value, e.new_value, u.name AS who, e.at \
+             FROM contact_events e LEFT JOIN users u ON u.id = e.user_id \
+             WHERE e.contact_id = $1 ORDER BY e.id DESC LIMIT 200",
+        )
+        .bind(contact_id)
+        .fetch_all(&state.db.pool)
+        .await?;
+        history.reverse();
+        let may_manage = can_manage_contacts(&actor);
+        let display =
+            |p: &Option<String>| p.as_deref().map(|p| phones::display(p, country.as_deref()));
+        Ok(ContactDetail {
+            primary_display: display(&contact.primary_phone),
+            whatsapp_display: display(&contact.whatsapp_phone),
+            phones: phones
+                .into_iter()
+                .map(|(id, phone, label)| PhoneView {
+                    id,
+                    display: phones::display(&phone, country.as_deref()),
+                    phone,
+                    label,
+                })
+                .collect(),
+            created_at,
+            created_by,
+            created_from,
+            // Only the conversations the caller may open.
+            conversations: talks
+                .into_iter()
+                .filter(|t| can_see_conversation(&actor, t.assignee_id))
+                .filter_map(|t| {
+                    Some(ContactConversation {
+                        id: t.id,
+                        channel: Channel::parse(&t.channel)?,
+                        line_name: t.line_name,
+                        open: t.status == "open",
+                        last_message_at: t.last_message_at,
+                        preview: t.last_message_preview,
+                    })
+                })
+                .collect(),
+            history,
+            may_edit: can_edit_contact(&actor, true),
+            may_manage,
+            owners: if may_manage {
+                team(state, user.org_id).await?
+            } else {
+                Vec::new()
+            },
+            contact,
+        })
+    }
+
+    /// Records what happened to a contact.
+    async fn record(
+        tx: &mut Tx<'_>,
+        org_id: i64,
+        contact_id: i64,
+        user_id: Option<i64>,
+        kind: &str,
+        change: (Option<&str>, Option<&str>, Option<&str>),
+    ) -> Result<(), AppError> {
+        let (field, old_value, new_value) = change;
+        sqlx::query(
+            "INSERT INTO contact_events (org_id, contact_id, user_id, kind, field, old_value, \
+             new_value, at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        )
+        .bind(org_id)
+        .bind(contact_id)
+        .bind(user_id)
+        .bind(kind)
+        .bind(field)
+        .bind(old_value)
+        .bind(new_value)
+        .bind(EpochMs::now())
+        .execute(&mut **tx)
+        .await?;
+        Ok(())
+    }
+
+    /// An optional text: empty is none.
+    fn optional(value: &str, field: Field, max: usize) -> Result<Option<String>, AppError> {
+        match value.trim() {
+            "" => Ok(None),
+            text => validate::text(field, text, max).map(Some),
+        }
+    }
+
+    /// A number typed for `field`, in E.164; empty is none.
+    fn phone(value: &str, field: Field, country: Option<&str>) -> Result<Option<String>, AppError> {
+        match value.trim() {
+            "" => Ok(None),
+            text => phones::normalize(text, country)
+                .map(Some)
+                .map_err(|problem| AppError::invalid(field, problem)),
+        }
+    }
+
+    /// An Instagram username as Instagram writes it: without `@`, in lower case.
+    fn instagram(value: &str) -> Result<Option<String>, AppError> {
+        let name = value.trim().trim_start_matches('@').to_ascii_lowercase();
+        if name.is_empty() {
+            return Ok(None);
+        }
+        let fits = name.len() <= 30
+            && name
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '.' || c == '_');
+        if fits {
+            Ok(Some(name))
+        } else {
+            Err(AppError::invalid(
+                Field::InstagramUsername,
+                Problem::Malformed,
+            ))
+        }
+    }
+
+    /// A Facebook page-scoped ID: digits.
+    fn facebook(value: &str) -> Result<Option<String>, AppError> {
+        let id = value.trim();
+        if id.is_empty() {
+            return Ok(None);
+        }
+        if id.len() <= 64 && id.chars().all(|c| c.is_ascii_digit()) {
+            Ok(Some(id.to_string()))
+        } else {
+            Err(AppError::invalid(Field::FacebookId, Problem::Malformed))
+        }
+    }
+
+    /// Another contact of the organization already has this WhatsApp number.
+    async fn whatsapp_taken(
+        tx: &mut Tx<'_>,
+        org_id: i64,
+        phone: &str,
+        except: i64,
+    ) -> Result<bool, AppError> {
+        let taken: Option<(i64,)> = sqlx::query_as(
+            "SELECT id FROM contacts WHERE org_id = $1 AND whatsapp_phone = $2 AND id <> $3 \
+             AND merged_into_id IS NULL",
+        )
+        .bind(org_id)
+        .bind(phone)
+        .bind(except)
+        .fetch_optional(&mut **tx)
+        .await?;
+        Ok(taken.is_some())
+    }
+
+    pub async fn update(
+        contact_id: i64,
+        field: String,
+        value: String,
+    ) -> Result<ContactDetail, AppError> {
+        let user = require(can_use_contacts).await?;
+        let state = AppState::current()?;
+        let actor = user.actor();
+        let field = ContactField::from_key(&field)
+            .ok_or(AppError::invalid(Field::Contact, Problem::Unknown))?;
+        let current = reached(&state, &actor, contact_id).await?;
+        if !can_edit_contact(&actor, true)
+            || field == ContactField::Owner && !can_manage_contacts(&actor)
+        {
+            return Err(AppError::Forbidden);
+        }
+        let country = org_country(&state, user.org_id).await?;
+        let mut next = current.clone();
+        // The stored value, and how the history shows it.
+        let stored: Option<String> = match field {
+            ContactField::FirstName => {
+                next.first_name = validate::name(Field::FirstName, &value)?;
+                Some(next.first_name.clone())
+            }
+            ContactField::LastName => {
+                next.last_name =
+                    optional(&value, Field::LastName, validate::NAME_MAX)?.unwrap_or_default();
+                Some(next.last_name.clone())
+            }
+            ContactField::Email => {
+                next.email = match value.trim() {
+                    "" => None,
+                    email => Some(validate::email(email)?),
+                };
+                next.email.clone()
+            }
+            ContactField::Company => {
+                next.company = optional(&value, Field::Company, COMPANY_MAX)?;
+                next.company.clone()
+            }
+            ContactField::PrimaryPhone => {
+                next.primary_phone = phone(&value, Field::Phone, country.as_deref())?;
+                next.primary_phone.clone()
+            }
+            ContactField::WhatsappPhone => {
+                next.whatsapp_phone = phone(&value, Field::WhatsappPhone, country.as_deref())?;
+                next.whatsapp_phone.clone()
+            }
+            ContactField::FacebookId => {
+                next.facebook_id = facebook(&value)?;
+                next.facebook_id.clone()
+            }
+            ContactField::InstagramUsername => {
+                next.instagram_username = instagram(&value)?;
+                next.instagram_username.clone()
+            }
+            ContactField::Owner => {
+                let owner: i64 = value
+                    .trim()
+                    .parse()
+                    .map_err(|_| AppError::invalid(Field::Owner, Problem::Unknown))?;
+                let name = team(&state, user.org_id)
+                    .await?
+                    .into_iter()
+                    .find(|(id, _)| *id == owner)
+                    .map(|(_, name)| name)
+                    .ok_or(AppError::invalid(Field::Owner, Problem::Unknown))?;
+                next.owner_id = Some(owner);
+                next.owner_name = Some(name);
+                Some(owner.to_string())
+            }
+        };
+        identified(&next).map_err(|field| AppError::invalid(field, Problem::Required))?;
+        let shown = |view: &ContactView| -> Option<String> {
+            match field {
+                ContactField::Owner => view.owner_name.clone(),
+                _ => column_value(view, field),
+            }
+        };
+        let (before, after) = (shown(&current), shown(&next));
+        if before == after {
+            return detail_for(&state, &user, contact_id).await;
+        }
+        let mut tx = state.db.begin().await?;
+        if let (ContactField::WhatsappPhone, Some(number)) = (field, &stored) {
+            if whatsapp_taken(&mut tx, user.org_id, number, contact_id).await? {
+                return Err(AppError::invalid(Field::WhatsappPhone, Problem::Taken));
+            }
+        }
+        let sql = format!(
+            "UPDATE contacts SET {} = $1, updated_at = $2 WHERE id = $3 AND org_id = $4",
+            field.key()
+        );
+        let change = sqlx::query(&sql);
+        let change = match field {
+            ContactField::Owner => change.bind(next.owner_id),
+            // The last name is a text column that is never null.
+            ContactField::LastName => change.bind(Some(next.last_name.clone())),
+            _ => change.bind(stored),
+        };
+        change
+            .bind(EpochMs::now())
+            .bind(contact_id)
+            .bind(user.org_id)
+            .execute(&mut *tx)
+            .await?;
+        record(
+            &mut tx,
+            user.org_id,
+            contact_id,
+            Some(user.id),
+            "changed",
+            (Some(field.key()), before.as_deref(), after.as_deref()),
+        )
+        .await?;
+        tx.commit().await?;
+        detail_for(&state, &user, contact_id).await
+    }
+
+    /// A field's value as stored, for the history.
+    fn column_value(view: &ContactView, field: ContactField) -> Option<String> {
+        match field {
+            ContactField::FirstName => Some(view.first_name.clone()),
+            ContactField::LastName => Some(view.last_name.clone()).filter(|n| !n.is_empty()),
+            ContactField::Email => view.email.clone(),
+            ContactField::Company => view.company.clone(),
+            ContactField::PrimaryPhone => view.primary_phone.clone(),
+            ContactField::WhatsappPhone => view.whatsapp_phone.clone(),
+            ContactField::FacebookId => view.facebook_id.clone(),
+            ContactField::InstagramUsername => view.instagram_username.clone(),
+            ContactField::Owner => view.owner_id.map(|id| id.to_string()),
+        }
+    }
+
+    /// The contact `contact_id`, if the caller may edit it.
+    async fn editable(
+        state: &AppState,
+        user: &CurrentUser,
+        contact_id: i64,
+    ) -> Result<ContactView, AppError> {
+        let actor = user.actor();
+        let contact = reached(state, &actor, contact_id).await?;
+        if !can_edit_contact(&actor, true) {
+            return Err(AppError::Forbidden);
+        }
+        Ok(contact)
+    }
+
+    pub async fn add_phone(
+        contact_id: i64,
+        number: String,
+        label: Option<String>,
+    ) -> Result<ContactDetail, AppError> {
+        let user = require(can_use_contacts).await?;
+        let state = AppState::current()?;
+        let contact = editable(&state, &user, contact_id).await?;
+        let country = org_country(&state, user.org_id).await?;
+        let number = phone(&number, Field::Phone, country.as_deref())?
+            .ok_or(AppError::invalid(Field::Phone, Problem::Required))?;
+        let label = optional(label.as_deref().unwrap_or_default(), Field::Name, LABEL_MAX)?;
+        let mut tx = state.db.begin().await?;
+        let stored: Vec<(String,)> =
+            sqlx::query_as("SELECT phone FROM contact_phones WHERE contact_id = $1")
+                .bind(contact_id)
+                .fetch_all(&mut *tx)
+                .await?;
+        let already = stored.iter().any(|(p,)| *p == number)
+            || contact.primary_phone.as_deref() == Some(number.as_str())
+            || contact.whatsapp_phone.as_deref() == Some(number.as_str());
+        if already {
+            return Err(AppError::invalid(Field::Phone, Problem::Taken));
+        }
+        if stored.len() >= MAX_PHONES {
+            return Err(AppError::invalid(
+                Field::Phone,
+                Problem::TooMany { max: MAX_PHONES },
+            ));
+        }
+        let now = EpochMs::now();
+        sqlx::query(
+            "INSERT INTO contact_phones (org_id, contact_id, phone, label, created_at) \
+             VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind(user.org_id)
+        .bind(contact_id)
+        .bind(&number)
+        .bind(&label)
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query("UPDATE contacts SET updated_at = $1 WHERE id = $2")
+            .bind(now)
+            .bind(contact_id)
+            .execute(&mut *tx)
+            .await?;
+        record(
+            &mut tx,
+            user.org_id,
+            contact_id,
+            Some(user.id),
+            "phone_added",
+            (Some("phones"), None, Some(number.as_str())),
+        )
+        .await?;
+        tx.commit().await?;
+        detail_for(&state, &user, contact_id).await
+    }
+
+    pub async fn remove_phone(contact_id: i64, phone_id: i64) -> Result<ContactDetail, AppError> {
+        let user = require(can_use_contacts).await?;
+        let state = AppState::current()?;
+        editable(&state, &user, contact_id).await?;
+        let mut tx = state.db.begin().await?;
+        let removed: Option<(String,)> = sqlx::query_as(
+            "DELETE FROM contact_phones WHERE id = $1 AND contact_id = $2 AND org_id = $3 \
+             RETURNING phone",
+        )
+        .bind(phone_id)
+        .bind(contact_id)
+        .bind(user.org_id)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let (number,) = removed.ok_or(AppError::NotFound)?;
+        record(
+            &mut tx,
+            user.org_id,
+            contact_id,
+            Some(user.id),
+            "phone_removed",
+            (Some("phones"), Some(number.as_str()), None),
+        )
+        .await?;
+        tx.commit().await?;
+        detail_for(&state, &user, contact_id).await
+    }
+
+    pub async fn create(
+        first_name: String,
+        last_name: String,
+        number: String,
+        email: String,
+        company: String,
+    ) -> Result<i64, AppError> {
+        let user = require(can_use_contacts).await?;
+        let state = AppState::current()?;
+        let country = org_country(&state, user.org_id).await?;
+        let contact = ContactView {
+            id: 0,
+            first_name: validate::name(Field::FirstName, &first_name)?,
+            last_name: optional(&last_name, Field::LastName, validate::NAME_MAX)?
+                .unwrap_or_default(),
+            email: match email.trim() {
+                "" => None,
+                email => Some(validate::email(email)?),
+            },
+            company: optional(&company, Field::Company, COMPANY_MAX)?,
+            primary_phone: phone(&number, Field::Phone, country.as_deref())?,
+            whatsapp_phone: None,
+            phones: Vec::new(),
+            facebook_id: None,
+            instagram_username: None,
+            owner_id: Some(user.id),
+            owner_name: None,
+        };
+        identified(&contact).map_err(|field| AppError::invalid(field, Problem::Required))?;
+        let now = EpochMs::now();
+        let mut tx = state.db.begin().await?;
+        let (id,): (i64,) = sqlx::query_as(
+            "INSERT INTO contacts (org_id, first_name, last_name, email, company, primary_phone, \
+             owner_id, created_by, created_from, last_activity_at, created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $7, 'contacts', $8, $8, $8) RETURNING id",
+        )
+        .bind(user.org_id)
+        .bind(&contact.first_name)
+        .bind(&contact.last_name)
+        .bind(&contact.email)
+        .bind(&contact.company)
+        .bind(&contact.primary_phone)
+        .bind(user.id)
+        .bind(now)
+        .fetch_one(&mut *tx)
+        .await?;
+        record(
+            &mut tx,
+            user.org_id,
+            id,
+            Some(user.id),
+            "created",
+            (Some("contacts"), None, None),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(id)
+    }
+
+    pub async fn delete(contact_id: i64) -> Result<(), AppError> {
+        let user = require(can_manage_contacts).await?;
+        let state = AppState::current()?;
+        reached(&state, &user.actor(), contact_id).await?;
+        let mut tx = state.db.begin().await?;
+        // What refers to it stays, without it.
+        for table in [
+            "conversations",
+            "deals",
+            "tasks",
+            "activities",
+            "call_logs",
+            "notes",
+        ] {
+            sqlx::query(&format!(
+                "UPDATE {table} SET contact_id = NULL WHERE contact_id = $1 AND org_id = $2"
+            ))
+            .bind(contact_id)
+            .bind(user.org_id)
+            .execute(&mut *tx)
+            .await?;
+        }
+        sqlx::query("UPDATE contacts SET merged_into_id = NULL WHERE merged_into_id = $1")
+            .bind(contact_id)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query("DELETE FROM contacts WHERE id = $1 AND org_id = $2")
+            .bind(contact_id)
+            .bind(user.org_id)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(())
     }
 }

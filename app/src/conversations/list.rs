@@ -16,7 +16,7 @@ use crate::epoch::EpochMs;
 use crate::error::AppError;
 use crate::i18n::*;
 use crate::kit::clock;
-use crate::kit::form::{error_text, ErrorNote};
+use crate::kit::form::{error_text, ErrorNote, ToggleButton};
 use crate::kit::line_standing::{notices, LineAlert};
 use crate::kit::locale::use_locale;
 use crate::kit::split::now_or_later;
@@ -45,14 +45,7 @@ pub fn ConversationList() -> AnyView {
                 >
                     {td_string!(locale, inbox.select)}
                 </button>
-                <button
-                    type="button"
-                    class="button small"
-                    aria-expanded=move || starting.get().to_string()
-                    on:click=move |_| starting.update(|s| *s = !*s)
-                >
-                    {td_string!(locale, inbox.new_conversation)}
-                </button>
+                <ToggleButton open=starting>{td_string!(locale, inbox.new_conversation)}</ToggleButton>
             </header>
             // Both are opened by a click, so their code is fetched then.
             <Suspense>

@@ -793,7 +793,6 @@ pub mod ssr {
                 "full_name" => c.map(|c| c.name()).or_else(|| Some(profile.clone())),
                 "phone" => c
                     .and_then(|c| c.whatsapp_phone.clone().or(c.primary_phone.clone()))
-                    .map(|p| format!("+{p}"))
                     .or_else(|| phone.clone()),
                 "email" => c.and_then(|c| c.email.clone()),
                 "company" => c.and_then(|c| c.company.clone()),

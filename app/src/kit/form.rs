@@ -17,6 +17,12 @@ pub fn problem_text(locale: Locale, field: Field, problem: Problem) -> String {
             td_string!(locale, errors.consent_required).to_string()
         }
         (Field::Phone, Problem::Required) => td_string!(locale, errors.phone_missing).to_string(),
+        (Field::Contact, Problem::Required) => {
+            td_string!(locale, errors.contact_identity).to_string()
+        }
+        (Field::Phone | Field::WhatsappPhone, Problem::Malformed) => {
+            td_string!(locale, errors.phone_malformed).to_string()
+        }
         (Field::SetupToken, Problem::Wrong | Problem::Required) => {
             td_string!(locale, errors.setup_token_wrong).to_string()
         }
@@ -46,7 +52,10 @@ pub fn problem_text(locale: Locale, field: Field, problem: Problem) -> String {
         (Field::Invite, Problem::Taken) => {
             td_string!(locale, errors.invite_email_elsewhere).to_string()
         }
-        (Field::Phone, Problem::Taken) => td_string!(locale, errors.phone_taken).to_string(),
+        (Field::WhatsappPhone, Problem::Taken) => {
+            td_string!(locale, errors.phone_taken).to_string()
+        }
+        (Field::Phone, Problem::Taken) => td_string!(locale, errors.phone_on_contact).to_string(),
         (Field::Contact, Problem::Taken) => td_string!(locale, errors.contact_linked).to_string(),
         (_, Problem::Taken) => td_string!(locale, errors.taken).to_string(),
         (Field::Role, Problem::Unknown) => td_string!(locale, errors.role_unknown).to_string(),
@@ -303,6 +312,7 @@ pub fn permission_name(locale: Locale, permission: Permission) -> String {
         }
         Permission::ManageUsers => td_string!(locale, permissions.manage_users).to_string(),
         Permission::ManageSettings => td_string!(locale, permissions.manage_settings).to_string(),
+        Permission::ManageContacts => td_string!(locale, permissions.manage_contacts).to_string(),
     }
 }
 
@@ -392,5 +402,20 @@ mod tests {
         // Rounded to the nearest megabyte, not cut.
         assert!(text(5 * 1_048_576 + 600_000).contains(" 6 MB"));
         assert!(text(5 * 1_048_576 + 400_000).contains(" 5 MB"));
+    }
+}
+
+/// A small button that opens and closes what follows it (`aria-expanded` says which).
+#[component]
+pub fn ToggleButton(open: RwSignal<bool>, children: Children) -> impl IntoView {
+    view! {
+        <button
+            type="button"
+            class="button small"
+            aria-expanded=move || open.get().to_string()
+            on:click=move |_| open.update(|o| *o = !*o)
+        >
+            {children()}
+        </button>
     }
 }

@@ -1,18 +1,19 @@
 //! The pages that compose several features, and the small pages of the frame: the home
-//! address, the contacts page (its empty state for now) and the page for an unknown address.
+//! address and the page for an unknown address. The contacts page is the contacts feature's.
 
 use leptos::prelude::*;
 use leptos_meta::Title;
 
 use crate::auth::WithUser;
 use crate::i18n::*;
-use crate::kit::icons;
 use crate::kit::locale::use_locale;
 use crate::kit::nav::Redirect;
 use crate::permissions::can_use_inbox;
 
 /// `/settings`: connected channels, closing, quick replies, templates and roles.
 pub mod settings;
+
+pub use crate::contacts::page::ContactsPage;
 
 /// `/`: the inbox for those who may use it, the contacts for everyone else.
 #[component]
@@ -22,19 +23,6 @@ pub fn Home() -> impl IntoView {
             let target = if can_use_inbox(&user.actor()) { "/inbox" } else { "/contacts" };
             view! { <Redirect path=target /> }
         } />
-    }
-}
-
-#[component]
-pub fn ContactsPage() -> impl IntoView {
-    let locale = use_locale();
-    view! {
-        <Title text=td_string!(locale, contacts.title) />
-        <section class="empty-state">
-            <icons::Contacts />
-            <h1>{td_string!(locale, contacts.empty_title)}</h1>
-            <p>{td_string!(locale, contacts.empty_body)}</p>
-        </section>
     }
 }
 

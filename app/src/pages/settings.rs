@@ -8,6 +8,7 @@ use crate::accounts::page::{AccountsResource, AccountsSection};
 use crate::accounts::{load_accounts, DisconnectAccount, SaveAccount};
 use crate::auth::WithUser;
 use crate::auth::{CurrentUser, RoleView};
+use crate::contacts::page::CountrySection;
 use crate::conversations::lifecycle::closing_settings::ClosingSection;
 use crate::conversations::workspace::event_stream::Stream;
 use crate::error::AppError;
@@ -134,6 +135,7 @@ fn Settings(
                         delete=channels.delete_reply
                     />
                     <ClosingSection />
+                    <CountrySection />
                 }
             })}
         {can_manage_users(&actor).then(|| view! { <RolesSection roles save delete /> })}

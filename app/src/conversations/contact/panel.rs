@@ -103,15 +103,7 @@ fn ContactCard(contact: ContactView) -> impl IntoView {
             }
         })
     };
-    let phone = |p: Option<String>| p.map(|p| format!("+{p}"));
-    let others = (!contact.phones.is_empty()).then(|| {
-        contact
-            .phones
-            .iter()
-            .map(|p| format!("+{p}"))
-            .collect::<Vec<_>>()
-            .join(", ")
-    });
+    let others = (!contact.phones.is_empty()).then(|| contact.phones.join(", "));
     view! {
         <div class="contact-card">
             <span class="avatar contact large" aria-hidden="true">
@@ -119,10 +111,10 @@ fn ContactCard(contact: ContactView) -> impl IntoView {
             </span>
             <h3>{name.clone()}</h3>
             <dl>
-                {row(td_string!(locale, contacts.phone).into(), phone(contact.primary_phone.clone()))}
+                {row(td_string!(locale, contacts.phone).into(), contact.primary_phone.clone())}
                 {row(
                     td_string!(locale, contacts.whatsapp_phone).into(),
-                    phone(contact.whatsapp_phone.clone()),
+                    contact.whatsapp_phone.clone(),
                 )}
                 {row(td_string!(locale, contacts.other_phones).into(), others)}
                 {row(td_string!(locale, contacts.email).into(), contact.email.clone())}
@@ -315,7 +307,6 @@ pub fn ContactResults(
                                 .whatsapp_phone
                                 .clone()
                                 .or(contact.primary_phone.clone())
-                                .map(|p| format!("+{p}"))
                                 .or(contact.email.clone())
                                 .unwrap_or_default();
                             view! {

@@ -67,7 +67,9 @@ pub mod ssr {
         let key = visible.summary.customer_key.clone();
         // The identity the customer wrote from goes on the contact.
         let (phone, facebook_id, instagram_username) = match visible.channel {
-            Channel::Whatsapp | Channel::Twilio => (Some(key), None, None),
+            Channel::Whatsapp | Channel::Twilio => {
+                (contacts::ssr::phones::from_whatsapp(&key), None, None)
+            }
             Channel::Messenger => (None, Some(key), None),
             Channel::Instagram => (None, None, visible.summary.customer_username.clone()),
         };
@@ -79,6 +81,7 @@ pub mod ssr {
             phone,
             facebook_id,
             instagram_username,
+            created_from: visible.channel.as_str(),
         };
         let contact = contacts::ssr::insert(&mut tx, &user, record).await?;
         linked(&state, user.org_id, tx, &visible, &contact).await?;
@@ -141,11 +144,16 @@ pub mod ssr {
         }
         let now = EpochMs::now();
         let mut tx = state.db.begin().await?;
+        // The contact's own conversation on this line first: WhatsApp may know the customer
+        // by another form of the number (Mexico's `521…`).
         let found: Option<(i64, Option<i64>)> = sqlx::query_as(
-            "SELECT id, assignee_id FROM conversations WHERE account_id = $1 AND customer_key = $2",
+            "SELECT id, assignee_id FROM conversations WHERE account_id = $1 \
+             AND (customer_key = $2 OR contact_id = $3) \
+             ORDER BY CASE WHEN contact_id = $3 THEN 0 ELSE 1 END, id LIMIT 1",
         )
         .bind(account_id)
         .bind(&phone)
+        .bind(contact.id)
         .fetch_optional(&mut *tx)
         .await?;
         let existed = found.is_some();

@@ -1,0 +1,530 @@
+//! The CRM's contacts on both databases: listed a page at a time (keyset), searched across
+//! names, numbers, email, company and usernames, filtered and ordered; created from the
+//! Contacts page; edited field by field with the server's validation and a history of every
+//! change; numbers kept in E.164 whichever way they were typed, and WhatsApp customers linked
+//! by them; every rule of who sees, edits, gives away and deletes a contact.
+
+mod common;
+
+use common::meta::*;
+use common::{Backend, Client};
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+
+on_both_databases!(
+    contacts_are_listed_a_page_at_a_time_searched_and_filtered,
+    fields_are_edited_one_at_a_time_with_validation_and_history,
+    roles_decide_who_sees_edits_gives_away_and_deletes,
+    whatsapp_customers_are_linked_by_their_number_in_any_form,
+);
+
+/// Creates a contact from the Contacts page; its id.
+async fn create(client: &Client, first: &str, last: &str, phone: &str, email: &str) -> i64 {
+    let id = client
+        .json(
+            "add_contact",
+            &[
+                ("first_name", first),
+                ("last_name", last),
+                ("phone", phone),
+                ("email", email),
+                ("company", ""),
+            ],
+        )
+        .await;
+    id.as_i64().unwrap()
+}
+
+async fn update(client: &Client, id: i64, field: &str, value: &str) -> reqwest::Response {
+    client
+        .call(
+            "update_contact",
+            &[
+                ("contact_id", &id.to_string()),
+                ("field", field),
+                ("value", value),
+            ],
+        )
+        .await
+}
+
+async fn updated(client: &Client, id: i64, field: &str, value: &str) -> Value {
+    let response = update(client, id, field, value).await;
+    let status = response.status();
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(status, StatusCode::OK, "{field} = {value}: {body}");
+    body
+}
+
+async fn refused(client: &Client, id: i64, field: &str, value: &str) -> (StatusCode, Value) {
+    let response = update(client, id, field, value).await;
+    (response.status(), response.json().await.unwrap())
+}
+
+fn invalid(field: &str, problem: &str) -> Value {
+    json!({"Invalid": {"field": field, "problem": problem}})
+}
+
+/// The list with this query (form fields of `ContactQuery`).
+async fn list(client: &Client, query: &[(&str, &str)]) -> Value {
+    let form: Vec<(String, &str)> = query
+        .iter()
+        .map(|(key, value)| (format!("query[{key}]"), *value))
+        .collect();
+    let form: Vec<(&str, &str)> = form.iter().map(|(k, v)| (k.as_str(), *v)).collect();
+    client.json("contacts", &form).await
+}
+
+fn names(page: &Value) -> Vec<String> {
+    page["contacts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| {
+            format!(
+                "{} {}",
+                c["first_name"].as_str().unwrap(),
+                c["last_name"].as_str().unwrap()
+            )
+            .trim()
+            .to_string()
+        })
+        .collect()
+}
+
+async fn contacts_are_listed_a_page_at_a_time_searched_and_filtered(backend: Backend) {
+    let f = Fixture::new(backend).await;
+    f.admin
+        .json("save_default_country", &[("country", "mx")])
+        .await;
+    // 60 contacts: a page of 50, then the rest, in name order whatever the accents and case.
+    for n in 0..58 {
+        create(
+            &f.admin,
+            &format!("Cliente {n:02}"),
+            "",
+            "",
+            &format!("c{n}@example.com"),
+        )
+        .await;
+    }
+    let lucia = create(&f.admin, "lucía", "Pérez", "55 1234 5678", "").await;
+    let alvaro = create(&f.admin, "Álvaro", "Núñez", "", "alvaro@example.com").await;
+    let first = list(&f.admin, &[]).await;
+    assert_eq!(first["contacts"].as_array().unwrap().len(), 50);
+    assert_eq!(first["has_more"], true);
+    assert_eq!(
+        names(&first)[0],
+        "Álvaro Núñez",
+        "accents sort with their letter"
+    );
+    let last = &first["contacts"][49];
+    let cursor = last["cursor"].clone();
+    let second = list(
+        &f.admin,
+        &[
+            ("after_key", cursor[0].as_str().unwrap()),
+            ("after_id", &cursor[1].to_string()),
+        ],
+    )
+    .await;
+    assert_eq!(second["has_more"], false);
+    let rest = names(&second);
+    assert_eq!(rest.len(), 10);
+    assert_eq!(rest.last().unwrap(), "lucía Pérez");
+    assert!(
+        names(&first).iter().all(|n| !rest.contains(n)),
+        "no row on both pages"
+    );
+    // Lucía's number shows as Mexico writes it.
+    assert_eq!(second["contacts"][9]["phone"], "55 1234 5678");
+
+    // Search: a number as typed, the company, the Facebook ID, an accent-less name.
+    updated(&f.admin, lucia, "company", "Ferretería Andina").await;
+    updated(&f.admin, alvaro, "facebook_id", "24681357").await;
+    for (search, expected) in [
+        ("1234 5678", "lucía Pérez"),
+        ("andina", "lucía Pérez"),
+        ("24681357", "Álvaro Núñez"),
+        ("alvaro nu", "Álvaro Núñez"),
+    ] {
+        let found = list(&f.admin, &[("search", search)]).await;
+        assert_eq!(names(&found), [expected], "searching {search:?}");
+    }
+    // Filters: the source, a conversation open now; the order of recent activity.
+    let from_page = list(&f.admin, &[("created_from", "contacts")]).await;
+    assert_eq!(from_page["contacts"].as_array().unwrap().len(), 50);
+    assert!(
+        list(&f.admin, &[("created_from", "whatsapp")]).await["contacts"]
+            .as_array()
+            .unwrap()
+            .is_empty()
+    );
+    updated(&f.admin, lucia, "whatsapp_phone", "+52 1 55 1234 5678").await;
+    f.post_whatsapp(&text_from("5215512345678", "w.1", "hola"))
+        .await;
+    // Her conversation moves on now (a later message): she is the most recent.
+    sqlx::query("UPDATE conversations SET last_message_at = $1")
+        .bind(app::epoch::EpochMs::now().0 + 60_000)
+        .execute(&f.db.pool)
+        .await
+        .unwrap();
+    let open = list(&f.admin, &[("open_conversation", "true")]).await;
+    assert_eq!(names(&open), ["lucía Pérez"]);
+    let recent = list(&f.admin, &[("sort", "Activity")]).await;
+    assert_eq!(names(&recent)[0], "lucía Pérez", "she wrote last");
+    let cursor = recent["contacts"][49]["cursor"].clone();
+    let older = list(
+        &f.admin,
+        &[
+            ("sort", "Activity"),
+            ("after_key", cursor[0].as_str().unwrap()),
+            ("after_id", &cursor[1].to_string()),
+        ],
+    )
+    .await;
+    assert_eq!(older["contacts"].as_array().unwrap().len(), 10);
+    f.stop().await;
+}
+
+async fn fields_are_edited_one_at_a_time_with_validation_and_history(backend: Backend) {
+    let f = Fixture::new(backend).await;
+    // Without a country, a number needs its prefix.
+    let (status, error) = f
+        .admin
+        .error(
+            "add_contact",
+            &[
+                ("first_name", "Marta"),
+                ("last_name", ""),
+                ("phone", "55 1234 5678"),
+                ("email", ""),
+                ("company", ""),
+            ],
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(error, invalid("Phone", "Malformed"));
+    // A first name and a way to reach them (R47).
+    let (_, error) = f
+        .admin
+        .error(
+            "add_contact",
+            &[
+                ("first_name", "Marta"),
+                ("last_name", "Solís"),
+                ("phone", ""),
+                ("email", ""),
+                ("company", "Andina"),
+            ],
+        )
+        .await;
+    assert_eq!(error, invalid("Contact", "Required"));
+    let marta = create(&f.admin, "Marta", "Solís", "+52 55 1234 5678", "").await;
+
+    let (status, error) = refused(&f.admin, marta, "first_name", "  ").await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(error, invalid("FirstName", "Required"));
+    assert_eq!(
+        refused(&f.admin, marta, "primary_phone", "hola").await.1,
+        invalid("Phone", "Malformed")
+    );
+    assert_eq!(
+        refused(&f.admin, marta, "primary_phone", "").await.1,
+        invalid("Contact", "Required"),
+        "her only way to be reached"
+    );
+    assert_eq!(
+        refused(&f.admin, marta, "email", "marta@").await.1,
+        invalid("Email", "Malformed")
+    );
+    assert_eq!(
+        refused(&f.admin, marta, "password", "x").await.1,
+        invalid("Contact", "Unknown")
+    );
+    f.admin
+        .json("save_default_country", &[("country", "MX")])
+        .await;
+    let detail = updated(&f.admin, marta, "primary_phone", "(55) 8765-4321").await;
+    assert_eq!(detail["contact"]["primary_phone"], "+525587654321");
+    assert_eq!(detail["primary_display"], "55 8765 4321");
+    updated(&f.admin, marta, "email", " Marta@Andina.MX ").await;
+    let detail = updated(&f.admin, marta, "primary_phone", "").await;
+    assert_eq!(
+        detail["contact"]["primary_phone"],
+        Value::Null,
+        "the email reaches her"
+    );
+    let detail = updated(&f.admin, marta, "instagram_username", "@Marta.Solis").await;
+    assert_eq!(detail["contact"]["instagram_username"], "marta.solis");
+    assert_eq!(
+        refused(&f.admin, marta, "instagram_username", "marta solís")
+            .await
+            .1,
+        invalid("InstagramUsername", "Malformed")
+    );
+    // A WhatsApp number is one contact's.
+    let jorge = create(&f.admin, "Jorge", "", "", "jorge@example.com").await;
+    updated(&f.admin, jorge, "whatsapp_phone", "55 1111 2222").await;
+    assert_eq!(
+        refused(&f.admin, marta, "whatsapp_phone", "+52 1 55 1111 2222")
+            .await
+            .1,
+        invalid("WhatsappPhone", "Taken")
+    );
+    // Secondary phones, with a label; the same number twice is refused.
+    let detail = f
+        .admin
+        .json(
+            "add_contact_phone",
+            &[
+                ("contact_id", &marta.to_string()),
+                ("phone", "33 1234 0000"),
+                ("label", "Oficina"),
+            ],
+        )
+        .await;
+    let phone = &detail["phones"][0];
+    assert_eq!(phone["phone"], "+523312340000");
+    assert_eq!(phone["label"], "Oficina");
+    let (_, error) = f
+        .admin
+        .error(
+            "add_contact_phone",
+            &[
+                ("contact_id", &marta.to_string()),
+                ("phone", "+52 33 1234 0000"),
+            ],
+        )
+        .await;
+    assert_eq!(error, invalid("Phone", "Taken"));
+    let detail = f
+        .admin
+        .json(
+            "remove_contact_phone",
+            &[
+                ("contact_id", &marta.to_string()),
+                ("phone_id", &phone["id"].to_string()),
+            ],
+        )
+        .await;
+    assert_eq!(detail["phones"], json!([]));
+    // Saving what is there changes nothing and says nothing.
+    updated(&f.admin, marta, "company", "Andina").await;
+    let detail = updated(&f.admin, marta, "company", " Andina ").await;
+    // The history: who changed what, from what to what, oldest first.
+    let history: Vec<(String, Option<String>, Value, Value)> = detail["history"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            (
+                e["kind"].as_str().unwrap().to_string(),
+                e["field"].as_str().map(str::to_string),
+                e["old_value"].clone(),
+                e["new_value"].clone(),
+            )
+        })
+        .collect();
+    let kinds: Vec<&str> = history.iter().map(|(k, ..)| k.as_str()).collect();
+    assert_eq!(
+        kinds,
+        [
+            "created",
+            "changed",
+            "changed",
+            "changed",
+            "changed",
+            "phone_added",
+            "phone_removed",
+            "changed"
+        ],
+        "{history:?}"
+    );
+    assert_eq!(
+        history[1],
+        (
+            "changed".into(),
+            Some("primary_phone".into()),
+            json!("+525512345678"),
+            json!("+525587654321")
+        )
+    );
+    assert_eq!(history[7].3, json!("Andina"));
+    assert!(detail["history"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|e| e["who"] == "Ana Admin"));
+    f.stop().await;
+}
+
+async fn roles_decide_who_sees_edits_gives_away_and_deletes(backend: Backend) {
+    let f = Fixture::new(backend).await;
+    let seller = f
+        .server
+        .invite_and_accept(&f.admin, "sergio@andinas.example", "seller")
+        .await;
+    let editor = f
+        .server
+        .invite_and_accept(&f.admin, "eva@andinas.example", "editor")
+        .await;
+    let seller_id = seller.me().await["id"].as_i64().unwrap();
+    let mine = create(&seller, "Sonia", "", "", "sonia@example.com").await;
+    let theirs = create(&f.admin, "Tomás", "", "", "tomas@example.com").await;
+    // A seller lists, opens and edits their own contacts only.
+    assert_eq!(names(&list(&seller, &[]).await), ["Sonia"]);
+    let (status, _) = seller
+        .error("contact", &[("contact_id", &theirs.to_string())])
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert_eq!(
+        refused(&seller, theirs, "company", "X").await.0,
+        StatusCode::NOT_FOUND
+    );
+    let detail = updated(&seller, mine, "company", "Sonia SA").await;
+    assert_eq!(detail["may_edit"], true);
+    assert_eq!(detail["may_manage"], false);
+    assert_eq!(detail["owners"], json!([]));
+    // …nor gives it away, nor deletes it.
+    assert_eq!(
+        refused(&seller, mine, "owner_id", &seller_id.to_string())
+            .await
+            .0,
+        StatusCode::FORBIDDEN
+    );
+    let (status, _) = seller
+        .error("delete_contact", &[("contact_id", &mine.to_string())])
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    // A conversation given to them brings its contact within reach.
+    updated(&f.admin, theirs, "whatsapp_phone", "+52 55 4444 3333").await;
+    f.post_whatsapp(&text_from("5215544443333", "w.9", "hola"))
+        .await;
+    sqlx::query("UPDATE conversations SET assignee_id = $1")
+        .bind(seller_id)
+        .execute(&f.db.pool)
+        .await
+        .unwrap();
+    let detail = seller
+        .json("contact", &[("contact_id", &theirs.to_string())])
+        .await;
+    assert_eq!(detail["conversations"].as_array().unwrap().len(), 1);
+    assert_eq!(names(&list(&seller, &[]).await), ["Sonia", "Tomás"]);
+
+    // An editor keeps every contact without the inbox: lists, edits, gives away, deletes.
+    assert_eq!(names(&list(&editor, &[]).await), ["Sonia", "Tomás"]);
+    let detail = updated(&editor, mine, "company", "Sonia y Asociados").await;
+    assert_eq!(detail["may_manage"], true);
+    assert!(
+        detail["conversations"].as_array().unwrap().is_empty(),
+        "no conversations without the inbox"
+    );
+    let admin_id = f.admin.me().await["id"].as_i64().unwrap();
+    let detail = updated(&editor, mine, "owner_id", &admin_id.to_string()).await;
+    assert_eq!(detail["contact"]["owner_id"], admin_id);
+    assert_eq!(
+        detail["history"].as_array().unwrap().last().unwrap()["new_value"],
+        "Ana Admin"
+    );
+    assert_eq!(
+        refused(&editor, mine, "owner_id", "999999").await.1,
+        invalid("Owner", "Unknown")
+    );
+    // Given away, the seller no longer reaches it.
+    assert_eq!(names(&list(&seller, &[]).await), ["Tomás"]);
+    editor
+        .json("delete_contact", &[("contact_id", &theirs.to_string())])
+        .await;
+    let (contact,): (Option<i64>,) = sqlx::query_as("SELECT contact_id FROM conversations")
+        .fetch_one(&f.db.pool)
+        .await
+        .unwrap();
+    assert_eq!(contact, None, "the conversation stays, without its contact");
+    assert_eq!(names(&list(&editor, &[]).await), ["Sonia"]);
+    // Only who manages settings chooses the organization's country.
+    let (status, _) = editor
+        .error("save_default_country", &[("country", "AR")])
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let (_, error) = f
+        .admin
+        .error("save_default_country", &[("country", "XX")])
+        .await;
+    assert_eq!(error, invalid("Country", "Unknown"));
+    f.stop().await;
+}
+
+async fn whatsapp_customers_are_linked_by_their_number_in_any_form(backend: Backend) {
+    let f = Fixture::new(backend).await;
+    f.admin
+        .json("save_default_country", &[("country", "MX")])
+        .await;
+    // Typed the way a person in Mexico writes it; WhatsApp writes the same mobile `521…`.
+    let paula = create(&f.admin, "Paula", "Gómez", "", "paula@example.com").await;
+    updated(&f.admin, paula, "whatsapp_phone", "55 9999 0000").await;
+    f.post_whatsapp(&text_from("5215599990000", "w.1", "¿Tienen envío?"))
+        .await;
+    let (linked,): (Option<i64>,) = sqlx::query_as("SELECT contact_id FROM conversations")
+        .fetch_one(&f.db.pool)
+        .await
+        .unwrap();
+    assert_eq!(linked, Some(paula));
+    let detail = f
+        .admin
+        .json("contact", &[("contact_id", &paula.to_string())])
+        .await;
+    let conversation = &detail["conversations"][0];
+    assert_eq!(conversation["channel"], "whatsapp");
+    assert_eq!(conversation["open"], true);
+    assert_eq!(conversation["preview"], "¿Tienen envío?");
+    // Her last activity follows her conversation's newest message (never backwards: the
+    // message above was sent before she was created here).
+    let activity = || async {
+        let (activity, at): (i64, i64) = sqlx::query_as(
+            "SELECT c.last_activity_at, v.last_message_at FROM contacts c \
+             JOIN conversations v ON v.contact_id = c.id",
+        )
+        .fetch_one(&f.db.pool)
+        .await
+        .unwrap();
+        (activity, at)
+    };
+    let (before, at) = activity().await;
+    assert!(before > at);
+    sqlx::query("UPDATE conversations SET last_message_at = $1")
+        .bind(before + 5_000)
+        .execute(&f.db.pool)
+        .await
+        .unwrap();
+    assert_eq!(activity().await, (before + 5_000, before + 5_000));
+    // A contact made from a conversation takes the number in E.164, and says where it came
+    // from.
+    f.post_whatsapp(&text_from("5491155556666", "w.2", "hola"))
+        .await;
+    let (conversation_id,): (i64,) =
+        sqlx::query_as("SELECT id FROM conversations WHERE customer_key = '5491155556666'")
+            .fetch_one(&f.db.pool)
+            .await
+            .unwrap();
+    let made = f
+        .admin
+        .json(
+            "create_contact",
+            &[
+                ("conversation_id", &conversation_id.to_string()),
+                ("contact[first_name]", "Martín"),
+                ("contact[last_name]", "Gómez"),
+                ("contact[consent]", "true"),
+            ],
+        )
+        .await;
+    assert_eq!(made["whatsapp_phone"], "+5491155556666");
+    let detail = f
+        .admin
+        .json("contact", &[("contact_id", &made["id"].to_string())])
+        .await;
+    assert_eq!(detail["created_from"], "whatsapp");
+    assert_eq!(detail["history"][0]["kind"], "created");
+    f.stop().await;
+}
