@@ -37,7 +37,7 @@ test('contacts are created, edited in place and found', async ({ page }) => {
   await list.getByLabel('Phone', { exact: true }).fill('33 1234 5678');
   await list.getByRole('button', { name: 'Create contact' }).click();
   await expect(page).toHaveURL(/\/contacts\?c=\d+$/);
-  const card = page.locator('.contact-card');
+  const card = page.locator('.contact-sheet');
   await expect(card.getByRole('heading', { name: `Carla Ibarra ${project}` })).toBeVisible();
   await expect(card.locator('#contact-primary_phone')).toHaveText('33 1234 5678');
 

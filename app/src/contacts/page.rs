@@ -225,14 +225,17 @@ fn ContactListPane(
                     }
                 >
                     <option value="">{td_string!(locale, contacts.all_owners)}</option>
-                    <For each=owners key=|(id, _)| *id let:owner>
-                        <option
-                            value=owner.0.to_string()
-                            selected=move || query.get().owner == Some(owner.0)
-                        >
-                            {owner.1.clone()}
-                        </option>
-                    </For>
+                    // The team comes with the list: read where the page waits for it.
+                    <Transition fallback=|| ()>
+                        <For each=owners key=|(id, _)| *id let:owner>
+                            <option
+                                value=owner.0.to_string()
+                                selected=move || query.get().owner == Some(owner.0)
+                            >
+                                {owner.1.clone()}
+                            </option>
+                        </For>
+                    </Transition>
                 </select>
                 <label class="visually-hidden" for="contact-from">
                     {td_string!(locale, contacts.from_filter)}
@@ -543,7 +546,7 @@ fn ContactSheet(
         }
     });
     view! {
-        <article class="contact-card">
+        <article class="contact-sheet">
             <header class="contact-head">
                 <span class="avatar large">{initials(&contact.first_name, &contact.last_name)}</span>
                 <div>
