@@ -12,6 +12,7 @@ const LAYERS: &[(&str, &[&str])] = &[
         "rules",
         &[
             "attachments",
+            "auto_contacts",
             "codec",
             "epoch",
             "error",

@@ -17,6 +17,8 @@ pub use translations::i18n;
 // Rules and shared data: pure, on both sides.
 /// A stored file as the screens see it.
 pub mod attachments;
+/// What happens to a new conversation's contact, per connected account.
+pub mod auto_contacts;
 /// How server functions answer (JSON read from text).
 pub mod codec;
 /// Moments in UTC epoch milliseconds, the unit of every timestamp.

@@ -23,6 +23,11 @@ WHERE phone <> '' AND phone NOT LIKE '+%';
 -- ISO 3166 country of numbers typed without "+" (e.g. 'MX'); none: they need their prefix.
 ALTER TABLE organizations ADD COLUMN default_country TEXT;
 
+-- What a new conversation does with its customer's contact (`auto_contacts.rs`): 'off',
+-- 'associate' (link the contact that has the customer's identity), or 'create' (and make one
+-- when none has it).
+ALTER TABLE accounts ADD COLUMN contact_mode TEXT NOT NULL DEFAULT 'associate';
+
 ALTER TABLE contacts ADD COLUMN created_by BIGINT REFERENCES users (id);
 -- 'contacts' (the Contacts page), 'import', or the channel of the conversation it came from.
 ALTER TABLE contacts ADD COLUMN created_from TEXT;

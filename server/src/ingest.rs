@@ -12,7 +12,7 @@
 use std::collections::HashMap;
 
 use app::attachments::AttachmentView;
-use app::contacts::ssr::phones;
+use app::contacts::ssr::{self as contacts, phones};
 use app::conversations::lifecycle::closing_rules::ssr::track;
 use app::conversations::lifecycle::ssr::reopen_for_customer;
 use app::conversations::store::{self, summary, SummaryRow, SUMMARY_COLUMNS};
@@ -524,27 +524,9 @@ async fn open_conversation(
     at: EpochMs,
     now: EpochMs,
 ) -> Result<Found, AppError> {
-    const FIND: &str =
-        "SELECT id, status FROM conversations WHERE account_id = $1 AND customer_key = $2";
-    let found: Option<(i64, String)> = sqlx::query_as(FIND)
-        .bind(account.id)
-        .bind(&message.customer.key)
-        .fetch_optional(&mut **tx)
-        .await?;
-    if let Some((id, status)) = found {
-        return Ok(Found {
-            id,
-            created: false,
-            closed: status == "closed",
-        });
-    }
-    // A customer already in the CRM is linked at once: by WhatsApp number, or by the
-    // page-scoped id a Facebook contact was created with.
-    let contact_field = match account.channel {
-        Channel::Whatsapp | Channel::Twilio => "whatsapp_phone",
-        Channel::Messenger => "facebook_id",
-        Channel::Instagram => "instagram_username",
-    };
+    const FIND: &str = "SELECT id, status, contact_id, last_incoming_at FROM conversations \
+         WHERE account_id = $1 AND customer_key = $2";
+    let whatsapp = matches!(account.channel, Channel::Whatsapp | Channel::Twilio);
     // Numbers are kept in E.164 on contacts (WhatsApp's id is the number's digits).
     let identity = match account.channel {
         Channel::Instagram => message.customer.username.clone().unwrap_or_default(),
@@ -553,14 +535,33 @@ async fn open_conversation(
         }
         Channel::Messenger => message.customer.key.clone(),
     };
-    let opened: Option<(i64,)> = sqlx::query_as(&format!(
+    let identity = without_nul(&identity);
+    type Row = (i64, String, Option<i64>, Option<EpochMs>);
+    let found: Option<Row> = sqlx::query_as(FIND)
+        .bind(account.id)
+        .bind(&message.customer.key)
+        .fetch_optional(&mut **tx)
+        .await?;
+    if let Some((id, status, contact, last_incoming)) = found {
+        // The business wrote first to a contact's primary or secondary phone: the number
+        // that answers is its WhatsApp phone (R26).
+        if let (true, Some(contact), None, false) =
+            (whatsapp, contact, last_incoming, message.outgoing)
+        {
+            contacts::learn_whatsapp(tx, account.org_id, contact, &identity).await?;
+        }
+        return Ok(Found {
+            id,
+            created: false,
+            closed: status == "closed",
+        });
+    }
+    let opened: Option<(i64,)> = sqlx::query_as(
         "INSERT INTO conversations (org_id, account_id, customer_key, customer_name, \
-         customer_username, contact_id, status, last_message_at, created_at, updated_at) \
-         VALUES ($1, $2, $3, $4, $5, (SELECT MIN(id) FROM contacts WHERE org_id = $1 \
-           AND {contact_field} = $8 AND $8 <> '' AND merged_into_id IS NULL), \
-           'open', $6, $7, $7) \
-         ON CONFLICT (account_id, customer_key) DO NOTHING RETURNING id"
-    ))
+         customer_username, status, last_message_at, created_at, updated_at) \
+         VALUES ($1, $2, $3, $4, $5, 'open', $6, $7, $7) \
+         ON CONFLICT (account_id, customer_key) DO NOTHING RETURNING id",
+    )
     .bind(account.org_id)
     .bind(account.id)
     .bind(&message.customer.key)
@@ -568,10 +569,27 @@ async fn open_conversation(
     .bind(message.customer.username.as_deref().map(without_nul))
     .bind(at)
     .bind(now)
-    .bind(without_nul(&identity))
     .fetch_optional(&mut **tx)
     .await?;
     if let Some((id,)) = opened {
+        // A customer already in the CRM is linked at once, or made one, as the account's
+        // contact mode says: only the insert that opened it does this.
+        let contact = contacts::for_new_conversation(
+            tx,
+            account.org_id,
+            account.id,
+            account.channel,
+            &identity,
+            message.customer.name.as_deref().map(without_nul).as_deref(),
+        )
+        .await?;
+        if let Some(contact) = contact {
+            sqlx::query("UPDATE conversations SET contact_id = $1 WHERE id = $2")
+                .bind(contact)
+                .bind(id)
+                .execute(&mut **tx)
+                .await?;
+        }
         return Ok(Found {
             id,
             created: true,
@@ -579,7 +597,7 @@ async fn open_conversation(
         });
     }
     // Another instance opened it a moment ago (PostgreSQL); it is committed by now.
-    let (id, status): (i64, String) = sqlx::query_as(FIND)
+    let (id, status, ..): Row = sqlx::query_as(FIND)
         .bind(account.id)
         .bind(&message.customer.key)
         .fetch_one(&mut **tx)

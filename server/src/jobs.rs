@@ -331,7 +331,7 @@ impl Jobs {
             return Ok(());
         }
         let mut tx = self.db.begin().await.map_err(AppError::from)?;
-        let conversation = conversations::fill_customer_profile(
+        let mut conversation = conversations::fill_customer_profile(
             &mut tx,
             conversation_id,
             access.channel,
@@ -339,6 +339,20 @@ impl Jobs {
             profile.username.as_deref(),
         )
         .await?;
+        let customer = app::contacts::ssr::ProfiledCustomer {
+            conversation_id: conversation.id,
+            account_id: conversation.account_id,
+            channel: access.channel,
+            key: &conversation.customer_key,
+            username: conversation.customer_username.as_deref(),
+            contact_id: conversation.contact_id,
+        };
+        if let Some(contact) =
+            app::contacts::ssr::after_profile(&mut tx, org_id, customer, profile.name.as_deref())
+                .await?
+        {
+            conversation.contact_id = Some(contact);
+        }
         let assignee = conversation.assignee_id;
         let change = Change::ConversationUpdated {
             conversation: Box::new(conversation),

@@ -16,6 +16,7 @@ on_both_databases!(
     fields_are_edited_one_at_a_time_with_validation_and_history,
     roles_decide_who_sees_edits_gives_away_and_deletes,
     whatsapp_customers_are_linked_by_their_number_in_any_form,
+    each_line_links_or_creates_the_contacts_of_new_conversations,
 );
 
 /// Creates a contact from the Contacts page; its id.
@@ -526,5 +527,163 @@ async fn whatsapp_customers_are_linked_by_their_number_in_any_form(backend: Back
         .await;
     assert_eq!(detail["created_from"], "whatsapp");
     assert_eq!(detail["history"][0]["kind"], "created");
+    f.stop().await;
+}
+
+/// A conversation's contact, if it has one.
+async fn contact_of(f: &Fixture, customer: &str) -> Option<i64> {
+    let (contact,): (Option<i64>,) =
+        sqlx::query_as("SELECT contact_id FROM conversations WHERE customer_key = $1")
+            .bind(customer)
+            .fetch_one(&f.db.pool)
+            .await
+            .unwrap();
+    contact
+}
+
+async fn account(f: &Fixture, external_id: &str) -> String {
+    let (id,): (i64,) = sqlx::query_as("SELECT id FROM accounts WHERE external_id = $1")
+        .bind(external_id)
+        .fetch_one(&f.db.pool)
+        .await
+        .unwrap();
+    id.to_string()
+}
+
+/// A message from `customer` (with a profile name) on WhatsApp line `line`.
+fn message_on(line: &str, customer: &str, name: &str, id: &str) -> Value {
+    whatsapp(
+        line,
+        json!({
+            "contacts": [{"profile": {"name": name}, "wa_id": customer}],
+            "messages": [{"from": customer, "id": id, "timestamp": "1760000000", "type": "text",
+                          "text": {"body": "hola"}}]
+        }),
+    )
+}
+
+/// R26, R28, R46: a customer who writes is linked to the contact with their number (its
+/// WhatsApp phone, else its primary or a secondary phone, which then becomes its WhatsApp
+/// phone), or gets one made, or neither, as each line says.
+async fn each_line_links_or_creates_the_contacts_of_new_conversations(backend: Backend) {
+    let f = Fixture::new(backend).await;
+    f.admin
+        .json("save_default_country", &[("country", "MX")])
+        .await;
+    let by_primary = create(&f.admin, "Ana", "Primaria", "55 2222 3333", "").await;
+    let by_secondary = create(&f.admin, "Beto", "Secundario", "", "beto@example.com").await;
+    f.admin
+        .json(
+            "add_contact_phone",
+            &[
+                ("contact_id", &by_secondary.to_string()),
+                ("phone", "+52 55 4444 5555"),
+            ],
+        )
+        .await;
+    f.post_whatsapp(&message_on(LINE, "5215522223333", "Ana P.", "w.1"))
+        .await;
+    f.post_whatsapp(&message_on(LINE, "5215544445555", "Beto S.", "w.2"))
+        .await;
+    assert_eq!(contact_of(&f, "5215522223333").await, Some(by_primary));
+    assert_eq!(contact_of(&f, "5215544445555").await, Some(by_secondary));
+    let detail = f
+        .admin
+        .json("contact", &[("contact_id", &by_primary.to_string())])
+        .await;
+    assert_eq!(detail["contact"]["whatsapp_phone"], "+525522223333");
+    let learned = detail["history"]
+        .as_array()
+        .unwrap()
+        .last()
+        .unwrap()
+        .clone();
+    assert_eq!(learned["kind"], "whatsapp_learned");
+    assert_eq!(
+        learned["who"],
+        Value::Null,
+        "Buzón learned it, not a person"
+    );
+    let detail = f
+        .admin
+        .json("contact", &[("contact_id", &by_secondary.to_string())])
+        .await;
+    assert_eq!(detail["contact"]["whatsapp_phone"], "+525544445555");
+
+    // The business wrote first to a primary phone; the number that answers is learned too.
+    let colombian = create(&f.admin, "Camilo", "Ruiz", "+57 300 123 4567", "").await;
+    let line_id = account(&f, LINE).await;
+    f.admin
+        .json(
+            "start_conversation",
+            &[
+                ("contact_id", &colombian.to_string()),
+                ("account_id", &line_id),
+            ],
+        )
+        .await;
+    f.post_whatsapp(&message_on(LINE, "573001234567", "Camilo", "w.3"))
+        .await;
+    assert_eq!(contact_of(&f, "573001234567").await, Some(colombian));
+    let detail = f
+        .admin
+        .json("contact", &[("contact_id", &colombian.to_string())])
+        .await;
+    assert_eq!(detail["contact"]["whatsapp_phone"], "+573001234567");
+
+    // Off: nobody is linked; create: a contact is made from the profile.
+    let (status, error) = f
+        .admin
+        .error("set_contact_mode", &[("id", &line_id), ("mode", "always")])
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(error, invalid("Contact", "Unknown"));
+    f.admin
+        .json("set_contact_mode", &[("id", &line_id), ("mode", "off")])
+        .await;
+    let known = create(&f.admin, "Dora", "", "55 6666 7777", "").await;
+    f.post_whatsapp(&message_on(LINE, "5215566667777", "Dora", "w.4"))
+        .await;
+    assert_eq!(contact_of(&f, "5215566667777").await, None);
+    let second = account(&f, "L2").await;
+    f.admin
+        .json("set_contact_mode", &[("id", &second), ("mode", "create")])
+        .await;
+    f.post_whatsapp(&message_on("L2", "5215588889999", "Rocío Luna", "w.5"))
+        .await;
+    let made = contact_of(&f, "5215588889999")
+        .await
+        .expect("a contact made");
+    let detail = f
+        .admin
+        .json("contact", &[("contact_id", &made.to_string())])
+        .await;
+    assert_eq!(detail["contact"]["first_name"], "Rocío");
+    assert_eq!(detail["contact"]["last_name"], "Luna");
+    assert_eq!(detail["contact"]["whatsapp_phone"], "+525588889999");
+    assert_eq!(detail["created_from"], "whatsapp");
+    // On the line that creates, a known number is linked, not made again.
+    f.post_whatsapp(&message_on("L2", "5215566667777", "Dora", "w.6"))
+        .await;
+    let (linked,): (Option<i64>,) = sqlx::query_as(
+        "SELECT v.contact_id FROM conversations v JOIN accounts a ON a.id = v.account_id \
+         WHERE a.external_id = 'L2' AND v.customer_key = '5215566667777'",
+    )
+    .fetch_one(&f.db.pool)
+    .await
+    .unwrap();
+    assert_eq!(linked, Some(known));
+    let accounts = f.admin.json("accounts", &[]).await;
+    let modes: Vec<&str> = accounts["accounts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|a| a["external_id"] == LINE || a["external_id"] == "L2")
+        .map(|a| a["contact_mode"].as_str().unwrap())
+        .collect();
+    assert!(
+        modes.contains(&"Off") && modes.contains(&"CreateAndAssociate"),
+        "{modes:?}"
+    );
     f.stop().await;
 }

@@ -40,6 +40,9 @@ pub struct AccountView {
     /// What Meta last said about the line: restrictions, a ban, its quality and limit.
     #[serde(default)]
     pub standing: crate::standing::Standing,
+    /// What a new conversation does with its customer's contact.
+    #[serde(default)]
+    pub contact_mode: crate::auto_contacts::ContactMode,
 }
 
 /// The organization's accounts and the address providers must call.
@@ -100,6 +103,15 @@ mod save {
 #[server(prefix = "/api", endpoint = "disconnect_account", output = crate::codec::Json)]
 pub async fn disconnect_account(id: i64) -> Result<(), AppError> {
     store::ssr::disconnect_account(id)
+        .await
+        .map_err(AppError::respond)
+}
+
+/// What a new conversation on this account does with its customer's contact (`off`,
+/// `associate` or `create`).
+#[server(prefix = "/api", endpoint = "set_contact_mode", output = crate::codec::Json)]
+pub async fn set_contact_mode(id: i64, mode: String) -> Result<(), AppError> {
+    store::ssr::set_contact_mode(id, mode)
         .await
         .map_err(AppError::respond)
 }

@@ -380,6 +380,7 @@ pub mod ssr {
         name: String,
         handle: Option<String>,
         standing: crate::standing::Standing,
+        contact_mode: &str,
     ) -> AccountView {
         let text = |key: &str| account.setting(key);
         AccountView {
@@ -396,6 +397,8 @@ pub mod ssr {
             has_verify_token: !account.credentials.verify_token.is_empty(),
             has_auth_token: !account.credentials.auth_token.is_empty(),
             standing,
+            contact_mode: crate::auto_contacts::ContactMode::from_key(contact_mode)
+                .unwrap_or_default(),
         }
     }
 
@@ -407,11 +410,13 @@ pub mod ssr {
             name: String,
             display_handle: Option<String>,
             standing: String,
+            contact_mode: String,
             #[sqlx(flatten)]
             row: AccountRow,
         }
         let rows: Vec<Listed> = sqlx::query_as(&format!(
-            "SELECT name, display_handle, standing, {ACCOUNT_COLUMNS} FROM accounts \
+            "SELECT name, display_handle, standing, contact_mode, {ACCOUNT_COLUMNS} \
+             FROM accounts \
              WHERE org_id = $1 \
              ORDER BY status, channel, name, id"
         ))
@@ -422,7 +427,13 @@ pub mod ssr {
         for listed in rows {
             let account = routed(&state.secrets, listed.row)?;
             let standing = serde_json::from_str(&listed.standing).unwrap_or_default();
-            accounts.push(view(&account, listed.name, listed.display_handle, standing));
+            accounts.push(view(
+                &account,
+                listed.name,
+                listed.display_handle,
+                standing,
+                &listed.contact_mode,
+            ));
         }
         Ok(Accounts {
             accounts,
@@ -562,7 +573,30 @@ pub mod ssr {
             .await?
             .ok_or(AppError::NotFound)?;
         let standing = crate::accounts::business::standing_of(&state.db, id).await?;
-        Ok(view(&saved, name, handle, standing))
+        let (mode,): (String,) = sqlx::query_as("SELECT contact_mode FROM accounts WHERE id = $1")
+            .bind(id)
+            .fetch_one(&state.db.pool)
+            .await?;
+        Ok(view(&saved, name, handle, standing, &mode))
+    }
+
+    pub async fn set_contact_mode(id: i64, mode: String) -> Result<(), AppError> {
+        let user = require(can_manage_settings).await?;
+        let state = AppState::current()?;
+        let mode = crate::auto_contacts::ContactMode::from_key(mode.trim())
+            .ok_or(AppError::invalid(Field::Contact, Problem::Unknown))?;
+        let changed =
+            sqlx::query("UPDATE accounts SET contact_mode = $1 WHERE id = $2 AND org_id = $3")
+                .bind(mode.key())
+                .bind(id)
+                .bind(user.org_id)
+                .execute(&state.db.pool)
+                .await?
+                .rows_affected();
+        if changed == 0 {
+            return Err(AppError::NotFound);
+        }
+        Ok(())
     }
 
     async fn own_account(

@@ -19,7 +19,10 @@ mod store;
 #[cfg(feature = "ssr")]
 pub mod ssr {
     pub use super::phones;
-    pub use super::store::ssr::{by_id, insert, reachable, NewContactRecord};
+    pub use super::store::ssr::{
+        after_profile, by_id, for_new_conversation, insert, learn_whatsapp, reachable,
+        NewContactRecord, ProfiledCustomer,
+    };
 }
 
 /// A contact's basic information.

@@ -984,4 +984,207 @@ pub mod ssr {
         tx.commit().await?;
         Ok(())
     }
+
+    /// The contact that has a customer's identity: for a number (E.164), the contact whose
+    /// WhatsApp phone it is, else whose primary phone, else one of whose secondary phones;
+    /// for Messenger its page-scoped id, for Instagram its username.
+    async fn with_identity(
+        tx: &mut Tx<'_>,
+        org_id: i64,
+        channel: Channel,
+        identity: &str,
+    ) -> Result<Option<i64>, AppError> {
+        let sql = match channel {
+            Channel::Whatsapp | Channel::Twilio => {
+                "SELECT id FROM (\
+                   SELECT id, 0 AS rank FROM contacts WHERE org_id = $1 AND whatsapp_phone = $2 \
+                     AND merged_into_id IS NULL \
+                   UNION ALL SELECT id, 1 AS rank FROM contacts WHERE org_id = $1 \
+                     AND primary_phone = $2 AND merged_into_id IS NULL \
+                   UNION ALL SELECT c.id, 2 AS rank FROM contact_phones p \
+                     JOIN contacts c ON c.id = p.contact_id \
+                     WHERE p.org_id = $1 AND p.phone = $2 AND c.merged_into_id IS NULL\
+                 ) found ORDER BY rank, id LIMIT 1"
+            }
+            Channel::Messenger => {
+                "SELECT id FROM contacts WHERE org_id = $1 AND facebook_id = $2 \
+                 AND merged_into_id IS NULL ORDER BY id LIMIT 1"
+            }
+            Channel::Instagram => {
+                "SELECT id FROM contacts WHERE org_id = $1 AND instagram_username = $2 \
+                 AND merged_into_id IS NULL ORDER BY id LIMIT 1"
+            }
+        };
+        let found: Option<(i64,)> = sqlx::query_as(sql)
+            .bind(org_id)
+            .bind(identity)
+            .fetch_optional(&mut **tx)
+            .await?;
+        Ok(found.map(|(id,)| id))
+    }
+
+    /// The contact of a customer who opened a conversation on `account_id`, as the account's
+    /// contact mode says (`auto_contacts`): the one with their identity (`identity`: E.164
+    /// number, page-scoped id or username; empty when there is none), or one made from their
+    /// profile `name`. A number found as a primary or secondary phone becomes the contact's
+    /// WhatsApp phone when it has none.
+    pub async fn for_new_conversation(
+        tx: &mut Tx<'_>,
+        org_id: i64,
+        account_id: i64,
+        channel: Channel,
+        identity: &str,
+        name: Option<&str>,
+    ) -> Result<Option<i64>, AppError> {
+        use crate::auto_contacts::{contact_step, ContactMode, ContactStep};
+        let (mode,): (String,) = sqlx::query_as("SELECT contact_mode FROM accounts WHERE id = $1")
+            .bind(account_id)
+            .fetch_one(&mut **tx)
+            .await?;
+        let mode = ContactMode::from_key(&mode).unwrap_or_default();
+        let found = match (mode, identity.is_empty()) {
+            (ContactMode::Off, _) | (_, true) => None,
+            _ => with_identity(tx, org_id, channel, identity).await?,
+        };
+        match contact_step(mode, found, !identity.is_empty()) {
+            ContactStep::Leave => Ok(None),
+            ContactStep::Link(contact_id) => {
+                if matches!(channel, Channel::Whatsapp | Channel::Twilio) {
+                    learn_whatsapp(tx, org_id, contact_id, identity).await?;
+                }
+                Ok(Some(contact_id))
+            }
+            // Facebook and Instagram give the name with the profile, looked up after the
+            // first message: the contact is made then (`after_profile`).
+            ContactStep::Create
+                if name.is_none_or(|n| n.trim().is_empty())
+                    && matches!(channel, Channel::Messenger | Channel::Instagram) =>
+            {
+                Ok(None)
+            }
+            ContactStep::Create => {
+                let name = name
+                    .map(str::trim)
+                    .filter(|n| !n.is_empty())
+                    .unwrap_or(identity);
+                let (first, last) = match name.split_once(' ') {
+                    Some((first, last)) => (first.to_string(), last.trim().to_string()),
+                    None => (name.to_string(), String::new()),
+                };
+                let (phone, facebook_id, instagram) = match channel {
+                    Channel::Whatsapp | Channel::Twilio => (Some(identity), None, None),
+                    Channel::Messenger => (None, Some(identity), None),
+                    Channel::Instagram => (None, None, Some(identity)),
+                };
+                let now = EpochMs::now();
+                let (id,): (i64,) = sqlx::query_as(
+                    "INSERT INTO contacts (org_id, first_name, last_name, primary_phone, \
+                     whatsapp_phone, facebook_id, instagram_username, created_from, \
+                     last_activity_at, created_at, updated_at) \
+                     VALUES ($1, $2, $3, $4, $4, $5, $6, $7, $8, $8, $8) RETURNING id",
+                )
+                .bind(org_id)
+                .bind(&first)
+                .bind(&last)
+                .bind(phone)
+                .bind(facebook_id)
+                .bind(instagram)
+                .bind(channel.as_str())
+                .bind(now)
+                .fetch_one(&mut **tx)
+                .await?;
+                record(
+                    tx,
+                    org_id,
+                    id,
+                    None,
+                    "created",
+                    (Some(channel.as_str()), None, None),
+                )
+                .await?;
+                Ok(Some(id))
+            }
+        }
+    }
+
+    /// A number the contact answered from becomes its WhatsApp phone, if it has none and no
+    /// other contact has it (R26); written in its history.
+    pub async fn learn_whatsapp(
+        tx: &mut Tx<'_>,
+        org_id: i64,
+        contact_id: i64,
+        phone: &str,
+    ) -> Result<(), AppError> {
+        if phone.is_empty() {
+            return Ok(());
+        }
+        let learned = sqlx::query(
+            "UPDATE contacts SET whatsapp_phone = $1 WHERE id = $2 AND org_id = $3 \
+             AND whatsapp_phone IS NULL AND NOT EXISTS (SELECT 1 FROM contacts o \
+               WHERE o.org_id = $3 AND o.whatsapp_phone = $1 AND o.merged_into_id IS NULL)",
+        )
+        .bind(phone)
+        .bind(contact_id)
+        .bind(org_id)
+        .execute(&mut **tx)
+        .await?
+        .rows_affected();
+        if learned > 0 {
+            record(
+                tx,
+                org_id,
+                contact_id,
+                None,
+                "whatsapp_learned",
+                (Some("whatsapp_phone"), None, Some(phone)),
+            )
+            .await?;
+        }
+        Ok(())
+    }
+
+    /// Once a Facebook or Instagram customer's profile is known: a conversation without a
+    /// contact is linked to the contact with their page-scoped id or username, or gets one
+    /// made with their name, as its account's contact mode says (Instagram's username only
+    /// arrives with the profile). The contact it now has, if it changed.
+    pub async fn after_profile(
+        tx: &mut Tx<'_>,
+        org_id: i64,
+        customer: ProfiledCustomer<'_>,
+        name: Option<&str>,
+    ) -> Result<Option<i64>, AppError> {
+        let channel = customer.channel;
+        if customer.contact_id.is_some()
+            || !matches!(channel, Channel::Messenger | Channel::Instagram)
+        {
+            return Ok(None);
+        }
+        let identity = match channel {
+            Channel::Instagram => customer.username.unwrap_or_default(),
+            _ => customer.key,
+        };
+        let contact =
+            for_new_conversation(tx, org_id, customer.account_id, channel, identity, name).await?;
+        if let Some(contact) = contact {
+            sqlx::query(
+                "UPDATE conversations SET contact_id = $1 WHERE id = $2 AND contact_id IS NULL",
+            )
+            .bind(contact)
+            .bind(customer.conversation_id)
+            .execute(&mut **tx)
+            .await?;
+        }
+        Ok(contact)
+    }
+
+    /// A conversation's customer whose profile just arrived.
+    pub struct ProfiledCustomer<'a> {
+        pub conversation_id: i64,
+        pub account_id: i64,
+        pub channel: Channel,
+        /// Their page-scoped or Instagram-scoped id.
+        pub key: &'a str,
+        pub username: Option<&'a str>,
+        pub contact_id: Option<i64>,
+    }
 }
