@@ -527,6 +527,48 @@ async fn whatsapp_customers_are_linked_by_their_number_in_any_form(backend: Back
         .await;
     assert_eq!(detail["created_from"], "whatsapp");
     assert_eq!(detail["history"][0]["kind"], "created");
+    // Linking a Messenger conversation to her stores the Facebook ID she wrote from (R27).
+    let page = json!({"object": "page", "entry": [{"id": PAGE, "time": 1, "messaging": [
+        {"sender": {"id": "24681357"}, "recipient": {"id": PAGE},
+         "timestamp": 1_760_000_000_000_i64, "message": {"mid": "m_1", "text": "hola"}}]}]});
+    assert_eq!(
+        f.post_meta("messenger", &page, Some(APP_SECRET)).await,
+        StatusCode::OK
+    );
+    let (messenger,): (i64,) =
+        sqlx::query_as("SELECT id FROM conversations WHERE customer_key = '24681357'")
+            .fetch_one(&f.db.pool)
+            .await
+            .unwrap();
+    let linked = f
+        .admin
+        .json(
+            "link_contact",
+            &[
+                ("conversation_id", &messenger.to_string()),
+                ("contact_id", &paula.to_string()),
+            ],
+        )
+        .await;
+    assert_eq!(linked["facebook_id"], "24681357");
+    let detail = f
+        .admin
+        .json("contact", &[("contact_id", &paula.to_string())])
+        .await;
+    let learned = detail["history"]
+        .as_array()
+        .unwrap()
+        .last()
+        .unwrap()
+        .clone();
+    assert_eq!(
+        (
+            learned["kind"].as_str(),
+            learned["field"].as_str(),
+            learned["who"].as_str()
+        ),
+        (Some("learned"), Some("facebook_id"), Some("Ana Admin"))
+    );
     f.stop().await;
 }
 
@@ -598,7 +640,8 @@ async fn each_line_links_or_creates_the_contacts_of_new_conversations(backend: B
         .last()
         .unwrap()
         .clone();
-    assert_eq!(learned["kind"], "whatsapp_learned");
+    assert_eq!(learned["kind"], "learned");
+    assert_eq!(learned["field"], "whatsapp_phone");
     assert_eq!(
         learned["who"],
         Value::Null,

@@ -21,7 +21,7 @@ pub mod ssr {
     pub use super::phones;
     pub use super::store::ssr::{
         after_profile, by_id, for_new_conversation, insert, learn_whatsapp, reachable,
-        NewContactRecord, ProfiledCustomer,
+        take_identity, NewContactRecord, ProfiledCustomer,
     };
 }
 
@@ -234,7 +234,8 @@ pub struct ContactConversation {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ssr", derive(sqlx::FromRow))]
 pub struct ContactEvent {
-    /// `created`, `changed`, `phone_added`, `phone_removed`.
+    /// `created`, `changed`, `learned` (an identity the customer wrote from),
+    /// `phone_added`, `phone_removed`.
     pub kind: String,
     pub field: Option<String>,
     pub old_value: Option<String>,

@@ -669,6 +669,16 @@ fn ContactSheet(
     }
 }
 
+/// The field an entry of the history is about, as the page names it.
+fn field_name(locale: Locale, event: &ContactEvent) -> String {
+    event
+        .field
+        .as_deref()
+        .and_then(ContactField::from_key)
+        .map(|f| field_label(locale, f).to_string())
+        .unwrap_or_else(|| event.field.clone().unwrap_or_default())
+}
+
 /// One line of a contact's history.
 fn event_text(locale: Locale, event: &ContactEvent) -> String {
     let empty = || td_string!(locale, contacts.empty_value).to_string();
@@ -678,17 +688,19 @@ fn event_text(locale: Locale, event: &ContactEvent) -> String {
             td_string!(locale, contacts.event_phone_added),
             &[("new", event.new_value.clone().unwrap_or_default())],
         ),
+        "learned" => fill(
+            td_string!(locale, contacts.event_learned),
+            &[
+                ("field", field_name(locale, event)),
+                ("new", event.new_value.clone().unwrap_or_default()),
+            ],
+        ),
         "phone_removed" => fill(
             td_string!(locale, contacts.event_phone_removed),
             &[("old", event.old_value.clone().unwrap_or_default())],
         ),
         _ => {
-            let field = event
-                .field
-                .as_deref()
-                .and_then(ContactField::from_key)
-                .map(|f| field_label(locale, f).to_string())
-                .unwrap_or_else(|| event.field.clone().unwrap_or_default());
+            let field = field_name(locale, event);
             fill(
                 td_string!(locale, contacts.event_changed),
                 &[

@@ -1115,14 +1115,64 @@ pub mod ssr {
         contact_id: i64,
         phone: &str,
     ) -> Result<(), AppError> {
+        learn(
+            tx,
+            org_id,
+            contact_id,
+            ContactField::WhatsappPhone,
+            phone,
+            None,
+        )
+        .await
+    }
+
+    /// The identity a conversation's customer wrote from goes on the contact it is linked to
+    /// (`by`, who linked it): their number as its WhatsApp phone, their page-scoped id as its
+    /// Facebook ID, their username as its Instagram username, wherever the contact has none
+    /// and no other contact has it (R27, R28).
+    pub async fn take_identity(
+        tx: &mut Tx<'_>,
+        org_id: i64,
+        contact_id: i64,
+        channel: Channel,
+        customer_key: &str,
+        username: Option<&str>,
+        by: i64,
+    ) -> Result<(), AppError> {
+        let (field, value) = match channel {
+            Channel::Whatsapp | Channel::Twilio => (
+                ContactField::WhatsappPhone,
+                phones::from_whatsapp(customer_key).unwrap_or_default(),
+            ),
+            Channel::Messenger => (ContactField::FacebookId, customer_key.to_string()),
+            Channel::Instagram => (
+                ContactField::InstagramUsername,
+                username.unwrap_or_default().to_string(),
+            ),
+        };
+        learn(tx, org_id, contact_id, field, &value, Some(by)).await
+    }
+
+    /// Sets `field` (a unique identity of the contact) to `value` where it is empty and no
+    /// other contact has it; written in the history.
+    async fn learn(
+        tx: &mut Tx<'_>,
+        org_id: i64,
+        contact_id: i64,
+        field: ContactField,
+        value: &str,
+        by: Option<i64>,
+    ) -> Result<(), AppError> {
+        let phone = value;
         if phone.is_empty() {
             return Ok(());
         }
-        let learned = sqlx::query(
-            "UPDATE contacts SET whatsapp_phone = $1 WHERE id = $2 AND org_id = $3 \
-             AND whatsapp_phone IS NULL AND NOT EXISTS (SELECT 1 FROM contacts o \
-               WHERE o.org_id = $3 AND o.whatsapp_phone = $1 AND o.merged_into_id IS NULL)",
-        )
+        let column = field.key();
+        let learned = sqlx::query(&format!(
+            "UPDATE contacts SET {column} = $1 WHERE id = $2 AND org_id = $3 \
+             AND {column} IS NULL AND NOT EXISTS (SELECT 1 FROM contacts o \
+               WHERE o.org_id = $3 AND o.{column} = $1 AND o.merged_into_id IS NULL)"
+        ))
         .bind(phone)
         .bind(contact_id)
         .bind(org_id)
@@ -1134,9 +1184,9 @@ pub mod ssr {
                 tx,
                 org_id,
                 contact_id,
-                None,
-                "whatsapp_learned",
-                (Some("whatsapp_phone"), None, Some(phone)),
+                by,
+                "learned",
+                (Some(column), None, Some(phone)),
             )
             .await?;
         }

@@ -99,9 +99,22 @@ pub mod ssr {
         let contact = contacts::ssr::by_id(&state, user.org_id, contact_id)
             .await?
             .ok_or(AppError::NotFound)?;
-        let tx = state.db.begin().await?;
+        let mut tx = state.db.begin().await?;
+        contacts::ssr::take_identity(
+            &mut tx,
+            user.org_id,
+            contact_id,
+            visible.channel,
+            &visible.summary.customer_key,
+            visible.summary.customer_username.as_deref(),
+            user.id,
+        )
+        .await?;
         linked(&state, user.org_id, tx, &visible, &contact).await?;
-        Ok(contact)
+        // As it now is, with the identity it took.
+        contacts::ssr::by_id(&state, user.org_id, contact_id)
+            .await?
+            .ok_or(AppError::NotFound)
     }
 
     pub async fn start(contact_id: i64, account_id: i64) -> Result<Started, AppError> {
