@@ -36,6 +36,13 @@ async fn create(client: &Client, first: &str, last: &str, phone: &str, email: &s
     id.as_i64().unwrap()
 }
 
+/// A contact's page as `client` reads it.
+async fn page_of(client: &Client, id: i64) -> Value {
+    client
+        .json("contact", &[("contact_id", &id.to_string())])
+        .await
+}
+
 async fn update(client: &Client, id: i64, field: &str, value: &str) -> reqwest::Response {
     client
         .call(
@@ -407,9 +414,7 @@ async fn roles_decide_who_sees_edits_gives_away_and_deletes(backend: Backend) {
         .execute(&f.db.pool)
         .await
         .unwrap();
-    let detail = seller
-        .json("contact", &[("contact_id", &theirs.to_string())])
-        .await;
+    let detail = page_of(&seller, theirs).await;
     assert_eq!(detail["conversations"].as_array().unwrap().len(), 1);
     assert_eq!(names(&list(&seller, &[]).await), ["Sonia", "Tomás"]);
 
@@ -471,10 +476,7 @@ async fn whatsapp_customers_are_linked_by_their_number_in_any_form(backend: Back
         .await
         .unwrap();
     assert_eq!(linked, Some(paula));
-    let detail = f
-        .admin
-        .json("contact", &[("contact_id", &paula.to_string())])
-        .await;
+    let detail = page_of(&f.admin, paula).await;
     let conversation = &detail["conversations"][0];
     assert_eq!(conversation["channel"], "whatsapp");
     assert_eq!(conversation["open"], true);
@@ -521,10 +523,7 @@ async fn whatsapp_customers_are_linked_by_their_number_in_any_form(backend: Back
         )
         .await;
     assert_eq!(made["whatsapp_phone"], "+5491155556666");
-    let detail = f
-        .admin
-        .json("contact", &[("contact_id", &made["id"].to_string())])
-        .await;
+    let detail = page_of(&f.admin, made["id"].as_i64().unwrap()).await;
     assert_eq!(detail["created_from"], "whatsapp");
     assert_eq!(detail["history"][0]["kind"], "created");
     // Linking a Messenger conversation to her stores the Facebook ID she wrote from (R27).
@@ -551,10 +550,7 @@ async fn whatsapp_customers_are_linked_by_their_number_in_any_form(backend: Back
         )
         .await;
     assert_eq!(linked["facebook_id"], "24681357");
-    let detail = f
-        .admin
-        .json("contact", &[("contact_id", &paula.to_string())])
-        .await;
+    let detail = page_of(&f.admin, paula).await;
     let learned = detail["history"]
         .as_array()
         .unwrap()
@@ -629,10 +625,7 @@ async fn each_line_links_or_creates_the_contacts_of_new_conversations(backend: B
         .await;
     assert_eq!(contact_of(&f, "5215522223333").await, Some(by_primary));
     assert_eq!(contact_of(&f, "5215544445555").await, Some(by_secondary));
-    let detail = f
-        .admin
-        .json("contact", &[("contact_id", &by_primary.to_string())])
-        .await;
+    let detail = page_of(&f.admin, by_primary).await;
     assert_eq!(detail["contact"]["whatsapp_phone"], "+525522223333");
     let learned = detail["history"]
         .as_array()
@@ -647,10 +640,7 @@ async fn each_line_links_or_creates_the_contacts_of_new_conversations(backend: B
         Value::Null,
         "Buzón learned it, not a person"
     );
-    let detail = f
-        .admin
-        .json("contact", &[("contact_id", &by_secondary.to_string())])
-        .await;
+    let detail = page_of(&f.admin, by_secondary).await;
     assert_eq!(detail["contact"]["whatsapp_phone"], "+525544445555");
 
     // The business wrote first to a primary phone; the number that answers is learned too.
@@ -668,10 +658,7 @@ async fn each_line_links_or_creates_the_contacts_of_new_conversations(backend: B
     f.post_whatsapp(&message_on(LINE, "573001234567", "Camilo", "w.3"))
         .await;
     assert_eq!(contact_of(&f, "573001234567").await, Some(colombian));
-    let detail = f
-        .admin
-        .json("contact", &[("contact_id", &colombian.to_string())])
-        .await;
+    let detail = page_of(&f.admin, colombian).await;
     assert_eq!(detail["contact"]["whatsapp_phone"], "+573001234567");
 
     // Off: nobody is linked; create: a contact is made from the profile.
@@ -697,10 +684,7 @@ async fn each_line_links_or_creates_the_contacts_of_new_conversations(backend: B
     let made = contact_of(&f, "5215588889999")
         .await
         .expect("a contact made");
-    let detail = f
-        .admin
-        .json("contact", &[("contact_id", &made.to_string())])
-        .await;
+    let detail = page_of(&f.admin, made).await;
     assert_eq!(detail["contact"]["first_name"], "Rocío");
     assert_eq!(detail["contact"]["last_name"], "Luna");
     assert_eq!(detail["contact"]["whatsapp_phone"], "+525588889999");
