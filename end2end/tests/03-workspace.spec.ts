@@ -113,6 +113,7 @@ test('a working day in the workspace', async ({ page, browser }) => {
   await panel.getByRole('button', { name: 'Create contact' }).click();
   await expect(panel.getByRole('heading', { name: 'Lucía Pérez' })).toBeVisible();
   await expect(panel).toContainText('+525512345678');
+  await expect(panel.getByRole('link', { name: 'Edit in Contacts' })).toHaveAttribute('href', /^\/contacts\?c=\d+$/);
   await expect(panel).toContainText('Ana María Admin');
   await shot(page, '17-contact-panel');
   await closePanel(page);

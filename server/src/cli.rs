@@ -37,10 +37,21 @@ impl From<AppError> for CliError {
 }
 
 /// `buzon org add --name …`; returns the new organization's id.
-pub async fn org_add(db: &Db, name: &str) -> Result<i64, CliError> {
+pub async fn org_add(db: &Db, name: &str, country: Option<&str>) -> Result<i64, CliError> {
     let name = validate::name(Field::Organization, name)?;
+    let country = match country.map(|c| c.trim().to_ascii_uppercase()) {
+        Some(code) if app::contacts::ssr::phones::known_country(&code) => Some(code),
+        Some(code) => return Err(CliError::Invalid(format!("unknown country {code:?}"))),
+        None => None,
+    };
     let mut tx = db.begin().await.map_err(AppError::from)?;
     let id = orgs::create(&mut tx, &name).await?;
+    sqlx::query("UPDATE organizations SET default_country = $1 WHERE id = $2")
+        .bind(&country)
+        .bind(id)
+        .execute(&mut *tx)
+        .await
+        .map_err(AppError::from)?;
     tx.commit().await.map_err(AppError::from)?;
     Ok(id)
 }

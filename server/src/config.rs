@@ -299,6 +299,9 @@ pub enum OrgCommand {
         /// The organization's name.
         #[arg(long)]
         name: String,
+        /// The country of phone numbers typed without a prefix (ISO 3166, e.g. MX).
+        #[arg(long)]
+        country: Option<String>,
     },
 }
 

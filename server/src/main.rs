@@ -50,9 +50,11 @@ async fn run(cli: Cli) -> Result<(), String> {
             println!("migrations applied ({:?})", db.backend);
             Ok(())
         }
-        Command::Org(OrgCommand::Add { name }) => {
+        Command::Org(OrgCommand::Add { name, country }) => {
             let db = open(&common.database_url()).await?;
-            let id = cli::org_add(&db, &name).await.map_err(|e| e.to_string())?;
+            let id = cli::org_add(&db, &name, country.as_deref())
+                .await
+                .map_err(|e| e.to_string())?;
             println!("organization {id} created: {name}");
             Ok(())
         }

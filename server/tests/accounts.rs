@@ -665,9 +665,19 @@ async fn users_of_another_organization_are_out_of_reach(backend: Backend) {
 
     // A second organization on the same installation, made from the command line.
     let db = server.db.connect().await;
-    buzon_server::cli::org_add(&db, "Costa Ventas")
+    assert!(buzon_server::cli::org_add(&db, "Costa Norte", Some("XX"))
+        .await
+        .is_err());
+    let costa = buzon_server::cli::org_add(&db, "Costa Ventas", Some("cr"))
         .await
         .unwrap();
+    let (country,): (Option<String>,) =
+        sqlx::query_as("SELECT default_country FROM organizations WHERE id = $1")
+            .bind(costa)
+            .fetch_one(&db.pool)
+            .await
+            .unwrap();
+    assert_eq!(country.as_deref(), Some("CR"));
     buzon_server::cli::user_add(
         &db,
         buzon_server::cli::UserAdd {

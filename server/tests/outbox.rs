@@ -68,7 +68,7 @@ async fn a_provider_hanging_for_one_organization_does_not_delay_another(backend:
         )
     };
     // Organization B, with the sandbox's second line.
-    buzon_server::cli::org_add(&pair.db, "Costa Ventas")
+    buzon_server::cli::org_add(&pair.db, "Costa Ventas", None)
         .await
         .unwrap();
     buzon_server::cli::user_add(

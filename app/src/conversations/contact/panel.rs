@@ -126,6 +126,9 @@ fn ContactCard(contact: ContactView) -> impl IntoView {
                 )}
                 {row(td_string!(locale, contacts.owner).into(), contact.owner_name.clone())}
             </dl>
+            <a class="button small" href=format!("/contacts?c={}", contact.id)>
+                {td_string!(locale, contacts.open_page)}
+            </a>
         </div>
     }
 }
