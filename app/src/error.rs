@@ -57,6 +57,14 @@ pub enum Field {
     Owner,
     /// The organization's country for numbers without a prefix.
     Country,
+    /// A custom field's name.
+    FieldName,
+    /// What a custom field holds.
+    FieldType,
+    /// A choice field's choices.
+    Options,
+    /// A contact's value of a custom field.
+    CustomValue,
 }
 
 /// What is wrong with a field's value.

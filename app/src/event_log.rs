@@ -17,29 +17,40 @@ pub enum OrgNotice {
     Access(i64),
     /// A line's standing or a template changed: the stream tells its screens (`{"lines":true}`).
     Lines(i64),
+    /// A contact changed: the stream tells the screens whose user may see it
+    /// (`{"contact":12}`).
+    Contact { org: i64, contact: i64 },
 }
 
 impl OrgNotice {
     pub fn org_id(self) -> i64 {
         match self {
-            OrgNotice::Access(org) | OrgNotice::Lines(org) => org,
+            OrgNotice::Access(org) | OrgNotice::Lines(org) | OrgNotice::Contact { org, .. } => org,
         }
     }
 
-    /// How it travels between instances (`NOTIFY buzon_notices`): `access:7`, `lines:7`.
+    /// How it travels between instances (`NOTIFY buzon_notices`): `access:7`, `lines:7`,
+    /// `contact:7:12`.
     pub fn to_text(self) -> String {
         match self {
             OrgNotice::Access(org) => format!("access:{org}"),
             OrgNotice::Lines(org) => format!("lines:{org}"),
+            OrgNotice::Contact { org, contact } => format!("contact:{org}:{contact}"),
         }
     }
 
     pub fn from_text(text: &str) -> Option<OrgNotice> {
-        let (kind, org) = text.split_once(':')?;
-        let org = org.parse().ok()?;
+        let (kind, rest) = text.split_once(':')?;
         match kind {
-            "access" => Some(OrgNotice::Access(org)),
-            "lines" => Some(OrgNotice::Lines(org)),
+            "access" => Some(OrgNotice::Access(rest.parse().ok()?)),
+            "lines" => Some(OrgNotice::Lines(rest.parse().ok()?)),
+            "contact" => {
+                let (org, contact) = rest.split_once(':')?;
+                Some(OrgNotice::Contact {
+                    org: org.parse().ok()?,
+                    contact: contact.parse().ok()?,
+                })
+            }
             _ => None,
         }
     }
@@ -124,6 +135,15 @@ impl Hub {
     /// of the organization say so to their screens.
     pub fn lines_changed(&self, org_id: i64) {
         self.tell(OrgNotice::Lines(org_id));
+    }
+
+    /// Contact `contact_id` of `org_id` changed (after the change committed): the open
+    /// streams whose user may see it say so to their screens.
+    pub fn contact_changed(&self, org_id: i64, contact_id: i64) {
+        self.tell(OrgNotice::Contact {
+            org: org_id,
+            contact: contact_id,
+        });
     }
 
     fn tell(&self, notice: OrgNotice) {
@@ -291,4 +311,25 @@ pub async fn prune(db: &crate::db::Db, horizon: EpochMs) -> Result<u64, AppError
 /// `{"id":…,"change":…}` without parsing the stored payload again.
 pub fn stream_json(id: i64, payload: &str) -> String {
     format!("{{\"id\":{id},\"change\":{payload}}}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::OrgNotice;
+
+    #[test]
+    fn notices_travel_between_instances_as_text() {
+        for notice in [
+            OrgNotice::Access(7),
+            OrgNotice::Lines(7),
+            OrgNotice::Contact {
+                org: 7,
+                contact: 12,
+            },
+        ] {
+            assert_eq!(OrgNotice::from_text(&notice.to_text()), Some(notice));
+        }
+        assert_eq!(OrgNotice::from_text("contact:7"), None);
+        assert_eq!(OrgNotice::from_text("weather:7"), None);
+    }
 }

@@ -57,6 +57,16 @@ pub enum Stopped {
     CustomerInitiated,
 }
 
+impl Stopped {
+    /// The restriction's type as Meta writes it (`restriction_info[].restriction_type`).
+    pub fn kind(self) -> &'static str {
+        match self {
+            Stopped::BusinessInitiated => "RESTRICTED_BIZ_INITIATED_MESSAGING",
+            Stopped::CustomerInitiated => "RESTRICTED_CUSTOMER_INITIATED_MESSAGING",
+        }
+    }
+}
+
 impl Standing {
     /// The restrictions still in force at `now`.
     pub fn in_force(&self, now: EpochMs) -> impl Iterator<Item = &Restriction> {
@@ -67,11 +77,9 @@ impl Standing {
 
     /// Whether sending of this kind is restricted at `now`, and until when.
     pub fn stops(&self, stopped: Stopped, now: EpochMs) -> Option<Option<EpochMs>> {
-        let kind = match stopped {
-            Stopped::BusinessInitiated => "RESTRICTED_BIZ_INITIATED_MESSAGING",
-            Stopped::CustomerInitiated => "RESTRICTED_CUSTOMER_INITIATED_MESSAGING",
-        };
-        self.in_force(now).find(|r| r.kind == kind).map(|r| r.until)
+        self.in_force(now)
+            .find(|r| r.kind == stopped.kind())
+            .map(|r| r.until)
     }
 
     /// Whether the line cannot send at all: its business account disabled or disconnected.

@@ -1,5 +1,5 @@
-import { expect } from '@playwright/test';
-import { hydrated, sandboxPorts, shot, signIn, test } from './helpers';
+import { expect, type Browser, type Locator } from '@playwright/test';
+import { hydrated, sandboxPorts, shot, signIn, test, watchErrors } from './helpers';
 
 // The CRM's contacts, after the inbox made some (Lucía from a conversation, Paula from the
 // command line): the organization's country for numbers typed without a prefix; a contact
@@ -77,4 +77,112 @@ test('contacts are created, edited in place and found', async ({ page }) => {
   await expect(page).toHaveURL(/q=muebles%20ibarra/);
   await expect(list.getByRole('link')).toHaveCount(1);
   await expect(list.getByRole('link', { name: new RegExp(`Carla Ibarra ${project}`) })).toBeVisible();
+});
+
+// Custom fields defined in Settings and filled on a contact's page (an ID no two contacts
+// share); a colleague's edits reaching an open contact page without a reload, both ways; the
+// inbox's panel editing the same contact in place, with its CRM tab.
+
+async function signInElsewhere(browser: Browser, email: string, password: string) {
+  const project = test.info().project;
+  const context = await browser.newContext({ ...project.use, baseURL: project.use.baseURL });
+  const page = await context.newPage();
+  watchErrors(page, email);
+  await page.goto('/login');
+  await page.getByLabel(/Correo electrónico|Email/).fill(email);
+  await page.getByLabel(/Contraseña|Password/).fill(password);
+  // The Contacts page follows the live stream from the start.
+  const stream = page.waitForEvent('websocket');
+  await page.getByRole('button', { name: /Entrar|Sign in/ }).click();
+  await expect(page).toHaveURL(/\/contacts$/);
+  await hydrated(page);
+  await stream;
+  return page;
+}
+
+/** The field named `name` on a contact's page or panel. */
+function field(scope: Locator, name: string) {
+  return scope.locator('.contact-field').filter({ has: scope.page().getByText(name, { exact: true }) });
+}
+
+test('custom fields, a colleague\'s edits live, and the panel in the inbox', async ({ page, browser }) => {
+  const project = test.info().project.name;
+  test.skip(!(project in sandboxPorts), 'needs JavaScript');
+  await signIn(page);
+
+  await page.goto('/settings');
+  await hydrated(page);
+  const fields = page.getByRole('region', { name: 'Contact fields' });
+  await fields.getByLabel('Name', { exact: true }).fill('Nivel');
+  await fields.getByLabel('Type', { exact: true }).selectOption('choice');
+  await fields.getByLabel('Choices', { exact: true }).fill('Oro\nPlata\nBronce');
+  await fields.getByRole('button', { name: 'Add field' }).click();
+  await expect(fields.getByText('{nivel}')).toBeVisible();
+  await fields.getByLabel('Name', { exact: true }).last().fill('Número de cliente');
+  await fields.getByLabel('Type', { exact: true }).selectOption('id');
+  await fields.getByRole('button', { name: 'Add field' }).click();
+  await expect(fields.getByText('{numero_de_cliente}')).toBeVisible();
+  await shot(page, '50-contact-fields-settings');
+
+  // Elena, the editor, has Lucía's page open on another device.
+  const elena = await signInElsewhere(browser, 'elena@andinas.example', 'editora-123');
+  await elena.locator('.contact-list').getByRole('link', { name: /Lucía Pérez/ }).click();
+  const elenaCard = elena.locator('.contact-sheet');
+  await expect(elenaCard.getByRole('heading', { name: 'Lucía Pérez' })).toBeVisible();
+
+  await page.goto('/contacts');
+  await hydrated(page);
+  await page.locator('.contact-list').getByRole('link', { name: /Lucía Pérez/ }).click();
+  const card = page.locator('.contact-sheet');
+  await field(card, 'Nivel').getByRole('button').click();
+  await field(card, 'Nivel').getByRole('combobox').selectOption('Plata');
+  await field(card, 'Nivel').getByRole('button', { name: 'Save' }).click();
+  await expect(field(card, 'Nivel').locator('.field-value')).toHaveText('Plata');
+  // Elena sees it at once, and her own edit reaches Ana's page the same way.
+  await expect(field(elenaCard, 'Nivel').locator('.field-value')).toHaveText('Plata');
+  await elenaCard.locator('button#contact-company').click();
+  await elenaCard.locator('input#contact-company').fill('Casa Pérez');
+  await elenaCard.locator('input#contact-company').press('Enter');
+  await expect(card.locator('button#contact-company')).toHaveText('Casa Pérez');
+  await shot(elena, '51-contact-live-colleague');
+  await elena.context().close();
+
+  // An ID belongs to one contact: Carla cannot have Lucía's.
+  const number = field(card, 'Número de cliente');
+  await number.getByRole('button').click();
+  await number.getByRole('textbox').fill('C-0042');
+  await number.getByRole('textbox').press('Enter');
+  await expect(number.locator('.field-value')).toHaveText('C-0042');
+  await page.goto('/contacts');
+  await hydrated(page);
+  await page.locator('.contact-list').getByRole('link', { name: new RegExp(`Carla Ibarra ${project}`) }).click();
+  const carla = field(page.locator('.contact-sheet'), 'Número de cliente');
+  await carla.getByRole('button').click();
+  await carla.getByRole('textbox').fill('C-0042');
+  await carla.getByRole('textbox').press('Enter');
+  await expect(carla.getByRole('alert')).toContainText('Another contact already has this ID');
+  await shot(page, '52-contact-id-taken');
+
+  // In the inbox, Lucía's panel edits the same fields, and its CRM tab lists her other
+  // conversations.
+  await page.goto('/inbox');
+  await hydrated(page);
+  await page.getByRole('link', { name: /Lucía Pérez/ }).first().click();
+  if (project === 'tablet') {
+    await page.getByRole('button', { name: 'Contact' }).click();
+  } else if (project === 'phone') {
+    await page.getByRole('link', { name: 'Contact', exact: true }).click();
+  }
+  const panel = page.getByRole('complementary', { name: 'Contact' });
+  await expect(field(panel, 'Nivel').locator('.field-value')).toHaveText('Plata');
+  await expect(panel.locator('button#contact-company')).toHaveText('Casa Pérez');
+  await panel.locator('button#contact-last_name').click();
+  await panel.locator('input#contact-last_name').fill('Pérez Soto');
+  await panel.locator('input#contact-last_name').press('Enter');
+  await expect(panel.getByRole('heading', { name: 'Lucía Pérez Soto' })).toBeVisible();
+  await shot(page, '53-contact-panel-tabs');
+  await panel.getByRole('tab', { name: 'CRM' }).click();
+  await expect(panel.getByRole('tab', { name: 'CRM' })).toHaveAttribute('aria-selected', 'true');
+  await expect(panel.getByRole('heading', { name: 'Other conversations' })).toBeVisible();
+  await shot(page, '54-contact-panel-crm');
 });

@@ -1,8 +1,10 @@
 //! `GET /api/live?after=<event id>`: the live stream, a WebSocket authenticated by the
 //! session cookie. It replays the organization's event log after the id the client last saw,
 //! then follows the hub, forwarding only events of conversations this user may see (the same
-//! permission rule the server functions apply), and `{"lines":true}` whenever a line's
-//! standing or templates changed. `?only=lines` carries that notice alone.
+//! permission rule the server functions apply), `{"lines":true}` whenever a line's standing or
+//! templates changed, and `{"contact":12}` when a contact this user may see changed.
+//! `?only=notices` carries those notices alone, for pages without the inbox (the Contacts
+//! page, Settings) and users without it (Editors).
 //!
 //! Its session and user are checked again the moment anyone's access in the organization
 //! changes (a role, a deactivation, sessions ended: `Hub::access_changed`, on every instance)
@@ -17,7 +19,9 @@ use app::auth::ssr::user_of_session;
 use app::auth::CurrentUser;
 use app::db::Db;
 use app::event_log::{stream_json, OrgNotice};
-use app::permissions::{can_see_conversation, can_use_inbox};
+use app::permissions::{
+    can_manage_settings, can_see_conversation, can_use_contacts, can_use_inbox, Actor,
+};
 use app::state::AppState;
 use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
 use axum::extract::{Query, State};
@@ -97,8 +101,7 @@ impl Sent {
 pub struct Resume {
     /// The id of the last event the client saw; absent for "only what happens from now on".
     after: Option<i64>,
-    /// `lines`: only the notices that a line's standing or templates changed (the settings
-    /// page), no conversation events.
+    /// `notices`: only the notices about lines and contacts, no conversation events.
     only: Option<String>,
 }
 
@@ -118,7 +121,12 @@ pub async fn stream(
     let Some(user) = signed_in(&state.db, &session).await else {
         return StatusCode::UNAUTHORIZED.into_response();
     };
-    if !can_use_inbox(&user.actor()) {
+    let only_notices = resume.only.as_deref() == Some("notices");
+    let allowed: fn(&Actor) -> bool = match only_notices {
+        true => may_follow_notices,
+        false => can_use_inbox,
+    };
+    if !allowed(&user.actor()) {
         return StatusCode::FORBIDDEN.into_response();
     }
     let Some(slot) = state
@@ -135,10 +143,27 @@ pub async fn stream(
         .write_buffer_size(WRITE_BUFFER)
         .max_message_size(64 * 1024)
         .on_upgrade(move |socket| async move {
-            let only_lines = resume.only.as_deref() == Some("lines");
-            follow(socket, state, session, user, resume.after, only_lines).await;
+            let only = Only {
+                notices: only_notices,
+                allowed,
+            };
+            follow(socket, state, session, user, resume.after, only).await;
             drop(slot);
         })
+}
+
+/// Who may follow the notices alone: whoever keeps contacts or the settings.
+fn may_follow_notices(actor: &Actor) -> bool {
+    can_use_contacts(actor) || can_manage_settings(actor)
+}
+
+/// What a stream carries, and who may keep it open.
+#[derive(Clone, Copy)]
+struct Only {
+    /// The notices alone, no conversation events.
+    notices: bool,
+    /// Whether its user may still follow it (checked again whenever access changes).
+    allowed: fn(&Actor) -> bool,
 }
 
 /// The signed-in, active user of a request, if any.
@@ -153,7 +178,7 @@ async fn follow(
     session: Session,
     mut user: CurrentUser,
     after: Option<i64>,
-    only_lines: bool,
+    only: Only,
 ) {
     let _open = crate::observe::Metrics::of(&state).stream_opened();
     // Subscribe before replaying, so nothing committed in between is missed; what both
@@ -177,7 +202,7 @@ async fn follow(
                     let mut queued = 0;
                     let mut lagged = false;
                     while let Some(event) = next.take() {
-                        let visible = !only_lines
+                        let visible = !only.notices
                             && event.org_id == user.org_id
                             && sent.first_time(event.id)
                             && event.visible(&user.actor());
@@ -219,15 +244,19 @@ async fn follow(
                 Some(Ok(_)) => {}
             },
             notice = notices.recv() => {
-                let (access_changed, lines_changed) = match notice {
-                    Ok(notice) if notice.org_id() != user.org_id => (false, false),
-                    Ok(OrgNotice::Access(_)) => (true, false),
-                    Ok(OrgNotice::Lines(_)) => (false, true),
-                    // Missed some: any of them may have been this organization's.
-                    Err(RecvError::Lagged(_)) => (true, true),
+                let (access_changed, lines_changed, contact) = match notice {
+                    Ok(notice) if notice.org_id() != user.org_id => (false, false, None),
+                    Ok(OrgNotice::Access(_)) => (true, false, None),
+                    Ok(OrgNotice::Lines(_)) => (false, true, None),
+                    Ok(OrgNotice::Contact { contact, .. }) => (false, false, Some(contact)),
+                    // Missed some: any of them may have been this organization's (a contact's
+                    // page reads itself again when the stream reconnects).
+                    Err(RecvError::Lagged(_)) => (true, true, None),
                     Err(RecvError::Closed) => return,
                 };
-                if access_changed && !check_again(&mut socket, &state.db, &session, &mut user).await {
+                if access_changed
+                    && !check_again(&mut socket, &state.db, &session, &mut user, only.allowed).await
+                {
                     return;
                 }
                 if lines_changed
@@ -235,9 +264,23 @@ async fn follow(
                 {
                     return;
                 }
+                if let Some(contact) = contact {
+                    let sees = can_use_contacts(&user.actor())
+                        && app::contacts::ssr::reachable(&state, &user.actor(), contact)
+                            .await
+                            .unwrap_or(false);
+                    if sees
+                        && socket
+                            .send(Message::Text(format!(r#"{{"contact":{contact}}}"#).into()))
+                            .await
+                            .is_err()
+                    {
+                        return;
+                    }
+                }
             }
             _ = refresh.tick() => {
-                if !check_again(&mut socket, &state.db, &session, &mut user).await {
+                if !check_again(&mut socket, &state.db, &session, &mut user, only.allowed).await {
                     return;
                 }
                 if socket.send(Message::Ping(Default::default())).await.is_err() {
@@ -249,15 +292,17 @@ async fn follow(
 }
 
 /// Reads the stream's session and user again: `false`, with the socket closed, when the
-/// session ended or the user may no longer use the inbox. A database hiccup keeps the stream.
+/// session ended or the user may no longer follow it (`allowed`). A database hiccup keeps the
+/// stream.
 async fn check_again(
     socket: &mut WebSocket,
     db: &Db,
     session: &Session,
     user: &mut CurrentUser,
+    allowed: fn(&Actor) -> bool,
 ) -> bool {
     match user_of_session(db, session).await {
-        Ok(Some((fresh, _))) if fresh.id == user.id && can_use_inbox(&fresh.actor()) => {
+        Ok(Some((fresh, _))) if fresh.id == user.id && allowed(&fresh.actor()) => {
             *user = fresh;
             true
         }

@@ -476,7 +476,7 @@ async fn line_changes_reach_open_screens_once(backend: Backend) {
     let quiet = Duration::from_millis(700);
     let wait = Duration::from_secs(5);
     let mut inbox = open_with(&f.admin, "").await.unwrap();
-    let mut settings = open_with(&f.admin, "only=lines").await.unwrap();
+    let mut settings = open_with(&f.admin, "only=notices").await.unwrap();
     f.post_whatsapp(&text_from("5215500000001", "w.1", "hola"))
         .await;
     let event = next_event(&mut inbox, wait).await.unwrap();

@@ -6,6 +6,9 @@
 
 mod common;
 
+use std::time::Duration;
+
+use common::live::{next_event, open_with};
 use common::meta::*;
 use common::{Backend, Client};
 use reqwest::StatusCode;
@@ -17,6 +20,8 @@ on_both_databases!(
     roles_decide_who_sees_edits_gives_away_and_deletes,
     whatsapp_customers_are_linked_by_their_number_in_any_form,
     each_line_links_or_creates_the_contacts_of_new_conversations,
+    edits_reach_the_open_screens_of_those_who_may_see_the_contact,
+    custom_fields_hold_their_kind_and_fill_personalize,
 );
 
 /// Creates a contact from the Contacts page; its id.
@@ -34,6 +39,19 @@ async fn create(client: &Client, first: &str, last: &str, phone: &str, email: &s
         )
         .await;
     id.as_i64().unwrap()
+}
+
+/// A seller and an editor of the fixture's organization, signed in.
+async fn seller_and_editor(f: &Fixture) -> (Client, Client) {
+    let seller = f
+        .server
+        .invite_and_accept(&f.admin, "sergio@andinas.example", "seller")
+        .await;
+    let editor = f
+        .server
+        .invite_and_accept(&f.admin, "eva@andinas.example", "editor")
+        .await;
+    (seller, editor)
 }
 
 /// A contact's page as `client` reads it.
@@ -369,14 +387,7 @@ async fn fields_are_edited_one_at_a_time_with_validation_and_history(backend: Ba
 
 async fn roles_decide_who_sees_edits_gives_away_and_deletes(backend: Backend) {
     let f = Fixture::new(backend).await;
-    let seller = f
-        .server
-        .invite_and_accept(&f.admin, "sergio@andinas.example", "seller")
-        .await;
-    let editor = f
-        .server
-        .invite_and_accept(&f.admin, "eva@andinas.example", "editor")
-        .await;
+    let (seller, editor) = seller_and_editor(&f).await;
     let seller_id = seller.me().await["id"].as_i64().unwrap();
     let mine = create(&seller, "Sonia", "", "", "sonia@example.com").await;
     let theirs = create(&f.admin, "Tomás", "", "", "tomas@example.com").await;
@@ -712,5 +723,273 @@ async fn each_line_links_or_creates_the_contacts_of_new_conversations(backend: B
         modes.contains(&"Off") && modes.contains(&"CreateAndAssociate"),
         "{modes:?}"
     );
+    f.stop().await;
+}
+
+async fn edits_reach_the_open_screens_of_those_who_may_see_the_contact(backend: Backend) {
+    let f = Fixture::new(backend).await;
+    let (seller, editor) = seller_and_editor(&f).await;
+    let hers = create(&seller, "Sonia", "", "", "sonia@example.com").await;
+    let theirs = create(&f.admin, "Tomás", "", "", "tomas@example.com").await;
+    // The Contacts page follows the notices alone; an editor, without the inbox, may too, but
+    // not the inbox's whole stream.
+    let mut admin_page = open_with(&f.admin, "only=notices").await.unwrap();
+    let mut editor_page = open_with(&editor, "only=notices").await.unwrap();
+    assert!(
+        open_with(&editor, "").await.is_err(),
+        "no inbox stream for an editor"
+    );
+    let mut seller_inbox = open_with(&seller, "after=0").await.unwrap();
+    let quiet = Duration::from_millis(400);
+    let wait = Duration::from_secs(5);
+    tokio::time::sleep(Duration::from_millis(100)).await;
+
+    updated(&editor, theirs, "company", "Tomás SA").await;
+    let told = json!({"contact": theirs});
+    assert_eq!(next_event(&mut admin_page, wait).await, Some(told.clone()));
+    assert_eq!(next_event(&mut editor_page, wait).await, Some(told));
+    assert_eq!(
+        next_event(&mut seller_inbox, quiet).await,
+        None,
+        "a seller is not told of a contact out of reach"
+    );
+    // Saving what is stored changes nothing and tells nobody.
+    updated(&editor, theirs, "company", "Tomás SA").await;
+    assert_eq!(next_event(&mut admin_page, quiet).await, None);
+
+    // Her own contact's changes reach the seller's inbox (its panel), a phone added too.
+    seller
+        .json(
+            "add_contact_phone",
+            &[
+                ("contact_id", &hers.to_string()),
+                ("phone", "+52 55 1111 2222"),
+                ("label", "Oficina"),
+            ],
+        )
+        .await;
+    let told = json!({"contact": hers});
+    assert_eq!(
+        next_event(&mut seller_inbox, wait).await,
+        Some(told.clone())
+    );
+    assert_eq!(next_event(&mut admin_page, wait).await, Some(told));
+    f.stop().await;
+}
+
+/// A WhatsApp text of now from `customer` on the first line.
+fn text_now(customer: &str, id: &str, text: &str) -> Value {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+        .to_string();
+    whatsapp(
+        LINE,
+        json!({
+            "contacts": [{"profile": {"name": "Lucía Pérez"}, "wa_id": customer}],
+            "messages": [{"from": customer, "id": id, "timestamp": now, "type": "text",
+                          "text": {"body": text}}]
+        }),
+    )
+}
+
+async fn define(client: &Client, name: &str, kind: &str, options: &str) -> Value {
+    client
+        .json(
+            "save_contact_field",
+            &[("name", name), ("kind", kind), ("options", options)],
+        )
+        .await
+}
+
+async fn set_value(
+    client: &Client,
+    contact: i64,
+    field: &Value,
+    value: &str,
+) -> (StatusCode, Value) {
+    let response = client
+        .call(
+            "set_contact_value",
+            &[
+                ("contact_id", &contact.to_string()),
+                ("field_id", &field["id"].to_string()),
+                ("value", value),
+            ],
+        )
+        .await;
+    (response.status(), response.json().await.unwrap())
+}
+
+/// The contact's value of the custom field named `name`, as its page gives it.
+fn value_of(page: &Value, name: &str) -> Value {
+    page["custom"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|v| v["field"]["name"] == name)
+        .map(|v| v["value"].clone())
+        .unwrap()
+}
+
+async fn custom_fields_hold_their_kind_and_fill_personalize(backend: Backend) {
+    let f = Fixture::new(backend).await;
+    let seller = f
+        .server
+        .invite_and_accept(&f.admin, "sergio@andinas.example", "seller")
+        .await;
+    // Only who manages settings defines them.
+    let (status, _) = seller
+        .error(
+            "save_contact_field",
+            &[("name", "Nivel"), ("kind", "text"), ("options", "")],
+        )
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let client_id = define(&f.admin, "Número de cliente", "id", "").await;
+    assert_eq!(client_id["key"], "numero_de_cliente");
+    let budget = define(&f.admin, "Presupuesto", "number", "").await;
+    let birthday = define(&f.admin, "Cumpleaños", "date", "").await;
+    let level = define(&f.admin, "Nivel", "choice", "Oro\nPlata\n\nOro").await;
+    assert_eq!(level["options"], json!(["Oro", "Plata"]));
+    let interests = define(&f.admin, "Intereses", "choices", "Sofás\nMesas\nSillas").await;
+    for (name, kind, options, error) in [
+        ("nivel", "text", "", invalid("FieldName", "Taken")),
+        ("Email", "text", "", invalid("FieldName", "Taken")),
+        ("Color", "choice", " \n ", invalid("Options", "Required")),
+        ("Color", "colour", "", invalid("FieldType", "Unknown")),
+    ] {
+        let (status, body) = f
+            .admin
+            .error(
+                "save_contact_field",
+                &[("name", name), ("kind", kind), ("options", options)],
+            )
+            .await;
+        assert_eq!(
+            (status, body),
+            (StatusCode::UNPROCESSABLE_ENTITY, error),
+            "{name}"
+        );
+    }
+    let fields = seller.json("contact_fields", &[]).await;
+    assert_eq!(fields.as_array().unwrap().len(), 5, "a seller reads them");
+
+    // Each value as its kind reads it; a refused one changes nothing.
+    let lucia = create(&seller, "Lucía", "Pérez", "", "lucia@example.com").await;
+    let jorge = create(&f.admin, "Jorge", "", "", "jorge@example.com").await;
+    let (status, page) = set_value(&seller, lucia, &budget, "1.234,50").await;
+    assert_eq!(status, StatusCode::OK, "{page}");
+    assert_eq!(value_of(&page, "Presupuesto"), "1234.50");
+    for (field, value, error) in [
+        (&budget, "mucho", invalid("CustomValue", "Malformed")),
+        (&birthday, "2023-02-29", invalid("CustomValue", "Malformed")),
+        (&level, "Bronce", invalid("CustomValue", "Unknown")),
+        (
+            &interests,
+            "Mesas\nCamas",
+            invalid("CustomValue", "Unknown"),
+        ),
+    ] {
+        assert_eq!(
+            set_value(&seller, lucia, field, value).await,
+            (StatusCode::UNPROCESSABLE_ENTITY, error),
+            "{value}"
+        );
+    }
+    set_value(&seller, lucia, &birthday, "1990-05-17").await;
+    set_value(&seller, lucia, &level, "Oro").await;
+    let (_, page) = set_value(&seller, lucia, &interests, "Sillas\nSofás").await;
+    assert_eq!(
+        value_of(&page, "Intereses"),
+        "Sofás\nSillas",
+        "in the field's order"
+    );
+    assert_eq!(value_of(&page, "Cumpleaños"), "1990-05-17");
+    let last = page["history"].as_array().unwrap().last().unwrap().clone();
+    assert_eq!(
+        (&last["field"], &last["new_value"]),
+        (&json!("Intereses"), &json!("Sofás, Sillas"))
+    );
+    // An ID belongs to one contact of the organization.
+    let (status, _) = set_value(&seller, lucia, &client_id, "C-0042").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(
+        set_value(&f.admin, jorge, &client_id, " C-0042 ").await,
+        (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            invalid("CustomValue", "Taken")
+        )
+    );
+    // A seller sets values only on contacts within reach.
+    assert_eq!(
+        set_value(&seller, jorge, &level, "Oro").await.0,
+        StatusCode::NOT_FOUND
+    );
+    // Cleared, the ID is free again.
+    set_value(&seller, lucia, &client_id, "").await;
+    let (status, page) = set_value(&f.admin, jorge, &client_id, "C-0042").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(value_of(&page, "Número de cliente"), "C-0042");
+
+    // Personalize fills them from the conversation's contact, by their keys.
+    set_value(&f.admin, jorge, &level, "Plata").await;
+    updated(&f.admin, jorge, "whatsapp_phone", "+52 55 4444 3333").await;
+    f.post_whatsapp(&text_now("5215544443333", "w.custom", "hola"))
+        .await;
+    let (conversation,): (i64,) = sqlx::query_as("SELECT id FROM conversations")
+        .fetch_one(&f.db.pool)
+        .await
+        .unwrap();
+    let sent = f
+        .admin
+        .json(
+            "send_text",
+            &[
+                ("conversation_id", &conversation.to_string()),
+                (
+                    "body",
+                    "{first_name}: cliente {numero_de_cliente}, nivel {nivel}, {cumpleanos}.",
+                ),
+            ],
+        )
+        .await;
+    assert_eq!(sent["body"], "Jorge: cliente C-0042, nivel Plata, .");
+
+    // Renamed, a field keeps its values; deleted, its values go with it.
+    let renamed = f
+        .admin
+        .json(
+            "save_contact_field",
+            &[
+                ("field_id", &level["id"].to_string()),
+                ("name", "Categoría"),
+                ("kind", "text"),
+                ("options", "Oro\nPlata\nBronce"),
+            ],
+        )
+        .await;
+    assert_eq!(
+        (&renamed["kind"], &renamed["key"]),
+        (&json!("Choice"), &json!("categoria"))
+    );
+    assert_eq!(
+        value_of(&page_of(&f.admin, jorge).await, "Categoría"),
+        "Plata"
+    );
+    f.admin
+        .json(
+            "delete_contact_field",
+            &[("field_id", &level["id"].to_string())],
+        )
+        .await;
+    let (left,): (i64,) =
+        sqlx::query_as("SELECT COUNT(*) FROM contact_field_values WHERE field_id = $1")
+            .bind(level["id"].as_i64().unwrap())
+            .fetch_one(&f.db.pool)
+            .await
+            .unwrap();
+    assert_eq!(left, 0);
     f.stop().await;
 }

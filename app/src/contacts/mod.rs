@@ -8,16 +8,26 @@ use serde::{Deserialize, Serialize};
 use crate::epoch::EpochMs;
 use crate::error::{AppError, Field};
 
+/// Custom fields: their definitions, values and the rules of each kind.
+pub mod custom;
+/// A contact's fields as the page and the inbox's panel edit them.
+pub mod fields;
 /// The Contacts page: the list and a contact's page.
 pub mod page;
 #[cfg(feature = "ssr")]
 pub mod phones;
+/// The contacts' part of Settings: the country, the custom fields.
+pub mod settings;
 #[cfg(feature = "ssr")]
 mod store;
+
+pub use custom::{load_contact_fields, CustomField, CustomValue, BUILT_IN};
+pub use fields::{ContactFields, Conversations, Editing};
 
 /// What other features may do with contacts on the server.
 #[cfg(feature = "ssr")]
 pub mod ssr {
+    pub use super::custom::ssr::by_key as custom_values;
     pub use super::phones;
     pub use super::store::ssr::{
         after_profile, by_id, for_new_conversation, insert, learn_whatsapp, reachable,
@@ -253,6 +263,8 @@ pub struct ContactDetail {
     pub primary_display: Option<String>,
     pub whatsapp_display: Option<String>,
     pub phones: Vec<PhoneView>,
+    /// Every custom field of the organization, with the contact's value.
+    pub custom: Vec<CustomValue>,
     pub created_at: EpochMs,
     pub created_by: Option<String>,
     pub created_from: Option<String>,

@@ -8,10 +8,10 @@
 use leptos::prelude::*;
 use leptos_meta::Title;
 
+use super::fields::{field_label, ContactFields, Conversations, Editing};
 use super::{
-    add_contact, add_contact_phone, delete_contact, load_contact, load_contacts,
-    remove_contact_phone, update_contact, ContactDetail, ContactEvent, ContactField, ContactList,
-    ContactQuery, ContactRow, ContactSort,
+    add_contact, delete_contact, load_contact, load_contacts, ContactDetail, ContactEvent,
+    ContactField, ContactList, ContactQuery, ContactRow, ContactSort,
 };
 use crate::epoch::EpochMs;
 use crate::error::AppError;
@@ -59,22 +59,10 @@ fn initials(first: &str, last: &str) -> String {
         .collect()
 }
 
-fn field_label(locale: Locale, field: ContactField) -> &'static str {
-    match field {
-        ContactField::FirstName => td_string!(locale, contacts.first_name),
-        ContactField::LastName => td_string!(locale, contacts.last_name),
-        ContactField::Email => td_string!(locale, contacts.email),
-        ContactField::Company => td_string!(locale, contacts.company),
-        ContactField::PrimaryPhone => td_string!(locale, contacts.primary_phone),
-        ContactField::WhatsappPhone => td_string!(locale, contacts.whatsapp_phone),
-        ContactField::FacebookId => td_string!(locale, contacts.facebook_id),
-        ContactField::InstagramUsername => td_string!(locale, contacts.instagram_username),
-        ContactField::Owner => td_string!(locale, contacts.owner),
-    }
-}
-
+/// The page; `changed` names each contact another screen changed (its id and a count that
+/// moves with each change; id `0` after the live stream was down: any of them).
 #[component]
-pub fn ContactsPage() -> impl IntoView {
+pub fn ContactsPage(changed: Signal<(i64, u32)>) -> impl IntoView {
     let locale = use_locale();
     let query_map = use_query_map();
     let query = Memo::new(move |_| {
@@ -102,10 +90,10 @@ pub fn ContactsPage() -> impl IntoView {
     view! {
         <Title text=td_string!(locale, contacts.title) />
         <div class="contacts" class:has-contact=move || selected.get().is_some()>
-            <ContactListPane query selected list reload />
+            <ContactListPane query selected list reload changed />
             <section class="contact-pane" aria-label=td_string!(locale, contacts.panel_label)>
                 {move || match selected.get() {
-                    Some(id) => view! { <ContactCard contact_id=id query reload /> }.into_any(),
+                    Some(id) => view! { <ContactCard contact_id=id query reload changed /> }.into_any(),
                     None => view! { <p class="muted contact-pick">{td_string!(locale, contacts.pick)}</p> }
                         .into_any(),
                 }}
@@ -120,6 +108,7 @@ fn ContactListPane(
     selected: Memo<Option<i64>>,
     list: Resource<Result<ContactList, AppError>>,
     reload: RwSignal<u32>,
+    changed: Signal<(i64, u32)>,
 ) -> impl IntoView {
     let locale = use_locale();
     let navigate = use_navigate();
@@ -134,6 +123,14 @@ fn ContactListPane(
         reload.track();
         more.set(Vec::new());
         more_left.set(None);
+    });
+    // Another screen's change shows in the first page; pages read further down stay as they
+    // were read (reading them again would lose the place).
+    Effect::new(move |first: Option<()>| {
+        changed.track();
+        if first.is_some() && more.with_untracked(Vec::is_empty) {
+            list.refetch();
+        }
     });
     let first = move || list.get().and_then(Result::ok);
     let rows = move || {
@@ -460,9 +457,22 @@ fn NewContact(
 
 /// A contact's page.
 #[component]
-fn ContactCard(contact_id: i64, query: Memo<ContactQuery>, reload: RwSignal<u32>) -> impl IntoView {
+fn ContactCard(
+    contact_id: i64,
+    query: Memo<ContactQuery>,
+    reload: RwSignal<u32>,
+    changed: Signal<(i64, u32)>,
+) -> impl IntoView {
     let locale = use_locale();
     let loaded = Resource::new(move || contact_id, load_contact);
+    let edit = Editing::new();
+    // Another screen changed it: read it again (what is being typed here stays).
+    Effect::new(move |first: Option<()>| {
+        let (id, _) = changed.get();
+        if first.is_some() && (id == contact_id || id == 0) {
+            loaded.refetch();
+        }
+    });
     let detail = RwSignal::new(None::<ContactDetail>);
     Effect::new(move |_| {
         if let Some(Ok(found)) = loaded.get() {
@@ -486,7 +496,7 @@ fn ContactCard(contact_id: i64, query: Memo<ContactQuery>, reload: RwSignal<u32>
                             .into_any(),
                         Ok(first) => {
                             let shown = move || detail.get().unwrap_or_else(|| first.clone());
-                            view! { {move || view! { <ContactSheet detail=shown() saved query reload /> }} }
+                            view! { {move || view! { <ContactSheet detail=shown() saved query reload edit /> }} }
                                 .into_any()
                         }
                     })
@@ -501,24 +511,13 @@ fn ContactSheet(
     saved: Callback<ContactDetail>,
     query: Memo<ContactQuery>,
     reload: RwSignal<u32>,
+    edit: Editing,
 ) -> impl IntoView {
     let locale = use_locale();
     let navigate = use_navigate();
     let offset = clock::viewer_offset_minutes();
     let contact = detail.contact.clone();
     let id = contact.id;
-    let editable = |field: ContactField, value: Option<String>, shown: Option<String>| {
-        view! {
-            <EditableField
-                contact_id=id
-                field
-                value
-                shown
-                may_edit=detail.may_edit
-                saved
-            />
-        }
-    };
     let created = match &detail.created_by {
         Some(who) => fill(
             td_string!(locale, contacts.created_by),
@@ -555,72 +554,10 @@ fn ContactSheet(
                 </div>
             </header>
             {detail.may_edit.then(|| view! { <p class="hint">{td_string!(locale, contacts.edit_hint)}</p> })}
-            <div class="contact-fields">
-                {editable(ContactField::FirstName, Some(contact.first_name.clone()), None)}
-                {editable(
-                    ContactField::LastName,
-                    Some(contact.last_name.clone()).filter(|n| !n.is_empty()),
-                    None,
-                )}
-                {editable(ContactField::PrimaryPhone, contact.primary_phone.clone(), detail.primary_display.clone())}
-                {editable(ContactField::WhatsappPhone, contact.whatsapp_phone.clone(), detail.whatsapp_display.clone())}
-                {editable(ContactField::Email, contact.email.clone(), None)}
-                {editable(ContactField::Company, contact.company.clone(), None)}
-                {editable(ContactField::FacebookId, contact.facebook_id.clone(), None)}
-                {editable(ContactField::InstagramUsername, contact.instagram_username.clone(), None)}
-                <OwnerField
-                    contact_id=id
-                    owner=contact.owner_id
-                    owner_name=contact.owner_name.clone()
-                    owners=detail.owners.clone()
-                    may_manage=detail.may_manage
-                    saved
-                />
-            </div>
-            <Phones detail=detail.clone() saved />
+            <ContactFields detail=detail.clone() saved edit />
             <section class="contact-section" aria-labelledby="contact-conversations">
                 <h3 id="contact-conversations">{td_string!(locale, contacts.conversations)}</h3>
-                {if detail.conversations.is_empty() {
-                    view! { <p class="muted small">{td_string!(locale, contacts.no_conversations)}</p> }.into_any()
-                } else {
-                    view! {
-                        <ul class="contact-conversations">
-                            {detail
-                                .conversations
-                                .iter()
-                                .map(|c| {
-                                    let channel = match c.channel {
-                                        channels::Channel::Whatsapp => "WhatsApp",
-                                        channels::Channel::Messenger => "Messenger",
-                                        channels::Channel::Instagram => "Instagram",
-                                        channels::Channel::Twilio => "Twilio",
-                                    };
-                                    view! {
-                                        <li>
-                                            <a class="contact-conversation" href=format!("/inbox?c={}", c.id)>
-                                                <span class=format!("channel channel-{}", c.channel.as_str())>{channel}</span>
-                                                <span class="line-tag">{c.line_name.clone()}</span>
-                                                <span class="muted small">
-                                                    {if c.open {
-                                                        td_string!(locale, contacts.open)
-                                                    } else {
-                                                        td_string!(locale, contacts.closed)
-                                                    }}
-                                                    " · "
-                                                    {clock::short_date(c.last_message_at, offset)}
-                                                </span>
-                                                <span class="contact-conversation-preview">
-                                                    {c.preview.clone().unwrap_or_default()}
-                                                </span>
-                                            </a>
-                                        </li>
-                                    }
-                                })
-                                .collect_view()}
-                        </ul>
-                    }
-                        .into_any()
-                }}
+                <Conversations conversations=detail.conversations.clone() except=None />
             </section>
             <section class="contact-section" aria-labelledby="contact-history">
                 <h3 id="contact-history">{td_string!(locale, contacts.history)}</h3>
@@ -710,384 +647,6 @@ fn event_text(locale: Locale, event: &ContactEvent) -> String {
                 ],
             )
         }
-    }
-}
-
-/// A field that turns into an input when clicked: Enter saves it, Escape leaves it as it was;
-/// the server's word on a refused value stays next to it.
-#[component]
-fn EditableField(
-    contact_id: i64,
-    field: ContactField,
-    /// What is stored, to edit.
-    value: Option<String>,
-    /// How it reads, when that differs from what is stored (a number in its country's format).
-    shown: Option<String>,
-    may_edit: bool,
-    saved: Callback<ContactDetail>,
-) -> impl IntoView {
-    let locale = use_locale();
-    let label = field_label(locale, field);
-    let editing = RwSignal::new(false);
-    let draft = RwSignal::new(value.clone().unwrap_or_default());
-    let error = RwSignal::new(None::<AppError>);
-    let save = Action::new(move |text: &String| {
-        let text = text.clone();
-        async move { update_contact(contact_id, field.key().to_string(), text).await }
-    });
-    Effect::new(move |_| {
-        if let Some(result) = save.value().get() {
-            match result {
-                Ok(fresh) => {
-                    error.set(None);
-                    editing.set(false);
-                    saved.run(fresh);
-                }
-                Err(err) => error.set(Some(err)),
-            }
-        }
-    });
-    let input_id = format!("contact-{}", field.key());
-    let error_id = format!("contact-{}-error", field.key());
-    let reading = shown.or(value.clone());
-    let original = value.unwrap_or_default();
-    let cancel = move || {
-        draft.set(original.clone());
-        error.set(None);
-        editing.set(false);
-    };
-    let cancel_key = cancel.clone();
-    view! {
-        <div class="contact-field">
-            <label class="field-label" for=input_id.clone()>{label}</label>
-            <Show
-                when=move || editing.get()
-                fallback={
-                    let reading = reading.clone();
-                    let input_id = input_id.clone();
-                    move || {
-                        let empty = reading.is_none();
-                        let text = reading
-                            .clone()
-                            .unwrap_or_else(|| {
-                                if may_edit {
-                                    td_string!(locale, contacts.add_value).to_string()
-                                } else {
-                                    "—".to_string()
-                                }
-                            });
-                        let input_id = input_id.clone();
-                        view! {
-                            <button
-                                type="button"
-                                class="field-value"
-                                class:empty=empty
-                                id=input_id
-                                disabled=!may_edit
-                                on:click=move |_| {
-                                    editing.set(true);
-                                    crate::kit::browser::focus(&format!("contact-{}", field.key()));
-                                }
-                            >
-                                {text}
-                            </button>
-                        }
-                    }
-                }
-            >
-                {
-                    let cancel_key = cancel_key.clone();
-                    let cancel = cancel.clone();
-                    view! {
-                        <div class="field-edit">
-                            <input
-                                id=format!("contact-{}", field.key())
-                                prop:value=move || draft.get()
-                                aria-invalid=move || error.with(Option::is_some).then_some("true")
-                                aria-describedby=error_id.clone()
-                                on:input=move |ev| draft.set(event_target_value(&ev))
-                                on:keydown={
-                                    let cancel_key = cancel_key.clone();
-                                    move |ev: leptos::ev::KeyboardEvent| match ev.key().as_str() {
-                                        "Enter" => {
-                                            ev.prevent_default();
-                                            save.dispatch(draft.get_untracked());
-                                        }
-                                        "Escape" => cancel_key(),
-                                        _ => {}
-                                    }
-                                }
-                            />
-                            <button
-                                type="button"
-                                class="button small primary"
-                                disabled=move || save.pending().get()
-                                on:click=move |_| {
-                                    save.dispatch(draft.get_untracked());
-                                }
-                            >
-                                {td_string!(locale, contacts.save)}
-                            </button>
-                            <button type="button" class="button small" on:click=move |_| cancel()>
-                                {td_string!(locale, contacts.cancel)}
-                            </button>
-                        </div>
-                    }
-                }
-            </Show>
-            {move || {
-                error
-                    .get()
-                    .map(|err| {
-                        view! {
-                            <p class="field-error" id=format!("contact-{}-error", field.key()) role="alert">
-                                {error_text(locale, &err)}
-                            </p>
-                        }
-                    })
-            }}
-        </div>
-    }
-}
-
-/// Who the contact belongs to: a choice of the team for those who keep the CRM.
-#[component]
-fn OwnerField(
-    contact_id: i64,
-    owner: Option<i64>,
-    owner_name: Option<String>,
-    owners: Vec<(i64, String)>,
-    may_manage: bool,
-    saved: Callback<ContactDetail>,
-) -> impl IntoView {
-    let locale = use_locale();
-    let error = RwSignal::new(None::<AppError>);
-    let save = Action::new(move |owner: &String| {
-        let owner = owner.clone();
-        async move { update_contact(contact_id, ContactField::Owner.key().to_string(), owner).await }
-    });
-    Effect::new(move |_| {
-        if let Some(result) = save.value().get() {
-            match result {
-                Ok(fresh) => saved.run(fresh),
-                Err(err) => error.set(Some(err)),
-            }
-        }
-    });
-    view! {
-        <div class="contact-field">
-            <label class="field-label" for="contact-owner-choice">{td_string!(locale, contacts.owner)}</label>
-            {if may_manage {
-                view! {
-                    <select
-                        id="contact-owner-choice"
-                        on:change=move |ev| {
-                            save.dispatch(event_target_value(&ev));
-                        }
-                    >
-                        {owner.is_none().then(|| view! { <option value="" selected>"—"</option> })}
-                        {owners
-                            .into_iter()
-                            .map(|(id, name)| {
-                                view! { <option value=id.to_string() selected=owner == Some(id)>{name}</option> }
-                            })
-                            .collect_view()}
-                    </select>
-                }
-                    .into_any()
-            } else {
-                view! { <span class="field-value" id="contact-owner-choice">{owner_name.unwrap_or_else(|| "—".into())}</span> }
-                    .into_any()
-            }}
-            <ErrorNote error />
-        </div>
-    }
-}
-
-/// The contact's other numbers, each with its label; added and removed in place.
-#[component]
-fn Phones(detail: ContactDetail, saved: Callback<ContactDetail>) -> impl IntoView {
-    let locale = use_locale();
-    let contact_id = detail.contact.id;
-    let number = RwSignal::new(String::new());
-    let label = RwSignal::new(String::new());
-    let error = RwSignal::new(None::<AppError>);
-    let add = Action::new(move |_: &()| {
-        let (phone, text) = (number.get_untracked(), label.get_untracked());
-        async move { add_contact_phone(contact_id, phone, Some(text)).await }
-    });
-    let remove = Action::new(move |phone_id: &i64| {
-        let phone_id = *phone_id;
-        async move { remove_contact_phone(contact_id, phone_id).await }
-    });
-    Effect::new(move |_| {
-        if let Some(result) = add.value().get() {
-            match result {
-                Ok(fresh) => {
-                    number.set(String::new());
-                    label.set(String::new());
-                    error.set(None);
-                    saved.run(fresh);
-                }
-                Err(err) => error.set(Some(err)),
-            }
-        }
-    });
-    Effect::new(move |_| {
-        if let Some(result) = remove.value().get() {
-            match result {
-                Ok(fresh) => saved.run(fresh),
-                Err(err) => error.set(Some(err)),
-            }
-        }
-    });
-    let may_edit = detail.may_edit;
-    view! {
-        <section class="contact-section" aria-labelledby="contact-phones">
-            <h3 id="contact-phones">{td_string!(locale, contacts.other_phones)}</h3>
-            <ul class="contact-phones">
-                {detail
-                    .phones
-                    .into_iter()
-                    .map(|phone| {
-                        let id = phone.id;
-                        view! {
-                            <li>
-                                <span>{phone.display.clone()}</span>
-                                {phone.label.clone().map(|l| view! { <span class="chip">{l}</span> })}
-                                {may_edit
-                                    .then(|| {
-                                        view! {
-                                            <button
-                                                type="button"
-                                                class="link-button small"
-                                                on:click=move |_| {
-                                                    remove.dispatch(id);
-                                                }
-                                            >
-                                                {td_string!(locale, contacts.remove_phone)}
-                                            </button>
-                                        }
-                                    })}
-                            </li>
-                        }
-                    })
-                    .collect_view()}
-            </ul>
-            {may_edit
-                .then(|| {
-                    view! {
-                        <form
-                            class="add-phone"
-                            on:submit=move |ev| {
-                                ev.prevent_default();
-                                add.dispatch(());
-                            }
-                        >
-                            <label class="visually-hidden" for="add-phone-number">{td_string!(locale, contacts.phone)}</label>
-                            <input
-                                id="add-phone-number"
-                                type="tel"
-                                placeholder=td_string!(locale, contacts.phone)
-                                prop:value=move || number.get()
-                                on:input=move |ev| number.set(event_target_value(&ev))
-                            />
-                            <label class="visually-hidden" for="add-phone-label">{td_string!(locale, contacts.phone_label)}</label>
-                            <input
-                                id="add-phone-label"
-                                placeholder=td_string!(locale, contacts.phone_label)
-                                prop:value=move || label.get()
-                                on:input=move |ev| label.set(event_target_value(&ev))
-                            />
-                            <button class="button small" type="submit" disabled=move || add.pending().get()>
-                                {td_string!(locale, contacts.add_phone)}
-                            </button>
-                        </form>
-                    }
-                })}
-            <ErrorNote error />
-        </section>
-    }
-}
-
-/// The countries offered for numbers typed without a prefix: Latin America first, then the
-/// countries its teams most often sell to.
-const COUNTRIES: &[(&str, &str)] = &[
-    ("MX", "+52"),
-    ("AR", "+54"),
-    ("BO", "+591"),
-    ("CL", "+56"),
-    ("CO", "+57"),
-    ("CR", "+506"),
-    ("CU", "+53"),
-    ("DO", "+1"),
-    ("EC", "+593"),
-    ("SV", "+503"),
-    ("GT", "+502"),
-    ("HN", "+504"),
-    ("NI", "+505"),
-    ("PA", "+507"),
-    ("PY", "+595"),
-    ("PE", "+51"),
-    ("PR", "+1"),
-    ("UY", "+598"),
-    ("VE", "+58"),
-    ("BR", "+55"),
-    ("US", "+1"),
-    ("CA", "+1"),
-    ("ES", "+34"),
-];
-
-/// Settings: the organization's country for numbers typed without a prefix.
-#[component]
-pub fn CountrySection() -> impl IntoView {
-    let locale = use_locale();
-    let save = ServerAction::<super::SaveDefaultCountry>::new();
-    let current = Resource::new(
-        move || save.version().get(),
-        |_| super::load_default_country(),
-    );
-    view! {
-        <section class="card" aria-labelledby="organization-heading">
-            <h2 id="organization-heading">{td_string!(locale, contacts.organization_heading)}</h2>
-            <ActionForm action=save attr:class="country-form">
-                <label for="default-country">{td_string!(locale, contacts.default_country)}</label>
-                <Transition fallback=|| ()>
-                    {move || {
-                        let chosen = current.get().and_then(Result::ok).flatten().unwrap_or_default();
-                        view! {
-                            <select id="default-country" name="country">
-                                <option value="" selected=chosen.is_empty()>
-                                    {td_string!(locale, contacts.no_country)}
-                                </option>
-                                {COUNTRIES
-                                    .iter()
-                                    .map(|(code, prefix)| {
-                                        view! {
-                                            <option value=*code selected=chosen == *code>
-                                                {format!("{code} ({prefix})")}
-                                            </option>
-                                        }
-                                    })
-                                    .collect_view()}
-                            </select>
-                        }
-                    }}
-                </Transition>
-                <p class="hint">{td_string!(locale, contacts.default_country_hint)}</p>
-                <button class="button small" type="submit">{td_string!(locale, contacts.save)}</button>
-            </ActionForm>
-            {move || {
-                save.value()
-                    .get()
-                    .map(|result| match result {
-                        Ok(()) => view! { <p class="notice" role="status">{td_string!(locale, contacts.country_saved)}</p> }
-                            .into_any(),
-                        Err(err) => view! { <p class="form-error" role="alert">{error_text(locale, &err)}</p> }
-                            .into_any(),
-                    })
-            }}
-        </section>
     }
 }
 

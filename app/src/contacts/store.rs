@@ -461,28 +461,28 @@ pub mod ssr {
         detail_for(&state, &user, contact_id).await
     }
 
-    async fn detail_for(
+    pub(in crate::contacts) async fn detail_for(
         state: &AppState,
         user: &CurrentUser,
         contact_id: i64,
     ) -> Result<ContactDetail, AppError> {
         let actor = user.actor();
         let contact = reached(state, &actor, contact_id).await?;
-        let country = org_country(state, user.org_id).await?;
-        let (created_at, created_by, created_from): (EpochMs, Option<String>, Option<String>) =
-            sqlx::query_as(
-                "SELECT c.created_at, u.name, c.created_from FROM contacts c \
-                 LEFT JOIN users u ON u.id = c.created_by WHERE c.id = $1",
-            )
-            .bind(contact_id)
-            .fetch_one(&state.db.pool)
-            .await?;
-        let phones: Vec<(i64, String, Option<String>)> = sqlx::query_as(
+        let may_manage = can_manage_contacts(&actor);
+        let pool = &state.db.pool;
+        // What the page shows besides the fields, read at once.
+        let about = sqlx::query_as::<_, (EpochMs, Option<String>, Option<String>, Option<String>)>(
+            "SELECT c.created_at, u.name, c.created_from, o.default_country FROM contacts c \
+             JOIN organizations o ON o.id = c.org_id \
+             LEFT JOIN users u ON u.id = c.created_by WHERE c.id = $1",
+        )
+        .bind(contact_id)
+        .fetch_one(pool);
+        let phones = sqlx::query_as::<_, (i64, String, Option<String>)>(
             "SELECT id, phone, label FROM contact_phones WHERE contact_id = $1 ORDER BY id",
         )
         .bind(contact_id)
-        .fetch_all(&state.db.pool)
-        .await?;
+        .fetch_all(pool);
         #[derive(sqlx::FromRow)]
         struct Talk {
             id: i64,
@@ -493,7 +493,7 @@ pub mod ssr {
             last_message_at: EpochMs,
             last_message_preview: Option<String>,
         }
-        let talks: Vec<Talk> = sqlx::query_as(
+        let talks = sqlx::query_as::<_, Talk>(
             "SELECT v.id, a.channel, a.name AS line_name, v.status, v.assignee_id, \
                     v.last_message_at, v.last_message_preview \
              FROM conversations v JOIN accounts a ON a.id = v.account_id \
@@ -502,18 +502,31 @@ pub mod ssr {
         )
         .bind(contact_id)
         .bind(user.org_id)
-        .fetch_all(&state.db.pool)
-        .await?;
-        let mut history: Vec<ContactEvent> = sqlx::query_as(
+        .fetch_all(pool);
+        let history = sqlx::query_as::<_, ContactEvent>(
             "SELECT e.kind, e.field, e.old_value, e.new_value, u.name AS who, e.at \
              FROM contact_events e LEFT JOIN users u ON u.id = e.user_id \
              WHERE e.contact_id = $1 ORDER BY e.id DESC LIMIT 200",
         )
         .bind(contact_id)
-        .fetch_all(&state.db.pool)
-        .await?;
+        .fetch_all(pool);
+        let owners = async {
+            match may_manage {
+                true => team(state, user.org_id).await,
+                false => Ok(Vec::new()),
+            }
+        };
+        let custom = crate::contacts::custom::ssr::values(state, user.org_id, contact_id);
+        let (about, phones, talks, mut history, owners, custom) = tokio::try_join!(
+            async { about.await.map_err(AppError::from) },
+            async { phones.await.map_err(AppError::from) },
+            async { talks.await.map_err(AppError::from) },
+            async { history.await.map_err(AppError::from) },
+            owners,
+            custom,
+        )?;
+        let (created_at, created_by, created_from, country) = about;
         history.reverse();
-        let may_manage = can_manage_contacts(&actor);
         let display =
             |p: &Option<String>| p.as_deref().map(|p| phones::display(p, country.as_deref()));
         Ok(ContactDetail {
@@ -528,6 +541,7 @@ pub mod ssr {
                     label,
                 })
                 .collect(),
+            custom,
             created_at,
             created_by,
             created_from,
@@ -549,17 +563,13 @@ pub mod ssr {
             history,
             may_edit: can_edit_contact(&actor, true),
             may_manage,
-            owners: if may_manage {
-                team(state, user.org_id).await?
-            } else {
-                Vec::new()
-            },
+            owners,
             contact,
         })
     }
 
     /// Records what happened to a contact.
-    async fn record(
+    pub(in crate::contacts) async fn record(
         tx: &mut Tx<'_>,
         org_id: i64,
         contact_id: i64,
@@ -771,6 +781,7 @@ pub mod ssr {
         )
         .await?;
         tx.commit().await?;
+        state.hub.contact_changed(user.org_id, contact_id);
         detail_for(&state, &user, contact_id).await
     }
 
@@ -790,7 +801,7 @@ pub mod ssr {
     }
 
     /// The contact `contact_id`, if the caller may edit it.
-    async fn editable(
+    pub(in crate::contacts) async fn editable(
         state: &AppState,
         user: &CurrentUser,
         contact_id: i64,
@@ -860,6 +871,7 @@ pub mod ssr {
         )
         .await?;
         tx.commit().await?;
+        state.hub.contact_changed(user.org_id, contact_id);
         detail_for(&state, &user, contact_id).await
     }
 
@@ -888,6 +900,7 @@ pub mod ssr {
         )
         .await?;
         tx.commit().await?;
+        state.hub.contact_changed(user.org_id, contact_id);
         detail_for(&state, &user, contact_id).await
     }
 
@@ -982,6 +995,7 @@ pub mod ssr {
             .execute(&mut *tx)
             .await?;
         tx.commit().await?;
+        state.hub.contact_changed(user.org_id, contact_id);
         Ok(())
     }
 
@@ -1163,8 +1177,7 @@ pub mod ssr {
         value: &str,
         by: Option<i64>,
     ) -> Result<(), AppError> {
-        let phone = value;
-        if phone.is_empty() {
+        if value.is_empty() {
             return Ok(());
         }
         let column = field.key();
@@ -1173,7 +1186,7 @@ pub mod ssr {
              AND {column} IS NULL AND NOT EXISTS (SELECT 1 FROM contacts o \
                WHERE o.org_id = $3 AND o.{column} = $1 AND o.merged_into_id IS NULL)"
         ))
-        .bind(phone)
+        .bind(value)
         .bind(contact_id)
         .bind(org_id)
         .execute(&mut **tx)
@@ -1186,7 +1199,7 @@ pub mod ssr {
                 contact_id,
                 by,
                 "learned",
-                (Some(column), None, Some(phone)),
+                (Some(column), None, Some(value)),
             )
             .await?;
         }

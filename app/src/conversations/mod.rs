@@ -646,17 +646,22 @@ pub async fn retry_message(message_id: i64) -> Result<MessageView, AppError> {
         .map_err(AppError::respond)
 }
 
-/// A contact's fields for Personalize: `{first_name}` and the others in
-/// [`composer::FIELDS`], filled when the message is sent. Unknown names stay as typed.
+/// A contact's fields for Personalize: `{first_name}`, the others in [`composer::FIELDS`] and
+/// the organization's custom fields by their keys, filled when the message is sent. `field`
+/// gives a field's value (empty when the contact has none) and `None` for a name that is no
+/// field: that stays as typed.
 pub fn personalize(text: &str, field: impl Fn(&str) -> Option<String>) -> String {
     let mut out = String::with_capacity(text.len());
     let mut rest = text;
     while let Some(start) = rest.find('{') {
         out.push_str(&rest[..start]);
         let after = &rest[start + 1..];
-        match after.find('}') {
-            Some(end) if composer::FIELDS.contains(&&after[..end]) => {
-                out.push_str(&field(&after[..end]).unwrap_or_default());
+        let filled = after
+            .find('}')
+            .and_then(|end| Some((end, field(&after[..end])?)));
+        match filled {
+            Some((end, value)) => {
+                out.push_str(&value);
                 rest = &after[end + 1..];
             }
             _ => {
@@ -1121,10 +1126,14 @@ mod tests {
     fn personalize_fills_known_fields_and_leaves_other_braces() {
         let field = |name: &str| match name {
             "first_name" => Some("Lucía".to_string()),
+            "last_name" | "cliente_id" => Some(String::new()),
             _ => None,
         };
         assert_eq!(
-            personalize("Hola {first_name}, {last_name}listo {x} {", field),
+            personalize(
+                "Hola {first_name}, {last_name}listo {x} {cliente_id}{",
+                field
+            ),
             "Hola Lucía, listo {x} {"
         );
         assert_eq!(personalize("sin campos", field), "sin campos");

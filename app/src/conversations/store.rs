@@ -783,9 +783,16 @@ pub mod ssr {
         let profile = visible.summary.customer_name.clone().unwrap_or_default();
         let phone = matches!(visible.channel, Channel::Whatsapp | Channel::Twilio)
             .then(|| format!("+{}", visible.summary.customer_key));
+        // Without a contact, the custom fields are known but empty.
+        let custom = crate::contacts::ssr::custom_values(
+            state,
+            visible.org_id,
+            visible.summary.contact_id.unwrap_or(0),
+        )
+        .await?;
         Ok(crate::conversations::personalize(body, |field| {
             let c = contact.as_ref();
-            match field {
+            let value = match field {
                 "first_name" => c
                     .map(|c| c.first_name.clone())
                     .or_else(|| profile.split_whitespace().next().map(str::to_string)),
@@ -796,8 +803,9 @@ pub mod ssr {
                     .or_else(|| phone.clone()),
                 "email" => c.and_then(|c| c.email.clone()),
                 "company" => c.and_then(|c| c.company.clone()),
-                _ => None,
-            }
+                key => return custom.get(key).cloned(),
+            };
+            Some(value.unwrap_or_default())
         }))
     }
 

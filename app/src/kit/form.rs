@@ -17,6 +17,9 @@ pub fn problem_text(locale: Locale, field: Field, problem: Problem) -> String {
             td_string!(locale, errors.consent_required).to_string()
         }
         (Field::Phone, Problem::Required) => td_string!(locale, errors.phone_missing).to_string(),
+        (Field::Options, Problem::Required) => {
+            td_string!(locale, errors.options_missing).to_string()
+        }
         (Field::Contact, Problem::Required) => {
             td_string!(locale, errors.contact_identity).to_string()
         }
@@ -40,6 +43,9 @@ pub fn problem_text(locale: Locale, field: Field, problem: Problem) -> String {
         (Field::Email, Problem::Malformed) => {
             td_string!(locale, errors.email_malformed).to_string()
         }
+        (Field::CustomValue, Problem::Malformed) => {
+            td_string!(locale, errors.value_malformed).to_string()
+        }
         (_, Problem::Malformed) => td_string!(locale, errors.malformed).to_string(),
         (Field::Email, Problem::Taken) => td_string!(locale, errors.email_taken).to_string(),
         (Field::Organization, Problem::Taken) => {
@@ -57,12 +63,17 @@ pub fn problem_text(locale: Locale, field: Field, problem: Problem) -> String {
         }
         (Field::Phone, Problem::Taken) => td_string!(locale, errors.phone_on_contact).to_string(),
         (Field::Contact, Problem::Taken) => td_string!(locale, errors.contact_linked).to_string(),
+        (Field::FieldName, Problem::Taken) => td_string!(locale, errors.field_taken).to_string(),
+        (Field::CustomValue, Problem::Taken) => td_string!(locale, errors.id_taken).to_string(),
         (_, Problem::Taken) => td_string!(locale, errors.taken).to_string(),
         (Field::Role, Problem::Unknown) => td_string!(locale, errors.role_unknown).to_string(),
         (Field::Invite, Problem::Unknown) => td_string!(locale, errors.invite_unknown).to_string(),
         (Field::Attachment, Problem::Unknown) => td_string!(locale, errors.file_gone).to_string(),
         (Field::Language, Problem::Unknown) => {
             td_string!(locale, errors.language_unknown).to_string()
+        }
+        (Field::CustomValue, Problem::Unknown) => {
+            td_string!(locale, errors.not_a_choice).to_string()
         }
         (_, Problem::Unknown) => td_string!(locale, errors.unknown).to_string(),
         (_, Problem::Expired) => td_string!(locale, errors.invite_expired).to_string(),

@@ -53,14 +53,10 @@ pub fn restriction(
         return None;
     }
     let until = standing.stops(stopped, now)?;
-    let kind = match stopped {
-        Stopped::BusinessInitiated => "RESTRICTED_BIZ_INITIATED_MESSAGING",
-        Stopped::CustomerInitiated => "RESTRICTED_CUSTOMER_INITIATED_MESSAGING",
-    };
     Some(restriction_text(
         locale,
         &Restriction {
-            kind: kind.to_string(),
+            kind: stopped.kind().to_string(),
             until,
         },
         offset,

@@ -1,5 +1,6 @@
 //! The pages that compose several features, and the small pages of the frame: the home
-//! address and the page for an unknown address. The contacts page is the contacts feature's.
+//! address and the page for an unknown address. The contacts page is the contacts feature's,
+//! told here of what other screens change.
 
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -13,7 +14,22 @@ use crate::permissions::can_use_inbox;
 /// `/settings`: connected channels, closing, quick replies, templates and roles.
 pub mod settings;
 
-pub use crate::contacts::page::ContactsPage;
+/// `/contacts`: the contacts feature's page, with the live stream's word of each contact
+/// another screen changed.
+#[component]
+pub fn ContactsPage() -> impl IntoView {
+    use crate::conversations::workspace::event_stream::{Notice, Stream};
+    let changed = RwSignal::new((0i64, 0u32));
+    Stream::new().follow_notices(move |notice| {
+        let contact = match notice {
+            Notice::Contact(id) => id,
+            Notice::Missed => 0,
+            Notice::Lines => return,
+        };
+        changed.update(|(id, count)| (*id, *count) = (contact, count.wrapping_add(1)));
+    });
+    view! { <crate::contacts::page::ContactsPage changed=changed.into() /> }
+}
 
 /// `/`: the inbox for those who may use it, the contacts for everyone else.
 #[component]

@@ -8,14 +8,14 @@ use crate::accounts::page::{AccountsResource, AccountsSection};
 use crate::accounts::{load_accounts, DisconnectAccount, SaveAccount};
 use crate::auth::WithUser;
 use crate::auth::{CurrentUser, RoleView};
-use crate::contacts::page::CountrySection;
+use crate::contacts::settings::{ContactFieldsSection, CountrySection};
 use crate::conversations::lifecycle::closing_settings::ClosingSection;
-use crate::conversations::workspace::event_stream::Stream;
+use crate::conversations::workspace::event_stream::{Notice, Stream};
 use crate::error::AppError;
 use crate::i18n::*;
 use crate::kit::locale::use_locale;
 use crate::kit::Forbidden;
-use crate::permissions::{can_manage_settings, can_manage_users, can_use_inbox};
+use crate::permissions::{can_manage_settings, can_manage_users};
 use crate::quick_replies::page::{QuickRepliesResource, QuickRepliesSection};
 use crate::quick_replies::{load_quick_replies, DeleteQuickReply, SaveQuickReply};
 use crate::roles::page::RolesSection;
@@ -104,10 +104,12 @@ fn Settings(
     let locale = use_locale();
     let actor = user.actor();
     // What Meta says about the lines and their templates shows as it arrives.
-    if can_manage_settings(&actor) && can_use_inbox(&actor) {
-        Stream::new().follow_lines(move || {
-            channels.accounts.refetch();
-            channels.templates.refetch();
+    if can_manage_settings(&actor) {
+        Stream::new().follow_notices(move |notice| {
+            if matches!(notice, Notice::Lines | Notice::Missed) {
+                channels.accounts.refetch();
+                channels.templates.refetch();
+            }
         });
     }
     view! {
@@ -136,6 +138,7 @@ fn Settings(
                     />
                     <ClosingSection />
                     <CountrySection />
+                    <ContactFieldsSection />
                 }
             })}
         {can_manage_users(&actor).then(|| view! { <RolesSection roles save delete /> })}

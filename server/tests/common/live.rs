@@ -13,7 +13,7 @@ use super::Client;
 
 pub type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
 
-/// Opens `client`'s stream with this query (`after=12`, `only=lines`, or nothing).
+/// Opens `client`'s stream with this query (`after=12`, `only=notices`, or nothing).
 pub async fn open_with(client: &Client, query: &str) -> Result<Socket, WsError> {
     let ws = client.base.replacen("http://", "ws://", 1);
     let url = match query {

@@ -12,15 +12,9 @@ const EMOJI: &[&str] = &[
     "😅", "😢", "😮", "🥳", "💪", "⭐", "📦", "🚚", "💳", "💰", "🛒", "📍", "📞", "⏰", "📅", "🎁",
 ];
 
-/// Fields Personalize inserts; the server fills them from the contact when sending.
-pub const FIELDS: &[&str] = &[
-    "first_name",
-    "last_name",
-    "full_name",
-    "phone",
-    "email",
-    "company",
-];
+/// The built-in fields Personalize inserts; the server fills them from the contact when
+/// sending. The organization's custom fields follow them in the menu.
+pub const FIELDS: &[&str] = crate::contacts::BUILT_IN;
 
 /// Which of the composer's pop-ups is open.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -70,36 +64,44 @@ pub fn EmojiPicker(draft: RwSignal<String>, popup: RwSignal<Popup>) -> impl Into
     }
 }
 
-/// The contact's fields Personalize inserts as `{field}`; the server fills them when sending.
+/// The contact's fields Personalize inserts as `{field}`, built-in then the organization's
+/// custom fields; the server fills them when sending.
 #[component]
 pub fn PersonalizeMenu(draft: RwSignal<String>, popup: RwSignal<Popup>) -> impl IntoView {
     let locale = use_locale();
+    let custom = crate::kit::form::browser_value(crate::contacts::load_contact_fields);
+    let insert = move |key: String| {
+        draft.update(|d| {
+            if !d.is_empty() && !d.ends_with(' ') {
+                d.push(' ');
+            }
+            d.push_str(&format!("{{{key}}}"));
+        });
+        popup.set(Popup::None);
+        browser::focus("composer-text");
+    };
+    let item = move |key: String, label: String| {
+        view! {
+            <button type="button" role="menuitem" on:click=move |_| insert(key.clone())>
+                {label}
+            </button>
+        }
+    };
     view! {
         <div class="popup personalize" role="menu">
             {FIELDS
                 .iter()
-                .map(|field| {
-                    view! {
-                        <button
-                            type="button"
-                            role="menuitem"
-                            on:click=move |_| {
-                                draft
-                                    .update(|d| {
-                                        if !d.is_empty() && !d.ends_with(' ') {
-                                            d.push(' ');
-                                        }
-                                        d.push_str(&format!("{{{field}}}"));
-                                    });
-                                popup.set(Popup::None);
-                                browser::focus("composer-text");
-                            }
-                        >
-                            {field_label(locale, field)}
-                        </button>
-                    }
-                })
+                .map(|field| item(field.to_string(), field_label(locale, field).to_string()))
                 .collect_view()}
+            {move || {
+                custom
+                    .get()
+                    .and_then(Result::ok)
+                    .unwrap_or_default()
+                    .into_iter()
+                    .map(|field| item(field.key, field.name))
+                    .collect_view()
+            }}
         </div>
     }
 }

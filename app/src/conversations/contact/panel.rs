@@ -1,12 +1,17 @@
-//! The contact panel: the linked contact's basic information, or a form to
-//! create one from the customer, and a search to link an existing contact instead.
-//! Beside the chat on desktops, collapsible on tablets, its own view on phones.
+//! The contact panel: the linked contact in two tabs, Contact (every field, edited in place as
+//! on its page, with the custom fields and other numbers) and CRM (its other conversations),
+//! told live of other agents' changes; or a form to create a contact from the customer, and a
+//! search to link an existing one instead. Beside the chat on desktops, collapsible on tablets,
+//! its own view on phones.
 
 use channels::Channel;
 use leptos::prelude::*;
 
 use super::{create_contact, link_contact};
-use crate::contacts::{search_contacts, ContactView, NewContact};
+use crate::contacts::{
+    load_contact, search_contacts, ContactDetail, ContactFields, ContactView, Conversations,
+    Editing, NewContact,
+};
 use crate::conversations::labels::{channel_label, initials};
 use crate::conversations::workspace::Workspace;
 use crate::error::{AppError, Field};
@@ -36,6 +41,8 @@ pub fn ContactPanel(conversation_id: i64) -> AnyView {
     // Memos, so that a new message or status in the thread does not rebuild the forms (and
     // lose what is being typed or sent): only a change of the contact itself does.
     let contact = Memo::new(move |_| shown().and_then(|t| t.contact));
+    // The tabs are made again only for another contact, not for each change of this one.
+    let contact_id = Memo::new(move |_| contact.with(|c| c.as_ref().map(|c| c.id)));
     let customer = Memo::new(move |_| {
         shown()
             .map(|t| (t.conversation.channel, t.conversation.customer_name))
@@ -63,8 +70,11 @@ pub fn ContactPanel(conversation_id: i64) -> AnyView {
                 "← "
                 {td_string!(locale, contacts.back_to_chat)}
             </a>
-            {move || match contact.get() {
-                Some(contact) => view! { <ContactCard contact /> }.into_any(),
+            {move || match contact_id.get() {
+                Some(contact_id) => {
+                    let first = contact.get_untracked();
+                    view! { <ContactTabs contact_id first conversation_id /> }.into_any()
+                }
                 None => {
                     let (channel, suggested) = customer.get();
                     let suggested = suggested.unwrap_or_default();
@@ -91,42 +101,128 @@ pub fn ContactPanel(conversation_id: i64) -> AnyView {
     .into_any()
 }
 
+/// Which tab of the linked contact shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Tab {
+    Contact,
+    Crm,
+}
+
+/// The linked contact: its name, the Contact and CRM tabs, and a link to its page. `first` is
+/// what the conversation already says of it, shown while its page loads.
 #[component]
-fn ContactCard(contact: ContactView) -> impl IntoView {
+fn ContactTabs(contact_id: i64, first: Option<ContactView>, conversation_id: i64) -> impl IntoView {
     let locale = use_locale();
-    let name = contact.name();
-    let row = move |label: String, value: Option<String>| {
-        value.filter(|v| !v.is_empty()).map(|value| {
-            view! {
-                <dt>{label}</dt>
-                <dd>{value}</dd>
-            }
-        })
+    let workspace = expect_context::<Workspace>();
+    let loaded = Resource::new(move || contact_id, load_contact);
+    let detail = RwSignal::new(None::<ContactDetail>);
+    let edit = Editing::new();
+    let tab = RwSignal::new(Tab::Contact);
+    // What the page says goes into the conversation too (its header names the contact).
+    let show = move |fresh: ContactDetail| {
+        let contact = fresh.contact.clone();
+        detail.set(Some(fresh));
+        let name = Some(contact.name()).filter(|n| !n.is_empty());
+        let (id, named) = (contact.id, name.clone());
+        workspace.update_thread(conversation_id, |thread| {
+            thread.conversation.contact_name = named;
+            thread.contact = Some(contact);
+        });
+        // The list's rows of the contact too, only when its name changed.
+        let renamed = workspace.list.with_untracked(|list| {
+            list.as_ref()
+                .and_then(|l| l.as_ref().ok())
+                .is_some_and(|inbox| {
+                    inbox
+                        .conversations
+                        .iter()
+                        .any(|c| c.contact_id == Some(id) && c.contact_name != name)
+                })
+        });
+        if renamed {
+            workspace.update_list(|inbox| {
+                for row in inbox.conversations.iter_mut() {
+                    if row.contact_id == Some(id) {
+                        row.contact_name = name.clone();
+                    }
+                }
+            });
+        }
     };
-    let others = (!contact.phones.is_empty()).then(|| contact.phones.join(", "));
+    Effect::new(move |_| {
+        if let Some(Ok(fresh)) = loaded.get() {
+            show(fresh);
+        }
+    });
+    // Another agent changed it: read it again (what is being typed here stays).
+    Effect::new(move |first_run: Option<()>| {
+        let (id, _) = workspace.contact_changed.get();
+        if first_run.is_some() && (id == contact_id || id == 0) {
+            loaded.refetch();
+        }
+    });
+    let saved = Callback::new(show);
+    let first = first.map(|c| c.name()).unwrap_or_default();
+    let name = Signal::derive(move || {
+        detail
+            .with(|d| d.as_ref().map(|d| d.contact.name()))
+            .unwrap_or_else(|| first.clone())
+    });
+    let tab_button = move |which: Tab, label: &'static str| {
+        view! {
+            <button
+                type="button"
+                role="tab"
+                class="tab"
+                id=format!("contact-tab-{}", if which == Tab::Contact { "contact" } else { "crm" })
+                aria-selected=move || (tab.get() == which).to_string()
+                aria-controls="contact-tab-panel"
+                on:click=move |_| tab.set(which)
+            >
+                {label}
+            </button>
+        }
+    };
     view! {
         <div class="contact-card">
             <span class="avatar contact large" aria-hidden="true">
-                {initials(&name)}
+                {move || initials(&name.get())}
             </span>
-            <h3>{name.clone()}</h3>
-            <dl>
-                {row(td_string!(locale, contacts.phone).into(), contact.primary_phone.clone())}
-                {row(
-                    td_string!(locale, contacts.whatsapp_phone).into(),
-                    contact.whatsapp_phone.clone(),
-                )}
-                {row(td_string!(locale, contacts.other_phones).into(), others)}
-                {row(td_string!(locale, contacts.email).into(), contact.email.clone())}
-                {row(td_string!(locale, contacts.company).into(), contact.company.clone())}
-                {row(td_string!(locale, contacts.facebook_id).into(), contact.facebook_id.clone())}
-                {row(
-                    td_string!(locale, contacts.instagram_username).into(),
-                    contact.instagram_username.clone().map(|u| format!("@{u}")),
-                )}
-                {row(td_string!(locale, contacts.owner).into(), contact.owner_name.clone())}
-            </dl>
-            <a class="button small" href=format!("/contacts?c={}", contact.id)>
+            <h3>{name}</h3>
+            <div class="tabs contact-tabs" role="tablist">
+                {tab_button(Tab::Contact, td_string!(locale, contacts.tab_contact))}
+                {tab_button(Tab::Crm, td_string!(locale, contacts.tab_crm))}
+            </div>
+            <div class="contact-tab-panel" id="contact-tab-panel" role="tabpanel">
+                <Transition fallback=|| view! { <div class="loading"></div> }>
+                    {move || {
+                        loaded
+                            .get()
+                            .map(|result| match result {
+                                Err(err) => crate::kit::form::error_alert(locale, &err),
+                                Ok(loaded) => {
+                                    let shown = move || detail.get().unwrap_or_else(|| loaded.clone());
+                                    view! {
+                                        {move || match tab.get() {
+                                            Tab::Contact => view! { <ContactFields detail=shown() saved edit /> }
+                                                .into_any(),
+                                            Tab::Crm => view! {
+                                                <h4>{td_string!(locale, contacts.other_conversations)}</h4>
+                                                <Conversations
+                                                    conversations=shown().conversations
+                                                    except=Some(conversation_id)
+                                                />
+                                            }
+                                                .into_any(),
+                                        }}
+                                    }
+                                        .into_any()
+                                }
+                            })
+                    }}
+                </Transition>
+            </div>
+            <a class="button small" href=format!("/contacts?c={contact_id}")>
                 {td_string!(locale, contacts.open_page)}
             </a>
         </div>

@@ -1,12 +1,34 @@
 //! The browser's end of the live stream: one WebSocket to `/api/live`, resumed from the last
 //! event seen after any disconnection, with a quiet "reconnecting" state meanwhile. Besides
-//! the conversations' events it says when a line's standing or templates changed, which the
-//! settings page follows alone.
+//! the conversations' events it says when a line's standing or templates changed, or a contact
+//! the user may see, which the Contacts and Settings pages follow alone (`Notice`).
 
 #[cfg(feature = "hydrate")]
 use leptos::prelude::*;
 
 use crate::conversations::StreamEvent;
+
+/// Word from the stream that is not an event of a conversation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Notice {
+    /// A line's standing or one of its templates changed.
+    Lines,
+    /// This contact changed (or was deleted).
+    Contact(i64),
+    /// The stream was down for a while: any of the above may have gone by.
+    Missed,
+}
+
+impl Notice {
+    /// The notice a frame of the stream carries, if it is one.
+    pub fn parse(text: &str) -> Option<Notice> {
+        if text.contains("\"lines\"") {
+            return Some(Notice::Lines);
+        }
+        let contact = text.strip_prefix("{\"contact\":")?.strip_suffix('}')?;
+        contact.trim().parse().ok().map(Notice::Contact)
+    }
+}
 
 /// Whether the stream is connected, for the "reconnecting" notice.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -73,37 +95,36 @@ impl Stream {
 
     /// Follows the stream from event `after`, calling `on_event` for each event in order, with
     /// whether it is news to the page (see [`Seen`]), `on_link` when the connection is made
-    /// or lost, and `on_lines` when a line's standing or templates changed. Only the first
-    /// call starts it.
+    /// or lost, and `on_notice` for each [`Notice`]. Only the first call starts it.
     pub fn follow(
         self,
         after: i64,
         on_event: impl Fn(StreamEvent, bool) + 'static,
         on_link: impl Fn(Link) + 'static,
-        on_lines: impl Fn() + 'static,
+        on_notice: impl Fn(Notice) + 'static,
     ) {
         #[cfg(feature = "hydrate")]
         self.start(imp::Handlers {
             after: Some(after),
             on_event: Box::new(on_event),
             on_link: Box::new(on_link),
-            on_lines: Box::new(on_lines),
+            on_notice: Box::new(on_notice),
         });
         #[cfg(not(feature = "hydrate"))]
-        let _ = (after, on_event, on_link, on_lines);
+        let _ = (after, on_event, on_link, on_notice);
     }
 
-    /// Follows only the notices that a line's standing or templates changed, from now on.
-    pub fn follow_lines(self, on_lines: impl Fn() + 'static) {
+    /// Follows only the notices (lines, contacts), from now on.
+    pub fn follow_notices(self, on_notice: impl Fn(Notice) + 'static) {
         #[cfg(feature = "hydrate")]
         self.start(imp::Handlers {
             after: None,
             on_event: Box::new(|_, _| {}),
             on_link: Box::new(|_| {}),
-            on_lines: Box::new(on_lines),
+            on_notice: Box::new(on_notice),
         });
         #[cfg(not(feature = "hydrate"))]
-        let _ = on_lines;
+        let _ = on_notice;
     }
 
     #[cfg(feature = "hydrate")]
@@ -124,24 +145,24 @@ impl Default for Stream {
 
 #[cfg(feature = "hydrate")]
 mod imp {
-    use super::{Link, Seen, StreamEvent};
+    use super::{Link, Notice, Seen, StreamEvent};
     use std::cell::{Cell, RefCell};
     use std::rc::Rc;
     use wasm_bindgen::closure::Closure;
     use wasm_bindgen::JsCast;
 
-    /// What the page does with the stream; `after: None` follows the lines' notices only.
+    /// What the page does with the stream; `after: None` follows the notices only.
     pub struct Handlers {
         pub after: Option<i64>,
         pub on_event: Box<dyn Fn(StreamEvent, bool)>,
         pub on_link: Box<dyn Fn(Link)>,
-        pub on_lines: Box<dyn Fn()>,
+        pub on_notice: Box<dyn Fn(Notice)>,
     }
 
     pub struct Shared {
         last: Cell<i64>,
-        /// Only the lines' notices: nothing to resume from.
-        lines_only: bool,
+        /// Only the notices: nothing to resume from.
+        notices_only: bool,
         seen: RefCell<Seen>,
         failures: Cell<u32>,
         /// Set when the page is gone: nothing is called, nothing reconnects.
@@ -152,7 +173,7 @@ mod imp {
         listeners: RefCell<Option<Listeners>>,
         on_event: Box<dyn Fn(StreamEvent, bool)>,
         on_link: Box<dyn Fn(Link)>,
-        on_lines: Box<dyn Fn()>,
+        on_notice: Box<dyn Fn(Notice)>,
     }
 
     type Listeners = (
@@ -187,7 +208,7 @@ mod imp {
         let after = handlers.after.unwrap_or(0);
         let shared = Rc::new(Shared {
             last: Cell::new(after),
-            lines_only: handlers.after.is_none(),
+            notices_only: handlers.after.is_none(),
             seen: RefCell::new(Seen::new(after)),
             failures: Cell::new(0),
             stopped: Cell::new(false),
@@ -195,7 +216,7 @@ mod imp {
             listeners: RefCell::new(None),
             on_event: handlers.on_event,
             on_link: handlers.on_link,
-            on_lines: handlers.on_lines,
+            on_notice: handlers.on_notice,
         });
         connect(shared.clone());
         shared
@@ -215,8 +236,8 @@ mod imp {
             "ws"
         };
         let host = location.host().unwrap_or_default();
-        let url = if shared.lines_only {
-            format!("{scheme}://{host}/api/live?only=lines")
+        let url = if shared.notices_only {
+            format!("{scheme}://{host}/api/live?only=notices")
         } else {
             format!("{scheme}://{host}/api/live?after={}", shared.last.get())
         };
@@ -231,7 +252,7 @@ mod imp {
                 }
                 // A notice may have gone by while the connection was down.
                 if shared.failures.get() > 0 {
-                    (shared.on_lines)();
+                    (shared.on_notice)(Notice::Missed);
                 }
                 shared.failures.set(0);
                 (shared.on_link)(Link::Connected);
@@ -252,8 +273,8 @@ mod imp {
                     }
                     let fresh = shared.seen.borrow_mut().fresh(event.id);
                     (shared.on_event)(event, fresh);
-                } else if text.contains("\"lines\"") {
-                    (shared.on_lines)();
+                } else if let Some(notice) = Notice::parse(&text) {
+                    (shared.on_notice)(notice);
                 } else if text.contains("\"resync\"") {
                     // Too far behind to replay: the page starts over from fresh data.
                     let _ = web_sys::window().map(|w| w.location().reload());
@@ -295,7 +316,18 @@ mod imp {
 
 #[cfg(test)]
 mod tests {
-    use super::Seen;
+    use super::{Notice, Seen};
+
+    #[test]
+    fn notices_are_read_from_their_frames() {
+        assert_eq!(Notice::parse(r#"{"lines":true}"#), Some(Notice::Lines));
+        assert_eq!(
+            Notice::parse(r#"{"contact":12}"#),
+            Some(Notice::Contact(12))
+        );
+        assert_eq!(Notice::parse(r#"{"contact":"x"}"#), None);
+        assert_eq!(Notice::parse(r#"{"resync":true}"#), None);
+    }
 
     #[test]
     fn replayed_events_are_not_news() {

@@ -18,7 +18,7 @@ use crate::i18n::*;
 use crate::kit::locale::use_locale;
 use crate::kit::nav::{encode, use_navigate, use_query_map};
 use crate::permissions::can_use_inbox;
-use event_stream::{Link, Stream};
+use event_stream::{Link, Notice, Stream};
 use offline_queue::OfflineQueue;
 
 pub mod drafts;
@@ -79,6 +79,9 @@ pub struct Workspace {
     pub deleted: RwSignal<Vec<i64>>,
     /// Text written in a conversation's composer and not sent.
     pub drafts: Drafts,
+    /// A contact changed elsewhere: its id, and a count that moves with each change (`0` for
+    /// any contact, after the stream was down). The contact panel reads its contact again.
+    pub contact_changed: RwSignal<(i64, u32)>,
     /// Live changes that came while the list or the thread they belong to was on its way.
     held: Held,
 }
@@ -328,6 +331,7 @@ impl Workspace {
             picked: RwSignal::new(None),
             deleted: RwSignal::new(Vec::new()),
             drafts: Drafts::new(),
+            contact_changed: RwSignal::new((0, 0)),
             held: Held {
                 list: StoredValue::new(Vec::new()),
                 thread: StoredValue::new(Vec::new()),
@@ -369,8 +373,20 @@ impl Workspace {
                     }
                 },
                 // A line's standing changed: the overview carries it to the filter and the
-                // composer.
-                move || counts_changed(workspace),
+                // composer. A contact changed: the panel showing it reads it again.
+                move |notice| {
+                    if matches!(notice, Notice::Lines | Notice::Missed) {
+                        counts_changed(workspace);
+                    }
+                    let contact = match notice {
+                        Notice::Contact(id) => id,
+                        Notice::Missed => 0,
+                        Notice::Lines => return,
+                    };
+                    workspace
+                        .contact_changed
+                        .update(|(id, count)| (*id, *count) = (contact, count.wrapping_add(1)));
+                },
             );
         });
         keyboard_shortcuts(workspace);
