@@ -186,3 +186,45 @@ test('custom fields, a colleague\'s edits live, and the panel in the inbox', asy
   await expect(panel.getByRole('heading', { name: 'Other conversations' })).toBeVisible();
   await shot(page, '54-contact-panel-crm');
 });
+
+// A contact typed twice: the page says it may be a duplicate, the merge screen compares them
+// field by field, the merge keeps one with a choice from the other, and it is undone.
+
+test('a possible duplicate is compared, merged and the merge undone', async ({ page }) => {
+  const project = test.info().project.name;
+  test.skip(!(project in sandboxPorts), 'needs JavaScript');
+  await signIn(page);
+  await page.goto('/contacts');
+  await hydrated(page);
+  const list = page.locator('.contact-list');
+  await list.getByRole('button', { name: 'New contact' }).click();
+  await list.getByLabel('First name', { exact: true }).fill('Pau');
+  await list.getByLabel('Phone', { exact: true }).fill('55 9999 0000');
+  await list.getByRole('button', { name: 'Create contact' }).click();
+  await expect(page).toHaveURL(/\/contacts\?c=\d+$/);
+  const card = page.locator('.contact-sheet');
+  const notice = card.getByRole('note').filter({ hasText: 'Possible duplicate of' });
+  await expect(notice).toContainText('Paula Gómez');
+  await expect(notice).toContainText('same phone');
+  await shot(page, '55-contact-possible-duplicate');
+
+  await notice.getByRole('link', { name: 'Compare and merge' }).click();
+  await expect(page).toHaveURL(/merge=\d+/);
+  const sheet = page.locator('.merge-sheet');
+  const firstName = sheet.getByRole('row', { name: /First name/ });
+  await firstName.getByRole('radio', { name: 'Paula' }).check();
+  await sheet.getByRole('row', { name: /Last name/ }).getByRole('radio', { name: 'Gómez' }).check();
+  await shot(page, '56-contact-merge');
+  await sheet.getByRole('button', { name: 'Merge contacts' }).click();
+  await expect(page).not.toHaveURL(/merge=/);
+  await expect(card.getByRole('heading', { name: 'Paula Gómez' })).toBeVisible();
+  const merged = card.getByRole('note').filter({ hasText: 'was merged into this contact' });
+  await expect(merged).toBeVisible();
+  await expect(card.locator('.contact-history')).toContainText('Merged Paula Gómez into this contact');
+  await expect(list.getByRole('link', { name: /Paula Gómez/ })).toHaveCount(1);
+  await shot(page, '57-contact-merged');
+
+  await merged.getByRole('button', { name: 'Undo merge' }).click();
+  await expect(card.getByRole('heading', { name: 'Pau', exact: true })).toBeVisible();
+  await expect(card.getByRole('note').filter({ hasText: 'Possible duplicate of' })).toContainText('Paula Gómez');
+});

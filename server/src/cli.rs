@@ -218,6 +218,7 @@ pub async fn contact_add(db: &Db, contact: ContactAdd<'_>) -> Result<i64, CliErr
         None => None,
     };
     let now = app::epoch::EpochMs::now();
+    let mut tx = db.begin().await.map_err(AppError::from)?;
     let (id,): (i64,) = sqlx::query_as(
         "INSERT INTO contacts (org_id, first_name, last_name, email, primary_phone, \
          whatsapp_phone, owner_id, created_at, updated_at, created_from, last_activity_at) \
@@ -230,8 +231,10 @@ pub async fn contact_add(db: &Db, contact: ContactAdd<'_>) -> Result<i64, CliErr
     .bind(phone)
     .bind(owner_id)
     .bind(now)
-    .fetch_one(&db.pool)
+    .fetch_one(&mut *tx)
     .await
     .map_err(AppError::from)?;
+    app::contacts::ssr::after_import(&mut tx, org_id, id).await?;
+    tx.commit().await.map_err(AppError::from)?;
     Ok(id)
 }

@@ -22,6 +22,7 @@ on_both_databases!(
     each_line_links_or_creates_the_contacts_of_new_conversations,
     edits_reach_the_open_screens_of_those_who_may_see_the_contact,
     custom_fields_hold_their_kind_and_fill_personalize,
+    duplicates_are_found_as_contacts_change_and_merged_with_undo,
 );
 
 /// Creates a contact from the Contacts page; its id.
@@ -990,6 +991,219 @@ async fn custom_fields_hold_their_kind_and_fill_personalize(backend: Backend) {
             .fetch_one(&f.db.pool)
             .await
             .unwrap();
+    assert_eq!(left, 0);
+    f.stop().await;
+}
+
+/// The ids of the contacts `page` offers as possible duplicates, with why.
+fn duplicates(page: &Value) -> Vec<(i64, String)> {
+    page["duplicates"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| {
+            (
+                d["id"].as_i64().unwrap(),
+                d["reason"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect()
+}
+
+async fn add_phone(client: &Client, contact: i64, phone: &str) -> Value {
+    client
+        .json(
+            "add_contact_phone",
+            &[
+                ("contact_id", &contact.to_string()),
+                ("phone", phone),
+                ("label", ""),
+            ],
+        )
+        .await
+}
+
+async fn merge(client: &Client, kept: i64, merged: i64, taken: &str) -> reqwest::Response {
+    client
+        .call(
+            "merge_contacts",
+            &[
+                ("kept_id", &kept.to_string()),
+                ("merged_id", &merged.to_string()),
+                ("taken", taken),
+            ],
+        )
+        .await
+}
+
+async fn duplicates_are_found_as_contacts_change_and_merged_with_undo(backend: Backend) {
+    let f = Fixture::new(backend).await;
+    let (seller, _) = seller_and_editor(&f).await;
+    f.admin
+        .json("save_default_country", &[("country", "MX")])
+        .await;
+    let jorge = create(&f.admin, "Jorge", "Ramírez", "55 1111 2222", "").await;
+    let luis = create(&f.admin, "Jorge Luis", "Ramirez", "55 3333 4444", "").await;
+    assert!(duplicates(&page_of(&f.admin, jorge).await).is_empty());
+    // A number in common makes them possible duplicates, both ways; removing it, not any more.
+    let page = add_phone(&f.admin, luis, "+52 55 1111 2222").await;
+    assert_eq!(duplicates(&page), [(jorge, "Phone".to_string())]);
+    assert_eq!(
+        duplicates(&page_of(&f.admin, jorge).await),
+        [(luis, "Phone".to_string())]
+    );
+    assert_eq!(
+        names(&list(&f.admin, &[("duplicates", "true")]).await).len(),
+        2
+    );
+    let phone_id = page["phones"][0]["id"].to_string();
+    f.admin
+        .json(
+            "remove_contact_phone",
+            &[("contact_id", &luis.to_string()), ("phone_id", &phone_id)],
+        )
+        .await;
+    assert!(duplicates(&page_of(&f.admin, jorge).await).is_empty());
+    assert!(names(&list(&f.admin, &[("duplicates", "true")]).await).is_empty());
+    add_phone(&f.admin, luis, "55 1111 2222").await;
+
+    // The same name counts with the same company, written either way; said to be two people,
+    // they are not offered again whatever changes.
+    let marta = create(&f.admin, "Marta", "Solís", "", "marta@example.com").await;
+    let other_marta = create(&f.admin, "marta", "solis", "", "msolis@example.com").await;
+    assert!(
+        duplicates(&page_of(&f.admin, marta).await).is_empty(),
+        "a name alone"
+    );
+    updated(&f.admin, marta, "company", "Muebles Sol").await;
+    let page = updated(&f.admin, other_marta, "company", "muebles sol.").await;
+    assert_eq!(duplicates(&page), [(marta, "Name".to_string())]);
+    let (status, _) = seller
+        .error(
+            "dismiss_duplicate",
+            &[
+                ("contact_id", &marta.to_string()),
+                ("other_id", &other_marta.to_string()),
+            ],
+        )
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    f.admin
+        .json(
+            "dismiss_duplicate",
+            &[
+                ("contact_id", &marta.to_string()),
+                ("other_id", &other_marta.to_string()),
+            ],
+        )
+        .await;
+    updated(&f.admin, marta, "email", "marta.solis@example.com").await;
+    assert!(duplicates(&page_of(&f.admin, other_marta).await).is_empty());
+
+    // Luis has a customer number and a WhatsApp conversation.
+    let client_id = define(&f.admin, "Número de cliente", "id", "").await;
+    set_value(&f.admin, luis, &client_id, "C-7").await;
+    updated(&f.admin, luis, "email", "luis@example.com").await;
+    f.post_whatsapp(&text_from("5215533334444", "w.luis", "hola"))
+        .await;
+    let conversation_contact = || async {
+        let (contact,): (Option<i64>,) = sqlx::query_as("SELECT contact_id FROM conversations")
+            .fetch_one(&f.db.pool)
+            .await
+            .unwrap();
+        contact
+    };
+    assert_eq!(conversation_contact().await, Some(luis));
+
+    // Only who keeps the CRM merges.
+    assert_eq!(
+        merge(&seller, jorge, luis, "").await.status(),
+        StatusCode::FORBIDDEN
+    );
+    let response = merge(
+        &f.admin,
+        jorge,
+        luis,
+        &format!("email,custom:{}", client_id["id"]),
+    )
+    .await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let page: Value = response.json().await.unwrap();
+    assert_eq!(page["contact"]["id"], jorge);
+    assert_eq!(
+        page["contact"]["first_name"], "Jorge",
+        "the kept name stays"
+    );
+    assert_eq!(page["contact"]["email"], "luis@example.com");
+    assert_eq!(value_of(&page, "Número de cliente"), "C-7");
+    let others: Vec<&str> = page["phones"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["phone"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        others,
+        ["+525533334444"],
+        "Luis's number is kept as another phone"
+    );
+    assert!(duplicates(&page).is_empty());
+    assert_eq!(page["merges"].as_array().unwrap().len(), 1);
+    assert_eq!(
+        page["history"].as_array().unwrap().last().unwrap()["kind"],
+        "merged"
+    );
+    assert_eq!(conversation_contact().await, Some(jorge));
+    // The merged contact's old link leads to the one kept; lists and searches no longer have it.
+    assert_eq!(page_of(&f.admin, luis).await["contact"]["id"], jorge);
+    assert!(!names(&list(&f.admin, &[]).await).contains(&"Jorge Luis Ramirez".to_string()));
+    // A number of the merged contact now finds the contact kept.
+    let found = f
+        .admin
+        .json("search_contacts", &[("query", "55 3333 4444")])
+        .await;
+    assert_eq!(found[0]["id"], jorge);
+
+    // Undone: each has its own again.
+    let merge_id = page["merges"][0]["id"].to_string();
+    let page = f.admin.json("undo_merge", &[("merge_id", &merge_id)]).await;
+    assert_eq!(page["contact"]["email"], Value::Null);
+    assert!(page["phones"].as_array().unwrap().is_empty());
+    assert_eq!(value_of(&page, "Número de cliente"), Value::Null);
+    assert_eq!(duplicates(&page), [(luis, "Phone".to_string())]);
+    let luis_page = page_of(&f.admin, luis).await;
+    assert_eq!(luis_page["contact"]["id"], luis);
+    assert_eq!(value_of(&luis_page, "Número de cliente"), "C-7");
+    assert_eq!(luis_page["contact"]["email"], "luis@example.com");
+    assert_eq!(conversation_contact().await, Some(luis));
+    let (status, error) = f
+        .admin
+        .error("undo_merge", &[("merge_id", &merge_id)])
+        .await;
+    assert_eq!(
+        (status, error),
+        (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            invalid("Contact", "Expired")
+        )
+    );
+
+    // Merged again, then the contact kept is deleted: the merged one goes with it, the
+    // conversation stays.
+    assert_eq!(
+        merge(&f.admin, jorge, luis, "").await.status(),
+        StatusCode::OK
+    );
+    f.admin
+        .json("delete_contact", &[("contact_id", &jorge.to_string())])
+        .await;
+    assert_eq!(conversation_contact().await, None);
+    let (left,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM contacts WHERE id IN ($1, $2)")
+        .bind(jorge)
+        .bind(luis)
+        .fetch_one(&f.db.pool)
+        .await
+        .unwrap();
     assert_eq!(left, 0);
     f.stop().await;
 }

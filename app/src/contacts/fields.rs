@@ -5,6 +5,8 @@
 use leptos::prelude::*;
 
 use super::custom::{set_contact_value, CustomField, CustomValue, FieldKind};
+use super::duplicates::{dismiss_duplicate, Reason};
+use super::merge::undo_merge;
 use super::{
     add_contact_phone, remove_contact_phone, update_contact, ContactConversation, ContactDetail,
     ContactField,
@@ -12,7 +14,7 @@ use super::{
 use crate::error::AppError;
 use crate::i18n::*;
 use crate::kit::clock;
-use crate::kit::form::{error_text, ErrorNote};
+use crate::kit::form::{error_text, fill, ErrorNote};
 use crate::kit::locale::use_locale;
 
 pub fn field_label(locale: Locale, field: ContactField) -> &'static str {
@@ -169,6 +171,120 @@ pub fn ContactFields(
             })}
         <Phones detail=detail.clone() saved />
     }
+}
+
+/// "Possible duplicate of …" for each contact that may be this one, with a way to compare and
+/// merge them or to say they are two people (for those who keep the CRM); and the merges into
+/// it that can still be undone.
+#[component]
+pub fn Duplicates(detail: ContactDetail, saved: Callback<ContactDetail>) -> impl IntoView {
+    let locale = use_locale();
+    let offset = clock::viewer_offset_minutes();
+    let id = detail.contact.id;
+    let may_manage = detail.may_manage;
+    let error = RwSignal::new(None::<AppError>);
+    let dismiss = Action::new(move |other: &i64| {
+        let other = *other;
+        async move { dismiss_duplicate(id, other).await.map(|()| other) }
+    });
+    let undo = Action::new(move |merge: &i64| {
+        let merge = *merge;
+        async move { undo_merge(merge).await }
+    });
+    let shown = StoredValue::new(detail.clone());
+    Effect::new(move |_| match dismiss.value().get() {
+        Some(Ok(other)) => {
+            let mut fresh = shown.get_value();
+            fresh.duplicates.retain(|d| d.id != other);
+            saved.run(fresh);
+        }
+        Some(Err(err)) => error.set(Some(err)),
+        None => {}
+    });
+    Effect::new(move |_| match undo.value().get() {
+        Some(Ok(fresh)) => saved.run(fresh),
+        Some(Err(err)) => error.set(Some(err)),
+        None => {}
+    });
+    if detail.duplicates.is_empty() && detail.merges.is_empty() {
+        return ().into_any();
+    }
+    view! {
+        <section class="contact-notices" aria-label=td_string!(locale, contacts.duplicates_label)>
+            {detail
+                .duplicates
+                .into_iter()
+                .map(|duplicate| {
+                    let why = match duplicate.reason {
+                        Reason::Phone => td_string!(locale, contacts.same_phone),
+                        Reason::Email => td_string!(locale, contacts.same_email),
+                        Reason::Name => td_string!(locale, contacts.same_name),
+                    };
+                    let other = duplicate.id;
+                    view! {
+                        <div class="notice duplicate" role="note">
+                            <p>
+                                {td_string!(locale, contacts.possible_duplicate)} " "
+                                <a href=format!("/contacts?c={other}")>{duplicate.name.clone()}</a>
+                                " (" {why} ")"
+                            </p>
+                            {may_manage
+                                .then(|| {
+                                    view! {
+                                        <div class="notice-actions">
+                                            <a class="button small primary" href=format!("/contacts?c={id}&merge={other}")>
+                                                {td_string!(locale, contacts.compare_merge)}
+                                            </a>
+                                            <button
+                                                type="button"
+                                                class="button small"
+                                                disabled=move || dismiss.pending().get()
+                                                on:click=move |_| {
+                                                    dismiss.dispatch(other);
+                                                }
+                                            >
+                                                {td_string!(locale, contacts.not_duplicate)}
+                                            </button>
+                                        </div>
+                                    }
+                                })}
+                        </div>
+                    }
+                })
+                .collect_view()}
+            {detail
+                .merges
+                .into_iter()
+                .map(|merge| {
+                    let text = fill(
+                        td_string!(locale, contacts.merged_here),
+                        &[
+                            ("name", merge.merged_name.clone()),
+                            ("when", format!("{} {}", clock::date(merge.at, offset), clock::time_of_day(merge.at, offset))),
+                        ],
+                    );
+                    let merge_id = merge.id;
+                    view! {
+                        <div class="notice merged" role="note">
+                            <p>{text}</p>
+                            <button
+                                type="button"
+                                class="button small"
+                                disabled=move || undo.pending().get()
+                                on:click=move |_| {
+                                    undo.dispatch(merge_id);
+                                }
+                            >
+                                {td_string!(locale, contacts.undo_merge)}
+                            </button>
+                        </div>
+                    }
+                })
+                .collect_view()}
+            <ErrorNote error />
+        </section>
+    }
+    .into_any()
 }
 
 /// The contact's conversations (but `except`, the one open beside it), newest first, each

@@ -10,8 +10,14 @@ use crate::error::{AppError, Field};
 
 /// Custom fields: their definitions, values and the rules of each kind.
 pub mod custom;
+/// Possible duplicates, found as contacts change.
+pub mod duplicates;
 /// A contact's fields as the page and the inbox's panel edit them.
 pub mod fields;
+/// Merging two contacts into one, and undoing it.
+pub mod merge;
+/// The merge screen.
+mod merge_sheet;
 /// The Contacts page: the list and a contact's page.
 pub mod page;
 #[cfg(feature = "ssr")]
@@ -22,7 +28,9 @@ pub mod settings;
 mod store;
 
 pub use custom::{load_contact_fields, CustomField, CustomValue, BUILT_IN};
-pub use fields::{ContactFields, Conversations, Editing};
+pub use duplicates::{Duplicate, Reason};
+pub use fields::{ContactFields, Conversations, Duplicates, Editing};
+pub use merge::MergeView;
 
 /// What other features may do with contacts on the server.
 #[cfg(feature = "ssr")]
@@ -30,7 +38,7 @@ pub mod ssr {
     pub use super::custom::ssr::by_key as custom_values;
     pub use super::phones;
     pub use super::store::ssr::{
-        after_profile, by_id, for_new_conversation, insert, learn_whatsapp, reachable,
+        after_import, after_profile, by_id, for_new_conversation, insert, learn_whatsapp, reachable,
         take_identity, NewContactRecord, ProfiledCustomer,
     };
 }
@@ -176,6 +184,8 @@ pub struct ContactQuery {
     /// Made from this channel (`whatsapp`, `messenger`, …), the Contacts page (`contacts`) or
     /// an import (`import`).
     pub created_from: Option<String>,
+    /// That may be the same person as another contact.
+    pub duplicates: bool,
     pub sort: ContactSort,
     /// The last row of the page before (keyset): its order key (`ContactRow::cursor`)…
     pub after_key: Option<String>,
@@ -265,6 +275,10 @@ pub struct ContactDetail {
     pub phones: Vec<PhoneView>,
     /// Every custom field of the organization, with the contact's value.
     pub custom: Vec<CustomValue>,
+    /// Contacts that may be this one (those the caller may reach).
+    pub duplicates: Vec<Duplicate>,
+    /// Merges into it that can still be undone (for those who keep the CRM), newest first.
+    pub merges: Vec<MergeView>,
     pub created_at: EpochMs,
     pub created_by: Option<String>,
     pub created_from: Option<String>,

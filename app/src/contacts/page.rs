@@ -8,7 +8,8 @@
 use leptos::prelude::*;
 use leptos_meta::Title;
 
-use super::fields::{field_label, ContactFields, Conversations, Editing};
+use super::fields::{field_label, ContactFields, Conversations, Duplicates, Editing};
+use super::merge_sheet::MergeSheet;
 use super::{
     add_contact, delete_contact, load_contact, load_contacts, ContactDetail, ContactEvent,
     ContactField, ContactList, ContactQuery, ContactRow, ContactSort,
@@ -23,7 +24,7 @@ use crate::kit::locale::use_locale;
 use crate::kit::nav::{encode, use_navigate, use_query_map};
 
 /// The page's address for a query and a chosen contact.
-fn href(query: &ContactQuery, contact: Option<i64>) -> String {
+pub(super) fn href(query: &ContactQuery, contact: Option<i64>) -> String {
     let mut parts = Vec::new();
     if let Some(search) = query.search.as_deref().filter(|s| !s.trim().is_empty()) {
         parts.push(format!("q={}", encode(search)));
@@ -33,6 +34,9 @@ fn href(query: &ContactQuery, contact: Option<i64>) -> String {
     }
     if query.open_conversation {
         parts.push("open=1".to_string());
+    }
+    if query.duplicates {
+        parts.push("dup=1".to_string());
     }
     if let Some(from) = &query.created_from {
         parts.push(format!("from={}", encode(from)));
@@ -71,6 +75,7 @@ pub fn ContactsPage(changed: Signal<(i64, u32)>) -> impl IntoView {
             search: q.get("q").filter(|s| !s.trim().is_empty()),
             owner: q.get("o").and_then(|o| o.parse().ok()),
             open_conversation: q.get("open").as_deref() == Some("1"),
+            duplicates: q.get("dup").as_deref() == Some("1"),
             created_from: q.get("from").filter(|f| !f.is_empty()),
             sort: match q.get("sort").as_deref() {
                 Some("activity") => ContactSort::Activity,
@@ -81,6 +86,13 @@ pub fn ContactsPage(changed: Signal<(i64, u32)>) -> impl IntoView {
         }
     });
     let selected = Memo::new(move |_| query_map.get().get("c").and_then(|c| c.parse::<i64>().ok()));
+    // `merge=ID`: the chosen contact compared with that one, to merge them.
+    let merging = Memo::new(move |_| {
+        query_map
+            .get()
+            .get("merge")
+            .and_then(|c| c.parse::<i64>().ok())
+    });
     // Bumped when a contact changed: the list reads its first page again.
     let reload = RwSignal::new(0u32);
     let list = Resource::new(
@@ -92,9 +104,11 @@ pub fn ContactsPage(changed: Signal<(i64, u32)>) -> impl IntoView {
         <div class="contacts" class:has-contact=move || selected.get().is_some()>
             <ContactListPane query selected list reload changed />
             <section class="contact-pane" aria-label=td_string!(locale, contacts.panel_label)>
-                {move || match selected.get() {
-                    Some(id) => view! { <ContactCard contact_id=id query reload changed /> }.into_any(),
-                    None => view! { <p class="muted contact-pick">{td_string!(locale, contacts.pick)}</p> }
+                {move || match (selected.get(), merging.get()) {
+                    (Some(id), Some(other)) => view! { <MergeSheet kept_id=id other_id=other query reload /> }
+                        .into_any(),
+                    (Some(id), None) => view! { <ContactCard contact_id=id query reload changed /> }.into_any(),
+                    (None, _) => view! { <p class="muted contact-pick">{td_string!(locale, contacts.pick)}</p> }
                         .into_any(),
                 }}
             </section>
@@ -173,8 +187,14 @@ fn ContactListPane(
         let navigate = navigate.clone();
         move |query: ContactQuery| navigate(&href(&query, None))
     };
-    let (go_owner, go_open, go_from, go_sort, go_search) =
-        (go.clone(), go.clone(), go.clone(), go.clone(), go);
+    let (go_owner, go_open, go_from, go_sort, go_dup, go_search) = (
+        go.clone(),
+        go.clone(),
+        go.clone(),
+        go.clone(),
+        go.clone(),
+        go,
+    );
     view! {
         <section class="contact-list" aria-label=td_string!(locale, contacts.list_label)>
             <header class="list-header">
@@ -309,6 +329,21 @@ fn ContactListPane(
                         }
                     />
                     {td_string!(locale, contacts.open_filter)}
+                </label>
+                <label class="checkbox small">
+                    <input
+                        type="checkbox"
+                        name="dup"
+                        value="1"
+                        prop:checked=move || query.get().duplicates
+                        on:change=move |ev| {
+                            go_dup(ContactQuery {
+                                duplicates: event_target_checked(&ev),
+                                ..query.get_untracked()
+                            })
+                        }
+                    />
+                    {td_string!(locale, contacts.duplicates_filter)}
                 </label>
                 <button class="button small apply-filters" type="submit">
                     {td_string!(locale, contacts.apply)}
@@ -554,6 +589,7 @@ fn ContactSheet(
                 </div>
             </header>
             {detail.may_edit.then(|| view! { <p class="hint">{td_string!(locale, contacts.edit_hint)}</p> })}
+            <Duplicates detail=detail.clone() saved />
             <ContactFields detail=detail.clone() saved edit />
             <section class="contact-section" aria-labelledby="contact-conversations">
                 <h3 id="contact-conversations">{td_string!(locale, contacts.conversations)}</h3>
@@ -632,6 +668,18 @@ fn event_text(locale: Locale, event: &ContactEvent) -> String {
                 ("new", event.new_value.clone().unwrap_or_default()),
             ],
         ),
+        "merged" => fill(
+            td_string!(locale, contacts.event_merged),
+            &[("name", event.old_value.clone().unwrap_or_default())],
+        ),
+        "merged_into" => fill(
+            td_string!(locale, contacts.event_merged_into),
+            &[("name", event.new_value.clone().unwrap_or_default())],
+        ),
+        "merge_undone" => fill(
+            td_string!(locale, contacts.event_merge_undone),
+            &[("name", event.old_value.clone().unwrap_or_default())],
+        ),
         "phone_removed" => fill(
             td_string!(locale, contacts.event_phone_removed),
             &[("old", event.old_value.clone().unwrap_or_default())],
@@ -660,6 +708,7 @@ mod tests {
             search: Some("lucía p".into()),
             owner: Some(3),
             open_conversation: true,
+            duplicates: true,
             created_from: Some("whatsapp".into()),
             sort: ContactSort::Activity,
             after_key: None,
@@ -667,7 +716,7 @@ mod tests {
         };
         assert_eq!(
             href(&query, Some(12)),
-            "/contacts?q=luc%C3%ADa%20p&o=3&open=1&from=whatsapp&sort=activity&c=12"
+            "/contacts?q=luc%C3%ADa%20p&o=3&open=1&dup=1&from=whatsapp&sort=activity&c=12"
         );
         assert_eq!(href(&ContactQuery::default(), None), "/contacts");
         assert_eq!(initials("lucía", "pérez"), "LP");

@@ -6,6 +6,7 @@ pub mod ssr {
 
     use crate::auth::ssr::require;
     use crate::auth::CurrentUser;
+    use crate::contacts::duplicates::ssr::refresh;
     use crate::contacts::phones;
     use crate::contacts::{
         identified, ContactConversation, ContactDetail, ContactEvent, ContactField, ContactList,
@@ -108,7 +109,7 @@ pub mod ssr {
 
     /// The condition on contact `c` that user `user` (a placeholder) owns it or is given one
     /// of its conversations: what a user without `can_see_every_contact` reaches.
-    fn reachable_by(user: &str) -> String {
+    pub(in crate::contacts) fn reachable_by(user: &str) -> String {
         format!(
             "(c.owner_id = {user} OR EXISTS (SELECT 1 FROM conversations v \
              WHERE v.org_id = c.org_id AND v.contact_id = c.id AND v.assignee_id = {user}))"
@@ -227,6 +228,7 @@ pub mod ssr {
             (Some(created_from), None, None),
         )
         .await?;
+        refresh(tx, owner.org_id, contact_id).await?;
         Ok(ContactView {
             id: contact_id,
             first_name,
@@ -369,6 +371,13 @@ pub mod ssr {
                     .to_string(),
             );
         }
+        if query.duplicates {
+            conditions.push(
+                "EXISTS (SELECT 1 FROM contact_duplicates d WHERE d.contact_id = c.id \
+                 AND d.dismissed_at IS NULL)"
+                    .to_string(),
+            );
+        }
         if let Some(from) = query.created_from.filter(|f| !f.is_empty()) {
             let from = next(&mut args, Arg::Text(from));
             conditions.push(format!("c.created_from = {from}"));
@@ -442,7 +451,7 @@ pub mod ssr {
 
     /// The contact `contact_id` if `actor` may reach it; not found otherwise (someone who may
     /// not see it is told it does not exist).
-    async fn reached(
+    pub(in crate::contacts) async fn reached(
         state: &AppState,
         actor: &Actor,
         contact_id: i64,
@@ -455,9 +464,12 @@ pub mod ssr {
             .ok_or(AppError::NotFound)
     }
 
+    /// A contact's page; a contact merged into another leads to that one.
     pub async fn detail(contact_id: i64) -> Result<ContactDetail, AppError> {
         let user = require(can_use_contacts).await?;
         let state = AppState::current()?;
+        let contact_id =
+            crate::contacts::merge::ssr::survivor(&state, user.org_id, contact_id).await?;
         detail_for(&state, &user, contact_id).await
     }
 
@@ -517,13 +529,22 @@ pub mod ssr {
             }
         };
         let custom = crate::contacts::custom::ssr::values(state, user.org_id, contact_id);
-        let (about, phones, talks, mut history, owners, custom) = tokio::try_join!(
+        let duplicates = crate::contacts::duplicates::ssr::of(state, &actor, contact_id);
+        let merges = async {
+            match may_manage {
+                true => crate::contacts::merge::ssr::undoable(state, contact_id).await,
+                false => Ok(Vec::new()),
+            }
+        };
+        let (about, phones, talks, mut history, owners, custom, duplicates, merges) = tokio::try_join!(
             async { about.await.map_err(AppError::from) },
             async { phones.await.map_err(AppError::from) },
             async { talks.await.map_err(AppError::from) },
             async { history.await.map_err(AppError::from) },
             owners,
             custom,
+            duplicates,
+            merges,
         )?;
         let (created_at, created_by, created_from, country) = about;
         history.reverse();
@@ -542,6 +563,8 @@ pub mod ssr {
                 })
                 .collect(),
             custom,
+            duplicates,
+            merges,
             created_at,
             created_by,
             created_from,
@@ -780,6 +803,7 @@ pub mod ssr {
             (Some(field.key()), before.as_deref(), after.as_deref()),
         )
         .await?;
+        refresh(&mut tx, user.org_id, contact_id).await?;
         tx.commit().await?;
         state.hub.contact_changed(user.org_id, contact_id);
         detail_for(&state, &user, contact_id).await
@@ -870,6 +894,7 @@ pub mod ssr {
             (Some("phones"), None, Some(number.as_str())),
         )
         .await?;
+        refresh(&mut tx, user.org_id, contact_id).await?;
         tx.commit().await?;
         state.hub.contact_changed(user.org_id, contact_id);
         detail_for(&state, &user, contact_id).await
@@ -899,6 +924,7 @@ pub mod ssr {
             (Some("phones"), Some(number.as_str()), None),
         )
         .await?;
+        refresh(&mut tx, user.org_id, contact_id).await?;
         tx.commit().await?;
         state.hub.contact_changed(user.org_id, contact_id);
         detail_for(&state, &user, contact_id).await
@@ -959,6 +985,7 @@ pub mod ssr {
             (Some("contacts"), None, None),
         )
         .await?;
+        refresh(&mut tx, user.org_id, id).await?;
         tx.commit().await?;
         Ok(id)
     }
@@ -968,7 +995,21 @@ pub mod ssr {
         let state = AppState::current()?;
         reached(&state, &user.actor(), contact_id).await?;
         let mut tx = state.db.begin().await?;
-        // What refers to it stays, without it.
+        // The contacts merged into it go with it (their links led to it).
+        let gone: Vec<(i64,)> = sqlx::query_as(
+            "WITH RECURSIVE gone (id) AS (SELECT CAST($1 AS BIGINT) UNION \
+             SELECT c.id FROM contacts c JOIN gone g ON c.merged_into_id = g.id) \
+             SELECT id FROM gone",
+        )
+        .bind(contact_id)
+        .fetch_all(&mut *tx)
+        .await?;
+        let gone = gone
+            .iter()
+            .map(|(id,)| id.to_string())
+            .collect::<Vec<_>>()
+            .join(",");
+        // What refers to them stays, without them.
         for table in [
             "conversations",
             "deals",
@@ -977,26 +1018,38 @@ pub mod ssr {
             "call_logs",
             "notes",
         ] {
+            // The ids were read from the database just above.
             sqlx::query(&format!(
-                "UPDATE {table} SET contact_id = NULL WHERE contact_id = $1 AND org_id = $2"
+                "UPDATE {table} SET contact_id = NULL WHERE contact_id IN ({gone}) AND org_id = $1"
             ))
-            .bind(contact_id)
             .bind(user.org_id)
             .execute(&mut *tx)
             .await?;
         }
-        sqlx::query("UPDATE contacts SET merged_into_id = NULL WHERE merged_into_id = $1")
-            .bind(contact_id)
-            .execute(&mut *tx)
-            .await?;
-        sqlx::query("DELETE FROM contacts WHERE id = $1 AND org_id = $2")
-            .bind(contact_id)
-            .bind(user.org_id)
-            .execute(&mut *tx)
-            .await?;
+        sqlx::query(&format!(
+            "DELETE FROM contacts WHERE id IN ({gone}) AND org_id = $1"
+        ))
+        .bind(user.org_id)
+        .execute(&mut *tx)
+        .await?;
         tx.commit().await?;
         state.hub.contact_changed(user.org_id, contact_id);
         Ok(())
+    }
+
+    /// A contact an import just inserted: the start of its history, and its possible
+    /// duplicates.
+    pub async fn after_import(tx: &mut Tx<'_>, org_id: i64, contact_id: i64) -> Result<(), AppError> {
+        record(
+            tx,
+            org_id,
+            contact_id,
+            None,
+            "created",
+            (Some("import"), None, None),
+        )
+        .await?;
+        refresh(tx, org_id, contact_id).await
     }
 
     /// The contact that has a customer's identity: for a number (E.164), the contact whose
@@ -1116,6 +1169,7 @@ pub mod ssr {
                     (Some(channel.as_str()), None, None),
                 )
                 .await?;
+                refresh(tx, org_id, id).await?;
                 Ok(Some(id))
             }
         }
@@ -1202,6 +1256,7 @@ pub mod ssr {
                 (Some(column), None, Some(value)),
             )
             .await?;
+            refresh(tx, org_id, contact_id).await?;
         }
         Ok(())
     }

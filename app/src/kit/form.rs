@@ -76,6 +76,7 @@ pub fn problem_text(locale: Locale, field: Field, problem: Problem) -> String {
             td_string!(locale, errors.not_a_choice).to_string()
         }
         (_, Problem::Unknown) => td_string!(locale, errors.unknown).to_string(),
+        (Field::Contact, Problem::Expired) => td_string!(locale, errors.merge_expired).to_string(),
         (_, Problem::Expired) => td_string!(locale, errors.invite_expired).to_string(),
         (_, Problem::AlreadyUsed) => td_string!(locale, errors.invite_used).to_string(),
         (Field::CurrentPassword, Problem::Wrong) => {

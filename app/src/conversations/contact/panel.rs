@@ -10,7 +10,7 @@ use leptos::prelude::*;
 use super::{create_contact, link_contact};
 use crate::contacts::{
     load_contact, search_contacts, ContactDetail, ContactFields, ContactView, Conversations,
-    Editing, NewContact,
+    Duplicates, Editing, NewContact,
 };
 use crate::conversations::labels::{channel_label, initials};
 use crate::conversations::workspace::Workspace;
@@ -204,7 +204,10 @@ fn ContactTabs(contact_id: i64, first: Option<ContactView>, conversation_id: i64
                                     let shown = move || detail.get().unwrap_or_else(|| loaded.clone());
                                     view! {
                                         {move || match tab.get() {
-                                            Tab::Contact => view! { <ContactFields detail=shown() saved edit /> }
+                                            Tab::Contact => view! {
+                                                <Duplicates detail=shown() saved />
+                                                <ContactFields detail=shown() saved edit />
+                                            }
                                                 .into_any(),
                                             Tab::Crm => view! {
                                                 <h4>{td_string!(locale, contacts.other_conversations)}</h4>
