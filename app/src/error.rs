@@ -65,6 +65,8 @@ pub enum Field {
     Options,
     /// A contact's value of a custom field.
     CustomValue,
+    /// A CSV file of contacts to import, or its mapping.
+    Import,
 }
 
 /// What is wrong with a field's value.

@@ -75,7 +75,7 @@ test('contacts are created, edited in place and found', async ({ page }) => {
   await search.fill('muebles ibarra');
   await search.press('Enter');
   await expect(page).toHaveURL(/q=muebles%20ibarra/);
-  await expect(list.getByRole('link')).toHaveCount(1);
+  await expect(list.locator('.contact-rows').getByRole('link')).toHaveCount(1);
   await expect(list.getByRole('link', { name: new RegExp(`Carla Ibarra ${project}`) })).toBeVisible();
 });
 
@@ -227,4 +227,42 @@ test('a possible duplicate is compared, merged and the merge undone', async ({ p
   await merged.getByRole('button', { name: 'Undo merge' }).click();
   await expect(card.getByRole('heading', { name: 'Pau', exact: true })).toBeVisible();
   await expect(card.getByRole('note').filter({ hasText: 'Possible duplicate of' })).toContainText('Paula Gómez');
+});
+
+// A spreadsheet's CSV imported from the Contacts page: its columns recognised, checked before
+// anything is written (a refused row with its reason, a row matching Lucía), then imported in
+// the background with its report.
+
+test('a CSV file is checked and imported with a report of the rows refused', async ({ page }) => {
+  const project = test.info().project.name;
+  test.skip(!(project in sandboxPorts), 'needs JavaScript');
+  await signIn(page);
+  await page.goto('/contacts');
+  await hydrated(page);
+  await expect(page.getByRole('link', { name: 'Export CSV' })).toHaveAttribute('href', '/api/contacts.csv');
+  await page.getByRole('link', { name: 'Import', exact: true }).click();
+  await expect(page).toHaveURL(/import=new/);
+  const sheet = page.locator('.import-sheet');
+  await sheet.getByLabel('CSV file').setInputFiles({
+    name: `clientes-${project}.csv`,
+    mimeType: 'text/csv',
+    buffer: Buffer.from('Nombre;Teléfono;Correo\nRosa Núñez;55 2222 3333;rosa@example.com\nTomás;hola;\nLucía;55 1234 5678;\n'),
+  });
+  await expect(sheet).toContainText('3 rows');
+  await expect(sheet.getByLabel('Teléfono')).toHaveValue('phone');
+  await sheet.getByLabel('Nombre').selectOption('name');
+  await sheet.getByRole('button', { name: 'Check the file' }).click();
+  await expect(sheet.getByRole('status')).toHaveText('3 rows: 1 cannot be imported, 1 match contacts already there.');
+  await expect(sheet.locator('.refused')).toContainText('not a valid phone number');
+  await expect(sheet.locator('.import-matches')).toContainText('Lucía Pérez Soto');
+  await shot(page, '58-contact-import-check');
+  await sheet.getByRole('button', { name: 'Start the import' }).click();
+  await expect(page).toHaveURL(/import=\d+/);
+  const done = page.locator('.import-sheet');
+  await expect(done).toContainText('Import finished.');
+  await expect(done.getByRole('status')).toHaveText('Created: 1 · skipped (already there): 1 · refused: 1');
+  await expect(done.locator('.refused')).toContainText('Tomás');
+  await shot(page, '59-contact-import-done');
+  await done.getByRole('link', { name: 'See the contacts' }).click();
+  await expect(page.locator('.contact-list').getByRole('link', { name: /Rosa Núñez/ })).toBeVisible();
 });

@@ -238,3 +238,58 @@ pub async fn contact_add(db: &Db, contact: ContactAdd<'_>) -> Result<i64, CliErr
     tx.commit().await.map_err(AppError::from)?;
     Ok(id)
 }
+
+/// What `buzon contact import` did.
+pub struct Imported {
+    pub created: i64,
+    pub skipped: i64,
+    /// Each row refused: its number and why.
+    pub rejects: Vec<(i64, String)>,
+}
+
+/// `buzon contact import …`: the file imported as the Contacts page would, with the mapping its
+/// headers suggest, in this process (batch by batch, each committed with its progress).
+pub async fn contact_import(
+    db: &Db,
+    org: &str,
+    owner: Option<&str>,
+    keep_duplicates: bool,
+    file: &std::path::Path,
+    progress: impl Fn(i64, i64),
+) -> Result<Imported, CliError> {
+    use app::contacts::import::{ssr as imports, OnDuplicate};
+    let org_id = find_org(db, org).await?;
+    let owner_id = match owner {
+        Some(owner) => Some(find_user(db, org_id, owner).await?),
+        None => None,
+    };
+    let bytes = std::fs::read(file)
+        .map_err(|err| CliError::Invalid(format!("{}: {err}", file.display())))?;
+    let name = file
+        .file_name()
+        .map(|n| n.to_string_lossy().to_string())
+        .unwrap_or_default();
+    let preview = imports::create(db, org_id, owner_id, &name, &bytes).await?;
+    imports::complete(&preview.mapping).map_err(|_| {
+        CliError::Invalid(format!(
+            "the headers {:?} give no name and no phone or email column",
+            preview.columns
+        ))
+    })?;
+    let on_duplicate = match keep_duplicates {
+        true => OnDuplicate::Create,
+        false => OnDuplicate::Skip,
+    };
+    imports::queue(db, preview.id, &preview.mapping, on_duplicate).await?;
+    imports::run(db, preview.id, progress).await?;
+    let done = imports::progress(db, preview.id).await?;
+    Ok(Imported {
+        created: done.created,
+        skipped: done.skipped,
+        rejects: done
+            .rejects
+            .into_iter()
+            .map(|r| (r.row, format!("{} ({})", r.error, r.line)))
+            .collect(),
+    })
+}

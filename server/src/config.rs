@@ -123,6 +123,21 @@ pub enum ContactCommand {
         #[arg(long)]
         owner: Option<String>,
     },
+    /// Import contacts from a CSV file (comma or semicolon separated, UTF-8 or Windows-1252),
+    /// its columns recognised by their headers (`nombre`, `teléfono`, `email`, `first_name`…,
+    /// or a custom field's name). Prints each row refused and why.
+    Import {
+        /// The organization's name or id.
+        #[arg(long)]
+        org: String,
+        /// The email of the user who owns the contacts (otherwise nobody).
+        #[arg(long)]
+        owner: Option<String>,
+        /// Make the rows that match an existing contact too (by default they are skipped).
+        #[arg(long)]
+        keep_duplicates: bool,
+        file: std::path::PathBuf,
+    },
 }
 
 #[derive(Debug, Subcommand)]

@@ -6,6 +6,8 @@
 pub mod cli;
 /// Flags and environment variables.
 pub mod config;
+/// Contacts in CSV files: the import's upload, the export, the import worker.
+pub mod contact_files;
 /// Delivering queued sends, exactly once.
 pub mod delivery;
 /// The live stream: a WebSocket replaying and following the event log.
@@ -221,6 +223,13 @@ pub fn router(state: AppState, ingest: ingest::Ingest) -> Router {
         .route("/media/{attachment_id}", get(media::serve))
         .route("/media/{attachment_id}/shared", get(media::serve_shared))
         .route(
+            "/api/contact_imports",
+            post(contact_files::upload).layer(axum::extract::DefaultBodyLimit::max(
+                contact_files::UPLOAD_LIMIT,
+            )),
+        )
+        .route("/api/contacts.csv", get(contact_files::export))
+        .route(
             "/api/upload",
             post(media::upload).layer(axum::extract::DefaultBodyLimit::max(
                 channels::api::MAX_DOWNLOAD + 64 * 1024,
@@ -335,6 +344,7 @@ pub async fn serve(
             }
         }),
         tokio::spawn(jobs::Jobs::from_state(&state, ingest.clone()).run()),
+        tokio::spawn(contact_files::run_imports(state.db.clone())),
         tokio::spawn(close_due_conversations(
             state.db.clone(),
             state.hub.clone(),

@@ -103,6 +103,37 @@ async fn run(cli: Cli) -> Result<(), String> {
             println!("contact {id} created: {first_name} {last_name}");
             Ok(())
         }
+        Command::Contact(ContactCommand::Import {
+            org,
+            owner,
+            keep_duplicates,
+            file,
+        }) => {
+            let db = open(&common.database_url()).await?;
+            let imported = cli::contact_import(
+                &db,
+                &org,
+                owner.as_deref(),
+                keep_duplicates,
+                &file,
+                |done, all| {
+                    eprint!("\r{done} / {all} rows");
+                },
+            )
+            .await
+            .map_err(|e| e.to_string())?;
+            eprintln!();
+            for (row, why) in &imported.rejects {
+                println!("row {row} refused: {why}");
+            }
+            println!(
+                "{} contacts created, {} skipped (already there), {} rows refused",
+                imported.created,
+                imported.skipped,
+                imported.rejects.len()
+            );
+            Ok(())
+        }
         Command::Account(AccountCommand::Connect {
             org,
             channel,

@@ -356,11 +356,16 @@ pub mod ssr {
 
     /// The custom fields of `org_id`.
     pub async fn of_org(state: &AppState, org_id: i64) -> Result<Vec<CustomField>, AppError> {
+        of_db(&state.db, org_id).await
+    }
+
+    /// The same, for the workers and the command line.
+    pub async fn of_db(db: &crate::db::Db, org_id: i64) -> Result<Vec<CustomField>, AppError> {
         let rows: Vec<Stored> = sqlx::query_as(
             "SELECT id, name, key, kind, options FROM contact_fields WHERE org_id = $1 ORDER BY id",
         )
         .bind(org_id)
-        .fetch_all(&state.db.pool)
+        .fetch_all(&db.pool)
         .await?;
         Ok(rows.into_iter().map(Stored::field).collect())
     }

@@ -14,6 +14,10 @@ pub mod custom;
 pub mod duplicates;
 /// A contact's fields as the page and the inbox's panel edit them.
 pub mod fields;
+/// Contacts from a CSV file, and to one.
+pub mod import;
+/// The import's screens.
+mod import_sheet;
 /// Merging two contacts into one, and undoing it.
 pub mod merge;
 /// The merge screen.
@@ -38,8 +42,8 @@ pub mod ssr {
     pub use super::custom::ssr::by_key as custom_values;
     pub use super::phones;
     pub use super::store::ssr::{
-        after_import, after_profile, by_id, for_new_conversation, insert, learn_whatsapp, reachable,
-        take_identity, NewContactRecord, ProfiledCustomer,
+        after_import, after_profile, by_id, for_new_conversation, insert, learn_whatsapp,
+        reachable, take_identity, NewContactRecord, ProfiledCustomer,
     };
 }
 
@@ -226,6 +230,8 @@ pub struct ContactList {
     pub owners: Vec<(i64, String)>,
     /// The caller may create contacts.
     pub may_create: bool,
+    /// The caller keeps the CRM: may import and export.
+    pub may_manage: bool,
 }
 
 /// A secondary phone.

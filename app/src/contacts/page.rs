@@ -9,6 +9,7 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 
 use super::fields::{field_label, ContactFields, Conversations, Duplicates, Editing};
+use super::import_sheet::{ImportProgress, NewImport};
 use super::merge_sheet::MergeSheet;
 use super::{
     add_contact, delete_contact, load_contact, load_contacts, ContactDetail, ContactEvent,
@@ -93,6 +94,8 @@ pub fn ContactsPage(changed: Signal<(i64, u32)>) -> impl IntoView {
             .get("merge")
             .and_then(|c| c.parse::<i64>().ok())
     });
+    // `import=new`: a file to import; `import=ID`: an import under way or done.
+    let importing = Memo::new(move |_| query_map.get().get("import"));
     // Bumped when a contact changed: the list reads its first page again.
     let reload = RwSignal::new(0u32);
     let list = Resource::new(
@@ -101,14 +104,21 @@ pub fn ContactsPage(changed: Signal<(i64, u32)>) -> impl IntoView {
     );
     view! {
         <Title text=td_string!(locale, contacts.title) />
-        <div class="contacts" class:has-contact=move || selected.get().is_some()>
+        <div
+            class="contacts"
+            class:has-contact=move || selected.get().is_some() || importing.get().is_some()
+        >
             <ContactListPane query selected list reload changed />
             <section class="contact-pane" aria-label=td_string!(locale, contacts.panel_label)>
-                {move || match (selected.get(), merging.get()) {
-                    (Some(id), Some(other)) => view! { <MergeSheet kept_id=id other_id=other query reload /> }
+                {move || match (importing.get(), selected.get(), merging.get()) {
+                    (Some(import), _, _) => match import.parse::<i64>() {
+                        Ok(id) => view! { <ImportProgress import_id=id reload /> }.into_any(),
+                        Err(_) => view! { <NewImport /> }.into_any(),
+                    },
+                    (None, Some(id), Some(other)) => view! { <MergeSheet kept_id=id other_id=other query reload /> }
                         .into_any(),
-                    (Some(id), None) => view! { <ContactCard contact_id=id query reload changed /> }.into_any(),
-                    (None, _) => view! { <p class="muted contact-pick">{td_string!(locale, contacts.pick)}</p> }
+                    (None, Some(id), None) => view! { <ContactCard contact_id=id query reload changed /> }.into_any(),
+                    (None, None, _) => view! { <p class="muted contact-pick">{td_string!(locale, contacts.pick)}</p> }
                         .into_any(),
                 }}
             </section>
@@ -201,6 +211,24 @@ fn ContactListPane(
                 <h1>{td_string!(locale, contacts.title)}</h1>
                 <ToggleButton open=creating>{td_string!(locale, contacts.new)}</ToggleButton>
             </header>
+            // Who keeps the CRM imports a file and exports what the list shows.
+            <Transition fallback=|| ()>
+                {move || {
+                    first()
+                        .filter(|l| l.may_manage)
+                        .map(|_| {
+                            let export = href(&query.get(), None).replacen("/contacts", "/api/contacts.csv", 1);
+                            view! {
+                                <div class="list-tools">
+                                    <a class="link small" href="/contacts?import=new">{td_string!(locale, contacts.import)}</a>
+                                    <a class="link small" href=export download="contactos.csv">
+                                        {td_string!(locale, contacts.export)}
+                                    </a>
+                                </div>
+                            }
+                        })
+                }}
+            </Transition>
             <Show when=move || creating.get()>
                 <NewContact query reload creating />
             </Show>

@@ -188,15 +188,7 @@ pub mod ssr {
             created_from,
         } = contact;
         if let Some(phone) = &phone {
-            let taken: Option<(i64,)> = sqlx::query_as(
-                "SELECT id FROM contacts WHERE org_id = $1 AND whatsapp_phone = $2 \
-                 AND merged_into_id IS NULL",
-            )
-            .bind(owner.org_id)
-            .bind(phone)
-            .fetch_optional(&mut **tx)
-            .await?;
-            if taken.is_some() {
+            if whatsapp_taken(tx, owner.org_id, phone, 0).await? {
                 return Err(AppError::invalid(Field::WhatsappPhone, Problem::Taken));
             }
         }
@@ -304,18 +296,29 @@ pub mod ssr {
         Text(String),
     }
 
+    /// A contact as the list reads it.
     #[derive(sqlx::FromRow)]
-    struct ListedRow {
-        id: i64,
-        first_name: String,
-        last_name: String,
-        company: Option<String>,
-        email: Option<String>,
-        primary_phone: Option<String>,
-        whatsapp_phone: Option<String>,
-        owner_name: Option<String>,
-        last_activity_at: EpochMs,
-        sort_name: String,
+    pub(in crate::contacts) struct ListedRow {
+        pub id: i64,
+        pub first_name: String,
+        pub last_name: String,
+        pub company: Option<String>,
+        pub email: Option<String>,
+        pub primary_phone: Option<String>,
+        pub whatsapp_phone: Option<String>,
+        pub owner_name: Option<String>,
+        pub last_activity_at: EpochMs,
+        pub sort_name: String,
+    }
+
+    impl ListedRow {
+        /// Where the page after this row starts, in `sort`'s order.
+        pub fn cursor(&self, sort: ContactSort) -> (String, i64) {
+            match sort {
+                ContactSort::Name => (self.sort_name.clone(), self.id),
+                ContactSort::Activity => (self.last_activity_at.0.to_string(), self.id),
+            }
+        }
     }
 
     /// The team's active members, by name: owners to filter by or give a contact to.
@@ -335,6 +338,44 @@ pub mod ssr {
         let state = AppState::current()?;
         let actor = user.actor();
         let country = org_country(&state, user.org_id).await?;
+        let mut rows = listed(&state, &user, &query, PAGE + 1).await?;
+        let has_more = rows.len() > PAGE;
+        rows.truncate(PAGE);
+        let contacts = rows
+            .into_iter()
+            .map(|row| ContactRow {
+                cursor: row.cursor(query.sort),
+                id: row.id,
+                phone: row
+                    .primary_phone
+                    .or(row.whatsapp_phone)
+                    .map(|p| phones::display(&p, country.as_deref())),
+                first_name: row.first_name,
+                last_name: row.last_name,
+                company: row.company,
+                email: row.email,
+                owner_name: row.owner_name,
+                last_activity_at: row.last_activity_at,
+            })
+            .collect();
+        Ok(ContactList {
+            contacts,
+            has_more,
+            owners: team(&state, user.org_id).await?,
+            may_create: can_use_contacts(&actor),
+            may_manage: can_manage_contacts(&actor),
+        })
+    }
+
+    /// The contacts `user` may reach that `query` asks for, at most `limit`, from where
+    /// `query.after_*` says (keyset).
+    pub(in crate::contacts) async fn listed(
+        state: &AppState,
+        user: &CurrentUser,
+        query: &ContactQuery,
+        limit: usize,
+    ) -> Result<Vec<ListedRow>, AppError> {
+        let actor = user.actor();
         let mut args = vec![Arg::Int(user.org_id)];
         let next = |args: &mut Vec<Arg>, arg: Arg| {
             args.push(arg);
@@ -378,7 +419,7 @@ pub mod ssr {
                     .to_string(),
             );
         }
-        if let Some(from) = query.created_from.filter(|f| !f.is_empty()) {
+        if let Some(from) = query.created_from.clone().filter(|f| !f.is_empty()) {
             let from = next(&mut args, Arg::Text(from));
             conditions.push(format!("c.created_from = {from}"));
         }
@@ -386,7 +427,7 @@ pub mod ssr {
             ContactSort::Name => "c.sort_name, c.id",
             ContactSort::Activity => "c.last_activity_at DESC, c.id DESC",
         };
-        if let (Some(key), Some(id)) = (query.after_key, query.after_id) {
+        if let (Some(key), Some(id)) = (query.after_key.clone(), query.after_id) {
             match query.sort {
                 ContactSort::Name => {
                     let key = next(&mut args, Arg::Text(key));
@@ -407,9 +448,8 @@ pub mod ssr {
             "SELECT c.id, c.first_name, c.last_name, c.company, c.email, c.primary_phone, \
                     c.whatsapp_phone, u.name AS owner_name, c.last_activity_at, c.sort_name \
              FROM contacts c LEFT JOIN users u ON u.id = c.owner_id \
-             WHERE {} ORDER BY {order} LIMIT {}",
+             WHERE {} ORDER BY {order} LIMIT {limit}",
             conditions.join(" AND "),
-            PAGE + 1
         );
         let mut rows = sqlx::query_as::<_, ListedRow>(&sql);
         for arg in args {
@@ -418,35 +458,7 @@ pub mod ssr {
                 Arg::Text(value) => rows.bind(value),
             };
         }
-        let mut rows = rows.fetch_all(&state.db.pool).await?;
-        let has_more = rows.len() > PAGE;
-        rows.truncate(PAGE);
-        let contacts = rows
-            .into_iter()
-            .map(|row| ContactRow {
-                cursor: match query.sort {
-                    ContactSort::Name => (row.sort_name, row.id),
-                    ContactSort::Activity => (row.last_activity_at.0.to_string(), row.id),
-                },
-                id: row.id,
-                phone: row
-                    .primary_phone
-                    .or(row.whatsapp_phone)
-                    .map(|p| phones::display(&p, country.as_deref())),
-                first_name: row.first_name,
-                last_name: row.last_name,
-                company: row.company,
-                email: row.email,
-                owner_name: row.owner_name,
-                last_activity_at: row.last_activity_at,
-            })
-            .collect();
-        Ok(ContactList {
-            contacts,
-            has_more,
-            owners: team(&state, user.org_id).await?,
-            may_create: can_use_contacts(&actor),
-        })
+        Ok(rows.fetch_all(&state.db.pool).await?)
     }
 
     /// The contact `contact_id` if `actor` may reach it; not found otherwise (someone who may
@@ -619,7 +631,11 @@ pub mod ssr {
     }
 
     /// An optional text: empty is none.
-    fn optional(value: &str, field: Field, max: usize) -> Result<Option<String>, AppError> {
+    pub(in crate::contacts) fn optional(
+        value: &str,
+        field: Field,
+        max: usize,
+    ) -> Result<Option<String>, AppError> {
         match value.trim() {
             "" => Ok(None),
             text => validate::text(field, text, max).map(Some),
@@ -627,7 +643,11 @@ pub mod ssr {
     }
 
     /// A number typed for `field`, in E.164; empty is none.
-    fn phone(value: &str, field: Field, country: Option<&str>) -> Result<Option<String>, AppError> {
+    pub(in crate::contacts) fn phone(
+        value: &str,
+        field: Field,
+        country: Option<&str>,
+    ) -> Result<Option<String>, AppError> {
         match value.trim() {
             "" => Ok(None),
             text => phones::normalize(text, country)
@@ -637,7 +657,7 @@ pub mod ssr {
     }
 
     /// An Instagram username as Instagram writes it: without `@`, in lower case.
-    fn instagram(value: &str) -> Result<Option<String>, AppError> {
+    pub(in crate::contacts) fn instagram(value: &str) -> Result<Option<String>, AppError> {
         let name = value.trim().trim_start_matches('@').to_ascii_lowercase();
         if name.is_empty() {
             return Ok(None);
@@ -657,7 +677,7 @@ pub mod ssr {
     }
 
     /// A Facebook page-scoped ID: digits.
-    fn facebook(value: &str) -> Result<Option<String>, AppError> {
+    pub(in crate::contacts) fn facebook(value: &str) -> Result<Option<String>, AppError> {
         let id = value.trim();
         if id.is_empty() {
             return Ok(None);
@@ -670,7 +690,7 @@ pub mod ssr {
     }
 
     /// Another contact of the organization already has this WhatsApp number.
-    async fn whatsapp_taken(
+    pub(in crate::contacts) async fn whatsapp_taken(
         tx: &mut Tx<'_>,
         org_id: i64,
         phone: &str,
@@ -1039,7 +1059,11 @@ pub mod ssr {
 
     /// A contact an import just inserted: the start of its history, and its possible
     /// duplicates.
-    pub async fn after_import(tx: &mut Tx<'_>, org_id: i64, contact_id: i64) -> Result<(), AppError> {
+    pub async fn after_import(
+        tx: &mut Tx<'_>,
+        org_id: i64,
+        contact_id: i64,
+    ) -> Result<(), AppError> {
         record(
             tx,
             org_id,

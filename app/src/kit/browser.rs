@@ -144,6 +144,28 @@ pub fn upload(
     progress: impl Fn(f64) + 'static,
     done: impl FnOnce(Result<AttachmentView, AppError>) + 'static,
 ) {
+    let url = match conversation_id {
+        Some(id) => format!("/api/upload?conversation_id={id}"),
+        None => "/api/upload".to_string(),
+    };
+    send_file(url, file, true, progress, move |answer| {
+        done(answer.and_then(|body| {
+            crate::json::from_str::<AttachmentView>(&body)
+                .map_err(|e| AppError::Transport(e.to_string()))
+        }))
+    });
+}
+
+/// Sends a file as the body of `POST url` (a form's `file` field when `as_form`), reporting
+/// the fraction sent as it goes, then calls `done` with the answer's body, or the server's
+/// refusal.
+pub fn send_file(
+    url: String,
+    file: PickedFile,
+    as_form: bool,
+    progress: impl Fn(f64) + 'static,
+    done: impl FnOnce(Result<String, AppError>) + 'static,
+) {
     #[cfg(feature = "hydrate")]
     {
         use std::cell::RefCell;
@@ -151,20 +173,14 @@ pub fn upload(
         use wasm_bindgen::closure::Closure;
         use wasm_bindgen::JsCast;
 
-        type Done = Box<dyn FnOnce(Result<AttachmentView, AppError>)>;
+        type Done = Box<dyn FnOnce(Result<String, AppError>)>;
         let fail = |done: Done| done(Err(AppError::Transport("upload".into())));
         let done: Rc<RefCell<Option<Done>>> = Rc::new(RefCell::new(Some(Box::new(done))));
-        let (Ok(request), Ok(form)) = (web_sys::XmlHttpRequest::new(), web_sys::FormData::new())
-        else {
+        let Ok(request) = web_sys::XmlHttpRequest::new() else {
             if let Some(done) = done.borrow_mut().take() {
                 fail(done);
             }
             return;
-        };
-        let _ = form.append_with_blob_and_filename("file", &file, &file.name());
-        let url = match conversation_id {
-            Some(id) => format!("/api/upload?conversation_id={id}"),
-            None => "/api/upload".to_string(),
         };
         if request.open("POST", &url).is_err() {
             if let Some(done) = done.borrow_mut().take() {
@@ -192,8 +208,7 @@ pub fn upload(
                 let status = request.status().unwrap_or(0);
                 let body = request.response_text().ok().flatten().unwrap_or_default();
                 let result = if status == 200 {
-                    crate::json::from_str::<AttachmentView>(&body)
-                        .map_err(|e| AppError::Transport(e.to_string()))
+                    Ok(body)
                 } else {
                     Err(crate::json::from_str::<AppError>(&body)
                         .unwrap_or_else(|_| AppError::Transport(format!("status {status}"))))
@@ -205,7 +220,14 @@ pub fn upload(
         // Both handlers live until the request ends; they are small and few.
         on_progress.forget();
         finished.forget();
-        if request.send_with_opt_form_data(Some(&form)).is_err() {
+        let sent = match as_form {
+            true => web_sys::FormData::new().and_then(|form| {
+                form.append_with_blob_and_filename("file", &file, &file.name())?;
+                request.send_with_opt_form_data(Some(&form))
+            }),
+            false => request.send_with_opt_blob(Some(&file)),
+        };
+        if sent.is_err() {
             if let Some(done) = done.borrow_mut().take() {
                 fail(done);
             }
@@ -213,7 +235,7 @@ pub fn upload(
     }
     #[cfg(not(feature = "hydrate"))]
     {
-        let _ = (conversation_id, file, progress);
+        let _ = (url, file, as_form, progress);
         done(Err(AppError::Transport("no browser".into())));
     }
 }

@@ -73,6 +73,12 @@ pub fn date(at: EpochMs, offset_minutes: i32) -> String {
     format!("{day:02}/{month:02}/{year}")
 }
 
+/// `2026-11-22T14:05Z`: a moment in UTC as files exchanged between programs write it.
+pub fn iso_date(at: EpochMs) -> String {
+    let (year, month, day) = civil_from_days(local_day(at, 0));
+    format!("{year:04}-{month:02}-{day:02}T{}Z", time_of_day(at, 0))
+}
+
 /// `22/11`: a day of the last weeks, where the year goes without saying.
 pub fn short_date(at: EpochMs, offset_minutes: i32) -> String {
     let (_, month, day) = civil_from_days(local_day(at, offset_minutes));
@@ -113,6 +119,11 @@ mod tests {
     }
 
     use super::*;
+
+    #[test]
+    fn files_get_moments_in_utc() {
+        assert_eq!(iso_date(EpochMs(1_795_321_500_000)), "2026-11-22T04:25Z");
+    }
 
     #[test]
     fn times_and_dates_in_the_viewers_zone() {

@@ -17,6 +17,7 @@ pub fn problem_text(locale: Locale, field: Field, problem: Problem) -> String {
             td_string!(locale, errors.consent_required).to_string()
         }
         (Field::Phone, Problem::Required) => td_string!(locale, errors.phone_missing).to_string(),
+        (Field::Import, Problem::Required) => td_string!(locale, errors.import_empty).to_string(),
         (Field::Options, Problem::Required) => {
             td_string!(locale, errors.options_missing).to_string()
         }
@@ -43,6 +44,10 @@ pub fn problem_text(locale: Locale, field: Field, problem: Problem) -> String {
         (Field::Email, Problem::Malformed) => {
             td_string!(locale, errors.email_malformed).to_string()
         }
+        (Field::Import, Problem::Malformed) => {
+            td_string!(locale, errors.import_malformed).to_string()
+        }
+        (Field::Import, Problem::Unknown) => td_string!(locale, errors.import_mapping).to_string(),
         (Field::CustomValue, Problem::Malformed) => {
             td_string!(locale, errors.value_malformed).to_string()
         }
