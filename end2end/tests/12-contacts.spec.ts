@@ -19,6 +19,16 @@ test('contacts are created, edited in place and found', async ({ page }) => {
   await organization.getByLabel('Country of numbers without a prefix').selectOption('MX');
   await organization.getByRole('button', { name: 'Save' }).click();
   await expect(organization.getByRole('status')).toContainText('Country saved.');
+  // Each line says what its new conversations do with their customer's contact.
+  const line = page.getByRole('listitem').filter({ hasText: '106540352242922' });
+  const mode = line.getByLabel('Contacts of new conversations');
+  await expect(mode).toHaveValue('associate');
+  await mode.selectOption('create');
+  await expect.poll(async () => {
+    await page.reload();
+    await hydrated(page);
+    return mode.inputValue();
+  }).toBe('create');
 
   await page.goto('/contacts');
   await hydrated(page);
@@ -221,7 +231,10 @@ test('a possible duplicate is compared, merged and the merge undone', async ({ p
   const merged = card.getByRole('note').filter({ hasText: 'was merged into this contact' });
   await expect(merged).toBeVisible();
   await expect(card.locator('.contact-history')).toContainText('Merged Paula Gómez into this contact');
-  await expect(list.getByRole('link', { name: /Paula Gómez/ })).toHaveCount(1);
+  if (project !== 'phone') {
+    // The list has one Paula now (on a phone the contact takes the screen).
+    await expect(list.getByRole('link', { name: /Paula Gómez/ })).toHaveCount(1);
+  }
   await shot(page, '57-contact-merged');
 
   await merged.getByRole('button', { name: 'Undo merge' }).click();

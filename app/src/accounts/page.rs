@@ -5,8 +5,10 @@ use channels::Channel;
 use leptos::prelude::*;
 
 use super::{
-    import_business_app, test_account, AccountView, Accounts, DisconnectAccount, SaveAccount,
+    import_business_app, set_contact_mode, test_account, AccountView, Accounts, DisconnectAccount,
+    SaveAccount,
 };
+use crate::auto_contacts::ContactMode;
 use crate::epoch::EpochMs;
 use crate::error::{AppError, Field};
 use crate::i18n::*;
@@ -160,6 +162,7 @@ pub fn AccountsSection(
                                         {limit.map(|limit| view! { <span class="muted small">{limit}</span> })}
                                     </div>
                                     <LineAlert notices=alerts />
+                                    {connected.then(|| view! { <ContactModeChoice id mode=account.contact_mode /> })}
                                     <div class="account-controls">
                                         <button
                                             class="button small"
@@ -404,5 +407,41 @@ fn AccountForm(
                 </Show>
             </div>
         </ActionForm>
+    }
+}
+
+/// What a new conversation on the account does with its customer's contact.
+#[component]
+fn ContactModeChoice(id: i64, mode: ContactMode) -> impl IntoView {
+    let locale = use_locale();
+    let error = RwSignal::new(None::<AppError>);
+    let save = Action::new(move |mode: &String| {
+        let mode = mode.clone();
+        async move { set_contact_mode(id, mode).await }
+    });
+    Effect::new(move |_| {
+        if let Some(result) = save.value().get() {
+            error.set(result.err());
+        }
+    });
+    let select_id = format!("contact-mode-{id}");
+    view! {
+        <div class="contact-mode">
+            <label for=select_id.clone() class="small">{td_string!(locale, settings.contact_mode)}</label>
+            <select id=select_id on:change=move |ev| { save.dispatch(event_target_value(&ev)); }>
+                {ContactMode::ALL
+                    .into_iter()
+                    .map(|choice| {
+                        let label = match choice {
+                            ContactMode::Off => td_string!(locale, settings.contact_mode_off),
+                            ContactMode::Associate => td_string!(locale, settings.contact_mode_associate),
+                            ContactMode::CreateAndAssociate => td_string!(locale, settings.contact_mode_create),
+                        };
+                        view! { <option value=choice.key() selected=choice == mode>{label}</option> }
+                    })
+                    .collect_view()}
+            </select>
+            <crate::kit::form::ErrorNote error />
+        </div>
     }
 }
