@@ -88,11 +88,17 @@ impl Api {
                 let body = whatsapp_body(send);
                 let answer =
                     graph_call(self.bearer(self.http.post(url), access).json(&body)).await?;
+                let recipient = answer
+                    .pointer("/contacts/0/wa_id")
+                    .and_then(Value::as_str)
+                    .filter(|wa_id| *wa_id != send.to)
+                    .map(str::to_string);
                 answer
                     .pointer("/messages/0/id")
                     .and_then(Value::as_str)
                     .map(|id| Sent {
                         provider_id: id.to_string(),
+                        recipient,
                     })
                     .ok_or_else(|| unknown("the answer has no message id"))
             }
@@ -106,6 +112,7 @@ impl Api {
                     .and_then(Value::as_str)
                     .map(|id| Sent {
                         provider_id: id.to_string(),
+                        recipient: None,
                     })
                     .ok_or_else(|| unknown("the answer has no message id"))
             }
@@ -167,6 +174,7 @@ impl Api {
                     .and_then(Value::as_str)
                     .map(|id| Sent {
                         provider_id: id.to_string(),
+                        recipient: None,
                     })
                     .ok_or_else(|| unknown("the answer has no sid"))
             }

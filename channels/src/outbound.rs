@@ -63,6 +63,9 @@ pub enum Outbound {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Sent {
     pub provider_id: String,
+    /// Who WhatsApp says received it (`contacts[0].wa_id`) when that is not how the send
+    /// named them: a Mexican mobile sent to as `52…` is the user `521…`.
+    pub recipient: Option<String>,
 }
 
 /// Why a call did not succeed, and what may be done about it.

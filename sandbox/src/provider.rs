@@ -132,7 +132,7 @@ async fn whatsapp_send(world: Shared, line: String, body: Value) -> Response {
     let Some(to) = body["to"]
         .as_str()
         .or(body["recipient"].as_str())
-        .map(str::to_string)
+        .map(whatsapp_user)
     else {
         return graph_error(
             StatusCode::BAD_REQUEST,
@@ -290,11 +290,27 @@ async fn whatsapp_send(world: Shared, line: String, body: Value) -> Response {
         hang(&world).await;
     }
     let mut answer = json!({"messaging_product": "whatsapp",
-        "contacts": [{"input": to, "wa_id": to}], "messages": [{"id": id}]});
+        "contacts": [{"input": body["to"].as_str().unwrap_or(&to), "wa_id": to}],
+        "messages": [{"id": id}]});
     if kind == "template" {
         answer["messages"][0]["message_status"] = json!("accepted");
     }
     Json(answer).into_response()
+}
+
+/// The WhatsApp user a send's `to` names, as WhatsApp answers it in `contacts[].wa_id`: the
+/// number's digits, and for a Mexican mobile written `52` and ten digits, the `521…` id its
+/// user has (and writes from).
+pub fn whatsapp_user(to: &str) -> String {
+    // A username (business-scoped user id) is kept as it is.
+    if to.chars().any(char::is_alphabetic) {
+        return to.to_string();
+    }
+    let digits: String = to.chars().filter(char::is_ascii_digit).collect();
+    match digits.strip_prefix("52") {
+        Some(rest) if rest.len() == 10 => format!("521{rest}"),
+        _ => digits,
+    }
 }
 
 async fn messenger_send(world: Shared, channel: Channel, account: String, body: Value) -> Response {

@@ -161,7 +161,12 @@ impl Worker {
             Err(err) => Err(err),
         };
         match outcome {
-            Ok(sent) => self.finish(outbox_id, &sending, Ok(sent.provider_id)).await,
+            Ok(sent) => {
+                if let Some(recipient) = &sent.recipient {
+                    self.recipient_is(&sending, recipient).await?;
+                }
+                self.finish(outbox_id, &sending, Ok(sent.provider_id)).await
+            }
             Err(CallError::Unknown { reason }) => {
                 self.unknown_outcome(outbox_id, &sending, attempts, &reason)
                     .await
@@ -177,6 +182,25 @@ impl Worker {
             }
             Err(err) => self.finish(outbox_id, &sending, Err(err)).await,
         }
+    }
+
+    /// WhatsApp named the customer otherwise than the conversation did (a Mexican mobile sent
+    /// to as `52…` is the user `521…`, who answers as such): the conversation takes WhatsApp's
+    /// name, so that the answer lands in it, unless another conversation of the line already
+    /// has it.
+    async fn recipient_is(&self, sending: &Sending, recipient: &str) -> Result<(), AppError> {
+        sqlx::query(
+            "UPDATE conversations SET customer_key = $1 WHERE id = $2 AND customer_key = $3 \
+             AND NOT EXISTS (SELECT 1 FROM conversations o WHERE o.account_id = $4 \
+             AND o.customer_key = $1)",
+        )
+        .bind(recipient)
+        .bind(sending.conversation_id)
+        .bind(&sending.send.to)
+        .bind(sending.account_id)
+        .execute(&self.db.pool)
+        .await?;
+        Ok(())
     }
 
     /// A send may or may not have reached the provider. Where the provider echoes Buzón's

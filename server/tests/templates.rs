@@ -1,6 +1,7 @@
 //! Templates against the sandbox: synced with Meta's review (only the approved ones sendable),
 //! priced per category, sent with parameters when the window is closed, refused where
-//! templates do not exist; Meta's review after a sync reaching Buzón as webhooks.
+//! templates do not exist; Meta's review after a sync reaching Buzón as webhooks; a
+//! conversation started with a Mexican mobile taking the id WhatsApp answers with.
 
 mod common;
 
@@ -14,6 +15,7 @@ use serde_json::{json, Value};
 on_both_databases!(
     a_closed_window_is_reopened_with_a_priced_template,
     twilio_templates_come_from_its_content_api_and_go_by_content_sid,
+    a_mexican_mobile_started_as_52_answers_in_the_same_conversation,
 );
 
 /// The first template the provider received.
@@ -263,5 +265,96 @@ async fn twilio_templates_come_from_its_content_api_and_go_by_content_sid(backen
         serde_json::from_str::<Value>(request["ContentVariables"].as_str().unwrap()).unwrap(),
         json!({"1": "Lucía", "2": "A-9"})
     );
+    pair.stop().await;
+}
+
+async fn a_mexican_mobile_started_as_52_answers_in_the_same_conversation(backend: Backend) {
+    let pair = Pair::start(backend).await;
+    let line = pair.sandbox.lock().unwrap().lines[0]
+        .phone_number_id
+        .clone();
+    let (account_id,): (i64,) = sqlx::query_as("SELECT id FROM accounts WHERE external_id = $1")
+        .bind(&line)
+        .fetch_one(&pair.db.pool)
+        .await
+        .unwrap();
+    pair.sync_templates(account_id).await;
+    // Kept as people in Mexico write it (E.164, without the 1 WhatsApp still writes).
+    let (contact,): (i64,) = sqlx::query_as(
+        "INSERT INTO contacts (org_id, first_name, last_name, primary_phone, created_at, \
+         updated_at) SELECT id, 'Julia', 'Mora', '+525543210000', 0, 0 FROM organizations \
+         RETURNING id",
+    )
+    .fetch_one(&pair.db.pool)
+    .await
+    .unwrap();
+    let started = pair
+        .admin
+        .json(
+            "start_conversation",
+            &[
+                ("contact_id", &contact.to_string()),
+                ("account_id", &account_id.to_string()),
+            ],
+        )
+        .await;
+    let conversation_id = started["conversation_id"].as_i64().unwrap();
+    let key = || async {
+        let (key,): (String,) =
+            sqlx::query_as("SELECT customer_key FROM conversations WHERE id = $1")
+                .bind(conversation_id)
+                .fetch_one(&pair.db.pool)
+                .await
+                .unwrap();
+        key
+    };
+    assert_eq!(key().await, "525543210000");
+    let templates = pair
+        .admin
+        .json(
+            "templates",
+            &[("conversation_id", &conversation_id.to_string())],
+        )
+        .await;
+    let template = templates["templates"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["name"] == "seguimiento_pedido")
+        .unwrap()["id"]
+        .clone();
+    let sent = pair
+        .admin
+        .call_json(
+            "send_template",
+            &json!({"conversation_id": conversation_id, "template_id": template,
+                    "params": ["Julia", "B-2"]}),
+        )
+        .await;
+    assert_eq!(sent.status(), StatusCode::OK);
+    // WhatsApp answers the send with the user's id, `521…`: the conversation takes it.
+    eventually("the id WhatsApp gave", Duration::from_secs(15), || async {
+        (key().await == "5215543210000").then_some(())
+    })
+    .await;
+    pair.customer_sends(json!({"channel": "whatsapp", "from": "5215543210000",
+        "name": "Julia Mora", "text": "Gracias, ¿cuándo llega?"}))
+        .await;
+    eventually(
+        "the answer in the conversation",
+        Duration::from_secs(15),
+        || async {
+            let (count,): (i64,) = sqlx::query_as(
+                "SELECT COUNT(*) FROM messages WHERE conversation_id = $1 AND direction = 'in'",
+            )
+            .bind(conversation_id)
+            .fetch_one(&pair.db.pool)
+            .await
+            .unwrap();
+            (count == 1).then_some(())
+        },
+    )
+    .await;
+    assert_eq!(pair.count("SELECT COUNT(*) FROM conversations").await, 1);
     pair.stop().await;
 }

@@ -102,60 +102,100 @@ pub mod ssr {
         .bind(contact_id)
         .execute(&mut **tx)
         .await?;
-        let me: Option<(Option<String>, Option<String>, Option<i64>)> = sqlx::query_as(
-            "SELECT email, company, merged_into_id FROM contacts \
-             WHERE id = $1 AND org_id = $2",
+        #[derive(sqlx::FromRow)]
+        struct Me {
+            email: Option<String>,
+            company: Option<String>,
+            primary_phone: Option<String>,
+            whatsapp_phone: Option<String>,
+            sort_name: String,
+            merged_into_id: Option<i64>,
+        }
+        let me: Option<Me> = sqlx::query_as(
+            "SELECT email, company, primary_phone, whatsapp_phone, sort_name, merged_into_id \
+             FROM contacts WHERE id = $1 AND org_id = $2",
         )
         .bind(contact_id)
         .bind(org_id)
         .fetch_optional(&mut **tx)
         .await?;
-        let Some((email, company, merged)) = me else {
+        let Some(me) = me else {
             return Ok(());
         };
-        if merged.is_some() {
+        if me.merged_into_id.is_some() {
             return Ok(());
         }
-        // Every contact sharing something with it, with what it shares.
+        let others: Vec<(String,)> =
+            sqlx::query_as("SELECT phone FROM contact_phones WHERE contact_id = $1")
+                .bind(contact_id)
+                .fetch_all(&mut **tx)
+                .await?;
+        let mut numbers: Vec<String> = [me.primary_phone.clone(), me.whatsapp_phone.clone()]
+            .into_iter()
+            .flatten()
+            .chain(others.into_iter().map(|(n,)| n))
+            .collect();
+        numbers.sort();
+        numbers.dedup();
+        // Every contact sharing something with it, with what it shares: each an equality on
+        // an index, with the values written in (numbers in E.164 read from the database,
+        // quoted), so that each planner probes its index.
         #[derive(sqlx::FromRow)]
         struct Candidate {
             id: i64,
             why: String,
             company: Option<String>,
         }
+        let quoted = numbers
+            .iter()
+            .map(|n| format!("'{}'", n.replace('\'', "''")))
+            .collect::<Vec<_>>()
+            .join(",");
+        let mut found = Vec::new();
+        if !numbers.is_empty() {
+            found.push(format!(
+                "SELECT id, 'phone' AS why FROM contacts WHERE org_id = $1 \
+                 AND primary_phone IN ({quoted}) \
+                 UNION SELECT id, 'phone' FROM contacts WHERE org_id = $1 \
+                 AND whatsapp_phone IN ({quoted}) \
+                 UNION SELECT contact_id, 'phone' FROM contact_phones WHERE org_id = $1 \
+                 AND phone IN ({quoted})"
+            ));
+        }
+        // Placeholders after $1 (the organization) and $2 (this contact), for what is bound.
+        let mut texts: Vec<&String> = Vec::new();
+        if let Some(email) = &me.email {
+            texts.push(email);
+            found.push(format!(
+                "SELECT id, 'email' AS why FROM contacts WHERE org_id = $1 AND email = ${}",
+                texts.len() + 2
+            ));
+        }
         // The same name counts only with a company to compare.
-        let by_name = match company.is_some() {
-            true => {
-                "UNION SELECT c.id, 'name' FROM contacts c JOIN contacts me ON me.id = $1 \
-                 WHERE c.org_id = $2 AND c.sort_name = me.sort_name AND c.company IS NOT NULL"
-            }
-            false => "",
-        };
-        let candidates: Vec<Candidate> = sqlx::query_as(&format!(
-            "WITH mine AS (\
-                SELECT primary_phone AS phone FROM contacts WHERE id = $1 \
-                  AND primary_phone IS NOT NULL \
-                UNION SELECT whatsapp_phone FROM contacts WHERE id = $1 \
-                  AND whatsapp_phone IS NOT NULL \
-                UNION SELECT phone FROM contact_phones WHERE contact_id = $1\
-             ), found AS (\
-                SELECT c.id, 'phone' AS why FROM contacts c JOIN mine m ON c.primary_phone = m.phone \
-                  WHERE c.org_id = $2 \
-                UNION SELECT c.id, 'phone' FROM contacts c JOIN mine m ON c.whatsapp_phone = m.phone \
-                  WHERE c.org_id = $2 \
-                UNION SELECT p.contact_id, 'phone' FROM contact_phones p \
-                  JOIN mine m ON p.phone = m.phone WHERE p.org_id = $2 \
-                UNION SELECT c.id, 'email' FROM contacts c WHERE c.org_id = $2 AND c.email = $3 \
-                {by_name}\
-             ) \
-             SELECT f.id, f.why, c.company FROM found f JOIN contacts c ON c.id = f.id \
-             WHERE f.id <> $1 AND c.merged_into_id IS NULL"
-        ))
-        .bind(contact_id)
-        .bind(org_id)
-        .bind(&email)
-        .fetch_all(&mut **tx)
-        .await?;
+        if me.company.is_some() {
+            texts.push(&me.sort_name);
+            found.push(format!(
+                "SELECT id, 'name' AS why FROM contacts WHERE org_id = $1 AND sort_name = ${} \
+                 AND company IS NOT NULL",
+                texts.len() + 2
+            ));
+        }
+        if found.is_empty() {
+            return Ok(());
+        }
+        let sql = format!(
+            "SELECT f.id, f.why, c.company FROM ({}) f JOIN contacts c ON c.id = f.id \
+             WHERE f.id <> $2 AND c.merged_into_id IS NULL",
+            found.join(" UNION ")
+        );
+        let mut query = sqlx::query_as::<_, Candidate>(&sql)
+            .bind(org_id)
+            .bind(contact_id);
+        for text in texts {
+            query = query.bind(text);
+        }
+        let candidates = query.fetch_all(&mut **tx).await?;
+        let company = me.company;
         let mut pairs: Vec<(i64, Reason)> = Vec::new();
         for candidate in &candidates {
             if pairs.iter().any(|(id, _)| *id == candidate.id) {

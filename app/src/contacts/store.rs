@@ -70,6 +70,25 @@ pub mod ssr {
         })
     }
 
+    /// A search that is a whole number, as it is kept (E.164, read in the organization's
+    /// country): found by the numbers' indexes, not the search index, whose three-character
+    /// pieces of digits are in a great many contacts.
+    fn whole_number(query: &str, country: Option<&str>) -> Option<String> {
+        is_phone_search(query)
+            .then(|| phones::normalize(query, country).ok())
+            .flatten()
+    }
+
+    /// The condition on contact `c` that it has the number `placeholder` holds (E.164).
+    fn has_number(placeholder: &str) -> String {
+        format!(
+            "c.id IN (SELECT id FROM contacts WHERE org_id = $1 AND primary_phone = {placeholder} \
+             UNION SELECT id FROM contacts WHERE org_id = $1 AND whatsapp_phone = {placeholder} \
+             UNION SELECT contact_id FROM contact_phones WHERE org_id = $1 \
+             AND phone = {placeholder})"
+        )
+    }
+
     /// The most a search returns.
     const FOUND: i64 = 20;
 
@@ -145,11 +164,18 @@ pub mod ssr {
         let Some(term) = contact_term(&query) else {
             return Ok(Vec::new());
         };
+        let country = org_country(&state, user.org_id).await?;
         let mut value = String::new();
-        let matching = CONTACT_SEARCH.matching(state.db.backend, "c.id", &term, |v| {
-            value = v;
-            "$2".to_string()
-        });
+        let matching = match whole_number(&query, country.as_deref()) {
+            Some(number) => {
+                value = number;
+                has_number("$2")
+            }
+            None => CONTACT_SEARCH.matching(state.db.backend, "c.id", &term, |v| {
+                value = v;
+                "$2".to_string()
+            }),
+        };
         let every = can_see_every_contact(&user.actor());
         let reachable = if every {
             String::new()
@@ -389,7 +415,16 @@ pub mod ssr {
             let me = next(&mut args, Arg::Int(user.id));
             conditions.push(reachable_by(&me));
         }
-        if let Some(term) = query.search.as_deref().and_then(contact_term) {
+        let number = match query.search.as_deref() {
+            Some(search) if is_phone_search(search) => {
+                whole_number(search, org_country(state, user.org_id).await?.as_deref())
+            }
+            _ => None,
+        };
+        if let Some(number) = number {
+            let placeholder = next(&mut args, Arg::Text(number));
+            conditions.push(has_number(&placeholder));
+        } else if let Some(term) = query.search.as_deref().and_then(contact_term) {
             let mut value = None;
             let placeholder = format!("${}", args.len() + 1);
             let matching = CONTACT_SEARCH.matching(state.db.backend, "c.id", &term, |v| {
