@@ -29,10 +29,15 @@ run() {
   "$bench" seed --database-url "$url" --contacts "${CONTACTS:-1000000}"
   BUZON_LISTEN="127.0.0.1:$port" BUZON_SITE_ROOT=target/site "$bin" serve &
   local pid=$!
-  for _ in $(seq 100); do curl -fs "http://127.0.0.1:$port/healthz" >/dev/null && break; sleep 0.1; done
-  curl -s -o /dev/null -c "$data/jar" -d "email=admin@bench.test&password=bench-password-1" "http://127.0.0.1:$port/login"
-  local cookie
-  cookie=$(awk '$6 == "buzon_session" {print $7}' "$data/jar")
+  for _ in $(seq 600); do curl -fs "http://127.0.0.1:$port/healthz" >/dev/null && break; sleep 0.1; done
+  local cookie=""
+  for _ in $(seq 10); do
+    curl -s -o /dev/null -c "$data/jar" -d "email=admin@bench.test&password=bench-password-1" "http://127.0.0.1:$port/login"
+    cookie=$(awk '$6 == "buzon_session" {print $7}' "$data/jar")
+    [ -n "$cookie" ] && break
+    sleep 1
+  done
+  [ -n "$cookie" ] || echo "could not sign in to the server on $port" >&2
   "$bench" measure --base "http://127.0.0.1:$port" --cookie "$cookie" --label "$backend" || true
   kill "$pid"; wait "$pid" 2>/dev/null || true
   "$bench" direct --database-url "$url" --import-rows "${IMPORT_ROWS:-100000}" --label "$backend" || true

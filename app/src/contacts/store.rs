@@ -79,6 +79,14 @@ pub mod ssr {
             .flatten()
     }
 
+    /// A search that is a whole email address: found by the email's index.
+    fn whole_email(query: &str) -> Option<String> {
+        let query = query.trim();
+        (query.contains('@') && !query.contains(' '))
+            .then(|| validate::email(query).ok())
+            .flatten()
+    }
+
     /// The condition on contact `c` that it has the number `placeholder` holds (E.164).
     fn has_number(placeholder: &str) -> String {
         format!(
@@ -166,12 +174,19 @@ pub mod ssr {
         };
         let country = org_country(&state, user.org_id).await?;
         let mut value = String::new();
-        let matching = match whole_number(&query, country.as_deref()) {
-            Some(number) => {
+        let matching = match (
+            whole_number(&query, country.as_deref()),
+            whole_email(&query),
+        ) {
+            (Some(number), _) => {
                 value = number;
                 has_number("$2")
             }
-            None => CONTACT_SEARCH.matching(state.db.backend, "c.id", &term, |v| {
+            (None, Some(email)) => {
+                value = email;
+                "c.email = $2".to_string()
+            }
+            (None, None) => CONTACT_SEARCH.matching(state.db.backend, "c.id", &term, |v| {
                 value = v;
                 "$2".to_string()
             }),
@@ -421,9 +436,13 @@ pub mod ssr {
             }
             _ => None,
         };
+        let email = query.search.as_deref().and_then(whole_email);
         if let Some(number) = number {
             let placeholder = next(&mut args, Arg::Text(number));
             conditions.push(has_number(&placeholder));
+        } else if let Some(email) = email {
+            let placeholder = next(&mut args, Arg::Text(email));
+            conditions.push(format!("c.email = {placeholder}"));
         } else if let Some(term) = query.search.as_deref().and_then(contact_term) {
             let mut value = None;
             let placeholder = format!("${}", args.len() + 1);
@@ -1113,40 +1132,41 @@ pub mod ssr {
 
     /// The contact that has a customer's identity: for a number (E.164), the contact whose
     /// WhatsApp phone it is, else whose primary phone, else one of whose secondary phones;
-    /// for Messenger its page-scoped id, for Instagram its username.
+    /// for Messenger its page-scoped id, for Instagram its username. With whether it was
+    /// found by another field than its WhatsApp phone (the number may be learned then).
     async fn with_identity(
         tx: &mut Tx<'_>,
         org_id: i64,
         channel: Channel,
         identity: &str,
-    ) -> Result<Option<i64>, AppError> {
+    ) -> Result<Option<(i64, bool)>, AppError> {
         let sql = match channel {
             Channel::Whatsapp | Channel::Twilio => {
-                "SELECT id FROM (\
-                   SELECT id, 0 AS rank FROM contacts WHERE org_id = $1 AND whatsapp_phone = $2 \
-                     AND merged_into_id IS NULL \
-                   UNION ALL SELECT id, 1 AS rank FROM contacts WHERE org_id = $1 \
-                     AND primary_phone = $2 AND merged_into_id IS NULL \
-                   UNION ALL SELECT c.id, 2 AS rank FROM contact_phones p \
+                "SELECT id, rank FROM (\
+                   SELECT id, CAST(0 AS BIGINT) AS rank FROM contacts WHERE org_id = $1 \
+                     AND whatsapp_phone = $2 AND merged_into_id IS NULL \
+                   UNION ALL SELECT id, CAST(1 AS BIGINT) AS rank FROM contacts \
+                     WHERE org_id = $1 AND primary_phone = $2 AND merged_into_id IS NULL \
+                   UNION ALL SELECT c.id, CAST(2 AS BIGINT) AS rank FROM contact_phones p \
                      JOIN contacts c ON c.id = p.contact_id \
                      WHERE p.org_id = $1 AND p.phone = $2 AND c.merged_into_id IS NULL\
                  ) found ORDER BY rank, id LIMIT 1"
             }
             Channel::Messenger => {
-                "SELECT id FROM contacts WHERE org_id = $1 AND facebook_id = $2 \
-                 AND merged_into_id IS NULL ORDER BY id LIMIT 1"
+                "SELECT id, CAST(0 AS BIGINT) AS rank FROM contacts WHERE org_id = $1 \
+                 AND facebook_id = $2 AND merged_into_id IS NULL ORDER BY id LIMIT 1"
             }
             Channel::Instagram => {
-                "SELECT id FROM contacts WHERE org_id = $1 AND instagram_username = $2 \
-                 AND merged_into_id IS NULL ORDER BY id LIMIT 1"
+                "SELECT id, CAST(0 AS BIGINT) AS rank FROM contacts WHERE org_id = $1 \
+                 AND instagram_username = $2 AND merged_into_id IS NULL ORDER BY id LIMIT 1"
             }
         };
-        let found: Option<(i64,)> = sqlx::query_as(sql)
+        let found: Option<(i64, i64)> = sqlx::query_as(sql)
             .bind(org_id)
             .bind(identity)
             .fetch_optional(&mut **tx)
             .await?;
-        Ok(found.map(|(id,)| id))
+        Ok(found.map(|(id, rank)| (id, rank > 0)))
     }
 
     /// The contact of a customer who opened a conversation on `account_id`, as the account's
@@ -1172,10 +1192,15 @@ pub mod ssr {
             (ContactMode::Off, _) | (_, true) => None,
             _ => with_identity(tx, org_id, channel, identity).await?,
         };
+        let (found, learn) = match found {
+            Some((id, learn)) => (Some(id), learn),
+            None => (None, false),
+        };
         match contact_step(mode, found, !identity.is_empty()) {
             ContactStep::Leave => Ok(None),
             ContactStep::Link(contact_id) => {
-                if matches!(channel, Channel::Whatsapp | Channel::Twilio) {
+                // Found by its WhatsApp phone: there is nothing to learn.
+                if learn && matches!(channel, Channel::Whatsapp | Channel::Twilio) {
                     learn_whatsapp(tx, org_id, contact_id, identity).await?;
                 }
                 Ok(Some(contact_id))
