@@ -27,6 +27,7 @@ CREATE INDEX contact_imports_pending ON contact_imports (status, id);
 -- Each row an import could not take, with why (an error as the server functions send it, so
 -- that the page says it in the reader's language) and the row as it was.
 CREATE TABLE contact_import_rejects (
+    org_id BIGINT NOT NULL REFERENCES organizations (id) ON DELETE CASCADE,
     import_id BIGINT NOT NULL REFERENCES contact_imports (id) ON DELETE CASCADE,
     row_number BIGINT NOT NULL,
     reason TEXT NOT NULL,

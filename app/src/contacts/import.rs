@@ -966,9 +966,10 @@ pub mod ssr {
                     Err(error @ AppError::Invalid { .. }) => {
                         rejected += 1;
                         sqlx::query(
-                            "INSERT INTO contact_import_rejects (import_id, row_number, reason, \
-                             line) VALUES ($1, $2, $3, $4)",
+                            "INSERT INTO contact_import_rejects (org_id, import_id, row_number, \
+                             reason, line) VALUES ($1, $2, $3, $4, $5)",
                         )
+                        .bind(org_id)
                         .bind(import_id)
                         .bind(number)
                         .bind(serde_json::to_string(&error).unwrap_or_default())
