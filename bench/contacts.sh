@@ -8,9 +8,11 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/buzon/target}"
-[ -n "${SKIP_BUILD:-}" ] || cargo build --release -q -p server -p ingest-bench
-bin="$CARGO_TARGET_DIR/release/buzon"
-bench="$CARGO_TARGET_DIR/release/buzon-bench-contacts"
+# PROFILE=quick-release measures a build without link-time optimisation (a quicker build).
+profile="${PROFILE:-release}"
+[ -n "${SKIP_BUILD:-}" ] || cargo build --profile "$profile" -q -p server -p ingest-bench
+bin="$CARGO_TARGET_DIR/$profile/buzon"
+bench="$CARGO_TARGET_DIR/$profile/buzon-bench-contacts"
 
 run() {
   local backend=$1 data url port=3420

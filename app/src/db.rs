@@ -256,6 +256,79 @@ impl SearchIndex {
     }
 }
 
+impl SearchIndex {
+    /// The condition that the row whose id is the column `id` holds every one of `words`, each
+    /// anywhere and in any order ("perez lucia" finds Lucía Pérez). It binds one value per
+    /// word, each given to `bind`, which returns its placeholder.
+    ///
+    /// The cost of a trigram search is the length of its trigrams' lists, and a word as common
+    /// as a first name is in a tenth of a large organization: on PostgreSQL only the most
+    /// telling word (`telling`) is looked up in the index, and the others are checked on the
+    /// rows it finds. FTS5 joins the words' lists itself, skipping through the long ones.
+    pub fn matching_words(
+        &self,
+        backend: Backend,
+        id: &str,
+        words: &[&str],
+        mut bind: impl FnMut(String) -> String,
+    ) -> String {
+        let table = self.table;
+        let (long, short): (Vec<&str>, Vec<&str>) =
+            words.iter().partition(|w| w.chars().count() >= 3);
+        match backend {
+            Backend::Sqlite => {
+                // A word of one or two letters is no trigram: it is looked for as typed after
+                // the words before it ("alvaro nu"), as one phrase.
+                let whole = words.join(" ");
+                let mut phrases: Vec<&str> = long;
+                if !short.is_empty() {
+                    phrases.push(&whole);
+                }
+                if whole.chars().count() < 3 {
+                    return self.matching(backend, id, &whole, bind);
+                }
+                let query = phrases
+                    .iter()
+                    .map(|w| format!("\"{}\"", w.replace('"', "\"\"")))
+                    .collect::<Vec<_>>()
+                    .join(" AND ");
+                let query = bind(query);
+                format!("{id} IN (SELECT rowid FROM {table} WHERE {table} MATCH {query})")
+            }
+            Backend::Postgres => {
+                let key = self.key;
+                let Some(first) = telling(words) else {
+                    return "FALSE".to_string();
+                };
+                let like = bind(escape_like(first));
+                let mut condition = format!(
+                    "{id} IN (SELECT {key} FROM {table} \
+                     WHERE search_text LIKE '%' || search_fold({like}) || '%'"
+                );
+                for word in words.iter().filter(|w| **w != first) {
+                    let word = bind(word.to_string());
+                    condition.push_str(&format!(
+                        " AND strpos(search_text, search_fold({word})) > 0"
+                    ));
+                }
+                condition.push(')');
+                condition
+            }
+        }
+    }
+}
+
+/// The word of a search most likely to be rare: one with the most digits (a number, a
+/// document), else the longest.
+pub fn telling<'a>(words: &[&'a str]) -> Option<&'a str> {
+    words.iter().copied().max_by_key(|w| {
+        (
+            w.chars().filter(char::is_ascii_digit).count(),
+            w.chars().count(),
+        )
+    })
+}
+
 /// `%`, `_` and the escape character itself taken literally in a LIKE pattern.
 pub fn escape_like(text: &str) -> String {
     let mut escaped = String::with_capacity(text.len());
@@ -271,6 +344,14 @@ pub fn escape_like(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_telling_word_has_the_most_digits_else_the_most_letters() {
+        assert_eq!(telling(&["lucía", "500120"]), Some("500120"));
+        assert_eq!(telling(&["ana", "gonzález"]), Some("gonzález"));
+        assert_eq!(telling(&["c-12", "fernández"]), Some("c-12"));
+        assert_eq!(telling(&[]), None);
+    }
 
     #[test]
     fn a_logged_database_url_has_no_password() {

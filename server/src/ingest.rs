@@ -12,6 +12,7 @@
 use std::collections::HashMap;
 
 use app::attachments::AttachmentView;
+use app::auto_contacts::ContactMode;
 use app::contacts::ssr::{self as contacts, phones};
 use app::conversations::lifecycle::closing_rules::ssr::track;
 use app::conversations::lifecycle::ssr::reopen_for_customer;
@@ -37,6 +38,8 @@ pub struct AccountRef {
     pub id: i64,
     pub org_id: i64,
     pub channel: Channel,
+    /// What a customer opening a conversation does to the CRM.
+    pub contact_mode: ContactMode,
 }
 
 /// What one batch did.
@@ -556,34 +559,49 @@ async fn open_conversation(
             closed: status == "closed",
         });
     }
-    let opened: Option<(i64,)> = sqlx::query_as(
+    // A customer already in the CRM is found by the insert itself and written with the
+    // conversation, when the line links them; one to learn from or to make is settled only by
+    // the insert that opened it.
+    let lookup = account.contact_mode != ContactMode::Off && !identity.is_empty();
+    let (contact, lacks_whatsapp) = match lookup {
+        true => (
+            contacts::identity_lookup(account.channel, "$1", "$8"),
+            contacts::lacks_whatsapp("contact_id"),
+        ),
+        false => ("NULL".to_string(), "CAST(0 AS BIGINT)".to_string()),
+    };
+    let sql = format!(
         "INSERT INTO conversations (org_id, account_id, customer_key, customer_name, \
-         customer_username, status, last_message_at, created_at, updated_at) \
-         VALUES ($1, $2, $3, $4, $5, 'open', $6, $7, $7) \
-         ON CONFLICT (account_id, customer_key) DO NOTHING RETURNING id",
-    )
-    .bind(account.org_id)
-    .bind(account.id)
-    .bind(&message.customer.key)
-    .bind(message.customer.name.as_deref().map(without_nul))
-    .bind(message.customer.username.as_deref().map(without_nul))
-    .bind(at)
-    .bind(now)
-    .fetch_optional(&mut **tx)
-    .await?;
-    if let Some((id,)) = opened {
-        // A customer already in the CRM is linked at once, or made one, as the account's
-        // contact mode says: only the insert that opened it does this.
-        let contact = contacts::for_new_conversation(
+         customer_username, status, last_message_at, created_at, updated_at, contact_id) \
+         VALUES ($1, $2, $3, $4, $5, 'open', $6, $7, $7, {contact}) \
+         ON CONFLICT (account_id, customer_key) DO NOTHING \
+         RETURNING id, contact_id, {lacks_whatsapp}"
+    );
+    let mut opening = sqlx::query_as::<_, (i64, Option<i64>, i64)>(&sql)
+        .bind(account.org_id)
+        .bind(account.id)
+        .bind(&message.customer.key)
+        .bind(message.customer.name.as_deref().map(without_nul))
+        .bind(message.customer.username.as_deref().map(without_nul))
+        .bind(at)
+        .bind(now);
+    if lookup {
+        opening = opening.bind(&identity);
+    }
+    let opened = opening.fetch_optional(&mut **tx).await?;
+    if let Some((id, known, lacks_whatsapp)) = opened {
+        let known = known.map(|contact| (contact, lacks_whatsapp > 0));
+        let contact = contacts::settle_new_conversation(
             tx,
             account.org_id,
-            account.id,
+            account.contact_mode,
             account.channel,
             &identity,
             message.customer.name.as_deref().map(without_nul).as_deref(),
+            known,
         )
         .await?;
-        if let Some(contact) = contact {
+        if contact != known.map(|(contact, _)| contact) {
             sqlx::query("UPDATE conversations SET contact_id = $1 WHERE id = $2")
                 .bind(contact)
                 .bind(id)

@@ -381,11 +381,14 @@ impl Jobs {
                 Err(JobError::Retry("the message is not stored yet".into()))
             };
         }
-        let (org_id, access) = self.account_access(account_id).await?;
+        let account = accounts::by_id(&self.db, &self.secrets, account_id)
+            .await?
+            .ok_or(JobError::Abandon("the account no longer exists".into()))?;
         let account = AccountRef {
             id: account_id,
-            org_id,
-            channel: access.channel,
+            org_id: account.org_id,
+            channel: account.channel,
+            contact_mode: account.contact_mode,
         };
         let routes = [(update.account.clone(), account)].into_iter().collect();
         self.ingest

@@ -269,6 +269,7 @@ async fn receive(
                     id: account.id,
                     org_id: account.org_id,
                     channel,
+                    contact_mode: account.contact_mode,
                 },
             )
         })

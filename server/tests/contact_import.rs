@@ -133,11 +133,7 @@ async fn a_spreadsheet_is_checked_then_imported_with_a_report(backend: Backend) 
         .admin
         .error(
             "check_import",
-            &[
-                ("import_id", &id),
-                ("mapping", ",last_name,phone,,,,"),
-                ("on_duplicate", "skip"),
-            ],
+            &[("import_id", &id), ("mapping", ",last_name,phone,,,,")],
         )
         .await;
     assert_eq!(
@@ -149,14 +145,7 @@ async fn a_spreadsheet_is_checked_then_imported_with_a_report(backend: Backend) 
     );
     let check = f
         .admin
-        .json(
-            "check_import",
-            &[
-                ("import_id", &id),
-                ("mapping", &mapping),
-                ("on_duplicate", "skip"),
-            ],
-        )
+        .json("check_import", &[("import_id", &id), ("mapping", &mapping)])
         .await;
     assert_eq!(check["rows"], 7);
     assert_eq!(check["rejected"], 2);
@@ -171,8 +160,14 @@ async fn a_spreadsheet_is_checked_then_imported_with_a_report(backend: Backend) 
         "Lucía is there; José twice in the file"
     );
     assert_eq!(check["matches"][0]["row"], 2);
-    assert_eq!(check["matches"][0]["contact_id"], lucia);
+    assert_eq!(check["matches"][0]["matches"], json!({ "Contact": lucia }));
     assert_eq!(check["matches"][0]["reason"], "Phone");
+    assert_eq!(
+        check["matches"][1]["matches"],
+        json!({ "Row": 1 }),
+        "the second José is the first one's number, made by the same import"
+    );
+    assert_eq!(check["matches"][1]["matched_name"], "José Gómez");
     let (count,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM contacts")
         .fetch_one(&f.db.pool)
         .await
@@ -452,7 +447,6 @@ async fn the_list_is_exported_as_an_import_reads_it(backend: Backend) {
                         .collect::<Vec<_>>()
                         .join(","),
                 ),
-                ("on_duplicate", "skip"),
             ],
         )
         .await;

@@ -174,6 +174,9 @@ async fn contacts_are_listed_a_page_at_a_time_searched_and_filtered(backend: Bac
         ("andina", "lucía Pérez"),
         ("24681357", "Álvaro Núñez"),
         ("alvaro nu", "Álvaro Núñez"),
+        // Each word anywhere, in any order.
+        ("perez LUCIA", "lucía Pérez"),
+        ("núñez álv", "Álvaro Núñez"),
         // A whole number or email is that one (not every one containing it).
         ("+52 55 1234 5678", "lucía Pérez"),
         ("C5@example.com", "Cliente 05"),

@@ -3,6 +3,7 @@
 use channels::Channel;
 use serde::{Deserialize, Serialize};
 
+use crate::auto_contacts::ContactMode;
 use crate::db::Db;
 use crate::epoch::EpochMs;
 use crate::error::{AppError, Field, Problem, ResultExt};
@@ -57,6 +58,8 @@ pub struct RoutedAccount {
     pub connected: bool,
     pub config: serde_json::Value,
     pub credentials: Credentials,
+    /// What a customer opening a conversation does to the CRM (`auto_contacts`).
+    pub contact_mode: ContactMode,
 }
 
 /// What an account's sealed credentials are bound to (`SecretBox::seal`): its organization,
@@ -233,10 +236,11 @@ pub(crate) struct AccountRow {
     status: String,
     config: String,
     secrets: Option<Vec<u8>>,
+    contact_mode: String,
 }
 
 pub(crate) const ACCOUNT_COLUMNS: &str =
-    "id, org_id, channel, external_id, display_handle, status, config, secrets";
+    "id, org_id, channel, external_id, display_handle, status, config, secrets, contact_mode";
 
 pub(crate) fn routed(secrets: &SecretBox, row: AccountRow) -> Result<RoutedAccount, AppError> {
     let channel = Channel::parse(&row.channel)
@@ -256,6 +260,7 @@ pub(crate) fn routed(secrets: &SecretBox, row: AccountRow) -> Result<RoutedAccou
         display_handle: row.display_handle,
         connected: row.status == "connected",
         config: serde_json::from_str(&row.config).unwrap_or(serde_json::Value::Null),
+        contact_mode: ContactMode::from_key(&row.contact_mode).unwrap_or_default(),
     })
 }
 
@@ -380,7 +385,6 @@ pub mod ssr {
         name: String,
         handle: Option<String>,
         standing: crate::standing::Standing,
-        contact_mode: &str,
     ) -> AccountView {
         let text = |key: &str| account.setting(key);
         AccountView {
@@ -397,8 +401,7 @@ pub mod ssr {
             has_verify_token: !account.credentials.verify_token.is_empty(),
             has_auth_token: !account.credentials.auth_token.is_empty(),
             standing,
-            contact_mode: crate::auto_contacts::ContactMode::from_key(contact_mode)
-                .unwrap_or_default(),
+            contact_mode: account.contact_mode,
         }
     }
 
@@ -410,12 +413,11 @@ pub mod ssr {
             name: String,
             display_handle: Option<String>,
             standing: String,
-            contact_mode: String,
             #[sqlx(flatten)]
             row: AccountRow,
         }
         let rows: Vec<Listed> = sqlx::query_as(&format!(
-            "SELECT name, display_handle, standing, contact_mode, {ACCOUNT_COLUMNS} \
+            "SELECT name, standing, {ACCOUNT_COLUMNS} \
              FROM accounts \
              WHERE org_id = $1 \
              ORDER BY status, channel, name, id"
@@ -427,13 +429,7 @@ pub mod ssr {
         for listed in rows {
             let account = routed(&state.secrets, listed.row)?;
             let standing = serde_json::from_str(&listed.standing).unwrap_or_default();
-            accounts.push(view(
-                &account,
-                listed.name,
-                listed.display_handle,
-                standing,
-                &listed.contact_mode,
-            ));
+            accounts.push(view(&account, listed.name, listed.display_handle, standing));
         }
         Ok(Accounts {
             accounts,
@@ -573,11 +569,7 @@ pub mod ssr {
             .await?
             .ok_or(AppError::NotFound)?;
         let standing = crate::accounts::business::standing_of(&state.db, id).await?;
-        let (mode,): (String,) = sqlx::query_as("SELECT contact_mode FROM accounts WHERE id = $1")
-            .bind(id)
-            .fetch_one(&state.db.pool)
-            .await?;
-        Ok(view(&saved, name, handle, standing, &mode))
+        Ok(view(&saved, name, handle, standing))
     }
 
     pub async fn set_contact_mode(id: i64, mode: String) -> Result<(), AppError> {
@@ -585,7 +577,7 @@ pub mod ssr {
         let state = AppState::current()?;
         let mode = crate::auto_contacts::ContactMode::from_key(mode.trim())
             .ok_or(AppError::invalid(Field::Contact, Problem::Unknown))?;
-        let changed =
+        let updated =
             sqlx::query("UPDATE accounts SET contact_mode = $1 WHERE id = $2 AND org_id = $3")
                 .bind(mode.key())
                 .bind(id)
@@ -593,9 +585,11 @@ pub mod ssr {
                 .execute(&state.db.pool)
                 .await?
                 .rows_affected();
-        if changed == 0 {
+        if updated == 0 {
             return Err(AppError::NotFound);
         }
+        // Webhooks read the mode with the account they route to.
+        changed(&state);
         Ok(())
     }
 

@@ -373,31 +373,39 @@ fn EditableField(
         let editing = editing.clone();
         Signal::derive(move || all_errors.get().filter(|_| editing()))
     };
+    // What the server answers is applied by the save itself, not by an effect of this field:
+    // the contact's fresh copy, arriving through the stream first, may already have redrawn
+    // the page and with it this field, and the field being edited is kept above the page.
     let save = {
-        let target = target.clone();
+        let (target, key) = (target.clone(), key.clone());
         Action::new(move |text: &String| {
-            let (text, target) = (text.clone(), target.clone());
+            let (text, target, key) = (text.clone(), target.clone(), key.clone());
             async move {
-                match target {
+                let result = match target {
                     Target::Builtin(field) => {
                         update_contact(contact_id, field.key().to_string(), text).await
                     }
                     Target::Custom(field) => set_contact_value(contact_id, field.id, text).await,
+                };
+                let still_open = edit
+                    .open
+                    .try_with_untracked(|open| open.as_deref() == Some(key.as_str()))
+                    .unwrap_or(false);
+                match result {
+                    Ok(fresh) => {
+                        if still_open {
+                            edit.close();
+                        }
+                        saved.try_run(fresh);
+                    }
+                    Err(err) if still_open => {
+                        all_errors.try_set(Some(err));
+                    }
+                    Err(_) => {}
                 }
             }
         })
     };
-    Effect::new(move |_| {
-        if let Some(result) = save.value().get() {
-            match result {
-                Ok(fresh) => {
-                    edit.close();
-                    saved.run(fresh);
-                }
-                Err(err) => all_errors.set(Some(err)),
-            }
-        }
-    });
     let input_id = format!("contact-{key}");
     let error_id = format!("contact-{key}-error");
     let reading = shown.or(value.clone());

@@ -132,14 +132,23 @@ pub struct RowProblem {
     pub line: String,
 }
 
-/// A row that matches a contact already there.
+/// A row that matches a contact already there, or an earlier row of the file.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RowMatch {
     pub row: i64,
     pub name: String,
-    pub contact_id: i64,
-    pub contact_name: String,
+    pub matches: Matched,
+    /// The contact's or the earlier row's name.
+    pub matched_name: String,
     pub reason: Reason,
+}
+
+/// What a row of an import matches.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Matched {
+    Contact(i64),
+    /// An earlier row of the same file (its number), which the import makes first.
+    Row(i64),
 }
 
 /// What an import would do, read before it starts.
@@ -174,12 +183,8 @@ pub struct ImportView {
 /// Reads every row as `mapping` says (one field key per column, comma-separated) and says
 /// what importing them would do, writing nothing.
 #[server(prefix = "/api", endpoint = "check_import", output = crate::codec::Json)]
-pub async fn check_import(
-    import_id: i64,
-    mapping: String,
-    on_duplicate: String,
-) -> Result<ImportCheck, AppError> {
-    ssr::check(import_id, mapping, on_duplicate)
+pub async fn check_import(import_id: i64, mapping: String) -> Result<ImportCheck, AppError> {
+    ssr::check(import_id, mapping)
         .await
         .map_err(AppError::respond)
 }
@@ -207,7 +212,7 @@ pub mod ssr {
     use std::collections::HashMap;
 
     use super::{
-        guess, ImportCheck, ImportPreview, ImportView, OnDuplicate, RowMatch, RowProblem,
+        guess, ImportCheck, ImportPreview, ImportView, Matched, OnDuplicate, RowMatch, RowProblem,
         MAX_BYTES, MAX_ROWS, SAMPLE_ROWS, TARGETS,
     };
     use crate::auth::ssr::require;
@@ -490,8 +495,8 @@ pub mod ssr {
 
     /// The contact already there (or made from an earlier row) that a row matches, and why.
     struct Matcher {
-        by_number: HashMap<String, (i64, String)>,
-        by_email: HashMap<String, (i64, String)>,
+        by_number: HashMap<String, (Matched, String)>,
+        by_email: HashMap<String, (Matched, String)>,
     }
 
     impl Matcher {
@@ -499,13 +504,19 @@ pub mod ssr {
             let numbers: Vec<String> = rows.iter().flat_map(|r| r.numbers().cloned()).collect();
             let emails: Vec<String> = rows.iter().filter_map(|r| r.email.clone()).collect();
             let (by_number, by_email) = known(db, org_id, &numbers, &emails).await?;
+            let contacts = |found: HashMap<String, (i64, String)>| {
+                found
+                    .into_iter()
+                    .map(|(key, (id, name))| (key, (Matched::Contact(id), name)))
+                    .collect()
+            };
             Ok(Matcher {
-                by_number,
-                by_email,
+                by_number: contacts(by_number),
+                by_email: contacts(by_email),
             })
         }
 
-        fn find(&self, row: &Row) -> Option<(i64, String, Reason)> {
+        fn find(&self, row: &Row) -> Option<(Matched, String, Reason)> {
             if let Some((id, name)) = row.numbers().find_map(|n| self.by_number.get(n)) {
                 return Some((*id, name.clone(), Reason::Phone));
             }
@@ -513,8 +524,8 @@ pub mod ssr {
             Some((*id, name.clone(), Reason::Email))
         }
 
-        /// A row just made: later rows with its numbers or email match it.
-        fn add(&mut self, id: i64, row: &Row) {
+        /// A row just made (or to be made): later rows with its numbers or email match it.
+        fn add(&mut self, id: Matched, row: &Row) {
             for number in row.numbers() {
                 self.by_number
                     .entry(number.clone())
@@ -720,16 +731,11 @@ pub mod ssr {
         })
     }
 
-    pub async fn check(
-        import_id: i64,
-        mapping: String,
-        on_duplicate: String,
-    ) -> Result<ImportCheck, AppError> {
+    pub async fn check(import_id: i64, mapping: String) -> Result<ImportCheck, AppError> {
         let user = require(can_manage_contacts).await?;
         let state = AppState::current()?;
         let db = &state.db;
         let import = stored(db, import_id, Some(user.org_id)).await?;
-        let _ = OnDuplicate::from_key(&on_duplicate);
         let custom = crate::contacts::custom::ssr::of_db(db, user.org_id).await?;
         let mapping = mapping_of(&mapping, &custom)?;
         mapping_complete(&mapping)?;
@@ -767,20 +773,20 @@ pub mod ssr {
                     }
                 }
                 Ok(row) => match matcher.find(&row) {
-                    Some((contact_id, contact_name, reason)) => {
+                    Some((matches, matched_name, reason)) => {
                         check.duplicates += 1;
                         if check.matches.len() < LISTED {
                             check.matches.push(RowMatch {
                                 row: number,
                                 name: row.name(),
-                                contact_id,
-                                contact_name,
+                                matches,
+                                matched_name,
                                 reason,
                             });
                         }
                     }
                     // Later rows with its numbers match it too.
-                    None => matcher.add(-number, &row),
+                    None => matcher.add(Matched::Row(number), &row),
                 },
             }
         }
@@ -958,7 +964,7 @@ pub mod ssr {
                     Ok(Some(id)) => {
                         created += 1;
                         if let Ok(row) = row {
-                            matcher.add(id, row);
+                            matcher.add(Matched::Contact(id), row);
                         }
                     }
                     Ok(None) => skipped += 1,

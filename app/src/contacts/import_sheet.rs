@@ -7,8 +7,8 @@
 use leptos::prelude::*;
 
 use super::import::{
-    check_import, load_import, start_import, ImportCheck, ImportPreview, ImportView, OnDuplicate,
-    RowProblem, TARGETS,
+    check_import, load_import, start_import, ImportCheck, ImportPreview, ImportView, Matched,
+    OnDuplicate, RowProblem, TARGETS,
 };
 use super::ContactField;
 use crate::error::AppError;
@@ -116,8 +116,8 @@ pub fn NewImport() -> impl IntoView {
         let id = preview
             .with_untracked(|p| p.as_ref().map(|p| p.id))
             .unwrap_or(0);
-        let (mapping, duplicates) = (joined(), on_duplicate.get_untracked().key().to_string());
-        async move { check_import(id, mapping, duplicates).await }
+        let mapping = joined();
+        async move { check_import(id, mapping).await }
     });
     Effect::new(move |_| match check.value().get() {
         Some(Ok(found)) => {
@@ -333,12 +333,18 @@ pub fn NewImport() -> impl IntoView {
                                                             td_string!(locale, contacts.import_match),
                                                             &[("row", m.row.to_string()), ("name", m.name.clone())],
                                                         );
-                                                        view! {
-                                                            <li>
-                                                                {row} " "
-                                                                <a href=format!("/contacts?c={}", m.contact_id)>{m.contact_name.clone()}</a>
-                                                            </li>
-                                                        }
+                                                        let matched = match m.matches {
+                                                            Matched::Contact(id) => view! {
+                                                                <a href=format!("/contacts?c={id}")>{m.matched_name.clone()}</a>
+                                                            }
+                                                            .into_any(),
+                                                            Matched::Row(earlier) => fill(
+                                                                    td_string!(locale, contacts.import_match_row),
+                                                                    &[("row", earlier.to_string()), ("name", m.matched_name.clone())],
+                                                                )
+                                                                .into_any(),
+                                                        };
+                                                        view! { <li>{row} " " {matched}</li> }
                                                     })
                                                     .collect_view()}
                                             </ul>

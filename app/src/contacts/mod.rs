@@ -42,8 +42,9 @@ pub mod ssr {
     pub use super::custom::ssr::by_key as custom_values;
     pub use super::phones;
     pub use super::store::ssr::{
-        after_import, after_profile, by_id, for_new_conversation, insert, learn_whatsapp,
-        reachable, take_identity, NewContactRecord, ProfiledCustomer,
+        after_import, after_profile, by_id, identity_lookup, insert, lacks_whatsapp,
+        learn_whatsapp, reachable, settle_new_conversation, take_identity, NewContactRecord,
+        ProfiledCustomer,
     };
 }
 

@@ -6,13 +6,14 @@ pub mod ssr {
 
     use crate::auth::ssr::require;
     use crate::auth::CurrentUser;
+    use crate::auto_contacts::{contact_step, ContactMode, ContactStep};
     use crate::contacts::duplicates::ssr::refresh;
     use crate::contacts::phones;
     use crate::contacts::{
         identified, ContactConversation, ContactDetail, ContactEvent, ContactField, ContactList,
         ContactQuery, ContactRow, ContactSort, ContactView, PhoneView,
     };
-    use crate::db::SearchIndex;
+    use crate::db::{Backend, Db, SearchIndex};
     use crate::epoch::EpochMs;
     use crate::error::{AppError, Field, Problem};
     use crate::orgs::Tx;
@@ -68,6 +69,11 @@ pub mod ssr {
             true => phones::search_digits(&term),
             false => term,
         })
+    }
+
+    /// A search's words, each looked for on its own (at most five).
+    fn words(term: &str) -> Vec<&str> {
+        term.split_whitespace().take(5).collect()
     }
 
     /// A search that is a whole number, as it is kept (E.164, read in the organization's
@@ -173,43 +179,15 @@ pub mod ssr {
             return Ok(Vec::new());
         };
         let country = org_country(&state, user.org_id).await?;
-        let mut value = String::new();
-        let matching = match (
-            whole_number(&query, country.as_deref()),
-            whole_email(&query),
-        ) {
-            (Some(number), _) => {
-                value = number;
-                has_number("$2")
-            }
-            (None, Some(email)) => {
-                value = email;
-                "c.email = $2".to_string()
-            }
-            (None, None) => CONTACT_SEARCH.matching(state.db.backend, "c.id", &term, |v| {
-                value = v;
-                "$2".to_string()
-            }),
-        };
-        let every = can_see_every_contact(&user.actor());
-        let reachable = if every {
-            String::new()
-        } else {
-            format!("AND {}", reachable_by("$3"))
-        };
+        let mut wanted = Conditions::reachable(&user);
+        wanted.searched(state.db.backend, &query, &term, country.as_deref());
         let sql = format!(
             "SELECT {COLUMNS} FROM contacts c LEFT JOIN users u ON u.id = c.owner_id \
-             WHERE c.org_id = $1 AND c.merged_into_id IS NULL AND {matching} {reachable} \
-             ORDER BY c.first_name, c.last_name, c.id LIMIT {FOUND}"
+             WHERE {} ORDER BY c.sort_name, c.id LIMIT {FOUND}",
+            wanted.joined()
         );
-        let mut found = sqlx::query_as::<_, StoredContact>(&sql)
-            .bind(user.org_id)
-            .bind(value);
-        if !every {
-            found = found.bind(user.id);
-        }
-        let rows = found.fetch_all(&state.db.pool).await?;
-        Ok(rows.into_iter().map(|row| row.view(Vec::new())).collect())
+        let found: Vec<StoredContact> = wanted.fetch_all(&state.db, &sql).await?;
+        Ok(found.into_iter().map(|row| row.view(Vec::new())).collect())
     }
 
     /// A new contact of the organization, owned by `owner`: the identity the customer wrote
@@ -337,6 +315,74 @@ pub mod ssr {
         Text(String),
     }
 
+    /// The conditions of a query over contacts (`c`) built piece by piece, with the values
+    /// they bind in order.
+    struct Conditions {
+        conditions: Vec<String>,
+        args: Vec<Arg>,
+    }
+
+    impl Conditions {
+        /// The contacts of `user`'s organization they may reach, none merged into another.
+        fn reachable(user: &CurrentUser) -> Conditions {
+            let mut wanted = Conditions {
+                conditions: vec![
+                    "c.org_id = $1".to_string(),
+                    "c.merged_into_id IS NULL".to_string(),
+                ],
+                args: vec![Arg::Int(user.org_id)],
+            };
+            if !can_see_every_contact(&user.actor()) {
+                let me = wanted.bind(Arg::Int(user.id));
+                wanted.push(reachable_by(&me));
+            }
+            wanted
+        }
+
+        /// Binds `arg`: its placeholder.
+        fn bind(&mut self, arg: Arg) -> String {
+            self.args.push(arg);
+            format!("${}", self.args.len())
+        }
+
+        fn push(&mut self, condition: String) {
+            self.conditions.push(condition);
+        }
+
+        /// Those a search finds (`term`, as `contact_term` reads `search`): a whole number by
+        /// the numbers' indexes (read in `country`), a whole email by the email's, anything
+        /// else word by word in the search index.
+        fn searched(&mut self, backend: Backend, search: &str, term: &str, country: Option<&str>) {
+            let condition = if let Some(number) = whole_number(search, country) {
+                has_number(&self.bind(Arg::Text(number)))
+            } else if let Some(email) = whole_email(search) {
+                format!("c.email = {}", self.bind(Arg::Text(email)))
+            } else {
+                CONTACT_SEARCH
+                    .matching_words(backend, "c.id", &words(term), |v| self.bind(Arg::Text(v)))
+            };
+            self.push(condition);
+        }
+
+        fn joined(&self) -> String {
+            self.conditions.join(" AND ")
+        }
+
+        async fn fetch_all<T>(self, db: &Db, sql: &str) -> Result<Vec<T>, AppError>
+        where
+            T: for<'r> sqlx::FromRow<'r, sqlx::any::AnyRow> + Send + Unpin,
+        {
+            let mut rows = sqlx::query_as::<_, T>(sql);
+            for arg in self.args {
+                rows = match arg {
+                    Arg::Int(value) => rows.bind(value),
+                    Arg::Text(value) => rows.bind(value),
+                };
+            }
+            Ok(rows.fetch_all(&db.pool).await?)
+        }
+    }
+
     /// A contact as the list reads it.
     #[derive(sqlx::FromRow)]
     pub(in crate::contacts) struct ListedRow {
@@ -416,66 +462,37 @@ pub mod ssr {
         query: &ContactQuery,
         limit: usize,
     ) -> Result<Vec<ListedRow>, AppError> {
-        let actor = user.actor();
-        let mut args = vec![Arg::Int(user.org_id)];
-        let next = |args: &mut Vec<Arg>, arg: Arg| {
-            args.push(arg);
-            format!("${}", args.len())
-        };
-        let mut conditions = vec![
-            "c.org_id = $1".to_string(),
-            "c.merged_into_id IS NULL".to_string(),
-        ];
-        if !can_see_every_contact(&actor) {
-            let me = next(&mut args, Arg::Int(user.id));
-            conditions.push(reachable_by(&me));
-        }
-        let number = match query.search.as_deref() {
-            Some(search) if is_phone_search(search) => {
-                whole_number(search, org_country(state, user.org_id).await?.as_deref())
+        let mut wanted = Conditions::reachable(user);
+        if let Some(search) = query.search.as_deref() {
+            if let Some(term) = contact_term(search) {
+                let country = match is_phone_search(search) {
+                    true => org_country(state, user.org_id).await?,
+                    false => None,
+                };
+                wanted.searched(state.db.backend, search, &term, country.as_deref());
             }
-            _ => None,
-        };
-        let email = query.search.as_deref().and_then(whole_email);
-        if let Some(number) = number {
-            let placeholder = next(&mut args, Arg::Text(number));
-            conditions.push(has_number(&placeholder));
-        } else if let Some(email) = email {
-            let placeholder = next(&mut args, Arg::Text(email));
-            conditions.push(format!("c.email = {placeholder}"));
-        } else if let Some(term) = query.search.as_deref().and_then(contact_term) {
-            let mut value = None;
-            let placeholder = format!("${}", args.len() + 1);
-            let matching = CONTACT_SEARCH.matching(state.db.backend, "c.id", &term, |v| {
-                value = Some(v);
-                placeholder.clone()
-            });
-            if let Some(value) = value {
-                next(&mut args, Arg::Text(value));
-            }
-            conditions.push(matching);
         }
         if let Some(owner) = query.owner {
-            let owner = next(&mut args, Arg::Int(owner));
-            conditions.push(format!("c.owner_id = {owner}"));
+            let owner = wanted.bind(Arg::Int(owner));
+            wanted.push(format!("c.owner_id = {owner}"));
         }
         if query.open_conversation {
-            conditions.push(
+            wanted.push(
                 "EXISTS (SELECT 1 FROM conversations v WHERE v.contact_id = c.id \
                  AND v.org_id = c.org_id AND v.status = 'open' AND v.deleted_at IS NULL)"
                     .to_string(),
             );
         }
         if query.duplicates {
-            conditions.push(
+            wanted.push(
                 "EXISTS (SELECT 1 FROM contact_duplicates d WHERE d.contact_id = c.id \
                  AND d.dismissed_at IS NULL)"
                     .to_string(),
             );
         }
         if let Some(from) = query.created_from.clone().filter(|f| !f.is_empty()) {
-            let from = next(&mut args, Arg::Text(from));
-            conditions.push(format!("c.created_from = {from}"));
+            let from = wanted.bind(Arg::Text(from));
+            wanted.push(format!("c.created_from = {from}"));
         }
         let order = match query.sort {
             ContactSort::Name => "c.sort_name, c.id",
@@ -484,17 +501,17 @@ pub mod ssr {
         if let (Some(key), Some(id)) = (query.after_key.clone(), query.after_id) {
             match query.sort {
                 ContactSort::Name => {
-                    let key = next(&mut args, Arg::Text(key));
-                    let id = next(&mut args, Arg::Int(id));
-                    conditions.push(format!("(c.sort_name, c.id) > ({key}, {id})"));
+                    let key = wanted.bind(Arg::Text(key));
+                    let id = wanted.bind(Arg::Int(id));
+                    wanted.push(format!("(c.sort_name, c.id) > ({key}, {id})"));
                 }
                 ContactSort::Activity => {
                     let at = key
                         .parse::<i64>()
                         .map_err(|_| AppError::invalid(Field::Contact, Problem::Malformed))?;
-                    let at = next(&mut args, Arg::Int(at));
-                    let id = next(&mut args, Arg::Int(id));
-                    conditions.push(format!("(c.last_activity_at, c.id) < ({at}, {id})"));
+                    let at = wanted.bind(Arg::Int(at));
+                    let id = wanted.bind(Arg::Int(id));
+                    wanted.push(format!("(c.last_activity_at, c.id) < ({at}, {id})"));
                 }
             }
         }
@@ -503,16 +520,9 @@ pub mod ssr {
                     c.whatsapp_phone, u.name AS owner_name, c.last_activity_at, c.sort_name \
              FROM contacts c LEFT JOIN users u ON u.id = c.owner_id \
              WHERE {} ORDER BY {order} LIMIT {limit}",
-            conditions.join(" AND "),
+            wanted.joined(),
         );
-        let mut rows = sqlx::query_as::<_, ListedRow>(&sql);
-        for arg in args {
-            rows = match arg {
-                Arg::Int(value) => rows.bind(value),
-                Arg::Text(value) => rows.bind(value),
-            };
-        }
-        Ok(rows.fetch_all(&state.db.pool).await?)
+        wanted.fetch_all(&state.db, &sql).await
     }
 
     /// The contact `contact_id` if `actor` may reach it; not found otherwise (someone who may
@@ -1130,76 +1140,106 @@ pub mod ssr {
         refresh(tx, org_id, contact_id).await
     }
 
-    /// The contact that has a customer's identity: for a number (E.164), the contact whose
-    /// WhatsApp phone it is, else whose primary phone, else one of whose secondary phones;
-    /// for Messenger its page-scoped id, for Instagram its username. With whether it was
-    /// found by another field than its WhatsApp phone (the number may be learned then).
+    /// The contact that has a customer's identity, as one scalar subquery of organization
+    /// `org` and identity `identity` (placeholders): for a number (E.164), the contact whose
+    /// WhatsApp phone it is, else whose primary phone, else one of whose secondary phones; for
+    /// Messenger its page-scoped id, for Instagram its username. Ingest writes it into the
+    /// conversation's row as it opens it.
+    pub fn identity_lookup(channel: Channel, org: &str, identity: &str) -> String {
+        match channel {
+            Channel::Whatsapp | Channel::Twilio => format!(
+                "(SELECT id FROM (\
+                   SELECT id, 0 AS rank FROM contacts WHERE org_id = {org} \
+                     AND whatsapp_phone = {identity} AND merged_into_id IS NULL \
+                   UNION ALL SELECT id, 1 AS rank FROM contacts \
+                     WHERE org_id = {org} AND primary_phone = {identity} \
+                     AND merged_into_id IS NULL \
+                   UNION ALL SELECT c.id, 2 AS rank FROM contact_phones p \
+                     JOIN contacts c ON c.id = p.contact_id \
+                     WHERE p.org_id = {org} AND p.phone = {identity} \
+                     AND c.merged_into_id IS NULL\
+                 ) found ORDER BY rank, id LIMIT 1)"
+            ),
+            Channel::Messenger => format!(
+                "(SELECT MIN(id) FROM contacts WHERE org_id = {org} \
+                 AND facebook_id = {identity} AND merged_into_id IS NULL)"
+            ),
+            Channel::Instagram => format!(
+                "(SELECT MIN(id) FROM contacts WHERE org_id = {org} \
+                 AND instagram_username = {identity} AND merged_into_id IS NULL)"
+            ),
+        }
+    }
+
+    /// Whether the contact `contact` (an expression) has no WhatsApp phone yet, as 1 or 0:
+    /// a number it was found by may become its WhatsApp phone.
+    pub fn lacks_whatsapp(contact: &str) -> String {
+        format!(
+            "(SELECT CAST(COUNT(*) AS BIGINT) FROM contacts k \
+             WHERE k.id = {contact} AND k.whatsapp_phone IS NULL)"
+        )
+    }
+
+    /// The contact that has a customer's identity (`identity_lookup`), with whether it has
+    /// no WhatsApp phone yet (the number may be learned then).
     async fn with_identity(
         tx: &mut Tx<'_>,
         org_id: i64,
         channel: Channel,
         identity: &str,
     ) -> Result<Option<(i64, bool)>, AppError> {
-        let sql = match channel {
-            Channel::Whatsapp | Channel::Twilio => {
-                "SELECT id, rank FROM (\
-                   SELECT id, CAST(0 AS BIGINT) AS rank FROM contacts WHERE org_id = $1 \
-                     AND whatsapp_phone = $2 AND merged_into_id IS NULL \
-                   UNION ALL SELECT id, CAST(1 AS BIGINT) AS rank FROM contacts \
-                     WHERE org_id = $1 AND primary_phone = $2 AND merged_into_id IS NULL \
-                   UNION ALL SELECT c.id, CAST(2 AS BIGINT) AS rank FROM contact_phones p \
-                     JOIN contacts c ON c.id = p.contact_id \
-                     WHERE p.org_id = $1 AND p.phone = $2 AND c.merged_into_id IS NULL\
-                 ) found ORDER BY rank, id LIMIT 1"
-            }
-            Channel::Messenger => {
-                "SELECT id, CAST(0 AS BIGINT) AS rank FROM contacts WHERE org_id = $1 \
-                 AND facebook_id = $2 AND merged_into_id IS NULL ORDER BY id LIMIT 1"
-            }
-            Channel::Instagram => {
-                "SELECT id, CAST(0 AS BIGINT) AS rank FROM contacts WHERE org_id = $1 \
-                 AND instagram_username = $2 AND merged_into_id IS NULL ORDER BY id LIMIT 1"
-            }
-        };
-        let found: Option<(i64, i64)> = sqlx::query_as(sql)
+        let sql = format!(
+            "SELECT c.id, {} FROM contacts c WHERE c.id = {}",
+            lacks_whatsapp("c.id"),
+            identity_lookup(channel, "$1", "$2")
+        );
+        let found: Option<(i64, i64)> = sqlx::query_as(&sql)
             .bind(org_id)
             .bind(identity)
             .fetch_optional(&mut **tx)
             .await?;
-        Ok(found.map(|(id, rank)| (id, rank > 0)))
+        Ok(found.map(|(id, lacks)| (id, lacks > 0)))
     }
 
-    /// The contact of a customer who opened a conversation on `account_id`, as the account's
-    /// contact mode says (`auto_contacts`): the one with their identity (`identity`: E.164
-    /// number, page-scoped id or username; empty when there is none), or one made from their
-    /// profile `name`. A number found as a primary or secondary phone becomes the contact's
-    /// WhatsApp phone when it has none.
-    pub async fn for_new_conversation(
+    /// The contact in the CRM that has the identity (`identity`: E.164 number, page-scoped id
+    /// or username; empty when there is none) of a customer opening a conversation, when the
+    /// account's contact `mode` links them: with whether it has no WhatsApp phone yet.
+    pub async fn known_customer(
         tx: &mut Tx<'_>,
         org_id: i64,
-        account_id: i64,
+        mode: ContactMode,
+        channel: Channel,
+        identity: &str,
+    ) -> Result<Option<(i64, bool)>, AppError> {
+        if mode == ContactMode::Off || identity.is_empty() {
+            return Ok(None);
+        }
+        with_identity(tx, org_id, channel, identity).await
+    }
+
+    /// The contact of a customer who opened a conversation, as the account's contact mode
+    /// says (`auto_contacts`), once `known` (`known_customer`, or the lookup ingest makes as it
+    /// opens the conversation) says who has their identity: that one, learning the number
+    /// (found by a primary or secondary phone, it becomes the contact's WhatsApp phone when
+    /// it has none), or one made from their profile `name` (`create` mode).
+    pub async fn settle_new_conversation(
+        tx: &mut Tx<'_>,
+        org_id: i64,
+        mode: ContactMode,
         channel: Channel,
         identity: &str,
         name: Option<&str>,
+        known: Option<(i64, bool)>,
     ) -> Result<Option<i64>, AppError> {
-        use crate::auto_contacts::{contact_step, ContactMode, ContactStep};
-        let (mode,): (String,) = sqlx::query_as("SELECT contact_mode FROM accounts WHERE id = $1")
-            .bind(account_id)
-            .fetch_one(&mut **tx)
-            .await?;
-        let mode = ContactMode::from_key(&mode).unwrap_or_default();
-        let found = match (mode, identity.is_empty()) {
-            (ContactMode::Off, _) | (_, true) => None,
-            _ => with_identity(tx, org_id, channel, identity).await?,
-        };
-        let (found, learn) = match found {
+        let (found, learn) = match known {
             Some((id, learn)) => (Some(id), learn),
             None => (None, false),
         };
         match contact_step(mode, found, !identity.is_empty()) {
             ContactStep::Leave => Ok(None),
             ContactStep::Link(contact_id) => {
-                // Found by its WhatsApp phone: there is nothing to learn.
+                // A contact with a WhatsApp phone (the one it was found by, or another one)
+                // learns nothing.
                 if learn && matches!(channel, Channel::Whatsapp | Channel::Twilio) {
                     learn_whatsapp(tx, org_id, contact_id, identity).await?;
                 }
@@ -1365,8 +1405,14 @@ pub mod ssr {
             Channel::Instagram => customer.username.unwrap_or_default(),
             _ => customer.key,
         };
+        let (mode,): (String,) = sqlx::query_as("SELECT contact_mode FROM accounts WHERE id = $1")
+            .bind(customer.account_id)
+            .fetch_one(&mut **tx)
+            .await?;
+        let mode = ContactMode::from_key(&mode).unwrap_or_default();
+        let known = known_customer(tx, org_id, mode, channel, identity).await?;
         let contact =
-            for_new_conversation(tx, org_id, customer.account_id, channel, identity, name).await?;
+            settle_new_conversation(tx, org_id, mode, channel, identity, name, known).await?;
         if let Some(contact) = contact {
             sqlx::query(
                 "UPDATE conversations SET contact_id = $1 WHERE id = $2 AND contact_id IS NULL",

@@ -316,57 +316,81 @@ async fn measure(base: String, cookie: String, requests: usize, label: String) {
 }
 
 async fn direct(url: &str, matches: usize, import_rows: usize, label: String) {
+    use app::auto_contacts::ContactMode;
     use app::contacts::import::ssr as imports;
-    use app::contacts::ssr::for_new_conversation;
+    use app::event_log::Hub;
+    use buzon_server::ingest::{AccountRef, Ingest};
+    use channels::inbound::{Content, Customer, Inbound, Message};
+    use channels::Channel;
     let db = app::db::Db::connect(url).await.expect("the database");
+    println!("\n{label}\n| case | p50 ms | p99 ms | max ms |\n|---|---|---|---|");
+    // A new customer's first message through ingest, committed, with the line linking nobody
+    // (`off`) and linking the contact with the number: the difference is what matching adds.
+    let ingest = Ingest::start(db.clone(), Hub::new(), Default::default());
     let (org, account): (i64, i64) = sqlx::query_as(
         "SELECT org_id, id FROM accounts WHERE channel = 'whatsapp' ORDER BY id LIMIT 1",
     )
     .fetch_one(&db.pool)
     .await
     .expect("a WhatsApp line");
-    println!("\n{label}\n| case | p50 ms | p99 ms | max ms |\n|---|---|---|---|");
-    // A new conversation's contact, as ingest finds it: inside the conversation's transaction
-    // (rolled back here, so every call finds the same database).
+    let mut sent = 0;
     for (case, mode, number) in [
         (
-            "matching: contact found by WhatsApp phone",
-            "associate",
-            (|n: usize| format!("+5255{}", 10_000_000 + n * 2)) as fn(usize) -> String,
+            "ingest, new customer: line links nobody (off)",
+            ContactMode::Off,
+            // Contacts with this primary phone (the odd ones have no WhatsApp phone).
+            (|i: usize| format!("5255{}", 10_000_001 + (i + 200_000) * 2)) as fn(usize) -> String,
         ),
-        ("matching: found by secondary phone", "associate", |n| {
-            format!("+5233{}", 10_000_000 + n)
-        }),
-        ("matching: nobody has the number", "associate", |n| {
-            format!("+5281{}", 10_000_000 + n)
-        }),
-        ("matching: off (the line links nobody)", "off", |n| {
-            format!("+5255{}", 10_000_000 + n)
-        }),
+        (
+            "ingest, new customer: contact found by WhatsApp phone",
+            ContactMode::Associate,
+            |i| format!("5255{}", 10_000_000 + (i + 1_000) * 2),
+        ),
+        (
+            "ingest, new customer: found by a secondary phone (learned)",
+            ContactMode::Associate,
+            |i| format!("5233{}", 10_000_001 + (i + 1_000) * 2),
+        ),
+        (
+            "ingest, new customer: nobody has the number",
+            ContactMode::Associate,
+            |i| format!("5281{}", 10_000_000 + i),
+        ),
     ] {
-        sqlx::query("UPDATE accounts SET contact_mode = $1 WHERE id = $2")
-            .bind(mode)
-            .bind(account)
-            .execute(&db.pool)
-            .await
-            .unwrap();
+        let route = AccountRef {
+            id: account,
+            org_id: org,
+            channel: Channel::Whatsapp,
+            contact_mode: mode,
+        };
         let mut took = Vec::with_capacity(matches);
         for i in 0..matches {
-            let number = number(someone(i) / 2);
-            let mut tx = db.begin().await.unwrap();
+            sent += 1;
+            let message = Inbound::Message(Message {
+                account: "900100".to_string(),
+                customer: Customer {
+                    key: number(i),
+                    name: Some("Cliente".to_string()),
+                    ..Default::default()
+                },
+                provider_id: format!("wamid.bench.{sent}"),
+                outgoing: false,
+                sent_from: None,
+                at_ms: 1_800_000_000_000 + sent,
+                content: Content::Text {
+                    body: "hola".to_string(),
+                },
+                reply_to: None,
+                story: None,
+                forwarded: false,
+                history_status: None,
+                echo_metadata: None,
+                referral: false,
+            });
+            let routes = [("900100".to_string(), route)].into_iter().collect();
             let start = Instant::now();
-            for_new_conversation(
-                &mut tx,
-                org,
-                account,
-                channels::Channel::Whatsapp,
-                &number,
-                Some("Cliente"),
-            )
-            .await
-            .unwrap();
+            ingest.store(routes, vec![message]).await.expect("stored");
             took.push(start.elapsed());
-            tx.rollback().await.unwrap();
         }
         report(case, took);
     }
