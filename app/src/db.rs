@@ -280,13 +280,14 @@ impl SearchIndex {
                 // A word of one or two letters is no trigram: it is looked for as typed after
                 // the words before it ("alvaro nu"), as one phrase.
                 let whole = words.join(" ");
+                if whole.chars().count() < 3 {
+                    return self.matching(backend, id, &whole, bind);
+                }
                 let mut phrases: Vec<&str> = long;
                 if !short.is_empty() {
                     phrases.push(&whole);
                 }
-                if whole.chars().count() < 3 {
-                    return self.matching(backend, id, &whole, bind);
-                }
+                // FTS5 joins the phrases' lists itself, skipping through the long ones.
                 let query = phrases
                     .iter()
                     .map(|w| format!("\"{}\"", w.replace('"', "\"\"")))

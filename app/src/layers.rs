@@ -46,6 +46,7 @@ const LAYERS: &[(&str, &[&str])] = &[
             "accounts",
             "contacts",
             "conversations",
+            "notifications",
             "profile",
             "quick_replies",
             "roles",

@@ -78,6 +78,8 @@ pub mod accounts;
 pub mod contacts;
 /// Conversations and messages: the inbox, its live state, the lifecycle.
 pub mod conversations;
+/// What reaches a user outside the open conversation: push, email, the centre, the chime.
+pub mod notifications;
 /// A user's own profile.
 pub mod profile;
 /// Quick replies: prepared answers inserted with `/` in the composer.
